@@ -1,0 +1,391 @@
+//! Typed configuration, parsed once at start-up. A bad value is an error that names
+//! the variable; nothing is guessed.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// A configuration error: always names the variable, quotes the value in backticks.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is required but not set")]
+    Missing { var: &'static str },
+    #[error("{var}=`{value}` is invalid: expected {expected}")]
+    Invalid {
+        var: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+    /// A setting that parses but does not match the account (checked at start-up).
+    #[error("{var}=`{value}`: {problem}")]
+    Unusable {
+        var: &'static str,
+        value: String,
+        problem: String,
+    },
+}
+
+/// `MODE`: act, or only say what would be done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Report,
+}
+
+/// `ROLE_MODE`: what to do with role sessions that manage IAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleMode {
+    Alert,
+    Revoke,
+}
+
+/// `FAILED_CALLS` and `READ_ONLY_CALLS`: how much such a call counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPolicy {
+    Revoke,
+    Alert,
+    Ignore,
+}
+
+/// Actions a user may call on their own user without managing IAM.
+pub const DEFAULT_SELF_SERVICE_ACTIONS: &[&str] = &[
+    "ChangePassword",
+    "GetAccountPasswordPolicy",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice",
+    "ResyncMFADevice",
+    "DeactivateMFADevice",
+    "DeleteVirtualMFADevice",
+    "ListMFADevices",
+    "CreateAccessKey",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "ListAccessKeys",
+];
+
+/// Tag keys iam-warden writes on a revoked principal.
+pub mod tags {
+    pub const REVOKED_AT: &str = "iam-warden:revoked-at";
+    pub const EVENT_ID: &str = "iam-warden:event-id";
+    pub const EVENT_NAME: &str = "iam-warden:event-name";
+    /// The event id whose revocation notice was published: the mark of "notified".
+    pub const NOTIFIED: &str = "iam-warden:notified";
+    pub const ALL: &[&str] = &[REVOKED_AT, EVENT_ID, EVENT_NAME, NOTIFIED];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub admin_group: String,
+    pub deny_policy_arn: String,
+    pub topic_arn: Option<String>,
+    pub dead_letter_queue_url: Option<String>,
+    pub exempt_tag: (String, String),
+    pub exempt_principals: BTreeSet<String>,
+    pub mode: Mode,
+    pub role_mode: RoleMode,
+    pub failed_calls: CallPolicy,
+    pub read_only_calls: CallPolicy,
+    pub self_service_actions: BTreeSet<String>,
+    pub inline_policy_name: String,
+    /// How long an `alerted` / `would-revoke` notice for one principal and action
+    /// silences the next ones (`ALERT_WINDOW_SECONDS`, default one hour).
+    pub alert_window: Duration,
+}
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup`; empty values count as unset (as
+    /// CloudFormation passes optional parameters).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| {
+            lookup(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let admin_group = get("ADMIN_GROUP_NAME").unwrap_or_else(|| "Administrators".into());
+        if !is_iam_name(&admin_group, 128) {
+            return Err(invalid(
+                "ADMIN_GROUP_NAME",
+                &admin_group,
+                "an IAM group name",
+            ));
+        }
+
+        let deny_policy_arn = get("DENY_POLICY_ARN").ok_or(ConfigError::Missing {
+            var: "DENY_POLICY_ARN",
+        })?;
+        if !is_arn(&deny_policy_arn, "iam") || !deny_policy_arn.contains(":policy/") {
+            return Err(invalid(
+                "DENY_POLICY_ARN",
+                &deny_policy_arn,
+                "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)",
+            ));
+        }
+
+        let topic_arn = get("TOPIC_ARN");
+        if let Some(t) = &topic_arn {
+            if !is_arn(t, "sns") {
+                return Err(invalid("TOPIC_ARN", t, "an SNS topic ARN"));
+            }
+        }
+
+        let dead_letter_queue_url = get("DEAD_LETTER_QUEUE_URL");
+        if let Some(u) = &dead_letter_queue_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(invalid("DEAD_LETTER_QUEUE_URL", u, "an SQS queue URL"));
+            }
+        }
+
+        let exempt_tag_raw = get("EXEMPT_TAG").unwrap_or_else(|| "iam-warden:exempt=true".into());
+        let exempt_tag = match exempt_tag_raw.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => (k.trim().to_owned(), v.trim().to_owned()),
+            _ => return Err(invalid("EXEMPT_TAG", &exempt_tag_raw, "`key=value`")),
+        };
+
+        let mut exempt_principals = BTreeSet::new();
+        for arn in list(get("EXEMPT_PRINCIPALS")) {
+            if !arn.starts_with("arn:") {
+                return Err(invalid(
+                    "EXEMPT_PRINCIPALS",
+                    &arn,
+                    "comma-separated principal ARNs",
+                ));
+            }
+            exempt_principals.insert(arn);
+        }
+
+        let mode = match get("MODE").as_deref() {
+            None | Some("enforce") => Mode::Enforce,
+            Some("report") => Mode::Report,
+            Some(v) => return Err(invalid("MODE", v, "`enforce` or `report`")),
+        };
+        let role_mode = match get("ROLE_MODE").as_deref() {
+            None | Some("alert") => RoleMode::Alert,
+            Some("revoke") => RoleMode::Revoke,
+            Some(v) => return Err(invalid("ROLE_MODE", v, "`alert` or `revoke`")),
+        };
+        let failed_calls = call_policy("FAILED_CALLS", get("FAILED_CALLS"), CallPolicy::Revoke)?;
+        let read_only_calls = call_policy(
+            "READ_ONLY_CALLS",
+            get("READ_ONLY_CALLS"),
+            CallPolicy::Ignore,
+        )?;
+
+        let self_service_actions = match get("SELF_SERVICE_ACTIONS") {
+            None => DEFAULT_SELF_SERVICE_ACTIONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            Some(raw) => {
+                let actions: BTreeSet<String> = list(Some(raw.clone())).collect();
+                if let Some(bad) = actions
+                    .iter()
+                    .find(|a| a.is_empty() || !a.chars().all(|c| c.is_ascii_alphanumeric()))
+                {
+                    return Err(invalid(
+                        "SELF_SERVICE_ACTIONS",
+                        bad,
+                        "comma-separated IAM action names such as `ChangePassword`",
+                    ));
+                }
+                actions
+            }
+        };
+
+        let inline_policy_name =
+            get("INLINE_POLICY_NAME").unwrap_or_else(|| "iam-warden-deny-iam".into());
+        if !is_iam_name(&inline_policy_name, 128) {
+            return Err(invalid(
+                "INLINE_POLICY_NAME",
+                &inline_policy_name,
+                "an IAM policy name (1-128 of A-Z a-z 0-9 +=,.@_-)",
+            ));
+        }
+
+        let alert_window =
+            match get("ALERT_WINDOW_SECONDS") {
+                None => Duration::from_secs(3600),
+                Some(v) => Duration::from_secs(v.parse::<u64>().map_err(|_| {
+                    invalid("ALERT_WINDOW_SECONDS", &v, "a whole number of seconds")
+                })?),
+            };
+
+        Ok(Self {
+            admin_group,
+            deny_policy_arn,
+            topic_arn,
+            dead_letter_queue_url,
+            exempt_tag,
+            exempt_principals,
+            mode,
+            role_mode,
+            failed_calls,
+            read_only_calls,
+            self_service_actions,
+            inline_policy_name,
+            alert_window,
+        })
+    }
+
+    /// The Lambda cannot run without a dead-letter queue: a malformed message would be lost.
+    pub fn require_dead_letter_queue(&self) -> Result<&str, ConfigError> {
+        self.dead_letter_queue_url
+            .as_deref()
+            .ok_or(ConfigError::Missing {
+                var: "DEAD_LETTER_QUEUE_URL",
+            })
+    }
+}
+
+fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
+    ConfigError::Invalid {
+        var,
+        value: value.to_owned(),
+        expected,
+    }
+}
+
+fn list(raw: Option<String>) -> impl Iterator<Item = String> {
+    raw.unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+fn call_policy(
+    var: &'static str,
+    raw: Option<String>,
+    default: CallPolicy,
+) -> Result<CallPolicy, ConfigError> {
+    match raw.as_deref() {
+        None => Ok(default),
+        Some("revoke") => Ok(CallPolicy::Revoke),
+        Some("alert") => Ok(CallPolicy::Alert),
+        Some("ignore") => Ok(CallPolicy::Ignore),
+        Some(v) => Err(invalid(var, v, "`revoke`, `alert` or `ignore`")),
+    }
+}
+
+fn is_arn(value: &str, service: &str) -> bool {
+    let parts: Vec<&str> = value.splitn(6, ':').collect();
+    matches!(parts.as_slice(), ["arn", p, s, _, _, res] if p.starts_with("aws") && *s == service && !res.is_empty())
+}
+
+fn is_iam_name(value: &str, max: usize) -> bool {
+    !value.is_empty()
+        && value.len() <= max
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/deny-iam";
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(&[("DENY_POLICY_ARN", DENY)]).unwrap();
+        assert_eq!(c.admin_group, "Administrators");
+        assert_eq!(c.exempt_tag, ("iam-warden:exempt".into(), "true".into()));
+        assert_eq!(
+            (c.mode, c.role_mode, c.failed_calls, c.read_only_calls),
+            (
+                Mode::Enforce,
+                RoleMode::Alert,
+                CallPolicy::Revoke,
+                CallPolicy::Ignore
+            )
+        );
+        assert!(c.self_service_actions.contains("ChangePassword"));
+        assert_eq!(c.inline_policy_name, "iam-warden-deny-iam");
+        assert_eq!(c.topic_arn, None);
+    }
+
+    #[test]
+    fn missing_deny_policy_names_the_variable() {
+        let err = parse(&[]).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::Missing {
+                var: "DENY_POLICY_ARN"
+            }
+        );
+        assert!(err.to_string().contains("DENY_POLICY_ARN"));
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("DENY_POLICY_ARN", "deny-iam"),
+            ("ADMIN_GROUP_NAME", "bad group!"),
+            ("TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
+            ("DEAD_LETTER_QUEUE_URL", "queue"),
+            ("EXEMPT_TAG", "=true"),
+            ("EXEMPT_TAG", "novalue"),
+            ("EXEMPT_PRINCIPALS", "alice"),
+            ("MODE", "enforcing"),
+            ("ROLE_MODE", "deny"),
+            ("FAILED_CALLS", "yes"),
+            ("READ_ONLY_CALLS", "no"),
+            ("SELF_SERVICE_ACTIONS", "iam:ChangePassword"),
+            ("INLINE_POLICY_NAME", "has space"),
+            ("ALERT_WINDOW_SECONDS", "1h"),
+        ] {
+            let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
+            pairs.retain(|(k, _)| *k != var);
+            pairs.push((var, value));
+            let err = parse(&pairs).expect_err(var);
+            let msg = err.to_string();
+            assert!(msg.starts_with(var), "{msg}");
+            assert!(msg.contains(&format!("`{value}`")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn lists_and_empty_values() {
+        let c = parse(&[
+            ("DENY_POLICY_ARN", DENY),
+            ("TOPIC_ARN", ""),
+            (
+                "EXEMPT_PRINCIPALS",
+                " arn:aws:iam::1:user/a, ,arn:aws:iam::1:role/b ",
+            ),
+            ("SELF_SERVICE_ACTIONS", "ChangePassword"),
+            ("MODE", "report"),
+        ])
+        .unwrap();
+        assert_eq!(c.topic_arn, None);
+        assert_eq!(c.exempt_principals.len(), 2);
+        assert_eq!(c.self_service_actions.len(), 1);
+        assert_eq!(c.mode, Mode::Report);
+    }
+
+    #[test]
+    fn lambda_needs_a_dead_letter_queue() {
+        let c = parse(&[("DENY_POLICY_ARN", DENY)]).unwrap();
+        assert_eq!(
+            c.require_dead_letter_queue().unwrap_err(),
+            ConfigError::Missing {
+                var: "DEAD_LETTER_QUEUE_URL"
+            }
+        );
+    }
+}

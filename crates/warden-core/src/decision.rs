@@ -1,0 +1,427 @@
+//! The revoke decision: the table of `shared/DESIGN.md`, as one pure function.
+//!
+//! [`decide`] is called first without facts about the caller; when the table needs
+//! them (group membership, tags, attached policies) it answers [`Step::LookUp`] and is
+//! called again with them. Rows are evaluated in the table's order; the first that
+//! matches decides.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::config::{tags, CallPolicy, Config, Mode, RoleMode};
+use crate::event::{CloudTrailRecord, Event};
+use crate::principal::{Entity, EntityKind, Principal, Target};
+
+/// The six outcomes of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Ignored,
+    Alerted,
+    Exempt,
+    AlreadyRevoked,
+    WouldRevoke,
+    Revoked,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Ignored => "ignored",
+            Decision::Alerted => "alerted",
+            Decision::Exempt => "exempt",
+            Decision::AlreadyRevoked => "already-revoked",
+            Decision::WouldRevoke => "would-revoke",
+            Decision::Revoked => "revoked",
+        }
+    }
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the account looks like to the running tool, learnt once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// The account the tool runs in; it never acts on another.
+    pub account_id: String,
+    /// The tool's own identity (STS GetCallerIdentity).
+    pub caller_arn: String,
+    /// `AttachedPoliciesPerUserQuota` (GetAccountSummary).
+    pub user_policy_quota: u32,
+    /// `AttachedPoliciesPerRoleQuota` (GetAccountSummary).
+    pub role_policy_quota: u32,
+}
+
+impl Environment {
+    /// Whether the caller is this tool itself (its role, whatever the session name).
+    pub fn is_tool(&self, principal: &Principal) -> bool {
+        let own = self.caller_arn.as_str();
+        match principal {
+            Principal::AssumedRole { role, .. } => own
+                .strip_prefix(&format!("arn:aws:sts::{}:assumed-role/", role.account_id))
+                .and_then(|rest| rest.split('/').next())
+                .is_some_and(|name| name == role.name),
+            Principal::IamUser(user) => user.arn == own,
+            _ => false,
+        }
+    }
+}
+
+/// What IAM says about the caller, looked up when the table needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Group names (users only).
+    pub groups: BTreeSet<String>,
+    pub tags: BTreeMap<String, String>,
+    /// ARNs of the attached managed policies.
+    pub attached_policies: BTreeSet<String>,
+    /// Names of the inline policies.
+    pub inline_policies: BTreeSet<String>,
+}
+
+/// The result of a facts look-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerFacts {
+    Found(Facts),
+    /// IAM answered `NoSuchEntity`: the caller was deleted since the call.
+    Gone,
+}
+
+/// How the deny is put on a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Attach the managed deny policy.
+    Managed,
+    /// Put the inline deny: the principal has as many managed policies as the account allows.
+    Inline,
+}
+
+/// A revocation to carry out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub target: Target,
+    pub method: Method,
+    /// The deny is already on and recorded, but its notice was never sent (an earlier
+    /// attempt failed after the attach): send it, do not record again.
+    pub resume: bool,
+}
+
+/// A decision with its reason and, for `revoked`, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub reason: String,
+    pub revocation: Option<Revocation>,
+    /// The principal the decision is about (user or role when known).
+    pub target: Option<Target>,
+}
+
+impl Verdict {
+    fn new(decision: Decision, reason: impl Into<String>) -> Self {
+        Self {
+            decision,
+            reason: reason.into(),
+            revocation: None,
+            target: None,
+        }
+    }
+
+    fn about(mut self, target: &Target) -> Self {
+        self.target = Some(target.clone());
+        self
+    }
+}
+
+/// One step of the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Done(Verdict),
+    /// The table needs facts about this principal: look them up and call again.
+    LookUp(Target),
+}
+
+/// Decides on one event. Pure: same inputs, same answer; no I/O.
+pub fn decide(
+    event: &Event,
+    facts: Option<&CallerFacts>,
+    config: &Config,
+    env: &Environment,
+) -> Step {
+    use Decision::*;
+    let done = |d, reason: String| Step::Done(Verdict::new(d, reason));
+
+    let record = match event {
+        Event::Other { detail_type, .. } => {
+            return done(
+                Ignored,
+                format!("not a CloudTrail API call (`{detail_type}`)"),
+            )
+        }
+        Event::CloudTrail { record, .. } => record.as_ref(),
+    };
+    let name = record.event_name.as_deref().unwrap_or("?");
+    if !record.is_iam_api_call() {
+        return done(
+            Ignored,
+            format!(
+                "not an IAM API call (`{}` {})",
+                record.event_source.as_deref().unwrap_or("?"),
+                record.event_type.as_deref().unwrap_or("event")
+            ),
+        );
+    }
+
+    // Calls that count for less than a write, by configuration.
+    let mut downgrade: Option<String> = None;
+    if record.is_read_only() {
+        match config.read_only_calls {
+            CallPolicy::Ignore => return done(Ignored, format!("{name} is read-only")),
+            CallPolicy::Alert => {
+                downgrade = Some(format!("{name} is read-only (READ_ONLY_CALLS=alert)"))
+            }
+            CallPolicy::Revoke => {}
+        }
+    }
+    if record.is_failed() {
+        let code = record.error_code.as_deref().unwrap_or_default();
+        match config.failed_calls {
+            CallPolicy::Ignore => {
+                return done(
+                    Ignored,
+                    format!("{name} failed with `{code}` (FAILED_CALLS=ignore)"),
+                )
+            }
+            CallPolicy::Alert => {
+                downgrade = Some(format!("{name} failed with `{code}` (FAILED_CALLS=alert)"))
+            }
+            CallPolicy::Revoke => {}
+        }
+    }
+
+    let principal = Principal::classify(record);
+
+    if let Principal::IamUser(user) = &principal {
+        if is_self_service(record, user, config) {
+            return done(
+                Ignored,
+                format!("{name} is self-service on the caller's own user"),
+            );
+        }
+    }
+
+    match &principal {
+        p if env.is_tool(p) => return done(Ignored, "the caller is iam-warden itself".into()),
+        Principal::ServiceLinkedRole { role } => {
+            return done(Ignored, format!("`{}` is a service-linked role", role.name))
+        }
+        Principal::AwsService { service } => {
+            return done(Ignored, format!("called by the AWS service `{service}`"))
+        }
+        _ => {}
+    }
+
+    if let Principal::Root { account_id } = &principal {
+        return done(
+            Alerted,
+            format!(
+                "{name} called by the root user of {account_id}: nothing can be attached to root"
+            ),
+        );
+    }
+
+    let alert_only = match &principal {
+        Principal::IdentityCenterRole { role, .. } => Some(format!(
+            "{name} called through the IAM Identity Center role `{}`: manage its permission set instead",
+            role.name
+        )),
+        Principal::IdentityCenterUser { user_id } => Some(format!(
+            "{name} called by the IAM Identity Center user `{user_id}`"
+        )),
+        Principal::CrossAccount { caller_account, .. } => Some(format!(
+            "{name} called from another account ({caller_account})"
+        )),
+        Principal::Unknown { kind, .. } => {
+            Some(format!("{name} called by a caller of unknown type `{kind}`"))
+        }
+        _ => None,
+    };
+    if let Some(reason) = alert_only {
+        return done(Alerted, reason);
+    }
+    if record.recipient_account_id.as_deref() != Some(env.account_id.as_str()) {
+        return done(
+            Alerted,
+            format!(
+                "{name} was made in account `{}`, not in {} where iam-warden runs: never acted on",
+                record.recipient_account_id.as_deref().unwrap_or("unknown"),
+                env.account_id
+            ),
+        );
+    }
+
+    let target = match &principal {
+        Principal::IamUser(user) | Principal::FederatedUser { user, .. } => Target::user(user),
+        Principal::AssumedRole { role, .. } => {
+            if config.role_mode == RoleMode::Alert {
+                return Step::Done(
+                    Verdict::new(
+                        Alerted,
+                        format!(
+                            "{name} called by a session of role `{}` (ROLE_MODE=alert)",
+                            role.name
+                        ),
+                    )
+                    .about(&Target::role(role)),
+                );
+            }
+            Target::role(role)
+        }
+        // Every other kind returned above.
+        _ => return done(Alerted, format!("{name}: caller not actionable")),
+    };
+
+    if let Some(arn) = [
+        Some(target.arn.as_str()),
+        record.user_identity.as_ref().and_then(|u| u.arn.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|arn| config.exempt_principals.contains(*arn))
+    {
+        return Step::Done(
+            Verdict::new(Exempt, format!("`{arn}` is listed in EXEMPT_PRINCIPALS")).about(&target),
+        );
+    }
+
+    let facts = match facts {
+        None => return Step::LookUp(target),
+        Some(CallerFacts::Gone) => {
+            return Step::Done(
+                Verdict::new(
+                    Alerted,
+                    format!("{target} called {name} but no longer exists (NoSuchEntity)"),
+                )
+                .about(&target),
+            )
+        }
+        Some(CallerFacts::Found(f)) => f,
+    };
+
+    if target.kind == EntityKind::User && facts.groups.contains(&config.admin_group) {
+        return Step::Done(
+            Verdict::new(
+                Exempt,
+                format!("{target} is a member of `{}`", config.admin_group),
+            )
+            .about(&target),
+        );
+    }
+    let (tag_key, tag_value) = &config.exempt_tag;
+    if facts.tags.get(tag_key) == Some(tag_value) {
+        return Step::Done(
+            Verdict::new(
+                Exempt,
+                format!("{target} carries the tag `{tag_key}={tag_value}`"),
+            )
+            .about(&target),
+        );
+    }
+
+    let managed_on = facts.attached_policies.contains(&config.deny_policy_arn);
+    let inline_on = facts.inline_policies.contains(&config.inline_policy_name);
+    if managed_on || inline_on {
+        let recorded = facts.tags.get(tags::EVENT_ID);
+        let pending = recorded.is_some() && facts.tags.get(tags::NOTIFIED) != recorded;
+        if pending && config.mode == Mode::Enforce {
+            return Step::Done(Verdict {
+                decision: Revoked,
+                reason: format!(
+                    "{target} was revoked for event `{}` but not yet notified: notifying",
+                    recorded.map(String::as_str).unwrap_or_default()
+                ),
+                revocation: Some(Revocation {
+                    target: target.clone(),
+                    method: if managed_on {
+                        Method::Managed
+                    } else {
+                        Method::Inline
+                    },
+                    resume: true,
+                }),
+                target: Some(target),
+            });
+        }
+        let how = if managed_on { "managed" } else { "inline" };
+        return Step::Done(
+            Verdict::new(
+                AlreadyRevoked,
+                format!("{target} already has the {how} deny"),
+            )
+            .about(&target),
+        );
+    }
+
+    if let Some(reason) = downgrade {
+        return Step::Done(Verdict::new(Alerted, reason).about(&target));
+    }
+
+    let quota = match target.kind {
+        EntityKind::User => env.user_policy_quota,
+        EntityKind::Role => env.role_policy_quota,
+    };
+    let at_quota = facts.attached_policies.len() >= quota as usize;
+    let method = if at_quota {
+        Method::Inline
+    } else {
+        Method::Managed
+    };
+    let why = match target.kind {
+        EntityKind::User => format!("{target} is not in `{}`", config.admin_group),
+        EntityKind::Role => format!("{target} is not exempt (ROLE_MODE=revoke)"),
+    };
+    let what = match method {
+        Method::Managed => "deny-all-IAM policy".to_owned(),
+        Method::Inline => format!(
+            "inline deny `{}` (at the quota of {quota} managed policies)",
+            config.inline_policy_name
+        ),
+    };
+    if config.mode == Mode::Report {
+        return Step::Done(
+            Verdict::new(
+                WouldRevoke,
+                format!("{why} and called {name}: would attach the {what} (MODE=report)"),
+            )
+            .about(&target),
+        );
+    }
+    Step::Done(Verdict {
+        decision: Revoked,
+        reason: format!("{why} and called {name}: attached the {what}"),
+        revocation: Some(Revocation {
+            target: target.clone(),
+            method,
+            resume: false,
+        }),
+        target: Some(target),
+    })
+}
+
+/// A self-service call: in SELF_SERVICE_ACTIONS and aimed at the caller's own user
+/// (no `userName` in the request, or the caller's).
+fn is_self_service(record: &CloudTrailRecord, user: &Entity, config: &Config) -> bool {
+    let Some(name) = record.event_name.as_deref() else {
+        return false;
+    };
+    config.self_service_actions.contains(name)
+        && record
+            .request_param("userName")
+            .is_none_or(|target| target == user.name)
+}

@@ -1,0 +1,17 @@
+//! iam-warden's domain: the CloudTrail event model, principal classification, the
+//! revoke decision, notices and typed configuration. No AWS SDK types and no I/O:
+//! the ports in [`ports`] are implemented by `warden-aws`.
+
+pub mod config;
+pub mod decision;
+pub mod event;
+pub mod notice;
+pub mod ports;
+pub mod principal;
+pub mod service;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+/// The deny-all-IAM policy document: the managed policy's document, and the inline
+/// fallback's.
+pub const DENY_ALL_IAM_POLICY: &str = include_str!("../../../policies/deny-all-iam.json");

@@ -1,0 +1,259 @@
+//! What people (and subscription filters) receive: subject, readable body, then a JSON
+//! block for machines, and the `decision` / `account` message attributes.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::decision::{Decision, Environment, Method, Verdict};
+use crate::event::Event;
+use crate::principal::{EntityKind, Principal, Target};
+
+/// SNS rejects subjects longer than this.
+const SUBJECT_MAX: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub subject: String,
+    pub body: String,
+    /// `decision` and `account`, for subscription filter policies.
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// The one command that undoes a revocation.
+pub fn restore_command(target: &Target) -> String {
+    match target.kind {
+        EntityKind::User => format!("warden restore --user {}", target.name),
+        EntityKind::Role => format!("warden restore --role {}", target.name),
+    }
+}
+
+/// The notice for a decided event (`revoked`, `alerted`, `would-revoke`).
+pub fn for_verdict(
+    event: &Event,
+    verdict: &Verdict,
+    env: &Environment,
+    policy_arn: &str,
+    inline_name: &str,
+) -> Notice {
+    let record = event.record().cloned().unwrap_or_default();
+    let principal = Principal::classify(&record);
+    let who = verdict
+        .target
+        .as_ref()
+        .map_or_else(|| principal.display(), ToString::to_string);
+    let account = &env.account_id;
+    let headline = match verdict.decision {
+        Decision::Revoked => format!("IAM access revoked: {who} in {account}"),
+        Decision::WouldRevoke => format!("would revoke (MODE=report): {who} in {account}"),
+        _ => format!("IAM call to review: {who} in {account}"),
+    };
+    let event_name = record.event_name.as_deref().unwrap_or("?");
+    let call = match record.error_code.as_deref() {
+        Some(code) => format!("iam:{event_name} (failed: {code})"),
+        None => format!("iam:{event_name}"),
+    };
+    let done = match (&verdict.revocation, verdict.decision) {
+        (Some(r), _) => match r.method {
+            Method::Managed => format!("attached {policy_arn} to {}", r.target),
+            Method::Inline => format!("put the inline deny `{inline_name}` on {}", r.target),
+        },
+        (None, Decision::WouldRevoke) => "nothing (MODE=report)".to_owned(),
+        (None, _) => "nothing: review the call".to_owned(),
+    };
+    let restore = verdict
+        .revocation
+        .as_ref()
+        .map(|r| restore_command(&r.target));
+
+    let mut body = String::new();
+    let field = |body: &mut String, label: &str, value: &str| {
+        let _ = writeln!(body, "{label:<12}{value}");
+    };
+    let _ = writeln!(body, "iam-warden: {headline}\n");
+    field(&mut body, "Who:", &caller_line(&principal, &record));
+    field(&mut body, "Call:", &call);
+    field(
+        &mut body,
+        "When:",
+        record.event_time.as_deref().unwrap_or("unknown"),
+    );
+    field(
+        &mut body,
+        "From IP:",
+        record.source_ip_address.as_deref().unwrap_or("unknown"),
+    );
+    field(
+        &mut body,
+        "User agent:",
+        record.user_agent.as_deref().unwrap_or("unknown"),
+    );
+    field(
+        &mut body,
+        "Event id:",
+        event.event_id().unwrap_or("unknown"),
+    );
+    field(&mut body, "Decision:", verdict.decision.as_str());
+    field(&mut body, "Reason:", &verdict.reason);
+    field(&mut body, "Done:", &done);
+    if let Some(cmd) = &restore {
+        let _ = writeln!(body, "\nTo undo it, if the call was legitimate:\n    {cmd}");
+    }
+    let machine = json!({
+        "tool": "iam-warden",
+        "decision": verdict.decision,
+        "reason": verdict.reason,
+        "account": account,
+        "principal": who,
+        "principal_arn": verdict.target.as_ref().map(|t| t.arn.clone()).unwrap_or_else(|| principal.display()),
+        "event_id": event.event_id(),
+        "event_name": record.event_name,
+        "event_time": record.event_time,
+        "error_code": record.error_code,
+        "source_ip": record.source_ip_address,
+        "user_agent": record.user_agent,
+        "method": verdict.revocation.as_ref().map(|r| r.method),
+        "restore_command": restore,
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes(verdict.decision.as_str(), account),
+    }
+}
+
+/// The notice after `warden restore`.
+pub fn for_restore(target: &Target, actions: &[String], env: &Environment) -> Notice {
+    let account = &env.account_id;
+    let headline = format!("IAM access restored: {target} in {account}");
+    let mut body = format!("iam-warden: {headline}\n\n");
+    for action in actions {
+        let _ = writeln!(body, "  - {action}");
+    }
+    let machine = json!({
+        "tool": "iam-warden", "decision": "restored", "account": account,
+        "principal": target.to_string(), "principal_arn": target.arn, "actions": actions,
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes("restored", account),
+    }
+}
+
+fn caller_line(principal: &Principal, record: &crate::event::CloudTrailRecord) -> String {
+    let kind = record
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.kind.as_deref())
+        .unwrap_or("unknown");
+    let session = record
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.arn.as_deref())
+        .filter(|arn| *arn != principal.display());
+    match session {
+        Some(arn) => format!("{} ({kind}, session {arn})", principal.display()),
+        None => format!("{} ({kind})", principal.display()),
+    }
+}
+
+fn subject(headline: &str) -> String {
+    let full: String = format!("[iam-warden] {headline}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if full.len() <= SUBJECT_MAX {
+        full
+    } else {
+        format!("{}...", full.get(..SUBJECT_MAX - 3).unwrap_or_default())
+    }
+}
+
+fn attributes(decision: &str, account: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("decision".to_owned(), decision.to_owned()),
+        ("account".to_owned(), account.to_owned()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Revocation;
+    use crate::event::parse_eventbridge;
+
+    fn env() -> Environment {
+        Environment {
+            account_id: "123456789012".into(),
+            caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/fn".into(),
+            user_policy_quota: 10,
+            role_policy_quota: 10,
+        }
+    }
+
+    #[test]
+    fn revocation_notice_has_subject_body_json_and_attributes() {
+        let event = parse_eventbridge(include_str!("../../../events/01-iam-user-create-user.json"))
+            .unwrap();
+        let target = Target {
+            kind: EntityKind::User,
+            name: "dev1".into(),
+            arn: "arn:aws:iam::123456789012:user/dev1".into(),
+        };
+        let verdict = Verdict {
+            decision: Decision::Revoked,
+            reason: "r".into(),
+            revocation: Some(Revocation {
+                target: target.clone(),
+                method: Method::Managed,
+                resume: false,
+            }),
+            target: Some(target),
+        };
+        let n = for_verdict(
+            &event,
+            &verdict,
+            &env(),
+            "arn:aws:iam::123456789012:policy/deny",
+            "inline",
+        );
+        assert_eq!(
+            n.subject,
+            "[iam-warden] IAM access revoked: user/dev1 in 123456789012"
+        );
+        for needle in [
+            "iam:CreateUser",
+            "198.51.100.23",
+            "aws-cli/2.17.0",
+            "7c1e4a3b-0000-4000-8000-000000000001",
+            "warden restore --user dev1",
+            "2026-11-20T09:15:01Z",
+        ] {
+            assert!(n.body.contains(needle), "missing {needle} in\n{}", n.body);
+        }
+        let json_part = n.body.split("--- machine-readable ---").nth(1).unwrap();
+        let v: serde_json::Value = serde_json::from_str(json_part.trim()).unwrap();
+        assert_eq!(v["decision"], "revoked");
+        assert_eq!(v["restore_command"], "warden restore --user dev1");
+        assert_eq!(n.attributes["decision"], "revoked");
+        assert_eq!(n.attributes["account"], "123456789012");
+    }
+
+    #[test]
+    fn subjects_fit_sns_limits() {
+        let s = subject(&"x".repeat(300));
+        assert_eq!(s.len(), SUBJECT_MAX);
+        assert!(!subject("a\nb").contains('\n'));
+    }
+}

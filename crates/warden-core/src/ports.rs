@@ -1,0 +1,124 @@
+//! The ports of the domain: one small trait per capability, implemented over the AWS
+//! SDK in `warden-aws` and in memory in [`crate::testing`].
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use crate::decision::{CallerFacts, Method};
+use crate::notice::Notice;
+use crate::principal::Target;
+
+/// A failed call to a port, classified for the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Throttling, 5xx, timeout, connection failure: try again later, decide nothing.
+    #[error("{operation}: transient failure (retry later): {message}")]
+    Transient {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("{operation}: no such entity: {message}")]
+    NoSuchEntity {
+        operation: &'static str,
+        message: String,
+    },
+    /// The account's quota is reached (for attach: managed policies per principal).
+    #[error("{operation}: limit exceeded: {message}")]
+    LimitExceeded {
+        operation: &'static str,
+        message: String,
+    },
+    /// Any other failure (access denied, invalid input): not retried here, never a decision.
+    #[error("{operation} failed: {message}")]
+    Failed {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl PortError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, PortError::Transient { .. })
+    }
+}
+
+/// Reads what the decision needs to know about a principal.
+pub trait Directory: Send + Sync {
+    /// Group membership, tags, attached and inline policies; `Gone` on `NoSuchEntity`.
+    fn facts(&self, target: &Target)
+        -> impl Future<Output = Result<CallerFacts, PortError>> + Send;
+}
+
+/// Changes a principal's IAM state: only the tool's deny and its own tags.
+pub trait Enforcer: Send + Sync {
+    fn tag(
+        &self,
+        target: &Target,
+        tags: &[(&str, String)],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Removing tags that are not there is not an error.
+    fn untag(
+        &self,
+        target: &Target,
+        keys: &[&str],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Attaching what is already attached is not an error; the quota is `LimitExceeded`.
+    fn attach_policy(
+        &self,
+        target: &Target,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// `Ok(false)` when it was not attached.
+    fn detach_policy(
+        &self,
+        target: &Target,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    fn put_inline_policy(
+        &self,
+        target: &Target,
+        name: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// `Ok(false)` when there was none of that name.
+    fn delete_inline_policy(
+        &self,
+        target: &Target,
+        name: &str,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+}
+
+/// Sends a notice to people (and to machines that filter on its attributes).
+pub trait Notifier: Send + Sync {
+    /// Whether notices go anywhere (TOPIC_ARN is set).
+    fn enabled(&self) -> bool;
+    fn publish(&self, notice: &Notice) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Keeps a message that cannot be processed, with the reason.
+pub trait DeadLetters: Send + Sync {
+    fn send(
+        &self,
+        body: &str,
+        reason: &str,
+        message_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// A principal that carries the tool's deny.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedPrincipal {
+    pub target: Target,
+    pub methods: Vec<Method>,
+    /// The `iam-warden:*` tags recorded at revocation.
+    pub record: BTreeMap<String, String>,
+}
+
+/// Lists the principals that carry the deny (managed or inline).
+pub trait Inventory: Send + Sync {
+    fn revoked(
+        &self,
+        policy_arn: &str,
+        inline_name: &str,
+    ) -> impl Future<Output = Result<Vec<RevokedPrincipal>, PortError>> + Send;
+}

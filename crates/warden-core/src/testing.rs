@@ -1,0 +1,241 @@
+//! In-memory implementations of every port: the test double for the domain.
+//! Faults can be queued per operation to exercise retries and partial failures.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+
+use crate::decision::{CallerFacts, Facts, Method};
+use crate::notice::Notice;
+use crate::ports::{
+    DeadLetters, Directory, Enforcer, Inventory, Notifier, PortError, RevokedPrincipal,
+};
+use crate::principal::{EntityKind, Target};
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub principals: BTreeMap<(EntityKind, String), Facts>,
+    pub notices: Vec<Notice>,
+    /// (body, reason, message id)
+    pub dead_letters: Vec<(String, String, String)>,
+    /// Every operation called, in order.
+    pub calls: Vec<&'static str>,
+    faults: HashMap<&'static str, VecDeque<PortError>>,
+    /// Managed policies per principal before `LimitExceeded` (IAM's own check).
+    pub attach_limit: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryAccount {
+    pub state: Mutex<State>,
+    pub topic: bool,
+}
+
+impl MemoryAccount {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::default(),
+            topic: true,
+        }
+    }
+
+    pub fn with_user(self, name: &str, groups: &[&str], tags: &[(&str, &str)]) -> Self {
+        self.insert(EntityKind::User, name, groups, tags);
+        self
+    }
+
+    pub fn with_role(self, name: &str, tags: &[(&str, &str)]) -> Self {
+        self.insert(EntityKind::Role, name, &[], tags);
+        self
+    }
+
+    fn insert(&self, kind: EntityKind, name: &str, groups: &[&str], tags: &[(&str, &str)]) {
+        let facts = Facts {
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Facts::default()
+        };
+        self.lock()
+            .principals
+            .insert((kind, name.to_owned()), facts);
+    }
+
+    /// The next `times` calls of `operation` fail with `error`.
+    pub fn fail(&self, operation: &'static str, error: PortError, times: usize) {
+        let mut s = self.lock();
+        let q = s.faults.entry(operation).or_default();
+        q.extend(std::iter::repeat_n(error, times));
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn facts_of(&self, kind: EntityKind, name: &str) -> Option<Facts> {
+        self.lock()
+            .principals
+            .get(&(kind, name.to_owned()))
+            .cloned()
+    }
+
+    pub fn notices(&self) -> Vec<Notice> {
+        self.lock().notices.clone()
+    }
+
+    fn enter(
+        &self,
+        operation: &'static str,
+    ) -> Result<std::sync::MutexGuard<'_, State>, PortError> {
+        let mut s = self.lock();
+        s.calls.push(operation);
+        if let Some(err) = s.faults.get_mut(operation).and_then(VecDeque::pop_front) {
+            return Err(err);
+        }
+        Ok(s)
+    }
+
+    fn with_principal<T>(
+        &self,
+        operation: &'static str,
+        target: &Target,
+        f: impl FnOnce(&mut Facts, Option<usize>) -> Result<T, PortError>,
+    ) -> Result<T, PortError> {
+        let mut s = self.enter(operation)?;
+        let limit = s.attach_limit;
+        match s.principals.get_mut(&(target.kind, target.name.clone())) {
+            Some(facts) => f(facts, limit),
+            None => Err(PortError::NoSuchEntity {
+                operation,
+                message: format!("{target} not found"),
+            }),
+        }
+    }
+}
+
+impl Directory for MemoryAccount {
+    async fn facts(&self, target: &Target) -> Result<CallerFacts, PortError> {
+        match self.with_principal("facts", target, |f, _| Ok(f.clone())) {
+            Ok(f) => Ok(CallerFacts::Found(f)),
+            Err(PortError::NoSuchEntity { .. }) => Ok(CallerFacts::Gone),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Enforcer for MemoryAccount {
+    async fn tag(&self, target: &Target, tags: &[(&str, String)]) -> Result<(), PortError> {
+        self.with_principal("tag", target, |f, _| {
+            for (k, v) in tags {
+                f.tags.insert((*k).to_owned(), v.clone());
+            }
+            Ok(())
+        })
+    }
+
+    async fn untag(&self, target: &Target, keys: &[&str]) -> Result<(), PortError> {
+        self.with_principal("untag", target, |f, _| {
+            for k in keys {
+                f.tags.remove(*k);
+            }
+            Ok(())
+        })
+    }
+
+    async fn attach_policy(&self, target: &Target, policy_arn: &str) -> Result<(), PortError> {
+        self.with_principal("attach_policy", target, |f, limit| {
+            if limit.is_some_and(|l| f.attached_policies.len() >= l)
+                && !f.attached_policies.contains(policy_arn)
+            {
+                return Err(PortError::LimitExceeded {
+                    operation: "attach_policy",
+                    message: "Cannot exceed quota for PoliciesPerUser".into(),
+                });
+            }
+            f.attached_policies.insert(policy_arn.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn detach_policy(&self, target: &Target, policy_arn: &str) -> Result<bool, PortError> {
+        self.with_principal("detach_policy", target, |f, _| {
+            Ok(f.attached_policies.remove(policy_arn))
+        })
+    }
+
+    async fn put_inline_policy(
+        &self,
+        target: &Target,
+        name: &str,
+        _document: &str,
+    ) -> Result<(), PortError> {
+        self.with_principal("put_inline_policy", target, |f, _| {
+            f.inline_policies.insert(name.to_owned());
+            Ok(())
+        })
+    }
+
+    async fn delete_inline_policy(&self, target: &Target, name: &str) -> Result<bool, PortError> {
+        self.with_principal("delete_inline_policy", target, |f, _| {
+            Ok(f.inline_policies.remove(name))
+        })
+    }
+}
+
+impl Notifier for MemoryAccount {
+    fn enabled(&self) -> bool {
+        self.topic
+    }
+
+    async fn publish(&self, notice: &Notice) -> Result<(), PortError> {
+        let mut s = self.enter("publish")?;
+        s.notices.push(notice.clone());
+        Ok(())
+    }
+}
+
+impl DeadLetters for MemoryAccount {
+    async fn send(&self, body: &str, reason: &str, message_id: &str) -> Result<(), PortError> {
+        let mut s = self.enter("dead_letter")?;
+        s.dead_letters
+            .push((body.to_owned(), reason.to_owned(), message_id.to_owned()));
+        Ok(())
+    }
+}
+
+impl Inventory for MemoryAccount {
+    async fn revoked(
+        &self,
+        policy_arn: &str,
+        inline_name: &str,
+    ) -> Result<Vec<RevokedPrincipal>, PortError> {
+        let s = self.enter("revoked")?;
+        Ok(s.principals
+            .iter()
+            .filter_map(|((kind, name), f)| {
+                let mut methods = Vec::new();
+                if f.attached_policies.contains(policy_arn) {
+                    methods.push(Method::Managed);
+                }
+                if f.inline_policies.contains(inline_name) {
+                    methods.push(Method::Inline);
+                }
+                (!methods.is_empty()).then(|| RevokedPrincipal {
+                    target: Target {
+                        kind: *kind,
+                        name: name.clone(),
+                        arn: format!("arn:aws:iam::123456789012:{}/{name}", kind.as_str()),
+                    },
+                    methods,
+                    record: f
+                        .tags
+                        .iter()
+                        .filter(|(k, _)| k.starts_with("iam-warden:"))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                })
+            })
+            .collect())
+    }
+}

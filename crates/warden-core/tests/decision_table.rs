@@ -1,0 +1,399 @@
+//! Every row of the decision table in shared/DESIGN.md, on the sample events of events/.
+
+use warden_core::config::{tags, Config};
+use warden_core::decision::{
+    decide, CallerFacts, Decision, Environment, Facts, Method, Step, Verdict,
+};
+use warden_core::event::{parse_eventbridge, parse_file, Event};
+use warden_core::principal::EntityKind;
+
+const ACCOUNT: &str = "123456789012";
+const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
+    pairs.extend_from_slice(extra);
+    Config::from_lookup(|k| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+}
+
+fn env() -> Environment {
+    Environment {
+        account_id: ACCOUNT.into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/revoker-fn".into(),
+        user_policy_quota: 10,
+        role_policy_quota: 10,
+    }
+}
+
+fn event(name: &str) -> Event {
+    let text = std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    parse_eventbridge(&text).unwrap()
+}
+
+fn facts(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
+    CallerFacts::Found(Facts {
+        groups: groups.iter().map(|s| (*s).to_owned()).collect(),
+        tags: tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        ..Facts::default()
+    })
+}
+
+/// Decides like the service does: first without facts, then with them if asked.
+fn run(event: &Event, f: &CallerFacts, config: &Config) -> Verdict {
+    match decide(event, None, config, &env()) {
+        Step::Done(v) => v,
+        Step::LookUp(_) => match decide(event, Some(f), config, &env()) {
+            Step::Done(v) => v,
+            Step::LookUp(t) => panic!("asked twice for {t}"),
+        },
+    }
+}
+
+fn decision(name: &str, f: &CallerFacts, extra: &[(&str, &str)]) -> Verdict {
+    run(&event(name), f, &config(extra))
+}
+
+fn plain() -> CallerFacts {
+    facts(&["Developers"], &[])
+}
+
+#[test]
+fn non_iam_and_non_cloudtrail_events_are_ignored() {
+    let other =
+        parse_eventbridge(r#"{"id":"1","detail-type":"Scheduled Event","detail":{}}"#).unwrap();
+    assert_eq!(
+        run(&other, &plain(), &config(&[])).decision,
+        Decision::Ignored
+    );
+    let ec2 = parse_file(br#"{"Records":[{"eventName":"RunInstances","eventSource":"ec2.amazonaws.com","recipientAccountId":"123456789012","userIdentity":{"type":"IAMUser","accountId":"123456789012","arn":"arn:aws:iam::123456789012:user/dev1"}}]}"#).unwrap();
+    let v = run(ec2[0].as_ref().unwrap(), &plain(), &config(&[]));
+    assert_eq!(v.decision, Decision::Ignored);
+    assert!(v.reason.contains("ec2.amazonaws.com"), "{}", v.reason);
+}
+
+#[test]
+fn read_only_calls_follow_read_only_calls() {
+    assert_eq!(
+        decision("04-read-only-list-users.json", &plain(), &[]).decision,
+        Decision::Ignored
+    );
+    assert_eq!(
+        decision(
+            "04-read-only-list-users.json",
+            &plain(),
+            &[("READ_ONLY_CALLS", "alert")]
+        )
+        .decision,
+        Decision::Alerted
+    );
+    assert_eq!(
+        decision(
+            "04-read-only-list-users.json",
+            &plain(),
+            &[("READ_ONLY_CALLS", "revoke")]
+        )
+        .decision,
+        Decision::Revoked
+    );
+}
+
+#[test]
+fn self_service_on_own_user_is_ignored_but_not_on_another_user() {
+    assert_eq!(
+        decision("05-self-service-change-password.json", &plain(), &[]).decision,
+        Decision::Ignored
+    );
+    // CreateAccessKey for another user is not self-service.
+    let v = decision("13-exempt-tag.json", &plain(), &[]);
+    assert_eq!(v.decision, Decision::Revoked);
+    // ... and it is when the request names the caller.
+    let mut e = event("13-exempt-tag.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.request_parameters = Some(serde_json::json!({"userName": "ci-bot"}));
+    }
+    assert_eq!(run(&e, &plain(), &config(&[])).decision, Decision::Ignored);
+    // An operator can narrow the list.
+    let v = decision(
+        "05-self-service-change-password.json",
+        &plain(),
+        &[("SELF_SERVICE_ACTIONS", "GetAccountPasswordPolicy")],
+    );
+    assert_eq!(v.decision, Decision::Revoked);
+}
+
+#[test]
+fn the_tool_service_linked_roles_and_aws_services_are_ignored() {
+    assert_eq!(
+        decision("10-aws-service.json", &plain(), &[]).decision,
+        Decision::Ignored
+    );
+    assert_eq!(
+        decision(
+            "15-service-linked-role.json",
+            &plain(),
+            &[("ROLE_MODE", "revoke")]
+        )
+        .decision,
+        Decision::Ignored
+    );
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let issuer = record
+            .user_identity
+            .as_mut()
+            .unwrap()
+            .session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap();
+        issuer.arn = Some("arn:aws:iam::123456789012:role/iam-warden/iam-warden-revoker".into());
+    }
+    let v = run(&e, &plain(), &config(&[("ROLE_MODE", "revoke")]));
+    assert_eq!(v.decision, Decision::Ignored);
+    assert!(v.reason.contains("iam-warden itself"), "{}", v.reason);
+}
+
+#[test]
+fn root_is_alerted() {
+    assert_eq!(
+        decision("09-root.json", &plain(), &[]).decision,
+        Decision::Alerted
+    );
+}
+
+#[test]
+fn identity_center_cross_account_and_unknown_callers_are_alerted() {
+    for name in ["07-identity-center-role.json", "11-cross-account.json"] {
+        let v = decision(name, &plain(), &[("ROLE_MODE", "revoke")]);
+        assert_eq!(v.decision, Decision::Alerted, "{name}: {}", v.reason);
+        assert!(v.revocation.is_none());
+    }
+    let mut e = event("01-iam-user-create-user.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.user_identity.as_mut().unwrap().kind = Some("SAMLUser".into());
+    }
+    assert_eq!(run(&e, &plain(), &config(&[])).decision, Decision::Alerted);
+}
+
+#[test]
+fn assumed_roles_are_alerted_by_default_and_revoked_with_role_mode_revoke() {
+    assert_eq!(
+        decision("06-assumed-role.json", &plain(), &[]).decision,
+        Decision::Alerted
+    );
+    let v = decision(
+        "06-assumed-role.json",
+        &facts(&[], &[]),
+        &[("ROLE_MODE", "revoke")],
+    );
+    assert_eq!(v.decision, Decision::Revoked);
+    let r = v.revocation.unwrap();
+    assert_eq!(
+        (r.target.kind, r.target.name.as_str()),
+        (EntityKind::Role, "deployer")
+    );
+}
+
+#[test]
+fn admins_exempt_tag_and_exempt_principals_are_exempt() {
+    let admin = decision(
+        "12-admin-create-user.json",
+        &facts(&["Administrators"], &[]),
+        &[],
+    );
+    assert_eq!(admin.decision, Decision::Exempt);
+    let other_group = decision(
+        "12-admin-create-user.json",
+        &facts(&["Admins"], &[]),
+        &[("ADMIN_GROUP_NAME", "Admins")],
+    );
+    assert_eq!(other_group.decision, Decision::Exempt);
+    let tagged = decision(
+        "13-exempt-tag.json",
+        &facts(&[], &[("iam-warden:exempt", "true")]),
+        &[],
+    );
+    assert_eq!(tagged.decision, Decision::Exempt);
+    let wrong_value = decision(
+        "13-exempt-tag.json",
+        &facts(&[], &[("iam-warden:exempt", "false")]),
+        &[],
+    );
+    assert_eq!(wrong_value.decision, Decision::Revoked);
+    let listed = decision(
+        "01-iam-user-create-user.json",
+        &plain(),
+        &[("EXEMPT_PRINCIPALS", "arn:aws:iam::123456789012:user/dev1")],
+    );
+    assert_eq!(listed.decision, Decision::Exempt);
+}
+
+#[test]
+fn a_deny_already_attached_is_already_revoked() {
+    let managed = CallerFacts::Found(Facts {
+        attached_policies: [DENY.to_owned()].into(),
+        tags: [
+            (tags::EVENT_ID.to_owned(), "e1".to_owned()),
+            (tags::NOTIFIED.to_owned(), "e1".to_owned()),
+        ]
+        .into(),
+        ..Facts::default()
+    });
+    assert_eq!(
+        decision("02-iam-user-duplicate-attach-policy.json", &managed, &[]).decision,
+        Decision::AlreadyRevoked
+    );
+    let inline = CallerFacts::Found(Facts {
+        inline_policies: ["iam-warden-deny-iam".to_owned()].into(),
+        ..Facts::default()
+    });
+    assert_eq!(
+        decision("02-iam-user-duplicate-attach-policy.json", &inline, &[]).decision,
+        Decision::AlreadyRevoked
+    );
+}
+
+#[test]
+fn a_revocation_whose_notice_was_not_sent_is_resumed() {
+    let pending = CallerFacts::Found(Facts {
+        attached_policies: [DENY.to_owned()].into(),
+        tags: [(tags::EVENT_ID.to_owned(), "e1".to_owned())].into(),
+        ..Facts::default()
+    });
+    let v = decision("01-iam-user-create-user.json", &pending, &[]);
+    assert_eq!(v.decision, Decision::Revoked);
+    assert!(v.revocation.unwrap().resume);
+}
+
+#[test]
+fn report_mode_would_revoke() {
+    let v = decision(
+        "01-iam-user-create-user.json",
+        &plain(),
+        &[("MODE", "report")],
+    );
+    assert_eq!(v.decision, Decision::WouldRevoke);
+    assert!(v.revocation.is_none());
+}
+
+#[test]
+fn iam_users_and_federated_users_are_revoked() {
+    let v = decision("01-iam-user-create-user.json", &plain(), &[]);
+    assert_eq!(v.decision, Decision::Revoked);
+    assert_eq!(v.revocation.as_ref().unwrap().method, Method::Managed);
+    let fed = decision("08-federated-user.json", &plain(), &[]);
+    assert_eq!(fed.decision, Decision::Revoked);
+    let t = fed.revocation.unwrap().target;
+    assert_eq!((t.kind, t.name.as_str()), (EntityKind::User, "dev3"));
+}
+
+#[test]
+fn failed_calls_follow_failed_calls() {
+    let name = "03-failed-call-access-denied.json";
+    assert_eq!(decision(name, &plain(), &[]).decision, Decision::Revoked);
+    assert_eq!(
+        decision(name, &plain(), &[("FAILED_CALLS", "alert")]).decision,
+        Decision::Alerted
+    );
+    assert_eq!(
+        decision(name, &plain(), &[("FAILED_CALLS", "ignore")]).decision,
+        Decision::Ignored
+    );
+    // An admin's failed call stays exempt whatever FAILED_CALLS says.
+    assert_eq!(
+        decision(
+            name,
+            &facts(&["Administrators"], &[]),
+            &[("FAILED_CALLS", "alert")]
+        )
+        .decision,
+        Decision::Exempt
+    );
+}
+
+#[test]
+fn at_the_quota_the_inline_deny_is_used_and_the_quota_is_read_not_assumed() {
+    let full = |n: usize| {
+        CallerFacts::Found(Facts {
+            attached_policies: (0..n)
+                .map(|i| format!("arn:aws:iam::123456789012:policy/p{i}"))
+                .collect(),
+            ..Facts::default()
+        })
+    };
+    let e = event("14-quota-reached-inline.json");
+    assert_eq!(
+        run(&e, &full(10), &config(&[])).revocation.unwrap().method,
+        Method::Inline
+    );
+    assert_eq!(
+        run(&e, &full(9), &config(&[])).revocation.unwrap().method,
+        Method::Managed
+    );
+    let mut big = env();
+    big.user_policy_quota = 20;
+    let Step::Done(v) = decide(&e, Some(&full(10)), &config(&[]), &big) else {
+        panic!()
+    };
+    assert_eq!(v.revocation.unwrap().method, Method::Managed);
+}
+
+#[test]
+fn a_caller_that_no_longer_exists_is_alerted_not_retried() {
+    let v = decision("01-iam-user-create-user.json", &CallerFacts::Gone, &[]);
+    assert_eq!(v.decision, Decision::Alerted);
+    assert!(v.reason.contains("no longer exists"), "{}", v.reason);
+}
+
+#[test]
+fn events_of_another_account_are_never_acted_on() {
+    let mut e = event("01-iam-user-create-user.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.recipient_account_id = Some("999999999999".into());
+        record.user_identity.as_mut().unwrap().account_id = Some("999999999999".into());
+    }
+    assert_eq!(
+        decide(&e, None, &config(&[]), &env()),
+        Step::Done(run(&e, &plain(), &config(&[])))
+    );
+    assert_eq!(run(&e, &plain(), &config(&[])).decision, Decision::Alerted);
+}
+
+#[test]
+fn every_sample_event_gets_its_documented_decision() {
+    // facts as the demo account has them
+    let table = [
+        ("01-iam-user-create-user.json", Decision::Revoked),
+        ("03-failed-call-access-denied.json", Decision::Revoked),
+        ("04-read-only-list-users.json", Decision::Ignored),
+        ("05-self-service-change-password.json", Decision::Ignored),
+        ("06-assumed-role.json", Decision::Alerted),
+        ("07-identity-center-role.json", Decision::Alerted),
+        ("08-federated-user.json", Decision::Revoked),
+        ("09-root.json", Decision::Alerted),
+        ("10-aws-service.json", Decision::Ignored),
+        ("11-cross-account.json", Decision::Alerted),
+        ("15-service-linked-role.json", Decision::Ignored),
+    ];
+    for (name, expected) in table {
+        let v = decision(name, &plain(), &[]);
+        assert_eq!(v.decision, expected, "{name}: {}", v.reason);
+        assert!(!v.reason.is_empty());
+    }
+}

@@ -1,0 +1,351 @@
+//! The revoker's code path against the in-memory ports: effects, ordering, invariants.
+
+use warden_core::config::{tags, Config};
+use warden_core::decision::{Decision, Environment};
+use warden_core::event::{parse_eventbridge, Event};
+use warden_core::ports::PortError;
+use warden_core::principal::{EntityKind, Target};
+use warden_core::service::{restore, Revoker};
+use warden_core::testing::MemoryAccount;
+
+const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
+    pairs.extend_from_slice(extra);
+    Config::from_lookup(|k| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap()
+}
+
+fn env() -> Environment {
+    Environment {
+        account_id: "123456789012".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/fn".into(),
+        user_policy_quota: 10,
+        role_policy_quota: 10,
+    }
+}
+
+fn event(name: &str) -> Event {
+    let text = std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    parse_eventbridge(&text).unwrap()
+}
+
+fn account() -> MemoryAccount {
+    MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("dev1", &["Developers"], &[])
+        .with_user("dev2", &[], &[])
+        .with_user("dev3", &[], &[])
+        .with_user("ci-bot", &[], &[("iam-warden:exempt", "true")])
+        .with_role("deployer", &[])
+}
+
+fn transient() -> PortError {
+    PortError::Transient {
+        operation: "test",
+        message: "Throttling: Rate exceeded".into(),
+    }
+}
+
+fn revoker(extra: &[(&str, &str)]) -> Revoker<MemoryAccount> {
+    Revoker::new(account(), config(extra), env())
+}
+
+#[tokio::test]
+async fn a_non_admin_is_revoked_recorded_and_notified_once() {
+    let r = revoker(&[]);
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert_eq!(out.principal, "arn:aws:iam::123456789012:user/dev1");
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert!(f.attached_policies.contains(DENY));
+    assert_eq!(
+        f.tags[tags::EVENT_ID],
+        "7c1e4a3b-0000-4000-8000-000000000001"
+    );
+    assert_eq!(f.tags[tags::EVENT_NAME], "CreateUser");
+    assert!(f.tags.contains_key(tags::REVOKED_AT));
+    assert_eq!(f.tags[tags::NOTIFIED], f.tags[tags::EVENT_ID]);
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].subject.contains("revoked: user/dev1"));
+
+    // A later event of the same caller, in another invocation: no second notice.
+    let again = r
+        .batch()
+        .process(&event("02-iam-user-duplicate-attach-policy.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(again.decision, Decision::AlreadyRevoked);
+    assert_eq!(r.port().notices().len(), 1);
+}
+
+#[tokio::test]
+async fn invariant_1_admins_exempt_root_service_linked_and_the_tool_are_never_revoked() {
+    let r = revoker(&[("ROLE_MODE", "revoke")]);
+    let mut batch = r.batch();
+    for name in [
+        "12-admin-create-user.json",
+        "13-exempt-tag.json",
+        "09-root.json",
+        "15-service-linked-role.json",
+        "10-aws-service.json",
+    ] {
+        let out = batch.process(&event(name), false).await.unwrap();
+        assert_ne!(out.decision, Decision::Revoked, "{name}");
+    }
+    let mut tool = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut tool {
+        let issuer = record
+            .user_identity
+            .as_mut()
+            .unwrap()
+            .session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap();
+        issuer.arn = Some("arn:aws:iam::123456789012:role/iam-warden-revoker".into());
+    }
+    assert_eq!(
+        batch.process(&tool, false).await.unwrap().decision,
+        Decision::Ignored
+    );
+    let calls = r.port().lock().calls.clone();
+    assert!(
+        !calls
+            .iter()
+            .any(|c| matches!(*c, "attach_policy" | "put_inline_policy" | "tag")),
+        "{calls:?}"
+    );
+}
+
+#[tokio::test]
+async fn invariant_2_a_transient_failure_is_never_a_decision() {
+    let r = revoker(&[]);
+    r.port().fail("facts", transient(), 1);
+    let err = r
+        .batch()
+        .process(&event("12-admin-create-user.json"), false)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient());
+    // Nothing was done on the unknown membership.
+    assert!(!r.port().lock().calls.iter().any(|c| *c == "attach_policy"));
+    // The retry decides on the real membership.
+    let out = r
+        .batch()
+        .process(&event("12-admin-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt);
+}
+
+#[tokio::test]
+async fn invariant_3_a_notice_that_fails_after_the_attach_is_sent_exactly_once_on_retry() {
+    let r = revoker(&[]);
+    r.port().fail("publish", transient(), 1);
+    let e = event("01-iam-user-create-user.json");
+    assert!(r
+        .batch()
+        .process(&e, false)
+        .await
+        .unwrap_err()
+        .is_transient());
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert!(f.attached_policies.contains(DENY), "the deny stays on");
+    assert!(!f.tags.contains_key(tags::NOTIFIED));
+    assert!(r.port().notices().is_empty());
+
+    // The message is delivered again.
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert_eq!(r.port().notices().len(), 1);
+    // And a third time (or a duplicate): nothing more.
+    assert_eq!(
+        r.batch().process(&e, false).await.unwrap().decision,
+        Decision::AlreadyRevoked
+    );
+    assert_eq!(r.port().notices().len(), 1);
+}
+
+#[tokio::test]
+async fn a_failure_between_record_and_attach_is_finished_by_the_retry() {
+    let r = revoker(&[]);
+    r.port().fail("attach_policy", transient(), 1);
+    let e = event("01-iam-user-create-user.json");
+    assert!(r.batch().process(&e, false).await.is_err());
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+    assert_eq!(r.port().notices().len(), 1);
+}
+
+#[tokio::test]
+async fn invariant_4_restore_undoes_a_revocation_and_says_when_there_is_nothing_to_undo() {
+    let r = revoker(&[]);
+    r.batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    let dev1 = Target {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        arn: "arn:aws:iam::123456789012:user/dev1".into(),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &dev1).await.unwrap();
+    assert!(report.restored);
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert!(f.attached_policies.is_empty());
+    assert!(
+        !f.tags.keys().any(|k| k.starts_with("iam-warden:")),
+        "{:?}",
+        f.tags
+    );
+    assert_eq!(
+        r.port().notices().last().unwrap().attributes["decision"],
+        "restored"
+    );
+
+    let again = restore(r.port(), r.config(), r.env(), &dev1).await.unwrap();
+    assert!(!again.restored);
+    // A restored user who manages IAM again is revoked again.
+    let out = r
+        .batch()
+        .process(&event("02-iam-user-duplicate-attach-policy.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+}
+
+#[tokio::test]
+async fn facts_are_looked_up_once_per_principal_per_invocation() {
+    let r = revoker(&[]);
+    let mut batch = r.batch();
+    for name in [
+        "12-admin-create-user.json",
+        "12-admin-create-user.json",
+        "01-iam-user-create-user.json",
+        "02-iam-user-duplicate-attach-policy.json",
+    ] {
+        batch.process(&event(name), false).await.unwrap();
+    }
+    let facts_calls = r
+        .port()
+        .lock()
+        .calls
+        .iter()
+        .filter(|c| **c == "facts")
+        .count();
+    assert_eq!(facts_calls, 2);
+}
+
+#[tokio::test]
+async fn iam_refusing_the_attach_at_its_quota_falls_back_to_the_inline_deny() {
+    let r = revoker(&[]);
+    r.port().lock().attach_limit = Some(0);
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(out.reason.contains("inline"), "{}", out.reason);
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert!(f.inline_policies.contains("iam-warden-deny-iam"));
+    assert!(r.port().notices()[0].body.contains("inline deny"));
+}
+
+#[tokio::test]
+async fn dry_run_decides_without_effects() {
+    let r = revoker(&[]);
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), true)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+    assert!(r.port().notices().is_empty());
+}
+
+#[tokio::test]
+async fn alerts_and_would_revoke_are_notified_once_per_principal_and_action_within_the_window() {
+    let r = revoker(&[("MODE", "report")]);
+    for _ in 0..3 {
+        let out = r
+            .batch()
+            .process(&event("01-iam-user-create-user.json"), false)
+            .await
+            .unwrap();
+        assert_eq!(out.decision, Decision::WouldRevoke);
+    }
+    r.batch()
+        .process(&event("02-iam-user-duplicate-attach-policy.json"), false)
+        .await
+        .unwrap();
+    r.batch()
+        .process(&event("09-root.json"), false)
+        .await
+        .unwrap();
+    r.batch()
+        .process(&event("09-root.json"), false)
+        .await
+        .unwrap();
+    let subjects: Vec<String> = r.port().notices().into_iter().map(|n| n.subject).collect();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+
+    let no_window = revoker(&[("MODE", "report"), ("ALERT_WINDOW_SECONDS", "0")]);
+    for _ in 0..2 {
+        no_window
+            .batch()
+            .process(&event("01-iam-user-create-user.json"), false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(no_window.port().notices().len(), 2);
+}
+
+#[tokio::test]
+async fn invariant_9_a_deleted_caller_is_a_decision_not_a_retry() {
+    let r = Revoker::new(MemoryAccount::new(), config(&[]), env());
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Alerted);
+    assert_eq!(r.port().notices().len(), 1);
+}
