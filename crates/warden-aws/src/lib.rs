@@ -1,1 +1,78 @@
+//! warden-core's ports over the AWS SDK: every AWS call of iam-warden is in this crate.
 
+mod error;
+mod iam;
+mod notify;
+mod startup;
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+pub use error::classify;
+pub use startup::{discover, StartupError};
+
+/// The SDK configuration iam-warden runs with: the standard AWS environment
+/// (credentials, profiles, `AWS_ENDPOINT_URL`), us-east-1 unless told otherwise (IAM
+/// is global and its events reach EventBridge there), adaptive retries for IAM's
+/// throttling, and timeouts so that a stuck call becomes a retry, not a hang.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(
+            aws_config::meta::region::RegionProviderChain::default_provider()
+                .or_else(Region::new("us-east-1")),
+        )
+        .retry_config(RetryConfig::adaptive().with_max_attempts(6))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .operation_timeout(Duration::from_secs(45))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The AWS clients behind the ports, built once per process.
+#[derive(Clone, Debug)]
+pub struct AwsAccount {
+    iam: aws_sdk_iam::Client,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+    topic_arn: Option<String>,
+    dead_letter_queue_url: Option<String>,
+}
+
+impl AwsAccount {
+    pub fn new(
+        sdk: &SdkConfig,
+        topic_arn: Option<String>,
+        dead_letter_queue_url: Option<String>,
+    ) -> Self {
+        Self::from_clients(
+            aws_sdk_iam::Client::new(sdk),
+            aws_sdk_sns::Client::new(sdk),
+            aws_sdk_sqs::Client::new(sdk),
+            topic_arn,
+            dead_letter_queue_url,
+        )
+    }
+
+    pub fn from_clients(
+        iam: aws_sdk_iam::Client,
+        sns: aws_sdk_sns::Client,
+        sqs: aws_sdk_sqs::Client,
+        topic_arn: Option<String>,
+        dead_letter_queue_url: Option<String>,
+    ) -> Self {
+        Self {
+            iam,
+            sns,
+            sqs,
+            topic_arn,
+            dead_letter_queue_url,
+        }
+    }
+}

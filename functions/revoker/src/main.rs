@@ -1,1 +1,41 @@
-fn main() {}
+//! Wiring only: tracing, typed configuration, SDK config and clients built once, run.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+use warden_aws::AwsAccount;
+use warden_core::service::Revoker;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .init();
+
+    let config = revoker::config::load()?;
+    let sdk = warden_aws::load_sdk_config().await;
+    let env = warden_aws::discover(&sdk, &config).await?;
+    tracing::info!(account = %env.account_id, caller = %env.caller_arn, "iam-warden revoker ready");
+    let account = AwsAccount::new(
+        &sdk,
+        config.topic_arn.clone(),
+        config.dead_letter_queue_url.clone(),
+    );
+    let revoker = Revoker::new(account, config, env);
+
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let revoker = &revoker;
+        async move {
+            Ok::<_, std::convert::Infallible>(
+                revoker::handler::handle_batch(revoker, revoker.port(), event.payload).await,
+            )
+        }
+    }))
+    .await
+}

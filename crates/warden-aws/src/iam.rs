@@ -1,0 +1,435 @@
+//! The IAM side of the ports: facts about a principal, the deny and the record tags.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_iam::types::{EntityType, Tag};
+use warden_core::decision::{CallerFacts, Facts, Method};
+use warden_core::ports::{Directory, Enforcer, Inventory, PortError, RevokedPrincipal};
+use warden_core::principal::{EntityKind, Target};
+
+use crate::error::classify;
+use crate::AwsAccount;
+
+/// `NoSuchEntity` as `Ok(false)`: detaching what is not attached is success.
+fn absent_is_false(result: Result<(), PortError>) -> Result<bool, PortError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(PortError::NoSuchEntity { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl AwsAccount {
+    async fn user_facts(&self, name: &str) -> Result<Facts, PortError> {
+        let iam = &self.iam;
+        let groups = async {
+            iam.list_groups_for_user()
+                .user_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListGroupsForUser", e))
+        };
+        let tags = async {
+            iam.list_user_tags()
+                .user_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListUserTags", e))
+        };
+        let attached = async {
+            iam.list_attached_user_policies()
+                .user_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListAttachedUserPolicies", e))
+        };
+        let inline = async {
+            iam.list_user_policies()
+                .user_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListUserPolicies", e))
+        };
+        let (groups, tags, attached, inline) = tokio::try_join!(groups, tags, attached, inline)?;
+        Ok(Facts {
+            groups: groups.into_iter().map(|g| g.group_name).collect(),
+            tags: tag_map(tags),
+            attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
+            inline_policies: inline.into_iter().collect(),
+        })
+    }
+
+    async fn role_facts(&self, name: &str) -> Result<Facts, PortError> {
+        let iam = &self.iam;
+        let tags = async {
+            iam.list_role_tags()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListRoleTags", e))
+        };
+        let attached = async {
+            iam.list_attached_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListAttachedRolePolicies", e))
+        };
+        let inline = async {
+            iam.list_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListRolePolicies", e))
+        };
+        let (tags, attached, inline) = tokio::try_join!(tags, attached, inline)?;
+        Ok(Facts {
+            groups: BTreeSet::new(),
+            tags: tag_map(tags),
+            attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
+            inline_policies: inline.into_iter().collect(),
+        })
+    }
+
+    async fn tags_of(&self, target: &Target) -> Result<BTreeMap<String, String>, PortError> {
+        let tags = match target.kind {
+            EntityKind::User => self
+                .iam
+                .list_user_tags()
+                .user_name(&target.name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListUserTags", e))?,
+            EntityKind::Role => self
+                .iam
+                .list_role_tags()
+                .role_name(&target.name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListRoleTags", e))?,
+        };
+        Ok(tag_map(tags))
+    }
+}
+
+fn tag_map(tags: Vec<Tag>) -> BTreeMap<String, String> {
+    tags.into_iter().map(|t| (t.key, t.value)).collect()
+}
+
+impl Directory for AwsAccount {
+    async fn facts(&self, target: &Target) -> Result<CallerFacts, PortError> {
+        let facts = match target.kind {
+            EntityKind::User => self.user_facts(&target.name).await,
+            EntityKind::Role => self.role_facts(&target.name).await,
+        };
+        match facts {
+            Ok(f) => Ok(CallerFacts::Found(f)),
+            Err(PortError::NoSuchEntity { .. }) => Ok(CallerFacts::Gone),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Enforcer for AwsAccount {
+    async fn tag(&self, target: &Target, tags: &[(&str, String)]) -> Result<(), PortError> {
+        let tags: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(*k).value(v).build())
+            .collect::<Result<_, _>>()
+            .map_err(|e| PortError::Failed {
+                operation: "TagUser",
+                message: e.to_string(),
+            })?;
+        match target.kind {
+            EntityKind::User => self
+                .iam
+                .tag_user()
+                .user_name(&target.name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("TagUser", e)),
+            EntityKind::Role => self
+                .iam
+                .tag_role()
+                .role_name(&target.name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("TagRole", e)),
+        }
+    }
+
+    async fn untag(&self, target: &Target, keys: &[&str]) -> Result<(), PortError> {
+        let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+        match target.kind {
+            EntityKind::User => self
+                .iam
+                .untag_user()
+                .user_name(&target.name)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("UntagUser", e)),
+            EntityKind::Role => self
+                .iam
+                .untag_role()
+                .role_name(&target.name)
+                .set_tag_keys(Some(keys))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("UntagRole", e)),
+        }
+    }
+
+    async fn attach_policy(&self, target: &Target, policy_arn: &str) -> Result<(), PortError> {
+        match target.kind {
+            EntityKind::User => self
+                .iam
+                .attach_user_policy()
+                .user_name(&target.name)
+                .policy_arn(policy_arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("AttachUserPolicy", e)),
+            EntityKind::Role => self
+                .iam
+                .attach_role_policy()
+                .role_name(&target.name)
+                .policy_arn(policy_arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("AttachRolePolicy", e)),
+        }
+    }
+
+    async fn detach_policy(&self, target: &Target, policy_arn: &str) -> Result<bool, PortError> {
+        absent_is_false(match target.kind {
+            EntityKind::User => self
+                .iam
+                .detach_user_policy()
+                .user_name(&target.name)
+                .policy_arn(policy_arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DetachUserPolicy", e)),
+            EntityKind::Role => self
+                .iam
+                .detach_role_policy()
+                .role_name(&target.name)
+                .policy_arn(policy_arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DetachRolePolicy", e)),
+        })
+    }
+
+    async fn put_inline_policy(
+        &self,
+        target: &Target,
+        name: &str,
+        document: &str,
+    ) -> Result<(), PortError> {
+        match target.kind {
+            EntityKind::User => self
+                .iam
+                .put_user_policy()
+                .user_name(&target.name)
+                .policy_name(name)
+                .policy_document(document)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("PutUserPolicy", e)),
+            EntityKind::Role => self
+                .iam
+                .put_role_policy()
+                .role_name(&target.name)
+                .policy_name(name)
+                .policy_document(document)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("PutRolePolicy", e)),
+        }
+    }
+
+    async fn delete_inline_policy(&self, target: &Target, name: &str) -> Result<bool, PortError> {
+        absent_is_false(match target.kind {
+            EntityKind::User => self
+                .iam
+                .delete_user_policy()
+                .user_name(&target.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DeleteUserPolicy", e)),
+            EntityKind::Role => self
+                .iam
+                .delete_role_policy()
+                .role_name(&target.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DeleteRolePolicy", e)),
+        })
+    }
+}
+
+impl Inventory for AwsAccount {
+    /// The managed deny from ListEntitiesForPolicy; the inline fallbacks from one scan of
+    /// GetAccountAuthorizationDetails; then each revoked principal's record tags.
+    async fn revoked(
+        &self,
+        policy_arn: &str,
+        inline_name: &str,
+    ) -> Result<Vec<RevokedPrincipal>, PortError> {
+        let mut found: BTreeMap<(EntityKind, String), (String, Vec<Method>)> = BTreeMap::new();
+        let account = policy_arn.split(':').nth(4).unwrap_or_default().to_owned();
+        let arn_of = |kind: EntityKind, path: Option<&str>, name: &str| {
+            format!(
+                "arn:aws:iam::{account}:{}{}{name}",
+                kind.as_str(),
+                path.unwrap_or("/")
+            )
+        };
+
+        let mut pages = self
+            .iam
+            .list_entities_for_policy()
+            .policy_arn(policy_arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListEntitiesForPolicy", e))?;
+            for u in page.policy_users.unwrap_or_default() {
+                if let Some(name) = u.user_name {
+                    let arn = arn_of(EntityKind::User, None, &name);
+                    found
+                        .entry((EntityKind::User, name))
+                        .or_insert((arn, vec![]))
+                        .1
+                        .push(Method::Managed);
+                }
+            }
+            for r in page.policy_roles.unwrap_or_default() {
+                if let Some(name) = r.role_name {
+                    let arn = arn_of(EntityKind::Role, None, &name);
+                    found
+                        .entry((EntityKind::Role, name))
+                        .or_insert((arn, vec![]))
+                        .1
+                        .push(Method::Managed);
+                }
+            }
+        }
+
+        let mut pages = self
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::User)
+            .filter(EntityType::Role)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("GetAccountAuthorizationDetails", e))?;
+            for u in page.user_detail_list.unwrap_or_default() {
+                let (Some(name), Some(arn)) = (u.user_name, u.arn) else {
+                    continue;
+                };
+                let entry = found
+                    .entry((EntityKind::User, name))
+                    .or_insert((arn.clone(), vec![]));
+                entry.0 = arn;
+                if u.user_policy_list
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|p| p.policy_name.as_deref() == Some(inline_name))
+                {
+                    entry.1.push(Method::Inline);
+                }
+            }
+            for r in page.role_detail_list.unwrap_or_default() {
+                let (Some(name), Some(arn)) = (r.role_name, r.arn) else {
+                    continue;
+                };
+                let entry = found
+                    .entry((EntityKind::Role, name))
+                    .or_insert((arn.clone(), vec![]));
+                entry.0 = arn;
+                if r.role_policy_list
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|p| p.policy_name.as_deref() == Some(inline_name))
+                {
+                    entry.1.push(Method::Inline);
+                }
+            }
+        }
+
+        let mut out = Vec::new();
+        for ((kind, name), (arn, methods)) in found {
+            if methods.is_empty() {
+                continue;
+            }
+            let target = Target { kind, name, arn };
+            let record = self
+                .tags_of(&target)
+                .await?
+                .into_iter()
+                .filter(|(k, _)| k.starts_with("iam-warden:"))
+                .collect();
+            out.push(RevokedPrincipal {
+                target,
+                methods,
+                record,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Parses the caller's ARN for its account (used at start-up).
+pub(crate) fn account_of(arn: &str) -> Option<String> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+}

@@ -1,0 +1,151 @@
+//! What the functions learn once, at start-up, and the checks that refuse to start
+//! on a bad configuration (nothing is revoked on a guess).
+
+use aws_config::SdkConfig;
+use aws_sdk_iam::types::SummaryKeyType;
+use warden_core::config::{Config, ConfigError};
+use warden_core::decision::Environment;
+use warden_core::ports::PortError;
+
+use crate::error::classify;
+use crate::iam::account_of;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("start-up check failed: {0}")]
+    Aws(#[from] PortError),
+}
+
+/// Learns the account, the tool's own identity and the policy quotas, and checks that
+/// what the configuration names exists: the admin group, the deny policy, the topic
+/// and the dead-letter queue.
+pub async fn discover(sdk: &SdkConfig, config: &Config) -> Result<Environment, StartupError> {
+    let iam = aws_sdk_iam::Client::new(sdk);
+    let sts = aws_sdk_sts::Client::new(sdk);
+
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| classify("GetCallerIdentity", e))?;
+    let caller_arn = identity.arn.unwrap_or_default();
+    let account_id = identity
+        .account
+        .or_else(|| account_of(&caller_arn))
+        .unwrap_or_default();
+
+    let unusable = |var: &'static str, value: &str, problem: String| ConfigError::Unusable {
+        var,
+        value: value.to_owned(),
+        problem,
+    };
+
+    match iam
+        .get_group()
+        .group_name(&config.admin_group)
+        .max_items(1)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => {
+            match classify("GetGroup", e) {
+                PortError::NoSuchEntity { .. } => return Err(unusable(
+                    "ADMIN_GROUP_NAME",
+                    &config.admin_group,
+                    format!(
+                        "no such group in account {account_id}: refusing to decide who is an admin"
+                    ),
+                )
+                .into()),
+                other => return Err(other.into()),
+            }
+        }
+    }
+
+    if let Some(policy_account) = account_of(&config.deny_policy_arn) {
+        if policy_account != account_id {
+            return Err(unusable(
+                "DENY_POLICY_ARN",
+                &config.deny_policy_arn,
+                format!("the policy is not in account {account_id} where iam-warden runs"),
+            )
+            .into());
+        }
+    }
+    match iam
+        .get_policy()
+        .policy_arn(&config.deny_policy_arn)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => match classify("GetPolicy", e) {
+            PortError::NoSuchEntity { .. } => {
+                return Err(unusable(
+                    "DENY_POLICY_ARN",
+                    &config.deny_policy_arn,
+                    "no such policy".into(),
+                )
+                .into())
+            }
+            other => return Err(other.into()),
+        },
+    }
+
+    if let Some(topic) = &config.topic_arn {
+        let sns = aws_sdk_sns::Client::new(sdk);
+        if let Err(e) = sns.get_topic_attributes().topic_arn(topic).send().await {
+            return Err(match classify("GetTopicAttributes", e) {
+                PortError::NoSuchEntity { .. } => {
+                    unusable("TOPIC_ARN", topic, "no such topic".into()).into()
+                }
+                other => other.into(),
+            });
+        }
+    }
+
+    if let Some(url) = &config.dead_letter_queue_url {
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        if let Err(e) = sqs.get_queue_attributes().queue_url(url).send().await {
+            return Err(match classify("GetQueueAttributes", e) {
+                PortError::NoSuchEntity { .. } => {
+                    unusable("DEAD_LETTER_QUEUE_URL", url, "no such queue".into()).into()
+                }
+                other => other.into(),
+            });
+        }
+    }
+
+    let summary = iam
+        .get_account_summary()
+        .send()
+        .await
+        .map_err(|e| classify("GetAccountSummary", e))?
+        .summary_map
+        .unwrap_or_default();
+    let quota = |key: SummaryKeyType, name: &'static str| -> Result<u32, PortError> {
+        summary
+            .get(&key)
+            .and_then(|v| u32::try_from(*v).ok())
+            .filter(|v| *v > 0)
+            .ok_or(PortError::Failed {
+                operation: "GetAccountSummary",
+                message: format!("no `{name}` in the account summary"),
+            })
+    };
+    Ok(Environment {
+        user_policy_quota: quota(
+            SummaryKeyType::AttachedPoliciesPerUserQuota,
+            "AttachedPoliciesPerUserQuota",
+        )?,
+        role_policy_quota: quota(
+            SummaryKeyType::AttachedPoliciesPerRoleQuota,
+            "AttachedPoliciesPerRoleQuota",
+        )?,
+        account_id,
+        caller_arn,
+    })
+}

@@ -1,0 +1,11 @@
+//! The revoker's configuration: warden-core's, plus what only the Lambda requires.
+
+use warden_core::config::{Config, ConfigError};
+
+/// Reads and checks the environment once, at cold start.
+pub fn load() -> Result<Config, ConfigError> {
+    let config = Config::from_env()?;
+    // Without a dead-letter queue a malformed message would be lost or block the group.
+    config.require_dead_letter_queue()?;
+    Ok(config)
+}

@@ -1,0 +1,86 @@
+//! One SQS batch: each body parsed on its own; malformed bodies to the dead-letter
+//! queue; on a failure, that message and every later one reported failed (FIFO order).
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use tracing::{error, info, info_span, warn, Instrument};
+use warden_core::event::parse_eventbridge;
+use warden_core::ports::{DeadLetters, Directory, Enforcer, Notifier};
+use warden_core::service::Revoker;
+
+pub async fn handle_batch<P, Q>(
+    revoker: &Revoker<P>,
+    dead_letters: &Q,
+    event: SqsEvent,
+) -> SqsBatchResponse
+where
+    P: Directory + Enforcer + Notifier,
+    Q: DeadLetters,
+{
+    let mut batch = revoker.batch();
+    let mut failures: Vec<String> = Vec::new();
+    let mut stopped = false;
+
+    for message in event.records {
+        let message_id = message.message_id.clone().unwrap_or_default();
+        if stopped {
+            // Later messages of a FIFO group must not overtake the failed one.
+            failures.push(message_id);
+            continue;
+        }
+        let span =
+            info_span!("message", message_id = %message_id, event_id = tracing::field::Empty);
+        let body = message.body.as_deref().unwrap_or_default();
+        let ok = async {
+            match parse_eventbridge(body) {
+                Err(reason) => {
+                    warn!(%reason, "malformed message: sending it to the dead-letter queue");
+                    match dead_letters.send(body, &reason.to_string(), &message_id).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            error!(error = %e, "could not dead-letter the message: will retry");
+                            false
+                        }
+                    }
+                }
+                Ok(event) => {
+                    if let Some(id) = event.event_id() {
+                        tracing::Span::current().record("event_id", id);
+                    }
+                    match batch.process(&event, false).await {
+                        Ok(outcome) => {
+                            info!(
+                                decision = %outcome.decision,
+                                principal = %outcome.principal,
+                                event_name = outcome.event_name.as_deref().unwrap_or_default(),
+                                reason = %outcome.reason,
+                                "decided"
+                            );
+                            true
+                        }
+                        Err(e) => {
+                            error!(error = %e, transient = e.is_transient(), "not decided: will retry");
+                            false
+                        }
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+        if !ok {
+            stopped = true;
+            failures.push(message_id);
+        }
+    }
+
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}

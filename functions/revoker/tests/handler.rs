@@ -1,0 +1,173 @@
+//! The handler against the in-memory ports: exact failed message ids of the batch response.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use warden_core::config::Config;
+use warden_core::decision::Environment;
+use warden_core::ports::PortError;
+use warden_core::principal::EntityKind;
+use warden_core::service::Revoker;
+use warden_core::testing::MemoryAccount;
+
+use revoker::handler::handle_batch;
+
+const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
+
+fn revoker() -> Revoker<MemoryAccount> {
+    let config = Config::from_lookup(|k| match k {
+        "DENY_POLICY_ARN" => Some(DENY.into()),
+        "DEAD_LETTER_QUEUE_URL" => Some("http://localhost/123456789012/dlq.fifo".into()),
+        _ => None,
+    })
+    .unwrap();
+    let env = Environment {
+        account_id: "123456789012".into(),
+        caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/fn".into(),
+        user_policy_quota: 10,
+        role_policy_quota: 10,
+    };
+    let account = MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("dev1", &[], &[])
+        .with_user("dev2", &[], &[]);
+    Revoker::new(account, config, env)
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn batch_of(bodies: &[String]) -> SqsEvent {
+    let records: Vec<serde_json::Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| serde_json::json!({"messageId": format!("m{i}"), "body": b, "eventSource": "aws:sqs"}))
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+fn failed_ids(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn invariant_5_malformed_bodies_go_to_the_dead_letter_queue_and_do_not_block_the_batch() {
+    let r = revoker();
+    let event: SqsEvent = serde_json::from_str(&fixture("sqs-batch-mixed.json")).unwrap();
+    let response = handle_batch(&r, r.port(), event).await;
+    assert!(
+        failed_ids(&response).is_empty(),
+        "{:?}",
+        failed_ids(&response)
+    );
+    let dead = r.port().lock().dead_letters.clone();
+    let ids: Vec<&str> = dead.iter().map(|(_, _, id)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "11111111-0000-4000-8000-000000000002",
+            "11111111-0000-4000-8000-000000000004"
+        ]
+    );
+    assert!(dead[0].1.contains("not valid JSON"), "{}", dead[0].1);
+    assert!(dead[1].1.contains("detail-type"), "{}", dead[1].1);
+    assert!(
+        dead[1].0.contains("not an EventBridge event"),
+        "the body is kept as it was"
+    );
+    // The good messages around them were decided: dev2 created a key for dev1.
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev2")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_that_message_and_every_later_one() {
+    let r = revoker();
+    r.port().fail(
+        "facts",
+        PortError::Transient {
+            operation: "ListGroupsForUser",
+            message: "Throttling".into(),
+        },
+        1,
+    );
+    let bodies = [
+        fixture("09-root.json"),
+        fixture("01-iam-user-create-user.json"),
+        fixture("12-admin-create-user.json"),
+        "garbage".to_owned(),
+    ];
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    assert_eq!(failed_ids(&response), ["m1", "m2", "m3"]);
+    // Nothing after the failure was processed, not even the malformed body.
+    assert!(r.port().lock().dead_letters.is_empty());
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+
+    // SQS redelivers m1..m3: now they go through.
+    let response = handle_batch(&r, r.port(), batch_of(&bodies[1..])).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+}
+
+#[tokio::test]
+async fn a_dead_letter_queue_failure_keeps_the_message_for_a_retry() {
+    let r = revoker();
+    r.port().fail(
+        "dead_letter",
+        PortError::Transient {
+            operation: "SendMessage",
+            message: "503".into(),
+        },
+        1,
+    );
+    let response = handle_batch(
+        &r,
+        r.port(),
+        batch_of(&["{".to_owned(), fixture("09-root.json")]),
+    )
+    .await;
+    assert_eq!(failed_ids(&response), ["m0", "m1"]);
+}
+
+#[tokio::test]
+async fn group_membership_is_looked_up_once_per_principal_per_invocation() {
+    let r = revoker();
+    let bodies = [
+        fixture("12-admin-create-user.json"),
+        fixture("12-admin-create-user.json"),
+        fixture("01-iam-user-create-user.json"),
+        fixture("02-iam-user-duplicate-attach-policy.json"),
+    ];
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    assert!(failed_ids(&response).is_empty());
+    let lookups = r
+        .port()
+        .lock()
+        .calls
+        .iter()
+        .filter(|c| **c == "facts")
+        .count();
+    assert_eq!(lookups, 2);
+    assert_eq!(r.port().notices().len(), 1);
+}
