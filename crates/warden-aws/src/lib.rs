@@ -12,7 +12,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub use error::classify;
-pub use startup::{discover, StartupError};
+use startup::discover;
+pub use startup::StartupError;
 
 /// The SDK configuration iam-warden runs with: the standard AWS environment
 /// (credentials, profiles, `AWS_ENDPOINT_URL`), us-east-1 unless told otherwise (IAM
@@ -41,6 +42,7 @@ pub struct AwsAccount {
     iam: aws_sdk_iam::Client,
     sns: aws_sdk_sns::Client,
     sqs: aws_sdk_sqs::Client,
+    sts: aws_sdk_sts::Client,
     topic_arn: Option<String>,
     dead_letter_queue_url: Option<String>,
 }
@@ -55,6 +57,7 @@ impl AwsAccount {
             aws_sdk_iam::Client::new(sdk),
             aws_sdk_sns::Client::new(sdk),
             aws_sdk_sqs::Client::new(sdk),
+            aws_sdk_sts::Client::new(sdk),
             topic_arn,
             dead_letter_queue_url,
         )
@@ -64,6 +67,7 @@ impl AwsAccount {
         iam: aws_sdk_iam::Client,
         sns: aws_sdk_sns::Client,
         sqs: aws_sdk_sqs::Client,
+        sts: aws_sdk_sts::Client,
         topic_arn: Option<String>,
         dead_letter_queue_url: Option<String>,
     ) -> Self {
@@ -71,8 +75,17 @@ impl AwsAccount {
             iam,
             sns,
             sqs,
+            sts,
             topic_arn,
             dead_letter_queue_url,
         }
+    }
+
+    /// Start-up: see [`discover`].
+    pub async fn discover(
+        &self,
+        config: &warden_core::config::Config,
+    ) -> Result<warden_core::decision::Environment, StartupError> {
+        discover(self, config).await
     }
 }

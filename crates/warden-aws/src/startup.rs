@@ -1,7 +1,6 @@
 //! What the functions learn once, at start-up, and the checks that refuse to start
 //! on a bad configuration (nothing is revoked on a guess).
 
-use aws_config::SdkConfig;
 use aws_sdk_iam::types::SummaryKeyType;
 use warden_core::config::{Config, ConfigError};
 use warden_core::decision::Environment;
@@ -9,6 +8,7 @@ use warden_core::ports::PortError;
 
 use crate::error::classify;
 use crate::iam::account_of;
+use crate::AwsAccount;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -21,9 +21,8 @@ pub enum StartupError {
 /// Learns the account, the tool's own identity and the policy quotas, and checks that
 /// what the configuration names exists: the admin group, the deny policy, the topic
 /// and the dead-letter queue.
-pub async fn discover(sdk: &SdkConfig, config: &Config) -> Result<Environment, StartupError> {
-    let iam = aws_sdk_iam::Client::new(sdk);
-    let sts = aws_sdk_sts::Client::new(sdk);
+pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environment, StartupError> {
+    let (iam, sts, sns, sqs) = (&account.iam, &account.sts, &account.sns, &account.sqs);
 
     let identity = sts
         .get_caller_identity()
@@ -50,19 +49,19 @@ pub async fn discover(sdk: &SdkConfig, config: &Config) -> Result<Environment, S
         .await
     {
         Ok(_) => {}
-        Err(e) => {
-            match classify("GetGroup", e) {
-                PortError::NoSuchEntity { .. } => return Err(unusable(
+        Err(e) => match classify("GetGroup", e) {
+            PortError::NoSuchEntity { .. } => {
+                return Err(unusable(
                     "ADMIN_GROUP_NAME",
                     &config.admin_group,
                     format!(
                         "no such group in account {account_id}: refusing to decide who is an admin"
                     ),
                 )
-                .into()),
-                other => return Err(other.into()),
+                .into())
             }
-        }
+            other => return Err(other.into()),
+        },
     }
 
     if let Some(policy_account) = account_of(&config.deny_policy_arn) {
@@ -96,7 +95,6 @@ pub async fn discover(sdk: &SdkConfig, config: &Config) -> Result<Environment, S
     }
 
     if let Some(topic) = &config.topic_arn {
-        let sns = aws_sdk_sns::Client::new(sdk);
         if let Err(e) = sns.get_topic_attributes().topic_arn(topic).send().await {
             return Err(match classify("GetTopicAttributes", e) {
                 PortError::NoSuchEntity { .. } => {
@@ -108,7 +106,6 @@ pub async fn discover(sdk: &SdkConfig, config: &Config) -> Result<Environment, S
     }
 
     if let Some(url) = &config.dead_letter_queue_url {
-        let sqs = aws_sdk_sqs::Client::new(sdk);
         if let Err(e) = sqs.get_queue_attributes().queue_url(url).send().await {
             return Err(match classify("GetQueueAttributes", e) {
                 PortError::NoSuchEntity { .. } => {

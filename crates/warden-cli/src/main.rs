@@ -1,1 +1,333 @@
-fn main() {}
+//! `warden`: the operators' tool. Runs exactly the Lambda's decision and effect code,
+//! configured by the same environment variables.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgGroup, Parser, Subcommand};
+use warden_aws::{AwsAccount, StartupError};
+use warden_core::config::{tags, Config};
+use warden_core::decision::Environment;
+use warden_core::event::parse_file;
+use warden_core::ports::Inventory;
+use warden_core::principal::{EntityKind, Target};
+use warden_core::service::{restore, Revoker};
+
+const AFTER_HELP: &str = "\
+Configuration comes from the same environment variables as the Lambda functions:
+  DENY_POLICY_ARN (required)    the managed deny-all-IAM policy
+  ADMIN_GROUP_NAME              members may manage IAM (default: Administrators)
+  TOPIC_ARN                     SNS topic for notices (none when unset)
+  EXEMPT_TAG, EXEMPT_PRINCIPALS, MODE, ROLE_MODE, FAILED_CALLS, READ_ONLY_CALLS,
+  SELF_SERVICE_ACTIONS, INLINE_POLICY_NAME, ALERT_WINDOW_SECONDS: see README.md
+AWS credentials, region and endpoint come from the standard AWS environment
+(AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
+
+#[derive(Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "iam-warden: keep AWS IAM at least privilege",
+    long_about = "iam-warden: keep AWS IAM at least privilege.\n\nReplays CloudTrail events through the revoker's decision and effects, lists revoked principals and restores them.",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    /// Log what is done to stderr (repeat for more detail)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run events through the revoker's decision and effects; one JSON line per event.
+    ///
+    /// FILE may hold one EventBridge event, an SQS event of EventBridge events, a
+    /// CloudTrail log file ({"Records":[...]}, plain or gzip), or a JSON array of any of
+    /// these. Exits non-zero only if an event could not be read or processed.
+    Replay {
+        /// Decide (reading IAM) but change nothing and notify no one
+        #[arg(long)]
+        dry_run: bool,
+        /// Event files
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// List the principals that carry the deny, with what was recorded at revocation.
+    Status {
+        /// One JSON array instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the deny (managed or inline) and the revocation record from a principal.
+    #[command(group(ArgGroup::new("who").required(true).args(["user", "role"])))]
+    Restore {
+        /// IAM user name
+        #[arg(long)]
+        user: Option<String>,
+        /// IAM role name
+        #[arg(long)]
+        role: Option<String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    #[error(transparent)]
+    Config(#[from] warden_core::config::ConfigError),
+    #[error(transparent)]
+    Aws(#[from] warden_core::ports::PortError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!(
+                    "warn,warden_core={level},warden_aws={level}"
+                ))
+            }),
+        )
+        .init();
+    match run(cli.command).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("warden: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn setup() -> Result<(Config, Environment, AwsAccount), CliError> {
+    let config = Config::from_env()?;
+    let sdk = warden_aws::load_sdk_config().await;
+    let account = AwsAccount::new(
+        &sdk,
+        config.topic_arn.clone(),
+        config.dead_letter_queue_url.clone(),
+    );
+    let env = account.discover(&config).await?;
+    Ok((config, env, account))
+}
+
+async fn run(command: Command) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Replay { dry_run, files } => replay(dry_run, &files).await,
+        Command::Status { json } => status(json).await,
+        Command::Restore { user, role } => {
+            let (kind, name) = match (user, role) {
+                (Some(u), _) => (EntityKind::User, u),
+                (None, Some(r)) => (EntityKind::Role, r),
+                (None, None) => return Err(CliError::Failed("give --user or --role".into())),
+            };
+            restore_one(kind, name).await
+        }
+    }
+}
+
+async fn replay(dry_run: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> {
+    let (config, env, account) = setup().await?;
+    let revoker = Revoker::new(account, config, env);
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut errors = 0usize;
+    for file in files {
+        let items = std::fs::read(file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| parse_file(&bytes).map_err(|e| e.to_string()));
+        let items = match items {
+            Ok(items) => items,
+            Err(e) => {
+                eprintln!("warden: {}: {e}", file.display());
+                errors += 1;
+                continue;
+            }
+        };
+        let mut batch = revoker.batch();
+        for (index, item) in items.into_iter().enumerate() {
+            let event = match item {
+                Ok(event) => event,
+                Err(e) => {
+                    eprintln!(
+                        "warden: {} item {index}: cannot be read: {e}",
+                        file.display()
+                    );
+                    errors += 1;
+                    continue;
+                }
+            };
+            match batch.process(&event, dry_run).await {
+                Ok(outcome) => {
+                    *counts.entry(outcome.decision.to_string()).or_default() += 1;
+                    println!(
+                        "{}",
+                        serde_json::to_string(&outcome)
+                            .map_err(|e| CliError::Failed(e.to_string()))?
+                    );
+                }
+                Err(e) => {
+                    eprintln!(
+                        "warden: {} event {}: not decided: {e}",
+                        file.display(),
+                        event.event_id().unwrap_or("?")
+                    );
+                    errors += 1;
+                }
+            }
+        }
+    }
+    let decided: usize = counts.values().sum();
+    let summary: Vec<String> = counts.iter().map(|(d, n)| format!("{d} {n}")).collect();
+    eprintln!(
+        "warden: {decided} event(s) decided{}{}{}",
+        if dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        },
+        if summary.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", summary.join(", "))
+        },
+        if errors > 0 {
+            format!("; {errors} error(s)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn status(json: bool) -> Result<ExitCode, CliError> {
+    let (config, _env, account) = setup().await?;
+    let revoked = account
+        .revoked(&config.deny_policy_arn, &config.inline_policy_name)
+        .await?;
+    if json {
+        let rows: Vec<serde_json::Value> = revoked
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "principal": r.target.arn,
+                    "kind": r.target.kind.as_str(),
+                    "name": r.target.name,
+                    "deny": r.methods,
+                    "revoked_at": r.record.get(tags::REVOKED_AT),
+                    "event_id": r.record.get(tags::EVENT_ID),
+                    "event_name": r.record.get(tags::EVENT_NAME),
+                    "notified": r.record.get(tags::NOTIFIED).is_some(),
+                    "restore_command": warden_core::notice::restore_command(&r.target),
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if revoked.is_empty() {
+        println!("No principal carries the iam-warden deny.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 6]> = revoked
+        .iter()
+        .map(|r| {
+            let get = |k: &str| r.record.get(k).cloned().unwrap_or_else(|| "-".into());
+            let deny: Vec<&str> = r
+                .methods
+                .iter()
+                .map(|m| match m {
+                    warden_core::decision::Method::Managed => "managed",
+                    warden_core::decision::Method::Inline => "inline",
+                })
+                .collect();
+            [
+                r.target.to_string(),
+                deny.join("+"),
+                get(tags::REVOKED_AT),
+                get(tags::EVENT_NAME),
+                get(tags::EVENT_ID),
+                if r.record.contains_key(tags::NOTIFIED) {
+                    "yes".into()
+                } else {
+                    "no".into()
+                },
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "PRINCIPAL",
+            "DENY",
+            "REVOKED AT",
+            "EVENT",
+            "EVENT ID",
+            "NOTIFIED",
+        ],
+        &rows,
+    );
+    println!(
+        "\n{} revoked principal(s). Undo one with: warden restore --user NAME (or --role NAME)",
+        rows.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(header: &[&str; 6], rows: &[[String; 6]]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+async fn restore_one(kind: EntityKind, name: String) -> Result<ExitCode, CliError> {
+    let (config, env, account) = setup().await?;
+    let target = Target {
+        kind,
+        arn: format!("arn:aws:iam::{}:{}/{name}", env.account_id, kind.as_str()),
+        name,
+    };
+    let report = restore(&account, &config, &env, &target).await?;
+    if report.restored {
+        println!("Restored {target}:");
+        for action in &report.actions {
+            println!("  - {action}");
+        }
+    } else {
+        println!("{target} is not revoked by iam-warden: nothing to do.");
+    }
+    Ok(ExitCode::SUCCESS)
+}

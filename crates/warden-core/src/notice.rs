@@ -39,10 +39,10 @@ pub fn for_verdict(
 ) -> Notice {
     let record = event.record().cloned().unwrap_or_default();
     let principal = Principal::classify(&record);
-    let who = verdict
-        .target
-        .as_ref()
-        .map_or_else(|| principal.display(), ToString::to_string);
+    let who = verdict.target.as_ref().map_or_else(
+        || short_name(&principal.display()).to_owned(),
+        ToString::to_string,
+    );
     let account = &env.account_id;
     let headline = match verdict.decision {
         Decision::Revoked => format!("IAM access revoked: {who} in {account}"),
@@ -159,6 +159,15 @@ fn caller_line(principal: &Principal, record: &crate::event::CloudTrailRecord) -
     match session {
         Some(arn) => format!("{} ({kind}, session {arn})", principal.display()),
         None => format!("{} ({kind})", principal.display()),
+    }
+}
+
+/// `arn:aws:sts::123456789012:assumed-role/r/s` -> `assumed-role/r/s`, for subjects.
+fn short_name(arn: &str) -> &str {
+    if arn.starts_with("arn:") {
+        arn.splitn(6, ':').nth(5).unwrap_or(arn)
+    } else {
+        arn
     }
 }
 

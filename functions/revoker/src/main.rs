@@ -20,13 +20,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = revoker::config::load()?;
     let sdk = warden_aws::load_sdk_config().await;
-    let env = warden_aws::discover(&sdk, &config).await?;
-    tracing::info!(account = %env.account_id, caller = %env.caller_arn, "iam-warden revoker ready");
     let account = AwsAccount::new(
         &sdk,
         config.topic_arn.clone(),
         config.dead_letter_queue_url.clone(),
     );
+    let env = account.discover(&config).await?;
+    tracing::info!(account = %env.account_id, caller = %env.caller_arn, "iam-warden revoker ready");
     let revoker = Revoker::new(account, config, env);
 
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -1,0 +1,47 @@
+"""Prints the demo's summary: the decisions `warden replay` printed, the IAM state that
+goes with them, and the notifications that reached the topic's e-mail stand-in."""
+import collections
+import json
+import os
+import sys
+
+import boto3
+
+decisions = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+iam = boto3.client("iam")
+sqs = boto3.client("sqs")
+
+print("\n=== Decisions ===")
+for d in decisions:
+    who = d["principal"].split(":")[-1] if d["principal"].startswith("arn:") else d["principal"]
+    print(f"  {d['decision']:<16} {d['event_name'] or '-':<26} {who:<45} {d['reason']}")
+counts = collections.Counter(d["decision"] for d in decisions)
+print("  " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+print("\n=== IAM state ===")
+deny = os.environ["DENY_POLICY_ARN"]
+for user in iam.list_users()["Users"]:
+    name = user["UserName"]
+    attached = {p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=name)["AttachedPolicies"]}
+    inline = iam.list_user_policies(UserName=name)["PolicyNames"]
+    state = "deny attached" if deny in attached else ("inline deny" if "iam-warden-deny-iam" in inline else "untouched")
+    tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=name)["Tags"] if t["Key"].startswith("iam-warden:")}
+    print(f"  user/{name:<12} {state:<14} {tags if tags else ''}")
+
+print("\n=== Notifications (SNS topic -> subscribed queue) ===")
+notices = []
+while True:
+    got = sqs.receive_message(QueueUrl=os.environ["DEMO_INBOX_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    if not got:
+        break
+    for m in got:
+        notices.append(json.loads(m["Body"]))
+        sqs.delete_message(QueueUrl=os.environ["DEMO_INBOX_URL"], ReceiptHandle=m["ReceiptHandle"])
+for n in notices:
+    attrs = {k: v.get("Value") for k, v in n.get("MessageAttributes", {}).items()}
+    print(f"  {n.get('Subject')}   {attrs}")
+print(f"  {len(notices)} notification(s)")
+if notices:
+    first = next((n for n in notices if n.get("MessageAttributes", {}).get("decision", {}).get("Value") == "revoked"), notices[0])
+    print("\n--- the first revocation notice, as an e-mail subscriber reads it ---")
+    print(first["Message"])

@@ -1,0 +1,45 @@
+# Shared by demo.sh and test.sh: a Python virtual environment with moto server, and
+# moto server started on 127.0.0.1 and stopped on exit.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/moto_server" ]; then
+    echo "==> installing moto[server] into $VENV" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip
+    "$VENV/bin/pip" install --quiet "moto[server]==$MOTO_VERSION"
+  fi
+}
+
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_moto: starts moto server, exports AWS_ENDPOINT_URL and test credentials.
+start_moto() {
+  local port log
+  port="$(free_port)"
+  log="$ROOT/target/moto-$port.log"
+  mkdir -p "$ROOT/target"
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  MOTO_PID=$!
+  trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do
+    if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then
+      break
+    fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then
+      echo "moto server failed to start; its log:" >&2
+      cat "$log" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+  echo "==> moto server on $AWS_ENDPOINT_URL (log: $log)" >&2
+}
