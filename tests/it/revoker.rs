@@ -1,1 +1,414 @@
-fn main() {}
+//! The revoker end to end against moto server: the Lambda handler, the real SDK clients
+//! over HTTP, a fresh account per test.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use warden_core::config::{tags, Config, ConfigError};
+use warden_core::principal::{EntityKind, Target};
+use warden_core::service::{restore, Revoker};
+use warden_it::{config, TestAccount};
+
+use revoker::handler::handle_batch;
+
+/// A sample account: admin group with alice, developers dev1 and dev2, exempt ci-bot,
+/// the deny policy, a topic with an inbox, a FIFO dead-letter queue.
+struct Fixture {
+    account: TestAccount,
+    config: Config,
+    inbox: String,
+    dlq: String,
+}
+
+impl Fixture {
+    async fn new(extra: &[(&str, &str)]) -> Self {
+        let account = TestAccount::new().await;
+        account.group("Administrators").await;
+        account.user("alice", &["Administrators"], &[]).await;
+        account.user("dev1", &[], &[]).await;
+        account.user("dev2", &[], &[]).await;
+        account
+            .user("ci-bot", &[], &[("iam-warden:exempt", "true")])
+            .await;
+        let deny = account.deny_policy().await;
+        let (topic, inbox) = account.topic_with_inbox().await;
+        let dlq = account.queue("iam-warden-dead-letters", true).await;
+        let mut pairs = vec![
+            ("DENY_POLICY_ARN", deny.as_str()),
+            ("TOPIC_ARN", topic.as_str()),
+            ("DEAD_LETTER_QUEUE_URL", dlq.as_str()),
+        ];
+        pairs.extend_from_slice(extra);
+        let config = config(&pairs);
+        Self {
+            account,
+            config,
+            inbox,
+            dlq,
+        }
+    }
+
+    async fn revoker(&self) -> Revoker<warden_aws::AwsAccount> {
+        let aws = self.account.aws(&self.config);
+        let env = aws.discover(&self.config).await.expect("start-up");
+        Revoker::new(aws, self.config.clone(), env)
+    }
+
+    fn batch(&self, bodies: &[String]) -> SqsEvent {
+        let records: Vec<serde_json::Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| serde_json::json!({"messageId": format!("m{i}"), "body": b, "eventSource": "aws:sqs"}))
+            .collect();
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+    }
+
+    async fn handle(
+        &self,
+        revoker: &Revoker<warden_aws::AwsAccount>,
+        fixtures: &[&str],
+    ) -> SqsBatchResponse {
+        let bodies: Vec<String> = fixtures.iter().map(|f| self.account.event(f)).collect();
+        handle_batch(revoker, revoker.port(), self.batch(&bodies)).await
+    }
+
+    fn deny(&self) -> &str {
+        &self.config.deny_policy_arn
+    }
+}
+
+#[tokio::test]
+async fn start_up_learns_the_account_the_tool_and_the_quota() {
+    let f = Fixture::new(&[]).await;
+    let env = f.account.aws(&f.config).discover(&f.config).await.unwrap();
+    assert_eq!(env.account_id, f.account.id);
+    assert!(!env.caller_arn.is_empty());
+    assert_eq!(
+        env.user_policy_quota, 10,
+        "moto's AttachedPoliciesPerUserQuota"
+    );
+}
+
+#[tokio::test]
+async fn invariant_6_a_missing_admin_group_or_deny_policy_stops_start_up_naming_the_setting() {
+    let f = Fixture::new(&[("ADMIN_GROUP_NAME", "SecurityAdmins")]).await;
+    let err = f
+        .account
+        .aws(&f.config)
+        .discover(&f.config)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            warden_aws::StartupError::Config(ConfigError::Unusable {
+                var: "ADMIN_GROUP_NAME",
+                ..
+            })
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("ADMIN_GROUP_NAME=`SecurityAdmins`"),
+        "{err}"
+    );
+
+    let missing = format!("arn:aws:iam::{}:policy/iam-warden/nope", f.account.id);
+    let f2 = Fixture::new(&[("DENY_POLICY_ARN", missing.as_str())]).await;
+    let err = f2
+        .account
+        .aws(&f2.config)
+        .discover(&f2.config)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("DENY_POLICY_ARN="), "{err}");
+
+    let f3 = Fixture::new(&[]).await;
+    let mut bad_topic = f3.config.clone();
+    bad_topic.topic_arn = Some(format!("arn:aws:sns:us-east-1:{}:missing", f3.account.id));
+    let err = f3
+        .account
+        .aws(&bad_topic)
+        .discover(&bad_topic)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("TOPIC_ARN="), "{err}");
+}
+
+#[tokio::test]
+async fn an_admin_is_left_untouched() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    let response = f.handle(&r, &["12-admin-create-user.json"]).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(f.account.attached("alice").await.is_empty());
+    assert!(f.account.tags("alice").await.is_empty());
+    assert!(f.account.notices(&f.inbox).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_non_admin_is_revoked_recorded_and_notified_exactly_once() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    let response = f.handle(&r, &["01-iam-user-create-user.json"]).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    let tags = f.account.tags("dev1").await;
+    assert_eq!(tags[tags::EVENT_ID], "7c1e4a3b-0000-4000-8000-000000000001");
+    assert_eq!(tags[tags::EVENT_NAME], "CreateUser");
+    assert!(tags[tags::REVOKED_AT].ends_with('Z'));
+
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let n = &notices[0];
+    assert_eq!(
+        n["Subject"],
+        format!(
+            "[iam-warden] IAM access revoked: user/dev1 in {}",
+            f.account.id
+        )
+    );
+    assert_eq!(n["MessageAttributes"]["decision"]["Value"], "revoked");
+    assert_eq!(n["MessageAttributes"]["account"]["Value"], f.account.id);
+    let body = n["Message"].as_str().unwrap();
+    assert!(body.contains("warden restore --user dev1"), "{body}");
+    assert!(body.contains("198.51.100.23"), "{body}");
+}
+
+#[tokio::test]
+async fn duplicate_events_give_one_notification() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    let dup = [
+        "01-iam-user-create-user.json",
+        "01-iam-user-create-user.json",
+        "02-iam-user-duplicate-attach-policy.json",
+    ];
+    assert!(f.handle(&r, &dup).await.batch_item_failures.is_empty());
+    // Redelivered in a later invocation, by a fresh container.
+    let r2 = f.revoker().await;
+    assert!(f.handle(&r2, &dup).await.batch_item_failures.is_empty());
+    assert_eq!(f.account.notices(&f.inbox).await.len(), 1);
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+}
+
+#[tokio::test]
+async fn the_exempt_tag_is_respected() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    assert!(f
+        .handle(&r, &["13-exempt-tag.json"])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(f.account.attached("ci-bot").await.is_empty());
+    assert!(f.account.notices(&f.inbox).await.is_empty());
+}
+
+#[tokio::test]
+async fn at_the_quota_the_inline_deny_is_put_instead() {
+    let f = Fixture::new(&[]).await;
+    f.account.user("legacy-app", &[], &[]).await;
+    for i in 0..10 {
+        let arn = f
+            .account
+            .policy(&format!("app-{i}"), "/", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
+            .await;
+        f.account
+            .iam
+            .attach_user_policy()
+            .user_name("legacy-app")
+            .policy_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = f.revoker().await;
+    assert!(f
+        .handle(&r, &["14-quota-reached-inline.json"])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(!f
+        .account
+        .attached("legacy-app")
+        .await
+        .contains(&f.deny().to_owned()));
+    assert_eq!(
+        f.account.inline("legacy-app").await,
+        ["iam-warden-deny-iam"]
+    );
+    let doc = f
+        .account
+        .iam
+        .get_user_policy()
+        .user_name("legacy-app")
+        .policy_name("iam-warden-deny-iam")
+        .send()
+        .await
+        .unwrap()
+        .policy_document;
+    let doc = urlencoding_decode(&doc);
+    assert!(doc.contains("\"Deny\"") && doc.contains("iam:*"), "{doc}");
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("inline deny"));
+}
+
+/// IAM returns policy documents URL-encoded.
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'%', Some(hex)) => {
+                let v = u8::from_str_radix(std::str::from_utf8(hex).unwrap_or("zz"), 16);
+                if let Ok(v) = v {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            (b'+', _) => out.push(b' '),
+            (b, _) => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn restore_round_trip() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    f.handle(&r, &["01-iam-user-create-user.json"]).await;
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+
+    let dev1 = Target {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        arn: format!("arn:aws:iam::{}:user/dev1", f.account.id),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &dev1).await.unwrap();
+    assert!(report.restored, "{report:?}");
+    assert!(f.account.attached("dev1").await.is_empty());
+    assert!(f.account.tags("dev1").await.is_empty());
+    let notices = f.account.notices(&f.inbox).await;
+    let decisions: Vec<&str> = notices
+        .iter()
+        .map(|n| {
+            n["MessageAttributes"]["decision"]["Value"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(decisions, ["revoked", "restored"]);
+
+    let again = restore(r.port(), r.config(), r.env(), &dev1).await.unwrap();
+    assert!(!again.restored);
+    assert!(
+        f.account.notices(&f.inbox).await.is_empty(),
+        "nothing to restore, nothing notified"
+    );
+
+    // Caught again after the restore: revoked and notified again.
+    f.handle(&r, &["02-iam-user-duplicate-attach-policy.json"])
+        .await;
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    assert_eq!(f.account.notices(&f.inbox).await.len(), 1);
+}
+
+#[tokio::test]
+async fn malformed_bodies_go_to_the_dead_letter_queue_with_their_reason() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    let mixed: SqsEvent = serde_json::from_str(&f.account.event("sqs-batch-mixed.json")).unwrap();
+    let response = handle_batch(&r, r.port(), mixed).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let dead = f.account.drain(&f.dlq).await;
+    assert_eq!(dead.len(), 2);
+    for m in &dead {
+        let attrs = m.message_attributes.as_ref().unwrap();
+        assert!(!attrs["reason"].string_value.as_deref().unwrap().is_empty());
+        assert!(attrs["source-message-id"]
+            .string_value
+            .as_deref()
+            .unwrap()
+            .starts_with("11111111-"));
+    }
+    assert!(dead.iter().any(|m| m
+        .body
+        .as_deref()
+        .unwrap()
+        .contains("not an EventBridge event")));
+    // The good messages of the batch were decided: dev2 created a key for dev1.
+    assert_eq!(f.account.attached("dev2").await, [f.deny()]);
+}
+
+#[tokio::test]
+async fn a_deleted_caller_is_alerted_not_retried() {
+    let f = Fixture::new(&[]).await;
+    f.account
+        .iam
+        .delete_user()
+        .user_name("dev1")
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    let response = f.handle(&r, &["01-iam-user-create-user.json"]).await;
+    assert!(response.batch_item_failures.is_empty());
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        notices[0]["MessageAttributes"]["decision"]["Value"],
+        "alerted"
+    );
+}
+
+#[tokio::test]
+async fn role_mode_revoke_denies_the_role_and_report_mode_changes_nothing() {
+    let f = Fixture::new(&[("ROLE_MODE", "revoke")]).await;
+    f.account
+        .iam
+        .create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    f.handle(&r, &["06-assumed-role.json"]).await;
+    let attached = f
+        .account
+        .iam
+        .list_attached_role_policies()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<String> = attached
+        .attached_policies
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.policy_arn)
+        .collect();
+    assert_eq!(arns, [f.deny()]);
+
+    let report = Fixture::new(&[("MODE", "report")]).await;
+    let r = report.revoker().await;
+    report.handle(&r, &["01-iam-user-create-user.json"]).await;
+    assert!(report.account.attached("dev1").await.is_empty());
+    let notices = report.account.notices(&report.inbox).await;
+    assert_eq!(notices.len(), 1);
+    assert_eq!(
+        notices[0]["MessageAttributes"]["decision"]["Value"],
+        "would-revoke"
+    );
+}

@@ -1,1 +1,357 @@
+#![allow(clippy::expect_used, clippy::panic)] // test support: a failed set-up step should stop the test loudly
 
+//! Test support: a fresh account in moto server per test, reached over HTTP through the
+//! real AWS SDK clients. moto keeps one state per account id and reads the account from
+//! the `x-moto-account-id` header, so every test gets its own empty account on one server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::config::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use warden_aws::AwsAccount;
+use warden_core::config::Config;
+
+/// The moto server the test scripts started.
+pub fn endpoint() -> String {
+    std::env::var("WARDEN_TEST_ENDPOINT").unwrap_or_else(|_| {
+        panic!("WARDEN_TEST_ENDPOINT is not set: run the integration tests with ./scripts/test.sh, which starts moto server")
+    })
+}
+
+/// Sends every request to one moto account.
+#[derive(Debug)]
+struct MotoAccount(String);
+
+impl Intercept for MotoAccount {
+    fn name(&self) -> &'static str {
+        "MotoAccount"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-moto-account-id", self.0.clone());
+        Ok(())
+    }
+}
+
+fn unique_account_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // 12 digits, never starting with 0, distinct across tests and runs.
+    let base = (nanos / 1000 % 10_000_000) as u64 * 1000 + n % 1000;
+    format!("{}", 200_000_000_000 + base % 700_000_000_000)
+}
+
+/// A fresh, empty account and its clients.
+pub struct TestAccount {
+    pub id: String,
+    pub sdk: SdkConfig,
+    pub iam: aws_sdk_iam::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl TestAccount {
+    pub async fn new() -> Self {
+        let id = unique_account_id();
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .load()
+            .await;
+        let header = || MotoAccount(id.clone());
+        let iam = aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        let sns = aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        let sqs = aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
+        Self {
+            id,
+            sdk,
+            iam,
+            sns,
+            sqs,
+            sts,
+        }
+    }
+
+    /// The ports over this account's clients.
+    pub fn aws(&self, config: &Config) -> AwsAccount {
+        AwsAccount::from_clients(
+            self.iam.clone(),
+            self.sns.clone(),
+            self.sqs.clone(),
+            self.sts.clone(),
+            config.topic_arn.clone(),
+            config.dead_letter_queue_url.clone(),
+        )
+    }
+
+    pub async fn group(&self, name: &str) {
+        self.iam
+            .create_group()
+            .group_name(name)
+            .send()
+            .await
+            .expect("CreateGroup");
+    }
+
+    pub async fn user(&self, name: &str, groups: &[&str], tags: &[(&str, &str)]) {
+        let mut req = self.iam.create_user().user_name(name);
+        for (k, v) in tags {
+            req = req.tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key(*k)
+                    .value(*v)
+                    .build()
+                    .expect("tag"),
+            );
+        }
+        req.send().await.expect("CreateUser");
+        for g in groups {
+            self.iam
+                .add_user_to_group()
+                .group_name(*g)
+                .user_name(name)
+                .send()
+                .await
+                .expect("AddUserToGroup");
+        }
+    }
+
+    pub async fn policy(&self, name: &str, path: &str, document: &str) -> String {
+        self.iam
+            .create_policy()
+            .policy_name(name)
+            .path(path)
+            .policy_document(document)
+            .send()
+            .await
+            .expect("CreatePolicy")
+            .policy
+            .and_then(|p| p.arn)
+            .expect("policy arn")
+    }
+
+    pub async fn deny_policy(&self) -> String {
+        self.policy(
+            "iam-warden-deny-iam",
+            "/iam-warden/",
+            warden_core::DENY_ALL_IAM_POLICY,
+        )
+        .await
+    }
+
+    /// An SNS topic with an SQS queue subscribed to it, standing in for e-mail.
+    pub async fn topic_with_inbox(&self) -> (String, String) {
+        let topic = self
+            .sns
+            .create_topic()
+            .name("iam-warden-notices")
+            .send()
+            .await
+            .expect("CreateTopic")
+            .topic_arn
+            .expect("topic arn");
+        let inbox = self.queue("inbox", false).await;
+        let inbox_arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&inbox)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("GetQueueAttributes")
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .expect("queue arn");
+        self.sns
+            .subscribe()
+            .topic_arn(&topic)
+            .protocol("sqs")
+            .endpoint(inbox_arn)
+            .send()
+            .await
+            .expect("Subscribe");
+        (topic, inbox)
+    }
+
+    pub async fn queue(&self, name: &str, fifo: bool) -> String {
+        let mut req = self.sqs.create_queue();
+        if fifo {
+            req = req
+                .queue_name(format!("{name}.fifo"))
+                .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+                .attributes(
+                    aws_sdk_sqs::types::QueueAttributeName::ContentBasedDeduplication,
+                    "true",
+                );
+        } else {
+            req = req.queue_name(name);
+        }
+        req.send()
+            .await
+            .expect("CreateQueue")
+            .queue_url
+            .expect("queue url")
+    }
+
+    /// Every message in a queue (bodies and attributes), deleting them.
+    pub async fn drain(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut out = Vec::new();
+        loop {
+            let got = self
+                .sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("ReceiveMessage")
+                .messages
+                .unwrap_or_default();
+            if got.is_empty() {
+                return out;
+            }
+            for m in got {
+                if let Some(handle) = &m.receipt_handle {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("DeleteMessage");
+                }
+                out.push(m);
+            }
+        }
+    }
+
+    /// The SNS notifications that reached the inbox, as JSON envelopes.
+    pub async fn notices(&self, inbox: &str) -> Vec<serde_json::Value> {
+        self.drain(inbox)
+            .await
+            .into_iter()
+            .map(|m| {
+                serde_json::from_str(m.body.as_deref().unwrap_or_default()).expect("SNS envelope")
+            })
+            .collect()
+    }
+
+    /// A sample event of events/, moved into this account.
+    pub fn event(&self, fixture: &str) -> String {
+        let path = format!("{}/../events/{fixture}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+            .replace("123456789012", &self.id)
+    }
+
+    pub async fn attached(&self, user: &str) -> Vec<String> {
+        self.iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .expect("ListAttachedUserPolicies")
+            .attached_policies
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| p.policy_arn)
+            .collect()
+    }
+
+    pub async fn inline(&self, user: &str) -> Vec<String> {
+        self.iam
+            .list_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .expect("ListUserPolicies")
+            .policy_names
+    }
+
+    pub async fn tags(&self, user: &str) -> std::collections::BTreeMap<String, String> {
+        self.iam
+            .list_user_tags()
+            .user_name(user)
+            .send()
+            .await
+            .expect("ListUserTags")
+            .tags
+            .into_iter()
+            .map(|t| (t.key, t.value))
+            .collect()
+    }
+
+    /// An access key of a new user of this account: moto maps it back to the account,
+    /// so a process given this key (the `warden` binary) works in this account.
+    pub async fn access_key(&self, user: &str) -> (String, String) {
+        self.iam
+            .create_user()
+            .user_name(user)
+            .send()
+            .await
+            .expect("CreateUser");
+        let key = self
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .expect("CreateAccessKey")
+            .access_key
+            .expect("key");
+        (key.access_key_id, key.secret_access_key)
+    }
+}
+
+/// Builds a configuration the way the functions do, from variables.
+pub fn config(pairs: &[(&str, &str)]) -> Config {
+    Config::from_lookup(|k| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("test configuration")
+}
