@@ -25,7 +25,7 @@ pub async fn load_sdk_config() -> SdkConfig {
             aws_config::meta::region::RegionProviderChain::default_provider()
                 .or_else(Region::new("us-east-1")),
         )
-        .retry_config(RetryConfig::adaptive().with_max_attempts(6))
+        .retry_config(retry_config())
         .timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(Duration::from_secs(10))
@@ -35,6 +35,15 @@ pub async fn load_sdk_config() -> SdkConfig {
         .load()
         .await
 }
+
+/// Adaptive retries (client-side rate limiting once IAM throttles), six attempts: a
+/// call still failing after that is reported as transient and the message retried.
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS)
+}
+
+/// Attempts per call, the first included.
+pub const MAX_ATTEMPTS: u32 = 6;
 
 /// The AWS clients behind the ports, built once per process.
 #[derive(Clone, Debug)]

@@ -1,0 +1,471 @@
+//! SDK-level faults on every IAM, SNS and SQS call of the adapters, with aws-smithy-mocks
+//! on the real clients: throttling and 5xx are retried, and what still fails is a
+//! transient error, never a decision.
+
+use std::time::Duration;
+
+use aws_sdk_iam::Client as Iam;
+// The adaptive retry's rate limiter refills with the clock: the mocks' frozen test clock
+// would make it wait forever.
+use aws_smithy_async::time::SystemTimeSource;
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use warden_aws::AwsAccount;
+use warden_core::decision::CallerFacts;
+use warden_core::notice::Notice;
+use warden_core::ports::{DeadLetters, Directory, Enforcer, Notifier, PortError};
+use warden_core::principal::{EntityKind, Target};
+
+const THROTTLING: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+const SERVICE_FAILURE: &str = "<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceFailure</Code><Message>Internal error</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+const NO_SUCH_ENTITY: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The user with name dev1 cannot be found.</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+const LIMIT_EXCEEDED: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>LimitExceeded</Code><Message>Cannot exceed quota for PoliciesPerUser: 10</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
+const MAX: usize = warden_aws::MAX_ATTEMPTS as usize;
+
+/// Each client its own retry partition: the default one is shared by every client of a
+/// service in the process, and parallel tests would drain its retry token bucket.
+fn partition() -> aws_smithy_runtime::client::retries::RetryPartition {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    aws_smithy_runtime::client::retries::RetryPartition::new(format!("faults-{n}"))
+}
+
+/// The production retry policy, with a short backoff so the tests stay fast.
+fn retry() -> aws_config::retry::RetryConfig {
+    warden_aws::retry_config()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+fn account(
+    iam: aws_sdk_iam::Client,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+) -> AwsAccount {
+    let sts = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .with_test_defaults_v2()
+            .build(),
+    );
+    AwsAccount::from_clients(
+        iam,
+        sns,
+        sqs,
+        sts,
+        Some("arn:aws:sns:us-east-1:123456789012:iam-warden-notices".into()),
+        Some(
+            "https://sqs.us-east-1.amazonaws.com/123456789012/iam-warden-dead-letters.fifo".into(),
+        ),
+    )
+}
+
+fn unused_iam() -> aws_sdk_iam::Client {
+    aws_sdk_iam::Client::from_conf(
+        aws_sdk_iam::Config::builder()
+            .with_test_defaults_v2()
+            .build(),
+    )
+}
+
+fn unused_sns() -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::Config::builder()
+            .with_test_defaults_v2()
+            .build(),
+    )
+}
+
+fn unused_sqs() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::Config::builder()
+            .with_test_defaults_v2()
+            .build(),
+    )
+}
+
+fn with_iam(iam: aws_sdk_iam::Client) -> AwsAccount {
+    account(iam, unused_sns(), unused_sqs())
+}
+
+fn user() -> Target {
+    Target {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        arn: "arn:aws:iam::123456789012:user/dev1".into(),
+    }
+}
+
+fn role() -> Target {
+    Target {
+        kind: EntityKind::Role,
+        name: "deployer".into(),
+        arn: "arn:aws:iam::123456789012:role/deployer".into(),
+    }
+}
+
+/// For one IAM operation: throttled twice then served is a success after three
+/// attempts; a 5xx that never ends is a transient error after every attempt.
+macro_rules! iam_faults {
+    ($name:ident, $op:path, $output:expr, |$acc:ident| $call:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn throttling_is_retried_until_it_succeeds() {
+                let rule = mock!($op)
+                    .sequence()
+                    .http_status(400, Some(THROTTLING.into()))
+                    .times(2)
+                    .output($output)
+                    .build();
+                let $acc = with_iam(mock_client!(
+                    aws_sdk_iam,
+                    RuleMode::MatchAny,
+                    [&rule],
+                    |c| c
+                        .retry_config(retry())
+                        .time_source(SystemTimeSource::new())
+                        .retry_partition(partition())
+                ));
+                let result = $call.await;
+                assert!(result.is_ok(), "{result:?}");
+                assert_eq!(rule.num_calls(), 3);
+            }
+
+            #[tokio::test]
+            async fn a_lasting_server_error_is_transient_not_a_decision() {
+                let rule = mock!($op)
+                    .sequence()
+                    .http_status(500, Some(SERVICE_FAILURE.into()))
+                    .repeatedly()
+                    .build();
+                let $acc = with_iam(mock_client!(
+                    aws_sdk_iam,
+                    RuleMode::MatchAny,
+                    [&rule],
+                    |c| c
+                        .retry_config(retry())
+                        .time_source(SystemTimeSource::new())
+                        .retry_partition(partition())
+                ));
+                let err = $call.await.expect_err("a 500 on every attempt");
+                assert!(err.is_transient(), "{err}");
+                assert_eq!(rule.num_calls(), MAX);
+            }
+        }
+    };
+}
+
+iam_faults!(
+    tag_user,
+    Iam::tag_user,
+    || aws_sdk_iam::operation::tag_user::TagUserOutput::builder().build(),
+    |a| a.tag(&user(), &[("iam-warden:event-id", "e1".to_owned())])
+);
+iam_faults!(
+    tag_role,
+    Iam::tag_role,
+    || aws_sdk_iam::operation::tag_role::TagRoleOutput::builder().build(),
+    |a| a.tag(&role(), &[("iam-warden:event-id", "e1".to_owned())])
+);
+iam_faults!(
+    untag_user,
+    Iam::untag_user,
+    || aws_sdk_iam::operation::untag_user::UntagUserOutput::builder().build(),
+    |a| a.untag(&user(), &["iam-warden:event-id"])
+);
+iam_faults!(
+    untag_role,
+    Iam::untag_role,
+    || aws_sdk_iam::operation::untag_role::UntagRoleOutput::builder().build(),
+    |a| a.untag(&role(), &["iam-warden:event-id"])
+);
+iam_faults!(
+    attach_user_policy,
+    Iam::attach_user_policy,
+    || aws_sdk_iam::operation::attach_user_policy::AttachUserPolicyOutput::builder().build(),
+    |a| a.attach_policy(&user(), DENY)
+);
+iam_faults!(
+    attach_role_policy,
+    Iam::attach_role_policy,
+    || aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build(),
+    |a| a.attach_policy(&role(), DENY)
+);
+iam_faults!(
+    detach_user_policy,
+    Iam::detach_user_policy,
+    || aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyOutput::builder().build(),
+    |a| a.detach_policy(&user(), DENY)
+);
+iam_faults!(
+    detach_role_policy,
+    Iam::detach_role_policy,
+    || aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder().build(),
+    |a| a.detach_policy(&role(), DENY)
+);
+iam_faults!(
+    put_user_policy,
+    Iam::put_user_policy,
+    || aws_sdk_iam::operation::put_user_policy::PutUserPolicyOutput::builder().build(),
+    |a| a.put_inline_policy(&user(), "iam-warden-deny-iam", "{}")
+);
+iam_faults!(
+    put_role_policy,
+    Iam::put_role_policy,
+    || aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput::builder().build(),
+    |a| a.put_inline_policy(&role(), "iam-warden-deny-iam", "{}")
+);
+iam_faults!(
+    delete_user_policy,
+    Iam::delete_user_policy,
+    || aws_sdk_iam::operation::delete_user_policy::DeleteUserPolicyOutput::builder().build(),
+    |a| a.delete_inline_policy(&user(), "iam-warden-deny-iam")
+);
+iam_faults!(
+    delete_role_policy,
+    Iam::delete_role_policy,
+    || aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder().build(),
+    |a| a.delete_inline_policy(&role(), "iam-warden-deny-iam")
+);
+
+/// A rule for read `index` of a user's facts: `status` twice then served (`then_ok`),
+/// or `status` on every attempt.
+fn user_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
+    use aws_sdk_iam::operation::*;
+    macro_rules! read {
+        ($op:path, $out:expr) => {{
+            match failure {
+                None => mock!($op).then_output($out),
+                Some((status, body, true)) => mock!($op)
+                    .sequence()
+                    .http_status(status, Some(body.to_owned()))
+                    .times(2)
+                    .output($out)
+                    .build(),
+                Some((status, body, false)) => mock!($op)
+                    .sequence()
+                    .http_status(status, Some(body.to_owned()))
+                    .repeatedly()
+                    .build(),
+            }
+        }};
+    }
+    match index {
+        0 => read!(Iam::list_groups_for_user, || {
+            list_groups_for_user::ListGroupsForUserOutput::builder()
+                .set_groups(Some(vec![]))
+                .build()
+                .unwrap()
+        }),
+        1 => read!(Iam::list_user_tags, || {
+            list_user_tags::ListUserTagsOutput::builder()
+                .set_tags(Some(vec![]))
+                .build()
+                .unwrap()
+        }),
+        2 => read!(Iam::list_attached_user_policies, || {
+            list_attached_user_policies::ListAttachedUserPoliciesOutput::builder().build()
+        }),
+        _ => read!(Iam::list_user_policies, || {
+            list_user_policies::ListUserPoliciesOutput::builder()
+                .set_policy_names(Some(vec![]))
+                .build()
+                .unwrap()
+        }),
+    }
+}
+
+/// The four reads of a user's facts, read `index` failing as told.
+fn facts_rules(index: usize, failure: (u16, &str, bool)) -> Vec<Rule> {
+    (0..4)
+        .map(|i| user_read(i, (i == index).then_some(failure)))
+        .collect()
+}
+
+#[tokio::test]
+async fn invariant_2_each_read_behind_the_facts_is_retried_on_throttling() {
+    for index in 0..4 {
+        let rules = facts_rules(index, (400, THROTTLING, true));
+        let a = with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules, |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())));
+        let facts = a.facts(&user()).await;
+        assert!(
+            matches!(facts, Ok(CallerFacts::Found(_))),
+            "read {index}: {facts:?}"
+        );
+        assert_eq!(rules[index].num_calls(), 3, "read {index}");
+    }
+}
+
+#[tokio::test]
+async fn invariant_2_unknown_membership_is_an_error_never_not_an_admin() {
+    for index in 0..4 {
+        let rules = facts_rules(index, (503, SERVICE_FAILURE, false));
+        let a = with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules, |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())));
+        match a.facts(&user()).await {
+            Err(e) => assert!(e.is_transient(), "read {index}: {e}"),
+            Ok(f) => panic!("read {index}: a failed read became facts: {f:?}"),
+        }
+        assert_eq!(rules[index].num_calls(), MAX, "read {index}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_principal_is_gone_at_once_not_retried() {
+    let rules = facts_rules(0, (404, NO_SUCH_ENTITY, false));
+    let a = with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules, |c| c
+        .retry_config(retry())
+        .time_source(SystemTimeSource::new())
+        .retry_partition(partition())));
+    assert_eq!(a.facts(&user()).await.unwrap(), CallerFacts::Gone);
+    assert_eq!(rules[0].num_calls(), 1);
+}
+
+fn http_response(status: u16, body: &'static str) -> aws_smithy_runtime_api::http::Response {
+    aws_smithy_runtime_api::http::Response::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(body),
+    )
+}
+
+#[tokio::test]
+async fn the_attach_quota_is_limit_exceeded_and_detaching_nothing_is_not_an_error() {
+    let attach =
+        mock!(Iam::attach_user_policy).then_http_response(|| http_response(409, LIMIT_EXCEEDED));
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&attach],
+        |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())
+    ));
+    assert!(matches!(
+        a.attach_policy(&user(), DENY).await,
+        Err(PortError::LimitExceeded { .. })
+    ));
+    assert_eq!(attach.num_calls(), 1);
+
+    let detach =
+        mock!(Iam::detach_user_policy).then_http_response(|| http_response(404, NO_SUCH_ENTITY));
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&detach],
+        |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())
+    ));
+    assert_eq!(a.detach_policy(&user(), DENY).await, Ok(false));
+}
+
+fn notice() -> Notice {
+    Notice {
+        subject: "[iam-warden] test".into(),
+        body: "body".into(),
+        attributes: [("decision".to_owned(), "revoked".to_owned())].into(),
+    }
+}
+
+#[tokio::test]
+async fn sns_publish_is_retried_on_throttling_and_transient_on_lasting_5xx() {
+    let ok = || {
+        aws_sdk_sns::operation::publish::PublishOutput::builder()
+            .message_id("m")
+            .build()
+    };
+    let rule = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|r| {
+            r.subject() == Some("[iam-warden] test")
+                && r.message_attributes()
+                    .is_some_and(|a| a.contains_key("decision"))
+        })
+        .sequence()
+        .http_status(400, Some(THROTTLING.into()))
+        .times(2)
+        .output(ok)
+        .build();
+    let a = account(
+        unused_iam(),
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())),
+        unused_sqs(),
+    );
+    assert!(a.publish(&notice()).await.is_ok());
+    assert_eq!(rule.num_calls(), 3);
+
+    let rule = mock!(aws_sdk_sns::Client::publish)
+        .sequence()
+        .http_status(500, Some(SERVICE_FAILURE.into()))
+        .repeatedly()
+        .build();
+    let a = account(
+        unused_iam(),
+        mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())),
+        unused_sqs(),
+    );
+    assert!(a.publish(&notice()).await.unwrap_err().is_transient());
+    assert_eq!(rule.num_calls(), MAX);
+}
+
+#[tokio::test]
+async fn sqs_dead_letter_send_is_retried_and_transient_on_lasting_5xx() {
+    let ok = || {
+        aws_sdk_sqs::operation::send_message::SendMessageOutput::builder()
+            .message_id("m")
+            .build()
+    };
+    let rule = mock!(aws_sdk_sqs::Client::send_message)
+        .match_requests(|r| {
+            r.message_group_id().is_some()
+                && r.message_attributes()
+                    .is_some_and(|a| a.contains_key("reason"))
+        })
+        .sequence()
+        .http_status(503, None)
+        .times(2)
+        .output(ok)
+        .build();
+    let a = account(
+        unused_iam(),
+        unused_sns(),
+        mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())),
+    );
+    assert!(a.send("garbage", "not valid JSON", "m1").await.is_ok());
+    assert_eq!(rule.num_calls(), 3);
+
+    let rule = mock!(aws_sdk_sqs::Client::send_message)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let a = account(
+        unused_iam(),
+        unused_sns(),
+        mock_client!(aws_sdk_sqs, RuleMode::MatchAny, [&rule], |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())),
+    );
+    assert!(a
+        .send("garbage", "not valid JSON", "m1")
+        .await
+        .unwrap_err()
+        .is_transient());
+}
