@@ -1,0 +1,260 @@
+//! `warden` as an operator runs it, against moto server: replay of events/ gives the
+//! decision table's decisions, the IAM state and the notifications that go with them;
+//! status lists; restore undoes.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output};
+
+use warden_it::TestAccount;
+
+struct Demo {
+    account: TestAccount,
+    env: Vec<(&'static str, String)>,
+    inbox: String,
+    dir: std::path::PathBuf,
+}
+
+impl Demo {
+    /// The demo's sample account, in a fresh moto account.
+    async fn new() -> Self {
+        let account = TestAccount::new().await;
+        account.group("Administrators").await;
+        account.user("alice", &["Administrators"], &[]).await;
+        for dev in ["dev1", "dev2", "dev3"] {
+            account.user(dev, &[], &[]).await;
+        }
+        account
+            .user("ci-bot", &[], &[("iam-warden:exempt", "true")])
+            .await;
+        account.user("legacy-app", &[], &[]).await;
+        for i in 0..10 {
+            let arn = account.policy(&format!("legacy-{i}"), "/", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#).await;
+            account
+                .iam
+                .attach_user_policy()
+                .user_name("legacy-app")
+                .policy_arn(arn)
+                .send()
+                .await
+                .unwrap();
+        }
+        let deny = account.deny_policy().await;
+        let (topic, inbox) = account.topic_with_inbox().await;
+        let (key, secret) = account.access_key("operator").await;
+        let dir = std::env::temp_dir().join(format!("warden-replay-{}", account.id));
+        std::fs::create_dir_all(&dir).unwrap();
+        let env = vec![
+            ("AWS_ENDPOINT_URL", warden_it::endpoint()),
+            ("AWS_ACCESS_KEY_ID", key),
+            ("AWS_SECRET_ACCESS_KEY", secret),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("DENY_POLICY_ARN", deny),
+            ("TOPIC_ARN", topic),
+        ];
+        Self {
+            account,
+            env,
+            inbox,
+            dir,
+        }
+    }
+
+    fn warden(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// The sample events, moved into this account, as files.
+    fn events(&self) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(format!("{}/../../events", env!("CARGO_MANIFEST_DIR")))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with(|c: char| c.is_ascii_digit()))
+                .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let path = self.dir.join(&name);
+                std::fs::write(&path, self.account.event(&name)).unwrap();
+                path.to_string_lossy().into_owned()
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_with_it() {
+    let demo = Demo::new().await;
+    let files = demo.events();
+    let mut args = vec!["replay"];
+    args.extend(files.iter().map(String::as_str));
+    let out = demo.warden(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got: BTreeMap<String, String> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["event_id"].as_str().unwrap().to_owned(),
+                l["decision"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let id = |n: u32| format!("7c1e4a3b-0000-4000-8000-{n:012}");
+    let expected = [
+        (1, "revoked"),
+        (2, "already-revoked"),
+        (3, "revoked"),
+        (4, "ignored"),
+        (5, "ignored"),
+        (6, "alerted"),
+        (7, "alerted"),
+        (8, "revoked"),
+        (9, "alerted"),
+        (10, "ignored"),
+        (11, "alerted"),
+        (12, "exempt"),
+        (13, "exempt"),
+        (14, "revoked"),
+        (15, "ignored"),
+    ];
+    for (n, decision) in expected {
+        assert_eq!(
+            got.get(&id(n)).map(String::as_str),
+            Some(decision),
+            "event {n}: {lines:?}"
+        );
+    }
+    for l in &lines {
+        for key in ["event_id", "event_name", "principal", "decision", "reason"] {
+            assert!(l.get(key).is_some(), "{key} missing in {l}");
+        }
+    }
+    assert!(stderr.contains("15 event(s) decided"), "{stderr}");
+
+    let deny = demo
+        .env
+        .iter()
+        .find(|(k, _)| *k == "DENY_POLICY_ARN")
+        .unwrap()
+        .1
+        .clone();
+    for user in ["dev1", "dev2", "dev3"] {
+        assert_eq!(demo.account.attached(user).await, [deny.clone()], "{user}");
+    }
+    for user in ["alice", "ci-bot"] {
+        assert!(demo.account.attached(user).await.is_empty(), "{user}");
+    }
+    assert_eq!(
+        demo.account.inline("legacy-app").await,
+        ["iam-warden-deny-iam"]
+    );
+
+    let notices = demo.account.notices(&demo.inbox).await;
+    let mut decisions: Vec<&str> = notices
+        .iter()
+        .map(|n| {
+            n["MessageAttributes"]["decision"]["Value"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    decisions.sort();
+    assert_eq!(
+        decisions,
+        ["alerted", "alerted", "alerted", "alerted", "revoked", "revoked", "revoked", "revoked"]
+    );
+
+    // Replayed again: nothing new happens and no one is notified twice.
+    let again = demo.warden(&args);
+    assert!(again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stdout)
+            .matches("\"already-revoked\"")
+            .count()
+            >= 4
+    );
+    let renotified: Vec<serde_json::Value> = demo.account.notices(&demo.inbox).await;
+    assert!(
+        renotified
+            .iter()
+            .all(|n| n["MessageAttributes"]["decision"]["Value"] == "alerted"),
+        "{renotified:?}"
+    );
+
+    let status = demo.warden(&["status", "--json"]);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&status.stdout).unwrap();
+    let mut names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["dev1", "dev2", "dev3", "legacy-app"]);
+    let dev1 = rows.iter().find(|r| r["name"] == "dev1").unwrap();
+    assert_eq!(dev1["event_id"], id(1));
+    assert_eq!(dev1["event_name"], "CreateUser");
+    assert_eq!(dev1["restore_command"], "warden restore --user dev1");
+
+    let restored = demo.warden(&["restore", "--user", "legacy-app"]);
+    assert!(restored.status.success());
+    assert!(String::from_utf8_lossy(&restored.stdout).contains("deleted the inline deny"));
+    assert!(demo.account.inline("legacy-app").await.is_empty());
+    let nothing = demo.warden(&["restore", "--user", "alice"]);
+    assert!(nothing.status.success());
+    assert!(String::from_utf8_lossy(&nothing.stdout).contains("not revoked"));
+}
+
+#[tokio::test]
+async fn dry_run_decides_without_changing_anything() {
+    let demo = Demo::new().await;
+    let files = demo.events();
+    let out = demo.warden(&["replay", "--dry-run", &files[0]]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"revoked\""));
+    assert!(demo.account.attached("dev1").await.is_empty());
+    assert!(demo.account.notices(&demo.inbox).await.is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_and_bad_configuration_are_clear_errors() {
+    let demo = Demo::new().await;
+    let bad = demo.dir.join("bad.json");
+    std::fs::write(&bad, "{ not json").unwrap();
+    let out = demo.warden(&["replay", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not valid JSON"));
+
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+    let out = cmd
+        .args(["status"])
+        .env_clear()
+        .env("MODE", "enforcing")
+        .env("DENY_POLICY_ARN", "arn:aws:iam::1:policy/x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("MODE=`enforcing` is invalid"), "{stderr}");
+
+    let usage = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["restore"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
