@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! The revoker end to end against moto server: the Lambda handler, the real SDK clients
 //! over HTTP, a fresh account per test.
 

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! SDK-level faults on every IAM, SNS and SQS call of the adapters, with aws-smithy-mocks
 //! on the real clients: throttling and 5xx are retried, and what still fails is a
 //! transient error, never a decision.

@@ -233,7 +233,7 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
                     "revoked_at": r.record.get(tags::REVOKED_AT),
                     "event_id": r.record.get(tags::EVENT_ID),
                     "event_name": r.record.get(tags::EVENT_NAME),
-                    "notified": r.record.get(tags::NOTIFIED).is_some(),
+                    "notified": r.record.contains_key(tags::NOTIFIED),
                     "restore_command": warden_core::notice::restore_command(&r.target),
                 })
             })

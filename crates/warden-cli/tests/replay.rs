@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! `warden` as an operator runs it, against moto server: replay of events/ gives the
 //! decision table's decisions, the IAM state and the notifications that go with them;
 //! status lists; restore undoes.
@@ -154,7 +160,11 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         .1
         .clone();
     for user in ["dev1", "dev2", "dev3"] {
-        assert_eq!(demo.account.attached(user).await, [deny.clone()], "{user}");
+        assert_eq!(
+            demo.account.attached(user).await,
+            std::slice::from_ref(&deny),
+            "{user}"
+        );
     }
     for user in ["alice", "ci-bot"] {
         assert!(demo.account.attached(user).await.is_empty(), "{user}");

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! Invariant 10: every real CloudTrail record of shared/corpus parses and is decided.
 
 use warden_core::config::Config;

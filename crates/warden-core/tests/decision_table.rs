@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! Every row of the decision table in shared/DESIGN.md, on the sample events of events/.
 
 use warden_core::config::{tags, Config};

@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! The revoker's code path against the in-memory ports: effects, ordering, invariants.
 
 use warden_core::config::{tags, Config};
@@ -147,7 +153,7 @@ async fn invariant_2_a_transient_failure_is_never_a_decision() {
         .unwrap_err();
     assert!(err.is_transient());
     // Nothing was done on the unknown membership.
-    assert!(!r.port().lock().calls.iter().any(|c| *c == "attach_policy"));
+    assert!(!r.port().lock().calls.contains(&"attach_policy"));
     // The retry decides on the real membership.
     let out = r
         .batch()

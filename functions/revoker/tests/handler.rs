@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
 //! The handler against the in-memory ports: exact failed message ids of the batch response.
 
 use aws_lambda_events::event::sqs::SqsEvent;
