@@ -59,15 +59,16 @@ pub struct Environment {
 }
 
 impl Environment {
-    /// Whether the caller is this tool itself (its role, whatever the session name).
+    /// Whether the caller is this tool itself: its role, whatever the session name.
+    /// Only a role counts: `warden` run by an operator's IAM user does not make that
+    /// user's own IAM calls invisible.
     pub fn is_tool(&self, principal: &Principal) -> bool {
-        let own = self.caller_arn.as_str();
         match principal {
-            Principal::AssumedRole { role, .. } => own
+            Principal::AssumedRole { role, .. } => self
+                .caller_arn
                 .strip_prefix(&format!("arn:aws:sts::{}:assumed-role/", role.account_id))
                 .and_then(|rest| rest.split('/').next())
                 .is_some_and(|name| name == role.name),
-            Principal::IamUser(user) => user.arn == own,
             _ => false,
         }
     }

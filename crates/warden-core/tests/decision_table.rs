@@ -173,6 +173,18 @@ fn the_tool_service_linked_roles_and_aws_services_are_ignored() {
     let v = run(&e, &plain(), &config(&[("ROLE_MODE", "revoke")]));
     assert_eq!(v.decision, Decision::Ignored);
     assert!(v.reason.contains("iam-warden itself"), "{}", v.reason);
+
+    // An operator running `warden` as an IAM user is not the tool.
+    let mut operator = env();
+    operator.caller_arn = "arn:aws:iam::123456789012:user/dev1".into();
+    let Step::LookUp(_) = decide(
+        &event("01-iam-user-create-user.json"),
+        None,
+        &config(&[]),
+        &operator,
+    ) else {
+        panic!("an operator's own IAM call must be decided like anyone's");
+    };
 }
 
 #[test]
