@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo: moto server, a sample account, the sample events of events/ through
-# `warden replay`, and a summary of the decisions and of the notifications.
+# The demo: moto server, a sample account with the resources of template.yaml, the
+# sample events of events/ through EventBridge -> rule -> FIFO queue -> the revoker's
+# handler, and a summary of the decisions and of the notifications.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_venv
@@ -10,8 +11,10 @@ start_moto
 "$VENV/bin/python" scripts/demo_account.py >"$ROOT/target/demo.env"
 source "$ROOT/target/demo.env"
 out="$ROOT/target/demo-decisions.jsonl"
-echo "==> warden replay events/[0-9]*.json" >&2
-"$ROOT/target/debug/warden" replay events/[0-9]*.json | tee "$out"
+echo "==> EventBridge PutEvents of events/[0-9]*.json -> rule -> FIFO queue" >&2
+"$VENV/bin/python" scripts/demo_put_events.py events/[0-9]*.json
+echo "==> warden consume: the revoker's Lambda handler on the queue, batch by batch" >&2
+"$ROOT/target/debug/warden" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$out"
 "$VENV/bin/python" scripts/demo_summary.py "$out"
 echo
 echo "==> warden status"

@@ -1,7 +1,8 @@
-"""Creates the demo's sample account in moto server, as the SAM template would deploy
-iam-warden into a real one, and prints the environment for `warden`.
+"""Creates the demo's sample account in moto server with the resources template.yaml
+declares (read from it: one source of truth for names and the rule's pattern), and
+prints the environment for `warden`.
 
-Users: alice (in Administrators), dev1..dev3 (developers), ci-bot (exempt tag),
+Users: alice (in the admin group), dev1..dev3 (developers), ci-bot (exempt tag),
 legacy-app (already at the quota of attached managed policies); role deployer.
 """
 import json
@@ -9,16 +10,59 @@ import os
 import sys
 
 import boto3
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ACCOUNT = "123456789012"
+PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": "us-east-1"}
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub, ...) as {"Fn::X": ...}."""
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {"Ref" if suffix == "Ref" else f"Fn::{suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _tag)
+
+
+def resolve(node):
+    """Resolves the intrinsic functions the demo's resources use (!Sub of pseudo parameters)."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
+            text = node["Fn::Sub"]
+            for k, v in PSEUDO.items():
+                text = text.replace("${" + k + "}", v)
+            return text
+        return {k: resolve(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [resolve(v) for v in node]
+    return node
+
+
+with open(os.path.join(ROOT, "template.yaml")) as f:
+    template = yaml.load(f, Loader=CfnLoader)
+res = template["Resources"]
+props = lambda name: resolve(res[name]["Properties"])  # noqa: E731
+admin_group = template["Parameters"]["AdminGroupName"]["Default"]
+
 iam = boto3.client("iam")
 sns = boto3.client("sns")
 sqs = boto3.client("sqs")
+events = boto3.client("events")
 
-iam.create_group(GroupName="Administrators")
+iam.create_group(GroupName=admin_group)
 iam.create_group(GroupName="Developers")
 for name, group, tags in [
-    ("alice", "Administrators", []),
+    ("alice", admin_group, []),
     ("dev1", "Developers", []),
     ("dev2", "Developers", []),
     ("dev3", "Developers", []),
@@ -33,24 +77,43 @@ quota = iam.get_account_summary()["SummaryMap"]["AttachedPoliciesPerUserQuota"]
 for i in range(quota):
     arn = iam.create_policy(
         PolicyName=f"legacy-app-{i}",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": f"s3:GetObject", "Resource": f"arn:aws:s3:::bucket-{i}/*"}]}),
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::bucket-{i}/*"}]}),
     )["Policy"]["Arn"]
     iam.attach_user_policy(UserName="legacy-app", PolicyArn=arn)
-
 iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
 
-with open(os.path.join(ROOT, "policies", "deny-all-iam.json")) as f:
-    deny = iam.create_policy(PolicyName="iam-warden-deny-iam", Path="/iam-warden/", PolicyDocument=f.read())["Policy"]["Arn"]
+# The stack's resources, as template.yaml declares them.
+p = props("DenyPolicy")
+deny = iam.create_policy(PolicyName=p["ManagedPolicyName"], Path=p["Path"], PolicyDocument=json.dumps(p["PolicyDocument"]))["Policy"]["Arn"]
 
-topic = sns.create_topic(Name="iam-warden-notices")["TopicArn"]
+topic = sns.create_topic(Name=props("NoticesTopic")["TopicName"])["TopicArn"]
+# An SQS queue subscribed to the topic stands in for the e-mail subscription.
 inbox = sqs.create_queue(QueueName="demo-inbox")["QueueUrl"]
 inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
-dlq = sqs.create_queue(QueueName="iam-warden-dead-letters.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+
+p = props("DeadLetterQueue")
+dlq = sqs.create_queue(QueueName=p["QueueName"], Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+p = props("EventsQueue")
+queue = sqs.create_queue(QueueName=p["QueueName"], Attributes={
+    "FifoQueue": "true",
+    "ContentBasedDeduplication": "true",
+    "VisibilityTimeout": str(p["VisibilityTimeout"]),
+    "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": p["RedrivePolicy"]["maxReceiveCount"]}),
+})["QueueUrl"]
+queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+p = props("IamEventsRule")
+events.put_rule(Name=p["Name"], EventPattern=json.dumps(p["EventPattern"]), State=p["State"], Description=p["Description"])
+target = p["Targets"][0]
+events.put_targets(Rule=p["Name"], Targets=[{"Id": target["Id"], "Arn": queue_arn, "SqsParameters": target["SqsParameters"]}])
 
 print(f"export DENY_POLICY_ARN={deny}")
 print(f"export TOPIC_ARN={topic}")
 print(f"export DEAD_LETTER_QUEUE_URL={dlq}")
+print(f"export EVENTS_QUEUE_URL={queue}")
 print(f"export DEMO_INBOX_URL={inbox}")
-print("sample account: group Administrators (alice), users dev1 dev2 dev3 ci-bot (exempt tag) legacy-app "
-      f"({quota} managed policies), role deployer", file=sys.stderr)
+print(f"export ADMIN_GROUP_NAME={admin_group}")
+print(f"sample account: group {admin_group} (alice), users dev1 dev2 dev3 ci-bot (exempt tag) legacy-app "
+      f"({quota} managed policies), role deployer; rule {p['Name']} -> {queue_arn}", file=sys.stderr)

@@ -43,3 +43,28 @@ start_moto() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
   echo "==> moto server on $AWS_ENDPOINT_URL (log: $log)" >&2
 }
+
+TOOLS="$ROOT/.venv-tools"
+CHECKOV="$ROOT/.venv-checkov"
+
+# ensure_tools: cargo-lambda (with zig), cfn-lint and the SAM CLI in one virtual
+# environment, checkov in another (their dependencies conflict), and the arm64 target.
+ensure_tools() {
+  if [ ! -x "$TOOLS/bin/sam" ] || [ ! -x "$TOOLS/bin/cargo-lambda" ] || [ ! -x "$TOOLS/bin/cfn-lint" ]; then
+    echo "==> installing cargo-lambda, cfn-lint, aws-sam-cli into $TOOLS" >&2
+    python3 -m venv "$TOOLS"
+    "$TOOLS/bin/pip" install --quiet --upgrade pip
+    "$TOOLS/bin/pip" install --quiet cargo-lambda==1.9.2 cfn-lint==1.58.0 aws-sam-cli==1.170.0
+  fi
+  if [ ! -x "$CHECKOV/bin/checkov" ]; then
+    echo "==> installing checkov into $CHECKOV" >&2
+    python3 -m venv "$CHECKOV"
+    "$CHECKOV/bin/pip" install --quiet --upgrade pip
+    "$CHECKOV/bin/pip" install --quiet checkov==3.3.30
+  fi
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+  export PATH="$TOOLS/bin:$PATH"
+}
+
+# The Lambda functions, as cargo lambda builds them.
+FUNCTIONS=(revoker)

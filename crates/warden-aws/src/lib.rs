@@ -3,6 +3,7 @@
 mod error;
 mod iam;
 mod notify;
+mod queue;
 mod startup;
 
 use std::time::Duration;
@@ -12,6 +13,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub use error::classify;
+pub use queue::QueuedMessage;
 use startup::discover;
 pub use startup::StartupError;
 

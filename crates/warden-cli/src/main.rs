@@ -55,6 +55,20 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Run the revoker's Lambda handler on the events queue, as Lambda's SQS event
+    /// source does: batches of 10, successes deleted, failures left for redelivery.
+    ///
+    /// Prints one JSON line per decided event, like replay, and stops when the queue is
+    /// empty or a batch has failures (FIFO order: later messages wait for them).
+    /// Needs DEAD_LETTER_QUEUE_URL, like the Lambda.
+    Consume {
+        /// URL of the FIFO events queue the EventBridge rule feeds
+        #[arg(long, env = "EVENTS_QUEUE_URL", value_name = "URL")]
+        queue_url: String,
+        /// Seconds to wait for messages before deciding the queue is empty
+        #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+        wait: i32,
+    },
     /// List the principals that carry the deny, with what was recorded at revocation.
     Status {
         /// One JSON array instead of a table
@@ -128,6 +142,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
     match command {
         Command::Replay { dry_run, files } => replay(dry_run, &files).await,
         Command::Status { json } => status(json).await,
+        Command::Consume { queue_url, wait } => consume(&queue_url, wait).await,
         Command::Restore { user, role } => {
             let (kind, name) = match (user, role) {
                 (Some(u), _) => (EntityKind::User, u),
@@ -214,6 +229,61 @@ async fn replay(dry_run: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+async fn consume(queue_url: &str, wait: i32) -> Result<ExitCode, CliError> {
+    let (config, env, account) = setup().await?;
+    config.require_dead_letter_queue()?;
+    let revoker = Revoker::new(account.clone(), config, env);
+    let (mut decided, mut dead_lettered) = (0usize, 0usize);
+    loop {
+        let messages = account.receive(queue_url, wait).await?;
+        if messages.is_empty() {
+            break;
+        }
+        let records: Vec<serde_json::Value> = messages
+            .iter()
+            .map(|m| {
+                serde_json::json!({
+                    "messageId": m.message_id, "receiptHandle": m.receipt_handle,
+                    "body": m.body, "eventSource": "aws:sqs",
+                })
+            })
+            .collect();
+        let event: aws_lambda_events::event::sqs::SqsEvent =
+            serde_json::from_value(serde_json::json!({ "Records": records }))
+                .map_err(|e| CliError::Failed(e.to_string()))?;
+        let report = revoker::handler::handle(&revoker, revoker.port(), event).await;
+        for outcome in &report.outcomes {
+            println!(
+                "{}",
+                serde_json::to_string(outcome).map_err(|e| CliError::Failed(e.to_string()))?
+            );
+        }
+        decided += report.outcomes.len();
+        let failed: std::collections::HashSet<&str> = report
+            .response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        dead_lettered += messages.len() - failed.len() - report.outcomes.len();
+        for m in messages
+            .iter()
+            .filter(|m| !failed.contains(m.message_id.as_str()))
+        {
+            account.delete(queue_url, &m.receipt_handle).await?;
+        }
+        if !failed.is_empty() {
+            eprintln!(
+                "warden: {} message(s) failed and stay in the queue for redelivery",
+                failed.len()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    eprintln!("warden: queue empty: {decided} event(s) decided, {dead_lettered} malformed message(s) dead-lettered");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn status(json: bool) -> Result<ExitCode, CliError> {

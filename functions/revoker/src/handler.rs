@@ -5,7 +5,14 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use tracing::{error, info, info_span, warn, Instrument};
 use warden_core::event::parse_eventbridge;
 use warden_core::ports::{DeadLetters, Directory, Enforcer, Notifier};
-use warden_core::service::Revoker;
+use warden_core::service::{Outcome, Revoker};
+
+/// The batch response for Lambda, and what was decided (for `warden consume`).
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    pub response: SqsBatchResponse,
+    pub outcomes: Vec<Outcome>,
+}
 
 pub async fn handle_batch<P, Q>(
     revoker: &Revoker<P>,
@@ -16,8 +23,18 @@ where
     P: Directory + Enforcer + Notifier,
     Q: DeadLetters,
 {
+    handle(revoker, dead_letters, event).await.response
+}
+
+/// [`handle_batch`], keeping the outcomes.
+pub async fn handle<P, Q>(revoker: &Revoker<P>, dead_letters: &Q, event: SqsEvent) -> BatchReport
+where
+    P: Directory + Enforcer + Notifier,
+    Q: DeadLetters,
+{
     let mut batch = revoker.batch();
     let mut failures: Vec<String> = Vec::new();
+    let mut outcomes = Vec::new();
     let mut stopped = false;
 
     for message in event.records {
@@ -55,6 +72,7 @@ where
                                 reason = %outcome.reason,
                                 "decided"
                             );
+                            outcomes.push(outcome);
                             true
                         }
                         Err(e) => {
@@ -82,5 +100,5 @@ where
             failure
         })
         .collect();
-    response
+    BatchReport { response, outcomes }
 }
