@@ -11,7 +11,7 @@ cfn-lint template.yaml
 echo "==> sam validate --lint" >&2
 sam validate --lint --template-file template.yaml
 echo "==> checkov" >&2
-"$CHECKOV/bin/checkov" --quiet --compact --framework cloudformation -f template.yaml
+"$CHECKOV/bin/checkov" --quiet --compact --skip-download --framework cloudformation -f template.yaml
 echo "==> template/code consistency" >&2
 "$TOOLS/bin/python" tests/template/check_template.py
 "$ROOT/scripts/package.sh"
