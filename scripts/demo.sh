@@ -2,6 +2,7 @@
 # The demo: moto server, a sample account with the resources of template.yaml, the
 # sample events of events/ through EventBridge -> rule -> FIFO queue -> the revoker's
 # handler, and a summary of the decisions and of the notifications.
+# With --check (the test command uses it), fails unless they are the expected ones.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_venv
@@ -15,7 +16,7 @@ echo "==> EventBridge PutEvents of events/[0-9]*.json -> rule -> FIFO queue" >&2
 "$VENV/bin/python" scripts/demo_put_events.py events/[0-9]*.json
 echo "==> warden consume: the revoker's Lambda handler on the queue, batch by batch" >&2
 "$ROOT/target/debug/warden" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$out"
-"$VENV/bin/python" scripts/demo_summary.py "$out"
+"$VENV/bin/python" scripts/demo_summary.py "$out" "$@"
 echo
 echo "==> warden status"
 "$ROOT/target/debug/warden" status

@@ -8,6 +8,10 @@ import sys
 import boto3
 
 decisions = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+# With --check, the demo is a test: the decisions and notices of the decision table.
+CHECK = "--check" in sys.argv
+EXPECTED = {"revoked": 4, "already-revoked": 1, "ignored": 4, "alerted": 4, "exempt": 2}
+EXPECTED_NOTICES = {"revoked": 4, "alerted": 4}
 iam = boto3.client("iam")
 sqs = boto3.client("sqs")
 
@@ -45,3 +49,14 @@ if notices:
     first = next((n for n in notices if n.get("MessageAttributes", {}).get("decision", {}).get("Value") == "revoked"), notices[0])
     print("\n--- the first revocation notice, as an e-mail subscriber reads it ---")
     print(first["Message"])
+
+if CHECK:
+    got_notices = collections.Counter(n.get("MessageAttributes", {}).get("decision", {}).get("Value") for n in notices)
+    problems = []
+    if dict(counts) != EXPECTED:
+        problems.append(f"decisions {dict(counts)} != {EXPECTED}")
+    if dict(got_notices) != EXPECTED_NOTICES:
+        problems.append(f"notices {dict(got_notices)} != {EXPECTED_NOTICES}")
+    if problems:
+        sys.exit("demo check failed: " + "; ".join(problems))
+    print("\ndemo check: the decisions and notices of the decision table arrived through EventBridge and the queue")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: formatting, clippy (warnings are errors), unit tests, aws-smithy-mocks
-# fault tests, and the integration tests against a moto server started here.
+# fault tests, the integration tests against a moto server started here, and the
+# deployment checks (cfn-lint, sam validate, checkov, template/code, arm64 builds).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_venv
@@ -16,6 +17,15 @@ set +e
 cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+# Two more checks: the demo end to end through EventBridge and the queue, and the
+# deployment checks. Each counts as one test in the closing line.
+extra_pass=0 extra_fail=0
+if [ "$status" -eq 0 ]; then
+  for check in "$ROOT/scripts/demo.sh --check" "$ROOT/scripts/deploy-checks.sh"; do
+    echo "==> $check" >&2
+    if $check; then extra_pass=$((extra_pass + 1)); else status=1; extra_fail=$((extra_fail + 1)); fi
+  done
+fi
 # One closing line for the whole run (cargo prints one per test binary).
-awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$log"
+awk -v ep="$extra_pass" -v ef="$extra_fail" '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p + ep, f + ef }' "$log"
 exit "$status"
