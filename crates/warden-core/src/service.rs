@@ -122,15 +122,10 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
                 _ => {}
             }
         }
-        let principal = match (&verdict.target, event.record()) {
-            (Some(t), _) => t.arn.clone(),
-            (None, Some(record)) => Principal::classify(record).display(),
-            (None, None) => String::new(),
-        };
         Ok(Outcome {
             event_id: event.event_id().map(str::to_owned),
             event_name: event.event_name().map(str::to_owned),
-            principal,
+            principal: principal_of(event, &verdict),
             decision: verdict.decision,
             reason: verdict.reason,
         })
@@ -236,12 +231,10 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
         if !r.port.enabled() {
             return Ok(());
         }
-        let who = match (&verdict.target, event.record()) {
-            (Some(t), _) => t.arn.clone(),
-            (None, Some(record)) => Principal::classify(record).display(),
-            (None, None) => String::new(),
-        };
-        let key = (who, event.event_name().unwrap_or_default().to_owned());
+        let key = (
+            principal_of(event, verdict),
+            event.event_name().unwrap_or_default().to_owned(),
+        );
         let window = r.config.alert_window;
         if !r.alert_due(&key, window) {
             info!(principal = %key.0, event_name = %key.1, "notice already sent within ALERT_WINDOW_SECONDS");
@@ -263,6 +256,15 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
         if let Some(CallerFacts::Found(f)) = self.facts.get_mut(target) {
             change(f);
         }
+    }
+}
+
+/// The principal a decision is about: the user or role when there is one, else the caller.
+fn principal_of(event: &Event, verdict: &Verdict) -> String {
+    match (&verdict.target, event.record()) {
+        (Some(t), _) => t.arn.clone(),
+        (None, Some(record)) => Principal::classify(record).display(),
+        (None, None) => String::new(),
     }
 }
 

@@ -7,45 +7,12 @@
 //! Every row of the decision table in shared/DESIGN.md, on the sample events of events/.
 
 use warden_core::config::{tags, Config};
-use warden_core::decision::{
-    decide, CallerFacts, Decision, Environment, Facts, Method, Step, Verdict,
-};
+use warden_core::decision::{decide, CallerFacts, Decision, Facts, Method, Step, Verdict};
 use warden_core::event::{parse_eventbridge, parse_file, Event};
 use warden_core::principal::EntityKind;
-
-const ACCOUNT: &str = "123456789012";
-const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
-
-fn config(extra: &[(&str, &str)]) -> Config {
-    let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
-    pairs.extend_from_slice(extra);
-    Config::from_lookup(|k| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap()
-}
-
-fn env() -> Environment {
-    Environment {
-        account_id: ACCOUNT.into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/revoker-fn".into(),
-        user_policy_quota: 10,
-        role_policy_quota: 10,
-    }
-}
-
-fn event(name: &str) -> Event {
-    let text = std::fs::read_to_string(format!(
-        "{}/../../events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    parse_eventbridge(&text).unwrap()
-}
+use warden_core::testing::{
+    config, environment as env, sample_event as event, DENY_POLICY_ARN as DENY,
+};
 
 fn facts(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
     CallerFacts::Found(Facts {

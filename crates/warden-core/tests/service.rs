@@ -6,46 +6,15 @@
 )] // test code
 //! The revoker's code path against the in-memory ports: effects, ordering, invariants.
 
-use warden_core::config::{tags, Config};
-use warden_core::decision::{Decision, Environment};
-use warden_core::event::{parse_eventbridge, Event};
+use warden_core::config::tags;
+use warden_core::decision::Decision;
+use warden_core::event::Event;
 use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
 use warden_core::service::{restore, Revoker};
-use warden_core::testing::MemoryAccount;
-
-const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
-
-fn config(extra: &[(&str, &str)]) -> Config {
-    let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
-    pairs.extend_from_slice(extra);
-    Config::from_lookup(|k| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .unwrap()
-}
-
-fn env() -> Environment {
-    Environment {
-        account_id: "123456789012".into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/fn".into(),
-        user_policy_quota: 10,
-        role_policy_quota: 10,
-    }
-}
-
-fn event(name: &str) -> Event {
-    let text = std::fs::read_to_string(format!(
-        "{}/../../events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    parse_eventbridge(&text).unwrap()
-}
+use warden_core::testing::{
+    config, environment as env, sample_event as event, MemoryAccount, DENY_POLICY_ARN as DENY,
+};
 
 fn account() -> MemoryAccount {
     MemoryAccount::new()

@@ -7,43 +7,25 @@
 //! The handler against the in-memory ports: exact failed message ids of the batch response.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use warden_core::config::Config;
-use warden_core::decision::Environment;
 use warden_core::ports::PortError;
 use warden_core::principal::EntityKind;
 use warden_core::service::Revoker;
-use warden_core::testing::MemoryAccount;
+use warden_core::testing::{
+    config, environment, sample_text as fixture, MemoryAccount, DENY_POLICY_ARN as DENY,
+};
 
 use revoker::handler::handle_batch;
 
-const DENY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
-
 fn revoker() -> Revoker<MemoryAccount> {
-    let config = Config::from_lookup(|k| match k {
-        "DENY_POLICY_ARN" => Some(DENY.into()),
-        "DEAD_LETTER_QUEUE_URL" => Some("http://localhost/123456789012/dlq.fifo".into()),
-        _ => None,
-    })
-    .unwrap();
-    let env = Environment {
-        account_id: "123456789012".into(),
-        caller_arn: "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/fn".into(),
-        user_policy_quota: 10,
-        role_policy_quota: 10,
-    };
+    let config = config(&[(
+        "DEAD_LETTER_QUEUE_URL",
+        "http://localhost/123456789012/dlq.fifo",
+    )]);
     let account = MemoryAccount::new()
         .with_user("alice", &["Administrators"], &[])
         .with_user("dev1", &[], &[])
         .with_user("dev2", &[], &[]);
-    Revoker::new(account, config, env)
-}
-
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/../../events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    Revoker::new(account, config, environment())
 }
 
 fn batch_of(bodies: &[String]) -> SqsEvent {
