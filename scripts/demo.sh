@@ -6,8 +6,12 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_venv
-echo "==> building warden" >&2
-cargo build --quiet --bin warden
+# WARDEN_BIN: a warden already built (the test command passes the one its tests built).
+if [ -z "${WARDEN_BIN:-}" ]; then
+  echo "==> building warden" >&2
+  cargo build --quiet --bin warden
+  WARDEN_BIN="$WARDEN_BIN"
+fi
 start_moto
 "$VENV/bin/python" scripts/demo_account.py >"$ROOT/target/demo.env"
 source "$ROOT/target/demo.env"
@@ -15,11 +19,11 @@ out="$ROOT/target/demo-decisions.jsonl"
 echo "==> EventBridge PutEvents of events/[0-9]*.json -> rule -> FIFO queue" >&2
 "$VENV/bin/python" scripts/demo_put_events.py events/[0-9]*.json
 echo "==> warden consume: the revoker's Lambda handler on the queue, batch by batch" >&2
-"$ROOT/target/debug/warden" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$out"
+"$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$out"
 "$VENV/bin/python" scripts/demo_summary.py "$out" "$@"
 echo
 echo "==> warden status"
-"$ROOT/target/debug/warden" status
+"$WARDEN_BIN" status
 echo
 echo "==> warden restore --user dev1"
-"$ROOT/target/debug/warden" restore --user dev1
+"$WARDEN_BIN" restore --user dev1

@@ -21,6 +21,7 @@ set -e
 # deployment checks. Each counts as one test in the closing line.
 extra_pass=0 extra_fail=0
 if [ "$status" -eq 0 ]; then
+  export WARDEN_BIN="$ROOT/target/debug/warden"  # built by cargo test for the CLI's tests
   for check in "$ROOT/scripts/demo.sh --check" "$ROOT/scripts/deploy-checks.sh"; do
     echo "==> $check" >&2
     if $check; then extra_pass=$((extra_pass + 1)); else status=1; extra_fail=$((extra_fail + 1)); fi
