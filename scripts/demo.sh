@@ -10,7 +10,7 @@ ensure_venv
 if [ -z "${WARDEN_BIN:-}" ]; then
   echo "==> building warden" >&2
   cargo build --quiet --bin warden
-  WARDEN_BIN="$WARDEN_BIN"
+  WARDEN_BIN="$ROOT/target/debug/warden"
 fi
 start_moto
 "$VENV/bin/python" scripts/demo_account.py >"$ROOT/target/demo.env"
