@@ -1,5 +1,7 @@
 """Sends the sample events to EventBridge (PutEvents), one at a time and in order, as
-CloudTrail would: the rule of template.yaml routes them to the FIFO queue."""
+CloudTrail would: the rule of template.yaml routes them to the FIFO queue. Then one call
+made by the revoker's own role, which the rule must drop (demo_summary.py --check counts)."""
+import copy
 import json
 import sys
 
@@ -17,4 +19,17 @@ for path in sys.argv[1:]:
     }])
     if out.get("FailedEntryCount"):
         sys.exit(f"PutEvents refused {path}: {out['Entries']}")
-print(f"put {len(sys.argv) - 1} events on the default event bus", file=sys.stderr)
+
+# The revoker's own AttachUserPolicy: excluded by the rule's pattern, never queued.
+own = copy.deepcopy(event)
+own["detail"]["eventName"] = "AttachUserPolicy"
+own["detail"]["eventID"] = "00000000-0000-4000-8000-0000000000ff"
+own["detail"]["userIdentity"] = {
+    "type": "AssumedRole",
+    "arn": "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/iam-warden-revoker",
+    "accountId": "123456789012",
+    "sessionContext": {"sessionIssuer": {"type": "Role", "accountId": "123456789012",
+                                         "arn": "arn:aws:iam::123456789012:role/iam-warden/iam-warden-revoker"}},
+}
+events.put_events(Entries=[{"Source": own["source"], "DetailType": own["detail-type"], "Detail": json.dumps(own["detail"])}])
+print(f"put {len(sys.argv) - 1} events on the default event bus, and one of the revoker's own calls", file=sys.stderr)
