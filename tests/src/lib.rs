@@ -345,13 +345,4 @@ impl TestAccount {
 }
 
 /// Builds a configuration the way the functions do, from variables.
-pub fn config(pairs: &[(&str, &str)]) -> Config {
-    Config::from_lookup(|k| {
-        pairs
-            .iter()
-            .rev()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("test configuration")
-}
+pub use warden_core::testing::config_from as config;

@@ -18,10 +18,8 @@ use crate::principal::{EntityKind, Target};
 /// The deny policy of the sample account (`123456789012`).
 pub const DENY_POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
 
-/// A configuration with DENY_POLICY_ARN set, then `extra` (later pairs win).
-pub fn config(extra: &[(&str, &str)]) -> Config {
-    let mut pairs = vec![("DENY_POLICY_ARN", DENY_POLICY_ARN)];
-    pairs.extend_from_slice(extra);
+/// A configuration from variables, as the functions read them (later pairs win).
+pub fn config_from(pairs: &[(&str, &str)]) -> Config {
     Config::from_lookup(|k| {
         pairs
             .iter()
@@ -30,6 +28,13 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
             .map(|(_, v)| (*v).to_owned())
     })
     .expect("test configuration")
+}
+
+/// A configuration with DENY_POLICY_ARN set, then `extra` (later pairs win).
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    let mut pairs = vec![("DENY_POLICY_ARN", DENY_POLICY_ARN)];
+    pairs.extend_from_slice(extra);
+    config_from(&pairs)
 }
 
 /// The sample account, as the revoker's role sees it at start-up.
