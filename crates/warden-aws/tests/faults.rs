@@ -475,3 +475,125 @@ async fn sqs_dead_letter_send_is_retried_and_transient_on_lasting_5xx() {
         .unwrap_err()
         .is_transient());
 }
+
+/// A rule for read `index` of a role's facts, failing as [`user_read`] does.
+fn role_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
+    use aws_sdk_iam::operation::*;
+    macro_rules! read {
+        ($op:path, $out:expr) => {{
+            match failure {
+                None => mock!($op).then_output($out),
+                Some((status, body, true)) => mock!($op)
+                    .sequence()
+                    .http_status(status, Some(body.to_owned()))
+                    .times(2)
+                    .output($out)
+                    .build(),
+                Some((status, body, false)) => mock!($op)
+                    .sequence()
+                    .http_status(status, Some(body.to_owned()))
+                    .repeatedly()
+                    .build(),
+            }
+        }};
+    }
+    match index {
+        0 => read!(Iam::list_role_tags, || {
+            list_role_tags::ListRoleTagsOutput::builder()
+                .set_tags(Some(vec![]))
+                .build()
+                .unwrap()
+        }),
+        1 => read!(Iam::list_attached_role_policies, || {
+            list_attached_role_policies::ListAttachedRolePoliciesOutput::builder().build()
+        }),
+        _ => read!(Iam::list_role_policies, || {
+            list_role_policies::ListRolePoliciesOutput::builder()
+                .set_policy_names(Some(vec![]))
+                .build()
+                .unwrap()
+        }),
+    }
+}
+
+#[tokio::test]
+async fn each_read_behind_a_roles_facts_is_retried_and_a_lasting_failure_is_transient() {
+    for index in 0..3 {
+        let rules: Vec<Rule> = (0..3)
+            .map(|i| role_read(i, (i == index).then_some((400, THROTTLING, true))))
+            .collect();
+        let a = with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules, |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())));
+        assert!(
+            matches!(a.facts(&role()).await, Ok(CallerFacts::Found(_))),
+            "read {index}"
+        );
+        assert_eq!(rules[index].num_calls(), 3, "read {index}");
+
+        let rules: Vec<Rule> = (0..3)
+            .map(|i| role_read(i, (i == index).then_some((500, SERVICE_FAILURE, false))))
+            .collect();
+        let a = with_iam(mock_client!(aws_sdk_iam, RuleMode::MatchAny, &rules, |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())));
+        assert!(
+            a.facts(&role()).await.unwrap_err().is_transient(),
+            "read {index}"
+        );
+    }
+}
+
+/// Invariant 6 and 2 at start-up: a group that does not exist stops the function naming
+/// ADMIN_GROUP_NAME; a group that cannot be read right now is a transient failure, never
+/// taken for a missing group (nor for an empty one).
+#[tokio::test]
+async fn start_up_tells_a_missing_admin_group_from_a_failing_read() {
+    let config = warden_core::testing::config(&[]);
+    let sts = || {
+        let identity = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
+            aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityOutput::builder()
+                .account("123456789012")
+                .arn("arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/fn")
+                .build()
+        });
+        let client = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&identity]);
+        (identity, client)
+    };
+    let build = |group: &Rule| {
+        let (_identity, sts) = sts();
+        AwsAccount::from_clients(
+            mock_client!(aws_sdk_iam, RuleMode::MatchAny, [group], |c| c
+                .retry_config(retry())
+                .time_source(SystemTimeSource::new())
+                .retry_partition(partition())),
+            unused_sns(),
+            unused_sqs(),
+            sts,
+            None,
+            None,
+        )
+    };
+
+    let missing = mock!(Iam::get_group).then_http_response(|| http_response(404, NO_SUCH_ENTITY));
+    let err = build(&missing).discover(&config).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("ADMIN_GROUP_NAME=`Administrators`"),
+        "{err}"
+    );
+
+    let failing = mock!(Iam::get_group)
+        .sequence()
+        .http_status(500, Some(SERVICE_FAILURE.into()))
+        .repeatedly()
+        .build();
+    let err = build(&failing).discover(&config).await.unwrap_err();
+    assert!(
+        matches!(&err, warden_aws::StartupError::Aws(e) if e.is_transient()),
+        "{err}"
+    );
+    assert_eq!(failing.num_calls(), MAX);
+}
