@@ -24,6 +24,9 @@ Configuration comes from the same environment variables as the Lambda functions:
 AWS credentials, region and endpoint come from the standard AWS environment
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
 
+/// `warden replay` reports progress every this many events of a file.
+const PROGRESS_EVERY: usize = 1000;
+
 #[derive(Parser)]
 #[command(
     name = "warden",
@@ -172,7 +175,12 @@ async fn replay(dry_run: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> 
             }
         };
         let mut batch = revoker.batch();
+        let total = items.len();
         for (index, item) in items.into_iter().enumerate() {
+            // Progress on stderr for long files (stdout stays one JSON line per event).
+            if index > 0 && index % PROGRESS_EVERY == 0 {
+                eprintln!("warden: {}: {index}/{total} events", file.display());
+            }
             let event = match item {
                 Ok(event) => event,
                 Err(e) => {
