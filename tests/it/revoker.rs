@@ -215,20 +215,7 @@ async fn the_exempt_tag_is_respected() {
 async fn at_the_quota_the_inline_deny_is_put_instead() {
     let f = Fixture::new(&[]).await;
     f.account.user("legacy-app", &[], &[]).await;
-    for i in 0..10 {
-        let arn = f
-            .account
-            .policy(&format!("app-{i}"), "/", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#)
-            .await;
-        f.account
-            .iam
-            .attach_user_policy()
-            .user_name("legacy-app")
-            .policy_arn(arn)
-            .send()
-            .await
-            .unwrap();
-    }
+    f.account.fill_managed_policies("legacy-app", 10).await;
     let r = f.revoker().await;
     assert!(f
         .handle(&r, &["14-quota-reached-inline.json"])

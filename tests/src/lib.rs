@@ -167,6 +167,26 @@ impl TestAccount {
             .expect("policy arn")
     }
 
+    /// Attaches `count` managed policies of its own to `user` (to reach the quota).
+    pub async fn fill_managed_policies(&self, user: &str, count: usize) {
+        for i in 0..count {
+            let arn = self
+                .policy(
+                    &format!("{user}-{i}"),
+                    "/",
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+                )
+                .await;
+            self.iam
+                .attach_user_policy()
+                .user_name(user)
+                .policy_arn(arn)
+                .send()
+                .await
+                .expect("AttachUserPolicy");
+        }
+    }
+
     pub async fn deny_policy(&self) -> String {
         self.policy(
             "iam-warden-deny-iam",

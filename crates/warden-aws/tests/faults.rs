@@ -235,45 +235,48 @@ iam_faults!(
     |a| a.delete_inline_policy(&role(), "iam-warden-deny-iam")
 );
 
+/// A rule for one read: served (`None`), failing twice then served (`then_ok`), or
+/// failing on every attempt.
+macro_rules! read_rule {
+    ($failure:expr, $op:path, $out:expr) => {{
+        match $failure {
+            None => mock!($op).then_output($out),
+            Some((status, body, true)) => mock!($op)
+                .sequence()
+                .http_status(status, Some(body.to_owned()))
+                .times(2)
+                .output($out)
+                .build(),
+            Some((status, body, false)) => mock!($op)
+                .sequence()
+                .http_status(status, Some(body.to_owned()))
+                .repeatedly()
+                .build(),
+        }
+    }};
+}
+
 /// A rule for read `index` of a user's facts: `status` twice then served (`then_ok`),
 /// or `status` on every attempt.
 fn user_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
     use aws_sdk_iam::operation::*;
-    macro_rules! read {
-        ($op:path, $out:expr) => {{
-            match failure {
-                None => mock!($op).then_output($out),
-                Some((status, body, true)) => mock!($op)
-                    .sequence()
-                    .http_status(status, Some(body.to_owned()))
-                    .times(2)
-                    .output($out)
-                    .build(),
-                Some((status, body, false)) => mock!($op)
-                    .sequence()
-                    .http_status(status, Some(body.to_owned()))
-                    .repeatedly()
-                    .build(),
-            }
-        }};
-    }
     match index {
-        0 => read!(Iam::list_groups_for_user, || {
+        0 => read_rule!(failure, Iam::list_groups_for_user, || {
             list_groups_for_user::ListGroupsForUserOutput::builder()
                 .set_groups(Some(vec![]))
                 .build()
                 .unwrap()
         }),
-        1 => read!(Iam::list_user_tags, || {
+        1 => read_rule!(failure, Iam::list_user_tags, || {
             list_user_tags::ListUserTagsOutput::builder()
                 .set_tags(Some(vec![]))
                 .build()
                 .unwrap()
         }),
-        2 => read!(Iam::list_attached_user_policies, || {
+        2 => read_rule!(failure, Iam::list_attached_user_policies, || {
             list_attached_user_policies::ListAttachedUserPoliciesOutput::builder().build()
         }),
-        _ => read!(Iam::list_user_policies, || {
+        _ => read_rule!(failure, Iam::list_user_policies, || {
             list_user_policies::ListUserPoliciesOutput::builder()
                 .set_policy_names(Some(vec![]))
                 .build()
@@ -479,35 +482,17 @@ async fn sqs_dead_letter_send_is_retried_and_transient_on_lasting_5xx() {
 /// A rule for read `index` of a role's facts, failing as [`user_read`] does.
 fn role_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
     use aws_sdk_iam::operation::*;
-    macro_rules! read {
-        ($op:path, $out:expr) => {{
-            match failure {
-                None => mock!($op).then_output($out),
-                Some((status, body, true)) => mock!($op)
-                    .sequence()
-                    .http_status(status, Some(body.to_owned()))
-                    .times(2)
-                    .output($out)
-                    .build(),
-                Some((status, body, false)) => mock!($op)
-                    .sequence()
-                    .http_status(status, Some(body.to_owned()))
-                    .repeatedly()
-                    .build(),
-            }
-        }};
-    }
     match index {
-        0 => read!(Iam::list_role_tags, || {
+        0 => read_rule!(failure, Iam::list_role_tags, || {
             list_role_tags::ListRoleTagsOutput::builder()
                 .set_tags(Some(vec![]))
                 .build()
                 .unwrap()
         }),
-        1 => read!(Iam::list_attached_role_policies, || {
+        1 => read_rule!(failure, Iam::list_attached_role_policies, || {
             list_attached_role_policies::ListAttachedRolePoliciesOutput::builder().build()
         }),
-        _ => read!(Iam::list_role_policies, || {
+        _ => read_rule!(failure, Iam::list_role_policies, || {
             list_role_policies::ListRolePoliciesOutput::builder()
                 .set_policy_names(Some(vec![]))
                 .build()

@@ -33,17 +33,7 @@ impl Demo {
             .user("ci-bot", &[], &[("iam-warden:exempt", "true")])
             .await;
         account.user("legacy-app", &[], &[]).await;
-        for i in 0..10 {
-            let arn = account.policy(&format!("legacy-{i}"), "/", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#).await;
-            account
-                .iam
-                .attach_user_policy()
-                .user_name("legacy-app")
-                .policy_arn(arn)
-                .send()
-                .await
-                .unwrap();
-        }
+        account.fill_managed_policies("legacy-app", 10).await;
         let deny = account.deny_policy().await;
         let (topic, inbox) = account.topic_with_inbox().await;
         let (key, secret) = account.access_key("operator").await;
