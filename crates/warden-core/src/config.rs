@@ -241,7 +241,7 @@ impl Config {
     }
 }
 
-fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
+pub(crate) fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigError {
     ConfigError::Invalid {
         var,
         value: value.to_owned(),
@@ -249,7 +249,7 @@ fn invalid(var: &'static str, value: &str, expected: &'static str) -> ConfigErro
     }
 }
 
-fn list(raw: Option<String>) -> impl Iterator<Item = String> {
+pub(crate) fn list(raw: Option<String>) -> impl Iterator<Item = String> {
     raw.unwrap_or_default()
         .split(',')
         .map(|s| s.trim().to_owned())
@@ -272,12 +272,12 @@ fn call_policy(
     }
 }
 
-fn is_arn(value: &str, service: &str) -> bool {
+pub(crate) fn is_arn(value: &str, service: &str) -> bool {
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     matches!(parts.as_slice(), ["arn", p, s, _, _, res] if p.starts_with("aws") && *s == service && !res.is_empty())
 }
 
-fn is_iam_name(value: &str, max: usize) -> bool {
+pub(crate) fn is_iam_name(value: &str, max: usize) -> bool {
     !value.is_empty()
         && value.len() <= max
         && value

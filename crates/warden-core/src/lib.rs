@@ -1,5 +1,5 @@
 //! iam-warden's domain: the CloudTrail event model, principal classification, the
-//! revoke decision, notices and typed configuration. No AWS SDK types and no I/O:
+//! revoke decision, the pruning plan, notices and typed configuration. No AWS SDK types and no I/O:
 //! the ports in [`ports`] are implemented by `warden-aws`.
 
 pub mod config;
@@ -8,6 +8,8 @@ pub mod event;
 pub mod notice;
 pub mod ports;
 pub mod principal;
+pub mod prune;
+pub mod pruner;
 pub mod service;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

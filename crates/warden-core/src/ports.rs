@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::time::Duration;
 
 use crate::decision::{CallerFacts, Method};
 use crate::notice::Notice;
 use crate::principal::Target;
+use crate::prune::{LedgerEntry, PolicyDoc, Quotas, Report, Subject};
 
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -121,4 +123,46 @@ pub trait Inventory: Send + Sync {
         policy_arn: &str,
         inline_name: &str,
     ) -> impl Future<Output = Result<Vec<RevokedPrincipal>, PortError>> + Send;
+}
+
+/// Lists the principals to prune and the account's quotas.
+pub trait Authorizations: Send + Sync {
+    /// Every user (and role when `roles`), with tags, groups and attached policies.
+    fn subjects(&self, roles: bool)
+        -> impl Future<Output = Result<Vec<Subject>, PortError>> + Send;
+    fn quotas(&self) -> impl Future<Output = Result<Quotas, PortError>> + Send;
+}
+
+/// IAM Access Advisor: the services granted to a principal and their last use.
+pub trait AccessAdvisor: Send + Sync {
+    /// Never an error: what cannot be read completely is [`Report::Unavailable`].
+    fn report(&self, principal_arn: &str, timeout: Duration)
+        -> impl Future<Output = Report> + Send;
+}
+
+/// The pruner's own managed policies (under `/iam-warden/`).
+pub trait PrunePolicies: Send + Sync {
+    /// Creates the policy (tagged with its principal) or makes `policy.document` its
+    /// default version, deleting the oldest non-default version when five exist.
+    /// Never deletes and re-creates. A policy of that name tagged for another
+    /// principal is `Failed`.
+    fn put_policy(
+        &self,
+        policy: &PolicyDoc,
+        principal_arn: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Deletes a detached pruner policy; `Ok(false)` when there was none.
+    fn delete_policy(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+}
+
+/// The pruner's memory: first-seen dates, deny sets, history.
+pub trait Ledger: Send + Sync {
+    fn load(
+        &self,
+        principals: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, LedgerEntry>, PortError>> + Send;
+    fn save(&self, entry: &LedgerEntry) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -11,9 +11,11 @@ use crate::decision::{CallerFacts, Environment, Facts, Method};
 use crate::event::{parse_eventbridge, Event};
 use crate::notice::Notice;
 use crate::ports::{
-    DeadLetters, Directory, Enforcer, Inventory, Notifier, PortError, RevokedPrincipal,
+    AccessAdvisor, DeadLetters, Directory, Enforcer, Inventory, Ledger, Notifier, PortError,
+    PrunePolicies, RevokedPrincipal,
 };
 use crate::principal::{EntityKind, Target};
+use crate::prune::{LedgerEntry, PolicyDoc, Report};
 
 /// The deny policy of the sample account (`123456789012`).
 pub const DENY_POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
@@ -70,6 +72,11 @@ pub struct State {
     faults: HashMap<&'static str, VecDeque<PortError>>,
     /// Managed policies per principal before `LimitExceeded` (IAM's own check).
     pub attach_limit: Option<usize>,
+    /// Access Advisor's answer per principal ARN (absent: a failed job).
+    pub reports: HashMap<String, Report>,
+    /// The pruner's policies by ARN: the principal tag and the versions, newest last.
+    pub policies: BTreeMap<String, (String, Vec<String>)>,
+    pub ledger: BTreeMap<String, LedgerEntry>,
 }
 
 #[derive(Debug, Default)]
@@ -285,5 +292,63 @@ impl Inventory for MemoryAccount {
                 })
             })
             .collect())
+    }
+}
+
+impl AccessAdvisor for MemoryAccount {
+    async fn report(&self, principal_arn: &str, _timeout: std::time::Duration) -> Report {
+        match self.enter("report") {
+            Ok(s) => s
+                .reports
+                .get(principal_arn)
+                .cloned()
+                .unwrap_or_else(|| Report::Unavailable("job FAILED".into())),
+            Err(e) => Report::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl PrunePolicies for MemoryAccount {
+    async fn put_policy(&self, policy: &PolicyDoc, principal_arn: &str) -> Result<(), PortError> {
+        let mut s = self.enter("put_policy")?;
+        let (owner, versions) = s
+            .policies
+            .entry(policy.arn.clone())
+            .or_insert_with(|| (principal_arn.to_owned(), Vec::new()));
+        if owner != principal_arn {
+            return Err(PortError::Failed {
+                operation: "put_policy",
+                message: format!("{} belongs to {owner}", policy.arn),
+            });
+        }
+        versions.push(policy.document.clone());
+        if versions.len() > 5 {
+            versions.remove(0);
+        }
+        Ok(())
+    }
+
+    async fn delete_policy(&self, policy_arn: &str) -> Result<bool, PortError> {
+        let mut s = self.enter("delete_policy")?;
+        Ok(s.policies.remove(policy_arn).is_some())
+    }
+}
+
+impl Ledger for MemoryAccount {
+    async fn load(
+        &self,
+        principals: &[String],
+    ) -> Result<BTreeMap<String, LedgerEntry>, PortError> {
+        let s = self.enter("ledger_load")?;
+        Ok(principals
+            .iter()
+            .filter_map(|p| s.ledger.get(p).map(|e| (p.clone(), e.clone())))
+            .collect())
+    }
+
+    async fn save(&self, entry: &LedgerEntry) -> Result<(), PortError> {
+        let mut s = self.enter("ledger_save")?;
+        s.ledger.insert(entry.principal.clone(), entry.clone());
+        Ok(())
     }
 }

@@ -1,0 +1,765 @@
+//! The pruning plan: for one principal, from what IAM Access Advisor reports and what
+//! the ledger remembers, which services to deny. Pure: no I/O, time is a parameter.
+//!
+//! Guards, in order: exempt principals and (unless PRUNE_ADMINS) admins are skipped;
+//! principals younger than UNUSED_DAYS are in grace; a missing or incomplete report
+//! denies nothing new; a service granted for less than GRANT_GRACE_DAYS (as first
+//! seen by the ledger) is not denied; NEVER_DENY_SERVICES are never denied; a denied
+//! service stays denied (Access Advisor counts a denied attempt as access) until an
+//! operator lifts it, and a lifted service counts as used on the day it was lifted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{invalid, is_arn, is_iam_name, list, ConfigError, Mode};
+use crate::principal::{EntityKind, Target};
+
+/// IAM's limit on a managed policy document, whitespace excluded.
+pub const POLICY_SIZE_MAX: usize = 6144;
+/// The path of every policy iam-warden writes.
+pub const POLICY_PATH: &str = "/iam-warden/";
+/// The tag that ties a pruner policy to its principal (checked before adopting one).
+pub const PRINCIPAL_TAG: &str = "iam-warden:principal";
+/// History entries kept per principal in the ledger (the oldest are dropped).
+pub const HISTORY_MAX: usize = 100;
+
+/// The pruner's configuration, parsed once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneConfig {
+    pub unused_days: u32,
+    pub grant_grace_days: u32,
+    pub never_deny: BTreeSet<String>,
+    pub exempt_tag: (String, String),
+    pub admin_group: String,
+    pub prune_admins: bool,
+    pub prune_roles: bool,
+    pub policy_prefix: String,
+    pub mode: Mode,
+    pub concurrency: usize,
+    pub ledger_table: String,
+    pub topic_arn: Option<String>,
+    /// SQS queue of chunks of principals (fan-out); none: one pass in one invocation.
+    pub work_queue_url: Option<String>,
+    pub chunk_size: usize,
+    /// Secrets Manager secret holding a Slack incoming-webhook URL.
+    pub slack_webhook_secret: Option<String>,
+    /// How long to wait for one principal's Access Advisor job.
+    pub report_timeout: Duration,
+}
+
+impl PruneConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Empty values count as unset (as CloudFormation passes optional parameters).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |var: &str| {
+            lookup(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let number = |var: &'static str, default: u64, min: u64, max: u64| match get(var) {
+            None => Ok(default),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(invalid(var, &v, "a whole number in range")),
+            },
+        };
+        let flag = |var: &'static str| match get(var).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(v) => Err(invalid(var, v, "`true` or `false`")),
+        };
+
+        let unused_days = u32::try_from(number("UNUSED_DAYS", 90, 1, 3650)?).unwrap_or(90);
+        let grant_grace_days =
+            u32::try_from(number("GRANT_GRACE_DAYS", 14, 0, 3650)?).unwrap_or(14);
+
+        let never_deny: BTreeSet<String> = match get("NEVER_DENY_SERVICES") {
+            None => ["iam", "sts"].iter().map(|s| (*s).to_owned()).collect(),
+            Some(raw) => {
+                let set: BTreeSet<String> = list(Some(raw)).map(|s| s.to_lowercase()).collect();
+                if let Some(bad) = set.iter().find(|s| !is_namespace(s)) {
+                    return Err(invalid(
+                        "NEVER_DENY_SERVICES",
+                        bad,
+                        "comma-separated service namespaces such as `iam,sts`",
+                    ));
+                }
+                set
+            }
+        };
+
+        let exempt_tag_raw = get("EXEMPT_TAG").unwrap_or_else(|| "iam-warden:exempt=true".into());
+        let exempt_tag = match exempt_tag_raw.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => (k.trim().to_owned(), v.trim().to_owned()),
+            _ => return Err(invalid("EXEMPT_TAG", &exempt_tag_raw, "`key=value`")),
+        };
+        let admin_group = get("ADMIN_GROUP_NAME").unwrap_or_else(|| "Administrators".into());
+        if !is_iam_name(&admin_group, 128) {
+            return Err(invalid(
+                "ADMIN_GROUP_NAME",
+                &admin_group,
+                "an IAM group name",
+            ));
+        }
+        let policy_prefix =
+            get("PRUNE_POLICY_PREFIX").unwrap_or_else(|| "iam-warden-prune-".into());
+        // The longest name: prefix + "role-" + a 64-character role name + ".NN".
+        if !is_iam_name(&policy_prefix, 128 - 5 - 64 - 3) {
+            return Err(invalid(
+                "PRUNE_POLICY_PREFIX",
+                &policy_prefix,
+                "at most 56 characters of A-Z a-z 0-9 +=,.@_-",
+            ));
+        }
+        let mode = match get("MODE").as_deref() {
+            None | Some("enforce") => Mode::Enforce,
+            Some("report") => Mode::Report,
+            Some(v) => return Err(invalid("MODE", v, "`enforce` or `report`")),
+        };
+        let ledger_table = get("LEDGER_TABLE").unwrap_or_else(|| "iam-warden-ledger".into());
+        if ledger_table.len() < 3
+            || ledger_table.len() > 255
+            || !ledger_table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            return Err(invalid(
+                "LEDGER_TABLE",
+                &ledger_table,
+                "a DynamoDB table name (3-255 of A-Z a-z 0-9 _-.)",
+            ));
+        }
+        let topic_arn = get("TOPIC_ARN");
+        if let Some(t) = &topic_arn {
+            if !is_arn(t, "sns") {
+                return Err(invalid("TOPIC_ARN", t, "an SNS topic ARN"));
+            }
+        }
+        let work_queue_url = get("WORK_QUEUE_URL");
+        if let Some(u) = &work_queue_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(invalid("WORK_QUEUE_URL", u, "an SQS queue URL"));
+            }
+        }
+        let slack_webhook_secret = get("SLACK_WEBHOOK_SECRET");
+
+        Ok(Self {
+            unused_days,
+            grant_grace_days,
+            never_deny,
+            exempt_tag,
+            admin_group,
+            prune_admins: flag("PRUNE_ADMINS")?,
+            prune_roles: flag("PRUNE_ROLES")?,
+            policy_prefix,
+            mode,
+            concurrency: usize::try_from(number("CONCURRENCY", 8, 1, 64)?).unwrap_or(8),
+            ledger_table,
+            topic_arn,
+            work_queue_url,
+            chunk_size: usize::try_from(number("CHUNK_SIZE", 100, 1, 500)?).unwrap_or(100),
+            slack_webhook_secret,
+            report_timeout: Duration::from_secs(number("REPORT_TIMEOUT_SECONDS", 120, 1, 900)?),
+        })
+    }
+}
+
+fn is_namespace(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// A principal as the inventory (GetAccountAuthorizationDetails) describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    pub kind: EntityKind,
+    pub name: String,
+    pub arn: String,
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub groups: BTreeSet<String>,
+    /// ARNs of the managed policies attached to the principal itself.
+    #[serde(default)]
+    pub attached: BTreeSet<String>,
+}
+
+impl Subject {
+    pub fn target(&self) -> Target {
+        Target {
+            kind: self.kind,
+            name: self.name.clone(),
+            arn: self.arn.clone(),
+        }
+    }
+}
+
+/// The managed-policy quotas of the account (GetAccountSummary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quotas {
+    pub user: usize,
+    pub role: usize,
+}
+
+impl Quotas {
+    pub fn of(&self, kind: EntityKind) -> usize {
+        match kind {
+            EntityKind::User => self.user,
+            EntityKind::Role => self.role,
+        }
+    }
+}
+
+/// One granted service and when the principal last authenticated to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceUse {
+    pub namespace: String,
+    pub last_authenticated: Option<DateTime<Utc>>,
+}
+
+/// What Access Advisor said about a principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// Every page of a completed job.
+    Complete(Vec<ServiceUse>),
+    /// A failed job, an incomplete result, a timeout, a failing API: deny nothing new.
+    Unavailable(String),
+}
+
+/// What the ledger remembers of one principal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub principal: String,
+    /// When the pruner first saw each service granted.
+    #[serde(default)]
+    pub first_seen: BTreeMap<String, DateTime<Utc>>,
+    /// The services the pruner's policies deny.
+    #[serde(default)]
+    pub denied: BTreeSet<String>,
+    /// Services an operator lifted, and when: they count as used that day.
+    #[serde(default)]
+    pub lifted: BTreeMap<String, DateTime<Utc>>,
+    /// The pruner's policies for this principal.
+    #[serde(default)]
+    pub policy_arns: Vec<String>,
+    #[serde(default)]
+    pub history: Vec<Change>,
+}
+
+/// One change of a principal's deny set, for audit and restore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub at: DateTime<Utc>,
+    /// `denied`, `lifted`
+    pub action: String,
+    pub services: Vec<String>,
+    /// The run (or `restore`) that made it.
+    pub by: String,
+}
+
+impl LedgerEntry {
+    pub fn new(principal: &str) -> Self {
+        Self {
+            principal: principal.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    fn record(&mut self, at: DateTime<Utc>, action: &str, services: &BTreeSet<String>, by: &str) {
+        if services.is_empty() {
+            return;
+        }
+        self.history.push(Change {
+            at,
+            action: action.to_owned(),
+            services: services.iter().cloned().collect(),
+            by: by.to_owned(),
+        });
+        let excess = self.history.len().saturating_sub(HISTORY_MAX);
+        self.history.drain(..excess);
+    }
+
+    /// Lifts `services` (all of them when `None`): the operator's restore. Returns the
+    /// services lifted.
+    pub fn lift(
+        &mut self,
+        services: Option<&BTreeSet<String>>,
+        at: DateTime<Utc>,
+        by: &str,
+    ) -> BTreeSet<String> {
+        let lifted: BTreeSet<String> = match services {
+            None => std::mem::take(&mut self.denied),
+            Some(wanted) => {
+                let hit: BTreeSet<String> = self.denied.intersection(wanted).cloned().collect();
+                self.denied.retain(|s| !hit.contains(s));
+                hit
+            }
+        };
+        for s in &lifted {
+            self.lifted.insert(s.clone(), at);
+        }
+        self.record(at, "lifted", &lifted, by);
+        lifted
+    }
+}
+
+/// The outcome for one principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PruneDecision {
+    /// A first deny policy.
+    Denied,
+    /// The deny set or its policies changed.
+    Updated,
+    Unchanged,
+    Exempt,
+    Grace,
+    /// Cannot be applied (quota, a name taken by someone else's policy): alerted.
+    Skipped,
+    /// No usable report or a failed write: nothing new denied, retried next run.
+    Failed,
+}
+
+impl PruneDecision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PruneDecision::Denied => "denied",
+            PruneDecision::Updated => "updated",
+            PruneDecision::Unchanged => "unchanged",
+            PruneDecision::Exempt => "exempt",
+            PruneDecision::Grace => "grace",
+            PruneDecision::Skipped => "skipped",
+            PruneDecision::Failed => "failed",
+        }
+    }
+
+    /// Decisions that change IAM.
+    pub fn writes(self) -> bool {
+        matches!(self, PruneDecision::Denied | PruneDecision::Updated)
+    }
+}
+
+/// A decision taken before asking Access Advisor (it costs two or more calls).
+pub fn triage(
+    subject: &Subject,
+    cfg: &PruneConfig,
+    now: DateTime<Utc>,
+) -> Option<(PruneDecision, String)> {
+    let (key, value) = &cfg.exempt_tag;
+    if subject.tags.get(key) == Some(value) {
+        return Some((PruneDecision::Exempt, format!("tagged {key}={value}")));
+    }
+    if !cfg.prune_admins && subject.groups.contains(&cfg.admin_group) {
+        return Some((
+            PruneDecision::Exempt,
+            format!("member of {} (PRUNE_ADMINS=false)", cfg.admin_group),
+        ));
+    }
+    if now < subject.created + days(cfg.unused_days) {
+        return Some((
+            PruneDecision::Grace,
+            format!(
+                "created {}, less than {} days ago",
+                subject.created.format("%Y-%m-%d"),
+                cfg.unused_days
+            ),
+        ));
+    }
+    None
+}
+
+fn days(n: u32) -> chrono::Duration {
+    chrono::Duration::days(i64::from(n))
+}
+
+/// The plan for one principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub decision: PruneDecision,
+    pub reason: Option<String>,
+    /// The services to deny after this run.
+    pub deny: BTreeSet<String>,
+    pub newly_denied: BTreeSet<String>,
+    /// Policies to write: (name, ARN, document); empty when the deny set is empty.
+    pub policies: Vec<PolicyDoc>,
+    /// Pruner policies to detach and delete.
+    pub remove: Vec<String>,
+    /// The ledger entry after this run; `None` when it does not change.
+    pub ledger: Option<LedgerEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyDoc {
+    pub name: String,
+    pub arn: String,
+    pub document: String,
+}
+
+/// The plan for one principal. `quota` is the account's managed-policy quota for its
+/// kind; `by` names the run in the ledger's history.
+pub fn plan(
+    subject: &Subject,
+    report: &Report,
+    previous: Option<&LedgerEntry>,
+    cfg: &PruneConfig,
+    quota: usize,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Plan {
+    let unchanged = |decision, reason: Option<String>| Plan {
+        decision,
+        reason,
+        deny: previous.map(|p| p.denied.clone()).unwrap_or_default(),
+        newly_denied: BTreeSet::new(),
+        policies: Vec::new(),
+        remove: Vec::new(),
+        ledger: None,
+    };
+    if let Some((decision, reason)) = triage(subject, cfg, now) {
+        return unchanged(decision, Some(reason));
+    }
+    let services = match report {
+        Report::Complete(services) => services,
+        Report::Unavailable(why) => {
+            return unchanged(
+                PruneDecision::Failed,
+                Some(format!("no usable Access Advisor report: {why}")),
+            )
+        }
+    };
+
+    let before = previous
+        .cloned()
+        .unwrap_or_else(|| LedgerEntry::new(&subject.arn));
+    let mut entry = before.clone();
+    for s in services {
+        entry.first_seen.entry(s.namespace.clone()).or_insert(now);
+    }
+    let unused_since = now - days(cfg.unused_days);
+    let granted_before = now - days(cfg.grant_grace_days);
+    let unused: BTreeSet<String> = services
+        .iter()
+        .filter(|s| !cfg.never_deny.contains(&s.namespace))
+        .filter(|s| {
+            entry
+                .first_seen
+                .get(&s.namespace)
+                .is_some_and(|first| *first <= granted_before)
+        })
+        .filter(|s| {
+            let lifted = entry.lifted.get(&s.namespace).copied();
+            let last = s.last_authenticated.max(lifted);
+            last.is_none_or(|t| t < unused_since)
+        })
+        .map(|s| s.namespace.clone())
+        .collect();
+
+    // Sticky: what was denied stays denied, except what NEVER_DENY_SERVICES now names.
+    let mut deny: BTreeSet<String> = before
+        .denied
+        .iter()
+        .filter(|s| !cfg.never_deny.contains(*s))
+        .cloned()
+        .collect();
+    deny.extend(unused);
+    let newly_denied: BTreeSet<String> = deny.difference(&before.denied).cloned().collect();
+    let dropped: BTreeSet<String> = before.denied.difference(&deny).cloned().collect();
+
+    let policies = documents(&deny)
+        .into_iter()
+        .enumerate()
+        .map(|(i, document)| {
+            let name = policy_name(&cfg.policy_prefix, subject.kind, &subject.name, i);
+            PolicyDoc {
+                arn: policy_arn(&subject.arn, &name),
+                name,
+                document,
+            }
+        })
+        .collect::<Vec<_>>();
+    let wanted: BTreeSet<&str> = policies.iter().map(|p| p.arn.as_str()).collect();
+    let own_attached: BTreeSet<&str> = subject
+        .attached
+        .iter()
+        .map(String::as_str)
+        .filter(|a| is_prune_policy(a, &cfg.policy_prefix))
+        .collect();
+    let remove: Vec<String> = own_attached
+        .iter()
+        .copied()
+        .chain(before.policy_arns.iter().map(String::as_str))
+        .filter(|a| !wanted.contains(a))
+        .map(str::to_owned)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let in_place = wanted.iter().all(|a| own_attached.contains(a)) && remove.is_empty();
+
+    entry.denied = deny.clone();
+    entry.policy_arns = wanted.iter().map(|a| (*a).to_owned()).collect();
+    entry.record(now, "denied", &newly_denied, by);
+    if !dropped.is_empty() {
+        entry.record(
+            now,
+            "lifted",
+            &dropped,
+            &format!("{by} (NEVER_DENY_SERVICES)"),
+        );
+    }
+    let ledger = (entry != before).then_some(entry);
+
+    if deny == before.denied && in_place {
+        return Plan {
+            decision: PruneDecision::Unchanged,
+            reason: None,
+            deny,
+            newly_denied,
+            policies: Vec::new(),
+            remove: Vec::new(),
+            ledger,
+        };
+    }
+
+    let others = subject.attached.len() - own_attached.len();
+    if others + policies.len() > quota {
+        return Plan {
+            decision: PruneDecision::Skipped,
+            reason: Some(format!(
+                "managed-policy quota: {others} policies attached, {} needed, quota {quota}",
+                policies.len()
+            )),
+            deny: before.denied.clone(),
+            newly_denied: BTreeSet::new(),
+            policies: Vec::new(),
+            remove: Vec::new(),
+            // Keep what was observed (first-seen dates), not a deny that is not in place.
+            ledger: {
+                let mut kept = before.clone();
+                kept.first_seen = ledger
+                    .as_ref()
+                    .map_or(before.first_seen.clone(), |l| l.first_seen.clone());
+                (kept != before).then_some(kept)
+            },
+        };
+    }
+
+    let decision = if before.denied.is_empty() && before.policy_arns.is_empty() {
+        PruneDecision::Denied
+    } else {
+        PruneDecision::Updated
+    };
+    let reason = if deny == before.denied {
+        Some("the deny policies were not in place: restored them".to_owned())
+    } else {
+        None
+    };
+    Plan {
+        decision,
+        reason,
+        deny,
+        newly_denied,
+        policies,
+        remove,
+        ledger,
+    }
+}
+
+/// The name of a principal's `index`-th pruner policy. Roles get their own infix, and
+/// a name another principal's policy already holds is refused when writing (the
+/// principal tag).
+pub fn policy_name(prefix: &str, kind: EntityKind, name: &str, index: usize) -> String {
+    let mut out = match kind {
+        EntityKind::User => format!("{prefix}{name}"),
+        EntityKind::Role => format!("{prefix}role-{name}"),
+    };
+    if index > 0 {
+        out.push_str(&format!(".{}", index + 1));
+    }
+    out
+}
+
+/// `arn:<partition>:iam::<account>:policy/iam-warden/<name>` in the principal's account.
+pub fn policy_arn(principal_arn: &str, name: &str) -> String {
+    let base = principal_arn
+        .splitn(6, ':')
+        .take(5)
+        .collect::<Vec<_>>()
+        .join(":");
+    format!("{base}:policy{POLICY_PATH}{name}")
+}
+
+/// Whether `arn` names a policy the pruner writes.
+pub fn is_prune_policy(arn: &str, prefix: &str) -> bool {
+    arn.split_once(":policy/").is_some_and(|(_, rest)| {
+        rest.strip_prefix("iam-warden/")
+            .is_some_and(|n| n.starts_with(prefix))
+    })
+}
+
+/// The deny documents for `services`, split so that each stays within
+/// [`POLICY_SIZE_MAX`]. No whitespace is written, so the length is the size IAM counts.
+pub fn documents(services: &BTreeSet<String>) -> Vec<String> {
+    let render = |actions: &[String]| {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "IamWardenUnusedServices",
+                "Effect": "Deny",
+                "Action": actions,
+                "Resource": "*",
+            }]
+        })
+        .to_string()
+    };
+    let mut out = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for s in services {
+        let action = format!("{s}:*");
+        current.push(action);
+        if render(&current).len() > POLICY_SIZE_MAX {
+            let last = current.pop().unwrap_or_default();
+            out.push(render(&current));
+            current = vec![last];
+        }
+    }
+    if !current.is_empty() {
+        out.push(render(&current));
+    }
+    out
+}
+
+/// The result for one principal, as printed by `warden prune` and put in the digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub principal: String,
+    pub kind: EntityKind,
+    pub name: String,
+    pub decision: PruneDecision,
+    pub denied_services: Vec<String>,
+    #[serde(default)]
+    pub newly_denied: Vec<String>,
+    pub policy_arns: Vec<String>,
+    pub reason: Option<String>,
+}
+
+impl Outcome {
+    pub fn new(subject: &Subject, decision: PruneDecision, reason: Option<String>) -> Self {
+        Self {
+            principal: subject.arn.clone(),
+            kind: subject.kind,
+            name: subject.name.clone(),
+            decision,
+            denied_services: Vec::new(),
+            newly_denied: Vec::new(),
+            policy_arns: Vec::new(),
+            reason,
+        }
+    }
+
+    pub fn target(&self) -> Target {
+        Target {
+            kind: self.kind,
+            name: self.name.clone(),
+            arn: self.principal.clone(),
+        }
+    }
+}
+
+/// Counts per decision.
+pub fn summary(outcomes: &[Outcome]) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for o in outcomes {
+        *counts.entry(o.decision.as_str()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_stay_within_the_size_limit_and_keep_every_service() {
+        let services: BTreeSet<String> = (0..900).map(|i| format!("service{i:04}")).collect();
+        let docs = documents(&services);
+        assert!(docs.len() >= 3, "{}", docs.len());
+        let mut seen = BTreeSet::new();
+        for d in &docs {
+            assert!(d.len() <= POLICY_SIZE_MAX, "{}", d.len());
+            assert!(!d.contains(char::is_whitespace));
+            let v: serde_json::Value = serde_json::from_str(d).unwrap();
+            for a in v["Statement"][0]["Action"].as_array().unwrap() {
+                seen.insert(a.as_str().unwrap().trim_end_matches(":*").to_owned());
+            }
+        }
+        assert_eq!(seen, services);
+    }
+
+    #[test]
+    fn policy_names_and_arns() {
+        let arn = policy_arn("arn:aws:iam::123456789012:user/team/bob", "p-bob");
+        assert_eq!(arn, "arn:aws:iam::123456789012:policy/iam-warden/p-bob");
+        assert_eq!(policy_name("p-", EntityKind::Role, "ci", 0), "p-role-ci");
+        assert_eq!(policy_name("p-", EntityKind::User, "bob", 1), "p-bob.2");
+        assert!(is_prune_policy(&arn, "p-"));
+        assert!(!is_prune_policy(
+            "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam",
+            "p-"
+        ));
+        assert!(!is_prune_policy(
+            "arn:aws:iam::123456789012:policy/p-bob",
+            "p-"
+        ));
+    }
+
+    #[test]
+    fn every_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("UNUSED_DAYS", "ninety"),
+            ("UNUSED_DAYS", "0"),
+            ("GRANT_GRACE_DAYS", "-1"),
+            ("NEVER_DENY_SERVICES", "iam:*"),
+            ("PRUNE_ADMINS", "yes"),
+            ("PRUNE_ROLES", "1"),
+            ("PRUNE_POLICY_PREFIX", "bad prefix"),
+            ("MODE", "dry"),
+            ("CONCURRENCY", "0"),
+            ("CONCURRENCY", "1000"),
+            ("LEDGER_TABLE", "x"),
+            ("TOPIC_ARN", "topic"),
+            ("WORK_QUEUE_URL", "queue"),
+            ("EXEMPT_TAG", "=x"),
+        ] {
+            let err =
+                PruneConfig::from_lookup(|k| (k == var).then(|| value.to_owned())).expect_err(var);
+            let msg = err.to_string();
+            assert!(msg.starts_with(var), "{msg}");
+            assert!(msg.contains(&format!("`{value}`")), "{msg}");
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = PruneConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(
+            (c.unused_days, c.grant_grace_days, c.concurrency),
+            (90, 14, 8)
+        );
+        assert_eq!(
+            c.never_deny,
+            ["iam", "sts"].iter().map(|s| s.to_string()).collect()
+        );
+        assert!(!c.prune_admins && !c.prune_roles);
+        assert_eq!(c.mode, Mode::Enforce);
+        assert_eq!(c.policy_prefix, "iam-warden-prune-");
+    }
+}

@@ -1,0 +1,322 @@
+//! One pruning pass over a set of principals, and the operator's lift: the plan of
+//! [`crate::prune`] applied through the ports.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
+use futures_util::stream::{self, StreamExt};
+
+use crate::config::Mode;
+use crate::notice::{restore_command, Notice};
+use crate::ports::{AccessAdvisor, Enforcer, Ledger, PortError, PrunePolicies};
+use crate::principal::Target;
+use crate::prune::{
+    documents, plan, policy_arn, policy_name, summary, triage, LedgerEntry, Outcome, PolicyDoc,
+    PruneConfig, PruneDecision, Quotas, Report, Subject,
+};
+
+/// What a pass may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writes {
+    /// IAM and the ledger.
+    All,
+    /// Only the ledger's first-seen dates (MODE=report: the grant grace keeps counting).
+    Observations,
+    /// Nothing (`--dry-run`).
+    Nothing,
+}
+
+impl Writes {
+    pub fn for_mode(mode: Mode, dry_run: bool) -> Self {
+        match (dry_run, mode) {
+            (true, _) => Writes::Nothing,
+            (false, Mode::Report) => Writes::Observations,
+            (false, Mode::Enforce) => Writes::All,
+        }
+    }
+}
+
+/// Prunes `subjects`, `cfg.concurrency` at a time. Only a failing ledger read fails
+/// the pass (without the ledger, sticky denies would be forgotten); everything else
+/// is an outcome per principal.
+pub async fn prune<P>(
+    ports: &P,
+    cfg: &PruneConfig,
+    subjects: &[Subject],
+    quotas: Quotas,
+    now: DateTime<Utc>,
+    run_id: &str,
+    writes: Writes,
+) -> Result<Vec<Outcome>, PortError>
+where
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer,
+{
+    let arns: Vec<String> = subjects.iter().map(|s| s.arn.clone()).collect();
+    let ledger = ports.load(&arns).await?;
+    let mut outcomes: Vec<Outcome> = stream::iter(subjects)
+        .map(|subject| {
+            prune_one(
+                ports,
+                cfg,
+                subject,
+                ledger.get(&subject.arn),
+                quotas,
+                now,
+                run_id,
+                writes,
+            )
+        })
+        .buffer_unordered(cfg.concurrency.max(1))
+        .collect()
+        .await;
+    outcomes.sort_by(|a, b| a.principal.cmp(&b.principal));
+    Ok(outcomes)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn prune_one<P>(
+    ports: &P,
+    cfg: &PruneConfig,
+    subject: &Subject,
+    previous: Option<&LedgerEntry>,
+    quotas: Quotas,
+    now: DateTime<Utc>,
+    run_id: &str,
+    writes: Writes,
+) -> Outcome
+where
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer,
+{
+    let denied_before: Vec<String> = previous
+        .map(|p| p.denied.iter().cloned().collect())
+        .unwrap_or_default();
+    if let Some((decision, reason)) = triage(subject, cfg, now) {
+        let mut out = Outcome::new(subject, decision, Some(reason));
+        out.denied_services = denied_before;
+        out.policy_arns = previous.map(|p| p.policy_arns.clone()).unwrap_or_default();
+        return out;
+    }
+    let report = ports.report(&subject.arn, cfg.report_timeout).await;
+    if let Report::Unavailable(why) = &report {
+        tracing::warn!(principal = %subject.arn, reason = %why, "no usable Access Advisor report");
+    }
+    let planned = plan(
+        subject,
+        &report,
+        previous,
+        cfg,
+        quotas.of(subject.kind),
+        now,
+        run_id,
+    );
+    let mut out = Outcome::new(subject, planned.decision, planned.reason.clone());
+    out.denied_services = planned.deny.iter().cloned().collect();
+    out.newly_denied = planned.newly_denied.iter().cloned().collect();
+    out.policy_arns = match &planned.ledger {
+        Some(l) if planned.decision.writes() || planned.decision == PruneDecision::Unchanged => {
+            l.policy_arns.clone()
+        }
+        _ => previous.map(|p| p.policy_arns.clone()).unwrap_or_default(),
+    };
+
+    match writes {
+        Writes::Nothing => return out,
+        Writes::Observations => {
+            if let Some(new) = &planned.ledger {
+                let mut observed = previous
+                    .cloned()
+                    .unwrap_or_else(|| LedgerEntry::new(&subject.arn));
+                observed.first_seen = new.first_seen.clone();
+                if Some(&observed) != previous {
+                    if let Err(e) = ports.save(&observed).await {
+                        return failed(out, &e);
+                    }
+                }
+            }
+            if planned.decision.writes() {
+                out.reason = Some("MODE=report: nothing written".into());
+            }
+            return out;
+        }
+        Writes::All => {}
+    }
+
+    let target = subject.target();
+    let applied = async {
+        for policy in &planned.policies {
+            ports.put_policy(policy, &subject.arn).await?;
+            ports.attach_policy(&target, &policy.arn).await?;
+        }
+        for arn in &planned.remove {
+            ports.detach_policy(&target, arn).await?;
+            ports.delete_policy(arn).await?;
+        }
+        if let Some(entry) = &planned.ledger {
+            ports.save(entry).await?;
+        }
+        Ok::<(), PortError>(())
+    }
+    .await;
+    match applied {
+        Ok(()) => {
+            if planned.decision.writes() {
+                tracing::info!(
+                    principal = %subject.arn,
+                    decision = planned.decision.as_str(),
+                    newly_denied = ?planned.newly_denied,
+                    "deny policy written"
+                );
+            }
+            out
+        }
+        Err(e @ PortError::LimitExceeded { .. }) => {
+            out.decision = PruneDecision::Skipped;
+            out.reason = Some(format!("managed-policy quota reached: {e}"));
+            out
+        }
+        Err(e) => failed(out, &e),
+    }
+}
+
+fn failed(mut out: Outcome, e: &PortError) -> Outcome {
+    tracing::error!(principal = %out.principal, error = %e, "pruning failed");
+    out.decision = PruneDecision::Failed;
+    out.reason = Some(e.to_string());
+    out
+}
+
+/// The operator's restore: lifts `services` (all when `None`) from the pruner's deny
+/// of `target`, rewriting or deleting its policies. Returns the services lifted.
+pub async fn lift<P>(
+    ports: &P,
+    cfg: &PruneConfig,
+    target: &Target,
+    services: Option<&BTreeSet<String>>,
+    now: DateTime<Utc>,
+) -> Result<BTreeSet<String>, PortError>
+where
+    P: PrunePolicies + Ledger + Enforcer,
+{
+    let mut entry = ports
+        .load(std::slice::from_ref(&target.arn))
+        .await?
+        .remove(&target.arn)
+        .unwrap_or_else(|| LedgerEntry::new(&target.arn));
+    let mut known: BTreeSet<String> = entry.policy_arns.iter().cloned().collect();
+    known.insert(policy_arn(
+        &target.arn,
+        &policy_name(&cfg.policy_prefix, target.kind, &target.name, 0),
+    ));
+    let lifted = entry.lift(services, now, "warden restore");
+
+    let keep: Vec<PolicyDoc> = documents(&entry.denied)
+        .into_iter()
+        .enumerate()
+        .map(|(i, document)| {
+            let name = policy_name(&cfg.policy_prefix, target.kind, &target.name, i);
+            PolicyDoc {
+                arn: policy_arn(&target.arn, &name),
+                name,
+                document,
+            }
+        })
+        .collect();
+    for policy in &keep {
+        ports.put_policy(policy, &target.arn).await?;
+        ports.attach_policy(target, &policy.arn).await?;
+        known.remove(&policy.arn);
+    }
+    for arn in &known {
+        ports.detach_policy(target, arn).await?;
+        ports.delete_policy(arn).await?;
+    }
+    entry.policy_arns = keep.into_iter().map(|p| p.arn).collect();
+    ports.save(&entry).await?;
+    Ok(lifted)
+}
+
+/// The digest of a run: one notice per run per account.
+pub fn digest(account: &str, run_id: &str, outcomes: &[Outcome], dry: bool) -> Notice {
+    let counts = summary(outcomes);
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    let changed = count("denied") + count("updated");
+    let subject = format!(
+        "iam-warden pruning in {account}: {changed} changed, {} skipped, {} failed{}",
+        count("skipped"),
+        count("failed"),
+        if dry { " (not applied)" } else { "" }
+    );
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "iam-warden pruning run {run_id} in account {account}\n"
+    );
+    let _ = writeln!(body, "Principals checked: {}", outcomes.len());
+    for (k, v) in &counts {
+        let _ = writeln!(body, "  {k:<10} {v}");
+    }
+    let changed_list: Vec<&Outcome> = outcomes.iter().filter(|o| o.decision.writes()).collect();
+    if !changed_list.is_empty() {
+        let _ = writeln!(body, "\nChanged:");
+        for o in changed_list {
+            let target = o.target();
+            let _ = writeln!(
+                body,
+                "- {} ({}): newly denied {}; denied now {}",
+                target,
+                o.decision.as_str(),
+                list_or_none(&o.newly_denied),
+                list_or_none(&o.denied_services),
+            );
+            let _ = writeln!(body, "  restore all:     {}", restore_command(&target));
+            if let Some(first) = o.newly_denied.first() {
+                let _ = writeln!(
+                    body,
+                    "  restore one:     {} --service {first}",
+                    restore_command(&target)
+                );
+            }
+            if let Some(r) = &o.reason {
+                let _ = writeln!(body, "  note: {r}");
+            }
+        }
+    }
+    for (title, decision) in [
+        ("Skipped (act on these)", PruneDecision::Skipped),
+        (
+            "Failed (retried next run, nothing new denied)",
+            PruneDecision::Failed,
+        ),
+    ] {
+        let list: Vec<&Outcome> = outcomes.iter().filter(|o| o.decision == decision).collect();
+        if !list.is_empty() {
+            let _ = writeln!(body, "\n{title}:");
+            for o in list {
+                let _ = writeln!(
+                    body,
+                    "- {}: {}",
+                    o.target(),
+                    o.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    let attributes = BTreeMap::from([
+        ("decision".to_owned(), "pruned".to_owned()),
+        ("account".to_owned(), account.to_owned()),
+    ]);
+    Notice {
+        subject: subject.chars().take(100).collect(),
+        body,
+        attributes,
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}

@@ -1,0 +1,456 @@
+//! The pruning plan's guards, and a pass through the in-memory ports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use warden_core::config::Mode;
+use warden_core::ports::PortError;
+use warden_core::principal::EntityKind;
+use warden_core::prune::{
+    plan, LedgerEntry, Outcome, PruneConfig, PruneDecision, Quotas, Report, ServiceUse, Subject,
+};
+use warden_core::pruner::{digest, lift, prune, Writes};
+use warden_core::testing::MemoryAccount;
+
+const ARN: &str = "arn:aws:iam::123456789012:user/bob";
+const QUOTAS: Quotas = Quotas { user: 10, role: 10 };
+
+fn now() -> DateTime<Utc> {
+    "2026-11-24T12:00:00Z".parse().unwrap()
+}
+
+fn days_ago(n: i64) -> DateTime<Utc> {
+    now() - Duration::days(n)
+}
+
+fn cfg(pairs: &[(&str, &str)]) -> PruneConfig {
+    let map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    PruneConfig::from_lookup(|k| map.get(k).cloned()).unwrap()
+}
+
+fn bob() -> Subject {
+    Subject {
+        kind: EntityKind::User,
+        name: "bob".into(),
+        arn: ARN.into(),
+        created: days_ago(400),
+        tags: BTreeMap::new(),
+        groups: BTreeSet::new(),
+        attached: BTreeSet::new(),
+    }
+}
+
+/// Services with the days since their last use (`None`: never used).
+fn report(uses: &[(&str, Option<i64>)]) -> Report {
+    Report::Complete(
+        uses.iter()
+            .map(|(s, d)| ServiceUse {
+                namespace: s.to_string(),
+                last_authenticated: d.map(days_ago),
+            })
+            .collect(),
+    )
+}
+
+/// A ledger that first saw every service of `uses` `seen` days ago.
+fn seen(uses: &[&str], days: i64) -> LedgerEntry {
+    let mut e = LedgerEntry::new(ARN);
+    for s in uses {
+        e.first_seen.insert(s.to_string(), days_ago(days));
+    }
+    e
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn unused_and_never_used_services_are_denied_used_ones_are_not() {
+    let r = report(&[("s3", Some(10)), ("ec2", Some(200)), ("lambda", None)]);
+    let l = seen(&["s3", "ec2", "lambda"], 365);
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Denied);
+    assert_eq!(p.deny, set(&["ec2", "lambda"]));
+    assert_eq!(p.newly_denied, set(&["ec2", "lambda"]));
+    assert_eq!(p.policies.len(), 1);
+    assert_eq!(
+        p.policies[0].arn,
+        "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-bob"
+    );
+    assert!(p.policies[0].document.contains("\"ec2:*\""));
+    assert!(!p.policies[0].document.contains("s3:*"));
+}
+
+#[test]
+fn the_boundary_of_unused_days_is_exclusive() {
+    let r = report(&[("s3", Some(90)), ("ec2", Some(91))]);
+    let l = seen(&["s3", "ec2"], 365);
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    // Used exactly 90 days ago is not "older than 90 days".
+    assert_eq!(p.deny, set(&["ec2"]));
+    let p = plan(
+        &bob(),
+        &r,
+        Some(&l),
+        &cfg(&[("UNUSED_DAYS", "30")]),
+        10,
+        now(),
+        "run",
+    );
+    assert_eq!(p.deny, set(&["ec2", "s3"]));
+}
+
+#[test]
+fn a_principal_younger_than_unused_days_is_in_grace() {
+    let mut young = bob();
+    young.created = days_ago(30);
+    let r = report(&[("ec2", None)]);
+    let p = plan(
+        &young,
+        &r,
+        Some(&seen(&["ec2"], 365)),
+        &cfg(&[]),
+        10,
+        now(),
+        "run",
+    );
+    assert_eq!(p.decision, PruneDecision::Grace);
+    assert!(p.deny.is_empty() && p.policies.is_empty() && p.ledger.is_none());
+}
+
+#[test]
+fn a_service_granted_recently_is_not_denied() {
+    let r = report(&[("ec2", None), ("s3", None)]);
+    // First run: everything is first seen now, nothing is denied.
+    let first = plan(&bob(), &r, None, &cfg(&[]), 10, now(), "run");
+    assert_eq!(first.decision, PruneDecision::Unchanged);
+    assert!(first.deny.is_empty());
+    let ledger = first.ledger.expect("first-seen dates recorded");
+    assert_eq!(ledger.first_seen.get("ec2"), Some(&now()));
+
+    // s3 granted 13 days ago, ec2 15 days ago: the 14-day grace protects s3 only.
+    let mut l = seen(&["ec2"], 15);
+    l.first_seen.insert("s3".into(), days_ago(13));
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.deny, set(&["ec2"]));
+    // Dates recorded earlier are kept, not moved forward.
+    assert_eq!(p.ledger.unwrap().first_seen.get("s3"), Some(&days_ago(13)));
+}
+
+#[test]
+fn never_deny_services_are_never_denied_even_if_denied_before() {
+    let r = report(&[("iam", None), ("sts", None), ("ec2", None)]);
+    let mut l = seen(&["iam", "sts", "ec2"], 365);
+    l.denied = set(&["sts"]);
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.deny, set(&["ec2"]));
+    let history = p.ledger.unwrap().history;
+    assert!(history
+        .iter()
+        .any(|c| c.action == "lifted" && c.services == vec!["sts".to_string()]));
+
+    let p = plan(
+        &bob(),
+        &r,
+        Some(&seen(&["iam", "sts", "ec2"], 365)),
+        &cfg(&[("NEVER_DENY_SERVICES", "ec2")]),
+        10,
+        now(),
+        "run",
+    );
+    assert_eq!(p.deny, set(&["iam", "sts"]));
+}
+
+#[test]
+fn exempt_tag_and_admins_are_skipped_unless_prune_admins() {
+    let r = report(&[("ec2", None)]);
+    let l = seen(&["ec2"], 365);
+    let mut tagged = bob();
+    tagged
+        .tags
+        .insert("iam-warden:exempt".into(), "true".into());
+    let p = plan(&tagged, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Exempt);
+    assert!(p.policies.is_empty());
+
+    let mut admin = bob();
+    admin.groups.insert("Administrators".into());
+    let p = plan(&admin, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Exempt);
+    let p = plan(
+        &admin,
+        &r,
+        Some(&l),
+        &cfg(&[("PRUNE_ADMINS", "true")]),
+        10,
+        now(),
+        "run",
+    );
+    assert_eq!(p.decision, PruneDecision::Denied);
+}
+
+#[test]
+fn a_denied_service_stays_denied_when_access_advisor_sees_an_attempt() {
+    // A denied attempt yesterday counts as access in Access Advisor.
+    let r = report(&[("ec2", Some(1))]);
+    let mut l = seen(&["ec2"], 365);
+    l.denied = set(&["ec2"]);
+    l.policy_arns = vec!["arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-bob".into()];
+    let mut subject = bob();
+    subject.attached = l.policy_arns.iter().cloned().collect();
+    let p = plan(&subject, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Unchanged);
+    assert_eq!(p.deny, set(&["ec2"]));
+    assert!(p.policies.is_empty() && p.remove.is_empty() && p.ledger.is_none());
+}
+
+#[test]
+fn a_lifted_service_counts_as_used_on_the_day_it_was_lifted() {
+    let r = report(&[("ec2", None)]);
+    let mut l = seen(&["ec2"], 365);
+    l.denied = set(&["ec2"]);
+    l.lift(None, days_ago(10), "warden restore");
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert!(p.deny.is_empty(), "{:?}", p.deny);
+    let p = plan(
+        &bob(),
+        &r,
+        Some(&l),
+        &cfg(&[]),
+        10,
+        days_ago(10) + Duration::days(91),
+        "run",
+    );
+    assert_eq!(p.deny, set(&["ec2"]));
+}
+
+#[test]
+fn a_failed_report_denies_nothing_new_and_keeps_the_deny() {
+    let mut l = seen(&["ec2", "s3"], 365);
+    l.denied = set(&["ec2"]);
+    let p = plan(
+        &bob(),
+        &Report::Unavailable("job FAILED".into()),
+        Some(&l),
+        &cfg(&[]),
+        10,
+        now(),
+        "run",
+    );
+    assert_eq!(p.decision, PruneDecision::Failed);
+    assert_eq!(p.deny, set(&["ec2"]));
+    assert!(p.policies.is_empty() && p.remove.is_empty() && p.ledger.is_none());
+    assert!(p.reason.unwrap().contains("job FAILED"));
+}
+
+#[test]
+fn a_principal_at_quota_is_skipped_with_a_reason() {
+    let mut full = bob();
+    full.attached = (0..10)
+        .map(|i| format!("arn:aws:iam::aws:policy/P{i}"))
+        .collect();
+    let r = report(&[("ec2", None)]);
+    let l = seen(&["ec2"], 365);
+    let p = plan(&full, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Skipped);
+    assert!(p.reason.unwrap().contains("quota 10"));
+    assert!(p.policies.is_empty());
+    // The quota is the account's, not a constant.
+    let p = plan(&full, &r, Some(&l), &cfg(&[]), 20, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Denied);
+}
+
+fn account_with_bob(r: Report, ledger: LedgerEntry) -> MemoryAccount {
+    let account = MemoryAccount::new().with_user("bob", &[], &[]);
+    {
+        let mut s = account.lock();
+        s.reports.insert(ARN.into(), r);
+        s.ledger.insert(ARN.into(), ledger);
+    }
+    account
+}
+
+fn subject_from(account: &MemoryAccount) -> Subject {
+    let mut s = bob();
+    s.attached = account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .attached_policies;
+    s
+}
+
+async fn pass(account: &MemoryAccount, c: &PruneConfig, writes: Writes) -> Vec<Outcome> {
+    prune(
+        account,
+        c,
+        &[subject_from(account)],
+        QUOTAS,
+        now(),
+        "run-1",
+        writes,
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_second_pass_with_nothing_changed_writes_nothing() {
+    let account = account_with_bob(
+        report(&[("ec2", None), ("s3", Some(3))]),
+        seen(&["ec2", "s3"], 365),
+    );
+    let c = cfg(&[]);
+    let first = pass(&account, &c, Writes::All).await;
+    assert_eq!(first[0].decision, PruneDecision::Denied);
+    assert_eq!(first[0].newly_denied, vec!["ec2".to_string()]);
+    let attached = account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .attached_policies;
+    assert_eq!(attached.len(), 1);
+
+    account.lock().calls.clear();
+    let second = pass(&account, &c, Writes::All).await;
+    assert_eq!(second[0].decision, PruneDecision::Unchanged);
+    let calls = account.lock().calls.clone();
+    assert_eq!(calls, vec!["ledger_load", "report"], "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_new_unused_service_updates_the_policy_in_place() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2", "s3"], 365));
+    let c = cfg(&[]);
+    pass(&account, &c, Writes::All).await;
+    account
+        .lock()
+        .reports
+        .insert(ARN.into(), report(&[("ec2", None), ("s3", Some(120))]));
+    let out = pass(&account, &c, Writes::All).await;
+    assert_eq!(out[0].decision, PruneDecision::Updated);
+    assert_eq!(out[0].newly_denied, vec!["s3".to_string()]);
+    let s = account.lock();
+    assert!(!s.calls.contains(&"delete_policy"), "{:?}", s.calls);
+    let (_, versions) = s.policies.values().next().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert!(versions[1].contains("s3:*") && versions[1].contains("ec2:*"));
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing_and_report_mode_only_observes() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    let c = cfg(&[]);
+    let out = pass(&account, &c, Writes::Nothing).await;
+    assert_eq!(out[0].decision, PruneDecision::Denied);
+    assert!(account.lock().policies.is_empty());
+
+    let account = account_with_bob(report(&[("ec2", None), ("s3", None)]), seen(&["ec2"], 365));
+    let c = cfg(&[("MODE", "report")]);
+    assert_eq!(c.mode, Mode::Report);
+    let out = pass(&account, &c, Writes::for_mode(c.mode, false)).await;
+    assert_eq!(out[0].decision, PruneDecision::Denied);
+    let s = account.lock();
+    assert!(s.policies.is_empty());
+    let entry = s.ledger.get(ARN).unwrap();
+    assert!(entry.denied.is_empty());
+    assert!(
+        entry.first_seen.contains_key("s3"),
+        "first-seen dates still recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_write_is_reported_and_the_ledger_is_not_advanced() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    account.fail(
+        "attach_policy",
+        PortError::Transient {
+            operation: "AttachUserPolicy",
+            message: "Throttling".into(),
+        },
+        1,
+    );
+    let out = pass(&account, &cfg(&[]), Writes::All).await;
+    assert_eq!(out[0].decision, PruneDecision::Failed);
+    assert!(account.lock().ledger.get(ARN).unwrap().denied.is_empty());
+    // The next run completes it.
+    let out = pass(&account, &cfg(&[]), Writes::All).await;
+    assert_eq!(out[0].decision, PruneDecision::Denied);
+}
+
+#[tokio::test]
+async fn a_policy_name_held_by_another_principal_is_not_taken_over() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    account.lock().policies.insert(
+        "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-bob".into(),
+        (
+            "arn:aws:iam::123456789012:role/bob".into(),
+            vec!["{}".into()],
+        ),
+    );
+    let out = pass(&account, &cfg(&[]), Writes::All).await;
+    assert_eq!(out[0].decision, PruneDecision::Failed);
+    assert!(account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+}
+
+#[tokio::test]
+async fn restore_lifts_one_service_or_all_of_them() {
+    let account = account_with_bob(
+        report(&[("ec2", None), ("s3", None)]),
+        seen(&["ec2", "s3"], 365),
+    );
+    let c = cfg(&[]);
+    pass(&account, &c, Writes::All).await;
+    let target = bob().target();
+    let lifted = lift(&account, &c, &target, Some(&set(&["s3"])), now())
+        .await
+        .unwrap();
+    assert_eq!(lifted, set(&["s3"]));
+    {
+        let s = account.lock();
+        let (_, versions) = s.policies.values().next().unwrap();
+        let last = versions.last().unwrap();
+        assert!(last.contains("ec2:*") && !last.contains("s3:*"));
+    }
+    // The next run does not deny s3 again: it counts as used today.
+    let out = pass(&account, &c, Writes::All).await;
+    assert_eq!(out[0].denied_services, vec!["ec2".to_string()]);
+
+    let lifted = lift(&account, &c, &target, None, now()).await.unwrap();
+    assert_eq!(lifted, set(&["ec2"]));
+    assert!(account.lock().policies.is_empty());
+    assert!(account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+}
+
+#[tokio::test]
+async fn the_digest_names_changes_restore_commands_and_problems() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    let mut outcomes = pass(&account, &cfg(&[]), Writes::All).await;
+    let mut failed = Outcome::new(&bob(), PruneDecision::Failed, Some("job FAILED".into()));
+    failed.name = "carol".into();
+    outcomes.push(failed);
+    let n = digest("123456789012", "run-1", &outcomes, false);
+    assert!(
+        n.subject.contains("1 changed") && n.subject.contains("1 failed"),
+        "{}",
+        n.subject
+    );
+    assert!(n.body.contains("warden restore --user bob"), "{}", n.body);
+    assert!(n.body.contains("--service ec2"), "{}", n.body);
+    assert!(
+        n.body.contains("carol") && n.body.contains("job FAILED"),
+        "{}",
+        n.body
+    );
+}
