@@ -1,4 +1,5 @@
 //! The pruning plan's guards, and a pass through the in-memory ports.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // test code
 
 use std::collections::{BTreeMap, BTreeSet};
 
