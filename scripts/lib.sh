@@ -1,5 +1,5 @@
 # Shared by demo.sh and test.sh: a Python virtual environment with moto server, and
-# moto server started on 127.0.0.1 and stopped on exit.
+# moto server (with Access Advisor added) started on 127.0.0.1 and stopped on exit.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
@@ -24,7 +24,8 @@ start_moto() {
   port="$(free_port)"
   log="$ROOT/target/moto-$port.log"
   mkdir -p "$ROOT/target"
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # moto, with the IAM Access Advisor API the pruner needs (tests/support/moto_server.py)
+  "$VENV/bin/python" "$ROOT/tests/support/moto_server.py" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   MOTO_PID=$!
   trap 'kill "$MOTO_PID" 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do

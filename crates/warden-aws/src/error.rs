@@ -18,6 +18,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalFailure",
     "InternalError",
     "KMSThrottlingException",
+    "ProvisionedThroughputExceededException",
 ];
 
 /// Classifies an SDK error after the SDK's own retries: what is still transient is
@@ -38,7 +39,10 @@ where
                 Some("NoSuchEntity")
                 | Some("NotFound")
                 | Some("AWS.SimpleQueueService.NonExistentQueue")
-                | Some("QueueDoesNotExist") => PortError::NoSuchEntity { operation, message },
+                | Some("QueueDoesNotExist")
+                | Some("ResourceNotFoundException") => {
+                    PortError::NoSuchEntity { operation, message }
+                }
                 Some("LimitExceeded") => PortError::LimitExceeded { operation, message },
                 Some(code) if TRANSIENT_CODES.contains(&code) => {
                     PortError::Transient { operation, message }

@@ -2,7 +2,9 @@
 
 mod error;
 mod iam;
+mod ledger;
 mod notify;
+mod prune;
 mod queue;
 mod startup;
 
@@ -56,6 +58,8 @@ pub struct AwsAccount {
     sts: aws_sdk_sts::Client,
     topic_arn: Option<String>,
     dead_letter_queue_url: Option<String>,
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
+    ledger_table: Option<String>,
 }
 
 impl AwsAccount {
@@ -89,7 +93,16 @@ impl AwsAccount {
             sts,
             topic_arn,
             dead_letter_queue_url,
+            dynamodb: None,
+            ledger_table: None,
         }
+    }
+
+    /// The pruner's ledger: a DynamoDB table.
+    pub fn with_ledger(mut self, dynamodb: aws_sdk_dynamodb::Client, table: &str) -> Self {
+        self.dynamodb = Some(dynamodb);
+        self.ledger_table = Some(table.to_owned());
+        self
     }
 
     /// Start-up: see [`discover`].

@@ -1,0 +1,278 @@
+//! The pruner's ledger in DynamoDB: one item per principal, keyed by its ARN.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ScalarAttributeType, SseSpecification, TableStatus,
+};
+use chrono::{DateTime, Utc};
+use warden_core::ports::{Ledger, PortError};
+use warden_core::prune::{Change, LedgerEntry};
+
+use crate::error::classify;
+use crate::AwsAccount;
+
+/// The partition key of the ledger table.
+pub const KEY: &str = "principal";
+/// BatchGetItem's limit.
+const BATCH_MAX: usize = 100;
+/// Rounds of `UnprocessedKeys` before the read is reported as transient.
+const UNPROCESSED_ROUNDS: u32 = 8;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn strings<'a>(items: impl IntoIterator<Item = &'a String>) -> AttributeValue {
+    AttributeValue::L(items.into_iter().map(|v| s(v.clone())).collect())
+}
+
+fn dates(map: &BTreeMap<String, DateTime<Utc>>) -> AttributeValue {
+    AttributeValue::M(
+        map.iter()
+            .map(|(k, v)| (k.clone(), s(v.to_rfc3339())))
+            .collect(),
+    )
+}
+
+pub(crate) fn to_item(e: &LedgerEntry) -> Item {
+    let history = e
+        .history
+        .iter()
+        .map(|c| {
+            AttributeValue::M(HashMap::from([
+                ("at".to_owned(), s(c.at.to_rfc3339())),
+                ("action".to_owned(), s(c.action.clone())),
+                ("services".to_owned(), strings(&c.services)),
+                ("by".to_owned(), s(c.by.clone())),
+            ]))
+        })
+        .collect();
+    HashMap::from([
+        (KEY.to_owned(), s(e.principal.clone())),
+        ("first_seen".to_owned(), dates(&e.first_seen)),
+        ("denied".to_owned(), strings(&e.denied)),
+        ("lifted".to_owned(), dates(&e.lifted)),
+        ("policy_arns".to_owned(), strings(&e.policy_arns)),
+        ("history".to_owned(), AttributeValue::L(history)),
+        ("updated_at".to_owned(), s(Utc::now().to_rfc3339())),
+    ])
+}
+
+fn bad(message: String) -> PortError {
+    PortError::Failed {
+        operation: "BatchGetItem",
+        message,
+    }
+}
+
+fn get_s(item: &Item, key: &str) -> Result<String, PortError> {
+    match item.get(key) {
+        Some(AttributeValue::S(v)) => Ok(v.clone()),
+        _ => Err(bad(format!("ledger item without string `{key}`"))),
+    }
+}
+
+fn get_list(item: &Item, key: &str) -> Result<Vec<String>, PortError> {
+    match item.get(key) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .map(|v| match v {
+                AttributeValue::S(s) => Ok(s.clone()),
+                _ => Err(bad(format!("ledger `{key}` holds a non-string"))),
+            })
+            .collect(),
+        Some(_) => Err(bad(format!("ledger `{key}` is not a list"))),
+    }
+}
+
+fn parse_date(v: &str) -> Result<DateTime<Utc>, PortError> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| bad(format!("ledger date `{v}`: {e}")))
+}
+
+fn get_dates(item: &Item, key: &str) -> Result<BTreeMap<String, DateTime<Utc>>, PortError> {
+    match item.get(key) {
+        None => Ok(BTreeMap::new()),
+        Some(AttributeValue::M(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                AttributeValue::S(d) => Ok((k.clone(), parse_date(d)?)),
+                _ => Err(bad(format!("ledger `{key}.{k}` is not a date"))),
+            })
+            .collect(),
+        Some(_) => Err(bad(format!("ledger `{key}` is not a map"))),
+    }
+}
+
+pub(crate) fn from_item(item: &Item) -> Result<LedgerEntry, PortError> {
+    let history = match item.get("history") {
+        Some(AttributeValue::L(l)) => l
+            .iter()
+            .map(|c| match c {
+                AttributeValue::M(m) => Ok(Change {
+                    at: parse_date(&get_s(m, "at")?)?,
+                    action: get_s(m, "action")?,
+                    services: get_list(m, "services")?,
+                    by: get_s(m, "by")?,
+                }),
+                _ => Err(bad("ledger `history` holds a non-map".into())),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Vec::new(),
+    };
+    Ok(LedgerEntry {
+        principal: get_s(item, KEY)?,
+        first_seen: get_dates(item, "first_seen")?,
+        denied: get_list(item, "denied")?.into_iter().collect(),
+        lifted: get_dates(item, "lifted")?,
+        policy_arns: get_list(item, "policy_arns")?,
+        history,
+    })
+}
+
+impl AwsAccount {
+    fn ledger(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), PortError> {
+        match (&self.dynamodb, &self.ledger_table) {
+            (Some(c), Some(t)) => Ok((c, t)),
+            _ => Err(PortError::Failed {
+                operation: "Ledger",
+                message: "LEDGER_TABLE is not configured".into(),
+            }),
+        }
+    }
+
+    /// Creates the ledger table if it does not exist (on-demand, encrypted) and waits
+    /// until it is active. Returns whether it was created.
+    pub async fn ensure_ledger_table(&self) -> Result<bool, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let status = match ddb.describe_table().table_name(table).send().await {
+            Ok(out) => out.table.and_then(|t| t.table_status),
+            Err(e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::describe_table::DescribeTableError::ResourceNotFoundException(_) => None,
+                other => {
+                    return Err(PortError::Failed {
+                        operation: "DescribeTable",
+                        message: aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string(),
+                    })
+                }
+            },
+        };
+        let created = if status.is_none() {
+            let attribute = AttributeDefinition::builder()
+                .attribute_name(KEY)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| bad(e.to_string()))?;
+            let key = KeySchemaElement::builder()
+                .attribute_name(KEY)
+                .key_type(KeyType::Hash)
+                .build()
+                .map_err(|e| bad(e.to_string()))?;
+            ddb.create_table()
+                .table_name(table)
+                .attribute_definitions(attribute)
+                .key_schema(key)
+                .billing_mode(BillingMode::PayPerRequest)
+                .sse_specification(SseSpecification::builder().enabled(true).build())
+                .send()
+                .await
+                .map_err(|e| classify("CreateTable", e))?;
+            true
+        } else {
+            false
+        };
+        for _ in 0..60 {
+            let out = ddb
+                .describe_table()
+                .table_name(table)
+                .send()
+                .await
+                .map_err(|e| classify("DescribeTable", e))?;
+            if out.table.and_then(|t| t.table_status) == Some(TableStatus::Active) {
+                return Ok(created);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Err(PortError::Transient {
+            operation: "DescribeTable",
+            message: format!("table `{table}` not ACTIVE after 60s"),
+        })
+    }
+}
+
+impl Ledger for AwsAccount {
+    async fn load(
+        &self,
+        principals: &[String],
+    ) -> Result<BTreeMap<String, LedgerEntry>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let mut out = BTreeMap::new();
+        let unique: std::collections::BTreeSet<&String> = principals.iter().collect();
+        let unique: Vec<&String> = unique.into_iter().collect();
+        for chunk in unique.chunks(BATCH_MAX) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|p| HashMap::from([(KEY.to_owned(), s((*p).clone()))]))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| bad(e.to_string()))?,
+            );
+            let mut rounds = 0;
+            while let Some(keys) = request.take() {
+                rounds += 1;
+                if rounds > UNPROCESSED_ROUNDS {
+                    return Err(PortError::Transient {
+                        operation: "BatchGetItem",
+                        message: "keys still unprocessed after retries".into(),
+                    });
+                }
+                if rounds > 1 {
+                    tokio::time::sleep(Duration::from_millis(50 << rounds.min(6))).await;
+                }
+                let res = ddb
+                    .batch_get_item()
+                    .request_items(table, keys)
+                    .send()
+                    .await
+                    .map_err(|e| classify("BatchGetItem", e))?;
+                for item in res
+                    .responses
+                    .unwrap_or_default()
+                    .remove(table)
+                    .unwrap_or_default()
+                {
+                    let entry = from_item(&item)?;
+                    out.insert(entry.principal.clone(), entry);
+                }
+                request = res
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(table)
+                    .filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(out)
+    }
+
+    async fn save(&self, entry: &LedgerEntry) -> Result<(), PortError> {
+        let (ddb, table) = self.ledger()?;
+        ddb.put_item()
+            .table_name(table)
+            .set_item(Some(to_item(entry)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("PutItem", e))
+    }
+}

@@ -1,0 +1,376 @@
+//! The pruner's IAM side: the inventory (GetAccountAuthorizationDetails), IAM Access
+//! Advisor, and the pruner's own policies.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_iam::types::{
+    AccessAdvisorUsageGranularityType, EntityType, JobStatusType, SummaryKeyType, Tag,
+};
+use chrono::{DateTime, Utc};
+use warden_core::ports::{AccessAdvisor, Authorizations, PortError, PrunePolicies};
+use warden_core::principal::EntityKind;
+use warden_core::prune::{
+    PolicyDoc, Quotas, Report, ServiceUse, Subject, POLICY_PATH, PRINCIPAL_TAG,
+};
+
+use crate::error::classify;
+use crate::AwsAccount;
+
+/// IAM keeps at most five versions of a managed policy.
+const POLICY_VERSIONS_MAX: usize = 5;
+/// The first wait for an Access Advisor job, doubled up to [`POLL_MAX`].
+const POLL_FIRST: Duration = Duration::from_millis(200);
+const POLL_MAX: Duration = Duration::from_secs(5);
+
+pub(crate) fn chrono_time(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+fn tag_map(tags: Option<Vec<Tag>>) -> BTreeMap<String, String> {
+    tags.unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.key, t.value))
+        .collect()
+}
+
+/// Roles that are not the account's own to prune: service-linked and IAM Identity
+/// Center roles are managed by AWS.
+fn is_aws_managed_role(path: &str) -> bool {
+    path.starts_with("/aws-service-role/") || path.starts_with("/aws-reserved/")
+}
+
+impl Authorizations for AwsAccount {
+    async fn subjects(&self, roles: bool) -> Result<Vec<Subject>, PortError> {
+        let mut request = self
+            .iam
+            .get_account_authorization_details()
+            .filter(EntityType::User);
+        if roles {
+            request = request.filter(EntityType::Role);
+        }
+        let mut pages = request.into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("GetAccountAuthorizationDetails", e))?;
+            for u in page.user_detail_list.unwrap_or_default() {
+                let (Some(name), Some(arn), Some(created)) = (
+                    u.user_name,
+                    u.arn,
+                    u.create_date.as_ref().and_then(chrono_time),
+                ) else {
+                    continue;
+                };
+                out.push(Subject {
+                    kind: EntityKind::User,
+                    name,
+                    arn,
+                    created,
+                    tags: tag_map(u.tags),
+                    groups: u.group_list.unwrap_or_default().into_iter().collect(),
+                    attached: u
+                        .attached_managed_policies
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|p| p.policy_arn)
+                        .collect(),
+                });
+            }
+            if !roles {
+                continue;
+            }
+            for r in page.role_detail_list.unwrap_or_default() {
+                if is_aws_managed_role(r.path.as_deref().unwrap_or("/")) {
+                    continue;
+                }
+                let (Some(name), Some(arn), Some(created)) = (
+                    r.role_name,
+                    r.arn,
+                    r.create_date.as_ref().and_then(chrono_time),
+                ) else {
+                    continue;
+                };
+                out.push(Subject {
+                    kind: EntityKind::Role,
+                    name,
+                    arn,
+                    created,
+                    tags: tag_map(r.tags),
+                    groups: Default::default(),
+                    attached: r
+                        .attached_managed_policies
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter_map(|p| p.policy_arn)
+                        .collect(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn quotas(&self) -> Result<Quotas, PortError> {
+        let summary = self
+            .iam
+            .get_account_summary()
+            .send()
+            .await
+            .map_err(|e| classify("GetAccountSummary", e))?
+            .summary_map
+            .unwrap_or_default();
+        let quota = |key: SummaryKeyType| -> Result<usize, PortError> {
+            summary
+                .get(&key)
+                .and_then(|v| usize::try_from(*v).ok())
+                .filter(|v| *v > 0)
+                .ok_or_else(|| PortError::Failed {
+                    operation: "GetAccountSummary",
+                    message: format!("no `{}` in the account summary", key.as_str()),
+                })
+        };
+        Ok(Quotas {
+            user: quota(SummaryKeyType::AttachedPoliciesPerUserQuota)?,
+            role: quota(SummaryKeyType::AttachedPoliciesPerRoleQuota)?,
+        })
+    }
+}
+
+impl AwsAccount {
+    /// Generates the job, waits for it with backoff, reads every page.
+    async fn access_report(&self, arn: &str, timeout: Duration) -> Result<Report, PortError> {
+        let started = Instant::now();
+        let job_id = self
+            .iam
+            .generate_service_last_accessed_details()
+            .arn(arn)
+            .granularity(AccessAdvisorUsageGranularityType::ServiceLevel)
+            .send()
+            .await
+            .map_err(|e| classify("GenerateServiceLastAccessedDetails", e))?
+            .job_id
+            .ok_or_else(|| PortError::Failed {
+                operation: "GenerateServiceLastAccessedDetails",
+                message: "no JobId in the response".into(),
+            })?;
+
+        let mut wait = POLL_FIRST;
+        let mut marker: Option<String> = None;
+        let mut services = Vec::new();
+        loop {
+            let page = self
+                .iam
+                .get_service_last_accessed_details()
+                .job_id(&job_id)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| classify("GetServiceLastAccessedDetails", e))?;
+            match page.job_status {
+                JobStatusType::Completed => {}
+                JobStatusType::InProgress => {
+                    if marker.is_some() {
+                        return Ok(Report::Unavailable(format!(
+                            "job {job_id} went back to IN_PROGRESS between pages"
+                        )));
+                    }
+                    if started.elapsed() + wait > timeout {
+                        return Ok(Report::Unavailable(format!(
+                            "job {job_id} still IN_PROGRESS after {}s",
+                            timeout.as_secs()
+                        )));
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(POLL_MAX);
+                    continue;
+                }
+                other => {
+                    let detail = page
+                        .error
+                        .map(|e| format!(": {} {}", e.code, e.message))
+                        .unwrap_or_default();
+                    return Ok(Report::Unavailable(format!(
+                        "job {job_id} {}{detail}",
+                        other.as_str()
+                    )));
+                }
+            }
+            for s in page.services_last_accessed {
+                services.push(ServiceUse {
+                    namespace: s.service_namespace,
+                    last_authenticated: s.last_authenticated.as_ref().and_then(chrono_time),
+                });
+            }
+            if !page.is_truncated {
+                return Ok(Report::Complete(services));
+            }
+            match page.marker {
+                Some(m) if marker.as_deref() != Some(m.as_str()) => marker = Some(m),
+                _ => {
+                    return Ok(Report::Unavailable(format!(
+                        "job {job_id}: a truncated page without a new Marker"
+                    )))
+                }
+            }
+        }
+    }
+
+    async fn policy_owner(&self, arn: &str) -> Result<Option<Option<String>>, PortError> {
+        match self.iam.get_policy().policy_arn(arn).send().await {
+            Ok(out) => Ok(Some(
+                out.policy
+                    .and_then(|p| p.tags)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|t| t.key == PRINCIPAL_TAG)
+                    .map(|t| t.value),
+            )),
+            Err(e) => match classify("GetPolicy", e) {
+                PortError::NoSuchEntity { .. } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn delete_oldest_version(&self, arn: &str) -> Result<(), PortError> {
+        let mut versions: Vec<_> = self
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListPolicyVersions", e))?;
+        versions.retain(|v| !v.is_default_version);
+        versions.sort_by_key(|v| v.create_date.map(|d| (d.secs(), d.subsec_nanos())));
+        if versions.len() + 1 < POLICY_VERSIONS_MAX {
+            return Ok(());
+        }
+        if let Some(oldest) = versions.first().and_then(|v| v.version_id.clone()) {
+            self.iam
+                .delete_policy_version()
+                .policy_arn(arn)
+                .version_id(oldest)
+                .send()
+                .await
+                .map_err(|e| classify("DeletePolicyVersion", e))?;
+        }
+        Ok(())
+    }
+
+    async fn new_default_version(&self, arn: &str, document: &str) -> Result<(), PortError> {
+        let create = || {
+            self.iam
+                .create_policy_version()
+                .policy_arn(arn)
+                .policy_document(document)
+                .set_as_default(true)
+                .send()
+        };
+        match create()
+            .await
+            .map_err(|e| classify("CreatePolicyVersion", e))
+        {
+            Err(PortError::LimitExceeded { .. }) => {
+                self.delete_oldest_version(arn).await?;
+                create()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify("CreatePolicyVersion", e))
+            }
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+impl AccessAdvisor for AwsAccount {
+    async fn report(&self, principal_arn: &str, timeout: Duration) -> Report {
+        match self.access_report(principal_arn, timeout).await {
+            Ok(report) => report,
+            Err(e) => Report::Unavailable(e.to_string()),
+        }
+    }
+}
+
+impl PrunePolicies for AwsAccount {
+    async fn put_policy(&self, policy: &PolicyDoc, principal_arn: &str) -> Result<(), PortError> {
+        match self.policy_owner(&policy.arn).await? {
+            None => {
+                let tag = Tag::builder()
+                    .key(PRINCIPAL_TAG)
+                    .value(principal_arn)
+                    .build()
+                    .map_err(|e| PortError::Failed {
+                        operation: "CreatePolicy",
+                        message: e.to_string(),
+                    })?;
+                self.iam
+                    .create_policy()
+                    .policy_name(&policy.name)
+                    .path(POLICY_PATH)
+                    .policy_document(&policy.document)
+                    .description(format!(
+                        "iam-warden: services {principal_arn} has not used (pruner)"
+                    ))
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| classify("CreatePolicy", e))
+            }
+            Some(Some(owner)) if owner == principal_arn => {
+                self.new_default_version(&policy.arn, &policy.document).await
+            }
+            Some(owner) => Err(PortError::Failed {
+                operation: "CreatePolicyVersion",
+                message: format!(
+                    "{} exists and is not this principal's (its {PRINCIPAL_TAG} tag is `{}`): not taken over",
+                    policy.arn,
+                    owner.unwrap_or_default()
+                ),
+            }),
+        }
+    }
+
+    async fn delete_policy(&self, policy_arn: &str) -> Result<bool, PortError> {
+        let versions = match self
+            .iam
+            .list_policy_versions()
+            .policy_arn(policy_arn)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListPolicyVersions", e))
+        {
+            Ok(v) => v,
+            Err(PortError::NoSuchEntity { .. }) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        for v in versions.into_iter().filter(|v| !v.is_default_version) {
+            if let Some(id) = v.version_id {
+                self.iam
+                    .delete_policy_version()
+                    .policy_arn(policy_arn)
+                    .version_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| classify("DeletePolicyVersion", e))?;
+            }
+        }
+        match self
+            .iam
+            .delete_policy()
+            .policy_arn(policy_arn)
+            .send()
+            .await
+            .map_err(|e| classify("DeletePolicy", e))
+        {
+            Ok(_) => Ok(true),
+            Err(PortError::NoSuchEntity { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

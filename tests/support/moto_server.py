@@ -1,0 +1,212 @@
+"""moto server with IAM Access Advisor added.
+
+moto has no GenerateServiceLastAccessedDetails / GetServiceLastAccessedDetails. This
+launcher adds them to moto's IamResponse (moto dispatches IAM actions by method name)
+and serves a seeding route, then runs moto's own server:
+
+    python tests/support/moto_server.py -H 127.0.0.1 -p PORT
+
+Granted services are computed from moto's real IAM state: the Allow statements of
+the principal's inline and attached policies and of its groups' (an `Action: "*"`
+grants every service botocore knows). Last-accessed times default to never and are
+seeded with
+
+    POST /_warden/access-advisor
+    {"account": "123456789012", "principal": "<arn>",
+     "services": {"s3": "2026-01-01T00:00:00Z"},   # merged into what was seeded
+     "fail": null | "FAILED" | "STUCK",           # STUCK: the job never completes
+     "polls": 0}                                  # IN_PROGRESS answers before COMPLETED
+
+`DELETE /_warden/access-advisor` forgets every seed and job.
+"""
+
+import datetime
+import json
+import threading
+import uuid
+
+import botocore.session
+import moto.server as server
+from moto.core.responses import ActionResult
+from moto.iam.models import iam_backends
+from moto.iam.responses import IamResponse
+
+LOCK = threading.Lock()
+SEEDS = {}  # (account, arn) -> {"services": {ns: iso}, "fail": str|None, "polls": int}
+JOBS = {}  # job id -> {"account", "arn", "services": [(ns, iso|None)], "fail", "polls", "created"}
+ALL_SERVICES = None
+
+
+def all_services():
+    global ALL_SERVICES
+    if ALL_SERVICES is None:
+        session = botocore.session.get_session()
+        names = set()
+        for name in session.get_available_services():
+            try:
+                prefix = session.get_service_model(name).signing_name
+            except Exception:  # a model botocore cannot load: skip it
+                continue
+            names.add(prefix)
+        ALL_SERVICES = sorted(names)
+    return ALL_SERVICES
+
+
+def statements(document):
+    if isinstance(document, str):
+        document = json.loads(document)
+    found = document.get("Statement", [])
+    return found if isinstance(found, list) else [found]
+
+
+def granted_by(document):
+    services = set()
+    for st in statements(document):
+        if st.get("Effect") != "Allow":
+            continue
+        if "NotAction" in st:
+            services.update(all_services())
+            continue
+        actions = st.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            if action == "*":
+                services.update(all_services())
+            elif ":" in action:
+                services.add(action.split(":", 1)[0].lower())
+    return services
+
+
+def managed_documents(entity):
+    for policy in entity.managed_policies.values():
+        for version in policy.versions:
+            if version.is_default:
+                yield version.document
+
+
+def granted(account, arn):
+    backend = iam_backends[account]["aws"]
+    resource = arn.split(":", 5)[5]
+    kind, _, rest = resource.partition("/")
+    name = rest.rsplit("/", 1)[-1]
+    documents = []
+    if kind == "user":
+        user = backend.get_user(name)
+        documents += list(user.policies.values()) + list(managed_documents(user))
+        for group in backend.get_groups_for_user(name):
+            documents += list(group.policies.values()) + list(managed_documents(group))
+    elif kind == "role":
+        role = backend.get_role(name)
+        documents += list(role.policies.values()) + list(managed_documents(role))
+    services = set()
+    for document in documents:
+        services |= granted_by(document)
+    return sorted(services)
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def generate_service_last_accessed_details(self):
+    arn = self._get_param("Arn")
+    account = self.current_account
+    granted(account, arn)  # NoSuchEntity for a principal that does not exist
+    with LOCK:
+        seed = SEEDS.get((account, arn), {})
+        last = seed.get("services", {})
+        job_id = str(uuid.uuid4())
+        JOBS[job_id] = {
+            "account": account,
+            "arn": arn,
+            "services": [(ns, last.get(ns)) for ns in granted(account, arn)],
+            "fail": seed.get("fail"),
+            "polls": seed.get("polls", 0),
+            "created": now(),
+        }
+    return ActionResult({"JobId": job_id})
+
+
+def get_service_last_accessed_details(self):
+    job_id = self._get_param("JobId")
+    marker = int(self._get_param("Marker") or 0)
+    max_items = int(self._get_param("MaxItems") or 100)
+    with LOCK:
+        job = JOBS.get(job_id)
+        if job is None or job["account"] != self.current_account:
+            from moto.iam.exceptions import NotFoundException
+
+            raise NotFoundException(f"job {job_id} not found")
+        base = {
+            "JobType": "SERVICE_LEVEL",
+            "JobCreationDate": job["created"],
+            "JobCompletionDate": job["created"],
+            "ServicesLastAccessed": [],
+            "IsTruncated": False,
+        }
+        if job["fail"] == "STUCK" or job["polls"] > 0:
+            job["polls"] = max(job["polls"] - 1, 0)
+            return ActionResult(dict(base, JobStatus="IN_PROGRESS"))
+        if job["fail"] == "FAILED":
+            return ActionResult(
+                dict(
+                    base,
+                    JobStatus="FAILED",
+                    Error={"Message": "seeded failure", "Code": "InternalError"},
+                )
+            )
+        page = job["services"][marker : marker + max_items]
+        services = []
+        for ns, last in page:
+            item = {"ServiceName": ns.upper(), "ServiceNamespace": ns, "TotalAuthenticatedEntities": 0}
+            if last:
+                item["LastAuthenticated"] = datetime.datetime.fromisoformat(last.replace("Z", "+00:00"))
+                item["LastAuthenticatedEntity"] = job["arn"]
+                item["TotalAuthenticatedEntities"] = 1
+            services.append(item)
+        result = dict(base, JobStatus="COMPLETED", ServicesLastAccessed=services)
+        if marker + max_items < len(job["services"]):
+            result["IsTruncated"] = True
+            result["Marker"] = str(marker + max_items)
+        return ActionResult(result)
+
+
+IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
+IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
+
+
+def seed_route(environ, start_response):
+    method = environ["REQUEST_METHOD"]
+    with LOCK:
+        if method == "DELETE":
+            SEEDS.clear()
+            JOBS.clear()
+        elif method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            items = body if isinstance(body, list) else [body]
+            for item in items:
+                key = (item["account"], item["principal"])
+                seed = SEEDS.setdefault(key, {"services": {}, "fail": None, "polls": 0})
+                seed["services"].update(item.get("services", {}))
+                if "fail" in item:
+                    seed["fail"] = item["fail"]
+                if "polls" in item:
+                    seed["polls"] = item["polls"]
+        else:
+            start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
+            return [b"POST or DELETE"]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"ok":true}']
+
+
+class App(server.DomainDispatcherApplication):
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/_warden/access-advisor"):
+            return seed_route(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+server.DomainDispatcherApplication = App
+
+if __name__ == "__main__":
+    server.main()
