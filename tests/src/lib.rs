@@ -16,6 +16,52 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use warden_aws::AwsAccount;
 use warden_core::config::Config;
+use warden_core::prune::PruneConfig;
+
+/// POSTs JSON to a route of the test moto server (its seeding routes).
+pub fn post_json(path: &str, body: &serde_json::Value) {
+    use std::io::{Read, Write};
+    let endpoint = endpoint();
+    let host = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(&host).expect("connect to moto");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
+}
+
+/// IAM returns policy documents URL-encoded.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes.get(i), bytes.get(i + 1..i + 3)) {
+            (Some(b'%'), Some(hex)) => {
+                let hex = std::str::from_utf8(hex).unwrap_or("");
+                if let Ok(v) = u8::from_str_radix(hex, 16) {
+                    out.push(v);
+                    i += 3;
+                    continue;
+                }
+                out.push(b'%');
+            }
+            (Some(b), _) => out.push(*b),
+            _ => {}
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
 
 /// The moto server the test scripts started.
 pub fn endpoint() -> String {
@@ -67,6 +113,7 @@ pub struct TestAccount {
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub sts: aws_sdk_sts::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl TestAccount {
@@ -99,6 +146,11 @@ impl TestAccount {
                 .interceptor(header())
                 .build(),
         );
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
         Self {
             id,
             sdk,
@@ -106,6 +158,7 @@ impl TestAccount {
             sns,
             sqs,
             sts,
+            dynamodb,
         }
     }
 
@@ -119,6 +172,90 @@ impl TestAccount {
             config.topic_arn.clone(),
             config.dead_letter_queue_url.clone(),
         )
+    }
+
+    /// The pruner's ports over this account's clients, its ledger table created.
+    pub async fn pruner(&self, config: &PruneConfig) -> AwsAccount {
+        let account = AwsAccount::from_clients(
+            self.iam.clone(),
+            self.sns.clone(),
+            self.sqs.clone(),
+            self.sts.clone(),
+            config.topic_arn.clone(),
+            None,
+        )
+        .with_ledger(self.dynamodb.clone(), &config.ledger_table);
+        account.ensure_ledger_table().await.expect("ledger table");
+        account
+    }
+
+    /// Seeds moto's Access Advisor for `principal`: last use per service (RFC 3339),
+    /// and optionally a job failure (`FAILED`, `STUCK`).
+    pub fn seed_access(&self, principal: &str, services: &[(&str, String)], fail: Option<&str>) {
+        let services: serde_json::Map<String, serde_json::Value> = services
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v.clone())))
+            .collect();
+        post_json(
+            "/_warden/access-advisor",
+            &serde_json::json!({
+                "account": self.id, "principal": principal, "services": services, "fail": fail,
+            }),
+        );
+    }
+
+    /// A user with an inline policy allowing `actions`; returns its ARN.
+    pub async fn user_with_access(&self, name: &str, groups: &[&str], actions: &[&str]) -> String {
+        self.user(name, groups, &[]).await;
+        let document = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+        });
+        self.iam
+            .put_user_policy()
+            .user_name(name)
+            .policy_name("work")
+            .policy_document(document.to_string())
+            .send()
+            .await
+            .expect("PutUserPolicy");
+        self.iam
+            .get_user()
+            .user_name(name)
+            .send()
+            .await
+            .expect("GetUser")
+            .user
+            .expect("user")
+            .arn
+    }
+
+    /// The default version's document of a managed policy, or `None` when it does not exist.
+    pub async fn policy_document(&self, arn: &str) -> Option<(String, usize)> {
+        let policy = self.iam.get_policy().policy_arn(arn).send().await.ok()?.policy?;
+        let version = policy.default_version_id?;
+        let doc = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send()
+            .await
+            .expect("GetPolicyVersion")
+            .policy_version?
+            .document?;
+        let versions = self
+            .iam
+            .list_policy_versions()
+            .policy_arn(arn)
+            .send()
+            .await
+            .expect("ListPolicyVersions")
+            .versions
+            .unwrap_or_default()
+            .len();
+        let decoded = percent_decode(&doc);
+        Some((decoded, versions))
     }
 
     pub async fn group(&self, name: &str) {

@@ -374,3 +374,33 @@ impl PrunePolicies for AwsAccount {
         }
     }
 }
+
+impl AwsAccount {
+    /// The full ARN (with its path) of a user or role, as the ledger keys it.
+    pub async fn principal_arn(&self, kind: EntityKind, name: &str) -> Result<String, PortError> {
+        let arn = match kind {
+            EntityKind::User => self
+                .iam
+                .get_user()
+                .user_name(name)
+                .send()
+                .await
+                .map_err(|e| classify("GetUser", e))?
+                .user
+                .map(|u| u.arn),
+            EntityKind::Role => self
+                .iam
+                .get_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(|e| classify("GetRole", e))?
+                .role
+                .map(|r| r.arn),
+        };
+        arn.ok_or_else(|| PortError::NoSuchEntity {
+            operation: "GetUser",
+            message: format!("{} `{name}` not found", kind.as_str()),
+        })
+    }
+}

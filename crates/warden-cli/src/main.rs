@@ -1,6 +1,8 @@
 //! `warden`: the operators' tool. Runs exactly the Lambda's decision and effect code,
 //! configured by the same environment variables.
 
+mod prune;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,7 +80,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Remove the deny (managed or inline) and the revocation record from a principal.
+    /// Undo iam-warden on a principal: the revoker's deny (managed or inline) and its
+    /// record, and the pruner's deny policies.
+    ///
+    /// With --service, lifts only those services from the pruner's deny (the revoker's
+    /// deny stays). A lifted service counts as used today: the pruner denies it again
+    /// only after UNUSED_DAYS without use.
     #[command(group(ArgGroup::new("who").required(true).args(["user", "role"])))]
     Restore {
         /// IAM user name
@@ -87,7 +94,33 @@ enum Command {
         /// IAM role name
         #[arg(long)]
         role: Option<String>,
+        /// Lift only this service namespace from the pruner's deny (repeatable), e.g. s3
+        #[arg(long, value_name = "SERVICE")]
+        service: Vec<String>,
     },
+    /// Run one pruning pass: deny each principal the services it has not used in
+    /// UNUSED_DAYS (IAM Access Advisor), in a policy of its own.
+    ///
+    /// Prints one JSON line per principal ({"principal", "decision", "denied_services",
+    /// "newly_denied", "policy_arns", "reason"}), then a summary line, and sends the
+    /// digest to TOPIC_ARN. Decisions: denied, updated, unchanged, exempt, grace,
+    /// skipped (cannot be applied: act on it), failed (no usable report: nothing new
+    /// denied). Exits non-zero when a principal failed.
+    #[command(after_help = prune::PRUNE_HELP)]
+    Prune {
+        /// Plan and print, write nothing and notify no one
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this principal (ARN or name)
+        #[arg(long, value_name = "ARN")]
+        principal: Option<String>,
+        /// Evaluate as if at this time (RFC 3339 or YYYY-MM-DD), for planning and tests
+        #[arg(long, value_name = "TIMESTAMP")]
+        now: Option<String>,
+    },
+    /// Create the pruner's DynamoDB ledger table (LEDGER_TABLE) if it does not exist.
+    #[command(after_help = prune::PRUNE_HELP)]
+    Init,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,14 +179,24 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         Command::Replay { dry_run, files } => replay(dry_run, &files).await,
         Command::Status { json } => status(json).await,
         Command::Consume { queue_url, wait } => consume(&queue_url, wait).await,
-        Command::Restore { user, role } => {
+        Command::Restore {
+            user,
+            role,
+            service,
+        } => {
             let (kind, name) = match (user, role) {
                 (Some(u), _) => (EntityKind::User, u),
                 (None, Some(r)) => (EntityKind::Role, r),
                 (None, None) => return Err(CliError::Failed("give --user or --role".into())),
             };
-            restore_one(kind, name).await
+            restore_one(kind, name, &service).await
         }
+        Command::Prune {
+            dry_run,
+            principal,
+            now,
+        } => prune::run_prune(dry_run, principal, now).await,
+        Command::Init => prune::init().await,
     }
 }
 
@@ -391,21 +434,58 @@ fn print_table(header: &[&str; 6], rows: &[[String; 6]]) {
     }
 }
 
-async fn restore_one(kind: EntityKind, name: String) -> Result<ExitCode, CliError> {
-    let (config, env, account) = setup().await?;
+async fn restore_one(
+    kind: EntityKind,
+    name: String,
+    services: &[String],
+) -> Result<ExitCode, CliError> {
     let target = Target {
         kind,
-        arn: format!("arn:aws:iam::{}:{}/{name}", env.account_id, kind.as_str()),
+        arn: String::new(),
         name,
     };
-    let report = restore(&account, &config, &env, &target).await?;
-    if report.restored {
-        println!("Restored {target}:");
-        for action in &report.actions {
-            println!("  - {action}");
+    // The revoker's deny: only for a whole restore, and only where the revoker is
+    // configured (DENY_POLICY_ARN).
+    let mut did_something = false;
+    if services.is_empty() && std::env::var_os("DENY_POLICY_ARN").is_some() {
+        let (config, env, account) = setup().await?;
+        let target = Target {
+            arn: format!(
+                "arn:aws:iam::{}:{}/{}",
+                env.account_id,
+                kind.as_str(),
+                target.name
+            ),
+            ..target.clone()
+        };
+        let report = restore(&account, &config, &env, &target).await?;
+        if report.restored {
+            did_something = true;
+            println!("Restored {target}:");
+            for action in &report.actions {
+                println!("  - {action}");
+            }
         }
-    } else {
-        println!("{target} is not revoked by iam-warden: nothing to do.");
+    }
+    match prune::restore(&target, services).await? {
+        Some(lifted) if !lifted.is_empty() => {
+            did_something = true;
+            let list: Vec<&str> = lifted.iter().map(String::as_str).collect();
+            println!(
+                "Lifted the pruner's deny of {} from {target}.",
+                list.join(", ")
+            );
+        }
+        Some(_) if !services.is_empty() => {
+            return Err(CliError::Failed(format!(
+                "{target}: the pruner does not deny {}",
+                services.join(", ")
+            )))
+        }
+        _ => {}
+    }
+    if !did_something {
+        println!("{target} carries no iam-warden deny: nothing to do.");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -198,11 +198,12 @@ pub async fn lift<P>(
 where
     P: PrunePolicies + Ledger + Enforcer,
 {
-    let mut entry = ports
+    let existing = ports
         .load(std::slice::from_ref(&target.arn))
         .await?
-        .remove(&target.arn)
-        .unwrap_or_else(|| LedgerEntry::new(&target.arn));
+        .remove(&target.arn);
+    let known_before = existing.is_some();
+    let mut entry = existing.unwrap_or_else(|| LedgerEntry::new(&target.arn));
     let mut known: BTreeSet<String> = entry.policy_arns.iter().cloned().collect();
     known.insert(policy_arn(
         &target.arn,
@@ -232,7 +233,9 @@ where
         ports.delete_policy(arn).await?;
     }
     entry.policy_arns = keep.into_iter().map(|p| p.arn).collect();
-    ports.save(&entry).await?;
+    if known_before {
+        ports.save(&entry).await?;
+    }
     Ok(lifted)
 }
 

@@ -1,0 +1,162 @@
+//! `warden prune`, `warden init` and the pruner's part of `warden restore`.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use chrono::{DateTime, Utc};
+use warden_aws::AwsAccount;
+use warden_core::ports::{Authorizations, Notifier, PortError};
+use warden_core::principal::Target;
+use warden_core::prune::{summary, PruneConfig, PruneDecision};
+use warden_core::pruner::{digest, lift, prune, Writes};
+
+use crate::CliError;
+
+/// Principals per ledger read and progress line.
+const CHUNK: usize = 250;
+
+async fn account(cfg: &PruneConfig) -> AwsAccount {
+    let sdk = warden_aws::load_sdk_config().await;
+    AwsAccount::new(&sdk, cfg.topic_arn.clone(), None).with_ledger(
+        aws_sdk_dynamodb_client(&sdk),
+        &cfg.ledger_table,
+    )
+}
+
+fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    aws_sdk_dynamodb::Client::new(sdk)
+}
+
+pub fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>, CliError> {
+    match raw {
+        None => Ok(Utc::now()),
+        Some(v) => DateTime::parse_from_rfc3339(v)
+            .map(|d| d.with_timezone(&Utc))
+            .or_else(|_| {
+                chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+            })
+            .map_err(|_| {
+                CliError::Failed(format!(
+                    "--now `{v}` is invalid: expected an RFC 3339 time such as 2026-11-24T00:00:00Z, or a date"
+                ))
+            }),
+    }
+}
+
+pub async fn run_prune(
+    dry_run: bool,
+    principal: Option<String>,
+    now: Option<String>,
+) -> Result<ExitCode, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let now = parse_now(now.as_deref())?;
+    let account = account(&cfg).await;
+    let quotas = account.quotas().await?;
+    let mut subjects = account.subjects(cfg.prune_roles).await?;
+    if let Some(arn) = &principal {
+        subjects.retain(|s| &s.arn == arn || &s.name == arn);
+        if subjects.is_empty() {
+            return Err(CliError::Failed(format!(
+                "--principal `{arn}`: no such user{} in the account",
+                if cfg.prune_roles { " or role" } else { " (set PRUNE_ROLES=true for roles)" }
+            )));
+        }
+    }
+    subjects.sort_by(|a, b| a.arn.cmp(&b.arn));
+    let run_id = format!("cli-{}", now.format("%Y%m%dT%H%M%SZ"));
+    let writes = Writes::for_mode(cfg.mode, dry_run);
+    let total = subjects.len();
+    eprintln!(
+        "warden: pruning {total} principal(s) as of {} (run {run_id}, concurrency {}{})",
+        now.to_rfc3339(),
+        cfg.concurrency,
+        match writes {
+            Writes::All => "",
+            Writes::Observations => ", MODE=report: IAM unchanged",
+            Writes::Nothing => ", dry run: nothing written",
+        }
+    );
+    let mut outcomes = Vec::with_capacity(total);
+    for (i, chunk) in subjects.chunks(CHUNK).enumerate() {
+        let done = prune(&account, &cfg, chunk, quotas, now, &run_id, writes).await?;
+        for o in &done {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "principal": o.principal,
+                    "decision": o.decision.as_str(),
+                    "denied_services": o.denied_services,
+                    "newly_denied": o.newly_denied,
+                    "policy_arns": o.policy_arns,
+                    "reason": o.reason,
+                })
+            );
+        }
+        outcomes.extend(done);
+        if total > CHUNK {
+            eprintln!("warden: {}/{total} principals", (i * CHUNK + chunk.len()));
+        }
+    }
+    let counts = summary(&outcomes);
+    println!(
+        "{}",
+        serde_json::json!({ "summary": counts, "run_id": run_id, "principals": total, "dry_run": writes != Writes::All })
+    );
+    if writes != Writes::Nothing && account.enabled() && !outcomes.is_empty() {
+        let account_id = outcomes
+            .first()
+            .and_then(|o| o.principal.split(':').nth(4))
+            .unwrap_or("?")
+            .to_owned();
+        let notice = digest(&account_id, &run_id, &outcomes, writes != Writes::All);
+        account.publish(&notice).await?;
+    }
+    let failed = counts.get(PruneDecision::Failed.as_str()).copied().unwrap_or(0);
+    Ok(if failed > 0 {
+        eprintln!("warden: {failed} principal(s) failed: nothing new denied for them; see `reason`");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub async fn init() -> Result<ExitCode, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let account = account(&cfg).await;
+    if account.ensure_ledger_table().await? {
+        println!("Created the ledger table `{}`.", cfg.ledger_table);
+    } else {
+        println!("The ledger table `{}` exists: nothing to do.", cfg.ledger_table);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lifts the pruner's deny of `target` (all of it, or `services`). `Ok(None)` when the
+/// pruner is not in use (no ledger table) or never denied anything to `target`.
+pub async fn restore(
+    target: &Target,
+    services: &[String],
+) -> Result<Option<BTreeSet<String>>, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let account = account(&cfg).await;
+    let arn = account.principal_arn(target.kind, &target.name).await?;
+    let target = Target {
+        arn,
+        ..target.clone()
+    };
+    let wanted: Option<BTreeSet<String>> =
+        (!services.is_empty()).then(|| services.iter().map(|s| s.to_lowercase()).collect());
+    match lift(&account, &cfg, &target, wanted.as_ref(), Utc::now()).await {
+        Ok(lifted) => Ok(Some(lifted)),
+        Err(PortError::NoSuchEntity { operation, .. }) if operation == "BatchGetItem" => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// For `--help`.
+pub const PRUNE_HELP: &str = "\
+The pruner reads its configuration from the environment:
+  LEDGER_TABLE (default iam-warden-ledger), UNUSED_DAYS (90), GRANT_GRACE_DAYS (14),
+  NEVER_DENY_SERVICES (iam,sts), PRUNE_ROLES (false), PRUNE_ADMINS (false),
+  ADMIN_GROUP_NAME, EXEMPT_TAG, PRUNE_POLICY_PREFIX, MODE, CONCURRENCY (8), TOPIC_ARN.";
