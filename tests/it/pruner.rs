@@ -59,7 +59,16 @@ async fn unused_services_are_denied_in_a_policy_of_their_own_and_a_second_run_wr
     let c = cfg(&[]);
     let account = t.pruner(&c).await;
     let bob = t
-        .user_with_access("bob", &[], &["s3:GetObject", "ec2:*", "lambda:InvokeFunction", "iam:ChangePassword"])
+        .user_with_access(
+            "bob",
+            &[],
+            &[
+                "s3:GetObject",
+                "ec2:*",
+                "lambda:InvokeFunction",
+                "iam:ChangePassword",
+            ],
+        )
         .await;
     t.seed_access(&bob, &[("s3", iso(later_run() - Duration::days(10)))], None);
 
@@ -76,8 +85,14 @@ async fn unused_services_are_denied_in_a_policy_of_their_own_and_a_second_run_wr
     assert_eq!(out.policy_arns, vec![policy.clone()]);
     assert_eq!(t.attached("bob").await, vec![policy.clone()]);
     let (document, versions) = t.policy_document(&policy).await.unwrap();
-    assert!(document.contains("ec2:*") && document.contains("lambda:*"), "{document}");
-    assert!(!document.contains("s3:*") && !document.contains("iam:*"), "{document}");
+    assert!(
+        document.contains("ec2:*") && document.contains("lambda:*"),
+        "{document}"
+    );
+    assert!(
+        !document.contains("s3:*") && !document.contains("iam:*"),
+        "{document}"
+    );
     assert_eq!(versions, 1);
     // bob's own policy is untouched.
     assert_eq!(t.inline("bob").await, vec!["work".to_string()]);
@@ -93,7 +108,9 @@ async fn a_newly_unused_service_is_added_as_a_new_default_version() {
     let t = TestAccount::new().await;
     let c = cfg(&[]);
     let account = t.pruner(&c).await;
-    let bob = t.user_with_access("bob", &[], &["s3:GetObject", "ec2:*"]).await;
+    let bob = t
+        .user_with_access("bob", &[], &["s3:GetObject", "ec2:*"])
+        .await;
     t.seed_access(&bob, &[("s3", iso(later_run() - Duration::days(1)))], None);
     pass(&account, &c, first_run(), Writes::All).await;
     pass(&account, &c, later_run(), Writes::All).await;
@@ -171,7 +188,11 @@ async fn a_failed_or_stuck_job_denies_nothing_new() {
     assert_eq!(out["failed"].decision, PruneDecision::Failed);
     assert!(out["failed"].reason.as_deref().unwrap().contains("FAILED"));
     assert_eq!(out["stuck"].decision, PruneDecision::Failed);
-    assert!(out["stuck"].reason.as_deref().unwrap().contains("IN_PROGRESS"));
+    assert!(out["stuck"]
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains("IN_PROGRESS"));
     assert!(t.attached("failed").await.is_empty());
     assert!(t.attached("stuck").await.is_empty());
 }
@@ -182,7 +203,8 @@ async fn admins_exempt_and_young_principals_are_left_alone() {
     let c = cfg(&[]);
     let account = t.pruner(&c).await;
     t.group("Administrators").await;
-    t.user_with_access("admin", &["Administrators"], &["ec2:*"]).await;
+    t.user_with_access("admin", &["Administrators"], &["ec2:*"])
+        .await;
     t.user_with_access("tagged", &[], &["ec2:*"]).await;
     t.iam
         .tag_user()
@@ -217,7 +239,11 @@ async fn a_principal_at_the_accounts_quota_is_skipped_and_reported() {
     let c = cfg(&[]);
     let account = t.pruner(&c).await;
     let quota = account.quotas().await.unwrap();
-    assert_eq!(quota, Quotas { user: 10, role: 10 }, "moto's account summary");
+    assert_eq!(
+        quota,
+        Quotas { user: 10, role: 10 },
+        "moto's account summary"
+    );
     t.user_with_access("full", &[], &["ec2:*"]).await;
     t.fill_managed_policies("full", quota.user).await;
     pass(&account, &c, first_run(), Writes::All).await;
@@ -255,14 +281,18 @@ async fn restore_lifts_one_service_then_everything() {
         arn: bob.clone(),
     };
     let one = ["ec2".to_string()].into_iter().collect();
-    lift(&account, &c, &target, Some(&one), later_run()).await.unwrap();
+    lift(&account, &c, &target, Some(&one), later_run())
+        .await
+        .unwrap();
     let (document, _) = t.policy_document(&policy).await.unwrap();
     assert!(!document.contains("ec2:*") && document.contains("lambda:*"));
     // The lifted service is not denied again by the next run.
     let out = pass(&account, &c, later_run() + Duration::days(1), Writes::All).await;
     assert_eq!(out["bob"].denied_services, vec!["lambda"]);
 
-    lift(&account, &c, &target, None, later_run()).await.unwrap();
+    lift(&account, &c, &target, None, later_run())
+        .await
+        .unwrap();
     assert!(t.attached("bob").await.is_empty());
     assert!(t.policy_document(&policy).await.is_none());
     assert_eq!(t.inline("bob").await, vec!["work".to_string()]);
@@ -280,7 +310,9 @@ async fn two_thousand_principals() {
             let t = &t;
             async move {
                 let name = format!("u{i:04}");
-                let arn = t.user_with_access(&name, &[], &["ec2:*", "s3:GetObject"]).await;
+                let arn = t
+                    .user_with_access(&name, &[], &["ec2:*", "s3:GetObject"])
+                    .await;
                 if i % 10 == 0 {
                     t.seed_access(&arn, &[("ec2", iso(later_run() - Duration::days(1)))], None);
                 }
@@ -290,9 +322,14 @@ async fn two_thousand_principals() {
     }
     let first = pass(&account, &c, first_run(), Writes::All).await;
     assert_eq!(first.len(), N);
-    assert!(first.values().all(|o| o.decision == PruneDecision::Unchanged));
+    assert!(first
+        .values()
+        .all(|o| o.decision == PruneDecision::Unchanged));
     let second = pass(&account, &c, later_run(), Writes::All).await;
-    let denied = second.values().filter(|o| o.decision == PruneDecision::Denied).count();
+    let denied = second
+        .values()
+        .filter(|o| o.decision == PruneDecision::Denied)
+        .count();
     assert_eq!(denied, N, "every principal has at least s3 unused");
     let used_ec2 = second
         .values()
@@ -301,5 +338,7 @@ async fn two_thousand_principals() {
     assert_eq!(used_ec2, N / 10);
     assert_eq!(t.attached("u0001").await, vec![prune_policy(&t, "u0001")]);
     let third = pass(&account, &c, later_run() + Duration::days(1), Writes::All).await;
-    assert!(third.values().all(|o| o.decision == PruneDecision::Unchanged));
+    assert!(third
+        .values()
+        .all(|o| o.decision == PruneDecision::Unchanged));
 }

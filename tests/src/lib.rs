@@ -232,7 +232,14 @@ impl TestAccount {
 
     /// The default version's document of a managed policy, or `None` when it does not exist.
     pub async fn policy_document(&self, arn: &str) -> Option<(String, usize)> {
-        let policy = self.iam.get_policy().policy_arn(arn).send().await.ok()?.policy?;
+        let policy = self
+            .iam
+            .get_policy()
+            .policy_arn(arn)
+            .send()
+            .await
+            .ok()?
+            .policy?;
         let version = policy.default_version_id?;
         let doc = self
             .iam

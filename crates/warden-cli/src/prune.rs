@@ -17,10 +17,8 @@ const CHUNK: usize = 250;
 
 async fn account(cfg: &PruneConfig) -> AwsAccount {
     let sdk = warden_aws::load_sdk_config().await;
-    AwsAccount::new(&sdk, cfg.topic_arn.clone(), None).with_ledger(
-        aws_sdk_dynamodb_client(&sdk),
-        &cfg.ledger_table,
-    )
+    AwsAccount::new(&sdk, cfg.topic_arn.clone(), None)
+        .with_ledger(aws_sdk_dynamodb_client(&sdk), &cfg.ledger_table)
 }
 
 fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
@@ -59,7 +57,11 @@ pub async fn run_prune(
         if subjects.is_empty() {
             return Err(CliError::Failed(format!(
                 "--principal `{arn}`: no such user{} in the account",
-                if cfg.prune_roles { " or role" } else { " (set PRUNE_ROLES=true for roles)" }
+                if cfg.prune_roles {
+                    " or role"
+                } else {
+                    " (set PRUNE_ROLES=true for roles)"
+                }
             )));
         }
     }
@@ -112,9 +114,14 @@ pub async fn run_prune(
         let notice = digest(&account_id, &run_id, &outcomes, writes != Writes::All);
         account.publish(&notice).await?;
     }
-    let failed = counts.get(PruneDecision::Failed.as_str()).copied().unwrap_or(0);
+    let failed = counts
+        .get(PruneDecision::Failed.as_str())
+        .copied()
+        .unwrap_or(0);
     Ok(if failed > 0 {
-        eprintln!("warden: {failed} principal(s) failed: nothing new denied for them; see `reason`");
+        eprintln!(
+            "warden: {failed} principal(s) failed: nothing new denied for them; see `reason`"
+        );
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -127,7 +134,10 @@ pub async fn init() -> Result<ExitCode, CliError> {
     if account.ensure_ledger_table().await? {
         println!("Created the ledger table `{}`.", cfg.ledger_table);
     } else {
-        println!("The ledger table `{}` exists: nothing to do.", cfg.ledger_table);
+        println!(
+            "The ledger table `{}` exists: nothing to do.",
+            cfg.ledger_table
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -149,7 +159,10 @@ pub async fn restore(
         (!services.is_empty()).then(|| services.iter().map(|s| s.to_lowercase()).collect());
     match lift(&account, &cfg, &target, wanted.as_ref(), Utc::now()).await {
         Ok(lifted) => Ok(Some(lifted)),
-        Err(PortError::NoSuchEntity { operation, .. }) if operation == "BatchGetItem" => Ok(None),
+        Err(PortError::NoSuchEntity {
+            operation: "BatchGetItem",
+            ..
+        }) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
