@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::decision::{CallerFacts, Method};
 use crate::notice::Notice;
 use crate::principal::Target;
-use crate::prune::{LedgerEntry, PolicyDoc, Quotas, Report, Subject};
+use crate::prune::{LedgerEntry, Outcome, PolicyDoc, Quotas, Report, Subject};
 
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -165,4 +165,41 @@ pub trait Ledger: Send + Sync {
         principals: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, LedgerEntry>, PortError>> + Send;
     fn save(&self, entry: &LedgerEntry) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// A fanned-out pruning run: its chunks, their outcomes, and the one digest.
+pub trait Runs: Send + Sync {
+    /// Records a run of `chunks` chunks; `Ok(false)` when it exists (a retried start).
+    fn start_run(
+        &self,
+        run_id: &str,
+        chunks: usize,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Whether every chunk of the run was queued.
+    fn run_queued(&self, run_id: &str) -> impl Future<Output = Result<bool, PortError>> + Send;
+    fn mark_queued(&self, run_id: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Stores a chunk's outcomes and marks it done (idempotent). Returns `true` when
+    /// every chunk is done and this caller claimed the digest.
+    fn finish_chunk(
+        &self,
+        run_id: &str,
+        chunk: usize,
+        outcomes: &[Outcome],
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// The outcomes of every chunk.
+    fn run_outcomes(
+        &self,
+        run_id: &str,
+    ) -> impl Future<Output = Result<Vec<Outcome>, PortError>> + Send;
+    /// Gives the digest claim back (its publication failed) or marks it sent.
+    fn settle_digest(
+        &self,
+        run_id: &str,
+        sent: bool,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// The queue that carries the chunks of a run to the pruner.
+pub trait WorkQueue: Send + Sync {
+    fn enqueue(&self, bodies: &[String]) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -11,8 +11,8 @@ use crate::decision::{CallerFacts, Environment, Facts, Method};
 use crate::event::{parse_eventbridge, Event};
 use crate::notice::Notice;
 use crate::ports::{
-    AccessAdvisor, DeadLetters, Directory, Enforcer, Inventory, Ledger, Notifier, PortError,
-    PrunePolicies, RevokedPrincipal,
+    AccessAdvisor, Authorizations, DeadLetters, Directory, Enforcer, Inventory, Ledger, Notifier,
+    PortError, PrunePolicies, RevokedPrincipal, Runs, WorkQueue,
 };
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PolicyDoc, Report};
@@ -77,6 +77,20 @@ pub struct State {
     /// The pruner's policies by ARN: the principal tag and the versions, newest last.
     pub policies: BTreeMap<String, (String, Vec<String>)>,
     pub ledger: BTreeMap<String, LedgerEntry>,
+    pub runs: BTreeMap<String, MemoryRun>,
+    /// What the inventory lists (attached policies are read from `principals`).
+    pub subjects: Vec<crate::prune::Subject>,
+    /// Bodies sent to the work queue.
+    pub work_queue: Vec<String>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct MemoryRun {
+    pub chunks: usize,
+    pub queued: bool,
+    pub outcomes: BTreeMap<usize, Vec<crate::prune::Outcome>>,
+    /// `Some(false)`: claimed, `Some(true)`: sent.
+    pub digest: Option<bool>,
 }
 
 #[derive(Debug, Default)]
@@ -350,5 +364,93 @@ impl Ledger for MemoryAccount {
         let mut s = self.enter("ledger_save")?;
         s.ledger.insert(entry.principal.clone(), entry.clone());
         Ok(())
+    }
+}
+
+impl Runs for MemoryAccount {
+    async fn start_run(&self, run_id: &str, chunks: usize) -> Result<bool, PortError> {
+        let mut s = self.enter("start_run")?;
+        let run = s.runs.entry(run_id.to_owned()).or_default();
+        if run.queued {
+            return Ok(false);
+        }
+        *run = MemoryRun {
+            chunks,
+            ..MemoryRun::default()
+        };
+        Ok(true)
+    }
+
+    async fn run_queued(&self, run_id: &str) -> Result<bool, PortError> {
+        let s = self.enter("run_queued")?;
+        Ok(s.runs.get(run_id).is_some_and(|r| r.queued))
+    }
+
+    async fn mark_queued(&self, run_id: &str) -> Result<(), PortError> {
+        let mut s = self.enter("mark_queued")?;
+        s.runs.entry(run_id.to_owned()).or_default().queued = true;
+        Ok(())
+    }
+
+    async fn finish_chunk(
+        &self,
+        run_id: &str,
+        chunk: usize,
+        outcomes: &[crate::prune::Outcome],
+    ) -> Result<bool, PortError> {
+        let mut s = self.enter("finish_chunk")?;
+        let run = s.runs.entry(run_id.to_owned()).or_default();
+        run.outcomes.insert(chunk, outcomes.to_vec());
+        if run.outcomes.len() == run.chunks && run.digest.is_none() {
+            run.digest = Some(false);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn run_outcomes(&self, run_id: &str) -> Result<Vec<crate::prune::Outcome>, PortError> {
+        let s = self.enter("run_outcomes")?;
+        Ok(s.runs
+            .get(run_id)
+            .map(|r| r.outcomes.values().flatten().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn settle_digest(&self, run_id: &str, sent: bool) -> Result<(), PortError> {
+        let mut s = self.enter("settle_digest")?;
+        if let Some(run) = s.runs.get_mut(run_id) {
+            run.digest = sent.then_some(true);
+        }
+        Ok(())
+    }
+}
+
+impl WorkQueue for MemoryAccount {
+    async fn enqueue(&self, bodies: &[String]) -> Result<(), PortError> {
+        let mut s = self.enter("enqueue")?;
+        s.work_queue.extend(bodies.iter().cloned());
+        Ok(())
+    }
+}
+
+impl Authorizations for MemoryAccount {
+    async fn subjects(&self, roles: bool) -> Result<Vec<crate::prune::Subject>, PortError> {
+        let s = self.enter("subjects")?;
+        Ok(s.subjects
+            .iter()
+            .filter(|x| roles || x.kind == EntityKind::User)
+            .map(|x| {
+                let mut x = x.clone();
+                if let Some(f) = s.principals.get(&(x.kind, x.name.clone())) {
+                    x.attached = f.attached_policies.clone();
+                }
+                x
+            })
+            .collect())
+    }
+
+    async fn quotas(&self) -> Result<crate::prune::Quotas, PortError> {
+        let _s = self.enter("quotas")?;
+        Ok(crate::prune::Quotas { user: 10, role: 10 })
     }
 }

@@ -455,3 +455,99 @@ async fn the_digest_names_changes_restore_commands_and_problems() {
         n.body
     );
 }
+
+/// An account of `n` users, each granted ec2 (never used) for a year.
+fn fleet(n: usize) -> MemoryAccount {
+    let mut account = MemoryAccount::new();
+    for i in 0..n {
+        account = account.with_user(&format!("u{i}"), &[], &[]);
+    }
+    {
+        let mut s = account.lock();
+        for i in 0..n {
+            let arn = format!("arn:aws:iam::123456789012:user/u{i}");
+            s.subjects.push(Subject {
+                name: format!("u{i}"),
+                arn: arn.clone(),
+                ..bob()
+            });
+            s.reports.insert(arn.clone(), report(&[("ec2", None)]));
+            let mut l = seen(&["ec2"], 365);
+            l.principal = arn.clone();
+            s.ledger.insert(arn, l);
+        }
+    }
+    account
+}
+
+#[tokio::test]
+async fn a_large_run_fans_out_in_chunks_and_sends_one_digest() {
+    use warden_core::pruner::{run_chunk, start, Chunk, Started};
+    let account = fleet(5);
+    let c = cfg(&[("CHUNK_SIZE", "2")]);
+    let started = start(&account, &c, "123456789012", "run-1", now(), true)
+        .await
+        .unwrap();
+    assert_eq!(started, Started::Queued(3));
+    // A retried start does not queue the chunks twice.
+    let again = start(&account, &c, "123456789012", "run-1", now(), true)
+        .await
+        .unwrap();
+    assert_eq!(again, Started::AlreadyQueued);
+    let bodies = account.lock().work_queue.clone();
+    assert_eq!(bodies.len(), 3);
+    assert!(account.notices().is_empty());
+
+    let chunks: Vec<Chunk> = bodies
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    // The last chunk's digest fails once: the chunk is retried and the digest sent then.
+    run_chunk(&account, &c, "123456789012", &chunks[0]).await.unwrap();
+    run_chunk(&account, &c, "123456789012", &chunks[2]).await.unwrap();
+    assert!(account.notices().is_empty(), "no digest before the run completes");
+    // A redelivered chunk is idempotent.
+    run_chunk(&account, &c, "123456789012", &chunks[0]).await.unwrap();
+    account.fail(
+        "publish",
+        PortError::Transient {
+            operation: "Publish",
+            message: "Throttling".into(),
+        },
+        1,
+    );
+    assert!(run_chunk(&account, &c, "123456789012", &chunks[1]).await.is_err());
+    assert!(account.notices().is_empty());
+    run_chunk(&account, &c, "123456789012", &chunks[1]).await.unwrap();
+    let notices = account.notices();
+    assert_eq!(notices.len(), 1, "one digest per run");
+    assert!(notices[0].body.contains("Principals checked: 5"), "{}", notices[0].body);
+    // A late redelivery after the digest sends no second one.
+    run_chunk(&account, &c, "123456789012", &chunks[2]).await.unwrap();
+    assert_eq!(account.notices().len(), 1);
+    for i in 0..5 {
+        assert_eq!(
+            account
+                .facts_of(EntityKind::User, &format!("u{i}"))
+                .unwrap()
+                .attached_policies
+                .len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_small_run_is_pruned_inline_with_one_digest() {
+    use warden_core::pruner::{start, Started};
+    let account = fleet(3);
+    let started = start(&account, &cfg(&[]), "123456789012", "run-1", now(), true)
+        .await
+        .unwrap();
+    match started {
+        Started::Inline(outcomes) => assert_eq!(outcomes.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(account.lock().work_queue.is_empty());
+    assert_eq!(account.notices().len(), 1);
+}
