@@ -342,3 +342,91 @@ async fn two_thousand_principals() {
         .values()
         .all(|o| o.decision == PruneDecision::Unchanged));
 }
+
+#[tokio::test]
+async fn the_lambda_fans_a_run_out_through_the_work_queue_and_sends_one_digest() {
+    let t = TestAccount::new().await;
+    let (topic, inbox) = t.topic_with_inbox().await;
+    let work = t.queue("iam-warden-prune-work", false).await;
+    let c = cfg(&[
+        ("TOPIC_ARN", topic.as_str()),
+        ("WORK_QUEUE_URL", work.as_str()),
+        ("CHUNK_SIZE", "3"),
+    ]);
+    let account = t.pruner(&c).await.with_work_queue(Some(work.clone()));
+    for i in 0..7 {
+        t.user_with_access(&format!("u{i}"), &[], &["ec2:*"]).await;
+    }
+    // The first run sees the grants (inline: no work queue); the second fans out.
+    let inline_cfg = cfg(&[("TOPIC_ARN", topic.as_str())]);
+    let first = pruner::handler::handle(
+        &account,
+        &inline_cfg,
+        &t.id,
+        serde_json::json!({"time": "first"}),
+        first_run(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first["mode"], "inline", "{first}");
+    assert_eq!(t.notices(&inbox).await.len(), 1, "the first run's digest");
+
+    let scheduled = serde_json::json!({
+        "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
+        "time": "2026-11-24T03:00:00Z", "detail": {},
+    });
+    let started = pruner::handler::handle(&account, &c, &t.id, scheduled.clone(), later_run())
+        .await
+        .unwrap();
+    assert_eq!(started["chunks"], 3, "{started}");
+    // The schedule retried: nothing queued twice.
+    let again = pruner::handler::handle(&account, &c, &t.id, scheduled, later_run())
+        .await
+        .unwrap();
+    assert_eq!(again["mode"], "already-queued", "{again}");
+
+    let messages = t.drain(&work).await;
+    assert_eq!(messages.len(), 3);
+    let mut records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| serde_json::json!({"messageId": m.message_id, "body": m.body, "eventSource": "aws:sqs"}))
+        .collect();
+    records.push(
+        serde_json::json!({"messageId": "bad", "body": "not a chunk", "eventSource": "aws:sqs"}),
+    );
+    let response = pruner::handler::handle(
+        &account,
+        &c,
+        &t.id,
+        serde_json::json!({ "Records": records }),
+        later_run(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        response["batchItemFailures"],
+        serde_json::json!([{"itemIdentifier": "bad"}])
+    );
+    for i in 0..7 {
+        assert_eq!(
+            t.attached(&format!("u{i}")).await,
+            vec![prune_policy(&t, &format!("u{i}"))]
+        );
+    }
+    let notices = t.notices(&inbox).await;
+    assert_eq!(
+        notices.len(),
+        1,
+        "one digest when the run completes: {notices:?}"
+    );
+    let body = notices[0].to_string();
+    assert!(body.contains("7 changed"), "{body}");
+    assert!(body.contains("warden restore --user u3"), "{body}");
+
+    // A redelivered chunk changes nothing and sends no second digest.
+    let replay = serde_json::json!({"Records": [{"messageId": "again", "body": messages[0].body, "eventSource": "aws:sqs"}]});
+    pruner::handler::handle(&account, &c, &t.id, replay, later_run())
+        .await
+        .unwrap();
+    assert!(t.notices(&inbox).await.is_empty());
+}

@@ -137,6 +137,55 @@ pub(crate) fn from_item(item: &Item) -> Result<LedgerEntry, PortError> {
     })
 }
 
+/// Reads `keys` with consistent BatchGetItem calls of 100, retrying unprocessed keys.
+pub(crate) async fn batch_get(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<Vec<Item>, PortError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(BATCH_MAX) {
+        let mut request = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| bad(e.to_string()))?,
+        );
+        let mut rounds = 0;
+        while let Some(keys) = request.take() {
+            rounds += 1;
+            if rounds > UNPROCESSED_ROUNDS {
+                return Err(PortError::Transient {
+                    operation: "BatchGetItem",
+                    message: "keys still unprocessed after retries".into(),
+                });
+            }
+            if rounds > 1 {
+                tokio::time::sleep(Duration::from_millis(50 << rounds.min(6))).await;
+            }
+            let res = ddb
+                .batch_get_item()
+                .request_items(table, keys)
+                .send()
+                .await
+                .map_err(|e| classify("BatchGetItem", e))?;
+            out.extend(
+                res.responses
+                    .unwrap_or_default()
+                    .remove(table)
+                    .unwrap_or_default(),
+            );
+            request = res
+                .unprocessed_keys
+                .unwrap_or_default()
+                .remove(table)
+                .filter(|k| !k.keys.is_empty());
+        }
+    }
+    Ok(out)
+}
+
 impl AwsAccount {
     fn ledger(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), PortError> {
         match (&self.dynamodb, &self.ledger_table) {
@@ -184,6 +233,21 @@ impl AwsAccount {
                 .send()
                 .await
                 .map_err(|e| classify("CreateTable", e))?;
+            // Run records expire; principals' entries carry no `expires_at`.
+            let ttl = aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .map_err(|e| bad(e.to_string()))?;
+            if let Err(e) = ddb
+                .update_time_to_live()
+                .table_name(table)
+                .time_to_live_specification(ttl)
+                .send()
+                .await
+            {
+                tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "could not enable TTL on the ledger table");
+            }
             true
         } else {
             false
@@ -213,54 +277,15 @@ impl Ledger for AwsAccount {
         principals: &[String],
     ) -> Result<BTreeMap<String, LedgerEntry>, PortError> {
         let (ddb, table) = self.ledger()?;
-        let mut out = BTreeMap::new();
         let unique: std::collections::BTreeSet<&String> = principals.iter().collect();
-        let unique: Vec<&String> = unique.into_iter().collect();
-        for chunk in unique.chunks(BATCH_MAX) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|p| HashMap::from([(KEY.to_owned(), s((*p).clone()))]))
-                .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| bad(e.to_string()))?,
-            );
-            let mut rounds = 0;
-            while let Some(keys) = request.take() {
-                rounds += 1;
-                if rounds > UNPROCESSED_ROUNDS {
-                    return Err(PortError::Transient {
-                        operation: "BatchGetItem",
-                        message: "keys still unprocessed after retries".into(),
-                    });
-                }
-                if rounds > 1 {
-                    tokio::time::sleep(Duration::from_millis(50 << rounds.min(6))).await;
-                }
-                let res = ddb
-                    .batch_get_item()
-                    .request_items(table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| classify("BatchGetItem", e))?;
-                for item in res
-                    .responses
-                    .unwrap_or_default()
-                    .remove(table)
-                    .unwrap_or_default()
-                {
-                    let entry = from_item(&item)?;
-                    out.insert(entry.principal.clone(), entry);
-                }
-                request = res
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(table)
-                    .filter(|k| !k.keys.is_empty());
-            }
+        let keys = unique
+            .into_iter()
+            .map(|p| HashMap::from([(KEY.to_owned(), s(p.clone()))]))
+            .collect();
+        let mut out = BTreeMap::new();
+        for item in batch_get(ddb, table, keys).await? {
+            let entry = from_item(&item)?;
+            out.insert(entry.principal.clone(), entry);
         }
         Ok(out)
     }

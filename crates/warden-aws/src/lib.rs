@@ -6,6 +6,7 @@ mod ledger;
 mod notify;
 mod prune;
 mod queue;
+mod runs;
 mod startup;
 
 use std::time::Duration;
@@ -60,6 +61,7 @@ pub struct AwsAccount {
     dead_letter_queue_url: Option<String>,
     dynamodb: Option<aws_sdk_dynamodb::Client>,
     ledger_table: Option<String>,
+    work_queue_url: Option<String>,
 }
 
 impl AwsAccount {
@@ -95,6 +97,7 @@ impl AwsAccount {
             dead_letter_queue_url,
             dynamodb: None,
             ledger_table: None,
+            work_queue_url: None,
         }
     }
 

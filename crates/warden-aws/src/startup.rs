@@ -146,3 +146,94 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
         caller_arn,
     })
 }
+
+impl AwsAccount {
+    /// The pruner's start-up: learns the account and checks that what the configuration
+    /// names exists (the admin group unless PRUNE_ADMINS, the ledger table, the topic,
+    /// the work queue). Returns the account id.
+    pub async fn check_pruner(
+        &self,
+        config: &warden_core::prune::PruneConfig,
+    ) -> Result<String, StartupError> {
+        let identity = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| classify("GetCallerIdentity", e))?;
+        let account_id = identity
+            .account
+            .or_else(|| identity.arn.as_deref().and_then(account_of))
+            .unwrap_or_default();
+        let unusable = |var: &'static str, value: &str, problem: String| {
+            StartupError::Config(ConfigError::Unusable {
+                var,
+                value: value.to_owned(),
+                problem,
+            })
+        };
+        if !config.prune_admins {
+            if let Err(e) = self
+                .iam
+                .get_group()
+                .group_name(&config.admin_group)
+                .max_items(1)
+                .send()
+                .await
+            {
+                return Err(match classify("GetGroup", e) {
+                    PortError::NoSuchEntity { .. } => unusable(
+                        "ADMIN_GROUP_NAME",
+                        &config.admin_group,
+                        format!("no such group in account {account_id}: refusing to guess who is an admin"),
+                    ),
+                    other => other.into(),
+                });
+            }
+        }
+        if let Some(ddb) = &self.dynamodb {
+            if let Err(e) = ddb
+                .describe_table()
+                .table_name(&config.ledger_table)
+                .send()
+                .await
+            {
+                return Err(match classify("DescribeTable", e) {
+                    PortError::NoSuchEntity { .. } => unusable(
+                        "LEDGER_TABLE",
+                        &config.ledger_table,
+                        "no such DynamoDB table (create it with `warden init` or deploy the template)".into(),
+                    ),
+                    other => other.into(),
+                });
+            }
+        }
+        if let Some(topic) = &config.topic_arn {
+            if let Err(e) = self
+                .sns
+                .get_topic_attributes()
+                .topic_arn(topic)
+                .send()
+                .await
+            {
+                return Err(match classify("GetTopicAttributes", e) {
+                    PortError::NoSuchEntity { .. } => {
+                        unusable("TOPIC_ARN", topic, "no such SNS topic".into())
+                    }
+                    other => other.into(),
+                });
+            }
+        }
+        if let Some(url) = &config.work_queue_url {
+            if let Err(e) = self.sqs.get_queue_attributes().queue_url(url).send().await {
+                return Err(match classify("GetQueueAttributes", e) {
+                    PortError::NoSuchEntity { .. } => {
+                        unusable("WORK_QUEUE_URL", url, "no such SQS queue".into())
+                    }
+                    other => other.into(),
+                });
+            }
+        }
+        Ok(account_id)
+    }
+}

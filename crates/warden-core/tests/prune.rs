@@ -503,11 +503,20 @@ async fn a_large_run_fans_out_in_chunks_and_sends_one_digest() {
         .map(|b| serde_json::from_str(b).unwrap())
         .collect();
     // The last chunk's digest fails once: the chunk is retried and the digest sent then.
-    run_chunk(&account, &c, "123456789012", &chunks[0]).await.unwrap();
-    run_chunk(&account, &c, "123456789012", &chunks[2]).await.unwrap();
-    assert!(account.notices().is_empty(), "no digest before the run completes");
+    run_chunk(&account, &c, "123456789012", &chunks[0])
+        .await
+        .unwrap();
+    run_chunk(&account, &c, "123456789012", &chunks[2])
+        .await
+        .unwrap();
+    assert!(
+        account.notices().is_empty(),
+        "no digest before the run completes"
+    );
     // A redelivered chunk is idempotent.
-    run_chunk(&account, &c, "123456789012", &chunks[0]).await.unwrap();
+    run_chunk(&account, &c, "123456789012", &chunks[0])
+        .await
+        .unwrap();
     account.fail(
         "publish",
         PortError::Transient {
@@ -516,14 +525,24 @@ async fn a_large_run_fans_out_in_chunks_and_sends_one_digest() {
         },
         1,
     );
-    assert!(run_chunk(&account, &c, "123456789012", &chunks[1]).await.is_err());
+    assert!(run_chunk(&account, &c, "123456789012", &chunks[1])
+        .await
+        .is_err());
     assert!(account.notices().is_empty());
-    run_chunk(&account, &c, "123456789012", &chunks[1]).await.unwrap();
+    run_chunk(&account, &c, "123456789012", &chunks[1])
+        .await
+        .unwrap();
     let notices = account.notices();
     assert_eq!(notices.len(), 1, "one digest per run");
-    assert!(notices[0].body.contains("Principals checked: 5"), "{}", notices[0].body);
+    assert!(
+        notices[0].body.contains("Principals checked: 5"),
+        "{}",
+        notices[0].body
+    );
     // A late redelivery after the digest sends no second one.
-    run_chunk(&account, &c, "123456789012", &chunks[2]).await.unwrap();
+    run_chunk(&account, &c, "123456789012", &chunks[2])
+        .await
+        .unwrap();
     assert_eq!(account.notices().len(), 1);
     for i in 0..5 {
         assert_eq!(

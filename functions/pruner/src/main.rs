@@ -1,0 +1,42 @@
+//! Wiring only: tracing, typed configuration, SDK config and clients built once, run.
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::Value;
+use warden_aws::AwsAccount;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .init();
+
+    let config = pruner::config::load()?;
+    let sdk = warden_aws::load_sdk_config().await;
+    let account = AwsAccount::new(&sdk, config.topic_arn.clone(), None)
+        .with_ledger(aws_sdk_dynamodb::Client::new(&sdk), &config.ledger_table)
+        .with_work_queue(config.work_queue_url.clone());
+    let account_id = account.check_pruner(&config).await?;
+    tracing::info!(account = %account_id, ledger = %config.ledger_table, "iam-warden pruner ready");
+
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let (account, config, account_id) = (&account, &config, &account_id);
+        async move {
+            pruner::handler::handle(
+                account,
+                config,
+                account_id,
+                event.payload,
+                chrono::Utc::now(),
+            )
+            .await
+        }
+    }))
+    .await
+}
