@@ -50,6 +50,8 @@ pub async fn run_prune(
     let cfg = PruneConfig::from_env()?;
     let now = parse_now(now.as_deref())?;
     let account = account(&cfg).await;
+    // The Lambda's start-up checks: the admin group, the ledger table, the topic.
+    let account_id = account.check_pruner(&cfg).await?;
     let quotas = account.quotas().await?;
     let mut subjects = account.subjects(cfg.prune_roles).await?;
     if let Some(arn) = &principal {
@@ -106,11 +108,6 @@ pub async fn run_prune(
         serde_json::json!({ "summary": counts, "run_id": run_id, "principals": total, "dry_run": writes != Writes::All })
     );
     if writes != Writes::Nothing && account.enabled() && !outcomes.is_empty() {
-        let account_id = outcomes
-            .first()
-            .and_then(|o| o.principal.split(':').nth(4))
-            .unwrap_or("?")
-            .to_owned();
         let notice = digest(&account_id, &run_id, &outcomes, writes != Writes::All);
         account.publish(&notice).await?;
     }
