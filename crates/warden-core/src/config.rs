@@ -89,6 +89,8 @@ pub struct Config {
     /// How long an `alerted` / `would-revoke` notice for one principal and action
     /// silences the next ones (`ALERT_WINDOW_SECONDS`, default one hour).
     pub alert_window: Duration,
+    /// The pruner's role (`PRUNER_ROLE_ARN`): its writes are the tool's own, ignored.
+    pub pruner_role_arn: Option<String>,
 }
 
 impl Config {
@@ -214,6 +216,17 @@ impl Config {
                 })?),
             };
 
+        let pruner_role_arn = get("PRUNER_ROLE_ARN");
+        if let Some(arn) = &pruner_role_arn {
+            if !is_arn(arn, "iam") || !arn.contains(":role/") {
+                return Err(invalid(
+                    "PRUNER_ROLE_ARN",
+                    arn,
+                    "an IAM role ARN (arn:aws:iam::<account>:role/<path><name>)",
+                ));
+            }
+        }
+
         Ok(Self {
             admin_group,
             deny_policy_arn,
@@ -228,6 +241,7 @@ impl Config {
             self_service_actions,
             inline_policy_name,
             alert_window,
+            pruner_role_arn,
         })
     }
 
@@ -348,6 +362,7 @@ mod tests {
             ("SELF_SERVICE_ACTIONS", "iam:ChangePassword"),
             ("INLINE_POLICY_NAME", "has space"),
             ("ALERT_WINDOW_SECONDS", "1h"),
+            ("PRUNER_ROLE_ARN", "arn:aws:iam::123456789012:user/pruner"),
         ] {
             let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
             pairs.retain(|(k, _)| *k != var);

@@ -218,7 +218,9 @@ pub fn decide(
     }
 
     match &principal {
-        p if env.is_tool(p) => return done(Ignored, "the caller is iam-warden itself".into()),
+        p if env.is_tool(p) || is_pruner(p, config) => {
+            return done(Ignored, "the caller is iam-warden itself".into())
+        }
         Principal::ServiceLinkedRole { role } => {
             return done(Ignored, format!("`{}` is a service-linked role", role.name))
         }
@@ -413,6 +415,16 @@ pub fn decide(
         }),
         target: Some(target),
     })
+}
+
+/// A session of the pruner's role (exactly the role PRUNER_ROLE_ARN names, in its
+/// account): its policy writes are the tool's own.
+fn is_pruner(principal: &Principal, config: &Config) -> bool {
+    let (Principal::AssumedRole { role, .. }, Some(pruner)) = (principal, &config.pruner_role_arn)
+    else {
+        return false;
+    };
+    role.arn == *pruner
 }
 
 /// A self-service call: in SELF_SERVICE_ACTIONS and aimed at the caller's own user

@@ -141,6 +141,47 @@ fn the_tool_service_linked_roles_and_aws_services_are_ignored() {
     assert_eq!(v.decision, Decision::Ignored);
     assert!(v.reason.contains("iam-warden itself"), "{}", v.reason);
 
+    // The pruner's role, when named by PRUNER_ROLE_ARN, and only that exact role.
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let issuer = record
+            .user_identity
+            .as_mut()
+            .unwrap()
+            .session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap();
+        issuer.arn = Some("arn:aws:iam::123456789012:role/iam-warden/iam-warden-pruner".into());
+        issuer.user_name = Some("iam-warden-pruner".into());
+        if let Some(arn) = record.user_identity.as_mut().unwrap().arn.as_mut() {
+            *arn = "arn:aws:sts::123456789012:assumed-role/iam-warden-pruner/run".into();
+        }
+    }
+    let pruner = "arn:aws:iam::123456789012:role/iam-warden/iam-warden-pruner";
+    let v = run(
+        &e,
+        &plain(),
+        &config(&[("ROLE_MODE", "revoke"), ("PRUNER_ROLE_ARN", pruner)]),
+    );
+    assert_eq!(v.decision, Decision::Ignored, "{}", v.reason);
+    let v = run(&e, &plain(), &config(&[("ROLE_MODE", "revoke")]));
+    assert_eq!(v.decision, Decision::Revoked, "not named: decided like any role");
+    let v = run(
+        &e,
+        &plain(),
+        &config(&[
+            ("ROLE_MODE", "revoke"),
+            (
+                "PRUNER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/other-path/iam-warden-pruner",
+            ),
+        ]),
+    );
+    assert_eq!(v.decision, Decision::Revoked, "same name, another role");
+
     // An operator running `warden` as an IAM user is not the tool.
     let mut operator = env();
     operator.caller_arn = "arn:aws:iam::123456789012:user/dev1".into();
