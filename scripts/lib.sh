@@ -68,4 +68,4 @@ ensure_tools() {
 }
 
 # The Lambda functions, as cargo lambda builds them.
-FUNCTIONS=(revoker)
+FUNCTIONS=(revoker pruner)

@@ -1,10 +1,11 @@
 """Holds template.yaml against the code. Run by scripts/deploy-checks.sh.
 
-- every environment variable the functions read is set on the function;
-- every AWS operation the revoker's adapters call is allowed by the revoker's role;
+- every environment variable each function reads is set on it, and no other;
+- every AWS operation each function's adapters call is allowed by its role, and the
+  roles write only the tool's own policies;
 - every parameter is used;
 - the deny policy is the document of policies/deny-all-iam.json;
-- the rule excludes the revoker's own role, under the name the template gives it.
+- the rule excludes exactly the tool's two roles.
 """
 import json
 import pathlib
@@ -37,47 +38,133 @@ def pascal(snake):
     return "".join(part.capitalize() for part in snake.split("_"))
 
 
-# 1. Environment variables read by the revoker (warden-core's Config, the function's
-#    own config, and tracing's RUST_LOG).
-config_src = (ROOT / "crates/warden-core/src/config.rs").read_text()
-read_vars = set(re.findall(r'get\("([A-Z][A-Z0-9_]+)"\)', config_src))
-if not read_vars:
-    fail("found no variables in warden-core's config.rs: the pattern is out of date")
-read_vars.add("RUST_LOG")
-revoker_env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
-for var in sorted(read_vars - set(revoker_env)):
-    fail(f"RevokerFunction does not set {var}, which the code reads")
-for var in sorted(set(revoker_env) - read_vars):
-    fail(f"RevokerFunction sets {var}, which no code reads")
+def strip_fns(src, names):
+    """`src` without the bodies of the functions `names` (brace-matched)."""
+    for name in names:
+        while True:
+            m = re.search(r"\n\s*(pub(\(crate\))? )?(async )?fn " + name + r"\b", src)
+            if not m:
+                break
+            i = src.index("{", m.end())
+            depth, j = 0, i
+            while True:
+                depth += {"{": 1, "}": -1}.get(src[j], 0)
+                j += 1
+                if depth == 0:
+                    break
+            src = src[: m.start()] + src[j:]
+    return src
 
-# 2. AWS operations the revoker calls, from the adapters' source (the operators-only
-#    Inventory port is the CLI's, not the function's).
-calls = set()
-for path in sorted((ROOT / "crates/warden-aws/src").glob("*.rs")):
-    src = path.read_text()
-    src = re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", src, flags=re.S)
-    for service, op in re.findall(r"\b(iam|sns|sqs|sts)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
-        calls.add(f"{service}:{pascal(op)}")
-calls.discard("sts:GetCallerIdentity")  # needs no permission
-if len(calls) < 10:
-    fail(f"found only {sorted(calls)} in warden-aws: the pattern is out of date")
-statements = resources["RevokerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-allowed = set()
-for st in statements:
-    if st["Effect"] == "Allow":
+
+def only_fns(src, names):
+    """The bodies of the functions `names`."""
+    out = []
+    for name in names:
+        m = re.search(r"(async )?fn " + name + r"\b", src)
+        if not m:
+            fail(f"no fn {name}: the check is out of date")
+            continue
+        i = src.index("{", m.end())
+        depth, j = 0, i
+        while True:
+            depth += {"{": 1, "}": -1}.get(src[j], 0)
+            j += 1
+            if depth == 0:
+                break
+        out.append(src[m.start() : j])
+    return "\n".join(out)
+
+
+def operations(sources):
+    calls = set()
+    for src in sources:
+        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
+            service = "dynamodb" if service == "ddb" else service
+            calls.add(f"{service}:{pascal(op)}")
+    calls.discard("sts:GetCallerIdentity")  # needs no permission
+    # Batch operations are authorised by the single operation's action.
+    aliases = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
+    return {aliases.get(c, c) for c in calls}
+
+
+def env_vars(path):
+    src = (ROOT / path).read_text()
+    return set(re.findall(r'(?:get|number|flag)\(\s*"([A-Z][A-Z0-9_]+)"', src))
+
+
+AWS = ROOT / "crates/warden-aws/src"
+read = lambda name: (AWS / name).read_text()
+# CLI-only operations: the operators' Inventory, `warden init`, restore's ARN look-up.
+CLI_ONLY = ["ensure_ledger_table", "principal_arn"]
+FUNCTIONS = {
+    "Revoker": {
+        "vars": env_vars("crates/warden-core/src/config.rs"),
+        "sources": [
+            re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", read("iam.rs"), flags=re.S),
+            read("notify.rs"),
+            strip_fns(read("startup.rs"), ["check_pruner"]),
+        ],
+    },
+    "Pruner": {
+        "vars": env_vars("crates/warden-core/src/prune.rs") - {"SLACK_WEBHOOK_SECRET"},
+        "sources": [
+            strip_fns(read("prune.rs"), CLI_ONLY),
+            strip_fns(read("ledger.rs"), CLI_ONLY),
+            read("runs.rs"),
+            only_fns(read("iam.rs"), ["attach_policy", "detach_policy"]),
+            only_fns(read("notify.rs"), ["publish"]),
+            only_fns(read("startup.rs"), ["check_pruner"]),
+        ],
+    },
+}
+counts = {}
+for fn, spec in FUNCTIONS.items():
+    # 1. Environment variables the function's configuration reads.
+    read_vars = spec["vars"] | {"RUST_LOG"}
+    if len(read_vars) < 5:
+        fail(f"found only {sorted(read_vars)} for {fn}: the pattern is out of date")
+    env = resources[f"{fn}Function"]["Properties"]["Environment"]["Variables"]
+    for var in sorted(read_vars - set(env)):
+        fail(f"{fn}Function does not set {var}, which the code reads")
+    for var in sorted(set(env) - read_vars):
+        fail(f"{fn}Function sets {var}, which no code reads")
+
+    # 2. AWS operations the function's adapters call, each allowed by its role.
+    calls = operations(spec["sources"])
+    if len(calls) < 8:
+        fail(f"found only {sorted(calls)} for {fn}: the pattern is out of date")
+    statements = resources[f"{fn}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    allowed = set()
+    for st in statements:
+        if st["Effect"] == "Allow":
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            allowed.update(actions)
+    for op in sorted(calls - allowed):
+        fail(f"the {fn.lower()} calls {op}, which {fn}Role does not allow")
+    for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-        allowed.update(actions)
-for op in sorted(calls - allowed):
-    fail(f"the revoker calls {op}, which RevokerRole does not allow")
-for st in statements:
-    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-    if any("*" in a for a in actions):
-        fail(f"statement {st.get('Sid')} allows a wildcard action {actions}")
-    if st.get("Resource") == "*" and st.get("Sid") not in ("QuotaHasNoResource", "Tracing"):
-        fail(f"statement {st.get('Sid')} allows Resource * where it could be scoped")
-attach = next(st for st in statements if "iam:AttachUserPolicy" in st["Action"])
+        if any("*" in a for a in actions):
+            fail(f"{fn}Role statement {st.get('Sid')} allows a wildcard action {actions}")
+        if st.get("Resource") == "*" and st.get("Sid") not in (
+            "QuotaHasNoResource", "Tracing", "InventoryHasNoResource"
+        ):
+            fail(f"{fn}Role statement {st.get('Sid')} allows Resource * where it could be scoped")
+    counts[fn] = (len(read_vars), len(calls))
+
+revoker_statements = resources["RevokerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+attach = next(st for st in revoker_statements if "iam:AttachUserPolicy" in st["Action"])
 if attach.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN") != {"Ref": "DenyPolicy"}:
-    fail("attaching is not limited to the deny policy (iam:PolicyARN)")
+    fail("the revoker's attaching is not limited to the deny policy (iam:PolicyARN)")
+pruner_statements = resources["PrunerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+own = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/${PrunePolicyPrefix}*"
+attach = next(st for st in pruner_statements if "iam:AttachUserPolicy" in st["Action"])
+if attach.get("Condition", {}).get("ArnLike", {}).get("iam:PolicyARN") != {"Fn::Sub": own}:
+    fail("the pruner's attaching is not limited to its own policies (iam:PolicyARN)")
+for st in pruner_statements:
+    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    writes = [a for a in actions if a.startswith(("iam:Create", "iam:Delete", "iam:Tag"))]
+    if writes and st.get("Resource") != {"Fn::Sub": own}:
+        fail(f"PrunerRole writes policies {writes} outside /iam-warden/{'{prefix}'}*")
 
 # 3. Every parameter is used.
 used = set()
@@ -96,16 +183,18 @@ on_disk = json.loads((ROOT / "policies/deny-all-iam.json").read_text())
 if json.loads(json.dumps(deny)) != on_disk:
     fail("DenyPolicy's document differs from policies/deny-all-iam.json")
 
-# 5. The rule leaves out the revoker's own calls, by the role name the template sets.
-role_name = resources["RevokerRole"]["Properties"]["RoleName"]
+# 5. The rule leaves out the tool's own calls: exactly its two roles, by ARN.
 pattern = json.dumps(resources["IamEventsRule"]["Properties"]["EventPattern"])
-if f"assumed-role/{role_name}/" not in pattern:
-    fail(f"the rule does not exclude the role {role_name}")
+for role in ("RevokerRole", "PrunerRole"):
+    if json.dumps({"Fn::GetAtt": [role, "Arn"]}) not in pattern:
+        fail(f"the rule does not exclude {role}'s sessions")
+if resources["RevokerFunction"]["Properties"]["Environment"]["Variables"].get("PRUNER_ROLE_ARN") != {"Fn::GetAtt": ["PrunerRole", "Arn"]}:
+    fail("the revoker is not told the pruner's role (PRUNER_ROLE_ARN)")
 
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)
     for f in failures:
         print(f"  - {f}", file=sys.stderr)
     sys.exit(1)
-print(f"template.yaml matches the code: {len(read_vars)} variables, {len(calls)} operations, "
-      f"{len(template['Parameters'])} parameters")
+summary = ", ".join(f"{fn.lower()} {v} variables and {c} operations" for fn, (v, c) in counts.items())
+print(f"template.yaml matches the code: {summary}, {len(template['Parameters'])} parameters")
