@@ -430,3 +430,77 @@ async fn the_lambda_fans_a_run_out_through_the_work_queue_and_sends_one_digest()
         .unwrap();
     assert!(t.notices(&inbox).await.is_empty());
 }
+
+#[tokio::test]
+async fn the_digest_also_goes_to_slack_when_a_webhook_secret_is_configured() {
+    let t = TestAccount::new().await;
+    let (topic, inbox) = t.topic_with_inbox().await;
+    let (url, server) = warden_it::webhook(1, 200).await;
+    t.secrets
+        .create_secret()
+        .name("iam-warden/slack")
+        .secret_string(&url)
+        .send()
+        .await
+        .unwrap();
+    let c = cfg(&[
+        ("TOPIC_ARN", topic.as_str()),
+        ("SLACK_WEBHOOK_SECRET", "iam-warden/slack"),
+    ]);
+    let account = t
+        .pruner(&c)
+        .await
+        .with_slack(t.secrets.clone(), c.slack_webhook_secret.clone());
+    t.user_with_access("bob", &[], &["ec2:*"]).await;
+    pruner::handler::handle(
+        &account,
+        &c,
+        &t.id,
+        serde_json::json!({"time": "r1"}),
+        first_run(),
+    )
+    .await
+    .unwrap();
+    let bodies = server.await.unwrap();
+    assert_eq!(bodies.len(), 1);
+    let posted: serde_json::Value = serde_json::from_str(&bodies[0]).unwrap();
+    let text = posted["text"].as_str().unwrap();
+    assert!(
+        text.contains("iam-warden pruning in") && text.contains("Principals checked: 1"),
+        "{text}"
+    );
+    assert_eq!(t.notices(&inbox).await.len(), 1, "and to the topic");
+}
+
+#[tokio::test]
+async fn a_failing_webhook_does_not_fail_the_run() {
+    let t = TestAccount::new().await;
+    let (topic, inbox) = t.topic_with_inbox().await;
+    let (url, server) = warden_it::webhook(1, 500).await;
+    t.secrets
+        .create_secret()
+        .name("slack")
+        .secret_string(serde_json::json!({ "url": url }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let c = cfg(&[
+        ("TOPIC_ARN", topic.as_str()),
+        ("SLACK_WEBHOOK_SECRET", "slack"),
+    ]);
+    let account = t
+        .pruner(&c)
+        .await
+        .with_slack(t.secrets.clone(), c.slack_webhook_secret.clone());
+    let out = pruner::handler::handle(
+        &account,
+        &c,
+        &t.id,
+        serde_json::json!({"time": "r1"}),
+        first_run(),
+    )
+    .await;
+    assert!(out.is_ok(), "{out:?}");
+    assert_eq!(server.await.unwrap().len(), 1, "the webhook was called");
+    assert_eq!(t.notices(&inbox).await.len(), 1);
+}

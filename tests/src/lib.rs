@@ -114,6 +114,7 @@ pub struct TestAccount {
     pub sqs: aws_sdk_sqs::Client,
     pub sts: aws_sdk_sts::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl TestAccount {
@@ -151,6 +152,11 @@ impl TestAccount {
                 .interceptor(header())
                 .build(),
         );
+        let secrets = aws_sdk_secretsmanager::Client::from_conf(
+            aws_sdk_secretsmanager::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
         Self {
             id,
             sdk,
@@ -159,6 +165,7 @@ impl TestAccount {
             sqs,
             sts,
             dynamodb,
+            secrets,
         }
     }
 
@@ -510,3 +517,51 @@ impl TestAccount {
 
 /// Builds a configuration the way the functions do, from variables.
 pub use warden_core::testing::config_from as config;
+
+/// A local HTTP server that accepts `count` POSTs, answers `status`, and returns their
+/// bodies: the stand-in for Slack's incoming webhook.
+pub async fn webhook(count: usize, status: u16) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "http://{}/services/T000/B000/XXXX",
+        listener.local_addr().expect("addr")
+    );
+    let handle = tokio::spawn(async move {
+        let mut bodies = Vec::new();
+        for _ in 0..count {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body = loop {
+                let n = socket.read(&mut chunk).await.expect("read");
+                if n == 0 {
+                    break String::new();
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        break body.to_owned();
+                    }
+                }
+            };
+            let response =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            socket.write_all(response.as_bytes()).await.expect("write");
+            bodies.push(body);
+        }
+        bodies
+    });
+    (url, handle)
+}

@@ -78,8 +78,8 @@ def only_fns(src, names):
 def operations(sources):
     calls = set()
     for src in sources:
-        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
-            service = "dynamodb" if service == "ddb" else service
+        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
+            service = {"ddb": "dynamodb", "secrets": "secretsmanager"}.get(service, service)
             calls.add(f"{service}:{pascal(op)}")
     calls.discard("sts:GetCallerIdentity")  # needs no permission
     # Batch operations are authorised by the single operation's action.
@@ -106,7 +106,7 @@ FUNCTIONS = {
         ],
     },
     "Pruner": {
-        "vars": env_vars("crates/warden-core/src/prune.rs") - {"SLACK_WEBHOOK_SECRET"},
+        "vars": env_vars("crates/warden-core/src/prune.rs"),
         "sources": [
             strip_fns(read("prune.rs"), CLI_ONLY),
             strip_fns(read("ledger.rs"), CLI_ONLY),
@@ -114,6 +114,7 @@ FUNCTIONS = {
             only_fns(read("iam.rs"), ["attach_policy", "detach_policy"]),
             only_fns(read("notify.rs"), ["publish"]),
             only_fns(read("startup.rs"), ["check_pruner"]),
+            read("chat.rs"),
         ],
     },
 }
@@ -133,7 +134,12 @@ for fn, spec in FUNCTIONS.items():
     calls = operations(spec["sources"])
     if len(calls) < 8:
         fail(f"found only {sorted(calls)} for {fn}: the pattern is out of date")
-    statements = resources[f"{fn}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = list(resources[f"{fn}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+    # Conditional policies of the role (e.g. the Slack secret's).
+    for res in resources.values():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::IAM::RolePolicy" and props.get("RoleName") == {"Ref": f"{fn}Role"}:
+            statements += props["PolicyDocument"]["Statement"]
     allowed = set()
     for st in statements:
         if st["Effect"] == "Allow":

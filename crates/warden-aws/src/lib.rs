@@ -1,5 +1,6 @@
 //! warden-core's ports over the AWS SDK: every AWS call of iam-warden is in this crate.
 
+mod chat;
 mod error;
 mod iam;
 mod ledger;
@@ -62,6 +63,15 @@ pub struct AwsAccount {
     dynamodb: Option<aws_sdk_dynamodb::Client>,
     ledger_table: Option<String>,
     work_queue_url: Option<String>,
+    slack: Option<Slack>,
+}
+
+/// The Slack webhook's secret, and its URL once read.
+#[derive(Clone, Debug)]
+struct Slack {
+    secrets: aws_sdk_secretsmanager::Client,
+    secret_id: String,
+    url: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl AwsAccount {
@@ -98,6 +108,7 @@ impl AwsAccount {
             dynamodb: None,
             ledger_table: None,
             work_queue_url: None,
+            slack: None,
         }
     }
 

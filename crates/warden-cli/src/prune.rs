@@ -8,7 +8,7 @@ use warden_aws::AwsAccount;
 use warden_core::ports::{Authorizations, Notifier, PortError};
 use warden_core::principal::Target;
 use warden_core::prune::{summary, PruneConfig, PruneDecision};
-use warden_core::pruner::{digest, lift, prune, Writes};
+use warden_core::pruner::{digest, lift, prune, send_digest, Writes};
 
 use crate::CliError;
 
@@ -109,7 +109,7 @@ pub async fn run_prune(
     );
     if writes != Writes::Nothing && account.enabled() && !outcomes.is_empty() {
         let notice = digest(&account_id, &run_id, &outcomes, writes != Writes::All);
-        account.publish(&notice).await?;
+        send_digest(&account, &notice).await?;
     }
     let failed = counts
         .get(PruneDecision::Failed.as_str())

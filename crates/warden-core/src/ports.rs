@@ -203,3 +203,10 @@ pub trait Runs: Send + Sync {
 pub trait WorkQueue: Send + Sync {
     fn enqueue(&self, bodies: &[String]) -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// A chat channel for the pruning digest (Slack's incoming webhook).
+pub trait Chat: Send + Sync {
+    /// Whether a channel is configured.
+    fn chat_enabled(&self) -> bool;
+    fn post(&self, notice: &Notice) -> impl Future<Output = Result<(), PortError>> + Send;
+}

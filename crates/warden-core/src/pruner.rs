@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::Mode;
 use crate::notice::{restore_command, Notice};
 use crate::ports::{
-    AccessAdvisor, Authorizations, Enforcer, Ledger, Notifier, PortError, PrunePolicies, Runs,
-    WorkQueue,
+    AccessAdvisor, Authorizations, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
+    Runs, WorkQueue,
 };
 use crate::principal::Target;
 use crate::prune::{
@@ -410,6 +410,7 @@ where
         + Ledger
         + Enforcer
         + Notifier
+        + Chat
         + Runs
         + WorkQueue,
 {
@@ -420,9 +421,11 @@ where
     tracing::info!(run_id, principals = subjects.len(), "pruning run started");
     if !fan_out || subjects.len() <= cfg.chunk_size {
         let outcomes = prune(ports, cfg, &subjects, quotas, now, run_id, writes).await?;
-        ports
-            .publish(&digest(account, run_id, &outcomes, writes != Writes::All))
-            .await?;
+        send_digest(
+            ports,
+            &digest(account, run_id, &outcomes, writes != Writes::All),
+        )
+        .await?;
         return Ok(Started::Inline(outcomes));
     }
     let chunks = pack(run_id, now, quotas, subjects, cfg.chunk_size);
@@ -452,7 +455,7 @@ pub async fn run_chunk<P>(
     chunk: &Chunk,
 ) -> Result<Vec<Outcome>, PortError>
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + Notifier + Runs,
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + Notifier + Chat + Runs,
 {
     let writes = Writes::for_mode(cfg.mode, false);
     let outcomes = prune(
@@ -479,7 +482,7 @@ where
     if last {
         let all = ports.run_outcomes(&chunk.run_id).await?;
         let notice = digest(account, &chunk.run_id, &all, writes != Writes::All);
-        match ports.publish(&notice).await {
+        match send_digest(ports, &notice).await {
             Ok(()) => ports.settle_digest(&chunk.run_id, true).await?,
             Err(e) => {
                 ports.settle_digest(&chunk.run_id, false).await?;
@@ -489,4 +492,16 @@ where
         tracing::info!(run_id = %chunk.run_id, principals = all.len(), summary = ?summary(&all), "pruning run complete: digest sent");
     }
     Ok(outcomes)
+}
+
+/// The digest to the topic, then to chat. The topic is the record: its failure fails
+/// the run's end (retried); a chat failure is logged, the digest went out already.
+pub async fn send_digest<P: Notifier + Chat>(ports: &P, notice: &Notice) -> Result<(), PortError> {
+    ports.publish(notice).await?;
+    if ports.chat_enabled() {
+        if let Err(e) = ports.post(notice).await {
+            tracing::error!(error = %e, "the digest did not reach the chat channel");
+        }
+    }
+    Ok(())
 }

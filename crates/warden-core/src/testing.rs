@@ -11,8 +11,8 @@ use crate::decision::{CallerFacts, Environment, Facts, Method};
 use crate::event::{parse_eventbridge, Event};
 use crate::notice::Notice;
 use crate::ports::{
-    AccessAdvisor, Authorizations, DeadLetters, Directory, Enforcer, Inventory, Ledger, Notifier,
-    PortError, PrunePolicies, RevokedPrincipal, Runs, WorkQueue,
+    AccessAdvisor, Authorizations, Chat, DeadLetters, Directory, Enforcer, Inventory, Ledger,
+    Notifier, PortError, PrunePolicies, RevokedPrincipal, Runs, WorkQueue,
 };
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PolicyDoc, Report};
@@ -82,6 +82,8 @@ pub struct State {
     pub subjects: Vec<crate::prune::Subject>,
     /// Bodies sent to the work queue.
     pub work_queue: Vec<String>,
+    /// Notices posted to chat (when `chat` is on).
+    pub chat: Option<Vec<Notice>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -452,5 +454,17 @@ impl Authorizations for MemoryAccount {
     async fn quotas(&self) -> Result<crate::prune::Quotas, PortError> {
         let _s = self.enter("quotas")?;
         Ok(crate::prune::Quotas { user: 10, role: 10 })
+    }
+}
+
+impl Chat for MemoryAccount {
+    fn chat_enabled(&self) -> bool {
+        self.lock().chat.is_some()
+    }
+
+    async fn post(&self, notice: &Notice) -> Result<(), PortError> {
+        let mut s = self.enter("chat")?;
+        s.chat.get_or_insert_with(Vec::new).push(notice.clone());
+        Ok(())
     }
 }

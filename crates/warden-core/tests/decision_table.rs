@@ -168,7 +168,11 @@ fn the_tool_service_linked_roles_and_aws_services_are_ignored() {
     );
     assert_eq!(v.decision, Decision::Ignored, "{}", v.reason);
     let v = run(&e, &plain(), &config(&[("ROLE_MODE", "revoke")]));
-    assert_eq!(v.decision, Decision::Revoked, "not named: decided like any role");
+    assert_eq!(
+        v.decision,
+        Decision::Revoked,
+        "not named: decided like any role"
+    );
     let v = run(
         &e,
         &plain(),

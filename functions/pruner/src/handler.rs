@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tracing::{error, info, info_span, Instrument};
 use warden_core::ports::{
-    AccessAdvisor, Authorizations, Enforcer, Ledger, Notifier, PortError, PrunePolicies, Runs,
-    WorkQueue,
+    AccessAdvisor, Authorizations, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
+    Runs, WorkQueue,
 };
 use warden_core::prune::PruneConfig;
 use warden_core::pruner::{run_chunk, start, Chunk, Started};
@@ -38,6 +38,7 @@ where
         + Ledger
         + Enforcer
         + Notifier
+        + Chat
         + Runs
         + WorkQueue,
 {
@@ -75,7 +76,7 @@ where
 
 async fn chunks<P>(ports: &P, cfg: &PruneConfig, account: &str, records: &[Value]) -> Value
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + Notifier + Runs,
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + Notifier + Chat + Runs,
 {
     let mut failures = Vec::new();
     for record in records {

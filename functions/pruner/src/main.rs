@@ -21,7 +21,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sdk = warden_aws::load_sdk_config().await;
     let account = AwsAccount::new(&sdk, config.topic_arn.clone(), None)
         .with_ledger(aws_sdk_dynamodb::Client::new(&sdk), &config.ledger_table)
-        .with_work_queue(config.work_queue_url.clone());
+        .with_work_queue(config.work_queue_url.clone())
+        .with_slack(
+            aws_sdk_secretsmanager::Client::new(&sdk),
+            config.slack_webhook_secret.clone(),
+        );
     let account_id = account.check_pruner(&config).await?;
     tracing::info!(account = %account_id, ledger = %config.ledger_table, "iam-warden pruner ready");
 
