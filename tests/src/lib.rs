@@ -1,4 +1,9 @@
-#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)] // test support: a failed set-up step should stop the test loudly
+#![allow(
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::indexing_slicing
+)] // test support: a failed set-up step should stop the test loudly
 
 //! Test support: a fresh account in moto server per test, reached over HTTP through the
 //! real AWS SDK clients. moto keeps one state per account id and reads the account from
