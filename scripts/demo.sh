@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: moto server, a sample account with the resources of template.yaml, the
 # sample events of events/ through EventBridge -> rule -> FIFO queue -> the revoker's
-# handler, and a summary of the decisions and of the notifications.
+# handler, and a summary of the decisions and of the notifications; then a pruning pass.
 # With --check (the test command uses it), fails unless they are the expected ones.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -27,3 +27,6 @@ echo "==> warden status"
 echo
 echo "==> warden restore --user dev1"
 "$WARDEN_BIN" restore --user dev1
+echo
+echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now" >&2
+WARDEN_BIN="$WARDEN_BIN" "$VENV/bin/python" scripts/demo_prune.py "$@"

@@ -35,8 +35,16 @@ CfnLoader.add_multi_constructor("!", _tag)
 
 
 def resolve(node):
-    """Resolves the intrinsic functions the demo's resources use (!Sub of pseudo parameters)."""
+    """Resolves the intrinsic functions the demo's resources use (!Sub of pseudo
+    parameters, !GetAtt of a role's ARN)."""
     if isinstance(node, dict):
+        if set(node) == {"Fn::GetAtt"}:
+            target = node["Fn::GetAtt"]
+            name, attribute = target.split(".", 1) if isinstance(target, str) else target
+            role = template["Resources"][name]["Properties"]
+            if attribute != "Arn" or "RoleName" not in role:
+                return node  # created by the demo itself (queues): resolved where used
+            return f"arn:aws:iam::{ACCOUNT}:role{role.get('Path', '/')}{role['RoleName']}"
         if set(node) == {"Fn::Sub"} and isinstance(node["Fn::Sub"], str):
             text = node["Fn::Sub"]
             for k, v in PSEUDO.items():
@@ -80,6 +88,13 @@ for i in range(quota):
         PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::bucket-{i}/*"}]}),
     )["Policy"]["Arn"]
     iam.attach_user_policy(UserName="legacy-app", PolicyArn=arn)
+# What the developers were granted, for the pruning pass: dev2 and dev3 may use EC2,
+# S3 and Lambda; Access Advisor (seeded below) says dev2 used S3 lately.
+for name in ("dev2", "dev3"):
+    iam.put_user_policy(UserName=name, PolicyName="work", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "s3:GetObject", "lambda:InvokeFunction"], "Resource": "*"}],
+    }))
 iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
 
 # The stack's resources, as template.yaml declares them.
@@ -109,6 +124,8 @@ events.put_rule(Name=p["Name"], EventPattern=json.dumps(p["EventPattern"]), Stat
 target = p["Targets"][0]
 events.put_targets(Rule=p["Name"], Targets=[{"Id": target["Id"], "Arn": queue_arn, "SqsParameters": target["SqsParameters"]}])
 
+# The pruner's ledger table is created by `warden init` in the demo; its name is the template's.
+print(f"export LEDGER_TABLE={props('LedgerTable')['TableName']}")
 print(f"export DENY_POLICY_ARN={deny}")
 print(f"export TOPIC_ARN={topic}")
 print(f"export DEAD_LETTER_QUEUE_URL={dlq}")

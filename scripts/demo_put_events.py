@@ -1,6 +1,6 @@
 """Sends the sample events to EventBridge (PutEvents), one at a time and in order, as
 CloudTrail would: the rule of template.yaml routes them to the FIFO queue. Then one call
-made by the revoker's own role, which the rule must drop (demo_summary.py --check counts)."""
+each made by the revoker's and the pruner's roles, which the rule must drop (demo_summary.py --check counts)."""
 import copy
 import json
 import sys
@@ -32,4 +32,10 @@ own["detail"]["userIdentity"] = {
                                          "arn": "arn:aws:iam::123456789012:role/iam-warden/iam-warden-revoker"}},
 }
 events.put_events(Entries=[{"Source": own["source"], "DetailType": own["detail-type"], "Detail": json.dumps(own["detail"])}])
-print(f"put {len(sys.argv) - 1} events on the default event bus, and one of the revoker's own calls", file=sys.stderr)
+# And one of the pruner's: its role is excluded as well.
+own["detail"]["eventName"] = "CreatePolicyVersion"
+own["detail"]["eventID"] = "00000000-0000-4000-8000-0000000000fe"
+own["detail"]["userIdentity"]["arn"] = "arn:aws:sts::123456789012:assumed-role/iam-warden-pruner/iam-warden-pruner"
+own["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = "arn:aws:iam::123456789012:role/iam-warden/iam-warden-pruner"
+events.put_events(Entries=[{"Source": own["source"], "DetailType": own["detail-type"], "Detail": json.dumps(own["detail"])}])
+print(f"put {len(sys.argv) - 1} events on the default event bus, and one call each of the revoker's and the pruner's roles", file=sys.stderr)

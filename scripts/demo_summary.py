@@ -53,8 +53,9 @@ if notices:
 if CHECK:
     got_notices = collections.Counter(n.get("MessageAttributes", {}).get("decision", {}).get("Value") for n in notices)
     problems = []
-    if any(d["event_id"] == "00000000-0000-4000-8000-0000000000ff" for d in decisions):
-        problems.append("the revoker's own call went through the rule")
+    for own, who in (("00000000-0000-4000-8000-0000000000ff", "revoker"), ("00000000-0000-4000-8000-0000000000fe", "pruner")):
+        if any(d["event_id"] == own for d in decisions):
+            problems.append(f"the {who}'s own call went through the rule")
     if dict(counts) != EXPECTED:
         problems.append(f"decisions {dict(counts)} != {EXPECTED}")
     if dict(got_notices) != EXPECTED_NOTICES:

@@ -1,0 +1,81 @@
+"""The demo's pruning pass: seeds Access Advisor (dev2 used S3 recently), runs
+`warden prune` as if 120 days later (it records what is granted) and 135 days later (it
+denies what was not used), prints the decisions and the policies, and lifts one service.
+With --check, fails unless the pruner decided what the plan says."""
+import datetime
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+import boto3
+
+CHECK = "--check" in sys.argv
+warden = os.environ["WARDEN_BIN"]
+iam = boto3.client("iam")
+account = boto3.client("sts").get_caller_identity()["Account"]
+now = datetime.datetime.now(datetime.timezone.utc)
+first, later = now + datetime.timedelta(days=120), now + datetime.timedelta(days=135)
+
+dev2 = iam.get_user(UserName="dev2")["User"]["Arn"]
+seed = {"account": account, "principal": dev2, "services": {"s3": (later - datetime.timedelta(days=3)).isoformat()}}
+urllib.request.urlopen(urllib.request.Request(
+    os.environ["AWS_ENDPOINT_URL"] + "/_warden/access-advisor", data=json.dumps(seed).encode(), method="POST"))
+
+
+def run(*args):
+    print(f"\n$ warden {' '.join(args)}", flush=True)
+    out = subprocess.run([warden, *args], capture_output=True, text=True)
+    sys.stderr.write(out.stderr)
+    if out.returncode != 0:
+        sys.exit(f"warden {args[0]} failed ({out.returncode})")
+    return out.stdout
+
+
+print(run("init").strip())
+run("prune", "--now", first.isoformat())
+lines = [json.loads(l) for l in run("prune", "--now", later.isoformat()).splitlines() if l.strip()]
+summary = lines.pop()
+print("\n=== Pruning decisions (as if 135 days from now) ===")
+for l in lines:
+    who = l["principal"].split(":")[-1]
+    print(f"  {l['decision']:<10} {who:<22} denied: {', '.join(l['denied_services']) or '-':<24} {l['reason'] or ''}")
+print(f"  {summary['summary']}")
+decided = {l["principal"].split("/")[-1]: l for l in lines}
+for name in ("dev2", "dev3"):
+    for arn in decided[name]["policy_arns"]:
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        doc = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]["Document"]
+        doc = json.loads(urllib.request.unquote(doc)) if isinstance(doc, str) else doc
+        print(f"  user/{name}: {arn} denies {doc['Statement'][0]['Action']}")
+sqs = boto3.client("sqs")
+digests = []
+while True:
+    got = sqs.receive_message(QueueUrl=os.environ["DEMO_INBOX_URL"], MaxNumberOfMessages=10).get("Messages", [])
+    if not got:
+        break
+    for m in got:
+        body = json.loads(m["Body"])
+        if body.get("MessageAttributes", {}).get("decision", {}).get("Value") == "pruned":
+            digests.append(body)
+        sqs.delete_message(QueueUrl=os.environ["DEMO_INBOX_URL"], ReceiptHandle=m["ReceiptHandle"])
+if digests:
+    print("\n--- the second run's digest, as an e-mail subscriber reads it ---")
+    print(digests[-1]["Subject"])
+    print(digests[-1]["Message"])
+print(run("restore", "--user", "dev3", "--service", "lambda").strip())
+
+if CHECK:
+    problems = []
+    expect = {"dev2": ("denied", ["ec2", "lambda"]), "dev3": ("denied", ["ec2", "lambda", "s3"]),
+              "alice": ("exempt", None), "ci-bot": ("exempt", None)}
+    for name, (decision, denied) in expect.items():
+        got = decided.get(name, {})
+        if got.get("decision") != decision or (denied is not None and got.get("denied_services") != denied):
+            problems.append(f"{name}: {got.get('decision')} {got.get('denied_services')} != {decision} {denied}")
+    if len(digests) != 2:
+        problems.append(f"{len(digests)} digests for two runs")
+    if problems:
+        sys.exit("demo pruning check failed: " + "; ".join(problems))
+    print("\ndemo check: the pruner denied exactly the unused services, and kept admins and exempt users")
