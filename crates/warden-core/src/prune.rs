@@ -597,6 +597,18 @@ pub fn policy_arn(principal_arn: &str, name: &str) -> String {
     format!("{base}:policy{POLICY_PATH}{name}")
 }
 
+/// Whether `arn` is one of the pruner's policies for this principal (by name): only
+/// those are ever deleted; another principal's, attached here by hand, is only detached.
+pub fn is_own_policy(arn: &str, prefix: &str, kind: EntityKind, name: &str) -> bool {
+    let base = policy_name(prefix, kind, name, 0);
+    arn.rsplit_once("/iam-warden/").is_some_and(|(_, n)| {
+        n == base
+            || n.strip_prefix(&base)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|i| !i.is_empty() && i.chars().all(|c| c.is_ascii_digit()))
+    })
+}
+
 /// Whether `arn` names a policy the pruner writes.
 pub fn is_prune_policy(arn: &str, prefix: &str) -> bool {
     arn.split_once(":policy/").is_some_and(|(_, rest)| {

@@ -16,8 +16,8 @@ use crate::ports::{
 };
 use crate::principal::Target;
 use crate::prune::{
-    documents, plan, policy_arn, policy_name, summary, triage, LedgerEntry, Outcome, PolicyDoc,
-    PruneConfig, PruneDecision, Quotas, Report, Subject,
+    documents, is_own_policy, plan, policy_arn, policy_name, summary, triage, LedgerEntry, Outcome,
+    PolicyDoc, PruneConfig, PruneDecision, Quotas, Report, Subject,
 };
 
 /// What a pass may change.
@@ -154,7 +154,9 @@ where
         }
         for arn in &planned.remove {
             ports.detach_policy(&target, arn).await?;
-            ports.delete_policy(arn).await?;
+            if is_own_policy(arn, &cfg.policy_prefix, subject.kind, &subject.name) {
+                ports.delete_policy(arn).await?;
+            }
         }
         if let Some(entry) = &planned.ledger {
             ports.save(entry).await?;
@@ -234,7 +236,9 @@ where
     }
     for arn in &known {
         ports.detach_policy(target, arn).await?;
-        ports.delete_policy(arn).await?;
+        if is_own_policy(arn, &cfg.policy_prefix, target.kind, &target.name) {
+            ports.delete_policy(arn).await?;
+        }
     }
     entry.policy_arns = keep.into_iter().map(|p| p.arn).collect();
     if known_before {

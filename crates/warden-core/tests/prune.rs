@@ -570,3 +570,34 @@ async fn a_small_run_is_pruned_inline_with_one_digest() {
     assert!(account.lock().work_queue.is_empty());
     assert_eq!(account.notices().len(), 1);
 }
+
+#[tokio::test]
+async fn another_principals_deny_attached_here_is_detached_never_deleted() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    let carols = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-carol";
+    account.lock().policies.insert(
+        carols.into(),
+        (
+            "arn:aws:iam::123456789012:user/carol".into(),
+            vec!["{}".into()],
+        ),
+    );
+    account
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "bob".to_string()))
+        .unwrap()
+        .attached_policies
+        .insert(carols.into());
+    let out = pass(&account, &cfg(&[]), Writes::All).await;
+    assert_eq!(out[0].decision, PruneDecision::Denied);
+    let attached = account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .attached_policies;
+    assert!(!attached.contains(carols), "detached from bob");
+    assert!(
+        account.lock().policies.contains_key(carols),
+        "carol's deny kept"
+    );
+}
