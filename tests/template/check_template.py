@@ -111,7 +111,7 @@ FUNCTIONS = {
             strip_fns(read("prune.rs"), CLI_ONLY),
             strip_fns(read("ledger.rs"), CLI_ONLY),
             read("runs.rs"),
-            only_fns(read("iam.rs"), ["attach_policy", "detach_policy"]),
+            only_fns(read("iam.rs"), ["attach_policy", "detach_policy", "tag", "untag"]),
             only_fns(read("notify.rs"), ["publish"]),
             only_fns(read("startup.rs"), ["check_pruner"]),
             read("chat.rs"),
@@ -168,9 +168,17 @@ if attach.get("Condition", {}).get("ArnLike", {}).get("iam:PolicyARN") != {"Fn::
     fail("the pruner's attaching is not limited to its own policies (iam:PolicyARN)")
 for st in pruner_statements:
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-    writes = [a for a in actions if a.startswith(("iam:Create", "iam:Delete", "iam:Tag"))]
+    writes = [a for a in actions if a.startswith(("iam:Create", "iam:Delete", "iam:Tag")) and "Policy" in a]
     if writes and st.get("Resource") != {"Fn::Sub": own}:
         fail(f"PrunerRole writes policies {writes} outside /iam-warden/{'{prefix}'}*")
+
+for fn in FUNCTIONS:
+    for st in resources[f"{fn}Role"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if "iam:TagUser" in actions:
+            keys = st.get("Condition", {}).get("ForAllValues:StringLike", {}).get("aws:TagKeys")
+            if keys != "iam-warden:*":
+                fail(f"{fn}Role may tag principals with keys other than iam-warden:*")
 
 # 3. Every parameter is used.
 used = set()

@@ -70,6 +70,10 @@ pub mod tags {
     /// The event id whose revocation notice was published: the mark of "notified".
     pub const NOTIFIED: &str = "iam-warden:notified";
     pub const ALL: &[&str] = &[REVOKED_AT, EVENT_ID, EVENT_NAME, NOTIFIED];
+    /// When the pruner last changed the principal's deny, and the run that did.
+    pub const PRUNED_AT: &str = "iam-warden:pruned-at";
+    pub const PRUNED_RUN: &str = "iam-warden:pruned-run";
+    pub const PRUNED: &[&str] = &[PRUNED_AT, PRUNED_RUN];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Mode;
+use crate::config::{tags, Mode};
 use crate::notice::{restore_command, Notice};
 use crate::ports::{
     AccessAdvisor, Authorizations, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
@@ -158,6 +158,18 @@ where
                 ports.delete_policy(arn).await?;
             }
         }
+        // Recorded on the principal too (invariant 4): when, and by which run.
+        if planned.decision.writes() {
+            if planned.deny.is_empty() {
+                ports.untag(&target, tags::PRUNED).await?;
+            } else {
+                let at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+                let run: String = run_id.chars().take(256).collect();
+                ports
+                    .tag(&target, &[(tags::PRUNED_AT, at), (tags::PRUNED_RUN, run)])
+                    .await?;
+            }
+        }
         if let Some(entry) = &planned.ledger {
             ports.save(entry).await?;
         }
@@ -239,6 +251,9 @@ where
         if is_own_policy(arn, &cfg.policy_prefix, target.kind, &target.name) {
             ports.delete_policy(arn).await?;
         }
+    }
+    if entry.denied.is_empty() {
+        ports.untag(target, tags::PRUNED).await?;
     }
     entry.policy_arns = keep.into_iter().map(|p| p.arn).collect();
     if known_before {

@@ -308,11 +308,14 @@ async fn a_second_pass_with_nothing_changed_writes_nothing() {
     let first = pass(&account, &c, Writes::All).await;
     assert_eq!(first[0].decision, PruneDecision::Denied);
     assert_eq!(first[0].newly_denied, vec!["ec2".to_string()]);
-    let attached = account
-        .facts_of(EntityKind::User, "bob")
-        .unwrap()
-        .attached_policies;
-    assert_eq!(attached.len(), 1);
+    let facts = account.facts_of(EntityKind::User, "bob").unwrap();
+    assert_eq!(facts.attached_policies.len(), 1);
+    // Recorded on the principal: when and by which run.
+    assert_eq!(
+        facts.tags.get("iam-warden:pruned-run").map(String::as_str),
+        Some("run-1")
+    );
+    assert!(facts.tags.contains_key("iam-warden:pruned-at"));
 
     account.lock().calls.clear();
     let second = pass(&account, &c, Writes::All).await;
@@ -424,9 +427,19 @@ async fn restore_lifts_one_service_or_all_of_them() {
     let out = pass(&account, &c, Writes::All).await;
     assert_eq!(out[0].denied_services, vec!["ec2".to_string()]);
 
+    assert!(account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .tags
+        .contains_key("iam-warden:pruned-at"));
     let lifted = lift(&account, &c, &target, None, now()).await.unwrap();
     assert_eq!(lifted, set(&["ec2"]));
     assert!(account.lock().policies.is_empty());
+    assert!(account
+        .facts_of(EntityKind::User, "bob")
+        .unwrap()
+        .tags
+        .is_empty());
     assert!(account
         .facts_of(EntityKind::User, "bob")
         .unwrap()
