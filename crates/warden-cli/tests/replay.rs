@@ -217,7 +217,7 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
     assert!(demo.account.inline("legacy-app").await.is_empty());
     let nothing = demo.warden(&["restore", "--user", "alice"]);
     assert!(nothing.status.success());
-    assert!(String::from_utf8_lossy(&nothing.stdout).contains("not revoked"));
+    assert!(String::from_utf8_lossy(&nothing.stdout).contains("carries no iam-warden deny"));
 }
 
 #[tokio::test]
