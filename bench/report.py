@@ -1,0 +1,120 @@
+"""Writes bench/RESULTS.md from the JSON files of target/bench (bench/run.sh)."""
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+out = sys.argv[1]
+load = lambda name: json.load(open(os.path.join(out, name)))  # noqa: E731
+rust, py = load("revoker-rust.json"), load("revoker-python.json")
+cold = load("cold.json")
+prunes = sorted((f for f in os.listdir(out) if f.startswith("pruner-") and f != "pruner-limited.json"),
+                key=lambda f: int(f.split("-")[1].split(".")[0]))
+limited = load("pruner-limited.json")
+package = open(os.path.join(out, "package.txt")).read().strip().splitlines()
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def ok(good):
+    return "met" if good else "**missed**"
+
+
+cpu_model = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip() or platform.machine()
+lines = []
+w = lines.append
+w("# iam-warden benchmarks")
+w("")
+w(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} on {os.cpu_count()} cores ({cpu_model}), "
+  f"{sh('uname -sr')}, {sh('rustc --version')}, Python {platform.python_version()} with boto3 "
+  f"{sh(sys.executable + ' -c \"import boto3; print(boto3.__version__)\"')}, against one local moto server "
+  "(tests/support/moto_server.py) on loopback. Command: `./bench/run.sh` (figures below are from one run; "
+  "moto's own speed bounds every wall-clock figure).")
+w("")
+
+# Headline
+rc, pc = rust["cpu_per_event_ms"], py["cpu_per_event_ms"]
+w("## Headline")
+w("")
+w("| measure | iam-warden (Rust) | Python/boto3 | ratio | target |")
+w("|---|---|---|---|---|")
+w(f"| revoker events/s (1,000 events, batches of 10) | {rust['events_per_s']:.0f} | {py['events_per_s']:.0f} | {rust['events_per_s'] / py['events_per_s']:.1f}× | – |")
+w(f"| batch latency p50 / p99 | {rust['batch_p50_ms']:.1f} / {rust['batch_p99_ms']:.1f} ms | {py['batch_p50_ms']:.1f} / {py['batch_p99_ms']:.1f} ms | – | – |")
+w(f"| client CPU per event | {rc:.3f} ms | {pc:.3f} ms | 1/{pc / rc:.0f} | ≤ 1/10: {ok(rc * 10 <= pc)} |")
+cr, cp = cold["rust"], cold["python"]
+w(f"| cold start to first decision (median of {cr['runs']}) | {cr['cold_start_ms_median']:.0f} ms | {cp['cold_start_ms_median']:.0f} ms | 1/{cp['cold_start_ms_median'] / cr['cold_start_ms_median']:.1f} | ≤ 1/10: {ok(cr['cold_start_ms_median'] * 10 <= cp['cold_start_ms_median'])} |")
+w(f"| peak RSS | {cr['peak_rss_kib_median'] / 1024:.1f} MiB | {cp['peak_rss_kib_median'] / 1024:.1f} MiB | 1/{cp['peak_rss_kib_median'] / cr['peak_rss_kib_median']:.1f} | ≤ 1/4: {ok(cr['peak_rss_kib_median'] * 4 <= cp['peak_rss_kib_median'])} |")
+w("")
+
+w("## 1. Revoker: API calls per event, by decision")
+w("")
+w("Counted in the SDK (an interceptor on every client for Rust, botocore's `before-send` for Python): HTTP requests, retries included.")
+w("")
+w("| decision | events | Rust calls/event | Python calls/event | target |")
+w("|---|---|---|---|---|")
+targets = {"revoked": 4, "already-revoked": 1, "ignored": 0, "exempt": None}
+for d in sorted(set(rust["by_decision"]) | set(py["by_decision"])):
+    r = rust["by_decision"].get(d, {})
+    p = py["by_decision"].get(d, {})
+    t = targets.get(d)
+    target = f"≤ {t}: {ok(r.get('calls_per_event', 0) <= t)}" if t is not None else "–"
+    w(f"| {d} | {r.get('events', 0)} | {r.get('calls_per_event', 0):.2f} | {p.get('calls_per_event', 0):.2f} | {target} |")
+w("")
+w("Rust calls by operation: " + ", ".join(f"{k} {v}" for k, v in rust["calls_by_operation"].items()))
+w("")
+w("Python calls by operation: " + ", ".join(f"{k} {v}" for k, v in py["calls_by_operation"].items()))
+w("")
+
+w("## 2. Cold start and memory")
+w("")
+w("From the process's spawn to its first decision (SDK configuration, clients, start-up checks against moto, one event), "
+  "and the peak resident set (VmHWM) of that process. Rust: the release `warden-bench cold` (the revoker's `main` path); "
+  "Python: the equivalent handler, importing boto3.")
+w("")
+w("| | median | min | max | peak RSS |")
+w("|---|---|---|---|---|")
+for name, c in cold.items():
+    w(f"| {name} | {c['cold_start_ms_median']:.0f} ms | {c['cold_start_ms_min']:.0f} ms | {c['cold_start_ms_max']:.0f} ms | {c['peak_rss_kib_median'] / 1024:.1f} MiB |")
+w("")
+
+w("## 3. Pruner")
+w("")
+w("Each user is granted three services (EC2, S3, Lambda); a third used S3 recently. Three passes: the first records the grants, "
+  "the second (15 days later) writes the denies, the third (a day later) finds nothing changed. Calls include the inventory "
+  "(GetAccountAuthorizationDetails, GetAccountSummary) and the ledger (DynamoDB).")
+w("")
+w("| principals | concurrency | pass | wall | calls | calls/principal |")
+w("|---|---|---|---|---|---|")
+for f in prunes:
+    data = load(f)
+    for p in data["passes"]:
+        w(f"| {data['principals']} | {p['concurrency']} | {p['pass']} | {p['wall_s']:.1f} s | {p['calls']} | {p['calls_per_principal']:.2f} |")
+w("")
+w("With IAM limited to 20 requests per second (bench/python/ratelimit_proxy.py in front of moto; over-rate requests wait "
+  "for their slot): the floor is the pass's IAM calls ÷ 20.")
+w("")
+w("| principals | pass | wall | IAM calls | floor | wall ÷ floor | target |")
+w("|---|---|---|---|---|---|---|")
+for p in limited["passes"]:
+    floor = p["iam_calls"] / 20
+    ratio = p["wall_s"] / floor if floor else 0
+    w(f"| {limited['principals']} | {p['pass']} | {p['wall_s']:.1f} s | {p['iam_calls']} | {floor:.1f} s | {ratio:.2f} | ≤ 1.5: {ok(ratio <= 1.5)} |")
+w("")
+
+w("## 4. Package")
+w("")
+w("```")
+w("\n".join(package))
+w("```")
+w("")
+sizes = [int(l.split()[1]) for l in package[1:] if len(l.split()) > 1 and l.split()[1].isdigit()]
+w(f"Target: each zipped bootstrap under 8 MB: {ok(all(s < 8 * 1024 * 1024 for s in sizes))}.")
+w("")
+print("\n".join(lines))

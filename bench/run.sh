@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The benchmarks, side by side in one run against one local moto server, written to
+# bench/RESULTS.md: revoker throughput and API calls (Rust vs Python/boto3), cold start
+# and peak RSS, pruner calls per principal and wall time (and under a 20 req/s IAM
+# limit), and the zipped arm64 bootstraps. Not a test: nothing here fails on a figure.
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+cd "$ROOT"
+ensure_venv                      # moto[server], which brings boto3
+echo "==> cargo build --release -p warden-bench" >&2
+cargo build --release --locked --quiet -p warden-bench
+BIN="$ROOT/target/release/warden-bench"
+PY="$VENV/bin/python"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+start_moto
+export WARDEN_TEST_ENDPOINT="$AWS_ENDPOINT_URL"
+PRINCIPALS="${BENCH_PRINCIPALS:-1000 5000}"
+
+echo "==> 1. revoker throughput: 1,000 events, Rust then Python" >&2
+"$BIN" setup --out "$OUT/setup-rust.json" >/dev/null
+"$BIN" revoker --setup "$OUT/setup-rust.json" >"$OUT/revoker-rust.json"
+"$BIN" setup --out "$OUT/setup-python.json" >/dev/null
+"$PY" bench/python/revoker.py bench "$OUT/setup-python.json" >"$OUT/revoker-python.json"
+
+echo "==> 2. cold start and peak RSS (5 processes each)" >&2
+"$BIN" setup --events 1 --out "$OUT/setup-cold-rust.json" >/dev/null
+"$BIN" setup --events 1 --out "$OUT/setup-cold-python.json" >/dev/null
+"$PY" bench/python/cold_driver.py 5 \
+  rust -- "$BIN" cold --setup "$OUT/setup-cold-rust.json" --- \
+  python -- "$PY" bench/python/revoker.py cold "$OUT/setup-cold-python.json" >"$OUT/cold.json"
+
+echo "==> 3. pruner: $PRINCIPALS principals at concurrency 8 and 32" >&2
+for n in $PRINCIPALS; do
+  "$BIN" pruner --principals "$n" --concurrency 8 32 >"$OUT/pruner-$n.json"
+done
+echo "==> 3b. pruner behind a 20 req/s IAM rate limit" >&2
+coproc PROXY { "$PY" bench/python/ratelimit_proxy.py "$AWS_ENDPOINT_URL" 20; }
+read -r PROXY_URL <&"${PROXY[0]}"
+"$BIN" pruner --principals "${BENCH_LIMITED_PRINCIPALS:-200}" --concurrency 8 --via "$PROXY_URL" >"$OUT/pruner-limited.json"
+kill "$PROXY_PID" 2>/dev/null || true
+
+echo "==> 4. zipped arm64 bootstraps" >&2
+"$ROOT/scripts/package.sh" >"$OUT/package.txt"
+
+"$PY" bench/report.py "$OUT" >"$ROOT/bench/RESULTS.md"
+echo "==> bench/RESULTS.md written" >&2
+sed -n '1,40p' "$ROOT/bench/RESULTS.md"

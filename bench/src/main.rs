@@ -1,0 +1,499 @@
+//! `warden-bench`: the measurements of `bench/run.sh`, against the moto server of
+//! `WARDEN_TEST_ENDPOINT`. Each subcommand prints one JSON object.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // a benchmark: a broken set-up should stop it loudly
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_iam::config::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::{Duration as Days, Utc};
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+use warden_aws::AwsAccount;
+use warden_core::event::parse_eventbridge;
+use warden_core::ports::Authorizations;
+use warden_core::prune::PruneConfig;
+use warden_core::pruner::{prune, Writes};
+use warden_core::service::Revoker;
+use warden_it::TestAccount;
+
+#[derive(Parser)]
+#[command(
+    name = "warden-bench",
+    about = "iam-warden benchmarks (run by bench/run.sh)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A fresh moto account for the revoker benchmarks, and its workload, as JSON.
+    Setup {
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The revoker's code path over the workload of a set-up account.
+    Revoker {
+        #[arg(long)]
+        setup: PathBuf,
+    },
+    /// Cold start: SDK, clients, start-up checks, then the first decision.
+    Cold {
+        #[arg(long)]
+        setup: PathBuf,
+    },
+    /// Pruning passes over a fresh account of N users.
+    Pruner {
+        #[arg(long)]
+        principals: usize,
+        #[arg(long, num_args = 1.., default_values_t = [8])]
+        concurrency: Vec<usize>,
+        /// Send the pruner's calls here (a rate-limiting proxy) instead of moto
+        #[arg(long)]
+        via: Option<String>,
+    },
+}
+
+/// Counts the HTTP requests of every client it is installed on, by operation.
+#[derive(Clone, Debug, Default)]
+struct Calls(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Calls {
+    fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn total(&self) -> u64 {
+        self.0.lock().unwrap().values().sum()
+    }
+
+    fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let op = cfg.load::<Metadata>().map_or_else(
+            || "?".to_owned(),
+            |m| format!("{}:{}", m.service(), m.name()),
+        );
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// The production SDK configuration, with an account's key and an endpoint.
+async fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(key, secret, None, None, "bench"))
+        .retry_config(warden_aws::retry_config())
+        .load()
+        .await
+}
+
+fn counted(
+    sdk: &SdkConfig,
+    calls: &Calls,
+    topic: Option<String>,
+    dlq: Option<String>,
+) -> AwsAccount {
+    AwsAccount::from_clients(
+        aws_sdk_iam::Client::from_conf(
+            aws_sdk_iam::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        topic,
+        dlq,
+    )
+}
+
+/// User + system CPU time of this process (/proc/self/stat, in clock ticks of 10 ms).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident memory of this process, in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// A deterministic generator (the workload is the same in every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn event(account: &str, user: &str, name: &str, read_only: bool, n: usize) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("eb-{n:08}"),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam",
+        "account": account,
+        "time": "2026-11-20T09:15:01Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {
+                "type": "IAMUser",
+                "principalId": format!("AIDA{}", user.to_uppercase()),
+                "arn": format!("arn:aws:iam::{account}:user/{user}"),
+                "accountId": account,
+                "accessKeyId": "AKIAEXAMPLE",
+                "userName": user,
+            },
+            "eventTime": "2026-11-20T09:15:01Z",
+            "eventSource": "iam.amazonaws.com",
+            "eventName": name,
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.17.0",
+            "requestParameters": {"userName": format!("new-{n}")},
+            "responseElements": null,
+            "eventID": format!("00000000-0000-4000-8000-{n:012}"),
+            "readOnly": read_only,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": account,
+        }
+    })
+}
+
+/// 50 developers (70% of the events, so most are duplicates), 5 admins and read-only
+/// calls (30%, decided without a call).
+async fn setup(events: usize) -> Value {
+    let t = TestAccount::new().await;
+    t.group("Administrators").await;
+    let admins: Vec<String> = (0..5).map(|i| format!("admin{i:02}")).collect();
+    let devs: Vec<String> = (0..50).map(|i| format!("dev{i:02}")).collect();
+    for a in &admins {
+        t.user(a, &["Administrators"], &[]).await;
+    }
+    for d in &devs {
+        t.user(d, &[], &[]).await;
+    }
+    let deny = t.deny_policy().await;
+    let topic = t
+        .sns
+        .create_topic()
+        .name("iam-warden-notices")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let dlq = t.queue("iam-warden-dead-letters", true).await;
+    let (key, secret) = t.access_key("operator").await;
+    let mut rng = Lcg(42);
+    let workload: Vec<Value> = (0..events)
+        .map(|n| {
+            let r = rng.next() % 100;
+            if r < 70 {
+                let user = &devs[(rng.next() % 50) as usize];
+                let name = if rng.next().is_multiple_of(2) {
+                    "CreateUser"
+                } else {
+                    "AttachUserPolicy"
+                };
+                event(&t.id, user, name, false, n)
+            } else if r < 85 {
+                let user = &admins[(rng.next() % 5) as usize];
+                event(&t.id, user, "CreateUser", false, n)
+            } else {
+                let user = &devs[(rng.next() % 50) as usize];
+                event(&t.id, user, "ListUsers", true, n)
+            }
+        })
+        .collect();
+    json!({
+        "account": t.id, "endpoint": warden_it::endpoint(), "key": key, "secret": secret,
+        "deny_policy_arn": deny, "topic_arn": topic, "dlq_url": dlq,
+        "admin_group": "Administrators", "events": workload,
+    })
+}
+
+fn load(path: &PathBuf) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn revoker_config(s: &Value) -> warden_core::config::Config {
+    warden_core::testing::config_from(&[
+        ("DENY_POLICY_ARN", s["deny_policy_arn"].as_str().unwrap()),
+        ("TOPIC_ARN", s["topic_arn"].as_str().unwrap()),
+        ("DEAD_LETTER_QUEUE_URL", s["dlq_url"].as_str().unwrap()),
+        ("ADMIN_GROUP_NAME", s["admin_group"].as_str().unwrap()),
+    ])
+}
+
+async fn revoker(s: &Value) -> Value {
+    let sdk = sdk(
+        s["endpoint"].as_str().unwrap(),
+        s["key"].as_str().unwrap(),
+        s["secret"].as_str().unwrap(),
+    )
+    .await;
+    let calls = Calls::default();
+    let config = revoker_config(s);
+    let account = counted(
+        &sdk,
+        &calls,
+        config.topic_arn.clone(),
+        config.dead_letter_queue_url.clone(),
+    );
+    let env = account.discover(&config).await.unwrap();
+    let revoker = Revoker::new(account, config, env);
+    calls.reset();
+
+    let events: Vec<String> = s["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(Value::to_string)
+        .collect();
+    let mut by_decision: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut latencies = Vec::new();
+    let cpu0 = cpu_seconds();
+    let started = Instant::now();
+    for batch in events.chunks(10) {
+        // One SQS batch: the Lambda parses each body, then decides and acts.
+        let t0 = Instant::now();
+        let mut b = revoker.batch();
+        for body in batch {
+            let before = calls.total();
+            let event = parse_eventbridge(body).unwrap();
+            let outcome = b.process(&event, false).await.unwrap();
+            let e = by_decision.entry(outcome.decision.to_string()).or_default();
+            e.0 += 1;
+            e.1 += calls.total() - before;
+        }
+        latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
+    latencies.sort_by(f64::total_cmp);
+    json!({
+        "impl": "rust",
+        "events": events.len(),
+        "wall_s": wall,
+        "events_per_s": events.len() as f64 / wall,
+        "batch_p50_ms": percentile(&latencies, 50.0),
+        "batch_p99_ms": percentile(&latencies, 99.0),
+        "cpu_s": cpu,
+        "cpu_per_event_ms": cpu * 1000.0 / events.len() as f64,
+        "calls_total": calls.total(),
+        "calls_by_operation": calls.snapshot(),
+        "by_decision": by_decision.iter().map(|(d, (n, c))| (d.clone(), json!({"events": n, "calls": c, "calls_per_event": *c as f64 / *n as f64}))).collect::<BTreeMap<_, _>>(),
+    })
+}
+
+/// The Lambda's cold path: SDK config and clients, start-up checks, one decision.
+async fn cold(s: &Value) -> Value {
+    let sdk = sdk(
+        s["endpoint"].as_str().unwrap(),
+        s["key"].as_str().unwrap(),
+        s["secret"].as_str().unwrap(),
+    )
+    .await;
+    let config = revoker_config(s);
+    let account = AwsAccount::new(
+        &sdk,
+        config.topic_arn.clone(),
+        config.dead_letter_queue_url.clone(),
+    );
+    let env = account.discover(&config).await.unwrap();
+    let revoker = Revoker::new(account, config, env);
+    let body = s["events"][0].to_string();
+    let outcome = revoker
+        .batch()
+        .process(&parse_eventbridge(&body).unwrap(), false)
+        .await
+        .unwrap();
+    let at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    json!({"impl": "rust", "first_decision_unix_ns": at.to_string(), "decision": outcome.decision.to_string(), "peak_rss_kib": peak_rss_kib()})
+}
+
+async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -> Value {
+    let t = TestAccount::new().await;
+    let made = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    for batch in (0..principals).collect::<Vec<_>>().chunks(50) {
+        futures_util::future::join_all(batch.iter().map(|i| {
+            let t = &t;
+            let made = &made;
+            async move {
+                let arn = t
+                    .user_with_access(
+                        &format!("u{i:05}"),
+                        &[],
+                        &["ec2:*", "s3:GetObject", "lambda:*"],
+                    )
+                    .await;
+                if i.is_multiple_of(3) {
+                    t.seed_access(
+                        &arn,
+                        &[("s3", (Utc::now() + Days::days(130)).to_rfc3339())],
+                        None,
+                    );
+                }
+                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }))
+        .await;
+    }
+    eprintln!(
+        "warden-bench: {principals} users created in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let (key, secret) = t.access_key("operator").await;
+    let endpoint = via.clone().unwrap_or_else(warden_it::endpoint);
+    let sdk = sdk(&endpoint, &key, &secret).await;
+    let calls = Calls::default();
+    let mut passes = Vec::new();
+    for &c in concurrency {
+        let cfg = PruneConfig::from_lookup(|k| match k {
+            "CONCURRENCY" => Some(c.to_string()),
+            "LEDGER_TABLE" => Some(format!("bench-ledger-{c}")),
+            _ => None,
+        })
+        .unwrap();
+        let account = counted(&sdk, &calls, None, None).with_ledger(
+            aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(&sdk)
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            &cfg.ledger_table,
+        );
+        account.ensure_ledger_table().await.unwrap();
+        let first = Utc::now() + Days::days(120);
+        for (label, now) in [
+            ("first (records grants)", first),
+            ("second (writes the denies)", first + Days::days(15)),
+            ("steady (nothing changed)", first + Days::days(16)),
+        ] {
+            calls.reset();
+            let t0 = Instant::now();
+            let subjects = account.subjects(false).await.unwrap();
+            let quotas = account.quotas().await.unwrap();
+            let outcomes = prune(&account, &cfg, &subjects, quotas, now, "bench", Writes::All)
+                .await
+                .unwrap();
+            let wall = t0.elapsed().as_secs_f64();
+            let snapshot = calls.snapshot();
+            let iam: u64 = snapshot
+                .iter()
+                .filter(|(k, _)| k.starts_with("iam:"))
+                .map(|(_, v)| v)
+                .sum();
+            passes.push(json!({
+                "concurrency": c, "pass": label, "principals": outcomes.len(), "wall_s": wall,
+                "calls": calls.total(), "iam_calls": iam,
+                "calls_per_principal": calls.total() as f64 / outcomes.len().max(1) as f64,
+                "summary": warden_core::prune::summary(&outcomes),
+                "calls_by_operation": snapshot,
+            }));
+            eprintln!("warden-bench: {principals} principals, concurrency {c}, {label}: {wall:.1}s, {} calls", calls.total());
+        }
+    }
+    json!({"principals": principals, "via": via, "passes": passes})
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let out = match cli.command {
+        Command::Setup { events, out } => {
+            let s = setup(events).await;
+            std::fs::write(&out, s.to_string()).unwrap();
+            json!({"account": s["account"], "events": events, "file": out})
+        }
+        Command::Revoker { setup } => revoker(&load(&setup)).await,
+        Command::Cold { setup } => cold(&load(&setup)).await,
+        Command::Pruner {
+            principals,
+            concurrency,
+            via,
+        } => pruner(principals, &concurrency, via).await,
+    };
+    println!("{out}");
+}
