@@ -504,3 +504,39 @@ async fn a_failing_webhook_does_not_fail_the_run() {
     assert_eq!(server.await.unwrap().len(), 1, "the webhook was called");
     assert_eq!(t.notices(&inbox).await.len(), 1);
 }
+
+#[tokio::test]
+async fn with_a_lost_ledger_the_deny_in_iam_is_adopted() {
+    let t = TestAccount::new().await;
+    let c = cfg(&[]);
+    let account = t.pruner(&c).await;
+    let bob = t
+        .user_with_access("bob", &[], &["ec2:*", "s3:GetObject"])
+        .await;
+    pass(&account, &c, first_run(), Writes::All).await;
+    pass(&account, &c, later_run(), Writes::All).await;
+    // Since then bob "used" both, as denied attempts: Access Advisor counts them.
+    let recent = iso(later_run() + Duration::days(1));
+    t.seed_access(&bob, &[("ec2", recent.clone()), ("s3", recent)], None);
+
+    let fresh = cfg(&[("LEDGER_TABLE", "a-new-empty-ledger")]);
+    let account = t.pruner(&fresh).await;
+    let out = pass(
+        &account,
+        &fresh,
+        later_run() + Duration::days(2),
+        Writes::All,
+    )
+    .await;
+    assert_eq!(
+        out["bob"].denied_services,
+        vec!["ec2", "s3"],
+        "{:?}",
+        out["bob"]
+    );
+    let (document, _) = t.policy_document(&prune_policy(&t, "bob")).await.unwrap();
+    assert!(
+        document.contains("ec2:*") && document.contains("s3:*"),
+        "{document}"
+    );
+}

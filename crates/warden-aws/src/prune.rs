@@ -333,6 +333,41 @@ impl PrunePolicies for AwsAccount {
         }
     }
 
+    async fn denied_services(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Option<std::collections::BTreeSet<String>>, PortError> {
+        let policy = match self.iam.get_policy().policy_arn(policy_arn).send().await {
+            Ok(out) => out.policy,
+            Err(e) => match classify("GetPolicy", e) {
+                PortError::NoSuchEntity { .. } => return Ok(None),
+                other => return Err(other),
+            },
+        };
+        let Some(version) = policy.and_then(|p| p.default_version_id) else {
+            return Ok(None);
+        };
+        let document = self
+            .iam
+            .get_policy_version()
+            .policy_arn(policy_arn)
+            .version_id(version)
+            .send()
+            .await
+            .map_err(|e| classify("GetPolicyVersion", e))?
+            .policy_version
+            .and_then(|v| v.document)
+            .unwrap_or_default();
+        // IAM returns documents URL-encoded.
+        let decoded = percent_encoding::percent_decode_str(&document).decode_utf8_lossy();
+        warden_core::prune::services_of(&decoded)
+            .map(Some)
+            .ok_or_else(|| PortError::Failed {
+                operation: "GetPolicyVersion",
+                message: format!("{policy_arn}: the document is not a policy"),
+            })
+    }
+
     async fn delete_policy(&self, policy_arn: &str) -> Result<bool, PortError> {
         let versions = match self
             .iam

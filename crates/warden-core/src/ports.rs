@@ -151,6 +151,12 @@ pub trait PrunePolicies: Send + Sync {
         policy: &PolicyDoc,
         principal_arn: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The services a pruner policy denies (its default version), `None` when it does
+    /// not exist: how a deny the ledger lost is adopted instead of dropped.
+    fn denied_services(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<Option<std::collections::BTreeSet<String>>, PortError>> + Send;
     /// Deletes a detached pruner policy; `Ok(false)` when there was none.
     fn delete_policy(
         &self,

@@ -649,6 +649,32 @@ pub fn documents(services: &BTreeSet<String>) -> Vec<String> {
     out
 }
 
+/// The services a pruner policy document denies (`<service>:*` of its Deny statements).
+pub fn services_of(document: &str) -> Option<BTreeSet<String>> {
+    let doc: serde_json::Value = serde_json::from_str(document).ok()?;
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    let mut out = BTreeSet::new();
+    for st in statements.iter().filter(|s| s["Effect"] == "Deny") {
+        let actions = match &st["Action"] {
+            serde_json::Value::String(a) => vec![a.clone()],
+            serde_json::Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.extend(
+            actions
+                .iter()
+                .filter_map(|a| a.strip_suffix(":*").map(str::to_owned)),
+        );
+    }
+    Some(out)
+}
+
 /// The result for one principal, as printed by `warden prune` and put in the digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {

@@ -101,11 +101,39 @@ where
         out.policy_arns = previous.map(|p| p.policy_arns.clone()).unwrap_or_default();
         return out;
     }
+    // A deny policy of this principal that the ledger does not know (a lost or
+    // restored-from-backup ledger): adopt its services, never drop them.
+    let unknown: Vec<&String> = subject
+        .attached
+        .iter()
+        .filter(|a| is_own_policy(a, &cfg.policy_prefix, subject.kind, &subject.name))
+        .filter(|a| !previous.is_some_and(|p| p.policy_arns.contains(a)))
+        .collect();
+    let mut adopted: Option<LedgerEntry> = None;
+    if !unknown.is_empty() {
+        let mut entry = previous
+            .cloned()
+            .unwrap_or_else(|| LedgerEntry::new(&subject.arn));
+        for arn in unknown {
+            match ports.denied_services(arn).await {
+                Ok(Some(services)) => {
+                    entry.denied.extend(services);
+                    entry.policy_arns.push(arn.clone());
+                }
+                Ok(None) => {}
+                Err(e) => return failed(Outcome::new(subject, PruneDecision::Failed, None), &e),
+            }
+        }
+        tracing::warn!(principal = %subject.arn, denied = ?entry.denied, "adopted deny policies the ledger did not know");
+        adopted = Some(entry);
+    }
+    let previous = adopted.as_ref().or(previous);
+
     let report = ports.report(&subject.arn, cfg.report_timeout).await;
     if let Report::Unavailable(why) = &report {
         tracing::warn!(principal = %subject.arn, reason = %why, "no usable Access Advisor report");
     }
-    let planned = plan(
+    let mut planned = plan(
         subject,
         &report,
         previous,
@@ -114,6 +142,9 @@ where
         now,
         run_id,
     );
+    if planned.ledger.is_none() {
+        planned.ledger = adopted.clone();
+    }
     let mut out = Outcome::new(subject, planned.decision, planned.reason.clone());
     out.denied_services = planned.deny.iter().cloned().collect();
     out.newly_denied = planned.newly_denied.iter().cloned().collect();

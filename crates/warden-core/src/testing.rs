@@ -344,6 +344,17 @@ impl PrunePolicies for MemoryAccount {
         Ok(())
     }
 
+    async fn denied_services(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Option<std::collections::BTreeSet<String>>, PortError> {
+        let s = self.enter("denied_services")?;
+        Ok(s.policies
+            .get(policy_arn)
+            .and_then(|(_, versions)| versions.last())
+            .map(|doc| crate::prune::services_of(doc).unwrap_or_default()))
+    }
+
     async fn delete_policy(&self, policy_arn: &str) -> Result<bool, PortError> {
         let mut s = self.enter("delete_policy")?;
         Ok(s.policies.remove(policy_arn).is_some())

@@ -614,3 +614,33 @@ async fn another_principals_deny_attached_here_is_detached_never_deleted() {
         "carol's deny kept"
     );
 }
+
+#[tokio::test]
+async fn a_deny_the_ledger_lost_is_adopted_not_dropped() {
+    let account = account_with_bob(
+        report(&[("ec2", None), ("s3", Some(1))]),
+        seen(&["ec2", "s3"], 365),
+    );
+    let c = cfg(&[]);
+    pass(&account, &c, Writes::All).await;
+    // The ledger is lost (a new table, a bad restore): only first-seen dates come back.
+    account
+        .lock()
+        .ledger
+        .insert(ARN.into(), seen(&["ec2", "s3"], 1));
+    // s3 was denied long ago and has been used since only as denied attempts.
+    {
+        let mut s = account.lock();
+        let (_, versions) = s.policies.values_mut().next().unwrap();
+        versions.push(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["ec2:*","s3:*"],"Resource":"*"}]}"#
+                .into(),
+        );
+    }
+    let out = pass(&account, &c, Writes::All).await;
+    assert_eq!(out[0].denied_services, vec!["ec2", "s3"], "{:?}", out[0]);
+    let s = account.lock();
+    let (_, versions) = s.policies.values().next().unwrap();
+    assert!(versions.last().unwrap().contains("s3:*"));
+    assert_eq!(s.ledger.get(ARN).unwrap().denied, set(&["ec2", "s3"]));
+}
