@@ -652,13 +652,16 @@ pub fn documents(services: &BTreeSet<String>) -> Vec<String> {
 /// The services a pruner policy document denies (`<service>:*` of its Deny statements).
 pub fn services_of(document: &str) -> Option<BTreeSet<String>> {
     let doc: serde_json::Value = serde_json::from_str(document).ok()?;
-    let statements = match &doc["Statement"] {
+    let statements = match doc.get("Statement")? {
         serde_json::Value::Array(a) => a.clone(),
         other => vec![other.clone()],
     };
     let mut out = BTreeSet::new();
-    for st in statements.iter().filter(|s| s["Effect"] == "Deny") {
-        let actions = match &st["Action"] {
+    for st in statements
+        .iter()
+        .filter(|s| s.get("Effect").and_then(|e| e.as_str()) == Some("Deny"))
+    {
+        let actions = match st.get("Action").unwrap_or(&serde_json::Value::Null) {
             serde_json::Value::String(a) => vec![a.clone()],
             serde_json::Value::Array(a) => a
                 .iter()
