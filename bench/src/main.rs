@@ -392,14 +392,14 @@ async fn cold(s: &Value) -> Value {
     json!({"impl": "rust", "first_decision_unix_ns": at.to_string(), "decision": outcome.decision.to_string(), "peak_rss_kib": peak_rss_kib()})
 }
 
-async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -> Value {
+/// A fresh account of `principals` users, each granted EC2, S3 and Lambda; a third
+/// used S3 lately.
+async fn fleet(principals: usize) -> TestAccount {
     let t = TestAccount::new().await;
-    let made = std::sync::atomic::AtomicUsize::new(0);
     let started = Instant::now();
     for batch in (0..principals).collect::<Vec<_>>().chunks(50) {
         futures_util::future::join_all(batch.iter().map(|i| {
             let t = &t;
-            let made = &made;
             async move {
                 let arn = t
                     .user_with_access(
@@ -415,7 +415,6 @@ async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -
                         None,
                     );
                 }
-                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }))
         .await;
@@ -424,15 +423,20 @@ async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -
         "warden-bench: {principals} users created in {:.1}s",
         started.elapsed().as_secs_f64()
     );
-    let (key, secret) = t.access_key("operator").await;
-    let endpoint = via.clone().unwrap_or_else(warden_it::endpoint);
-    let sdk = sdk(&endpoint, &key, &secret).await;
-    let calls = Calls::default();
+    t
+}
+
+async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -> Value {
     let mut passes = Vec::new();
     for &c in concurrency {
+        // Each concurrency its own account: the same work from the same start.
+        let t = fleet(principals).await;
+        let (key, secret) = t.access_key("operator").await;
+        let endpoint = via.clone().unwrap_or_else(warden_it::endpoint);
+        let sdk = sdk(&endpoint, &key, &secret).await;
+        let calls = Calls::default();
         let cfg = PruneConfig::from_lookup(|k| match k {
             "CONCURRENCY" => Some(c.to_string()),
-            "LEDGER_TABLE" => Some(format!("bench-ledger-{c}")),
             _ => None,
         })
         .unwrap();
@@ -462,7 +466,7 @@ async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -
             let snapshot = calls.snapshot();
             let iam: u64 = snapshot
                 .iter()
-                .filter(|(k, _)| k.starts_with("iam:"))
+                .filter(|(k, _)| k.starts_with("IAM:"))
                 .map(|(_, v)| v)
                 .sum();
             passes.push(json!({
@@ -472,7 +476,10 @@ async fn pruner(principals: usize, concurrency: &[usize], via: Option<String>) -
                 "summary": warden_core::prune::summary(&outcomes),
                 "calls_by_operation": snapshot,
             }));
-            eprintln!("warden-bench: {principals} principals, concurrency {c}, {label}: {wall:.1}s, {} calls", calls.total());
+            eprintln!(
+                "warden-bench: {principals} principals, concurrency {c}, {label}: {wall:.1}s, {} calls",
+                calls.total()
+            );
         }
     }
     json!({"principals": principals, "via": via, "passes": passes})
