@@ -32,9 +32,10 @@ lines = []
 w = lines.append
 w("# iam-warden benchmarks")
 w("")
+boto3_version = sh(sys.executable + " -c 'import boto3; print(boto3.__version__)'")
 w(f"Measured {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC} on {os.cpu_count()} cores ({cpu_model}), "
   f"{sh('uname -sr')}, {sh('rustc --version')}, Python {platform.python_version()} with boto3 "
-  f"{sh(sys.executable + ' -c \"import boto3; print(boto3.__version__)\"')}, against one local moto server "
+  f"{boto3_version}, against one local moto server "
   "(tests/support/moto_server.py) on loopback. Command: `./bench/run.sh` (figures below are from one run; "
   "moto's own speed bounds every wall-clock figure).")
 w("")

@@ -18,6 +18,9 @@ seeded with
      "polls": 0}                                  # IN_PROGRESS answers before COMPLETED
 
 `DELETE /_warden/access-advisor` forgets every seed and job.
+
+It also enforces IAM's quota of 10 managed policies per user and role, which moto does
+not: one more attach is `LimitExceeded`, as in AWS.
 """
 
 import datetime
@@ -28,7 +31,8 @@ import uuid
 import botocore.session
 import moto.server as server
 from moto.core.responses import ActionResult
-from moto.iam.models import iam_backends
+from moto.iam.exceptions import LimitExceededException
+from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 
 LOCK = threading.Lock()
@@ -169,6 +173,31 @@ def get_service_last_accessed_details(self):
             result["Marker"] = str(marker + max_items)
         return ActionResult(result)
 
+
+# IAM's quota of managed policies per user and role (AttachedPoliciesPer*Quota, 10 in
+# moto's GetAccountSummary), which moto does not enforce: attaching one more is
+# LimitExceeded, as in AWS. Re-attaching an attached policy is not.
+QUOTA = 10
+_attach_user, _attach_role = IAMBackend.attach_user_policy, IAMBackend.attach_role_policy
+
+
+def _check_quota(entity, policy_arn):
+    if policy_arn not in entity.managed_policies and len(entity.managed_policies) >= QUOTA:
+        raise LimitExceededException(f"Cannot exceed quota for PoliciesPer{type(entity).__name__}: {QUOTA}")
+
+
+def attach_user_policy(self, policy_arn, user_name):
+    _check_quota(self.get_user(user_name), policy_arn)
+    return _attach_user(self, policy_arn, user_name)
+
+
+def attach_role_policy(self, policy_arn, role_name):
+    _check_quota(self.get_role(role_name), policy_arn)
+    return _attach_role(self, policy_arn, role_name)
+
+
+IAMBackend.attach_user_policy = attach_user_policy
+IAMBackend.attach_role_policy = attach_role_policy
 
 IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
 IamResponse.get_service_last_accessed_details = get_service_last_accessed_details

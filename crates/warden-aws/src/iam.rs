@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::{EntityType, Tag};
+use warden_core::config::tags;
 use warden_core::decision::{CallerFacts, Facts, Method};
 use warden_core::ports::{Directory, Enforcer, Inventory, PortError, RevokedPrincipal};
 use warden_core::principal::{EntityKind, Target};
@@ -20,6 +21,11 @@ fn absent_is_false(result: Result<(), PortError>) -> Result<bool, PortError> {
 }
 
 impl AwsAccount {
+    /// Groups and tags always; the attached and inline policies only when the
+    /// principal carries a revocation record (`iam-warden:revoked-at`): without one
+    /// there is nothing to resume, the attach is idempotent, and IAM itself answers
+    /// `LimitExceeded` at the quota (the inline fallback). Two reads instead of four
+    /// for a first revocation and for most exemptions.
     async fn user_facts(&self, name: &str) -> Result<Facts, PortError> {
         let iam = &self.iam;
         let groups = async {
@@ -42,38 +48,45 @@ impl AwsAccount {
                 .await
                 .map_err(|e| classify("ListUserTags", e))
         };
-        let attached = async {
-            iam.list_attached_user_policies()
-                .user_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("ListAttachedUserPolicies", e))
+        let (groups, tags) = tokio::try_join!(groups, tags)?;
+        let tags = tag_map(tags);
+        let (attached, inline) = if tags.contains_key(tags::REVOKED_AT) {
+            let attached = async {
+                iam.list_attached_user_policies()
+                    .user_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListAttachedUserPolicies", e))
+            };
+            let inline = async {
+                iam.list_user_policies()
+                    .user_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListUserPolicies", e))
+            };
+            tokio::try_join!(attached, inline)?
+        } else {
+            (Vec::new(), Vec::new())
         };
-        let inline = async {
-            iam.list_user_policies()
-                .user_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("ListUserPolicies", e))
-        };
-        let (groups, tags, attached, inline) = tokio::try_join!(groups, tags, attached, inline)?;
         Ok(Facts {
             groups: groups.into_iter().map(|g| g.group_name).collect(),
-            tags: tag_map(tags),
+            tags,
             attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
             inline_policies: inline.into_iter().collect(),
         })
     }
 
+    /// As [`Self::user_facts`]: tags, then the policies only with a revocation record.
     async fn role_facts(&self, name: &str) -> Result<Facts, PortError> {
         let iam = &self.iam;
-        let tags = async {
+        let tags = tag_map(
             iam.list_role_tags()
                 .role_name(name)
                 .into_paginator()
@@ -81,32 +94,36 @@ impl AwsAccount {
                 .send()
                 .try_collect()
                 .await
-                .map_err(|e| classify("ListRoleTags", e))
+                .map_err(|e| classify("ListRoleTags", e))?,
+        );
+        let (attached, inline) = if tags.contains_key(tags::REVOKED_AT) {
+            let attached = async {
+                iam.list_attached_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListAttachedRolePolicies", e))
+            };
+            let inline = async {
+                iam.list_role_policies()
+                    .role_name(name)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListRolePolicies", e))
+            };
+            tokio::try_join!(attached, inline)?
+        } else {
+            (Vec::new(), Vec::new())
         };
-        let attached = async {
-            iam.list_attached_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("ListAttachedRolePolicies", e))
-        };
-        let inline = async {
-            iam.list_role_policies()
-                .role_name(name)
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| classify("ListRolePolicies", e))
-        };
-        let (tags, attached, inline) = tokio::try_join!(tags, attached, inline)?;
         Ok(Facts {
             groups: BTreeSet::new(),
-            tags: tag_map(tags),
+            tags,
             attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
             inline_policies: inline.into_iter().collect(),
         })

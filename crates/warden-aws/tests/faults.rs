@@ -267,9 +267,16 @@ fn user_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
                 .build()
                 .unwrap()
         }),
+        // A revocation record: the attached and inline policies are read too.
         1 => read_rule!(failure, Iam::list_user_tags, || {
             list_user_tags::ListUserTagsOutput::builder()
-                .set_tags(Some(vec![]))
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("iam-warden:revoked-at")
+                        .value("2026-11-20T09:15:01Z")
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap()
         }),
@@ -323,6 +330,31 @@ async fn invariant_2_unknown_membership_is_an_error_never_not_an_admin() {
         }
         assert_eq!(rules[index].num_calls(), MAX, "read {index}");
     }
+}
+
+#[tokio::test]
+async fn without_a_revocation_record_only_groups_and_tags_are_read() {
+    use aws_sdk_iam::operation::*;
+    let groups = user_read(0, None);
+    let tags = mock!(Iam::list_user_tags).then_output(|| {
+        list_user_tags::ListUserTagsOutput::builder()
+            .set_tags(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    let (attached, inline) = (user_read(2, None), user_read(3, None));
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&groups, &tags, &attached, &inline],
+        |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())
+    ));
+    assert!(matches!(a.facts(&user()).await, Ok(CallerFacts::Found(_))));
+    assert_eq!((groups.num_calls(), tags.num_calls()), (1, 1));
+    assert_eq!((attached.num_calls(), inline.num_calls()), (0, 0));
 }
 
 #[tokio::test]
@@ -483,9 +515,16 @@ async fn sqs_dead_letter_send_is_retried_and_transient_on_lasting_5xx() {
 fn role_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
     use aws_sdk_iam::operation::*;
     match index {
+        // A revocation record: the attached and inline policies are read too.
         0 => read_rule!(failure, Iam::list_role_tags, || {
             list_role_tags::ListRoleTagsOutput::builder()
-                .set_tags(Some(vec![]))
+                .tags(
+                    aws_sdk_iam::types::Tag::builder()
+                        .key("iam-warden:revoked-at")
+                        .value("2026-11-20T09:15:01Z")
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap()
         }),

@@ -46,7 +46,10 @@ impl PortError {
 
 /// Reads what the decision needs to know about a principal.
 pub trait Directory: Send + Sync {
-    /// Group membership, tags, attached and inline policies; `Gone` on `NoSuchEntity`.
+    /// Group membership and tags; the attached and inline policies may be left empty
+    /// when the principal carries no revocation record (`iam-warden:revoked-at`): the
+    /// attach is idempotent and the quota is IAM's `LimitExceeded`. `Gone` on
+    /// `NoSuchEntity`.
     fn facts(&self, target: &Target)
         -> impl Future<Output = Result<CallerFacts, PortError>> + Send;
 }
