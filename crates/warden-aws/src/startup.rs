@@ -41,29 +41,6 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
         problem,
     };
 
-    match iam
-        .get_group()
-        .group_name(&config.admin_group)
-        .max_items(1)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) => match classify("GetGroup", e) {
-            PortError::NoSuchEntity { .. } => {
-                return Err(unusable(
-                    "ADMIN_GROUP_NAME",
-                    &config.admin_group,
-                    format!(
-                        "no such group in account {account_id}: refusing to decide who is an admin"
-                    ),
-                )
-                .into())
-            }
-            other => return Err(other.into()),
-        },
-    }
-
     if let Some(policy_account) = account_of(&config.deny_policy_arn) {
         if policy_account != account_id {
             return Err(unusable(
@@ -74,55 +51,93 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
             .into());
         }
     }
-    match iam
-        .get_policy()
-        .policy_arn(&config.deny_policy_arn)
-        .send()
-        .await
-    {
-        Ok(_) => {}
-        Err(e) => match classify("GetPolicy", e) {
-            PortError::NoSuchEntity { .. } => {
-                return Err(unusable(
-                    "DENY_POLICY_ARN",
-                    &config.deny_policy_arn,
-                    "no such policy".into(),
-                )
-                .into())
+    // Independent checks, at once: a cold start waits for one round trip, not five.
+    let group = async {
+        match iam
+            .get_group()
+            .group_name(&config.admin_group)
+            .max_items(1)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => match classify("GetGroup", e) {
+                PortError::NoSuchEntity { .. } => {
+                    return Err::<(), StartupError>(
+                        unusable(
+                            "ADMIN_GROUP_NAME",
+                            &config.admin_group,
+                            format!("no such group in account {account_id}: refusing to decide who is an admin"),
+                        )
+                        .into(),
+                    )
+                }
+                other => return Err::<(), StartupError>(other.into()),
+            },
+        }
+        Ok(())
+    };
+    let policy = async {
+        match iam
+            .get_policy()
+            .policy_arn(&config.deny_policy_arn)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => match classify("GetPolicy", e) {
+                PortError::NoSuchEntity { .. } => {
+                    return Err::<(), StartupError>(
+                        unusable(
+                            "DENY_POLICY_ARN",
+                            &config.deny_policy_arn,
+                            "no such policy".into(),
+                        )
+                        .into(),
+                    )
+                }
+                other => return Err::<(), StartupError>(other.into()),
+            },
+        }
+        Ok(())
+    };
+    let topic = async {
+        if let Some(topic) = &config.topic_arn {
+            if let Err(e) = sns.get_topic_attributes().topic_arn(topic).send().await {
+                return Err::<(), StartupError>(match classify("GetTopicAttributes", e) {
+                    PortError::NoSuchEntity { .. } => {
+                        unusable("TOPIC_ARN", topic, "no such topic".into()).into()
+                    }
+                    other => other.into(),
+                });
             }
-            other => return Err(other.into()),
-        },
-    }
-
-    if let Some(topic) = &config.topic_arn {
-        if let Err(e) = sns.get_topic_attributes().topic_arn(topic).send().await {
-            return Err(match classify("GetTopicAttributes", e) {
-                PortError::NoSuchEntity { .. } => {
-                    unusable("TOPIC_ARN", topic, "no such topic".into()).into()
-                }
-                other => other.into(),
-            });
         }
-    }
-
-    if let Some(url) = &config.dead_letter_queue_url {
-        if let Err(e) = sqs.get_queue_attributes().queue_url(url).send().await {
-            return Err(match classify("GetQueueAttributes", e) {
-                PortError::NoSuchEntity { .. } => {
-                    unusable("DEAD_LETTER_QUEUE_URL", url, "no such queue".into()).into()
-                }
-                other => other.into(),
-            });
+        Ok(())
+    };
+    let queue = async {
+        if let Some(url) = &config.dead_letter_queue_url {
+            if let Err(e) = sqs.get_queue_attributes().queue_url(url).send().await {
+                return Err::<(), StartupError>(match classify("GetQueueAttributes", e) {
+                    PortError::NoSuchEntity { .. } => {
+                        unusable("DEAD_LETTER_QUEUE_URL", url, "no such queue".into()).into()
+                    }
+                    other => other.into(),
+                });
+            }
         }
-    }
-
-    let summary = iam
-        .get_account_summary()
-        .send()
-        .await
-        .map_err(|e| classify("GetAccountSummary", e))?
-        .summary_map
-        .unwrap_or_default();
+        Ok(())
+    };
+    let summary = async {
+        let summary = iam
+            .get_account_summary()
+            .send()
+            .await
+            .map_err(|e| classify("GetAccountSummary", e))?
+            .summary_map
+            .unwrap_or_default();
+        Ok::<_, StartupError>(summary)
+    };
+    let ((), (), (), (), summary) = tokio::try_join!(group, policy, topic, queue, summary)?;
     let quota = |key: SummaryKeyType, name: &'static str| -> Result<u32, PortError> {
         summary
             .get(&key)

@@ -586,13 +586,33 @@ async fn start_up_tells_a_missing_admin_group_from_a_failing_read() {
         let client = mock_client!(aws_sdk_sts, RuleMode::MatchAny, [&identity]);
         (identity, client)
     };
+    // The other start-up reads, which run at the same time, succeed.
+    let policy = mock!(Iam::get_policy)
+        .then_output(|| aws_sdk_iam::operation::get_policy::GetPolicyOutput::builder().build());
+    let summary = mock!(Iam::get_account_summary).then_output(|| {
+        aws_sdk_iam::operation::get_account_summary::GetAccountSummaryOutput::builder()
+            .summary_map(
+                aws_sdk_iam::types::SummaryKeyType::AttachedPoliciesPerUserQuota,
+                10,
+            )
+            .summary_map(
+                aws_sdk_iam::types::SummaryKeyType::AttachedPoliciesPerRoleQuota,
+                10,
+            )
+            .build()
+    });
     let build = |group: &Rule| {
         let (_identity, sts) = sts();
         AwsAccount::from_clients(
-            mock_client!(aws_sdk_iam, RuleMode::MatchAny, [group], |c| c
-                .retry_config(retry())
-                .time_source(SystemTimeSource::new())
-                .retry_partition(partition())),
+            mock_client!(
+                aws_sdk_iam,
+                RuleMode::MatchAny,
+                [group, &policy, &summary],
+                |c| c
+                    .retry_config(retry())
+                    .time_source(SystemTimeSource::new())
+                    .retry_partition(partition())
+            ),
             unused_sns(),
             unused_sqs(),
             sts,
