@@ -172,6 +172,67 @@ impl Directory for AwsAccount {
             Err(e) => Err(e),
         }
     }
+
+    async fn deny_present(
+        &self,
+        target: &Target,
+        method: Method,
+        config: &warden_core::config::Config,
+    ) -> Result<bool, PortError> {
+        let name = target.name.as_str();
+        let result = match (target.kind, method) {
+            (EntityKind::User, Method::Managed) => self
+                .iam
+                .list_attached_user_policies()
+                .user_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map(|p| {
+                    p.iter()
+                        .any(|p| p.policy_arn.as_deref() == Some(config.deny_policy_arn.as_str()))
+                })
+                .map_err(|e| classify("ListAttachedUserPolicies", e)),
+            (EntityKind::Role, Method::Managed) => self
+                .iam
+                .list_attached_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map(|p| {
+                    p.iter()
+                        .any(|p| p.policy_arn.as_deref() == Some(config.deny_policy_arn.as_str()))
+                })
+                .map_err(|e| classify("ListAttachedRolePolicies", e)),
+            (EntityKind::User, Method::Inline) => self
+                .iam
+                .get_user_policy()
+                .user_name(name)
+                .policy_name(&config.inline_policy_name)
+                .send()
+                .await
+                .map(|_| true)
+                .map_err(|e| classify("GetUserPolicy", e)),
+            (EntityKind::Role, Method::Inline) => self
+                .iam
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&config.inline_policy_name)
+                .send()
+                .await
+                .map(|_| true)
+                .map_err(|e| classify("GetRolePolicy", e)),
+        };
+        match result {
+            Err(PortError::NoSuchEntity { .. }) => Ok(false),
+            other => other,
+        }
+    }
 }
 
 impl Enforcer for AwsAccount {

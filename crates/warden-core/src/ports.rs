@@ -52,6 +52,15 @@ pub trait Directory: Send + Sync {
     /// `NoSuchEntity`.
     fn facts(&self, target: &Target)
         -> impl Future<Output = Result<CallerFacts, PortError>> + Send;
+    /// Whether the tool's deny is still on the principal, by the method that put it
+    /// there, in one call: the managed deny among the attached policies, or the inline
+    /// deny by name. `Ok(false)` for a principal that no longer exists.
+    fn deny_present(
+        &self,
+        target: &Target,
+        method: Method,
+        config: &crate::config::Config,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
 }
 
 /// Changes a principal's IAM state: only the tool's deny and its own tags.

@@ -35,6 +35,10 @@ pub struct Revoker<P> {
     /// most once per ALERT_WINDOW_SECONDS. Kept per process: a warm Lambda container
     /// (the FIFO queue feeds one at a time) or one `warden replay` run.
     alerts: Mutex<HashMap<(String, String), Instant>>,
+    /// Principals this process revoked and notified, or found fully revoked, with how:
+    /// a later event of theirs costs one call (is the deny still there?) instead of
+    /// the facts. Never trusted without that call: a restore elsewhere is seen.
+    confirmed: Mutex<HashMap<Target, Method>>,
 }
 
 /// Per-invocation state: facts are looked up at most once per principal.
@@ -50,6 +54,7 @@ impl<P: Directory + Enforcer + Notifier> Revoker<P> {
             config,
             env,
             alerts: Mutex::new(HashMap::new()),
+            confirmed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -73,6 +78,19 @@ impl<P: Directory + Enforcer + Notifier> Revoker<P> {
         }
     }
 
+    fn confirmed(&self, target: &Target) -> Option<Method> {
+        let c = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
+        c.get(target).copied()
+    }
+
+    fn set_confirmed(&self, target: &Target, method: Option<Method>) {
+        let mut c = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
+        match method {
+            Some(m) => c.insert(target.clone(), m),
+            None => c.remove(target),
+        };
+    }
+
     fn alert_due(&self, key: &(String, String), window: Duration) -> bool {
         let alerts = self.alerts.lock().unwrap_or_else(|e| e.into_inner());
         alerts.get(key).is_none_or(|at| at.elapsed() >= window)
@@ -94,6 +112,28 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
         let verdict = match decide(event, None, &r.config, &r.env) {
             Step::Done(v) => v,
             Step::LookUp(target) => {
+                // Revoked by this process before: one call to confirm the deny is
+                // still there, instead of reading the facts.
+                if !self.facts.contains_key(&target) {
+                    if let Some(method) = r.confirmed(&target) {
+                        if r.port.deny_present(&target, method, &r.config).await? {
+                            return Ok(Outcome {
+                                event_id: event.event_id().map(str::to_owned),
+                                event_name: event.event_name().map(str::to_owned),
+                                principal: target.arn.clone(),
+                                decision: Decision::AlreadyRevoked,
+                                reason: format!(
+                                    "{target} already has the {} deny (revoked by iam-warden, confirmed)",
+                                    match method {
+                                        Method::Managed => "managed",
+                                        Method::Inline => "inline",
+                                    }
+                                ),
+                            });
+                        }
+                        r.set_confirmed(&target, None);
+                    }
+                }
                 let facts = match self.facts.get(&target) {
                     Some(f) => f.clone(),
                     None => {
@@ -102,7 +142,7 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
                         f
                     }
                 };
-                match decide(event, Some(&facts), &r.config, &r.env) {
+                let verdict = match decide(event, Some(&facts), &r.config, &r.env) {
                     Step::Done(v) => v,
                     Step::LookUp(_) => {
                         return Err(PortError::Failed {
@@ -110,7 +150,20 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
                             message: "the decision asked for facts it was given".into(),
                         })
                     }
+                };
+                // A complete revocation found in IAM (deny attached, notice sent).
+                if let (Decision::AlreadyRevoked, CallerFacts::Found(f)) =
+                    (verdict.decision, &facts)
+                {
+                    let notified = f.tags.get(tags::EVENT_ID).is_some()
+                        && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
+                    if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
+                        r.set_confirmed(&target, Some(Method::Managed));
+                    } else if notified && f.inline_policies.contains(&r.config.inline_policy_name) {
+                        r.set_confirmed(&target, Some(Method::Inline));
+                    }
                 }
+                verdict
             }
         };
 
@@ -223,6 +276,11 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
         self.update_facts(&target, |f| {
             f.tags.insert(tags::NOTIFIED.to_owned(), recorded_event);
         });
+        if verdict.decision == Decision::Revoked {
+            if let Some(rev) = &verdict.revocation {
+                r.set_confirmed(&target, Some(rev.method));
+            }
+        }
         Ok(())
     }
 

@@ -193,6 +193,23 @@ impl Directory for MemoryAccount {
             Err(e) => Err(e),
         }
     }
+
+    async fn deny_present(
+        &self,
+        target: &Target,
+        method: Method,
+        config: &Config,
+    ) -> Result<bool, PortError> {
+        match self.with_principal("deny_present", target, |f, _| {
+            Ok(match method {
+                Method::Managed => f.attached_policies.contains(&config.deny_policy_arn),
+                Method::Inline => f.inline_policies.contains(&config.inline_policy_name),
+            })
+        }) {
+            Err(PortError::NoSuchEntity { .. }) => Ok(false),
+            other => other,
+        }
+    }
 }
 
 impl Enforcer for MemoryAccount {

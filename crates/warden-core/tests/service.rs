@@ -215,6 +215,45 @@ async fn invariant_4_restore_undoes_a_revocation_and_says_when_there_is_nothing_
 }
 
 #[tokio::test]
+async fn a_duplicate_in_a_later_invocation_costs_one_call_and_a_removed_deny_is_seen() {
+    let r = revoker(&[]);
+    r.batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    r.port().lock().calls.clear();
+    let again = r
+        .batch()
+        .process(&event("02-iam-user-duplicate-attach-policy.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(again.decision, Decision::AlreadyRevoked);
+    assert_eq!(r.port().lock().calls, vec!["deny_present"]);
+
+    // Someone detached the deny (not through this process): the check sees it and the
+    // caller is decided in full, so revoked again.
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".to_string()))
+        .unwrap()
+        .attached_policies
+        .clear();
+    let third = r
+        .batch()
+        .process(&event("02-iam-user-duplicate-attach-policy.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(third.decision, Decision::Revoked);
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+}
+
+#[tokio::test]
 async fn facts_are_looked_up_once_per_principal_per_invocation() {
     let r = revoker(&[]);
     let mut batch = r.batch();
