@@ -155,7 +155,7 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
                 if let (Decision::AlreadyRevoked, CallerFacts::Found(f)) =
                     (verdict.decision, &facts)
                 {
-                    let notified = f.tags.get(tags::EVENT_ID).is_some()
+                    let notified = f.tags.contains_key(tags::EVENT_ID)
                         && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
                     if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
                         r.set_confirmed(&target, Some(Method::Managed));
