@@ -38,40 +38,36 @@ def pascal(snake):
     return "".join(part.capitalize() for part in snake.split("_"))
 
 
+def fn_span(src, name, pos=0):
+    """(start, end) of the first `fn name` at or after `pos`, body brace-matched; None if absent."""
+    m = re.compile(r"\n\s*(pub(\(crate\))? )?(async )?fn " + name + r"\b").search(src, pos)
+    if not m:
+        return None
+    depth, j = 0, src.index("{", m.end())
+    while True:
+        depth += {"{": 1, "}": -1}.get(src[j], 0)
+        j += 1
+        if depth == 0:
+            return m.start(), j
+
+
 def strip_fns(src, names):
-    """`src` without the bodies of the functions `names` (brace-matched)."""
+    """`src` without the functions `names`."""
     for name in names:
-        while True:
-            m = re.search(r"\n\s*(pub(\(crate\))? )?(async )?fn " + name + r"\b", src)
-            if not m:
-                break
-            i = src.index("{", m.end())
-            depth, j = 0, i
-            while True:
-                depth += {"{": 1, "}": -1}.get(src[j], 0)
-                j += 1
-                if depth == 0:
-                    break
-            src = src[: m.start()] + src[j:]
+        while (span := fn_span(src, name)) is not None:
+            src = src[: span[0]] + src[span[1]:]
     return src
 
 
 def only_fns(src, names):
-    """The bodies of the functions `names`."""
+    """The functions `names` of `src`."""
     out = []
     for name in names:
-        m = re.search(r"(async )?fn " + name + r"\b", src)
-        if not m:
+        span = fn_span(src, name)
+        if span is None:
             fail(f"no fn {name}: the check is out of date")
             continue
-        i = src.index("{", m.end())
-        depth, j = 0, i
-        while True:
-            depth += {"{": 1, "}": -1}.get(src[j], 0)
-            j += 1
-            if depth == 0:
-                break
-        out.append(src[m.start() : j])
+        out.append(src[span[0] : span[1]])
     return "\n".join(out)
 
 
@@ -103,6 +99,7 @@ FUNCTIONS = {
             re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", read("iam.rs"), flags=re.S),
             read("notify.rs"),
             strip_fns(read("startup.rs"), ["check_pruner"]),
+            only_fns(read("prune.rs"), ["quotas"]),
         ],
     },
     "Pruner": {

@@ -1,10 +1,9 @@
 //! What the functions learn once, at start-up, and the checks that refuse to start
 //! on a bad configuration (nothing is revoked on a guess).
 
-use aws_sdk_iam::types::SummaryKeyType;
 use warden_core::config::{Config, ConfigError};
 use warden_core::decision::Environment;
-use warden_core::ports::PortError;
+use warden_core::ports::{Authorizations, PortError};
 
 use crate::error::classify;
 use crate::iam::account_of;
@@ -127,36 +126,12 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
         }
         Ok(())
     };
-    let summary = async {
-        let summary = iam
-            .get_account_summary()
-            .send()
-            .await
-            .map_err(|e| classify("GetAccountSummary", e))?
-            .summary_map
-            .unwrap_or_default();
-        Ok::<_, StartupError>(summary)
-    };
-    let ((), (), (), (), summary) = tokio::try_join!(group, policy, topic, queue, summary)?;
-    let quota = |key: SummaryKeyType, name: &'static str| -> Result<u32, PortError> {
-        summary
-            .get(&key)
-            .and_then(|v| u32::try_from(*v).ok())
-            .filter(|v| *v > 0)
-            .ok_or(PortError::Failed {
-                operation: "GetAccountSummary",
-                message: format!("no `{name}` in the account summary"),
-            })
-    };
+    let quotas = async { Ok::<_, StartupError>(account.quotas().await?) };
+    let ((), (), (), (), quotas) = tokio::try_join!(group, policy, topic, queue, quotas)?;
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(Environment {
-        user_policy_quota: quota(
-            SummaryKeyType::AttachedPoliciesPerUserQuota,
-            "AttachedPoliciesPerUserQuota",
-        )?,
-        role_policy_quota: quota(
-            SummaryKeyType::AttachedPoliciesPerRoleQuota,
-            "AttachedPoliciesPerRoleQuota",
-        )?,
+        user_policy_quota: narrow(quotas.user),
+        role_policy_quota: narrow(quotas.role),
         account_id,
         caller_arn,
     })

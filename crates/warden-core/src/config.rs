@@ -112,14 +112,7 @@ impl Config {
                 .filter(|v| !v.is_empty())
         };
 
-        let admin_group = get("ADMIN_GROUP_NAME").unwrap_or_else(|| "Administrators".into());
-        if !is_iam_name(&admin_group, 128) {
-            return Err(invalid(
-                "ADMIN_GROUP_NAME",
-                &admin_group,
-                "an IAM group name",
-            ));
-        }
+        let admin_group = admin_group(get("ADMIN_GROUP_NAME"))?;
 
         let deny_policy_arn = get("DENY_POLICY_ARN").ok_or(ConfigError::Missing {
             var: "DENY_POLICY_ARN",
@@ -132,12 +125,7 @@ impl Config {
             ));
         }
 
-        let topic_arn = get("TOPIC_ARN");
-        if let Some(t) = &topic_arn {
-            if !is_arn(t, "sns") {
-                return Err(invalid("TOPIC_ARN", t, "an SNS topic ARN"));
-            }
-        }
+        let topic_arn = topic_arn(get("TOPIC_ARN"))?;
 
         let dead_letter_queue_url = get("DEAD_LETTER_QUEUE_URL");
         if let Some(u) = &dead_letter_queue_url {
@@ -146,11 +134,7 @@ impl Config {
             }
         }
 
-        let exempt_tag_raw = get("EXEMPT_TAG").unwrap_or_else(|| "iam-warden:exempt=true".into());
-        let exempt_tag = match exempt_tag_raw.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => (k.trim().to_owned(), v.trim().to_owned()),
-            _ => return Err(invalid("EXEMPT_TAG", &exempt_tag_raw, "`key=value`")),
-        };
+        let exempt_tag = exempt_tag(get("EXEMPT_TAG"))?;
 
         let mut exempt_principals = BTreeSet::new();
         for arn in list(get("EXEMPT_PRINCIPALS")) {
@@ -164,11 +148,7 @@ impl Config {
             exempt_principals.insert(arn);
         }
 
-        let mode = match get("MODE").as_deref() {
-            None | Some("enforce") => Mode::Enforce,
-            Some("report") => Mode::Report,
-            Some(v) => return Err(invalid("MODE", v, "`enforce` or `report`")),
-        };
+        let mode = mode(get("MODE"))?;
         let role_mode = match get("ROLE_MODE").as_deref() {
             None | Some("alert") => RoleMode::Alert,
             Some("revoke") => RoleMode::Revoke,
@@ -256,6 +236,41 @@ impl Config {
             .ok_or(ConfigError::Missing {
                 var: "DEAD_LETTER_QUEUE_URL",
             })
+    }
+}
+
+/// `ADMIN_GROUP_NAME`, shared by the revoker and the pruner.
+pub(crate) fn admin_group(raw: Option<String>) -> Result<String, ConfigError> {
+    let group = raw.unwrap_or_else(|| "Administrators".into());
+    if !is_iam_name(&group, 128) {
+        return Err(invalid("ADMIN_GROUP_NAME", &group, "an IAM group name"));
+    }
+    Ok(group)
+}
+
+/// `EXEMPT_TAG` (`key=value`).
+pub(crate) fn exempt_tag(raw: Option<String>) -> Result<(String, String), ConfigError> {
+    let raw = raw.unwrap_or_else(|| "iam-warden:exempt=true".into());
+    match raw.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+        _ => Err(invalid("EXEMPT_TAG", &raw, "`key=value`")),
+    }
+}
+
+/// `MODE`.
+pub(crate) fn mode(raw: Option<String>) -> Result<Mode, ConfigError> {
+    match raw.as_deref() {
+        None | Some("enforce") => Ok(Mode::Enforce),
+        Some("report") => Ok(Mode::Report),
+        Some(v) => Err(invalid("MODE", v, "`enforce` or `report`")),
+    }
+}
+
+/// `TOPIC_ARN`, optional.
+pub(crate) fn topic_arn(raw: Option<String>) -> Result<Option<String>, ConfigError> {
+    match raw {
+        Some(t) if !is_arn(&t, "sns") => Err(invalid("TOPIC_ARN", &t, "an SNS topic ARN")),
+        other => Ok(other),
     }
 }
 

@@ -14,7 +14,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{invalid, is_arn, is_iam_name, list, ConfigError, Mode};
+use crate::config::{
+    admin_group, exempt_tag, invalid, is_iam_name, list, mode, topic_arn, ConfigError, Mode,
+};
 use crate::principal::{EntityKind, Target};
 
 /// IAM's limit on a managed policy document, whitespace excluded.
@@ -94,19 +96,8 @@ impl PruneConfig {
             }
         };
 
-        let exempt_tag_raw = get("EXEMPT_TAG").unwrap_or_else(|| "iam-warden:exempt=true".into());
-        let exempt_tag = match exempt_tag_raw.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => (k.trim().to_owned(), v.trim().to_owned()),
-            _ => return Err(invalid("EXEMPT_TAG", &exempt_tag_raw, "`key=value`")),
-        };
-        let admin_group = get("ADMIN_GROUP_NAME").unwrap_or_else(|| "Administrators".into());
-        if !is_iam_name(&admin_group, 128) {
-            return Err(invalid(
-                "ADMIN_GROUP_NAME",
-                &admin_group,
-                "an IAM group name",
-            ));
-        }
+        let exempt_tag = exempt_tag(get("EXEMPT_TAG"))?;
+        let admin_group = admin_group(get("ADMIN_GROUP_NAME"))?;
         let policy_prefix =
             get("PRUNE_POLICY_PREFIX").unwrap_or_else(|| "iam-warden-prune-".into());
         // The longest name: prefix + "role-" + a 64-character role name + ".NN".
@@ -117,11 +108,7 @@ impl PruneConfig {
                 "at most 56 characters of A-Z a-z 0-9 +=,.@_-",
             ));
         }
-        let mode = match get("MODE").as_deref() {
-            None | Some("enforce") => Mode::Enforce,
-            Some("report") => Mode::Report,
-            Some(v) => return Err(invalid("MODE", v, "`enforce` or `report`")),
-        };
+        let mode = mode(get("MODE"))?;
         let ledger_table = get("LEDGER_TABLE").unwrap_or_else(|| "iam-warden-ledger".into());
         if ledger_table.len() < 3
             || ledger_table.len() > 255
@@ -135,12 +122,7 @@ impl PruneConfig {
                 "a DynamoDB table name (3-255 of A-Z a-z 0-9 _-.)",
             ));
         }
-        let topic_arn = get("TOPIC_ARN");
-        if let Some(t) = &topic_arn {
-            if !is_arn(t, "sns") {
-                return Err(invalid("TOPIC_ARN", t, "an SNS topic ARN"));
-            }
-        }
+        let topic_arn = topic_arn(get("TOPIC_ARN"))?;
         let work_queue_url = get("WORK_QUEUE_URL");
         if let Some(u) = &work_queue_url {
             if !(u.starts_with("https://") || u.starts_with("http://")) {
