@@ -44,30 +44,6 @@ pub fn post_json(path: &str, body: &serde_json::Value) {
     assert!(response.starts_with("HTTP/1.1 200"), "{path}: {response}");
 }
 
-/// IAM returns policy documents URL-encoded.
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match (bytes.get(i), bytes.get(i + 1..i + 3)) {
-            (Some(b'%'), Some(hex)) => {
-                let hex = std::str::from_utf8(hex).unwrap_or("");
-                if let Ok(v) = u8::from_str_radix(hex, 16) {
-                    out.push(v);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            (Some(b), _) => out.push(*b),
-            _ => {}
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The moto server the test scripts started.
 pub fn endpoint() -> String {
     std::env::var("WARDEN_TEST_ENDPOINT").unwrap_or_else(|_| {
@@ -273,7 +249,10 @@ impl TestAccount {
             .versions
             .unwrap_or_default()
             .len();
-        let decoded = percent_decode(&doc);
+        // IAM returns policy documents URL-encoded.
+        let decoded = percent_encoding::percent_decode_str(&doc)
+            .decode_utf8_lossy()
+            .into_owned();
         Some((decoded, versions))
     }
 

@@ -23,7 +23,7 @@ const UNPROCESSED_ROUNDS: u32 = 8;
 
 type Item = HashMap<String, AttributeValue>;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
@@ -187,7 +187,7 @@ pub(crate) async fn batch_get(
 }
 
 impl AwsAccount {
-    fn ledger(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), PortError> {
+    pub(crate) fn ledger(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), PortError> {
         match (&self.dynamodb, &self.ledger_table) {
             (Some(c), Some(t)) => Ok((c, t)),
             _ => Err(PortError::Failed {

@@ -9,7 +9,7 @@ use warden_core::ports::{PortError, Runs, WorkQueue};
 use warden_core::prune::Outcome;
 
 use crate::error::classify;
-use crate::ledger::{batch_get, KEY};
+use crate::ledger::{batch_get, s, KEY};
 use crate::AwsAccount;
 
 /// Run records are kept this long (DynamoDB TTL on `expires_at`).
@@ -19,10 +19,6 @@ const LISTED_MAX: usize = 50;
 /// SendMessageBatch: entries per call, and bytes per call kept under SQS's limit.
 const BATCH_ENTRIES: usize = 10;
 const BATCH_BYTES: usize = 240 * 1024;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
 
 fn run_key(run_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(KEY.to_owned(), s(format!("run#{run_id}")))])
@@ -48,11 +44,19 @@ fn failed(operation: &'static str, message: impl Into<String>) -> PortError {
 }
 
 impl AwsAccount {
-    fn runs_table(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), PortError> {
-        match (&self.dynamodb, &self.ledger_table) {
-            (Some(c), Some(t)) => Ok((c, t)),
-            _ => Err(failed("Runs", "LEDGER_TABLE is not configured")),
-        }
+    /// The run's record (consistent read); empty when there is none.
+    async fn run_record(&self, run_id: &str) -> Result<HashMap<String, AttributeValue>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        Ok(ddb
+            .get_item()
+            .table_name(table)
+            .set_key(Some(run_key(run_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", e))?
+            .item
+            .unwrap_or_default())
     }
 
     /// The work queue, for the pruner's chunks.
@@ -64,7 +68,7 @@ impl AwsAccount {
 
 impl Runs for AwsAccount {
     async fn start_run(&self, run_id: &str, chunks: usize) -> Result<bool, PortError> {
-        let (ddb, table) = self.runs_table()?;
+        let (ddb, table) = self.ledger()?;
         let result = ddb
             .update_item()
             .table_name(table)
@@ -86,21 +90,11 @@ impl Runs for AwsAccount {
     }
 
     async fn run_queued(&self, run_id: &str) -> Result<bool, PortError> {
-        let (ddb, table) = self.runs_table()?;
-        let item = ddb
-            .get_item()
-            .table_name(table)
-            .set_key(Some(run_key(run_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", e))?
-            .item;
-        Ok(item.is_some_and(|i| i.contains_key("queued")))
+        Ok(self.run_record(run_id).await?.contains_key("queued"))
     }
 
     async fn mark_queued(&self, run_id: &str) -> Result<(), PortError> {
-        let (ddb, table) = self.runs_table()?;
+        let (ddb, table) = self.ledger()?;
         ddb.update_item()
             .table_name(table)
             .set_key(Some(run_key(run_id)))
@@ -118,7 +112,7 @@ impl Runs for AwsAccount {
         chunk: usize,
         outcomes: &[Outcome],
     ) -> Result<bool, PortError> {
-        let (ddb, table) = self.runs_table()?;
+        let (ddb, table) = self.ledger()?;
         // Keep the stored copy small: lists only where the digest shows them.
         let stored: Vec<Outcome> = outcomes
             .iter()
@@ -189,17 +183,8 @@ impl Runs for AwsAccount {
     }
 
     async fn run_outcomes(&self, run_id: &str) -> Result<Vec<Outcome>, PortError> {
-        let (ddb, table) = self.runs_table()?;
-        let run = ddb
-            .get_item()
-            .table_name(table)
-            .set_key(Some(run_key(run_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", e))?
-            .item
-            .unwrap_or_default();
+        let (ddb, table) = self.ledger()?;
+        let run = self.run_record(run_id).await?;
         let chunks: usize = match run.get("chunks") {
             Some(AttributeValue::N(n)) => n.parse().unwrap_or(0),
             _ => 0,
@@ -218,7 +203,7 @@ impl Runs for AwsAccount {
     }
 
     async fn settle_digest(&self, run_id: &str, sent: bool) -> Result<(), PortError> {
-        let (ddb, table) = self.runs_table()?;
+        let (ddb, table) = self.ledger()?;
         let request = ddb
             .update_item()
             .table_name(table)

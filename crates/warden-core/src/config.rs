@@ -106,11 +106,7 @@ impl Config {
     /// Reads the configuration through `lookup`; empty values count as unset (as
     /// CloudFormation passes optional parameters).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = trimmed(lookup);
 
         let admin_group = admin_group(get("ADMIN_GROUP_NAME"))?;
 
@@ -236,6 +232,16 @@ impl Config {
             .ok_or(ConfigError::Missing {
                 var: "DEAD_LETTER_QUEUE_URL",
             })
+    }
+}
+
+/// `lookup` with values trimmed, and empty ones unset (as CloudFormation passes optional
+/// parameters).
+pub(crate) fn trimmed(lookup: impl Fn(&str) -> Option<String>) -> impl Fn(&str) -> Option<String> {
+    move |var| {
+        lookup(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 }
 

@@ -228,3 +228,31 @@ pub trait Chat: Send + Sync {
     fn chat_enabled(&self) -> bool;
     fn post(&self, notice: &Notice) -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// Every port the pruner's Lambda uses: one name for the bound `start` and the handler
+/// share.
+pub trait PrunerPorts:
+    Authorizations
+    + AccessAdvisor
+    + PrunePolicies
+    + Ledger
+    + Enforcer
+    + Notifier
+    + Chat
+    + Runs
+    + WorkQueue
+{
+}
+
+impl<T> PrunerPorts for T where
+    T: Authorizations
+        + AccessAdvisor
+        + PrunePolicies
+        + Ledger
+        + Enforcer
+        + Notifier
+        + Chat
+        + Runs
+        + WorkQueue
+{
+}

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    admin_group, exempt_tag, invalid, is_iam_name, list, mode, topic_arn, ConfigError, Mode,
+    admin_group, exempt_tag, invalid, is_iam_name, list, mode, topic_arn, trimmed, ConfigError,
+    Mode,
 };
 use crate::principal::{EntityKind, Target};
 
@@ -59,11 +60,7 @@ impl PruneConfig {
 
     /// Empty values count as unset (as CloudFormation passes optional parameters).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |var: &str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = trimmed(lookup);
         let number = |var: &'static str, default: u64, min: u64, max: u64| match get(var) {
             None => Ok(default),
             Some(v) => match v.parse::<u64>() {
@@ -268,6 +265,15 @@ impl LedgerEntry {
         });
         let excess = self.history.len().saturating_sub(HISTORY_MAX);
         self.history.drain(..excess);
+    }
+
+    /// This entry with only the first-seen dates of `after` (what was observed, not a
+    /// deny that is not in place); `None` when that changes nothing.
+    pub fn observations_of(&self, after: Option<&LedgerEntry>) -> Option<LedgerEntry> {
+        let after = after?;
+        let mut kept = self.clone();
+        kept.first_seen = after.first_seen.clone();
+        (kept != *self).then_some(kept)
     }
 
     /// Lifts `services` (all of them when `None`): the operator's restore. Returns the
@@ -524,13 +530,7 @@ pub fn plan(
             policies: Vec::new(),
             remove: Vec::new(),
             // Keep what was observed (first-seen dates), not a deny that is not in place.
-            ledger: {
-                let mut kept = before.clone();
-                kept.first_seen = ledger
-                    .as_ref()
-                    .map_or(before.first_seen.clone(), |l| l.first_seen.clone());
-                (kept != before).then_some(kept)
-            },
+            ledger: before.observations_of(ledger.as_ref()),
         };
     }
 

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{tags, Mode};
 use crate::notice::{restore_command, Notice};
 use crate::ports::{
-    AccessAdvisor, Authorizations, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
-    Runs, WorkQueue,
+    AccessAdvisor, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies, PrunerPorts, Runs,
 };
 use crate::principal::Target;
 use crate::prune::{
@@ -158,15 +157,12 @@ where
     match writes {
         Writes::Nothing => return out,
         Writes::Observations => {
-            if let Some(new) = &planned.ledger {
-                let mut observed = previous
-                    .cloned()
-                    .unwrap_or_else(|| LedgerEntry::new(&subject.arn));
-                observed.first_seen = new.first_seen.clone();
-                if Some(&observed) != previous {
-                    if let Err(e) = ports.save(&observed).await {
-                        return failed(out, &e);
-                    }
+            let before = previous
+                .cloned()
+                .unwrap_or_else(|| LedgerEntry::new(&subject.arn));
+            if let Some(observed) = before.observations_of(planned.ledger.as_ref()) {
+                if let Err(e) = ports.save(&observed).await {
+                    return failed(out, &e);
                 }
             }
             if planned.decision.writes() {
@@ -454,15 +450,7 @@ pub async fn start<P>(
     fan_out: bool,
 ) -> Result<Started, PortError>
 where
-    P: Authorizations
-        + AccessAdvisor
-        + PrunePolicies
-        + Ledger
-        + Enforcer
-        + Notifier
-        + Chat
-        + Runs
-        + WorkQueue,
+    P: PrunerPorts,
 {
     let writes = Writes::for_mode(cfg.mode, false);
     let mut subjects = ports.subjects(cfg.prune_roles).await?;

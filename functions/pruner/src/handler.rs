@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tracing::{error, info, info_span, Instrument};
 use warden_core::ports::{
-    AccessAdvisor, Authorizations, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
-    Runs, WorkQueue,
+    AccessAdvisor, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies, PrunerPorts, Runs,
 };
 use warden_core::prune::PruneConfig;
 use warden_core::pruner::{run_chunk, start, Chunk, Started};
@@ -32,15 +31,7 @@ pub async fn handle<P>(
     now: DateTime<Utc>,
 ) -> Result<Value, HandlerError>
 where
-    P: Authorizations
-        + AccessAdvisor
-        + PrunePolicies
-        + Ledger
-        + Enforcer
-        + Notifier
-        + Chat
-        + Runs
-        + WorkQueue,
+    P: PrunerPorts,
 {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
         return Ok(chunks(ports, cfg, account, records).await);
