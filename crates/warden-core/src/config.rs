@@ -46,6 +46,20 @@ pub enum CallPolicy {
     Ignore,
 }
 
+/// `UNVERIFIED_TRUST`: what happens to a principal that holds admin or exempt status
+/// without the trust ledger, once its grant had time to arrive and was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// Decided as the non-admin it is for iam-warden: revoked, and the notice says why.
+    Revoke,
+    /// Only notified.
+    Alert,
+}
+
+/// The longest TRUST_WAIT_SECONDS: an unverified principal's event is decided at most
+/// this long after it happened.
+pub const MAX_TRUST_WAIT_SECONDS: u64 = 3600;
+
 /// Actions a user may call on their own user without managing IAM.
 pub const DEFAULT_SELF_SERVICE_ACTIONS: &[&str] = &[
     "ChangePassword",
@@ -95,6 +109,16 @@ pub struct Config {
     pub alert_window: Duration,
     /// The pruner's role (`PRUNER_ROLE_ARN`): its writes are the tool's own, ignored.
     pub pruner_role_arn: Option<String>,
+    /// The DynamoDB ledger (`LEDGER_TABLE`): the trust ledger and the action records.
+    pub ledger_table: String,
+    /// `UNVERIFIED_TRUST`, default `revoke`.
+    pub unverified: Unverified,
+    /// How long an unverified principal's event waits for its grant to arrive
+    /// (`TRUST_WAIT_SECONDS`, default 900, at most [`MAX_TRUST_WAIT_SECONDS`]).
+    pub trust_wait: Duration,
+    /// Where deferred events wait (`DEFERRAL_QUEUE_URL`, a standard queue whose
+    /// messages are delayed); required by the Lambda when TRUST_WAIT_SECONDS > 0.
+    pub deferral_queue_url: Option<String>,
 }
 
 impl Config {
@@ -207,6 +231,32 @@ impl Config {
             }
         }
 
+        let ledger_table = ledger_table(get("LEDGER_TABLE"))?;
+        let unverified = match get("UNVERIFIED_TRUST").as_deref() {
+            None | Some("revoke") => Unverified::Revoke,
+            Some("alert") => Unverified::Alert,
+            Some(v) => return Err(invalid("UNVERIFIED_TRUST", v, "`revoke` or `alert`")),
+        };
+        let trust_wait = match get("TRUST_WAIT_SECONDS") {
+            None => Duration::from_secs(900),
+            Some(v) => match v.parse::<u64>() {
+                Ok(n) if n <= MAX_TRUST_WAIT_SECONDS => Duration::from_secs(n),
+                _ => {
+                    return Err(invalid(
+                        "TRUST_WAIT_SECONDS",
+                        &v,
+                        "a whole number of seconds from 0 to 3600",
+                    ))
+                }
+            },
+        };
+        let deferral_queue_url = get("DEFERRAL_QUEUE_URL");
+        if let Some(u) = &deferral_queue_url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(invalid("DEFERRAL_QUEUE_URL", u, "an SQS queue URL"));
+            }
+        }
+
         Ok(Self {
             admin_group,
             deny_policy_arn,
@@ -222,7 +272,24 @@ impl Config {
             inline_policy_name,
             alert_window,
             pruner_role_arn,
+            ledger_table,
+            unverified,
+            trust_wait,
+            deferral_queue_url,
         })
+    }
+
+    /// The Lambda waits for grants through the deferral queue: without one (and a
+    /// wait), an unverified principal's event could not wait without holding up the
+    /// queue's other events.
+    pub fn require_deferral_queue(&self) -> Result<(), ConfigError> {
+        if self.trust_wait.is_zero() || self.deferral_queue_url.is_some() {
+            Ok(())
+        } else {
+            Err(ConfigError::Missing {
+                var: "DEFERRAL_QUEUE_URL",
+            })
+        }
     }
 
     /// The Lambda cannot run without a dead-letter queue: a malformed message would be lost.
@@ -252,6 +319,23 @@ pub(crate) fn admin_group(raw: Option<String>) -> Result<String, ConfigError> {
         return Err(invalid("ADMIN_GROUP_NAME", &group, "an IAM group name"));
     }
     Ok(group)
+}
+
+/// `LEDGER_TABLE`, shared by the revoker and the pruner.
+pub(crate) fn ledger_table(raw: Option<String>) -> Result<String, ConfigError> {
+    let table = raw.unwrap_or_else(|| "iam-warden-ledger".into());
+    let valid = (3..=255).contains(&table.len())
+        && table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+    if !valid {
+        return Err(invalid(
+            "LEDGER_TABLE",
+            &table,
+            "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)",
+        ));
+    }
+    Ok(table)
 }
 
 /// `EXEMPT_TAG` (`key=value`).
@@ -388,6 +472,12 @@ mod tests {
             ("INLINE_POLICY_NAME", "has space"),
             ("ALERT_WINDOW_SECONDS", "1h"),
             ("PRUNER_ROLE_ARN", "arn:aws:iam::123456789012:user/pruner"),
+            ("LEDGER_TABLE", "ab"),
+            ("LEDGER_TABLE", "bad table"),
+            ("UNVERIFIED_TRUST", "trust"),
+            ("TRUST_WAIT_SECONDS", "3601"),
+            ("TRUST_WAIT_SECONDS", "-1"),
+            ("DEFERRAL_QUEUE_URL", "queue"),
         ] {
             let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
             pairs.retain(|(k, _)| *k != var);
@@ -416,6 +506,41 @@ mod tests {
         assert_eq!(c.exempt_principals.len(), 2);
         assert_eq!(c.self_service_actions.len(), 1);
         assert_eq!(c.mode, Mode::Report);
+    }
+
+    #[test]
+    fn trust_settings_and_their_bounds() {
+        let c = parse(&[("DENY_POLICY_ARN", DENY)]).unwrap();
+        assert_eq!(c.unverified, Unverified::Revoke);
+        assert_eq!(c.trust_wait, Duration::from_secs(900));
+        assert_eq!(c.ledger_table, "iam-warden-ledger");
+        assert_eq!(
+            c.require_deferral_queue(),
+            Err(ConfigError::Missing {
+                var: "DEFERRAL_QUEUE_URL"
+            })
+        );
+        let c = parse(&[
+            ("DENY_POLICY_ARN", DENY),
+            ("TRUST_WAIT_SECONDS", "3600"),
+            ("UNVERIFIED_TRUST", "alert"),
+            ("LEDGER_TABLE", "abc"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.trust_wait, c.unverified, c.ledger_table.as_str()),
+            (Duration::from_secs(3600), Unverified::Alert, "abc")
+        );
+        let c = parse(&[("DENY_POLICY_ARN", DENY), ("TRUST_WAIT_SECONDS", "0")]).unwrap();
+        assert_eq!(c.require_deferral_queue(), Ok(()));
+        let c = parse(&[
+            ("DENY_POLICY_ARN", DENY),
+            ("DEFERRAL_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q"),
+        ])
+        .unwrap();
+        assert_eq!(c.require_deferral_queue(), Ok(()));
+        assert!(parse(&[("DENY_POLICY_ARN", DENY), ("LEDGER_TABLE", &"t".repeat(255))]).is_ok());
+        assert!(parse(&[("DENY_POLICY_ARN", DENY), ("LEDGER_TABLE", &"t".repeat(256))]).is_err());
     }
 
     #[test]

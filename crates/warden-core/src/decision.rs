@@ -10,9 +10,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{tags, CallPolicy, Config, Mode, RoleMode};
+use crate::config::{tags, CallPolicy, Config, Mode, RoleMode, Unverified};
 use crate::event::{CloudTrailRecord, Event};
 use crate::principal::{Entity, EntityKind, Principal, Target};
+use crate::trust::{standing, Standing, Status, TrustEntry, Verification};
 
 /// The six outcomes of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -24,6 +25,9 @@ pub enum Decision {
     AlreadyRevoked,
     WouldRevoke,
     Revoked,
+    /// Not decided yet: an unverified admin or exempt principal whose grant may still
+    /// be on its way (CloudTrail's delivery delay). The event is decided again later.
+    Deferred,
 }
 
 impl Decision {
@@ -35,6 +39,7 @@ impl Decision {
             Decision::AlreadyRevoked => "already-revoked",
             Decision::WouldRevoke => "would-revoke",
             Decision::Revoked => "revoked",
+            Decision::Deferred => "deferred",
         }
     }
 }
@@ -84,6 +89,10 @@ pub struct Facts {
     pub attached_policies: BTreeSet<String>,
     /// Names of the inline policies.
     pub inline_policies: BTreeSet<String>,
+    /// What the trust ledger holds for this principal, by status.
+    pub trusted: BTreeMap<Status, TrustEntry>,
+    /// For a status held without the ledger: what the look-up for its grant found.
+    pub verified: BTreeMap<Status, Verification>,
 }
 
 /// The result of a facts look-up.
@@ -122,19 +131,36 @@ pub struct Verdict {
     pub revocation: Option<Revocation>,
     /// The principal the decision is about (user or role when known).
     pub target: Option<Target>,
+    /// A grant found for an unverified status: trusted (write it to the ledger) or an
+    /// escalation (undo it).
+    pub found_grant: Option<FoundGrant>,
+    /// How long to wait before deciding again (`deferred`).
+    pub defer: Option<std::time::Duration>,
+}
+
+/// The grant of a status that an unverified principal holds, found by the look-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundGrant {
+    pub status: Status,
+    /// The caller who made it, and its event.
+    pub by: String,
+    pub event_id: String,
+    pub authorized: bool,
 }
 
 impl Verdict {
-    fn new(decision: Decision, reason: impl Into<String>) -> Self {
+    pub fn new(decision: Decision, reason: impl Into<String>) -> Self {
         Self {
             decision,
             reason: reason.into(),
             revocation: None,
             target: None,
+            found_grant: None,
+            defer: None,
         }
     }
 
-    fn about(mut self, target: &Target) -> Self {
+    pub fn about(mut self, target: &Target) -> Self {
         self.target = Some(target.clone());
         self
     }
@@ -146,6 +172,9 @@ pub enum Step {
     Done(Verdict),
     /// The table needs facts about this principal: look them up and call again.
     LookUp(Target),
+    /// The principal holds these statuses without the trust ledger: look for their
+    /// grants (`Facts::verified`) and call again.
+    Verify(Target, Vec<Status>),
 }
 
 /// Decides on one event. Pure: same inputs, same answer; no I/O.
@@ -317,62 +346,144 @@ pub fn decide(
         Some(CallerFacts::Found(f)) => f,
     };
 
-    if target.kind == EntityKind::User && facts.groups.contains(&config.admin_group) {
-        return Step::Done(
-            Verdict::new(
-                Exempt,
-                format!("{target} is a member of `{}`", config.admin_group),
-            )
-            .about(&target),
-        );
+    // Trust: membership and the tag count only with the ledger (or a grant by a trusted
+    // admin found for them); a status held without either is unverified.
+    let mut unverified = Vec::new();
+    let mut escalation: Option<FoundGrant> = None;
+    for status in [Status::Admin, Status::Exempt] {
+        let held = match status {
+            Status::Admin => format!("a member of `{}`", config.admin_group),
+            Status::Exempt => format!("tagged `{}={}`", config.exempt_tag.0, config.exempt_tag.1),
+        };
+        match standing(status, &target, facts, config) {
+            Standing::Absent => {}
+            Standing::Trusted(entry) => {
+                return Step::Done(
+                    Verdict::new(
+                        Exempt,
+                        format!(
+                            "{target} is {held} and trusted ({}, since {})",
+                            entry.provenance,
+                            entry.at.format("%Y-%m-%d")
+                        ),
+                    )
+                    .about(&target),
+                )
+            }
+            Standing::Unverified => match facts.verified.get(&status) {
+                None => unverified.push(status),
+                Some(Verification::Granted {
+                    by,
+                    event_id,
+                    authorized: true,
+                }) => {
+                    let mut v = Verdict::new(
+                        Exempt,
+                        format!(
+                            "{target} is {held}: granted by the trusted admin {by} (event `{event_id}`), now trusted"
+                        ),
+                    )
+                    .about(&target);
+                    v.found_grant = Some(FoundGrant {
+                        status,
+                        by: by.clone(),
+                        event_id: event_id.clone(),
+                        authorized: true,
+                    });
+                    return Step::Done(v);
+                }
+                Some(Verification::Granted {
+                    by,
+                    event_id,
+                    authorized: false,
+                }) => {
+                    escalation.get_or_insert(FoundGrant {
+                        status,
+                        by: by.clone(),
+                        event_id: event_id.clone(),
+                        authorized: false,
+                    });
+                }
+                Some(Verification::NotFound { wait: Some(left) }) => {
+                    let mut v = Verdict::new(
+                        Deferred,
+                        format!(
+                            "{target} is {held} but not trusted, and its grant was not found yet: deciding again in {}s",
+                            left.as_secs()
+                        ),
+                    )
+                    .about(&target);
+                    v.defer = Some(*left);
+                    return Step::Done(v);
+                }
+                Some(Verification::NotFound { wait: None }) => {
+                    if config.unverified == Unverified::Alert && escalation.is_none() {
+                        return Step::Done(
+                            Verdict::new(
+                                Alerted,
+                                format!(
+                                    "{target} is {held} but not trusted and no grant by a trusted admin was found (UNVERIFIED_TRUST=alert): run `warden trust` if it should be"
+                                ),
+                            )
+                            .about(&target),
+                        );
+                    }
+                }
+            },
+        }
     }
-    let (tag_key, tag_value) = &config.exempt_tag;
-    if facts.tags.get(tag_key) == Some(tag_value) {
-        return Step::Done(
-            Verdict::new(
-                Exempt,
-                format!("{target} carries the tag `{tag_key}={tag_value}`"),
-            )
-            .about(&target),
-        );
+    if !unverified.is_empty() {
+        return Step::Verify(target, unverified);
     }
+    let untrusted_note = match &escalation {
+        Some(g) => format!(
+            " ({} status granted by {}, who may not grant it: an escalation, undone)",
+            g.status, g.by
+        ),
+        None => String::new(),
+    };
 
+    let finish = |mut v: Verdict| {
+        v.found_grant = escalation.clone();
+        Step::Done(v)
+    };
     let managed_on = facts.attached_policies.contains(&config.deny_policy_arn);
     let inline_on = facts.inline_policies.contains(&config.inline_policy_name);
     if managed_on || inline_on {
         let recorded = facts.tags.get(tags::EVENT_ID);
         let pending = recorded.is_some() && facts.tags.get(tags::NOTIFIED) != recorded;
         if pending && config.mode == Mode::Enforce {
-            return Step::Done(Verdict {
-                decision: Revoked,
-                reason: format!(
+            let mut v = Verdict::new(
+                Revoked,
+                format!(
                     "{target} was revoked for event `{}` but not yet notified: notifying",
                     recorded.map(String::as_str).unwrap_or_default()
                 ),
-                revocation: Some(Revocation {
-                    target: target.clone(),
-                    method: if managed_on {
-                        Method::Managed
-                    } else {
-                        Method::Inline
-                    },
-                    resume: true,
-                }),
-                target: Some(target),
+            )
+            .about(&target);
+            v.revocation = Some(Revocation {
+                target: target.clone(),
+                method: if managed_on {
+                    Method::Managed
+                } else {
+                    Method::Inline
+                },
+                resume: true,
             });
+            return finish(v);
         }
         let how = if managed_on { "managed" } else { "inline" };
-        return Step::Done(
+        return finish(
             Verdict::new(
                 AlreadyRevoked,
-                format!("{target} already has the {how} deny"),
+                format!("{target} already has the {how} deny{untrusted_note}"),
             )
             .about(&target),
         );
     }
 
     if let Some(reason) = downgrade {
-        return Step::Done(Verdict::new(Alerted, reason).about(&target));
+        return finish(Verdict::new(Alerted, format!("{reason}{untrusted_note}")).about(&target));
     }
 
     let quota = match target.kind {
@@ -386,8 +497,11 @@ pub fn decide(
         Method::Managed
     };
     let why = match target.kind {
-        EntityKind::User => format!("{target} is not in `{}`", config.admin_group),
-        EntityKind::Role => format!("{target} is not exempt (ROLE_MODE=revoke)"),
+        EntityKind::User if facts.groups.contains(&config.admin_group) => {
+            format!("{target} is in `{}` but not a trusted admin{untrusted_note}", config.admin_group)
+        }
+        EntityKind::User => format!("{target} is not in `{}`{untrusted_note}", config.admin_group),
+        EntityKind::Role => format!("{target} is not exempt (ROLE_MODE=revoke){untrusted_note}"),
     };
     let what = match method {
         Method::Managed => "deny-all-IAM policy".to_owned(),
@@ -397,7 +511,7 @@ pub fn decide(
         ),
     };
     if config.mode == Mode::Report {
-        return Step::Done(
+        return finish(
             Verdict::new(
                 WouldRevoke,
                 format!("{why} and called {name}: would attach the {what} (MODE=report)"),
@@ -405,16 +519,14 @@ pub fn decide(
             .about(&target),
         );
     }
-    Step::Done(Verdict {
-        decision: Revoked,
-        reason: format!("{why} and called {name}: attached the {what}"),
-        revocation: Some(Revocation {
-            target: target.clone(),
-            method,
-            resume: false,
-        }),
-        target: Some(target),
-    })
+    let mut v = Verdict::new(Revoked, format!("{why} and called {name}: attached the {what}"))
+        .about(&target);
+    v.revocation = Some(Revocation {
+        target: target.clone(),
+        method,
+        resume: false,
+    });
+    finish(v)
 }
 
 /// A session of the pruner's role (exactly the role PRUNER_ROLE_ARN names, in its

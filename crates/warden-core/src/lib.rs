@@ -11,6 +11,7 @@ pub mod principal;
 pub mod prune;
 pub mod pruner;
 pub mod service;
+pub mod trust;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::decision::{Decision, Environment, Method, Verdict};
 use crate::event::Event;
 use crate::principal::{EntityKind, Principal, Target};
+use crate::trust::{Escalation, TrustSet};
 
 /// SNS rejects subjects longer than this.
 const SUBJECT_MAX: usize = 100;
@@ -37,6 +38,19 @@ pub fn for_verdict(
     policy_arn: &str,
     inline_name: &str,
 ) -> Notice {
+    for_verdict_with(event, verdict, env, policy_arn, inline_name, None)
+}
+
+/// [`for_verdict`], for an event that was also an escalation attempt: the headline says
+/// so, and the body says what was granted, what was undone and how to put it back.
+pub fn for_verdict_with(
+    event: &Event,
+    verdict: &Verdict,
+    env: &Environment,
+    policy_arn: &str,
+    inline_name: &str,
+    escalation: Option<&Escalation>,
+) -> Notice {
     let record = event.record().cloned().unwrap_or_default();
     let principal = Principal::classify(&record);
     let who = verdict.target.as_ref().map_or_else(
@@ -44,10 +58,14 @@ pub fn for_verdict(
         ToString::to_string,
     );
     let account = &env.account_id;
-    let headline = match verdict.decision {
-        Decision::Revoked => format!("IAM access revoked: {who} in {account}"),
-        Decision::WouldRevoke => format!("would revoke (MODE=report): {who} in {account}"),
-        _ => format!("IAM call to review: {who} in {account}"),
+    let headline = match (escalation, verdict.decision) {
+        (Some(e), Decision::Revoked) => {
+            format!("escalation attempt, IAM access revoked: {} in {account}", e.by)
+        }
+        (Some(e), _) => format!("escalation attempt: {} in {account}", e.by),
+        (None, Decision::Revoked) => format!("IAM access revoked: {who} in {account}"),
+        (None, Decision::WouldRevoke) => format!("would revoke (MODE=report): {who} in {account}"),
+        (None, _) => format!("IAM call to review: {who} in {account}"),
     };
     let event_name = record.event_name.as_deref().unwrap_or("?");
     let call = match record.error_code.as_deref() {
@@ -65,7 +83,8 @@ pub fn for_verdict(
     let restore = verdict
         .revocation
         .as_ref()
-        .map(|r| restore_command(&r.target));
+        .map(|r| restore_command(&r.target))
+        .or_else(|| escalation.filter(|e| !e.planned_only).map(|e| format!("warden restore --{}", e.by.replacen('/', " ", 1))));
 
     let mut body = String::new();
     let field = |body: &mut String, label: &str, value: &str| {
@@ -97,6 +116,20 @@ pub fn for_verdict(
     field(&mut body, "Decision:", verdict.decision.as_str());
     field(&mut body, "Reason:", &verdict.reason);
     field(&mut body, "Done:", &done);
+    if let Some(e) = escalation {
+        field(&mut body, "Escalation:", &format!("{} {} (event {}): only a trusted admin may grant this", e.by, e.what, e.event_id));
+        for action in &e.actions {
+            let line = if e.planned_only {
+                format!("would have {action} (MODE=report)")
+            } else {
+                action.to_string()
+            };
+            field(&mut body, "Undone:", &line);
+        }
+        if e.actions.is_empty() {
+            field(&mut body, "Undone:", "nothing: membership of the group is not trust, so none of its members is trusted for it");
+        }
+    }
     if let Some(cmd) = &restore {
         let _ = writeln!(body, "\nTo undo it, if the call was legitimate:\n    {cmd}");
     }
@@ -115,6 +148,11 @@ pub fn for_verdict(
         "user_agent": record.user_agent,
         "method": verdict.revocation.as_ref().map(|r| r.method),
         "restore_command": restore,
+        "escalation": escalation.map(|e| json!({
+            "by": e.by, "event_id": e.event_id, "what": e.what,
+            "undone": if e.planned_only { Vec::new() } else { e.actions.clone() },
+            "report_only": e.planned_only,
+        })),
     });
     let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
 
@@ -122,6 +160,32 @@ pub fn for_verdict(
         subject: subject(&headline),
         body,
         attributes: attributes(verdict.decision.as_str(), account),
+    }
+}
+
+/// The notice of a new trust baseline: whom iam-warden trusts from now on.
+pub fn for_baseline(set: &TrustSet, admin_group: &str, exempt_tag: &(String, String)) -> Notice {
+    let account = &set.account;
+    let headline = format!("trust baseline taken: {} principal(s) in {account}", set.entries.len());
+    let mut body = format!(
+        "iam-warden: {headline}\n\nThese members of `{admin_group}` and holders of `{}={}` are trusted as they are now.\nFrom now on, only a trusted admin's grant (or `warden trust`) adds to this list;\na grant by anyone else is an escalation, undone.\n\n",
+        exempt_tag.0, exempt_tag.1
+    );
+    for e in set.entries.values() {
+        let _ = writeln!(body, "  - {} {}/{}", e.status, e.kind.as_str(), e.name);
+    }
+    if set.entries.is_empty() {
+        let _ = writeln!(body, "  (nobody: every IAM write will be decided as a non-admin's)");
+    }
+    let machine = json!({
+        "tool": "iam-warden", "decision": "baseline", "account": account,
+        "trusted": set.entries.values().collect::<Vec<_>>(),
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes("baseline", account),
     }
 }
 
@@ -220,16 +284,12 @@ mod tests {
             name: "dev1".into(),
             arn: "arn:aws:iam::123456789012:user/dev1".into(),
         };
-        let verdict = Verdict {
-            decision: Decision::Revoked,
-            reason: "r".into(),
-            revocation: Some(Revocation {
-                target: target.clone(),
-                method: Method::Managed,
-                resume: false,
-            }),
-            target: Some(target),
-        };
+        let mut verdict = Verdict::new(Decision::Revoked, "r").about(&target);
+        verdict.revocation = Some(Revocation {
+            target: target.clone(),
+            method: Method::Managed,
+            resume: false,
+        });
         let n = for_verdict(
             &event,
             &verdict,

@@ -5,10 +5,14 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::decision::{CallerFacts, Method};
+use crate::event::CloudTrailRecord;
 use crate::notice::Notice;
 use crate::principal::Target;
 use crate::prune::{LedgerEntry, Outcome, PolicyDoc, Quotas, Report, Subject};
+use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
 
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -107,6 +111,98 @@ pub trait Notifier: Send + Sync {
     /// Whether notices go anywhere (TOPIC_ARN is set).
     fn enabled(&self) -> bool;
     fn publish(&self, notice: &Notice) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// The trust ledger: who is trusted in an account, with provenance.
+pub trait TrustLedger: Send + Sync {
+    /// The account's trusted set; `None` when no baseline was ever taken.
+    fn trust_set(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Option<TrustSet>, PortError>> + Send;
+    /// Writes `set` as the account's baseline unless one exists (a conditional write);
+    /// returns whether this call wrote it.
+    fn put_baseline(&self, set: &TrustSet) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Applies changes to an existing set.
+    fn change_trust(
+        &self,
+        account: &str,
+        changes: &[LedgerChange],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// The records of what iam-warden did against a caller's doing, with their undo: one
+/// record per caller (`account` + `kind/name`), one entry per action.
+pub trait ActionRecords: Send + Sync {
+    /// Records each `(key, action)` unless that key is recorded (a conditional write:
+    /// a retried message never records twice); returns the caller's whole record.
+    fn record_actions(
+        &self,
+        account: &str,
+        caller: &str,
+        actions: &[(String, ActionRecord)],
+    ) -> impl Future<Output = Result<CallerRecord, PortError>> + Send;
+    fn set_action(
+        &self,
+        account: &str,
+        caller: &str,
+        key: &str,
+        record: &ActionRecord,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Marks the notice of `event_id` sent.
+    fn mark_notified(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn caller_record(
+        &self,
+        account: &str,
+        caller: &str,
+    ) -> impl Future<Output = Result<Option<CallerRecord>, PortError>> + Send;
+}
+
+/// Carries out iam-warden's actions on IAM.
+pub trait Actions: Send + Sync {
+    /// `Ok(false)` when what it acts on no longer exists (`NoSuchEntity`).
+    fn apply(&self, action: &Action) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// The users of a group.
+    fn group_members(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+}
+
+/// CloudTrail's event history (LookupEvents, two requests per second per account):
+/// where the grant of an unverified principal is looked for.
+pub trait Trail: Send + Sync {
+    /// The management events named `event_name` since `since`, every page.
+    fn lookup(
+        &self,
+        event_name: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
+}
+
+/// Where an event waits to be decided again (a queue with a delay).
+pub trait Deferrals: Send + Sync {
+    fn defer(
+        &self,
+        body: &str,
+        delay: Duration,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Every port the revoker uses.
+pub trait RevokerPorts:
+    Directory + Enforcer + Notifier + TrustLedger + ActionRecords + Actions + Trail
+{
+}
+
+impl<T> RevokerPorts for T where
+    T: Directory + Enforcer + Notifier + TrustLedger + ActionRecords + Actions + Trail
+{
 }
 
 /// Keeps a message that cannot be processed, with the reason.
@@ -232,7 +328,8 @@ pub trait Chat: Send + Sync {
 /// Every port the pruner's Lambda uses: one name for the bound `start` and the handler
 /// share.
 pub trait PrunerPorts:
-    Authorizations
+    TrustLedger
+    + Authorizations
     + AccessAdvisor
     + PrunePolicies
     + Ledger
@@ -245,7 +342,8 @@ pub trait PrunerPorts:
 }
 
 impl<T> PrunerPorts for T where
-    T: Authorizations
+    T: TrustLedger
+        + Authorizations
         + AccessAdvisor
         + PrunePolicies
         + Ledger

@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{
-    admin_group, exempt_tag, invalid, is_iam_name, list, mode, topic_arn, trimmed, ConfigError,
+    admin_group, exempt_tag, invalid, is_iam_name, ledger_table, list, mode, topic_arn, trimmed,
+    ConfigError,
     Mode,
 };
 use crate::principal::{EntityKind, Target};
@@ -106,19 +107,7 @@ impl PruneConfig {
             ));
         }
         let mode = mode(get("MODE"))?;
-        let ledger_table = get("LEDGER_TABLE").unwrap_or_else(|| "iam-warden-ledger".into());
-        if ledger_table.len() < 3
-            || ledger_table.len() > 255
-            || !ledger_table
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
-        {
-            return Err(invalid(
-                "LEDGER_TABLE",
-                &ledger_table,
-                "a DynamoDB table name (3-255 of A-Z a-z 0-9 _-.)",
-            ));
-        }
+        let ledger_table = ledger_table(get("LEDGER_TABLE"))?;
         let topic_arn = topic_arn(get("TOPIC_ARN"))?;
         let work_queue_url = get("WORK_QUEUE_URL");
         if let Some(u) = &work_queue_url {
@@ -170,6 +159,10 @@ pub struct Subject {
     /// ARNs of the managed policies attached to the principal itself.
     #[serde(default)]
     pub attached: BTreeSet<String>,
+    /// The statuses the trust ledger holds for it: a tag or a membership exempts only
+    /// with them.
+    #[serde(default)]
+    pub trusted: BTreeSet<crate::trust::Status>,
 }
 
 impl Subject {
@@ -342,14 +335,18 @@ pub fn triage(
     cfg: &PruneConfig,
     now: DateTime<Utc>,
 ) -> Option<(PruneDecision, String)> {
+    use crate::trust::Status;
     let (key, value) = &cfg.exempt_tag;
-    if subject.tags.get(key) == Some(value) {
-        return Some((PruneDecision::Exempt, format!("tagged {key}={value}")));
+    if subject.tags.get(key) == Some(value) && subject.trusted.contains(&Status::Exempt) {
+        return Some((PruneDecision::Exempt, format!("tagged {key}={value}, trusted")));
     }
-    if !cfg.prune_admins && subject.groups.contains(&cfg.admin_group) {
+    if !cfg.prune_admins
+        && subject.groups.contains(&cfg.admin_group)
+        && subject.trusted.contains(&Status::Admin)
+    {
         return Some((
             PruneDecision::Exempt,
-            format!("member of {} (PRUNE_ADMINS=false)", cfg.admin_group),
+            format!("trusted member of {} (PRUNE_ADMINS=false)", cfg.admin_group),
         ));
     }
     if now < subject.created + days(cfg.unused_days) {

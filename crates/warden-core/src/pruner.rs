@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{tags, Mode};
 use crate::notice::{restore_command, Notice};
 use crate::ports::{
-    AccessAdvisor, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies, PrunerPorts, Runs,
+    AccessAdvisor, Authorizations, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
+    PrunerPorts, TrustLedger,
 };
 use crate::principal::Target;
 use crate::prune::{
@@ -53,11 +54,27 @@ pub async fn prune<P>(
     writes: Writes,
 ) -> Result<Vec<Outcome>, PortError>
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer,
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + TrustLedger + Authorizations + Notifier,
 {
     let arns: Vec<String> = subjects.iter().map(|s| s.arn.clone()).collect();
     let ledger = ports.load(&arns).await?;
-    let mut outcomes: Vec<Outcome> = stream::iter(subjects)
+    // Trust as the revoker keeps it: a tag or a membership counts only with the ledger.
+    let trust = match subjects.first().and_then(|s| s.arn.split(':').nth(4)) {
+        Some(account) => {
+            crate::service::ensure_baseline(ports, account, &cfg.admin_group, &cfg.exempt_tag)
+                .await?
+                .0
+        }
+        None => crate::trust::TrustSet::default(),
+    };
+    let subjects: Vec<Subject> = subjects
+        .iter()
+        .map(|s| Subject {
+            trusted: trust.of(s.kind, &s.name).into_keys().collect(),
+            ..s.clone()
+        })
+        .collect();
+    let mut outcomes: Vec<Outcome> = stream::iter(&subjects)
         .map(|subject| {
             prune_one(
                 ports,
@@ -493,7 +510,7 @@ pub async fn run_chunk<P>(
     chunk: &Chunk,
 ) -> Result<Vec<Outcome>, PortError>
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + Notifier + Chat + Runs,
+    P: PrunerPorts,
 {
     let writes = Writes::for_mode(cfg.mode, false);
     let outcomes = prune(

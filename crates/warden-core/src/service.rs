@@ -8,13 +8,22 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::config::{tags, Config};
-use crate::decision::{decide, CallerFacts, Decision, Environment, Method, Step, Verdict};
-use crate::event::Event;
+use chrono::Utc;
+
+use crate::config::{tags, Config, Mode};
+use crate::decision::{decide, CallerFacts, Decision, Environment, Facts, Method, Step, Verdict};
+use crate::event::{CloudTrailRecord, Event};
 use crate::notice;
-use crate::ports::{Directory, Enforcer, Notifier, PortError};
+use crate::ports::{Authorizations, Notifier, PortError, RevokerPorts, TrustLedger};
 use crate::principal::{Principal, Target};
+use crate::trust::{
+    self, Action, ActionRecord, ActionState, CallerRecord, Escalation, Grant, LedgerChange,
+    Provenance, Status, TrustSet, Verification,
+};
 use crate::DENY_ALL_IAM_POLICY;
+
+/// How long a CloudTrail look-up is reused (LookupEvents allows two requests a second).
+const TRAIL_CACHE: Duration = Duration::from_secs(60);
 
 /// One line of `warden replay`, one log record of the Lambda.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -24,6 +33,12 @@ pub struct Outcome {
     pub principal: String,
     pub decision: Decision,
     pub reason: String,
+    /// What iam-warden changed besides the deny (an escalation undone), for people.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    /// `deferred`: decide again after this many seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defer_seconds: Option<u64>,
 }
 
 /// Everything the revoker needs; built once per process (cold start).
@@ -39,15 +54,32 @@ pub struct Revoker<P> {
     /// a later event of theirs costs one call (is the deny still there?) instead of
     /// the facts. Never trusted without that call: a restore elsewhere is seen.
     confirmed: Mutex<HashMap<Target, Method>>,
+    /// CloudTrail look-ups by event name: when, since when, what.
+    trail: Mutex<HashMap<String, (Instant, Vec<CloudTrailRecord>)>>,
 }
 
-/// Per-invocation state: facts are looked up at most once per principal.
+/// How an unverified principal's event waits for its grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patience {
+    /// Until `eventTime + TRUST_WAIT_SECONDS` (the Lambda: the event is deferred).
+    Clock,
+    /// Until the end of the run (`warden replay`'s first pass over a file).
+    EndOfRun,
+    /// Not at all (`warden replay`'s last pass: every grant has been seen).
+    Done,
+}
+
+/// Per-invocation state: facts are looked up at most once per principal, the trust
+/// ledger read at most once.
 pub struct Batch<'a, P> {
     revoker: &'a Revoker<P>,
+    /// IAM facts (without trust: that is filled in from `trust` at each decision).
     facts: HashMap<Target, CallerFacts>,
+    trust: Option<TrustSet>,
+    patience: Patience,
 }
 
-impl<P: Directory + Enforcer + Notifier> Revoker<P> {
+impl<P: RevokerPorts> Revoker<P> {
     pub fn new(port: P, config: Config, env: Environment) -> Self {
         Self {
             port,
@@ -55,6 +87,7 @@ impl<P: Directory + Enforcer + Notifier> Revoker<P> {
             env,
             alerts: Mutex::new(HashMap::new()),
             confirmed: Mutex::new(HashMap::new()),
+            trail: Mutex::new(HashMap::new()),
         }
     }
 
@@ -70,11 +103,17 @@ impl<P: Directory + Enforcer + Notifier> Revoker<P> {
         &self.port
     }
 
-    /// Starts an invocation (one SQS batch, one replay run).
+    /// Starts an invocation (one SQS batch): unverified principals wait by the clock.
     pub fn batch(&self) -> Batch<'_, P> {
+        self.batch_with(Patience::Clock)
+    }
+
+    pub fn batch_with(&self, patience: Patience) -> Batch<'_, P> {
         Batch {
             revoker: self,
             facts: HashMap::new(),
+            trust: None,
+            patience,
         }
     }
 
@@ -103,91 +142,455 @@ impl<P: Directory + Enforcer + Notifier> Revoker<P> {
     }
 }
 
-impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
+impl<P: RevokerPorts> Batch<'_, P> {
     /// Decides on one event and, unless `dry_run`, carries the decision out.
     ///
     /// An error is never a decision: the caller retries the event later.
     pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, PortError> {
         let r = self.revoker;
-        let verdict = match decide(event, None, &r.config, &r.env) {
+        let outcome = |verdict: &Verdict, actions: Vec<String>| Outcome {
+            event_id: event.event_id().map(str::to_owned),
+            event_name: event.event_name().map(str::to_owned),
+            principal: principal_of(event, verdict),
+            decision: verdict.decision,
+            reason: verdict.reason.clone(),
+            actions,
+            defer_seconds: verdict.defer.map(|d| d.as_secs()),
+        };
+        let mut verdict = match decide(event, None, &r.config, &r.env) {
             Step::Done(v) => v,
-            Step::LookUp(target) => {
+            Step::LookUp(target) | Step::Verify(target, _) => {
                 // Revoked by this process before: one call to confirm the deny is
                 // still there, instead of reading the facts.
                 if !self.facts.contains_key(&target) {
                     if let Some(method) = r.confirmed(&target) {
                         if r.port.deny_present(&target, method, &r.config).await? {
-                            return Ok(Outcome {
-                                event_id: event.event_id().map(str::to_owned),
-                                event_name: event.event_name().map(str::to_owned),
-                                principal: target.arn.clone(),
-                                decision: Decision::AlreadyRevoked,
-                                reason: format!(
+                            let v = Verdict::new(
+                                Decision::AlreadyRevoked,
+                                format!(
                                     "{target} already has the {} deny (revoked by iam-warden, confirmed)",
                                     match method {
                                         Method::Managed => "managed",
                                         Method::Inline => "inline",
                                     }
                                 ),
-                            });
+                            )
+                            .about(&target);
+                            let actions = self.after_decision(event, &v, dry_run).await?;
+                            return Ok(outcome(&v, actions));
                         }
                         r.set_confirmed(&target, None);
                     }
                 }
-                let facts = match self.facts.get(&target) {
-                    Some(f) => f.clone(),
-                    None => {
-                        let f = r.port.facts(&target).await?;
-                        self.facts.insert(target.clone(), f.clone());
-                        f
-                    }
-                };
-                let verdict = match decide(event, Some(&facts), &r.config, &r.env) {
-                    Step::Done(v) => v,
-                    Step::LookUp(_) => {
-                        return Err(PortError::Failed {
-                            operation: "decide",
-                            message: "the decision asked for facts it was given".into(),
-                        })
-                    }
-                };
-                // A complete revocation found in IAM (deny attached, notice sent).
-                if let (Decision::AlreadyRevoked, CallerFacts::Found(f)) =
-                    (verdict.decision, &facts)
-                {
-                    let notified = f.tags.contains_key(tags::EVENT_ID)
-                        && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
-                    if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
-                        r.set_confirmed(&target, Some(Method::Managed));
-                    } else if notified && f.inline_policies.contains(&r.config.inline_policy_name) {
-                        r.set_confirmed(&target, Some(Method::Inline));
-                    }
-                }
-                verdict
+                self.decide_with_facts(event, &target).await?
             }
         };
-
-        let mut verdict = verdict;
+        if verdict.decision == Decision::Deferred {
+            return Ok(outcome(&verdict, Vec::new()));
+        }
+        let escalation = if dry_run {
+            None
+        } else {
+            self.apply_trust(event, &verdict).await?
+        };
+        let mut actions: Vec<String> = escalation
+            .iter()
+            .flat_map(|e| e.actions.iter().map(ToString::to_string))
+            .collect();
         if !dry_run {
             match verdict.decision {
-                Decision::Revoked => self.revoke(event, &mut verdict).await?,
-                Decision::Alerted | Decision::WouldRevoke => self.alert(event, &verdict).await?,
+                Decision::Revoked => {
+                    self.revoke(event, &mut verdict, escalation.as_ref())
+                        .await?
+                }
+                Decision::Alerted | Decision::WouldRevoke if escalation.is_none() => {
+                    self.alert(event, &verdict).await?
+                }
                 _ => {}
             }
+            if let Some(esc) = &escalation {
+                if verdict.decision != Decision::Revoked {
+                    self.notify_escalation(event, &verdict, esc).await?;
+                }
+            }
         }
-        Ok(Outcome {
-            event_id: event.event_id().map(str::to_owned),
-            event_name: event.event_name().map(str::to_owned),
-            principal: principal_of(event, &verdict),
-            decision: verdict.decision,
-            reason: verdict.reason,
+        if let Some(esc) = &escalation {
+            if esc.planned_only {
+                actions = esc.actions.iter().map(|a| format!("would have {a}")).collect();
+            }
+        }
+        Ok(outcome(&verdict, actions))
+    }
+
+    /// Trust work after a decision taken without the facts (a confirmed revocation):
+    /// the event's own grant still counts.
+    async fn after_decision(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+        dry_run: bool,
+    ) -> Result<Vec<String>, PortError> {
+        if dry_run {
+            return Ok(Vec::new());
+        }
+        let Some(esc) = self.apply_trust(event, verdict).await? else {
+            return Ok(Vec::new());
+        };
+        self.notify_escalation(event, verdict, &esc).await?;
+        Ok(esc.actions.iter().map(ToString::to_string).collect())
+    }
+
+    /// The trust ledger, read once per invocation (empty when no baseline exists).
+    async fn trust(&mut self) -> Result<&TrustSet, PortError> {
+        let r = self.revoker;
+        if self.trust.is_none() {
+            let set = r
+                .port
+                .trust_set(&r.env.account_id)
+                .await?
+                .unwrap_or_else(|| TrustSet {
+                    account: r.env.account_id.clone(),
+                    ..TrustSet::default()
+                });
+            self.trust = Some(set);
+        }
+        Ok(self.trust.get_or_insert_with(TrustSet::default))
+    }
+
+    /// A principal's facts, IAM's read at most once per invocation, with what the trust
+    /// ledger holds for it now.
+    async fn facts_of(&mut self, target: &Target) -> Result<CallerFacts, PortError> {
+        let r = self.revoker;
+        let iam = match self.facts.get(target) {
+            Some(f) => f.clone(),
+            None => {
+                let f = r.port.facts(target).await?;
+                self.facts.insert(target.clone(), f.clone());
+                f
+            }
+        };
+        Ok(match iam {
+            CallerFacts::Found(mut f) => {
+                f.trusted = self.trust().await?.of(target.kind, &target.name);
+                CallerFacts::Found(f)
+            }
+            gone => gone,
         })
+    }
+
+    /// The table with facts, and with the look-up of unverified statuses' grants when
+    /// it asks for them.
+    async fn decide_with_facts(
+        &mut self,
+        event: &Event,
+        target: &Target,
+    ) -> Result<Verdict, PortError> {
+        let r = self.revoker;
+        let mut facts = self.facts_of(target).await?;
+        loop {
+            match decide(event, Some(&facts), &r.config, &r.env) {
+                Step::Done(verdict) => {
+                    self.note_confirmed(target, &verdict, &facts);
+                    return Ok(verdict);
+                }
+                Step::Verify(target, statuses) => {
+                    let CallerFacts::Found(f) = &mut facts else {
+                        return Err(asked_twice());
+                    };
+                    if statuses.iter().any(|s| f.verified.contains_key(s)) {
+                        return Err(asked_twice());
+                    }
+                    for status in statuses {
+                        let found = self.verify(event, &target, status).await?;
+                        if let CallerFacts::Found(f) = &mut facts {
+                            f.verified.insert(status, found);
+                        }
+                    }
+                }
+                Step::LookUp(_) => return Err(asked_twice()),
+            }
+        }
+    }
+
+    /// A complete revocation found in IAM (deny attached, notice sent): later events of
+    /// the principal cost one call.
+    fn note_confirmed(&self, target: &Target, verdict: &Verdict, facts: &CallerFacts) {
+        let r = self.revoker;
+        if let (Decision::AlreadyRevoked, CallerFacts::Found(f)) = (verdict.decision, facts) {
+            let notified = f.tags.contains_key(tags::EVENT_ID)
+                && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
+            if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
+                r.set_confirmed(target, Some(Method::Managed));
+            } else if notified && f.inline_policies.contains(&r.config.inline_policy_name) {
+                r.set_confirmed(target, Some(Method::Inline));
+            }
+        }
+    }
+
+    /// Looks for the grant of `status` to `target`: the event itself, then CloudTrail.
+    async fn verify(
+        &mut self,
+        event: &Event,
+        target: &Target,
+        status: Status,
+    ) -> Result<Verification, PortError> {
+        let r = self.revoker;
+        let wanted = Grant::Give {
+            status,
+            kind: target.kind,
+            name: target.name.clone(),
+        };
+        let mut found: Option<CloudTrailRecord> = event
+            .record()
+            .filter(|rec| trust::grant_of(rec, &r.config).as_ref() == Some(&wanted))
+            .cloned();
+        if found.is_none() {
+            let since = Utc::now() - trust::GRANT_LOOKBACK;
+            for call in status.grant_calls(target.kind) {
+                let records = self.lookup(call, since).await?;
+                if let Some(rec) = trust::grants_to(&records, status, target, &r.config).first() {
+                    found = Some((*rec).clone());
+                    break;
+                }
+            }
+        }
+        let Some(grant) = found else {
+            let wait = match self.patience {
+                Patience::Clock => trust::wait_left(
+                    event.record().and_then(|rec| rec.event_time.as_deref()),
+                    Utc::now(),
+                    r.config.trust_wait,
+                ),
+                Patience::EndOfRun => Some(Duration::ZERO),
+                Patience::Done => None,
+            };
+            return Ok(Verification::NotFound { wait });
+        };
+        let authorized = self.may_grant(&grant).await?;
+        Ok(Verification::Granted {
+            by: trust::actor(&grant),
+            event_id: grant.event_id.clone().unwrap_or_default(),
+            authorized,
+        })
+    }
+
+    /// CloudTrail's records of one call, reused for [`TRAIL_CACHE`].
+    async fn lookup(
+        &self,
+        call: &str,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        let r = self.revoker;
+        {
+            let cache = r.trail.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((at, records)) = cache.get(call) {
+                if at.elapsed() < TRAIL_CACHE {
+                    return Ok(records.clone());
+                }
+            }
+        }
+        let records = r.port.lookup(call, since).await?;
+        let mut cache = r.trail.lock().unwrap_or_else(|e| e.into_inner());
+        cache.insert(call.to_owned(), (Instant::now(), records.clone()));
+        Ok(records)
+    }
+
+    /// Whether the caller of `record` may grant trust (a trusted admin, or listed).
+    async fn may_grant(&mut self, record: &CloudTrailRecord) -> Result<bool, PortError> {
+        let r = self.revoker;
+        let caller = Principal::classify(record);
+        let facts = match &caller {
+            Principal::IamUser(u) | Principal::FederatedUser { user: u, .. }
+                if u.account_id == r.env.account_id =>
+            {
+                match self.facts_of(&Target::user(u)).await? {
+                    CallerFacts::Found(f) => Some(f),
+                    CallerFacts::Gone => None,
+                }
+            }
+            _ => None,
+        };
+        Ok(trust::may_grant(&caller, facts.as_ref(), record, &r.config))
+    }
+
+    /// The trust work of a decided event: a grant found for an unverified status (into
+    /// the ledger, or undone), and the event's own change of trust (into the ledger
+    /// when its caller may grant or when it takes trust away; an escalation otherwise).
+    async fn apply_trust(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+    ) -> Result<Option<Escalation>, PortError> {
+        let r = self.revoker;
+        let Some(record) = event.record() else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        if let (Some(found), Some(target)) = (&verdict.found_grant, &verdict.target) {
+            let grant = Grant::Give {
+                status: found.status,
+                kind: target.kind,
+                name: target.name.clone(),
+            };
+            if found.authorized {
+                let provenance = Provenance::Grant {
+                    by: found.by.clone(),
+                    event_id: found.event_id.clone(),
+                };
+                let changes = trust::ledger_changes(&grant, &provenance, &[], &TrustSet::default(), now);
+                self.change_trust(&changes).await?;
+            } else if found.event_id != event.event_id().unwrap_or_default() {
+                // Another caller's escalation, seen from its grantee: undone now, under
+                // the granter's record; its own event notifies it.
+                let actions = trust::undo_escalation(&grant, &r.config);
+                self.contain(&found.by, &found.event_id, &actions, &grant.describe(&r.config))
+                    .await?;
+            }
+        }
+        let Some(grant) = trust::grant_of(record, &r.config) else {
+            return Ok(None);
+        };
+        let caller = Principal::classify(record);
+        if r.env.is_tool(&caller) {
+            return Ok(None);
+        }
+        let by = trust::actor(record);
+        let event_id = event.event_id().unwrap_or("unknown").to_owned();
+        let provenance = Provenance::Grant {
+            by: by.clone(),
+            event_id: event_id.clone(),
+        };
+        if !grant.gives() {
+            // Taking trust away always applies, whoever does it.
+            let current = self.trust().await?.clone();
+            let changes = trust::ledger_changes(&grant, &provenance, &[], &current, now);
+            self.change_trust(&changes).await?;
+            return Ok(None);
+        }
+        if self.may_grant(record).await? {
+            let members = match &grant {
+                Grant::GroupBecomesAdmin { .. } => r.port.group_members(&r.config.admin_group).await?,
+                _ => Vec::new(),
+            };
+            let current = self.trust().await?.clone();
+            let changes = trust::ledger_changes(&grant, &provenance, &members, &current, now);
+            self.change_trust(&changes).await?;
+            return Ok(None);
+        }
+        let what = grant.describe(&r.config);
+        let actions = trust::undo_escalation(&grant, &r.config);
+        let planned_only = r.config.mode == Mode::Report;
+        let record = if planned_only {
+            r.port.caller_record(&r.env.account_id, &by).await?.unwrap_or_default()
+        } else {
+            self.contain(&by, &event_id, &actions, &what).await?
+        };
+        Ok(Some(Escalation {
+            by,
+            event_id: event_id.clone(),
+            what,
+            actions,
+            planned_only,
+            notified: record.notified.contains(&event_id),
+        }))
+    }
+
+    async fn change_trust(&mut self, changes: &[LedgerChange]) -> Result<(), PortError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let r = self.revoker;
+        r.port.change_trust(&r.env.account_id, changes).await?;
+        let set = self.trust.get_or_insert_with(TrustSet::default);
+        for change in changes {
+            set.apply(change);
+        }
+        Ok(())
+    }
+
+    /// Records `actions` under `caller` (once), then carries out those not yet done: a
+    /// retried message resumes where it stopped and never acts twice.
+    async fn contain(
+        &self,
+        caller: &str,
+        event_id: &str,
+        actions: &[Action],
+        why: &str,
+    ) -> Result<CallerRecord, PortError> {
+        let r = self.revoker;
+        let account = &r.env.account_id;
+        let planned: Vec<(String, ActionRecord)> = actions
+            .iter()
+            .enumerate()
+            .map(|(n, action)| {
+                (
+                    ActionRecord::key(event_id, n),
+                    ActionRecord {
+                        event_id: event_id.to_owned(),
+                        action: action.clone(),
+                        state: ActionState::Planned,
+                        at: Utc::now(),
+                        why: why.to_owned(),
+                    },
+                )
+            })
+            .collect();
+        let mut record = r.port.record_actions(account, caller, &planned).await?;
+        for (key, _) in &planned {
+            let Some(entry) = record.actions.get_mut(key) else {
+                continue;
+            };
+            if entry.state != ActionState::Planned {
+                continue;
+            }
+            entry.state = if r.port.apply(&entry.action).await? {
+                ActionState::Done
+            } else {
+                ActionState::Gone
+            };
+            r.port.set_action(account, caller, key, entry).await?;
+            info!(caller = %caller, action = %entry.action, state = ?entry.state, "escalation undone");
+        }
+        Ok(record)
+    }
+
+    /// The escalation notice, once per event (the caller's record says it was sent).
+    async fn notify_escalation(
+        &self,
+        event: &Event,
+        verdict: &Verdict,
+        escalation: &Escalation,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        if escalation.notified || !r.port.enabled() {
+            return Ok(());
+        }
+        let notice = notice::for_verdict_with(
+            event,
+            verdict,
+            &r.env,
+            &r.config.deny_policy_arn,
+            &r.config.inline_policy_name,
+            Some(escalation),
+        );
+        r.port.publish(&notice).await?;
+        if !escalation.planned_only {
+            r.port
+                .mark_notified(&r.env.account_id, &escalation.by, &escalation.event_id)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Record, deny, notify, mark notified: in this order, so that a failure at any
     /// step leaves a state from which a retry of the message finishes the job and
     /// notifies exactly once (the `notified` tag is written only after the publish).
-    async fn revoke(&mut self, event: &Event, verdict: &mut Verdict) -> Result<(), PortError> {
+    async fn revoke(
+        &mut self,
+        event: &Event,
+        verdict: &mut Verdict,
+        escalation: Option<&Escalation>,
+    ) -> Result<(), PortError> {
         let r = self.revoker;
         let Some(revocation) = verdict.revocation.as_mut() else {
             return Ok(());
@@ -261,14 +664,20 @@ impl<P: Directory + Enforcer + Notifier> Batch<'_, P> {
         }
 
         if r.port.enabled() {
-            let notice = notice::for_verdict(
+            let notice = notice::for_verdict_with(
                 event,
                 verdict,
                 &r.env,
                 &r.config.deny_policy_arn,
                 &r.config.inline_policy_name,
+                escalation,
             );
             r.port.publish(&notice).await?;
+        }
+        if let Some(esc) = escalation.filter(|e| !e.planned_only && !e.notified) {
+            r.port
+                .mark_notified(&r.env.account_id, &esc.by, &esc.event_id)
+                .await?;
         }
         r.port
             .tag(&target, &[(tags::NOTIFIED, recorded_event.clone())])
@@ -326,6 +735,13 @@ fn principal_of(event: &Event, verdict: &Verdict) -> String {
     }
 }
 
+fn asked_twice() -> PortError {
+    PortError::Failed {
+        operation: "decide",
+        message: "the decision asked again for what it was given".into(),
+    }
+}
+
 /// What `warden restore` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RestoreReport {
@@ -335,43 +751,70 @@ pub struct RestoreReport {
 }
 
 /// Undoes a revocation: detach the managed deny, delete the inline deny, remove the
-/// record tags, notify. Safe to run on a principal that is not revoked.
-pub async fn restore<P: Directory + Enforcer + Notifier>(
+/// record tags; unless `caller_only`, put back what iam-warden undid of the caller's
+/// doing (an escalation's membership or tag: it is not trusted for it until `warden
+/// trust`); notify. Safe to run on a principal that is not revoked; a principal that
+/// no longer exists still has its recorded actions put back.
+pub async fn restore<P: RevokerPorts>(
     port: &P,
     config: &Config,
     env: &Environment,
     target: &Target,
+    caller_only: bool,
 ) -> Result<RestoreReport, PortError> {
-    let facts = match port.facts(target).await? {
-        CallerFacts::Found(f) => f,
-        CallerFacts::Gone => {
-            return Err(PortError::NoSuchEntity {
-                operation: "restore",
-                message: format!("{target} does not exist"),
-            })
-        }
-    };
     let mut actions = Vec::new();
-    if port.detach_policy(target, &config.deny_policy_arn).await? {
-        actions.push(format!("detached {} from {target}", config.deny_policy_arn));
+    let facts = port.facts(target).await?;
+    if let CallerFacts::Found(facts) = &facts {
+        if port.detach_policy(target, &config.deny_policy_arn).await? {
+            actions.push(format!("detached {} from {target}", config.deny_policy_arn));
+        }
+        if port
+            .delete_inline_policy(target, &config.inline_policy_name)
+            .await?
+        {
+            actions.push(format!(
+                "deleted the inline deny `{}` from {target}",
+                config.inline_policy_name
+            ));
+        }
+        let recorded: Vec<&str> = tags::ALL
+            .iter()
+            .copied()
+            .filter(|k| facts.tags.contains_key(*k))
+            .collect();
+        if !recorded.is_empty() {
+            port.untag(target, &recorded).await?;
+            actions.push(format!("removed the tags {}", recorded.join(", ")));
+        }
     }
-    if port
-        .delete_inline_policy(target, &config.inline_policy_name)
-        .await?
-    {
-        actions.push(format!(
-            "deleted the inline deny `{}` from {target}",
-            config.inline_policy_name
-        ));
+    if !caller_only {
+        let caller = trust::actor_key(target.kind, &target.name);
+        if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
+            for (key, entry) in &record.actions {
+                if entry.state != ActionState::Done {
+                    continue;
+                }
+                let undo = entry.action.undo();
+                let put_back = port.apply(&undo).await?;
+                let mut done = entry.clone();
+                done.state = ActionState::Restored;
+                port.set_action(&env.account_id, &caller, key, &done).await?;
+                actions.push(if put_back {
+                    format!(
+                        "{undo} (undone by iam-warden after event `{}`)",
+                        entry.event_id
+                    )
+                } else {
+                    format!("could not put back what was undone after event `{}`: {} no longer exists", entry.event_id, undo.subject())
+                });
+            }
+        }
     }
-    let recorded: Vec<&str> = tags::ALL
-        .iter()
-        .copied()
-        .filter(|k| facts.tags.contains_key(*k))
-        .collect();
-    if !recorded.is_empty() {
-        port.untag(target, &recorded).await?;
-        actions.push(format!("removed the tags {}", recorded.join(", ")));
+    if facts == CallerFacts::Gone && actions.is_empty() {
+        return Err(PortError::NoSuchEntity {
+            operation: "restore",
+            message: format!("{target} does not exist"),
+        });
     }
     let restored = !actions.is_empty();
     if restored && port.enabled() {
@@ -384,4 +827,94 @@ pub async fn restore<P: Directory + Enforcer + Notifier>(
         restored,
         actions,
     })
+}
+
+/// Takes the trust baseline if the account has none: every member of the admin group
+/// and every holder of the exempt tag, trusted as they are now, with a notice so that
+/// the security team sees whom iam-warden trusts. Returns the account's trusted set and
+/// whether this call took it.
+pub async fn ensure_baseline<P: TrustLedger + Authorizations + Notifier>(
+    port: &P,
+    account: &str,
+    admin_group: &str,
+    exempt_tag: &(String, String),
+) -> Result<(TrustSet, bool), PortError> {
+    if let Some(set) = port.trust_set(account).await? {
+        return Ok((set, false));
+    }
+    let subjects = port.subjects(true).await?;
+    let set = trust::baseline(
+        account,
+        subjects
+            .iter()
+            .map(|s| (s.kind, s.name.as_str(), &s.groups, &s.tags)),
+        admin_group,
+        exempt_tag,
+        Utc::now(),
+    );
+    if !port.put_baseline(&set).await? {
+        // Another process took it first: its baseline stands.
+        let theirs = port.trust_set(account).await?.unwrap_or(set);
+        return Ok((theirs, false));
+    }
+    if port.enabled() {
+        port.publish(&notice::for_baseline(&set, admin_group, exempt_tag))
+            .await?;
+    }
+    Ok((set, true))
+}
+
+/// `warden trust`: an operator vouches for a principal's current admin membership and
+/// exempt tag. Returns the entries written; a principal that holds neither is an error
+/// (vouching for nothing would be a silent no-op).
+pub async fn vouch<P: RevokerPorts>(
+    port: &P,
+    config: &Config,
+    env: &Environment,
+    target: &Target,
+    operator: &str,
+) -> Result<Vec<trust::TrustEntry>, PortError> {
+    let facts = match port.facts(target).await? {
+        CallerFacts::Found(f) => f,
+        CallerFacts::Gone => {
+            return Err(PortError::NoSuchEntity {
+                operation: "trust",
+                message: format!("{target} does not exist"),
+            })
+        }
+    };
+    let entries: Vec<trust::TrustEntry> = [Status::Admin, Status::Exempt]
+        .into_iter()
+        .filter(|s| {
+            trust::standing(*s, target, &Facts { trusted: Default::default(), ..facts.clone() }, config)
+                != trust::Standing::Absent
+        })
+        .map(|status| trust::TrustEntry {
+            status,
+            kind: target.kind,
+            name: target.name.clone(),
+            provenance: Provenance::Operator {
+                by: operator.to_owned(),
+            },
+            at: Utc::now(),
+        })
+        .collect();
+    if entries.is_empty() {
+        return Err(PortError::Failed {
+            operation: "trust",
+            message: format!(
+                "{target} is neither in `{}` nor tagged `{}={}`: add the membership or the tag first (or list it in EXEMPT_PRINCIPALS)",
+                config.admin_group, config.exempt_tag.0, config.exempt_tag.1
+            ),
+        });
+    }
+    if port.trust_set(&env.account_id).await?.is_none() {
+        return Err(PortError::Failed {
+            operation: "trust",
+            message: "no trust baseline in the ledger yet: run `warden init` first".into(),
+        });
+    }
+    let changes: Vec<LedgerChange> = entries.iter().cloned().map(LedgerChange::Put).collect();
+    port.change_trust(&env.account_id, &changes).await?;
+    Ok(entries)
 }

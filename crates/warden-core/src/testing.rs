@@ -16,6 +16,9 @@ use crate::ports::{
 };
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PolicyDoc, Report};
+use crate::ports::{ActionRecords, Actions, TrustLedger, Trail};
+use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
+use crate::event::CloudTrailRecord;
 
 /// The deny policy of the sample account (`123456789012`).
 pub const DENY_POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
@@ -84,6 +87,12 @@ pub struct State {
     pub work_queue: Vec<String>,
     /// Notices posted to chat (when `chat` is on).
     pub chat: Option<Vec<Notice>>,
+    /// The trust ledger (`None`: no baseline taken).
+    pub trust: Option<TrustSet>,
+    /// Action records by caller.
+    pub records: BTreeMap<String, CallerRecord>,
+    /// What CloudTrail's LookupEvents finds.
+    pub trail: Vec<CloudTrailRecord>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -131,6 +140,38 @@ impl MemoryAccount {
         self.lock()
             .principals
             .insert((kind, name.to_owned()), facts);
+    }
+
+    /// Takes the trust baseline from the principals as they are now: members of
+    /// `Administrators` and holders of `iam-warden:exempt=true`.
+    pub fn with_baseline(self) -> Self {
+        {
+            let mut s = self.lock();
+            let set = crate::trust::baseline(
+                "123456789012",
+                s.principals
+                    .iter()
+                    .map(|((kind, name), f)| (*kind, name.as_str(), &f.groups, &f.tags)),
+                "Administrators",
+                &("iam-warden:exempt".to_owned(), "true".to_owned()),
+                chrono::Utc::now(),
+            );
+            s.trust = Some(set);
+        }
+        self
+    }
+
+    /// A CloudTrail record that LookupEvents will find.
+    pub fn in_trail(&self, record: CloudTrailRecord) {
+        self.lock().trail.push(record);
+    }
+
+    /// Whether the trust ledger holds `status` for a principal.
+    pub fn trusts(&self, status: crate::trust::Status, kind: EntityKind, name: &str) -> bool {
+        self.lock()
+            .trust
+            .as_ref()
+            .is_some_and(|t| t.get(status, kind, name).is_some())
     }
 
     /// The next `times` calls of `operation` fail with `error`.
@@ -494,5 +535,155 @@ impl Chat for MemoryAccount {
         let mut s = self.enter("chat")?;
         s.chat.get_or_insert_with(Vec::new).push(notice.clone());
         Ok(())
+    }
+}
+
+impl TrustLedger for MemoryAccount {
+    async fn trust_set(&self, account: &str) -> Result<Option<TrustSet>, PortError> {
+        let s = self.enter("trust_set")?;
+        Ok(s.trust.clone().map(|mut t| {
+            t.account = account.to_owned();
+            t
+        }))
+    }
+
+    async fn put_baseline(&self, set: &TrustSet) -> Result<bool, PortError> {
+        let mut s = self.enter("put_baseline")?;
+        if s.trust.is_some() {
+            return Ok(false);
+        }
+        s.trust = Some(set.clone());
+        Ok(true)
+    }
+
+    async fn change_trust(&self, _account: &str, changes: &[LedgerChange]) -> Result<(), PortError> {
+        let mut s = self.enter("change_trust")?;
+        let Some(set) = s.trust.as_mut() else {
+            return Err(PortError::Failed {
+                operation: "change_trust",
+                message: "no baseline".into(),
+            });
+        };
+        for change in changes {
+            set.apply(change);
+        }
+        Ok(())
+    }
+}
+
+impl ActionRecords for MemoryAccount {
+    async fn record_actions(
+        &self,
+        _account: &str,
+        caller: &str,
+        actions: &[(String, ActionRecord)],
+    ) -> Result<CallerRecord, PortError> {
+        let mut s = self.enter("record_actions")?;
+        let record = s.records.entry(caller.to_owned()).or_insert_with(|| CallerRecord {
+            caller: caller.to_owned(),
+            ..CallerRecord::default()
+        });
+        for (key, action) in actions {
+            record.actions.entry(key.clone()).or_insert_with(|| action.clone());
+        }
+        Ok(record.clone())
+    }
+
+    async fn set_action(
+        &self,
+        _account: &str,
+        caller: &str,
+        key: &str,
+        action: &ActionRecord,
+    ) -> Result<(), PortError> {
+        let mut s = self.enter("set_action")?;
+        s.records
+            .entry(caller.to_owned())
+            .or_default()
+            .actions
+            .insert(key.to_owned(), action.clone());
+        Ok(())
+    }
+
+    async fn mark_notified(&self, _account: &str, caller: &str, event_id: &str) -> Result<(), PortError> {
+        let mut s = self.enter("mark_notified")?;
+        s.records
+            .entry(caller.to_owned())
+            .or_default()
+            .notified
+            .insert(event_id.to_owned());
+        Ok(())
+    }
+
+    async fn caller_record(&self, _account: &str, caller: &str) -> Result<Option<CallerRecord>, PortError> {
+        let s = self.enter("caller_record")?;
+        Ok(s.records.get(caller).cloned())
+    }
+}
+
+impl Actions for MemoryAccount {
+    async fn apply(&self, action: &Action) -> Result<bool, PortError> {
+        let (kind, name) = match action {
+            Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
+                (EntityKind::User, user.clone())
+            }
+            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => (*kind, name.clone()),
+        };
+        let target = Target {
+            kind,
+            name,
+            arn: String::new(),
+        };
+        match self.with_principal("apply", &target, |f, _| {
+            match action {
+                Action::RemoveFromGroup { group, .. } => {
+                    f.groups.remove(group);
+                }
+                Action::AddToGroup { group, .. } => {
+                    f.groups.insert(group.clone());
+                }
+                Action::Untag { key, .. } => {
+                    f.tags.remove(key);
+                }
+                Action::Tag { key, value, .. } => {
+                    f.tags.insert(key.clone(), value.clone());
+                }
+            }
+            Ok(())
+        }) {
+            Ok(()) => Ok(true),
+            Err(PortError::NoSuchEntity { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Vec<String>, PortError> {
+        let s = self.enter("group_members")?;
+        Ok(s.principals
+            .iter()
+            .filter(|((kind, _), f)| *kind == EntityKind::User && f.groups.contains(group))
+            .map(|((_, name), _)| name.clone())
+            .collect())
+    }
+}
+
+impl Trail for MemoryAccount {
+    async fn lookup(
+        &self,
+        event_name: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        let s = self.enter("lookup")?;
+        Ok(s.trail
+            .iter()
+            .filter(|r| r.event_name.as_deref() == Some(event_name))
+            .filter(|r| {
+                r.event_time
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= since)
+            })
+            .cloned()
+            .collect())
     }
 }

@@ -10,6 +10,7 @@ use warden_core::config::{tags, Config};
 use warden_core::decision::{decide, CallerFacts, Decision, Facts, Method, Step, Verdict};
 use warden_core::event::{parse_eventbridge, parse_file, Event};
 use warden_core::principal::EntityKind;
+use warden_core::trust::{standing, Provenance, Standing, Status, TrustEntry};
 use warden_core::testing::{
     config, environment as env, sample_event as event, DENY_POLICY_ARN as DENY,
 };
@@ -25,14 +26,42 @@ fn facts(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
     })
 }
 
+/// Facts of a principal whose statuses the trust ledger holds (its baseline).
+fn trusted(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
+    let CallerFacts::Found(mut f) = facts(groups, tags) else {
+        unreachable!()
+    };
+    let target = warden_core::principal::Target {
+        kind: EntityKind::User,
+        name: "x".into(),
+        arn: String::new(),
+    };
+    for status in [Status::Admin, Status::Exempt] {
+        if standing(status, &target, &f, &config(&[("ADMIN_GROUP_NAME", groups.first().copied().unwrap_or("Administrators"))])) != Standing::Absent {
+            f.trusted.insert(
+                status,
+                TrustEntry {
+                    status,
+                    kind: EntityKind::User,
+                    name: "x".into(),
+                    provenance: Provenance::Baseline,
+                    at: chrono::Utc::now(),
+                },
+            );
+        }
+    }
+    CallerFacts::Found(f)
+}
+
 /// Decides like the service does: first without facts, then with them if asked.
 fn run(event: &Event, f: &CallerFacts, config: &Config) -> Verdict {
     match decide(event, None, config, &env()) {
         Step::Done(v) => v,
         Step::LookUp(_) => match decide(event, Some(f), config, &env()) {
             Step::Done(v) => v,
-            Step::LookUp(t) => panic!("asked twice for {t}"),
+            Step::LookUp(t) | Step::Verify(t, _) => panic!("asked twice for {t}"),
         },
+        Step::Verify(t, _) => panic!("asked to verify {t} before its facts"),
     }
 }
 
@@ -244,19 +273,19 @@ fn assumed_roles_are_alerted_by_default_and_revoked_with_role_mode_revoke() {
 fn admins_exempt_tag_and_exempt_principals_are_exempt() {
     let admin = decision(
         "12-admin-create-user.json",
-        &facts(&["Administrators"], &[]),
+        &trusted(&["Administrators"], &[]),
         &[],
     );
     assert_eq!(admin.decision, Decision::Exempt);
     let other_group = decision(
         "12-admin-create-user.json",
-        &facts(&["Admins"], &[]),
+        &trusted(&["Admins"], &[]),
         &[("ADMIN_GROUP_NAME", "Admins")],
     );
     assert_eq!(other_group.decision, Decision::Exempt);
     let tagged = decision(
         "13-exempt-tag.json",
-        &facts(&[], &[("iam-warden:exempt", "true")]),
+        &trusted(&[], &[("iam-warden:exempt", "true")]),
         &[],
     );
     assert_eq!(tagged.decision, Decision::Exempt);
@@ -349,7 +378,7 @@ fn failed_calls_follow_failed_calls() {
     assert_eq!(
         decision(
             name,
-            &facts(&["Administrators"], &[]),
+            &trusted(&["Administrators"], &[]),
             &[("FAILED_CALLS", "alert")]
         )
         .decision,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use warden_core::config::Mode;
 use warden_core::ports::PortError;
 use warden_core::principal::EntityKind;
+use warden_core::trust::Status;
 use warden_core::prune::{
     plan, LedgerEntry, Outcome, PruneConfig, PruneDecision, Quotas, Report, ServiceUse, Subject,
 };
@@ -41,6 +42,7 @@ fn bob() -> Subject {
         tags: BTreeMap::new(),
         groups: BTreeSet::new(),
         attached: BTreeSet::new(),
+        trusted: BTreeSet::new(),
     }
 }
 
@@ -174,14 +176,29 @@ fn exempt_tag_and_admins_are_skipped_unless_prune_admins() {
     tagged
         .tags
         .insert("iam-warden:exempt".into(), "true".into());
+    // The tag alone is not trust (a caller can tag itself): pruned like anyone.
+    let p = plan(&tagged, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Denied);
+    tagged.trusted.insert(Status::Exempt);
     let p = plan(&tagged, &r, Some(&l), &cfg(&[]), 10, now(), "run");
     assert_eq!(p.decision, PruneDecision::Exempt);
     assert!(p.policies.is_empty());
+    // Trust without the tag (taken off since) exempts nothing either.
+    tagged.tags.clear();
+    let p = plan(&tagged, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Denied);
 
     let mut admin = bob();
     admin.groups.insert("Administrators".into());
     let p = plan(&admin, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Denied, "membership alone is not trust");
+    admin.trusted.insert(Status::Admin);
+    let p = plan(&admin, &r, Some(&l), &cfg(&[]), 10, now(), "run");
     assert_eq!(p.decision, PruneDecision::Exempt);
+    let mut trusted_elsewhere = admin.clone();
+    trusted_elsewhere.groups.clear();
+    let p = plan(&trusted_elsewhere, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Denied);
     let p = plan(
         &admin,
         &r,
@@ -266,7 +283,7 @@ fn a_principal_at_quota_is_skipped_with_a_reason() {
 }
 
 fn account_with_bob(r: Report, ledger: LedgerEntry) -> MemoryAccount {
-    let account = MemoryAccount::new().with_user("bob", &[], &[]);
+    let account = MemoryAccount::new().with_user("bob", &[], &[]).with_baseline();
     {
         let mut s = account.lock();
         s.reports.insert(ARN.into(), r);
@@ -321,7 +338,8 @@ async fn a_second_pass_with_nothing_changed_writes_nothing() {
     let second = pass(&account, &c, Writes::All).await;
     assert_eq!(second[0].decision, PruneDecision::Unchanged);
     let calls = account.lock().calls.clone();
-    assert_eq!(calls, vec!["ledger_load", "report"], "{calls:?}");
+    // One read of the trust ledger per pass, none per principal.
+    assert_eq!(calls, vec!["ledger_load", "trust_set", "report"], "{calls:?}");
 }
 
 #[tokio::test]
@@ -475,6 +493,7 @@ fn fleet(n: usize) -> MemoryAccount {
     for i in 0..n {
         account = account.with_user(&format!("u{i}"), &[], &[]);
     }
+    let account = account.with_baseline();
     {
         let mut s = account.lock();
         for i in 0..n {

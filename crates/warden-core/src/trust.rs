@@ -1,0 +1,706 @@
+//! Trust: who may manage IAM, recorded by the tool and never read off the principal.
+//!
+//! Membership of ADMIN_GROUP_NAME and the EXEMPT_TAG are things a caller who may write IAM
+//! can give itself in one call, minutes before its events arrive. So they count only
+//! when the **trust ledger** also holds them: the baseline taken when the tool was set
+//! up, a grant the tool saw a trusted admin make, or an operator's `warden trust`. A
+//! principal that holds the status without the ledger is *unverified*: its grant is
+//! looked for in CloudTrail, waited for a bounded time, and otherwise decided by
+//! UNVERIFIED_TRUST. A grant made by anyone who may not grant is an *escalation*: it is
+//! undone (a recorded, reversible [`Action`]) and its caller decided as the non-admin
+//! it was.
+//!
+//! Everything here is pure: the service reads IAM, the ledger and CloudTrail through
+//! the ports and asks these functions what they mean.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::decision::Facts;
+use crate::event::CloudTrailRecord;
+use crate::principal::{EntityKind, Principal, Target};
+
+/// How far back CloudTrail is searched for the grant of an unverified principal.
+pub const GRANT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+/// The two statuses that exempt a principal from revocation.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A member of ADMIN_GROUP_NAME (users only).
+    Admin,
+    /// A holder of EXEMPT_TAG (users and roles).
+    Exempt,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Admin => "admin",
+            Status::Exempt => "exempt",
+        }
+    }
+
+    /// The IAM calls that grant this status, for the CloudTrail look-up.
+    pub fn grant_calls(self, kind: EntityKind) -> &'static [&'static str] {
+        match (self, kind) {
+            (Status::Admin, EntityKind::User) => &["AddUserToGroup"],
+            (Status::Admin, EntityKind::Role) => &[],
+            (Status::Exempt, EntityKind::User) => &["TagUser"],
+            (Status::Exempt, EntityKind::Role) => &["TagRole"],
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a trust entry comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum Provenance {
+    /// Held the status when the tool was set up (`warden init`, or the first start).
+    Baseline,
+    /// Granted by a trusted admin in the event `event_id` (seen by the revoker, or found
+    /// in CloudTrail).
+    Grant { by: String, event_id: String },
+    /// Vouched for by an operator with `warden trust`.
+    Operator { by: String },
+}
+
+impl fmt::Display for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Provenance::Baseline => f.write_str("baseline"),
+            Provenance::Grant { by, event_id } => write!(f, "granted by {by} (event {event_id})"),
+            Provenance::Operator { by } => write!(f, "vouched for by {by} (warden trust)"),
+        }
+    }
+}
+
+/// One trusted status of one principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustEntry {
+    pub status: Status,
+    pub kind: EntityKind,
+    /// IAM names are unique per kind in an account, whatever the path: events name
+    /// grantees by name only.
+    pub name: String,
+    pub provenance: Provenance,
+    pub at: DateTime<Utc>,
+}
+
+impl TrustEntry {
+    /// The entry's key in the ledger: `admin:user/alice`.
+    pub fn key(&self) -> String {
+        key(self.status, self.kind, &self.name)
+    }
+}
+
+pub fn key(status: Status, kind: EntityKind, name: &str) -> String {
+    format!("{}:{}/{name}", status.as_str(), kind.as_str())
+}
+
+/// The trusted set of one account: what the ledger holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustSet {
+    pub account: String,
+    pub entries: BTreeMap<String, TrustEntry>,
+}
+
+impl TrustSet {
+    pub fn get(&self, status: Status, kind: EntityKind, name: &str) -> Option<&TrustEntry> {
+        self.entries.get(&key(status, kind, name))
+    }
+
+    /// The entries of one principal, by status (for its facts).
+    pub fn of(&self, kind: EntityKind, name: &str) -> BTreeMap<Status, TrustEntry> {
+        [Status::Admin, Status::Exempt]
+            .into_iter()
+            .filter_map(|s| self.get(s, kind, name).map(|e| (s, e.clone())))
+            .collect()
+    }
+
+    /// Applies a change to the set (the ledger's adapter does the same to the item).
+    pub fn apply(&mut self, change: &LedgerChange) {
+        match change {
+            LedgerChange::Put(e) => {
+                self.entries.insert(e.key(), e.clone());
+            }
+            LedgerChange::Remove(k) => {
+                self.entries.remove(k);
+            }
+        }
+    }
+}
+
+/// A write to the trust ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerChange {
+    Put(TrustEntry),
+    /// Removes the entry of this key (no error when absent).
+    Remove(String),
+}
+
+/// The baseline: every member of the admin group and every holder of the exempt tag,
+/// as found when the tool is set up. `principals` are (kind, name, groups, tags).
+pub fn baseline<'a>(
+    account: &str,
+    principals: impl IntoIterator<
+        Item = (
+            EntityKind,
+            &'a str,
+            &'a std::collections::BTreeSet<String>,
+            &'a BTreeMap<String, String>,
+        ),
+    >,
+    admin_group: &str,
+    exempt_tag: &(String, String),
+    now: DateTime<Utc>,
+) -> TrustSet {
+    let mut set = TrustSet {
+        account: account.to_owned(),
+        entries: BTreeMap::new(),
+    };
+    for (kind, name, groups, tags) in principals {
+        let mut statuses = Vec::new();
+        if kind == EntityKind::User && groups.contains(admin_group) {
+            statuses.push(Status::Admin);
+        }
+        if tags.get(&exempt_tag.0) == Some(&exempt_tag.1) {
+            statuses.push(Status::Exempt);
+        }
+        for status in statuses {
+            set.apply(&LedgerChange::Put(TrustEntry {
+                status,
+                kind,
+                name: name.to_owned(),
+                provenance: Provenance::Baseline,
+                at: now,
+            }));
+        }
+    }
+    set
+}
+
+/// Whether a principal holds a status, and whether the ledger vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    /// Holds the status (membership, tag) and the ledger has it.
+    Trusted(TrustEntry),
+    /// Holds it, the ledger does not: membership or a tag alone is not trust.
+    Unverified,
+    /// Does not hold it (whatever the ledger says: a status taken away ends trust).
+    Absent,
+}
+
+/// The standing of `target` for `status`, from its current IAM facts and the ledger's
+/// entries for it (in `facts.trusted`).
+pub fn standing(status: Status, target: &Target, facts: &Facts, config: &Config) -> Standing {
+    let holds = match status {
+        Status::Admin => {
+            target.kind == EntityKind::User && facts.groups.contains(&config.admin_group)
+        }
+        Status::Exempt => {
+            let (k, v) = &config.exempt_tag;
+            facts.tags.get(k) == Some(v)
+        }
+    };
+    if !holds {
+        return Standing::Absent;
+    }
+    match facts.trusted.get(&status) {
+        Some(entry) => Standing::Trusted(entry.clone()),
+        None => Standing::Unverified,
+    }
+}
+
+/// What CloudTrail (or the batch itself) says about an unverified status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    /// The call that granted it, and whether its caller could grant.
+    Granted {
+        by: String,
+        event_id: String,
+        authorized: bool,
+    },
+    /// No grant found. `wait`: how much longer to wait for it to arrive (CloudTrail's
+    /// delivery delay), `None` when the wait is over and UNVERIFIED_TRUST decides.
+    NotFound { wait: Option<Duration> },
+}
+
+/// How long an unverified principal's event may still wait for its grant:
+/// `Some(left)` while `now < eventTime + bound`, `None` after (or without a time).
+pub fn wait_left(
+    event_time: Option<&str>,
+    now: DateTime<Utc>,
+    bound: Duration,
+) -> Option<Duration> {
+    let at = DateTime::parse_from_rfc3339(event_time?).ok()?;
+    let until = at.with_timezone(&Utc) + chrono::TimeDelta::from_std(bound).ok()?;
+    (until - now).to_std().ok().filter(|left| !left.is_zero())
+}
+
+/// A change of trust that an IAM call makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// Gives `status` to a principal: AddUserToGroup to the admin group, or the exempt
+    /// tag (TagUser / TagRole with the tag's key and value).
+    Give {
+        status: Status,
+        kind: EntityKind,
+        name: String,
+    },
+    /// Takes `status` away: RemoveUserFromGroup, the tag removed or given another value.
+    Take {
+        status: Status,
+        kind: EntityKind,
+        name: String,
+    },
+    /// The admin group deleted or renamed away: nobody is a trusted admin any more.
+    TakeAllAdmins,
+    /// A group created as, or renamed to, the admin group's name: its members are
+    /// admins if its caller may grant (read them from IAM), an escalation otherwise.
+    GroupBecomesAdmin { group: String },
+}
+
+impl Grant {
+    pub fn gives(&self) -> bool {
+        matches!(self, Grant::Give { .. } | Grant::GroupBecomesAdmin { .. })
+    }
+
+    /// What it does, for notices.
+    pub fn describe(&self, config: &Config) -> String {
+        let (k, v) = &config.exempt_tag;
+        match self {
+            Grant::Give {
+                status: Status::Admin,
+                name,
+                ..
+            } => format!("added user/{name} to `{}`", config.admin_group),
+            Grant::Give { kind, name, .. } => {
+                format!("tagged {}/{name} `{k}={v}`", kind.as_str())
+            }
+            Grant::Take {
+                status: Status::Admin,
+                name,
+                ..
+            } => format!("removed user/{name} from `{}`", config.admin_group),
+            Grant::Take { kind, name, .. } => {
+                format!("took the tag `{k}` off {}/{name}", kind.as_str())
+            }
+            Grant::TakeAllAdmins => format!("deleted or renamed the group `{}`", config.admin_group),
+            Grant::GroupBecomesAdmin { group } => {
+                format!("made the group `{group}` the admin group `{}`", config.admin_group)
+            }
+        }
+    }
+}
+
+/// The change of trust a successful IAM call makes, if any. Failed calls changed nothing.
+pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
+    if record.is_failed() || !record.is_iam_api_call() {
+        return None;
+    }
+    let admin = config.admin_group.as_str();
+    let (tag_key, tag_value) = &config.exempt_tag;
+    let p = |key: &str| record.request_param(key);
+    let name = record.event_name.as_deref()?;
+    let tagged = |kind: EntityKind, who: &str| -> Option<Grant> {
+        let tags = record.request_parameters.as_ref()?.get("tags")?.as_array()?;
+        let value = tags.iter().find_map(|t| {
+            (t.get("key")?.as_str()? == tag_key).then(|| t.get("value")?.as_str())
+        })?;
+        Some(if value == Some(tag_value.as_str()) {
+            Grant::Give {
+                status: Status::Exempt,
+                kind,
+                name: who.to_owned(),
+            }
+        } else {
+            Grant::Take {
+                status: Status::Exempt,
+                kind,
+                name: who.to_owned(),
+            }
+        })
+    };
+    let untagged = |kind: EntityKind, who: &str| -> Option<Grant> {
+        let keys = record
+            .request_parameters
+            .as_ref()?
+            .get("tagKeys")?
+            .as_array()?;
+        keys.iter()
+            .any(|k| k.as_str() == Some(tag_key.as_str()))
+            .then(|| Grant::Take {
+                status: Status::Exempt,
+                kind,
+                name: who.to_owned(),
+            })
+    };
+    match name {
+        "AddUserToGroup" if p("groupName") == Some(admin) => Some(Grant::Give {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: p("userName")?.to_owned(),
+        }),
+        "RemoveUserFromGroup" if p("groupName") == Some(admin) => Some(Grant::Take {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: p("userName")?.to_owned(),
+        }),
+        "TagUser" => tagged(EntityKind::User, p("userName")?),
+        "TagRole" => tagged(EntityKind::Role, p("roleName")?),
+        "UntagUser" => untagged(EntityKind::User, p("userName")?),
+        "UntagRole" => untagged(EntityKind::Role, p("roleName")?),
+        "DeleteGroup" if p("groupName") == Some(admin) => Some(Grant::TakeAllAdmins),
+        "CreateGroup" if p("groupName") == Some(admin) => Some(Grant::GroupBecomesAdmin {
+            group: admin.to_owned(),
+        }),
+        "UpdateGroup" => match (p("groupName"), p("newGroupName")) {
+            (Some(old), Some(new)) if old == admin && new != admin => Some(Grant::TakeAllAdmins),
+            (Some(old), Some(new)) if new == admin && old != admin => {
+                Some(Grant::GroupBecomesAdmin {
+                    group: old.to_owned(),
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether a caller may grant admin or exempt status: a trusted admin (an IAM user, or
+/// a federated session of one), or a principal listed in EXEMPT_PRINCIPALS (trusted by
+/// configuration: the pipeline that manages IAM, say). A trusted *exempt* principal
+/// may manage IAM but not hand out trust.
+pub fn may_grant(
+    caller: &Principal,
+    caller_facts: Option<&Facts>,
+    record: &CloudTrailRecord,
+    config: &Config,
+) -> bool {
+    let session_arn = record.user_identity.as_ref().and_then(|u| u.arn.as_deref());
+    let listed = |arn: &str| config.exempt_principals.contains(arn);
+    let (entity_arn, user) = match caller {
+        Principal::IamUser(u) | Principal::FederatedUser { user: u, .. } => {
+            (Some(u.arn.as_str()), Some(Target::user(u)))
+        }
+        Principal::AssumedRole { role, .. } | Principal::IdentityCenterRole { role, .. } => {
+            (Some(role.arn.as_str()), None)
+        }
+        _ => (None, None),
+    };
+    if entity_arn.is_some_and(listed) || session_arn.is_some_and(listed) {
+        return true;
+    }
+    match (user, caller_facts) {
+        (Some(target), Some(facts)) => matches!(
+            standing(Status::Admin, &target, facts, config),
+            Standing::Trusted(_)
+        ),
+        _ => false,
+    }
+}
+
+/// What applying an authorized change does to the ledger. `members` are the users of
+/// the group for [`Grant::GroupBecomesAdmin`]; `current` is the set before.
+pub fn ledger_changes(
+    grant: &Grant,
+    provenance: &Provenance,
+    members: &[String],
+    current: &TrustSet,
+    now: DateTime<Utc>,
+) -> Vec<LedgerChange> {
+    let put = |status, kind, name: &str| {
+        LedgerChange::Put(TrustEntry {
+            status,
+            kind,
+            name: name.to_owned(),
+            provenance: provenance.clone(),
+            at: now,
+        })
+    };
+    match grant {
+        Grant::Give { status, kind, name } => vec![put(*status, *kind, name)],
+        Grant::Take { status, kind, name } => {
+            vec![LedgerChange::Remove(key(*status, *kind, name))]
+        }
+        Grant::TakeAllAdmins => current
+            .entries
+            .values()
+            .filter(|e| e.status == Status::Admin)
+            .map(|e| LedgerChange::Remove(e.key()))
+            .collect(),
+        Grant::GroupBecomesAdmin { .. } => members
+            .iter()
+            .map(|m| put(Status::Admin, EntityKind::User, m))
+            .collect(),
+    }
+}
+
+/// A change iam-warden makes to undo what a caller did, and its own undo.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    RemoveFromGroup { group: String, user: String },
+    AddToGroup { group: String, user: String },
+    Untag { kind: EntityKind, name: String, key: String, value: String },
+    Tag { kind: EntityKind, name: String, key: String, value: String },
+}
+
+impl Action {
+    /// The action that puts back what this one changed.
+    pub fn undo(&self) -> Action {
+        match self.clone() {
+            Action::RemoveFromGroup { group, user } => Action::AddToGroup { group, user },
+            Action::AddToGroup { group, user } => Action::RemoveFromGroup { group, user },
+            Action::Untag {
+                kind,
+                name,
+                key,
+                value,
+            } => Action::Tag {
+                kind,
+                name,
+                key,
+                value,
+            },
+            Action::Tag {
+                kind,
+                name,
+                key,
+                value,
+            } => Action::Untag {
+                kind,
+                name,
+                key,
+                value,
+            },
+        }
+    }
+}
+
+impl Action {
+    /// The principal it acts on, for people: `user/dev1`, `role/r`.
+    pub fn subject(&self) -> String {
+        match self {
+            Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
+                actor_key(EntityKind::User, user)
+            }
+            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
+                actor_key(*kind, name)
+            }
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::RemoveFromGroup { group, user } => {
+                write!(f, "removed user/{user} from the group `{group}`")
+            }
+            Action::AddToGroup { group, user } => {
+                write!(f, "added user/{user} to the group `{group}`")
+            }
+            Action::Untag {
+                kind, name, key, ..
+            } => write!(f, "removed the tag `{key}` from {}/{name}", kind.as_str()),
+            Action::Tag {
+                kind,
+                name,
+                key,
+                value,
+            } => write!(f, "tagged {}/{name} `{key}={value}`", kind.as_str()),
+        }
+    }
+}
+
+/// How to undo an escalation: the membership removed, the tag taken off. A group made
+/// the admin group is left as it is (its members are not trusted for it, and renaming
+/// groups back could break what depends on them): the notice says so.
+pub fn undo_escalation(grant: &Grant, config: &Config) -> Vec<Action> {
+    match grant {
+        Grant::Give {
+            status: Status::Admin,
+            name,
+            ..
+        } => vec![Action::RemoveFromGroup {
+            group: config.admin_group.clone(),
+            user: name.clone(),
+        }],
+        Grant::Give {
+            status: Status::Exempt,
+            kind,
+            name,
+        } => vec![Action::Untag {
+            kind: *kind,
+            name: name.clone(),
+            key: config.exempt_tag.0.clone(),
+            value: config.exempt_tag.1.clone(),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The state of one recorded action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionState {
+    /// Recorded, not yet carried out (a retry carries it out).
+    Planned,
+    Done,
+    /// What it acts on no longer exists (`NoSuchEntity`).
+    Gone,
+    /// Put back by `warden restore`.
+    Restored,
+}
+
+/// One recorded action of iam-warden against a caller's doing, with its undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// The event that caused it.
+    pub event_id: String,
+    pub action: Action,
+    pub state: ActionState,
+    pub at: DateTime<Utc>,
+    /// Why, for people.
+    pub why: String,
+}
+
+impl ActionRecord {
+    /// The record's key under its caller: `<event id>#<n>`.
+    pub fn key(event_id: &str, n: usize) -> String {
+        format!("{event_id}#{n}")
+    }
+}
+
+/// Every action recorded against one caller, and the events whose notice went out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerRecord {
+    pub caller: String,
+    pub actions: BTreeMap<String, ActionRecord>,
+    pub notified: std::collections::BTreeSet<String>,
+}
+
+/// The key of a caller's record: `user/mallory`, `role/deployer`; for a caller that is
+/// neither (root, a service), its display name.
+pub fn actor_key(kind: EntityKind, name: &str) -> String {
+    format!("{}/{name}", kind.as_str())
+}
+
+/// Who made a call, as the key of its record and the `by` of what it granted: the IAM
+/// user (of a federated session too) or the role (of a session).
+pub fn actor(record: &CloudTrailRecord) -> String {
+    match Principal::classify(record) {
+        Principal::IamUser(u) | Principal::FederatedUser { user: u, .. } => {
+            actor_key(EntityKind::User, &u.name)
+        }
+        Principal::AssumedRole { role, .. }
+        | Principal::IdentityCenterRole { role, .. }
+        | Principal::ServiceLinkedRole { role } => actor_key(EntityKind::Role, &role.name),
+        other => other.display(),
+    }
+}
+
+/// An escalation attempt: a grant by a caller who may not grant, and its undo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    /// The caller ([`actor`]) and its event.
+    pub by: String,
+    pub event_id: String,
+    /// What the grant did, for people.
+    pub what: String,
+    pub actions: Vec<Action>,
+    /// MODE=report: nothing was undone.
+    pub planned_only: bool,
+    /// Its notice was already sent (a retried message).
+    pub notified: bool,
+}
+
+/// The records a `grant` found in CloudTrail (or seen in the batch) that gave `status`
+/// to `target`, newest first.
+pub fn grants_to<'a>(
+    records: &'a [CloudTrailRecord],
+    status: Status,
+    target: &Target,
+    config: &Config,
+) -> Vec<&'a CloudTrailRecord> {
+    let mut found: Vec<&CloudTrailRecord> = records
+        .iter()
+        .filter(|r| {
+            grant_of(r, config)
+                == Some(Grant::Give {
+                    status,
+                    kind: target.kind,
+                    name: target.name.clone(),
+                })
+        })
+        .collect();
+    found.sort_by(|a, b| b.event_time.cmp(&a.event_time));
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_left_counts_from_the_event_time() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T10:10:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let bound = Duration::from_secs(900);
+        assert_eq!(
+            wait_left(Some("2026-11-25T10:00:00Z"), now, bound),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(wait_left(Some("2026-11-25T09:55:00Z"), now, bound), None);
+        assert_eq!(wait_left(Some("2026-11-25T09:54:59Z"), now, bound), None);
+        assert_eq!(
+            wait_left(Some("2026-11-25T09:55:01Z"), now, bound),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(wait_left(None, now, bound), None);
+        assert_eq!(wait_left(Some("yesterday"), now, bound), None);
+        assert_eq!(
+            wait_left(Some("2026-11-25T10:00:00Z"), now, Duration::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn an_action_undone_twice_is_itself() {
+        let a = Action::Untag {
+            kind: EntityKind::Role,
+            name: "r".into(),
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_ne!(a.undo(), a);
+        assert_eq!(a.undo().undo(), a);
+        let g = Action::RemoveFromGroup {
+            group: "g".into(),
+            user: "u".into(),
+        };
+        assert_eq!(
+            g.undo(),
+            Action::AddToGroup {
+                group: "g".into(),
+                user: "u".into()
+            }
+        );
+    }
+}
