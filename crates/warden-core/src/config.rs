@@ -535,12 +535,23 @@ mod tests {
         assert_eq!(c.require_deferral_queue(), Ok(()));
         let c = parse(&[
             ("DENY_POLICY_ARN", DENY),
-            ("DEFERRAL_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/q"),
+            (
+                "DEFERRAL_QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/1/q",
+            ),
         ])
         .unwrap();
         assert_eq!(c.require_deferral_queue(), Ok(()));
-        assert!(parse(&[("DENY_POLICY_ARN", DENY), ("LEDGER_TABLE", &"t".repeat(255))]).is_ok());
-        assert!(parse(&[("DENY_POLICY_ARN", DENY), ("LEDGER_TABLE", &"t".repeat(256))]).is_err());
+        assert!(parse(&[
+            ("DENY_POLICY_ARN", DENY),
+            ("LEDGER_TABLE", &"t".repeat(255))
+        ])
+        .is_ok());
+        assert!(parse(&[
+            ("DENY_POLICY_ARN", DENY),
+            ("LEDGER_TABLE", &"t".repeat(256))
+        ])
+        .is_err());
     }
 
     #[test]

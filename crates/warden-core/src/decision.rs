@@ -498,9 +498,15 @@ pub fn decide(
     };
     let why = match target.kind {
         EntityKind::User if facts.groups.contains(&config.admin_group) => {
-            format!("{target} is in `{}` but not a trusted admin{untrusted_note}", config.admin_group)
+            format!(
+                "{target} is in `{}` but not a trusted admin{untrusted_note}",
+                config.admin_group
+            )
         }
-        EntityKind::User => format!("{target} is not in `{}`{untrusted_note}", config.admin_group),
+        EntityKind::User => format!(
+            "{target} is not in `{}`{untrusted_note}",
+            config.admin_group
+        ),
         EntityKind::Role => format!("{target} is not exempt (ROLE_MODE=revoke){untrusted_note}"),
     };
     let what = match method {
@@ -519,8 +525,11 @@ pub fn decide(
             .about(&target),
         );
     }
-    let mut v = Verdict::new(Revoked, format!("{why} and called {name}: attached the {what}"))
-        .about(&target);
+    let mut v = Verdict::new(
+        Revoked,
+        format!("{why} and called {name}: attached the {what}"),
+    )
+    .about(&target);
     v.revocation = Some(Revocation {
         target: target.clone(),
         method,

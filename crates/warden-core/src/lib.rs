@@ -11,9 +11,9 @@ pub mod principal;
 pub mod prune;
 pub mod pruner;
 pub mod service;
-pub mod trust;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod trust;
 
 /// The deny-all-IAM policy document: the managed policy's document, and the inline
 /// fallback's.

@@ -60,7 +60,10 @@ pub fn for_verdict_with(
     let account = &env.account_id;
     let headline = match (escalation, verdict.decision) {
         (Some(e), Decision::Revoked) => {
-            format!("escalation attempt, IAM access revoked: {} in {account}", e.by)
+            format!(
+                "escalation attempt, IAM access revoked: {} in {account}",
+                e.by
+            )
         }
         (Some(e), _) => format!("escalation attempt: {} in {account}", e.by),
         (None, Decision::Revoked) => format!("IAM access revoked: {who} in {account}"),
@@ -84,7 +87,11 @@ pub fn for_verdict_with(
         .revocation
         .as_ref()
         .map(|r| restore_command(&r.target))
-        .or_else(|| escalation.filter(|e| !e.planned_only).map(|e| format!("warden restore --{}", e.by.replacen('/', " ", 1))));
+        .or_else(|| {
+            escalation
+                .filter(|e| !e.planned_only)
+                .map(|e| format!("warden restore --{}", e.by.replacen('/', " ", 1)))
+        });
 
     let mut body = String::new();
     let field = |body: &mut String, label: &str, value: &str| {
@@ -117,7 +124,14 @@ pub fn for_verdict_with(
     field(&mut body, "Reason:", &verdict.reason);
     field(&mut body, "Done:", &done);
     if let Some(e) = escalation {
-        field(&mut body, "Escalation:", &format!("{} {} (event {}): only a trusted admin may grant this", e.by, e.what, e.event_id));
+        field(
+            &mut body,
+            "Escalation:",
+            &format!(
+                "{} {} (event {}): only a trusted admin may grant this",
+                e.by, e.what, e.event_id
+            ),
+        );
         for action in &e.actions {
             let line = if e.planned_only {
                 format!("would have {action} (MODE=report)")
@@ -166,7 +180,10 @@ pub fn for_verdict_with(
 /// The notice of a new trust baseline: whom iam-warden trusts from now on.
 pub fn for_baseline(set: &TrustSet, admin_group: &str, exempt_tag: &(String, String)) -> Notice {
     let account = &set.account;
-    let headline = format!("trust baseline taken: {} principal(s) in {account}", set.entries.len());
+    let headline = format!(
+        "trust baseline taken: {} principal(s) in {account}",
+        set.entries.len()
+    );
     let mut body = format!(
         "iam-warden: {headline}\n\nThese members of `{admin_group}` and holders of `{}={}` are trusted as they are now.\nFrom now on, only a trusted admin's grant (or `warden trust`) adds to this list;\na grant by anyone else is an escalation, undone.\n\n",
         exempt_tag.0, exempt_tag.1
@@ -175,7 +192,10 @@ pub fn for_baseline(set: &TrustSet, admin_group: &str, exempt_tag: &(String, Str
         let _ = writeln!(body, "  - {} {}/{}", e.status, e.kind.as_str(), e.name);
     }
     if set.entries.is_empty() {
-        let _ = writeln!(body, "  (nobody: every IAM write will be decided as a non-admin's)");
+        let _ = writeln!(
+            body,
+            "  (nobody: every IAM write will be decided as a non-admin's)"
+        );
     }
     let machine = json!({
         "tool": "iam-warden", "decision": "baseline", "account": account,

@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{
     admin_group, exempt_tag, invalid, is_iam_name, ledger_table, list, mode, topic_arn, trimmed,
-    ConfigError,
-    Mode,
+    ConfigError, Mode,
 };
 use crate::principal::{EntityKind, Target};
 
@@ -338,7 +337,10 @@ pub fn triage(
     use crate::trust::Status;
     let (key, value) = &cfg.exempt_tag;
     if subject.tags.get(key) == Some(value) && subject.trusted.contains(&Status::Exempt) {
-        return Some((PruneDecision::Exempt, format!("tagged {key}={value}, trusted")));
+        return Some((
+            PruneDecision::Exempt,
+            format!("tagged {key}={value}, trusted"),
+        ));
     }
     if !cfg.prune_admins
         && subject.groups.contains(&cfg.admin_group)

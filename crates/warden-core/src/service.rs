@@ -216,7 +216,11 @@ impl<P: RevokerPorts> Batch<'_, P> {
         }
         if let Some(esc) = &escalation {
             if esc.planned_only {
-                actions = esc.actions.iter().map(|a| format!("would have {a}")).collect();
+                actions = esc
+                    .actions
+                    .iter()
+                    .map(|a| format!("would have {a}"))
+                    .collect();
             }
         }
         Ok(outcome(&verdict, actions))
@@ -340,9 +344,14 @@ impl<P: RevokerPorts> Batch<'_, P> {
             kind: target.kind,
             name: target.name.clone(),
         };
+        // The event itself: a grant to its caller, or (for admin) a group of the
+        // caller's made the admin group.
         let mut found: Option<CloudTrailRecord> = event
             .record()
-            .filter(|rec| trust::grant_of(rec, &r.config).as_ref() == Some(&wanted))
+            .filter(|rec| match trust::grant_of(rec, &r.config) {
+                Some(Grant::GroupBecomesAdmin { .. }) => status == Status::Admin,
+                other => other.as_ref() == Some(&wanted),
+            })
             .cloned();
         if found.is_none() {
             let since = Utc::now() - trust::GRANT_LOOKBACK;
@@ -437,14 +446,20 @@ impl<P: RevokerPorts> Batch<'_, P> {
                     by: found.by.clone(),
                     event_id: found.event_id.clone(),
                 };
-                let changes = trust::ledger_changes(&grant, &provenance, &[], &TrustSet::default(), now);
+                let changes =
+                    trust::ledger_changes(&grant, &provenance, &[], &TrustSet::default(), now);
                 self.change_trust(&changes).await?;
             } else if found.event_id != event.event_id().unwrap_or_default() {
                 // Another caller's escalation, seen from its grantee: undone now, under
                 // the granter's record; its own event notifies it.
                 let actions = trust::undo_escalation(&grant, &r.config);
-                self.contain(&found.by, &found.event_id, &actions, &grant.describe(&r.config))
-                    .await?;
+                self.contain(
+                    &found.by,
+                    &found.event_id,
+                    &actions,
+                    &grant.describe(&r.config),
+                )
+                .await?;
             }
         }
         let Some(grant) = trust::grant_of(record, &r.config) else {
@@ -469,7 +484,9 @@ impl<P: RevokerPorts> Batch<'_, P> {
         }
         if self.may_grant(record).await? {
             let members = match &grant {
-                Grant::GroupBecomesAdmin { .. } => r.port.group_members(&r.config.admin_group).await?,
+                Grant::GroupBecomesAdmin { .. } => {
+                    r.port.group_members(&r.config.admin_group).await?
+                }
                 _ => Vec::new(),
             };
             let current = self.trust().await?.clone();
@@ -481,7 +498,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let actions = trust::undo_escalation(&grant, &r.config);
         let planned_only = r.config.mode == Mode::Report;
         let record = if planned_only {
-            r.port.caller_record(&r.env.account_id, &by).await?.unwrap_or_default()
+            r.port
+                .caller_record(&r.env.account_id, &by)
+                .await?
+                .unwrap_or_default()
         } else {
             self.contain(&by, &event_id, &actions, &what).await?
         };
@@ -511,7 +531,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
     /// Records `actions` under `caller` (once), then carries out those not yet done: a
     /// retried message resumes where it stopped and never acts twice.
     async fn contain(
-        &self,
+        &mut self,
         caller: &str,
         event_id: &str,
         actions: &[Action],
@@ -537,7 +557,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .collect();
         let mut record = r.port.record_actions(account, caller, &planned).await?;
         for (key, _) in &planned {
-            let Some(entry) = record.actions.get_mut(key) else {
+            let Some(mut entry) = record.actions.get(key).cloned() else {
                 continue;
             };
             if entry.state != ActionState::Planned {
@@ -548,10 +568,19 @@ impl<P: RevokerPorts> Batch<'_, P> {
             } else {
                 ActionState::Gone
             };
-            r.port.set_action(account, caller, key, entry).await?;
+            self.forget_facts(&entry.action);
+            r.port.set_action(account, caller, key, &entry).await?;
             info!(caller = %caller, action = %entry.action, state = ?entry.state, "escalation undone");
+            record.actions.insert(key.clone(), entry);
         }
         Ok(record)
+    }
+
+    /// Facts read before an action of the tool changed them are read again.
+    fn forget_facts(&mut self, action: &Action) {
+        let subject = action.subject();
+        self.facts
+            .retain(|t, _| trust::actor_key(t.kind, &t.name) != subject);
     }
 
     /// The escalation notice, once per event (the caller's record says it was sent).
@@ -798,14 +827,19 @@ pub async fn restore<P: RevokerPorts>(
                 let put_back = port.apply(&undo).await?;
                 let mut done = entry.clone();
                 done.state = ActionState::Restored;
-                port.set_action(&env.account_id, &caller, key, &done).await?;
+                port.set_action(&env.account_id, &caller, key, &done)
+                    .await?;
                 actions.push(if put_back {
                     format!(
                         "{undo} (undone by iam-warden after event `{}`)",
                         entry.event_id
                     )
                 } else {
-                    format!("could not put back what was undone after event `{}`: {} no longer exists", entry.event_id, undo.subject())
+                    format!(
+                        "could not put back what was undone after event `{}`: {} no longer exists",
+                        entry.event_id,
+                        undo.subject()
+                    )
                 });
             }
         }
@@ -886,8 +920,15 @@ pub async fn vouch<P: RevokerPorts>(
     let entries: Vec<trust::TrustEntry> = [Status::Admin, Status::Exempt]
         .into_iter()
         .filter(|s| {
-            trust::standing(*s, target, &Facts { trusted: Default::default(), ..facts.clone() }, config)
-                != trust::Standing::Absent
+            trust::standing(
+                *s,
+                target,
+                &Facts {
+                    trusted: Default::default(),
+                    ..facts.clone()
+                },
+                config,
+            ) != trust::Standing::Absent
         })
         .map(|status| trust::TrustEntry {
             status,

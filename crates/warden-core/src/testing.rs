@@ -8,17 +8,17 @@ use std::sync::Mutex;
 
 use crate::config::Config;
 use crate::decision::{CallerFacts, Environment, Facts, Method};
+use crate::event::CloudTrailRecord;
 use crate::event::{parse_eventbridge, Event};
 use crate::notice::Notice;
 use crate::ports::{
     AccessAdvisor, Authorizations, Chat, DeadLetters, Directory, Enforcer, Inventory, Ledger,
     Notifier, PortError, PrunePolicies, RevokedPrincipal, Runs, WorkQueue,
 };
+use crate::ports::{ActionRecords, Actions, Trail, TrustLedger};
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PolicyDoc, Report};
-use crate::ports::{ActionRecords, Actions, TrustLedger, Trail};
 use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
-use crate::event::CloudTrailRecord;
 
 /// The deny policy of the sample account (`123456789012`).
 pub const DENY_POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
@@ -556,7 +556,11 @@ impl TrustLedger for MemoryAccount {
         Ok(true)
     }
 
-    async fn change_trust(&self, _account: &str, changes: &[LedgerChange]) -> Result<(), PortError> {
+    async fn change_trust(
+        &self,
+        _account: &str,
+        changes: &[LedgerChange],
+    ) -> Result<(), PortError> {
         let mut s = self.enter("change_trust")?;
         let Some(set) = s.trust.as_mut() else {
             return Err(PortError::Failed {
@@ -579,12 +583,18 @@ impl ActionRecords for MemoryAccount {
         actions: &[(String, ActionRecord)],
     ) -> Result<CallerRecord, PortError> {
         let mut s = self.enter("record_actions")?;
-        let record = s.records.entry(caller.to_owned()).or_insert_with(|| CallerRecord {
-            caller: caller.to_owned(),
-            ..CallerRecord::default()
-        });
+        let record = s
+            .records
+            .entry(caller.to_owned())
+            .or_insert_with(|| CallerRecord {
+                caller: caller.to_owned(),
+                ..CallerRecord::default()
+            });
         for (key, action) in actions {
-            record.actions.entry(key.clone()).or_insert_with(|| action.clone());
+            record
+                .actions
+                .entry(key.clone())
+                .or_insert_with(|| action.clone());
         }
         Ok(record.clone())
     }
@@ -605,7 +615,12 @@ impl ActionRecords for MemoryAccount {
         Ok(())
     }
 
-    async fn mark_notified(&self, _account: &str, caller: &str, event_id: &str) -> Result<(), PortError> {
+    async fn mark_notified(
+        &self,
+        _account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> Result<(), PortError> {
         let mut s = self.enter("mark_notified")?;
         s.records
             .entry(caller.to_owned())
@@ -615,7 +630,11 @@ impl ActionRecords for MemoryAccount {
         Ok(())
     }
 
-    async fn caller_record(&self, _account: &str, caller: &str) -> Result<Option<CallerRecord>, PortError> {
+    async fn caller_record(
+        &self,
+        _account: &str,
+        caller: &str,
+    ) -> Result<Option<CallerRecord>, PortError> {
         let s = self.enter("caller_record")?;
         Ok(s.records.get(caller).cloned())
     }
@@ -627,7 +646,9 @@ impl Actions for MemoryAccount {
             Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
                 (EntityKind::User, user.clone())
             }
-            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => (*kind, name.clone()),
+            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
+                (*kind, name.clone())
+            }
         };
         let target = Target {
             kind,

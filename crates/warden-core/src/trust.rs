@@ -29,9 +29,7 @@ use crate::principal::{EntityKind, Principal, Target};
 pub const GRANT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// The two statuses that exempt a principal from revocation.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// A member of ADMIN_GROUP_NAME (users only).
@@ -299,9 +297,14 @@ impl Grant {
             Grant::Take { kind, name, .. } => {
                 format!("took the tag `{k}` off {}/{name}", kind.as_str())
             }
-            Grant::TakeAllAdmins => format!("deleted or renamed the group `{}`", config.admin_group),
+            Grant::TakeAllAdmins => {
+                format!("deleted or renamed the group `{}`", config.admin_group)
+            }
             Grant::GroupBecomesAdmin { group } => {
-                format!("made the group `{group}` the admin group `{}`", config.admin_group)
+                format!(
+                    "made the group `{group}` the admin group `{}`",
+                    config.admin_group
+                )
             }
         }
     }
@@ -317,10 +320,14 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
     let p = |key: &str| record.request_param(key);
     let name = record.event_name.as_deref()?;
     let tagged = |kind: EntityKind, who: &str| -> Option<Grant> {
-        let tags = record.request_parameters.as_ref()?.get("tags")?.as_array()?;
-        let value = tags.iter().find_map(|t| {
-            (t.get("key")?.as_str()? == tag_key).then(|| t.get("value")?.as_str())
-        })?;
+        let tags = record
+            .request_parameters
+            .as_ref()?
+            .get("tags")?
+            .as_array()?;
+        let value = tags
+            .iter()
+            .find_map(|t| (t.get("key")?.as_str()? == tag_key).then(|| t.get("value")?.as_str()))?;
         Some(if value == Some(tag_value.as_str()) {
             Grant::Give {
                 status: Status::Exempt,
@@ -454,10 +461,26 @@ pub fn ledger_changes(
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
-    RemoveFromGroup { group: String, user: String },
-    AddToGroup { group: String, user: String },
-    Untag { kind: EntityKind, name: String, key: String, value: String },
-    Tag { kind: EntityKind, name: String, key: String, value: String },
+    RemoveFromGroup {
+        group: String,
+        user: String,
+    },
+    AddToGroup {
+        group: String,
+        user: String,
+    },
+    Untag {
+        kind: EntityKind,
+        name: String,
+        key: String,
+        value: String,
+    },
+    Tag {
+        kind: EntityKind,
+        name: String,
+        key: String,
+        value: String,
+    },
 }
 
 impl Action {

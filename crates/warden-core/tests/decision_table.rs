@@ -10,10 +10,10 @@ use warden_core::config::{tags, Config};
 use warden_core::decision::{decide, CallerFacts, Decision, Facts, Method, Step, Verdict};
 use warden_core::event::{parse_eventbridge, parse_file, Event};
 use warden_core::principal::EntityKind;
-use warden_core::trust::{standing, Provenance, Standing, Status, TrustEntry};
 use warden_core::testing::{
     config, environment as env, sample_event as event, DENY_POLICY_ARN as DENY,
 };
+use warden_core::trust::{standing, Provenance, Standing, Status, TrustEntry};
 
 fn facts(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
     CallerFacts::Found(Facts {
@@ -37,7 +37,16 @@ fn trusted(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
         arn: String::new(),
     };
     for status in [Status::Admin, Status::Exempt] {
-        if standing(status, &target, &f, &config(&[("ADMIN_GROUP_NAME", groups.first().copied().unwrap_or("Administrators"))])) != Standing::Absent {
+        if standing(
+            status,
+            &target,
+            &f,
+            &config(&[(
+                "ADMIN_GROUP_NAME",
+                groups.first().copied().unwrap_or("Administrators"),
+            )]),
+        ) != Standing::Absent
+        {
             f.trusted.insert(
                 status,
                 TrustEntry {

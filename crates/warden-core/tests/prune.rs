@@ -7,12 +7,12 @@ use chrono::{DateTime, Duration, Utc};
 use warden_core::config::Mode;
 use warden_core::ports::PortError;
 use warden_core::principal::EntityKind;
-use warden_core::trust::Status;
 use warden_core::prune::{
     plan, LedgerEntry, Outcome, PruneConfig, PruneDecision, Quotas, Report, ServiceUse, Subject,
 };
 use warden_core::pruner::{digest, lift, prune, Writes};
 use warden_core::testing::MemoryAccount;
+use warden_core::trust::Status;
 
 const ARN: &str = "arn:aws:iam::123456789012:user/bob";
 const QUOTAS: Quotas = Quotas { user: 10, role: 10 };
@@ -191,13 +191,25 @@ fn exempt_tag_and_admins_are_skipped_unless_prune_admins() {
     let mut admin = bob();
     admin.groups.insert("Administrators".into());
     let p = plan(&admin, &r, Some(&l), &cfg(&[]), 10, now(), "run");
-    assert_eq!(p.decision, PruneDecision::Denied, "membership alone is not trust");
+    assert_eq!(
+        p.decision,
+        PruneDecision::Denied,
+        "membership alone is not trust"
+    );
     admin.trusted.insert(Status::Admin);
     let p = plan(&admin, &r, Some(&l), &cfg(&[]), 10, now(), "run");
     assert_eq!(p.decision, PruneDecision::Exempt);
     let mut trusted_elsewhere = admin.clone();
     trusted_elsewhere.groups.clear();
-    let p = plan(&trusted_elsewhere, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    let p = plan(
+        &trusted_elsewhere,
+        &r,
+        Some(&l),
+        &cfg(&[]),
+        10,
+        now(),
+        "run",
+    );
     assert_eq!(p.decision, PruneDecision::Denied);
     let p = plan(
         &admin,
@@ -283,7 +295,9 @@ fn a_principal_at_quota_is_skipped_with_a_reason() {
 }
 
 fn account_with_bob(r: Report, ledger: LedgerEntry) -> MemoryAccount {
-    let account = MemoryAccount::new().with_user("bob", &[], &[]).with_baseline();
+    let account = MemoryAccount::new()
+        .with_user("bob", &[], &[])
+        .with_baseline();
     {
         let mut s = account.lock();
         s.reports.insert(ARN.into(), r);
@@ -339,7 +353,11 @@ async fn a_second_pass_with_nothing_changed_writes_nothing() {
     assert_eq!(second[0].decision, PruneDecision::Unchanged);
     let calls = account.lock().calls.clone();
     // One read of the trust ledger per pass, none per principal.
-    assert_eq!(calls, vec!["ledger_load", "trust_set", "report"], "{calls:?}");
+    assert_eq!(
+        calls,
+        vec!["ledger_load", "trust_set", "report"],
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]

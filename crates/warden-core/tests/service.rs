@@ -190,7 +190,9 @@ async fn invariant_4_restore_undoes_a_revocation_and_says_when_there_is_nothing_
         name: "dev1".into(),
         arn: "arn:aws:iam::123456789012:user/dev1".into(),
     };
-    let report = restore(r.port(), r.config(), r.env(), &dev1, false).await.unwrap();
+    let report = restore(r.port(), r.config(), r.env(), &dev1, false)
+        .await
+        .unwrap();
     assert!(report.restored);
     let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
     assert!(f.attached_policies.is_empty());
@@ -204,7 +206,9 @@ async fn invariant_4_restore_undoes_a_revocation_and_says_when_there_is_nothing_
         "restored"
     );
 
-    let again = restore(r.port(), r.config(), r.env(), &dev1, false).await.unwrap();
+    let again = restore(r.port(), r.config(), r.env(), &dev1, false)
+        .await
+        .unwrap();
     assert!(!again.restored);
     // A restored user who manages IAM again is revoked again.
     let out = r

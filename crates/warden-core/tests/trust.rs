@@ -1,0 +1,828 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+//! The trust rules (issue 9), on the revoker's service with in-memory ports: the
+//! baseline, grants by a trusted admin, self-grants and grants by other non-admins
+//! (escalations, undone and reversible), revocations of trust, the admin group renamed,
+//! and unverified principals resolved through CloudTrail, waited for, or decided by
+//! UNVERIFIED_TRUST.
+
+use serde_json::json;
+use warden_core::decision::Decision;
+use warden_core::event::{parse_eventbridge, CloudTrailRecord, Event};
+use warden_core::principal::{EntityKind, Target};
+use warden_core::service::{ensure_baseline, restore, vouch, Patience, Revoker};
+use warden_core::testing::{config, environment as env, MemoryAccount};
+use warden_core::trust::{ActionState, Status};
+
+const ACCOUNT: &str = "123456789012";
+
+fn account() -> MemoryAccount {
+    MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("mallory", &[], &[])
+        .with_user("eve", &[], &[])
+        .with_user("dev1", &[], &[])
+        .with_user("ci-bot", &[], &[("iam-warden:exempt", "true")])
+        .with_role("deployer", &[])
+        .with_baseline()
+}
+
+fn revoker(port: MemoryAccount, extra: &[(&str, &str)]) -> Revoker<MemoryAccount> {
+    Revoker::new(port, config(extra), env())
+}
+
+fn user_arn(name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:user/{name}")
+}
+
+/// A CloudTrail record of an IAM call by an IAM user, `minutes_ago` before now.
+fn record(
+    id: &str,
+    caller: &str,
+    name: &str,
+    params: serde_json::Value,
+    minutes_ago: i64,
+) -> serde_json::Value {
+    let time = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": format!("AIDA{}", caller.to_uppercase()),
+            "arn": user_arn(caller), "accountId": ACCOUNT, "userName": caller},
+        "eventTime": time, "eventSource": "iam.amazonaws.com", "eventName": name,
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2",
+        "requestParameters": params, "responseElements": null, "requestID": format!("req-{id}"),
+        "eventID": id, "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
+        "recipientAccountId": ACCOUNT,
+    })
+}
+
+fn event(rec: &serde_json::Value) -> Event {
+    parse_eventbridge(
+        &json!({"version": "0", "id": "eb", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam", "account": ACCOUNT, "region": "us-east-1", "detail": rec})
+        .to_string(),
+    )
+    .unwrap()
+}
+
+fn trail(rec: &serde_json::Value) -> CloudTrailRecord {
+    serde_json::from_value(rec.clone()).unwrap()
+}
+
+fn add_to_admins(id: &str, caller: &str, user: &str, minutes_ago: i64) -> serde_json::Value {
+    record(
+        id,
+        caller,
+        "AddUserToGroup",
+        json!({"groupName": "Administrators", "userName": user}),
+        minutes_ago,
+    )
+}
+
+fn tag_exempt(id: &str, caller: &str, user: &str) -> serde_json::Value {
+    record(
+        id,
+        caller,
+        "TagUser",
+        json!({"userName": user, "tags": [{"key": "iam-warden:exempt", "value": "true"}]}),
+        30,
+    )
+}
+
+fn create_user(id: &str, caller: &str, minutes_ago: i64) -> serde_json::Value {
+    record(
+        id,
+        caller,
+        "CreateUser",
+        json!({"userName": format!("new-{id}")}),
+        minutes_ago,
+    )
+}
+
+fn groups(r: &Revoker<MemoryAccount>, user: &str) -> Vec<String> {
+    r.port()
+        .facts_of(EntityKind::User, user)
+        .unwrap()
+        .groups
+        .into_iter()
+        .collect()
+}
+
+fn has_deny(r: &Revoker<MemoryAccount>, user: &str) -> bool {
+    !r.port()
+        .facts_of(EntityKind::User, user)
+        .unwrap()
+        .attached_policies
+        .is_empty()
+}
+
+fn escalation_notices(r: &Revoker<MemoryAccount>) -> usize {
+    r.port()
+        .notices()
+        .iter()
+        .filter(|n| n.subject.contains("escalation attempt"))
+        .count()
+}
+
+#[tokio::test]
+async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
+    let port = MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("dev1", &["Developers"], &[]);
+    {
+        let mut s = port.lock();
+        for (name, groups, tags) in [
+            ("alice", vec!["Administrators"], vec![]),
+            ("dev1", vec!["Developers"], vec![]),
+            ("ci-bot", vec![], vec![("iam-warden:exempt", "true")]),
+            ("tagged-wrong", vec![], vec![("iam-warden:exempt", "yes")]),
+        ] {
+            s.subjects.push(warden_core::prune::Subject {
+                kind: EntityKind::User,
+                name: name.into(),
+                arn: user_arn(name),
+                created: chrono::Utc::now(),
+                tags: tags
+                    .into_iter()
+                    .map(|(k, v): (&str, &str)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+                groups: groups.into_iter().map(str::to_owned).collect(),
+                attached: Default::default(),
+                trusted: Default::default(),
+            });
+        }
+    }
+    let tag = ("iam-warden:exempt".to_owned(), "true".to_owned());
+    let (set, taken) = ensure_baseline(&port, ACCOUNT, "Administrators", &tag)
+        .await
+        .unwrap();
+    assert!(taken);
+    let keys: Vec<&String> = set.entries.keys().collect();
+    assert_eq!(keys, ["admin:user/alice", "exempt:user/ci-bot"]);
+    let notices = port.notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0]
+            .subject
+            .contains("trust baseline taken: 2 principal(s)"),
+        "{}",
+        notices[0].subject
+    );
+    assert!(
+        notices[0].body.contains("admin user/alice"),
+        "{}",
+        notices[0].body
+    );
+
+    // Taken once: later members are not trusted by a second start.
+    port.lock().subjects[1]
+        .groups
+        .insert("Administrators".into());
+    let (again, taken) = ensure_baseline(&port, ACCOUNT, "Administrators", &tag)
+        .await
+        .unwrap();
+    assert!(!taken);
+    assert_eq!(again.entries.len(), 2);
+    assert_eq!(port.notices().len(), 1);
+}
+
+#[tokio::test]
+async fn a_trusted_admin_grants_admin_and_the_new_admins_calls_are_exempt() {
+    let r = revoker(account(), &[]);
+    // IAM applied the grant; the event arrives.
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let mut b = r.batch();
+    let out = b
+        .process(&event(&add_to_admins("g1", "alice", "dev1", 10)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+    let out = b
+        .process(&event(&create_user("c1", "dev1", 9)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(
+        out.reason.contains("granted by user/alice (event g1)"),
+        "{}",
+        out.reason
+    );
+    assert!(!has_deny(&r, "dev1"));
+    assert!(r.port().notices().is_empty());
+}
+
+#[tokio::test]
+async fn adding_oneself_to_the_admin_group_is_an_escalation_revoked_undone_notified_once() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let grant = event(&add_to_admins("e1", "mallory", "mallory", 10));
+    let out = r.batch().process(&grant, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(has_deny(&r, "mallory"));
+    assert!(groups(&r, "mallory").is_empty(), "the membership is undone");
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "mallory"));
+    assert_eq!(
+        out.actions,
+        ["removed user/mallory from the group `Administrators`"]
+    );
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].subject.contains("escalation attempt"),
+        "{}",
+        notices[0].subject
+    );
+    assert!(
+        notices[0]
+            .body
+            .contains("user/mallory added user/mallory to `Administrators`"),
+        "{}",
+        notices[0].body
+    );
+    assert!(
+        notices[0].body.contains("warden restore --user mallory"),
+        "{}",
+        notices[0].body
+    );
+
+    // The next call, and the grant redelivered: nothing twice.
+    let out = r
+        .batch()
+        .process(&event(&create_user("c2", "mallory", 9)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::AlreadyRevoked);
+    let again = r.batch().process(&grant, false).await.unwrap();
+    assert_eq!(again.decision, Decision::AlreadyRevoked);
+    assert_eq!(r.port().notices().len(), 1);
+    let record = r.port().lock().records["user/mallory"].clone();
+    assert_eq!(record.actions.len(), 1);
+    assert_eq!(
+        record.actions.values().next().unwrap().state,
+        ActionState::Done
+    );
+    let applies = r
+        .port()
+        .lock()
+        .calls
+        .iter()
+        .filter(|c| **c == "apply")
+        .count();
+    assert_eq!(applies, 1, "the undo ran once");
+}
+
+#[tokio::test]
+async fn tagging_oneself_exempt_is_an_escalation_and_later_calls_are_still_revoked() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .tags
+        .insert("iam-warden:exempt".into(), "true".into());
+    let mut b = r.batch();
+    let out = b
+        .process(&event(&tag_exempt("t1", "mallory", "mallory")), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let facts = r.port().facts_of(EntityKind::User, "mallory").unwrap();
+    assert!(
+        !facts.tags.contains_key("iam-warden:exempt"),
+        "the tag is taken off"
+    );
+    let key = record(
+        "k1",
+        "mallory",
+        "CreateAccessKey",
+        json!({"userName": "dev1"}),
+        5,
+    );
+    let out = b.process(&event(&key), false).await.unwrap();
+    assert_eq!(out.decision, Decision::AlreadyRevoked);
+    assert_eq!(escalation_notices(&r), 1);
+}
+
+#[tokio::test]
+async fn a_grant_by_another_non_admin_is_undone_and_its_grantee_not_trusted() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "eve".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let mut b = r.batch();
+    let out = b
+        .process(&event(&add_to_admins("e2", "mallory", "eve", 10)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert_eq!(out.principal, user_arn("mallory"));
+    assert!(groups(&r, "eve").is_empty());
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "eve"));
+    // A trusted exempt principal may manage IAM, not hand out trust: undone, not revoked.
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "eve".into()))
+        .unwrap()
+        .tags
+        .insert("iam-warden:exempt".into(), "true".into());
+    let out = b
+        .process(&event(&tag_exempt("t2", "ci-bot", "eve")), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt);
+    assert!(!has_deny(&r, "ci-bot"));
+    assert!(!r
+        .port()
+        .facts_of(EntityKind::User, "eve")
+        .unwrap()
+        .tags
+        .contains_key("iam-warden:exempt"));
+    assert_eq!(escalation_notices(&r), 2);
+}
+
+#[tokio::test]
+async fn a_principal_listed_in_exempt_principals_may_grant() {
+    let r = revoker(account(), &[("EXEMPT_PRINCIPALS", &user_arn("eve"))]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let out = r
+        .batch()
+        .process(&event(&add_to_admins("g2", "eve", "dev1", 10)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+    assert_eq!(groups(&r, "dev1"), ["Administrators"]);
+}
+
+#[tokio::test]
+async fn taking_trust_away_always_applies_whoever_does_it() {
+    let r = revoker(account(), &[]);
+    let removal = record(
+        "r1",
+        "mallory",
+        "RemoveUserFromGroup",
+        json!({"groupName": "Administrators", "userName": "alice"}),
+        10,
+    );
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "alice".into()))
+        .unwrap()
+        .groups
+        .clear();
+    let mut b = r.batch();
+    let out = b.process(&event(&removal), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "mallory is no admin");
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "alice"));
+    let untag = record(
+        "u1",
+        "alice",
+        "UntagUser",
+        json!({"userName": "ci-bot", "tagKeys": ["iam-warden:exempt"]}),
+        9,
+    );
+    b.process(&event(&untag), false).await.unwrap();
+    assert!(!r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
+    // A tag given another value takes the status away too.
+    let r = revoker(account(), &[]);
+    let retag = record(
+        "u2",
+        "alice",
+        "TagUser",
+        json!({"userName": "ci-bot", "tags": [{"key": "iam-warden:exempt", "value": "false"}]}),
+        9,
+    );
+    r.batch().process(&event(&retag), false).await.unwrap();
+    assert!(!r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
+    // A failed call changed nothing.
+    let r = revoker(account(), &[]);
+    let mut failed = record(
+        "f1",
+        "alice",
+        "RemoveUserFromGroup",
+        json!({"groupName": "Administrators", "userName": "alice"}),
+        9,
+    );
+    failed["errorCode"] = json!("AccessDenied");
+    r.batch().process(&event(&failed), false).await.unwrap();
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "alice"));
+}
+
+#[tokio::test]
+async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_needs_a_trusted_admin(
+) {
+    let r = revoker(account(), &[]);
+    let away = record(
+        "n1",
+        "alice",
+        "UpdateGroup",
+        json!({"groupName": "Administrators", "newGroupName": "Old"}),
+        10,
+    );
+    r.batch().process(&event(&away), false).await.unwrap();
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "alice"));
+    assert!(r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
+
+    // A trusted admin makes another group the admin group: its members become admins.
+    let r = revoker(account(), &[]);
+    for u in ["alice", "dev1"] {
+        r.port()
+            .lock()
+            .principals
+            .get_mut(&(EntityKind::User, u.into()))
+            .unwrap()
+            .groups = ["Administrators".to_owned()].into();
+    }
+    let to = record(
+        "n2",
+        "alice",
+        "UpdateGroup",
+        json!({"groupName": "Ops", "newGroupName": "Administrators"}),
+        10,
+    );
+    let out = r.batch().process(&event(&to), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+
+    // Anyone else: an escalation; nobody becomes trusted.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let to = record(
+        "n3",
+        "mallory",
+        "UpdateGroup",
+        json!({"groupName": "Ops", "newGroupName": "Administrators"}),
+        10,
+    );
+    let out = r.batch().process(&event(&to), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "mallory"));
+    assert_eq!(escalation_notices(&r), 1);
+}
+
+#[tokio::test]
+async fn a_grantee_seen_before_its_grant_is_resolved_through_cloudtrail() {
+    // alice's grant to dev1 is in CloudTrail but not yet delivered.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    r.port()
+        .in_trail(trail(&add_to_admins("g3", "alice", "dev1", 12)));
+    let mut b = r.batch();
+    let out = b
+        .process(&event(&create_user("c3", "dev1", 10)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+    // Then the grant itself arrives: still exempt, nothing undone.
+    let out = b
+        .process(&event(&add_to_admins("g3", "alice", "dev1", 12)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt);
+    assert_eq!(groups(&r, "dev1"), ["Administrators"]);
+
+    // mallory's grant to eve, seen from eve first.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "eve".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    r.port()
+        .in_trail(trail(&add_to_admins("e3", "mallory", "eve", 12)));
+    let mut b = r.batch();
+    let out = b
+        .process(&event(&create_user("c4", "eve", 10)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        out.reason.contains("granted by user/mallory"),
+        "{}",
+        out.reason
+    );
+    assert!(groups(&r, "eve").is_empty());
+    let out = b
+        .process(&event(&add_to_admins("e3", "mallory", "eve", 12)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert_eq!(out.principal, user_arn("mallory"));
+    assert_eq!(escalation_notices(&r), 1);
+    let applies = r
+        .port()
+        .lock()
+        .calls
+        .iter()
+        .filter(|c| **c == "apply")
+        .count();
+    assert_eq!(applies, 1, "undone once, from whichever side came first");
+}
+
+#[tokio::test]
+async fn an_unverified_principal_waits_for_its_grant_then_unverified_trust_decides() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    // Two minutes old: the grant may still be on its way.
+    let out = r
+        .batch()
+        .process(&event(&create_user("c5", "dev1", 2)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Deferred, "{}", out.reason);
+    let left = out.defer_seconds.unwrap();
+    assert!((770..=780).contains(&left), "{left}");
+    assert!(!has_deny(&r, "dev1"));
+    assert!(r.port().notices().is_empty());
+    // Older than TRUST_WAIT_SECONDS and nothing found: revoked (the default).
+    let out = r
+        .batch()
+        .process(&event(&create_user("c6", "dev1", 16)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        out.reason
+            .contains("in `Administrators` but not a trusted admin"),
+        "{}",
+        out.reason
+    );
+
+    let r = revoker(account(), &[("UNVERIFIED_TRUST", "alert")]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let out = r
+        .batch()
+        .process(&event(&create_user("c7", "dev1", 16)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
+    assert!(!has_deny(&r, "dev1"));
+
+    // The end of a replay: no more waiting.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let out = r
+        .batch_with(Patience::EndOfRun)
+        .process(&event(&create_user("c8", "dev1", 1)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Deferred);
+    let out = r
+        .batch_with(Patience::Done)
+        .process(&event(&create_user("c8", "dev1", 1)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+}
+
+#[tokio::test]
+async fn restore_puts_an_undone_grant_back_and_trust_makes_it_count() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    r.batch()
+        .process(
+            &event(&add_to_admins("e4", "mallory", "mallory", 10)),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(groups(&r, "mallory").is_empty());
+
+    let mallory = Target {
+        kind: EntityKind::User,
+        name: "mallory".into(),
+        arn: user_arn("mallory"),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &mallory, false)
+        .await
+        .unwrap();
+    assert!(report.restored);
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.starts_with("added user/mallory to the group `Administrators`")),
+        "{:?}",
+        report.actions
+    );
+    assert_eq!(groups(&r, "mallory"), ["Administrators"]);
+    assert!(!has_deny(&r, "mallory"));
+    assert_eq!(
+        r.port().lock().records["user/mallory"]
+            .actions
+            .values()
+            .next()
+            .unwrap()
+            .state,
+        ActionState::Restored
+    );
+    // Back in the group, not trusted: its next call is still a non-admin's.
+    let out = r
+        .batch()
+        .process(&event(&create_user("c9", "mallory", 20)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    restore(r.port(), r.config(), r.env(), &mallory, true)
+        .await
+        .unwrap();
+    let entries = vouch(
+        r.port(),
+        r.config(),
+        r.env(),
+        &mallory,
+        "arn:aws:iam::123456789012:user/alice",
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 1);
+    let out = r
+        .batch()
+        .process(&event(&create_user("c10", "mallory", 20)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(
+        out.reason
+            .contains("vouched for by arn:aws:iam::123456789012:user/alice"),
+        "{}",
+        out.reason
+    );
+
+    // Vouching for a principal that holds neither status is refused.
+    let dev1 = Target {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        arn: user_arn("dev1"),
+    };
+    let err = vouch(r.port(), r.config(), r.env(), &dev1, "op")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("neither in `Administrators`"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn report_mode_undoes_nothing_and_says_what_it_would_undo() {
+    let r = revoker(account(), &[("MODE", "report")]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let out = r
+        .batch()
+        .process(
+            &event(&add_to_admins("e5", "mallory", "mallory", 10)),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::WouldRevoke);
+    assert_eq!(groups(&r, "mallory"), ["Administrators"]);
+    assert_eq!(
+        out.actions,
+        ["would have removed user/mallory from the group `Administrators`"]
+    );
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].body.contains("(MODE=report)"),
+        "{}",
+        notices[0].body
+    );
+    // Dry runs decide and change nothing at all.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    let out = r
+        .batch()
+        .process(&event(&add_to_admins("e6", "mallory", "mallory", 10)), true)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert_eq!(groups(&r, "mallory"), ["Administrators"]);
+    assert!(r.port().notices().is_empty());
+}
+
+#[tokio::test]
+async fn a_transient_failure_while_undoing_resumes_without_acting_twice() {
+    use warden_core::ports::PortError;
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    r.port().fail(
+        "apply",
+        PortError::Transient {
+            operation: "RemoveUserFromGroup",
+            message: "Throttling".into(),
+        },
+        1,
+    );
+    let grant = event(&add_to_admins("e7", "mallory", "mallory", 10));
+    assert!(r.batch().process(&grant, false).await.is_err());
+    assert_eq!(
+        r.port().lock().records["user/mallory"]
+            .actions
+            .values()
+            .next()
+            .unwrap()
+            .state,
+        ActionState::Planned
+    );
+    let out = r.batch().process(&grant, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(groups(&r, "mallory").is_empty());
+    assert_eq!(escalation_notices(&r), 1);
+    let record = r.port().lock().records["user/mallory"].clone();
+    assert_eq!(
+        record.actions.values().next().unwrap().state,
+        ActionState::Done
+    );
+    assert!(record.notified.contains("e7"));
+}
