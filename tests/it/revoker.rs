@@ -52,9 +52,20 @@ impl Fixture {
         }
     }
 
+    /// The revoker as the Lambda starts it: start-up checks, then the trust baseline
+    /// (taken on the first start, the ledger table created as `warden init` does).
     async fn revoker(&self) -> Revoker<warden_aws::AwsAccount> {
         let aws = self.account.aws(&self.config);
+        aws.ensure_ledger_table().await.expect("ledger table");
         let env = aws.discover(&self.config).await.expect("start-up");
+        warden_core::service::ensure_baseline(
+            &aws,
+            &env.account_id,
+            &self.config.admin_group,
+            &self.config.exempt_tag,
+        )
+        .await
+        .expect("baseline");
         Revoker::new(aws, self.config.clone(), env)
     }
 
@@ -287,7 +298,9 @@ async fn restore_round_trip() {
         name: "dev1".into(),
         arn: format!("arn:aws:iam::{}:user/dev1", f.account.id),
     };
-    let report = restore(r.port(), r.config(), r.env(), &dev1).await.unwrap();
+    let report = restore(r.port(), r.config(), r.env(), &dev1, false)
+        .await
+        .unwrap();
     assert!(report.restored, "{report:?}");
     assert!(f.account.attached("dev1").await.is_empty());
     assert!(f.account.tags("dev1").await.is_empty());
@@ -302,7 +315,9 @@ async fn restore_round_trip() {
         .collect();
     assert_eq!(decisions, ["revoked", "restored"]);
 
-    let again = restore(r.port(), r.config(), r.env(), &dev1).await.unwrap();
+    let again = restore(r.port(), r.config(), r.env(), &dev1, false)
+        .await
+        .unwrap();
     assert!(!again.restored);
     assert!(
         f.account.notices(&f.inbox).await.is_empty(),

@@ -96,6 +96,7 @@ pub struct TestAccount {
     pub sts: aws_sdk_sts::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 impl TestAccount {
@@ -138,6 +139,11 @@ impl TestAccount {
                 .interceptor(header())
                 .build(),
         );
+        let cloudtrail = aws_sdk_cloudtrail::Client::from_conf(
+            aws_sdk_cloudtrail::config::Builder::from(&sdk)
+                .interceptor(header())
+                .build(),
+        );
         Self {
             id,
             sdk,
@@ -147,10 +153,12 @@ impl TestAccount {
             sts,
             dynamodb,
             secrets,
+            cloudtrail,
         }
     }
 
-    /// The ports over this account's clients.
+    /// The revoker's ports over this account's clients: IAM, SNS, SQS, STS, the ledger
+    /// table of `config` (trust and action records), CloudTrail and the deferral queue.
     pub fn aws(&self, config: &Config) -> AwsAccount {
         AwsAccount::from_clients(
             self.iam.clone(),
@@ -160,6 +168,18 @@ impl TestAccount {
             config.topic_arn.clone(),
             config.dead_letter_queue_url.clone(),
         )
+        .with_ledger(self.dynamodb.clone(), &config.ledger_table)
+        .with_trail(self.cloudtrail.clone())
+        .with_deferrals(config.deferral_queue_url.clone())
+    }
+
+    /// Puts CloudTrail records into this account's event history (LookupEvents), as
+    /// CloudTrail would have them.
+    pub fn in_trail(&self, records: &[serde_json::Value]) {
+        post_json(
+            "/_warden/cloudtrail",
+            &serde_json::json!({ "account": self.id, "records": records }),
+        );
     }
 
     /// The pruner's ports over this account's clients, its ledger table created.

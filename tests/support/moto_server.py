@@ -21,6 +21,16 @@ seeded with
 
 It also enforces IAM's quota of 10 managed policies per user and role, which moto does
 not: one more attach is `LimitExceeded`, as in AWS.
+
+And it adds CloudTrail's LookupEvents, which moto lacks: the event history holds the
+records the tests (and the demo) replay, seeded with
+
+    POST /_warden/cloudtrail
+    {"account": "123456789012", "records": [<CloudTrail record>, ...]}
+
+and answers as AWS does: newest first, filtered by one lookup attribute (EventName,
+EventId, Username, ReadOnly, EventSource, AccessKeyId) and the time range, 50 a page
+with a NextToken. `DELETE /_warden/cloudtrail` forgets every record.
 """
 
 import datetime
@@ -34,6 +44,7 @@ from moto.core.responses import ActionResult
 from moto.iam.exceptions import LimitExceededException
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
+from moto.cloudtrail.responses import CloudTrailResponse
 
 LOCK = threading.Lock()
 SEEDS = {}  # (account, arn) -> {"services": {ns: iso}, "fail": str|None, "polls": int}
@@ -203,6 +214,88 @@ IamResponse.generate_service_last_accessed_details = generate_service_last_acces
 IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
 
 
+TRAIL = {}  # account -> [CloudTrail record]
+LOOKUP_KEYS = {
+    "EventName": lambda r: r.get("eventName"),
+    "EventId": lambda r: r.get("eventID"),
+    "Username": lambda r: (r.get("userIdentity") or {}).get("userName"),
+    "ReadOnly": lambda r: str(r.get("readOnly", False)).lower(),
+    "EventSource": lambda r: r.get("eventSource"),
+    "AccessKeyId": lambda r: (r.get("userIdentity") or {}).get("accessKeyId"),
+}
+
+
+def _time(record):
+    return datetime.datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00"))
+
+
+def _epoch(value):
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.timezone.utc)
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def lookup_events(self):
+    attributes = self._get_param("LookupAttributes") or []
+    if len(attributes) > 1:
+        from moto.cloudtrail.exceptions import InvalidParameterCombinationException
+
+        raise InvalidParameterCombinationException("only one lookup attribute is allowed")
+    start, end = _epoch(self._get_param("StartTime")), _epoch(self._get_param("EndTime"))
+    token = int(self._get_param("NextToken") or 0)
+    limit = min(int(self._get_param("MaxResults") or 50), 50)
+    with LOCK:
+        records = list(TRAIL.get(self.current_account, []))
+    found = []
+    for r in sorted(records, key=_time, reverse=True):
+        if start and _time(r) < start or end and _time(r) > end:
+            continue
+        if attributes:
+            key, value = attributes[0]["AttributeKey"], attributes[0]["AttributeValue"]
+            if LOOKUP_KEYS[key](r) != value:
+                continue
+        found.append(r)
+    page = found[token : token + limit]
+    events = [
+        {
+            "EventId": r.get("eventID"),
+            "EventName": r.get("eventName"),
+            "ReadOnly": str(r.get("readOnly", False)).lower(),
+            "EventTime": _time(r).timestamp(),
+            "EventSource": r.get("eventSource"),
+            "Username": (r.get("userIdentity") or {}).get("userName"),
+            "Resources": [],
+            "CloudTrailEvent": json.dumps(r),
+        }
+        for r in page
+    ]
+    body = {"Events": events}
+    if token + limit < len(found):
+        body["NextToken"] = str(token + limit)
+    return json.dumps(body)
+
+
+CloudTrailResponse.lookup_events = lookup_events
+
+
+def trail_route(environ, start_response):
+    method = environ["REQUEST_METHOD"]
+    with LOCK:
+        if method == "DELETE":
+            TRAIL.clear()
+        elif method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            TRAIL.setdefault(body["account"], []).extend(body.get("records", []))
+        else:
+            start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
+            return [b"POST or DELETE"]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"ok":true}']
+
+
 def seed_route(environ, start_response):
     method = environ["REQUEST_METHOD"]
     with LOCK:
@@ -232,6 +325,8 @@ class App(server.DomainDispatcherApplication):
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_warden/access-advisor"):
             return seed_route(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith("/_warden/cloudtrail"):
+            return trail_route(environ, start_response)
         return super().__call__(environ, start_response)
 
 

@@ -80,6 +80,7 @@ impl AwsAccount {
             tags,
             attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
             inline_policies: inline.into_iter().collect(),
+            ..Facts::default()
         })
     }
 
@@ -126,6 +127,7 @@ impl AwsAccount {
             tags,
             attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
             inline_policies: inline.into_iter().collect(),
+            ..Facts::default()
         })
     }
 

@@ -9,6 +9,7 @@ mod prune;
 mod queue;
 mod runs;
 mod startup;
+mod trust;
 
 use std::time::Duration;
 
@@ -64,6 +65,8 @@ pub struct AwsAccount {
     ledger_table: Option<String>,
     work_queue_url: Option<String>,
     slack: Option<Slack>,
+    cloudtrail: Option<aws_sdk_cloudtrail::Client>,
+    deferral_queue_url: Option<String>,
 }
 
 /// The Slack webhook's secret, and its URL once read.
@@ -88,6 +91,31 @@ impl AwsAccount {
             topic_arn,
             dead_letter_queue_url,
         )
+        .with_trail(aws_sdk_cloudtrail::Client::new(sdk))
+    }
+
+    /// The revoker's ports: [`Self::new`] with the ledger table (trust and action
+    /// records) and the deferral queue.
+    pub fn for_revoker(sdk: &SdkConfig, config: &warden_core::config::Config) -> Self {
+        Self::new(
+            sdk,
+            config.topic_arn.clone(),
+            config.dead_letter_queue_url.clone(),
+        )
+        .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table)
+        .with_deferrals(config.deferral_queue_url.clone())
+    }
+
+    /// CloudTrail's event history, where unverified principals' grants are looked for.
+    pub fn with_trail(mut self, cloudtrail: aws_sdk_cloudtrail::Client) -> Self {
+        self.cloudtrail = Some(cloudtrail);
+        self
+    }
+
+    /// The queue where deferred events wait.
+    pub fn with_deferrals(mut self, url: Option<String>) -> Self {
+        self.deferral_queue_url = url;
+        self
     }
 
     pub fn from_clients(
@@ -109,6 +137,8 @@ impl AwsAccount {
             ledger_table: None,
             work_queue_url: None,
             slack: None,
+            cloudtrail: None,
+            deferral_queue_url: None,
         }
     }
 

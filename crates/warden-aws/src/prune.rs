@@ -74,6 +74,7 @@ impl Authorizations for AwsAccount {
                         .into_iter()
                         .filter_map(|p| p.policy_arn)
                         .collect(),
+                    trusted: Default::default(),
                 });
             }
             if !roles {
@@ -103,6 +104,7 @@ impl Authorizations for AwsAccount {
                         .into_iter()
                         .filter_map(|p| p.policy_arn)
                         .collect(),
+                    trusted: Default::default(),
                 });
             }
         }

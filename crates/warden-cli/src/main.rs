@@ -2,6 +2,7 @@
 //! configured by the same environment variables.
 
 mod prune;
+mod trust;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,11 +11,12 @@ use std::process::ExitCode;
 use clap::{ArgGroup, Parser, Subcommand};
 use warden_aws::{AwsAccount, StartupError};
 use warden_core::config::{tags, Config};
+use warden_core::decision::Decision;
 use warden_core::decision::Environment;
 use warden_core::event::parse_file;
-use warden_core::ports::Inventory;
+use warden_core::ports::{Inventory, TrustLedger};
 use warden_core::principal::{EntityKind, Target};
-use warden_core::service::{restore, Revoker};
+use warden_core::service::{restore, Patience, Revoker};
 
 const AFTER_HELP: &str = "\
 Configuration comes from the same environment variables as the Lambda functions:
@@ -23,6 +25,8 @@ Configuration comes from the same environment variables as the Lambda functions:
   TOPIC_ARN                     SNS topic for notices (none when unset)
   EXEMPT_TAG, EXEMPT_PRINCIPALS, MODE, ROLE_MODE, FAILED_CALLS, READ_ONLY_CALLS,
   SELF_SERVICE_ACTIONS, INLINE_POLICY_NAME, ALERT_WINDOW_SECONDS: see README.md
+  LEDGER_TABLE                  the DynamoDB ledger: trust and what was undone (default iam-warden-ledger)
+  UNVERIFIED_TRUST, TRUST_WAIT_SECONDS, DEFERRAL_QUEUE_URL: how unverified admins are decided
 AWS credentials, region and endpoint come from the standard AWS environment
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
 
@@ -74,14 +78,17 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "SECONDS")]
         wait: i32,
     },
-    /// List the principals that carry the deny, with what was recorded at revocation.
+    /// List the principals that carry the deny, with what was recorded at revocation,
+    /// and the trusted admins and exempt principals, with where their trust comes from.
     Status {
         /// One JSON array instead of a table
         #[arg(long)]
         json: bool,
     },
     /// Undo iam-warden on a principal: the revoker's deny (managed or inline) and its
-    /// record, and the pruner's deny policies.
+    /// record, what iam-warden undid of the principal's calls (an escalation's group
+    /// membership or exempt tag: put back, but not trusted until `warden trust`), and
+    /// the pruner's deny policies.
     ///
     /// With --service, lifts only those services from the pruner's deny (the revoker's
     /// deny stays). A lifted service counts as used today: the pruner denies it again
@@ -97,6 +104,24 @@ enum Command {
         /// Lift only this service namespace from the pruner's deny (repeatable), e.g. s3
         #[arg(long, value_name = "SERVICE")]
         service: Vec<String>,
+        /// Lift the deny only; leave undone what iam-warden undid of the principal's calls
+        #[arg(long, conflicts_with = "service")]
+        caller_only: bool,
+    },
+    /// Vouch for a principal: its current membership of ADMIN_GROUP_NAME and its
+    /// EXEMPT_TAG become trusted, recorded in the trust ledger with who ran this.
+    ///
+    /// Membership and the tag alone are not trust: a caller who may write IAM can give
+    /// them to itself. Trust comes from the baseline (`warden init`), from a grant by a
+    /// trusted admin that the revoker saw, or from this command.
+    #[command(group(ArgGroup::new("who").required(true).args(["user", "role"])))]
+    Trust {
+        /// IAM user name
+        #[arg(long)]
+        user: Option<String>,
+        /// IAM role name
+        #[arg(long)]
+        role: Option<String>,
     },
     /// Run one pruning pass: deny each principal the services it has not used in
     /// UNUSED_DAYS (IAM Access Advisor), in a policy of its own.
@@ -118,7 +143,9 @@ enum Command {
         #[arg(long, value_name = "TIMESTAMP")]
         now: Option<String>,
     },
-    /// Create the pruner's DynamoDB ledger table (LEDGER_TABLE) if it does not exist.
+    /// Create the DynamoDB ledger table (LEDGER_TABLE) if it does not exist, and take
+    /// the trust baseline if there is none: the members of ADMIN_GROUP_NAME and the
+    /// holders of EXEMPT_TAG, as they are now, become trusted.
     #[command(after_help = prune::PRUNE_HELP)]
     Init,
 }
@@ -165,11 +192,7 @@ async fn main() -> ExitCode {
 async fn setup() -> Result<(Config, Environment, AwsAccount), CliError> {
     let config = Config::from_env()?;
     let sdk = warden_aws::load_sdk_config().await;
-    let account = AwsAccount::new(
-        &sdk,
-        config.topic_arn.clone(),
-        config.dead_letter_queue_url.clone(),
-    );
+    let account = AwsAccount::for_revoker(&sdk, &config);
     let env = account.discover(&config).await?;
     Ok((config, env, account))
 }
@@ -183,13 +206,14 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             user,
             role,
             service,
+            caller_only,
         } => {
-            let (kind, name) = match (user, role) {
-                (Some(u), _) => (EntityKind::User, u),
-                (None, Some(r)) => (EntityKind::Role, r),
-                (None, None) => return Err(CliError::Failed("give --user or --role".into())),
-            };
-            restore_one(kind, name, &service).await
+            let (kind, name) = who(user, role)?;
+            restore_one(kind, name, &service, caller_only).await
+        }
+        Command::Trust { user, role } => {
+            let (kind, name) = who(user, role)?;
+            trust::run_trust(kind, name).await
         }
         Command::Prune {
             dry_run,
@@ -200,6 +224,17 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
     }
 }
 
+fn who(user: Option<String>, role: Option<String>) -> Result<(EntityKind, String), CliError> {
+    match (user, role) {
+        (Some(u), _) => Ok((EntityKind::User, u)),
+        (None, Some(r)) => Ok((EntityKind::Role, r)),
+        (None, None) => Err(CliError::Failed("give --user or --role".into())),
+    }
+}
+
+/// Replays a file in two passes: an unverified principal's event whose grant was not
+/// found is set aside until every other event of the file was processed (its grant may
+/// come later in the file, as CloudTrail may deliver it late), then decided.
 async fn replay(dry_run: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> {
     let (config, env, account) = setup().await?;
     let revoker = Revoker::new(account, config, env);
@@ -217,40 +252,51 @@ async fn replay(dry_run: bool, files: &[PathBuf]) -> Result<ExitCode, CliError> 
                 continue;
             }
         };
-        let mut batch = revoker.batch();
         let total = items.len();
+        let mut events = Vec::new();
         for (index, item) in items.into_iter().enumerate() {
-            // Progress on stderr for long files (stdout stays one JSON line per event).
-            if index > 0 && index % PROGRESS_EVERY == 0 {
-                eprintln!("warden: {}: {index}/{total} events", file.display());
-            }
-            let event = match item {
-                Ok(event) => event,
+            match item {
+                Ok(event) => events.push(event),
                 Err(e) => {
                     eprintln!(
                         "warden: {} item {index}: cannot be read: {e}",
                         file.display()
                     );
                     errors += 1;
-                    continue;
                 }
+            }
+        }
+        let mut deferred = Vec::new();
+        for (patience, pass) in [(Patience::EndOfRun, events), (Patience::Done, Vec::new())] {
+            let pass = if patience == Patience::Done {
+                std::mem::take(&mut deferred)
+            } else {
+                pass
             };
-            match batch.process(&event, dry_run).await {
-                Ok(outcome) => {
-                    *counts.entry(outcome.decision.to_string()).or_default() += 1;
-                    println!(
-                        "{}",
-                        serde_json::to_string(&outcome)
-                            .map_err(|e| CliError::Failed(e.to_string()))?
-                    );
+            let mut batch = revoker.batch_with(patience);
+            for (index, event) in pass.into_iter().enumerate() {
+                // Progress on stderr for long files (stdout stays one JSON line per event).
+                if index > 0 && index % PROGRESS_EVERY == 0 {
+                    eprintln!("warden: {}: {index}/{total} events", file.display());
                 }
-                Err(e) => {
-                    eprintln!(
-                        "warden: {} event {}: not decided: {e}",
-                        file.display(),
-                        event.event_id().unwrap_or("?")
-                    );
-                    errors += 1;
+                match batch.process(&event, dry_run).await {
+                    Ok(outcome) if outcome.decision == Decision::Deferred => deferred.push(event),
+                    Ok(outcome) => {
+                        *counts.entry(outcome.decision.to_string()).or_default() += 1;
+                        println!(
+                            "{}",
+                            serde_json::to_string(&outcome)
+                                .map_err(|e| CliError::Failed(e.to_string()))?
+                        );
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "warden: {} event {}: not decided: {e}",
+                            file.display(),
+                            event.event_id().unwrap_or("?")
+                        );
+                        errors += 1;
+                    }
                 }
             }
         }
@@ -338,10 +384,11 @@ async fn consume(queue_url: &str, wait: i32) -> Result<ExitCode, CliError> {
 }
 
 async fn status(json: bool) -> Result<ExitCode, CliError> {
-    let (config, _env, account) = setup().await?;
+    let (config, env, account) = setup().await?;
     let revoked = account
         .revoked(&config.deny_policy_arn, &config.inline_policy_name)
         .await?;
+    let trusted = account.trust_set(&env.account_id).await?;
     if json {
         let rows: Vec<serde_json::Value> = revoked
             .iter()
@@ -359,12 +406,19 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
                 })
             })
             .collect();
+        let doc = serde_json::json!({
+            "revoked": rows,
+            "trusted": trust::rows_json(trusted.as_ref()),
+            "baseline": trusted.is_some(),
+        });
         println!(
             "{}",
-            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::Failed(e.to_string()))?
         );
         return Ok(ExitCode::SUCCESS);
     }
+    trust::print_trusted(trusted.as_ref(), &config);
+    println!();
     if revoked.is_empty() {
         println!("No principal carries the iam-warden deny.");
         return Ok(ExitCode::SUCCESS);
@@ -413,7 +467,7 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_table(header: &[&str; 6], rows: &[[String; 6]]) {
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -438,6 +492,7 @@ async fn restore_one(
     kind: EntityKind,
     name: String,
     services: &[String],
+    caller_only: bool,
 ) -> Result<ExitCode, CliError> {
     let target = Target {
         kind,
@@ -458,14 +513,31 @@ async fn restore_one(
             ),
             ..target.clone()
         };
-        let report = restore(&account, &config, &env, &target).await?;
+        let report = restore(&account, &config, &env, &target, caller_only).await?;
         if report.restored {
             did_something = true;
             println!("Restored {target}:");
             for action in &report.actions {
                 println!("  - {action}");
             }
+            if report
+                .actions
+                .iter()
+                .any(|a| a.contains("undone by iam-warden"))
+            {
+                println!(
+                    "What was put back is not trusted for it: if it should be, run `warden trust --{} {}`.",
+                    kind.as_str(),
+                    target.name
+                );
+            }
         }
+    }
+    if caller_only {
+        if !did_something {
+            println!("{target} carries no iam-warden deny: nothing to do.");
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     match prune::restore(&target, services).await? {
         Some(lifted) if !lifted.is_empty() => {

@@ -435,6 +435,8 @@ impl<P: RevokerPorts> Batch<'_, P> {
             return Ok(None);
         };
         let now = Utc::now();
+        let planned_only = r.config.mode == Mode::Report;
+        let mut seen_from_grantee = None;
         if let (Some(found), Some(target)) = (&verdict.found_grant, &verdict.target) {
             let grant = Grant::Give {
                 status: found.status,
@@ -450,24 +452,32 @@ impl<P: RevokerPorts> Batch<'_, P> {
                     trust::ledger_changes(&grant, &provenance, &[], &TrustSet::default(), now);
                 self.change_trust(&changes).await?;
             } else if found.event_id != event.event_id().unwrap_or_default() {
-                // Another caller's escalation, seen from its grantee: undone now, under
-                // the granter's record; its own event notifies it.
+                // An escalation seen from its grantee before its own event: undone now,
+                // recorded under the granter; this event's notice tells it.
+                let what = grant.describe(&r.config);
                 let actions = trust::undo_escalation(&grant, &r.config);
-                self.contain(
-                    &found.by,
-                    &found.event_id,
-                    &actions,
-                    &grant.describe(&r.config),
-                )
-                .await?;
+                let record = if planned_only {
+                    CallerRecord::default()
+                } else {
+                    self.contain(&found.by, &found.event_id, &actions, &what)
+                        .await?
+                };
+                seen_from_grantee = Some(Escalation {
+                    by: found.by.clone(),
+                    event_id: found.event_id.clone(),
+                    what,
+                    actions,
+                    planned_only,
+                    notified: record.notified.contains(&found.event_id),
+                });
             }
         }
         let Some(grant) = trust::grant_of(record, &r.config) else {
-            return Ok(None);
+            return Ok(seen_from_grantee);
         };
         let caller = Principal::classify(record);
         if r.env.is_tool(&caller) {
-            return Ok(None);
+            return Ok(seen_from_grantee);
         }
         let by = trust::actor(record);
         let event_id = event.event_id().unwrap_or("unknown").to_owned();
@@ -480,7 +490,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             let current = self.trust().await?.clone();
             let changes = trust::ledger_changes(&grant, &provenance, &[], &current, now);
             self.change_trust(&changes).await?;
-            return Ok(None);
+            return Ok(seen_from_grantee);
         }
         if self.may_grant(record).await? {
             let members = match &grant {
@@ -492,11 +502,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
             let current = self.trust().await?.clone();
             let changes = trust::ledger_changes(&grant, &provenance, &members, &current, now);
             self.change_trust(&changes).await?;
-            return Ok(None);
+            return Ok(seen_from_grantee);
         }
         let what = grant.describe(&r.config);
         let actions = trust::undo_escalation(&grant, &r.config);
-        let planned_only = r.config.mode == Mode::Report;
         let record = if planned_only {
             r.port
                 .caller_record(&r.env.account_id, &by)

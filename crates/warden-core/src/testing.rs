@@ -15,7 +15,7 @@ use crate::ports::{
     AccessAdvisor, Authorizations, Chat, DeadLetters, Directory, Enforcer, Inventory, Ledger,
     Notifier, PortError, PrunePolicies, RevokedPrincipal, Runs, WorkQueue,
 };
-use crate::ports::{ActionRecords, Actions, Trail, TrustLedger};
+use crate::ports::{ActionRecords, Actions, Deferrals, Trail, TrustLedger};
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PolicyDoc, Report};
 use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
@@ -93,6 +93,8 @@ pub struct State {
     pub records: BTreeMap<String, CallerRecord>,
     /// What CloudTrail's LookupEvents finds.
     pub trail: Vec<CloudTrailRecord>,
+    /// Bodies sent to the deferral queue, with their delay.
+    pub deferred: Vec<(String, std::time::Duration)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -706,5 +708,13 @@ impl Trail for MemoryAccount {
             })
             .cloned()
             .collect())
+    }
+}
+
+impl Deferrals for MemoryAccount {
+    async fn defer(&self, body: &str, delay: std::time::Duration) -> Result<(), PortError> {
+        let mut s = self.enter("defer")?;
+        s.deferred.push((body.to_owned(), delay));
+        Ok(())
     }
 }

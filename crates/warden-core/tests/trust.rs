@@ -114,6 +114,17 @@ fn groups(r: &Revoker<MemoryAccount>, user: &str) -> Vec<String> {
         .collect()
 }
 
+/// IAM applied a membership (the call whose event is on its way).
+fn join(r: &Revoker<MemoryAccount>, user: &str, group: &str) {
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, user.into()))
+        .unwrap()
+        .groups
+        .insert(group.into());
+}
+
 fn has_deny(r: &Revoker<MemoryAccount>, user: &str) -> bool {
     !r.port()
         .facts_of(EntityKind::User, user)
@@ -555,7 +566,9 @@ async fn a_grantee_seen_before_its_grant_is_resolved_through_cloudtrail() {
         .unwrap();
     assert_eq!(out.decision, Decision::Revoked);
     assert_eq!(out.principal, user_arn("mallory"));
-    assert_eq!(escalation_notices(&r), 1);
+    // Two principals revoked, two notices, each naming the escalation.
+    assert_eq!(r.port().notices().len(), 2);
+    assert_eq!(escalation_notices(&r), 2);
     let applies = r
         .port()
         .lock()
@@ -564,6 +577,30 @@ async fn a_grantee_seen_before_its_grant_is_resolved_through_cloudtrail() {
         .filter(|c| **c == "apply")
         .count();
     assert_eq!(applies, 1, "undone once, from whichever side came first");
+
+    // mallory's own grant to itself, its next call delivered first: one notice in all.
+    let r = revoker(account(), &[]);
+    join(&r, "mallory", "Administrators");
+    r.port()
+        .in_trail(trail(&add_to_admins("e8", "mallory", "mallory", 12)));
+    let out = r
+        .batch()
+        .process(&event(&create_user("c11", "mallory", 10)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(groups(&r, "mallory").is_empty());
+    let out = r
+        .batch()
+        .process(
+            &event(&add_to_admins("e8", "mallory", "mallory", 12)),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::AlreadyRevoked);
+    assert_eq!(r.port().notices().len(), 1);
+    assert_eq!(escalation_notices(&r), 1);
 }
 
 #[tokio::test]

@@ -5,9 +5,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tracing::{error, info, info_span, Instrument};
-use warden_core::ports::{
-    AccessAdvisor, Chat, Enforcer, Ledger, Notifier, PortError, PrunePolicies, PrunerPorts, Runs,
-};
+use warden_core::ports::{PortError, PrunerPorts};
 use warden_core::prune::PruneConfig;
 use warden_core::pruner::{run_chunk, start, Chunk, Started};
 
@@ -67,7 +65,7 @@ where
 
 async fn chunks<P>(ports: &P, cfg: &PruneConfig, account: &str, records: &[Value]) -> Value
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + Notifier + Chat + Runs,
+    P: PrunerPorts,
 {
     let mut failures = Vec::new();
     for record in records {

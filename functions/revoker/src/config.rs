@@ -7,5 +7,8 @@ pub fn load() -> Result<Config, ConfigError> {
     let config = Config::from_env()?;
     // Without a dead-letter queue a malformed message would be lost or block the group.
     config.require_dead_letter_queue()?;
+    // Without a deferral queue an unverified principal's event could only wait by
+    // holding up every later IAM event of the account.
+    config.require_deferral_queue()?;
     Ok(config)
 }

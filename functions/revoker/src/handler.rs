@@ -3,8 +3,9 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use tracing::{error, info, info_span, warn, Instrument};
+use warden_core::decision::Decision;
 use warden_core::event::parse_eventbridge;
-use warden_core::ports::{DeadLetters, Directory, Enforcer, Notifier};
+use warden_core::ports::{DeadLetters, Deferrals, RevokerPorts};
 use warden_core::service::{Outcome, Revoker};
 
 /// The batch response for Lambda, and what was decided (for `warden consume`).
@@ -20,18 +21,21 @@ pub async fn handle_batch<P, Q>(
     event: SqsEvent,
 ) -> SqsBatchResponse
 where
-    P: Directory + Enforcer + Notifier,
-    Q: DeadLetters,
+    P: RevokerPorts,
+    Q: DeadLetters + Deferrals,
 {
     handle(revoker, dead_letters, event).await.response
 }
 
-/// [`handle_batch`], keeping the outcomes.
-pub async fn handle<P, Q>(revoker: &Revoker<P>, dead_letters: &Q, event: SqsEvent) -> BatchReport
+/// [`handle_batch`], keeping the outcomes. A `deferred` event (an unverified admin or
+/// exempt principal whose grant may still arrive) is sent to the deferral queue, to come
+/// back after its delay, and acknowledged here: it never holds up the FIFO group.
+pub async fn handle<P, Q>(revoker: &Revoker<P>, queues: &Q, event: SqsEvent) -> BatchReport
 where
-    P: Directory + Enforcer + Notifier,
-    Q: DeadLetters,
+    P: RevokerPorts,
+    Q: DeadLetters + Deferrals,
 {
+    let dead_letters = queues;
     let mut batch = revoker.batch();
     let mut failures: Vec<String> = Vec::new();
     let mut outcomes = Vec::new();
@@ -64,6 +68,20 @@ where
                         tracing::Span::current().record("event_id", id);
                     }
                     match batch.process(&event, false).await {
+                        Ok(outcome) if outcome.decision == Decision::Deferred => {
+                            let delay = std::time::Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
+                            match queues.defer(body, delay).await {
+                                Ok(()) => {
+                                    info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");
+                                    outcomes.push(outcome);
+                                    true
+                                }
+                                Err(e) => {
+                                    error!(error = %e, "could not defer the event: will retry");
+                                    false
+                                }
+                            }
+                        }
                         Ok(outcome) => {
                             info!(
                                 decision = %outcome.decision,

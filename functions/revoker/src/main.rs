@@ -20,12 +20,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = revoker::config::load()?;
     let sdk = warden_aws::load_sdk_config().await;
-    let account = AwsAccount::new(
-        &sdk,
-        config.topic_arn.clone(),
-        config.dead_letter_queue_url.clone(),
-    );
+    let account = AwsAccount::for_revoker(&sdk, &config);
     let env = account.discover(&config).await?;
+    // Trust comes from the ledger: the first start of a new deployment takes the
+    // baseline (and notifies whom it trusts).
+    let (trusted, taken) = warden_core::service::ensure_baseline(
+        &account,
+        &env.account_id,
+        &config.admin_group,
+        &config.exempt_tag,
+    )
+    .await?;
+    tracing::info!(
+        trusted = trusted.entries.len(),
+        baseline_taken = taken,
+        "trust ledger read"
+    );
     tracing::info!(account = %env.account_id, caller = %env.caller_arn, "iam-warden revoker ready");
     let revoker = Revoker::new(account, config, env);
 

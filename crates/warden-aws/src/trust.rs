@@ -1,0 +1,499 @@
+//! The trust ledger and the action records in the DynamoDB ledger table, iam-warden's
+//! undo actions on IAM, CloudTrail's event history, and the deferral queue.
+//!
+//! Items (partition key `principal`, shared with the pruner's entries):
+//! - `trust#<account>`: `entries`, a map from `admin:user/alice` to the entry as JSON;
+//! - `actions#<account>#<kind>/<name>`: `actions`, a map from `<event id>#<n>` to the
+//!   record as JSON, and `notified`, the set of event ids whose notice went out.
+//!
+//! The account is part of every key, so one table can serve every account of an
+//! organization (central mode).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+use warden_core::event::CloudTrailRecord;
+use warden_core::ports::{ActionRecords, Actions, Deferrals, PortError, Trail, TrustLedger};
+use warden_core::principal::EntityKind;
+use warden_core::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustEntry, TrustSet};
+
+use crate::error::classify;
+use crate::ledger::{s, KEY};
+use crate::AwsAccount;
+
+/// SQS's longest message delay.
+const MAX_DELAY: Duration = Duration::from_secs(900);
+
+type Item = HashMap<String, AttributeValue>;
+
+fn trust_key(account: &str) -> String {
+    format!("trust#{account}")
+}
+
+fn actions_key(account: &str, caller: &str) -> String {
+    format!("actions#{account}#{caller}")
+}
+
+fn bad(operation: &'static str, message: String) -> PortError {
+    PortError::Failed { operation, message }
+}
+
+fn json_map<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    attribute: &str,
+    operation: &'static str,
+) -> Result<Vec<(String, T)>, PortError> {
+    match item.get(attribute) {
+        None => Ok(Vec::new()),
+        Some(AttributeValue::M(m)) => m
+            .iter()
+            .map(|(k, v)| match v {
+                AttributeValue::S(text) => serde_json::from_str(text)
+                    .map(|value| (k.clone(), value))
+                    .map_err(|e| bad(operation, format!("ledger `{attribute}.{k}`: {e}"))),
+                _ => Err(bad(
+                    operation,
+                    format!("ledger `{attribute}.{k}` is not a string"),
+                )),
+            })
+            .collect(),
+        Some(_) => Err(bad(operation, format!("ledger `{attribute}` is not a map"))),
+    }
+}
+
+fn to_json<T: serde::Serialize>(
+    value: &T,
+    operation: &'static str,
+) -> Result<AttributeValue, PortError> {
+    serde_json::to_string(value)
+        .map(AttributeValue::S)
+        .map_err(|e| bad(operation, e.to_string()))
+}
+
+fn is_conditional_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+fn caller_record(caller: &str, item: &Item) -> Result<CallerRecord, PortError> {
+    let notified = match item.get("notified") {
+        Some(AttributeValue::Ss(set)) => set.iter().cloned().collect(),
+        _ => Default::default(),
+    };
+    Ok(CallerRecord {
+        caller: caller.to_owned(),
+        actions: json_map::<ActionRecord>(item, "actions", "GetItem")?
+            .into_iter()
+            .collect(),
+        notified,
+    })
+}
+
+impl AwsAccount {
+    async fn get_item(
+        &self,
+        key: String,
+        operation: &'static str,
+    ) -> Result<Option<Item>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        ddb.get_item()
+            .table_name(table)
+            .key(KEY, s(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|out| out.item)
+            .map_err(|e| classify(operation, e))
+    }
+}
+
+impl TrustLedger for AwsAccount {
+    async fn trust_set(&self, account: &str) -> Result<Option<TrustSet>, PortError> {
+        let Some(item) = self.get_item(trust_key(account), "GetItem").await? else {
+            return Ok(None);
+        };
+        Ok(Some(TrustSet {
+            account: account.to_owned(),
+            entries: json_map::<TrustEntry>(&item, "entries", "GetItem")?
+                .into_iter()
+                .collect(),
+        }))
+    }
+
+    async fn put_baseline(&self, set: &TrustSet) -> Result<bool, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let entries = set
+            .entries
+            .iter()
+            .map(|(k, e)| Ok((k.clone(), to_json(e, "PutItem")?)))
+            .collect::<Result<HashMap<_, _>, PortError>>()?;
+        let result = ddb
+            .put_item()
+            .table_name(table)
+            .item(KEY, s(trust_key(&set.account)))
+            .item("account", s(set.account.clone()))
+            .item("entries", AttributeValue::M(entries))
+            .item("baseline_at", s(Utc::now().to_rfc3339()))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", KEY)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
+            Err(e) => Err(classify("PutItem", e)),
+        }
+    }
+
+    async fn change_trust(&self, account: &str, changes: &[LedgerChange]) -> Result<(), PortError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let (ddb, table) = self.ledger()?;
+        let mut request = ddb
+            .update_item()
+            .table_name(table)
+            .key(KEY, s(trust_key(account)))
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_names("#e", "entries");
+        let (mut sets, mut removes) = (Vec::new(), Vec::new());
+        for (n, change) in changes.iter().enumerate() {
+            match change {
+                LedgerChange::Put(entry) => {
+                    request = request
+                        .expression_attribute_names(format!("#n{n}"), entry.key())
+                        .expression_attribute_values(
+                            format!(":v{n}"),
+                            to_json(entry, "UpdateItem")?,
+                        );
+                    sets.push(format!("#e.#n{n} = :v{n}"));
+                }
+                LedgerChange::Remove(key) => {
+                    request = request.expression_attribute_names(format!("#n{n}"), key.clone());
+                    removes.push(format!("#e.#n{n}"));
+                }
+            }
+        }
+        let mut expression = String::new();
+        if !sets.is_empty() {
+            expression.push_str(&format!("SET {}", sets.join(", ")));
+        }
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match request.update_expression(expression.trim()).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional_failure(&e) => Err(bad(
+                "UpdateItem",
+                format!("no trust baseline for account {account} in the ledger: run `warden init`"),
+            )),
+            Err(e) => Err(classify("UpdateItem", e)),
+        }
+    }
+}
+
+impl ActionRecords for AwsAccount {
+    async fn record_actions(
+        &self,
+        account: &str,
+        caller: &str,
+        actions: &[(String, ActionRecord)],
+    ) -> Result<CallerRecord, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let key = actions_key(account, caller);
+        let values = actions
+            .iter()
+            .map(|(k, a)| Ok((k.clone(), to_json(a, "UpdateItem")?)))
+            .collect::<Result<Vec<_>, PortError>>()?;
+        // Twice at most: the first record of a caller creates its item.
+        for _ in 0..2 {
+            let mut request = ddb
+                .update_item()
+                .table_name(table)
+                .key(KEY, s(key.clone()))
+                .condition_expression("attribute_exists(#a)")
+                .expression_attribute_names("#a", "actions")
+                .return_values(ReturnValue::AllNew);
+            let mut sets = vec!["#c = :c".to_owned()];
+            request = request
+                .expression_attribute_names("#c", "caller")
+                .expression_attribute_values(":c", s(caller));
+            for (n, (k, v)) in values.iter().enumerate() {
+                request = request
+                    .expression_attribute_names(format!("#n{n}"), k.clone())
+                    .expression_attribute_values(format!(":v{n}"), v.clone());
+                // Recorded once: a retried message keeps the first record (and its state).
+                sets.push(format!("#a.#n{n} = if_not_exists(#a.#n{n}, :v{n})"));
+            }
+            match request
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .send()
+                .await
+            {
+                Ok(out) => return caller_record(caller, &out.attributes.unwrap_or_default()),
+                Err(e) if is_conditional_failure(&e) => {}
+                Err(e) => return Err(classify("UpdateItem", e)),
+            }
+            let created = ddb
+                .put_item()
+                .table_name(table)
+                .item(KEY, s(key.clone()))
+                .item("caller", s(caller))
+                .item("account", s(account))
+                .item(
+                    "actions",
+                    AttributeValue::M(values.iter().cloned().collect()),
+                )
+                .condition_expression("attribute_not_exists(#k)")
+                .expression_attribute_names("#k", KEY)
+                .send()
+                .await;
+            match created {
+                Ok(_) => {
+                    return Ok(CallerRecord {
+                        caller: caller.to_owned(),
+                        actions: actions.iter().cloned().collect(),
+                        notified: Default::default(),
+                    })
+                }
+                // Created by another attempt in between: record into it.
+                Err(e) if is_conditional_failure(&e) => {}
+                Err(e) => return Err(classify("PutItem", e)),
+            }
+        }
+        Err(PortError::Transient {
+            operation: "UpdateItem",
+            message: format!("the record of {caller} changed under every attempt"),
+        })
+    }
+
+    async fn set_action(
+        &self,
+        account: &str,
+        caller: &str,
+        key: &str,
+        record: &ActionRecord,
+    ) -> Result<(), PortError> {
+        let (ddb, table) = self.ledger()?;
+        ddb.update_item()
+            .table_name(table)
+            .key(KEY, s(actions_key(account, caller)))
+            .update_expression("SET #a.#n = :v")
+            .expression_attribute_names("#a", "actions")
+            .expression_attribute_names("#n", key)
+            .expression_attribute_values(":v", to_json(record, "UpdateItem")?)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem", e))
+    }
+
+    async fn mark_notified(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> Result<(), PortError> {
+        let (ddb, table) = self.ledger()?;
+        ddb.update_item()
+            .table_name(table)
+            .key(KEY, s(actions_key(account, caller)))
+            .update_expression("ADD #s :e")
+            .expression_attribute_names("#s", "notified")
+            .expression_attribute_values(":e", AttributeValue::Ss(vec![event_id.to_owned()]))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem", e))
+    }
+
+    async fn caller_record(
+        &self,
+        account: &str,
+        caller: &str,
+    ) -> Result<Option<CallerRecord>, PortError> {
+        match self
+            .get_item(actions_key(account, caller), "GetItem")
+            .await?
+        {
+            Some(item) => caller_record(caller, &item).map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// `NoSuchEntity` as `Ok(false)`: what an action acts on is gone.
+fn gone_is_false(result: Result<(), PortError>) -> Result<bool, PortError> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(PortError::NoSuchEntity { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl Actions for AwsAccount {
+    async fn apply(&self, action: &Action) -> Result<bool, PortError> {
+        let iam = &self.iam;
+        let tag = |key: &str, value: &str| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| bad("TagUser", e.to_string()))
+        };
+        gone_is_false(match action {
+            Action::RemoveFromGroup { group, user } => iam
+                .remove_user_from_group()
+                .group_name(group)
+                .user_name(user)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("RemoveUserFromGroup", e)),
+            Action::AddToGroup { group, user } => iam
+                .add_user_to_group()
+                .group_name(group)
+                .user_name(user)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("AddUserToGroup", e)),
+            Action::Untag {
+                kind: EntityKind::User,
+                name,
+                key,
+                ..
+            } => iam
+                .untag_user()
+                .user_name(name)
+                .tag_keys(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("UntagUser", e)),
+            Action::Untag {
+                kind: EntityKind::Role,
+                name,
+                key,
+                ..
+            } => iam
+                .untag_role()
+                .role_name(name)
+                .tag_keys(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("UntagRole", e)),
+            Action::Tag {
+                kind: EntityKind::User,
+                name,
+                key,
+                value,
+            } => iam
+                .tag_user()
+                .user_name(name)
+                .tags(tag(key, value)?)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("TagUser", e)),
+            Action::Tag {
+                kind: EntityKind::Role,
+                name,
+                key,
+                value,
+            } => iam
+                .tag_role()
+                .role_name(name)
+                .tags(tag(key, value)?)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("TagRole", e)),
+        })
+    }
+
+    async fn group_members(&self, group: &str) -> Result<Vec<String>, PortError> {
+        let mut pages = self
+            .iam
+            .get_group()
+            .group_name(group)
+            .into_paginator()
+            .send();
+        let mut users = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("GetGroup", e))?;
+            users.extend(page.users.into_iter().map(|u| u.user_name));
+        }
+        Ok(users)
+    }
+}
+
+impl Trail for AwsAccount {
+    async fn lookup(
+        &self,
+        event_name: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        let Some(cloudtrail) = &self.cloudtrail else {
+            return Err(bad(
+                "LookupEvents",
+                "no CloudTrail client configured".into(),
+            ));
+        };
+        let attribute = aws_sdk_cloudtrail::types::LookupAttribute::builder()
+            .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
+            .attribute_value(event_name)
+            .build()
+            .map_err(|e| bad("LookupEvents", e.to_string()))?;
+        let mut pages = cloudtrail
+            .lookup_events()
+            .lookup_attributes(attribute)
+            .start_time(aws_smithy_types::DateTime::from_secs(since.timestamp()))
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("LookupEvents", e))?;
+            for event in page.events.unwrap_or_default() {
+                // A record CloudTrail gives in a shape this version cannot read is
+                // skipped: it cannot be a grant iam-warden would recognise.
+                if let Some(record) = event
+                    .cloud_trail_event
+                    .as_deref()
+                    .and_then(|text| serde_json::from_str::<CloudTrailRecord>(text).ok())
+                {
+                    out.push(record);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Deferrals for AwsAccount {
+    async fn defer(&self, body: &str, delay: Duration) -> Result<(), PortError> {
+        let Some(url) = &self.deferral_queue_url else {
+            return Err(bad(
+                "SendMessage",
+                "DEFERRAL_QUEUE_URL is not configured".into(),
+            ));
+        };
+        let seconds = delay.min(MAX_DELAY).as_secs().max(1);
+        self.sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .delay_seconds(i32::try_from(seconds).unwrap_or(900))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("SendMessage", e))
+    }
+}
