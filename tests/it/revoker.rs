@@ -11,7 +11,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use warden_core::config::{tags, Config, ConfigError};
 use warden_core::principal::{EntityKind, Target};
 use warden_core::service::{restore, Revoker};
-use warden_it::{config, TestAccount};
+use warden_it::{config, eventbridge, iam_call, TestAccount};
 
 use revoker::handler::handle_batch;
 
@@ -58,7 +58,7 @@ impl Fixture {
         let aws = self.account.aws(&self.config);
         aws.ensure_ledger_table().await.expect("ledger table");
         let env = aws.discover(&self.config).await.expect("start-up");
-        warden_core::service::ensure_baseline(
+        let (_, taken) = warden_core::service::ensure_baseline(
             &aws,
             &env.account_id,
             &self.config.admin_group,
@@ -66,6 +66,11 @@ impl Fixture {
         )
         .await
         .expect("baseline");
+        if taken {
+            // The baseline's notice: the tests count the notices of the events.
+            let notices = self.account.notices(&self.inbox).await;
+            assert_eq!(notices.len(), 1, "{notices:?}");
+        }
         Revoker::new(aws, self.config.clone(), env)
     }
 
@@ -419,4 +424,385 @@ async fn role_mode_revoke_denies_the_role_and_report_mode_changes_nothing() {
         notices[0]["MessageAttributes"]["decision"]["Value"],
         "would-revoke"
     );
+}
+
+// ---- Trust (issue 9): the attacks on exemption, against moto ----------------------
+
+impl Fixture {
+    /// Runs CloudTrail records through the Lambda handler, one batch, in this order.
+    async fn deliver(
+        &self,
+        revoker: &Revoker<warden_aws::AwsAccount>,
+        records: &[&serde_json::Value],
+    ) -> SqsBatchResponse {
+        let bodies: Vec<String> = records.iter().map(|r| eventbridge(r)).collect();
+        handle_batch(revoker, revoker.port(), self.batch(&bodies)).await
+    }
+
+    fn call(
+        &self,
+        id: &str,
+        caller: &str,
+        name: &str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
+        iam_call(&self.account.id, id, caller, name, params, 20)
+    }
+
+    async fn groups_of(&self, user: &str) -> Vec<String> {
+        self.account
+            .iam
+            .list_groups_for_user()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap()
+            .groups
+            .into_iter()
+            .map(|g| g.group_name)
+            .collect()
+    }
+
+    async fn add(&self, user: &str, group: &str) {
+        self.account
+            .iam
+            .add_user_to_group()
+            .group_name(group)
+            .user_name(user)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn tag_exempt(&self, user: &str) {
+        self.account
+            .iam
+            .tag_user()
+            .user_name(user)
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("iam-warden:exempt")
+                    .value("true")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+fn escalations(notices: &[serde_json::Value]) -> usize {
+    notices
+        .iter()
+        .filter(|n| {
+            n["Subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("escalation attempt"))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn joining_the_admin_group_oneself_is_revoked_and_undone_in_order_and_out_of_order() {
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    f.account.user("trudy", &[], &[]).await;
+    let r = f.revoker().await;
+    // In order: the grant, then a call that only an admin may make.
+    f.add("mallory", "Administrators").await;
+    let grant = f.call(
+        "esc-1",
+        "mallory",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "mallory"}),
+    );
+    let next = f.call(
+        "esc-2",
+        "mallory",
+        "CreateUser",
+        serde_json::json!({"userName": "backdoor"}),
+    );
+    assert!(f
+        .deliver(&r, &[&grant, &next])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert_eq!(f.account.attached("mallory").await, [f.deny()]);
+    assert!(
+        f.groups_of("mallory").await.is_empty(),
+        "the membership is undone"
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(escalations(&notices), 1);
+    let body = notices[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("user/mallory added user/mallory to `Administrators`"),
+        "{body}"
+    );
+
+    // Out of order: trudy's next call is delivered before its grant, which CloudTrail has.
+    f.add("trudy", "Administrators").await;
+    let grant = f.call(
+        "esc-3",
+        "trudy",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "trudy"}),
+    );
+    let next = f.call(
+        "esc-4",
+        "trudy",
+        "CreateUser",
+        serde_json::json!({"userName": "backdoor2"}),
+    );
+    f.account.in_trail(&[grant.clone(), next.clone()]);
+    assert!(f.deliver(&r, &[&next]).await.batch_item_failures.is_empty());
+    assert_eq!(f.account.attached("trudy").await, [f.deny()]);
+    assert!(f.groups_of("trudy").await.is_empty());
+    // The grant arrives later, redelivered twice: nothing more, no second notice.
+    let r2 = f.revoker().await;
+    assert!(f
+        .deliver(&r2, &[&grant, &grant])
+        .await
+        .batch_item_failures
+        .is_empty());
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(escalations(&notices), 1);
+    // Never trusted.
+    let trusted = warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !trusted
+            .entries
+            .keys()
+            .any(|k| k.contains("mallory") || k.contains("trudy")),
+        "{trusted:?}"
+    );
+}
+
+#[tokio::test]
+async fn tagging_oneself_exempt_is_revoked_and_the_tag_taken_off_in_order_and_out_of_order() {
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    f.account.user("trudy", &[], &[]).await;
+    let r = f.revoker().await;
+    let tag = |id: &str, who: &str| {
+        f.call(id, who, "TagUser", serde_json::json!({"userName": who, "tags": [{"key": "iam-warden:exempt", "value": "true"}]}))
+    };
+    let key_for_dev1 = |id: &str, who: &str| {
+        f.call(
+            id,
+            who,
+            "CreateAccessKey",
+            serde_json::json!({"userName": "dev1"}),
+        )
+    };
+
+    f.tag_exempt("mallory").await;
+    let (grant, next) = (tag("tag-1", "mallory"), key_for_dev1("tag-2", "mallory"));
+    assert!(f
+        .deliver(&r, &[&grant, &next])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert_eq!(f.account.attached("mallory").await, [f.deny()]);
+    assert!(!f
+        .account
+        .tags("mallory")
+        .await
+        .contains_key("iam-warden:exempt"));
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(
+        (notices.len(), escalations(&notices)),
+        (1, 1),
+        "{notices:?}"
+    );
+
+    f.tag_exempt("trudy").await;
+    let (grant, next) = (tag("tag-3", "trudy"), key_for_dev1("tag-4", "trudy"));
+    f.account.in_trail(&[grant.clone(), next.clone()]);
+    assert!(f
+        .deliver(&r, &[&next, &grant])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert_eq!(f.account.attached("trudy").await, [f.deny()]);
+    assert!(!f
+        .account
+        .tags("trudy")
+        .await
+        .contains_key("iam-warden:exempt"));
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(
+        (notices.len(), escalations(&notices)),
+        (1, 1),
+        "{notices:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_trusted_admin_makes_an_admin_whose_calls_are_exempt_even_before_the_grant_arrives() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    f.add("dev1", "Administrators").await;
+    let grant = f.call(
+        "adm-1",
+        "alice",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "dev1"}),
+    );
+    let first = f.call(
+        "adm-2",
+        "dev1",
+        "CreateUser",
+        serde_json::json!({"userName": "intern"}),
+    );
+    f.account.in_trail(&[grant.clone(), first.clone()]);
+    assert!(f
+        .deliver(&r, &[&first, &grant])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(f.account.attached("dev1").await.is_empty());
+    assert_eq!(f.groups_of("dev1").await, ["Administrators"]);
+    assert!(f.account.notices(&f.inbox).await.is_empty());
+    let trusted = warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let entry = &trusted.entries["admin:user/dev1"];
+    assert_eq!(
+        entry.provenance,
+        warden_core::trust::Provenance::Grant {
+            by: "user/alice".into(),
+            event_id: "adm-1".into()
+        }
+    );
+    // dev2 joins with nobody's grant in CloudTrail: after the wait, revoked (the default).
+    f.add("dev2", "Administrators").await;
+    let lone = f.call(
+        "adm-3",
+        "dev2",
+        "CreateUser",
+        serde_json::json!({"userName": "x"}),
+    );
+    assert!(f.deliver(&r, &[&lone]).await.batch_item_failures.is_empty());
+    assert_eq!(f.account.attached("dev2").await, [f.deny()]);
+}
+
+#[tokio::test]
+async fn an_unverified_admins_fresh_event_waits_in_the_deferral_queue_without_holding_up_the_batch()
+{
+    let mut f = Fixture::new(&[]).await;
+    let queue = f.account.queue("iam-warden-deferred", false).await;
+    f.config.deferral_queue_url = Some(queue.clone());
+    let r = f.revoker().await;
+    f.add("dev1", "Administrators").await;
+    let fresh = iam_call(
+        &f.account.id,
+        "w-1",
+        "dev1",
+        "CreateUser",
+        serde_json::json!({"userName": "y"}),
+        1,
+    );
+    let other = f.call(
+        "w-2",
+        "dev2",
+        "CreateUser",
+        serde_json::json!({"userName": "z"}),
+    );
+    let response = f.deliver(&r, &[&fresh, &other]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert!(
+        f.account.attached("dev1").await.is_empty(),
+        "not decided yet"
+    );
+    assert_eq!(
+        f.account.attached("dev2").await,
+        [f.deny()],
+        "the next event was not held up"
+    );
+    // In the deferral queue, delayed until TRUST_WAIT_SECONDS after the call.
+    let attributes = f
+        .account
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap();
+    let delayed = &attributes[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed];
+    assert_eq!(delayed, "1", "{attributes:?}");
+    assert!(f.account.drain(&queue).await.is_empty(), "not visible before its delay");
+}
+
+#[tokio::test]
+async fn restore_puts_an_escalation_back_and_warden_trust_makes_it_count() {
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    let r = f.revoker().await;
+    f.add("mallory", "Administrators").await;
+    let grant = f.call(
+        "rs-1",
+        "mallory",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "mallory"}),
+    );
+    f.deliver(&r, &[&grant]).await;
+    assert!(f.groups_of("mallory").await.is_empty());
+    let mallory = Target {
+        kind: EntityKind::User,
+        name: "mallory".into(),
+        arn: format!("arn:aws:iam::{}:user/mallory", f.account.id),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &mallory, false)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.starts_with("added user/mallory to the group `Administrators`")),
+        "{report:?}"
+    );
+    assert_eq!(f.groups_of("mallory").await, ["Administrators"]);
+    assert!(f.account.attached("mallory").await.is_empty());
+    // Put back, not trusted: still a non-admin for iam-warden.
+    let next = f.call(
+        "rs-2",
+        "mallory",
+        "CreateUser",
+        serde_json::json!({"userName": "q"}),
+    );
+    f.deliver(&r, &[&next]).await;
+    assert_eq!(f.account.attached("mallory").await, [f.deny()]);
+    restore(r.port(), r.config(), r.env(), &mallory, true)
+        .await
+        .unwrap();
+    warden_core::service::vouch(
+        r.port(),
+        r.config(),
+        r.env(),
+        &mallory,
+        "arn:aws:iam::1:user/operator",
+    )
+    .await
+    .unwrap();
+    let after = f.call(
+        "rs-3",
+        "mallory",
+        "CreateUser",
+        serde_json::json!({"userName": "q2"}),
+    );
+    f.deliver(&r, &[&after]).await;
+    assert!(f.account.attached("mallory").await.is_empty());
+    assert_eq!(f.groups_of("mallory").await, ["Administrators"]);
 }

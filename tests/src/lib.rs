@@ -519,6 +519,42 @@ impl TestAccount {
     }
 }
 
+/// A CloudTrail record of an IAM call by the IAM user `caller` of `account`, made
+/// `minutes_ago` minutes ago.
+pub fn iam_call(
+    account: &str,
+    id: &str,
+    caller: &str,
+    name: &str,
+    params: serde_json::Value,
+    minutes_ago: i64,
+) -> serde_json::Value {
+    let time = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    serde_json::json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": account,
+            "arn": format!("arn:aws:iam::{account}:user/{caller}"), "userName": caller},
+        "eventTime": time, "eventSource": "iam.amazonaws.com", "eventName": name,
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2.17.0",
+        "requestParameters": params, "responseElements": null, "requestID": format!("req-{id}"),
+        "eventID": id, "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
+        "recipientAccountId": account,
+    })
+}
+
+/// The EventBridge event that carries a CloudTrail record (the body of an SQS message).
+pub fn eventbridge(record: &serde_json::Value) -> String {
+    serde_json::json!({
+        "version": "0", "id": format!("eb-{}", record["eventID"].as_str().unwrap_or("x")),
+        "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+        "account": record["recipientAccountId"], "time": record["eventTime"],
+        "region": "us-east-1", "resources": [], "detail": record,
+    })
+    .to_string()
+}
+
 /// Builds a configuration the way the functions do, from variables.
 pub use warden_core::testing::config_from as config;
 
