@@ -46,6 +46,16 @@ async fn pass(
         .collect()
 }
 
+/// The digests and the trust-baseline notices that reached the inbox.
+async fn digests(t: &TestAccount, inbox: &str) -> (usize, usize) {
+    let notices = t.notices(inbox).await;
+    let baseline = notices
+        .iter()
+        .filter(|n| n["MessageAttributes"]["decision"]["Value"] == "baseline")
+        .count();
+    (notices.len() - baseline, baseline)
+}
+
 fn prune_policy(t: &TestAccount, name: &str) -> String {
     format!(
         "arn:aws:iam::{}:policy/iam-warden/iam-warden-prune-{name}",
@@ -220,11 +230,40 @@ async fn admins_exempt_and_young_principals_are_left_alone() {
         .await
         .unwrap();
     t.user_with_access("plain", &[], &["ec2:*"]).await;
+    t.user_with_access("climber", &[], &["ec2:*"]).await;
+    // The first pass takes the trust baseline: admin and tagged.
     pass(&account, &c, first_run(), Writes::All).await;
+    // Then climber joins the admin group and tags itself exempt: neither is trust.
+    t.iam
+        .add_user_to_group()
+        .group_name("Administrators")
+        .user_name("climber")
+        .send()
+        .await
+        .unwrap();
+    t.iam
+        .tag_user()
+        .user_name("climber")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("iam-warden:exempt")
+                .value("true")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     let out = pass(&account, &c, later_run(), Writes::All).await;
     assert_eq!(out["admin"].decision, PruneDecision::Exempt);
     assert_eq!(out["tagged"].decision, PruneDecision::Exempt);
     assert_eq!(out["plain"].decision, PruneDecision::Denied);
+    assert_eq!(
+        out["climber"].decision,
+        PruneDecision::Denied,
+        "{:?}",
+        out["climber"]
+    );
     assert!(t.attached("admin").await.is_empty());
     assert!(t.attached("tagged").await.is_empty());
 
@@ -369,7 +408,9 @@ async fn the_lambda_fans_a_run_out_through_the_work_queue_and_sends_one_digest()
     .await
     .unwrap();
     assert_eq!(first["mode"], "inline", "{first}");
-    assert_eq!(t.notices(&inbox).await.len(), 1, "the first run's digest");
+    let (digests, baselines) = digests(&t, &inbox).await;
+    assert_eq!(digests, 1, "the first run's digest");
+    assert_eq!(baselines, 1, "the trust baseline, taken by the first run");
 
     let scheduled = serde_json::json!({
         "id": "e1", "detail-type": "Scheduled Event", "source": "aws.events",
@@ -469,7 +510,7 @@ async fn the_digest_also_goes_to_slack_when_a_webhook_secret_is_configured() {
         text.contains("iam-warden pruning in") && text.contains("Principals checked: 1"),
         "{text}"
     );
-    assert_eq!(t.notices(&inbox).await.len(), 1, "and to the topic");
+    assert_eq!(digests(&t, &inbox).await.0, 1, "and to the topic");
 }
 
 #[tokio::test]

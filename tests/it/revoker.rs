@@ -739,9 +739,13 @@ async fn an_unverified_admins_fresh_event_waits_in_the_deferral_queue_without_ho
         .unwrap()
         .attributes
         .unwrap();
-    let delayed = &attributes[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed];
+    let delayed =
+        &attributes[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed];
     assert_eq!(delayed, "1", "{attributes:?}");
-    assert!(f.account.drain(&queue).await.is_empty(), "not visible before its delay");
+    assert!(
+        f.account.drain(&queue).await.is_empty(),
+        "not visible before its delay"
+    );
 }
 
 #[tokio::test]
