@@ -24,7 +24,8 @@ fn revoker() -> Revoker<MemoryAccount> {
     let account = MemoryAccount::new()
         .with_user("alice", &["Administrators"], &[])
         .with_user("dev1", &[], &[])
-        .with_user("dev2", &[], &[]);
+        .with_user("dev2", &[], &[])
+        .with_baseline();
     Revoker::new(account, config, environment())
 }
 
@@ -158,4 +159,63 @@ async fn group_membership_is_looked_up_once_per_principal_per_invocation() {
         .count();
     assert_eq!(lookups, 2);
     assert_eq!(r.port().notices().len(), 1);
+    let trust_reads = r
+        .port()
+        .lock()
+        .calls
+        .iter()
+        .filter(|c| **c == "trust_set")
+        .count();
+    assert_eq!(
+        trust_reads, 1,
+        "the trust ledger is read once per invocation"
+    );
+}
+
+#[tokio::test]
+async fn a_deferred_event_goes_to_the_deferral_queue_and_the_batch_goes_on() {
+    let r = revoker();
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    // dev1's call of a minute ago: unverified, its grant may still arrive.
+    let time = (chrono::Utc::now() - chrono::TimeDelta::minutes(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let fresh = fixture("01-iam-user-create-user.json").replace("2026-11-20T09:15:01Z", &time);
+    assert_ne!(fresh, fixture("01-iam-user-create-user.json"));
+    let bodies = [
+        fresh.clone(),
+        fixture("02-iam-user-duplicate-attach-policy.json"),
+    ];
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    assert!(failed_ids(&response).is_empty());
+    let deferred = r.port().lock().deferred.clone();
+    assert_eq!(deferred.len(), 1);
+    assert_eq!(deferred[0].0, fresh);
+    assert!(deferred[0].1.as_secs() > 800, "{:?}", deferred[0].1);
+
+    // A deferral queue that fails: the message is retried, and the later ones wait.
+    let r = revoker();
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .groups
+        .insert("Administrators".into());
+    r.port().fail(
+        "defer",
+        PortError::Transient {
+            operation: "SendMessage",
+            message: "503".into(),
+        },
+        1,
+    );
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    assert_eq!(failed_ids(&response), ["m0", "m1"]);
 }
