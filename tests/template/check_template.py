@@ -74,7 +74,7 @@ def only_fns(src, names):
 def operations(sources):
     calls = set()
     for src in sources:
-        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
+        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
             service = {"ddb": "dynamodb", "secrets": "secretsmanager"}.get(service, service)
             calls.add(f"{service}:{pascal(op)}")
     calls.discard("sts:GetCallerIdentity")  # needs no permission
@@ -99,7 +99,8 @@ FUNCTIONS = {
             re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", read("iam.rs"), flags=re.S),
             read("notify.rs"),
             strip_fns(read("startup.rs"), ["check_pruner"]),
-            only_fns(read("prune.rs"), ["quotas"]),
+            only_fns(read("prune.rs"), ["quotas", "subjects"]),
+            read("trust.rs"),
         ],
     },
     "Pruner": {
@@ -149,7 +150,8 @@ for fn, spec in FUNCTIONS.items():
         if any("*" in a for a in actions):
             fail(f"{fn}Role statement {st.get('Sid')} allows a wildcard action {actions}")
         if st.get("Resource") == "*" and st.get("Sid") not in (
-            "QuotaHasNoResource", "Tracing", "InventoryHasNoResource"
+            "QuotaHasNoResource", "Tracing", "InventoryHasNoResource", "BaselineHasNoResource",
+            "LookupHasNoResource",
         ):
             fail(f"{fn}Role statement {st.get('Sid')} allows Resource * where it could be scoped")
     counts[fn] = (len(read_vars), len(calls))
@@ -201,6 +203,24 @@ for role in ("RevokerRole", "PrunerRole"):
         fail(f"the rule does not exclude {role}'s sessions")
 if resources["RevokerFunction"]["Properties"]["Environment"]["Variables"].get("PRUNER_ROLE_ARN") != {"Fn::GetAtt": ["PrunerRole", "Arn"]}:
     fail("the revoker is not told the pruner's role (PRUNER_ROLE_ARN)")
+
+# 6. Trust: the revoker's undo of an escalation reaches only the admin group and the
+# exempt tag's key; its deferral queue is one of its event sources.
+undo = next((st for st in revoker_statements if st["Action"] == "iam:RemoveUserFromGroup"), None)
+if undo is None or undo["Resource"] != {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/${AdminGroupName}"}:
+    fail("the revoker may remove users from groups other than the admin group")
+for st in revoker_statements:
+    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    if "iam:UntagUser" in actions and st.get("Sid") != "RecordOnlyOwnTags":
+        keys = st.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("aws:TagKeys")
+        if keys != [{"Fn::Select": [0, {"Fn::Split": ["=", {"Ref": "ExemptTag"}]}]}]:
+            fail(f"RevokerRole statement {st.get('Sid')} untags keys other than the exempt tag's")
+sources = [e["Properties"]["Queue"] for e in resources["RevokerFunction"]["Properties"]["Events"].values()]
+if {"Fn::GetAtt": ["DeferralQueue", "Arn"]} not in sources:
+    fail("the deferral queue is not an event source of the revoker")
+env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
+if env.get("DEFERRAL_QUEUE_URL") != {"Ref": "DeferralQueue"} or env.get("LEDGER_TABLE") != {"Ref": "LedgerTable"}:
+    fail("the revoker is not given the deferral queue and the ledger table")
 
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)

@@ -126,8 +126,33 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
         }
         Ok(())
     };
+    // The ledger holds the trust: without it nobody would be trusted.
+    let ledger = async {
+        let Some(ddb) = &account.dynamodb else {
+            return Ok(());
+        };
+        if let Err(e) = ddb
+            .describe_table()
+            .table_name(&config.ledger_table)
+            .send()
+            .await
+        {
+            return Err::<(), StartupError>(match classify("DescribeTable", e) {
+                PortError::NoSuchEntity { .. } => unusable(
+                    "LEDGER_TABLE",
+                    &config.ledger_table,
+                    "no such DynamoDB table (create it with `warden init`, or deploy the template)"
+                        .into(),
+                )
+                .into(),
+                other => other.into(),
+            });
+        }
+        Ok(())
+    };
     let quotas = async { Ok::<_, StartupError>(account.quotas().await?) };
-    let ((), (), (), (), quotas) = tokio::try_join!(group, policy, topic, queue, quotas)?;
+    let ((), (), (), (), (), quotas) =
+        tokio::try_join!(group, policy, topic, queue, ledger, quotas)?;
     let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     Ok(Environment {
         user_policy_quota: narrow(quotas.user),
@@ -138,6 +163,20 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
 }
 
 impl AwsAccount {
+    /// The account these credentials act in (STS GetCallerIdentity).
+    pub async fn account_id(&self) -> Result<String, PortError> {
+        let identity = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| classify("GetCallerIdentity", e))?;
+        Ok(identity
+            .account
+            .or_else(|| identity.arn.as_deref().and_then(account_of))
+            .unwrap_or_default())
+    }
+
     /// The pruner's start-up: learns the account and checks that what the configuration
     /// names exists (the admin group unless PRUNE_ADMINS, the ledger table, the topic,
     /// the work queue). Returns the account id.

@@ -36,6 +36,7 @@ impl Demo {
         account.fill_managed_policies("legacy-app", 10).await;
         let deny = account.deny_policy().await;
         let (topic, inbox) = account.topic_with_inbox().await;
+        account.user("mallory", &[], &[]).await;
         let (key, secret) = account.access_key("operator").await;
         let dir = std::env::temp_dir().join(format!("warden-replay-{}", account.id));
         std::fs::create_dir_all(&dir).unwrap();
@@ -47,12 +48,52 @@ impl Demo {
             ("DENY_POLICY_ARN", deny),
             ("TOPIC_ARN", topic),
         ];
-        Self {
+        let demo = Self {
             account,
             env,
             inbox,
             dir,
-        }
+        };
+        // `warden init`: the ledger table and the trust baseline (alice, ci-bot).
+        let init = demo.warden(&["init"]);
+        let out = String::from_utf8_lossy(&init.stdout);
+        assert!(
+            init.status.success(),
+            "{out}{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+        assert!(
+            out.contains("Took the trust baseline")
+                && out.contains("admin user/alice")
+                && out.contains("exempt user/ci-bot"),
+            "{out}"
+        );
+        let notices = demo.account.notices(&demo.inbox).await;
+        assert_eq!(notices.len(), 1, "the baseline's notice: {notices:?}");
+        // Then mallory's two calls (events 16 and 17), as IAM applied them.
+        demo.account
+            .iam
+            .add_user_to_group()
+            .group_name("Administrators")
+            .user_name("mallory")
+            .send()
+            .await
+            .unwrap();
+        demo.account
+            .iam
+            .tag_user()
+            .user_name("mallory")
+            .tags(
+                aws_sdk_iam::types::Tag::builder()
+                    .key("iam-warden:exempt")
+                    .value("true")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        demo
     }
 
     fn warden(&self, args: &[&str]) -> Output {
@@ -127,6 +168,10 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         (13, "exempt"),
         (14, "revoked"),
         (15, "ignored"),
+        // mallory joins the admin group: an escalation, revoked and undone; then tags
+        // itself exempt: already revoked, undone too.
+        (16, "revoked"),
+        (17, "already-revoked"),
     ];
     for (n, decision) in expected {
         assert_eq!(
@@ -140,7 +185,22 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
             assert!(l.get(key).is_some(), "{key} missing in {l}");
         }
     }
-    assert!(stderr.contains("15 event(s) decided"), "{stderr}");
+    assert!(stderr.contains("17 event(s) decided"), "{stderr}");
+    let groups = demo
+        .account
+        .iam
+        .list_groups_for_user()
+        .user_name("mallory")
+        .send()
+        .await
+        .unwrap()
+        .groups;
+    assert!(groups.is_empty(), "{groups:?}");
+    assert!(!demo
+        .account
+        .tags("mallory")
+        .await
+        .contains_key("iam-warden:exempt"));
 
     let deny = demo
         .env
@@ -149,7 +209,7 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         .unwrap()
         .1
         .clone();
-    for user in ["dev1", "dev2", "dev3"] {
+    for user in ["dev1", "dev2", "dev3", "mallory"] {
         assert_eq!(
             demo.account.attached(user).await,
             std::slice::from_ref(&deny),
@@ -176,8 +236,24 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
     decisions.sort();
     assert_eq!(
         decisions,
-        ["alerted", "alerted", "alerted", "alerted", "revoked", "revoked", "revoked", "revoked"]
+        [
+            "alerted",
+            "alerted",
+            "alerted",
+            "alerted",
+            "already-revoked",
+            "revoked",
+            "revoked",
+            "revoked",
+            "revoked",
+            "revoked"
+        ]
     );
+    let escalations = notices
+        .iter()
+        .filter(|n| n["MessageAttributes"]["escalation"]["Value"] == "true")
+        .count();
+    assert_eq!(escalations, 2, "{notices:?}");
 
     // Replayed again: nothing new happens and no one is notified twice.
     let again = demo.warden(&args);
@@ -202,10 +278,30 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         "{}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let rows: Vec<serde_json::Value> = serde_json::from_slice(&status.stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let rows = doc["revoked"].as_array().unwrap();
     let mut names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
     names.sort();
-    assert_eq!(names, ["dev1", "dev2", "dev3", "legacy-app"]);
+    assert_eq!(names, ["dev1", "dev2", "dev3", "legacy-app", "mallory"]);
+    let trusted: Vec<(&str, &str, &str)> = doc["trusted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["principal"].as_str().unwrap(),
+                t["status"].as_str().unwrap(),
+                t["provenance"]["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trusted,
+        [
+            ("user/alice", "admin", "baseline"),
+            ("user/ci-bot", "exempt", "baseline")
+        ]
+    );
     let dev1 = rows.iter().find(|r| r["name"] == "dev1").unwrap();
     assert_eq!(dev1["event_id"], id(1));
     assert_eq!(dev1["event_name"], "CreateUser");
@@ -215,6 +311,34 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
     assert!(restored.status.success());
     assert!(String::from_utf8_lossy(&restored.stdout).contains("deleted the inline deny"));
     assert!(demo.account.inline("legacy-app").await.is_empty());
+    // mallory's escalations put back, not trusted; `warden trust` makes them count.
+    let restored = demo.warden(&["restore", "--user", "mallory"]);
+    let text = String::from_utf8_lossy(&restored.stdout);
+    assert!(restored.status.success(), "{text}");
+    assert!(
+        text.contains("added user/mallory to the group `Administrators`"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tagged user/mallory `iam-warden:exempt=true`"),
+        "{text}"
+    );
+    assert!(text.contains("warden trust --user mallory"), "{text}");
+    let trusted = demo.warden(&["trust", "--user", "mallory"]);
+    let text = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        trusted.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    assert!(text.contains("Trusted user/mallory as admin"), "{text}");
+    assert!(text.contains("Trusted user/mallory as exempt"), "{text}");
+    let status = demo.warden(&["status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        text.contains("user/mallory") && text.contains("vouched for by"),
+        "{text}"
+    );
     let nothing = demo.warden(&["restore", "--user", "alice"]);
     assert!(nothing.status.success());
     assert!(String::from_utf8_lossy(&nothing.stdout).contains("carries no iam-warden deny"));

@@ -170,10 +170,14 @@ pub fn for_verdict_with(
     });
     let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
 
+    let mut attributes = attributes(verdict.decision.as_str(), account);
+    if escalation.is_some() {
+        attributes.insert("escalation".to_owned(), "true".to_owned());
+    }
     Notice {
         subject: subject(&headline),
         body,
-        attributes: attributes(verdict.decision.as_str(), account),
+        attributes,
     }
 }
 

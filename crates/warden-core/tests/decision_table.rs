@@ -465,3 +465,24 @@ fn every_sample_event_gets_its_documented_decision() {
         assert!(!v.reason.is_empty());
     }
 }
+
+#[test]
+fn membership_or_the_tag_without_the_trust_ledger_asks_for_verification() {
+    let e = event("16-escalation-join-admin-group.json");
+    let c = config(&[]);
+    let f = facts(&["Administrators"], &[("iam-warden:exempt", "true")]);
+    let Step::Verify(target, statuses) = decide(&e, Some(&f), &c, &env()) else {
+        panic!("membership alone decided without verification")
+    };
+    assert_eq!(target.name, "mallory");
+    assert_eq!(statuses, [Status::Admin, Status::Exempt]);
+    // A trusted entry for a status no longer held is no trust either.
+    let CallerFacts::Found(mut gone) = trusted(&["Administrators"], &[]) else {
+        unreachable!()
+    };
+    gone.groups.clear();
+    assert_eq!(
+        run(&e, &CallerFacts::Found(gone), &c).decision,
+        Decision::Revoked
+    );
+}
