@@ -15,6 +15,8 @@ fi
 start_moto
 "$VENV/bin/python" scripts/demo_account.py >"$ROOT/target/demo.env"
 source "$ROOT/target/demo.env"
+echo "==> warden init: the ledger table, and the trust baseline (whom iam-warden trusts from now on)" >&2
+"$WARDEN_BIN" init
 out="$ROOT/target/demo-decisions.jsonl"
 echo "==> EventBridge PutEvents of events/[0-9]*.json -> rule -> FIFO queue" >&2
 "$VENV/bin/python" scripts/demo_put_events.py events/[0-9]*.json
@@ -27,6 +29,9 @@ echo "==> warden status"
 echo
 echo "==> warden restore --user dev1"
 "$WARDEN_BIN" restore --user dev1
+echo
+echo "==> warden restore --user mallory (had her escalations been legitimate: put back, but not trusted)"
+"$WARDEN_BIN" restore --user mallory
 echo
 echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now" >&2
 WARDEN_BIN="$WARDEN_BIN" "$VENV/bin/python" scripts/demo_prune.py "$@"

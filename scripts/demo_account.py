@@ -2,8 +2,8 @@
 declares (read from it: one source of truth for names and the rule's pattern), and
 prints the environment for `warden`.
 
-Users: alice (in the admin group), dev1..dev3 (developers), ci-bot (exempt tag),
-legacy-app (already at the quota of attached managed policies); role deployer.
+Users: alice (in the admin group), dev1..dev3 and mallory (developers), ci-bot (exempt
+tag), legacy-app (already at the quota of attached managed policies); role deployer.
 """
 import json
 import os
@@ -76,6 +76,8 @@ for name, group, tags in [
     ("dev3", "Developers", []),
     ("ci-bot", None, [{"Key": "iam-warden:exempt", "Value": "true"}]),
     ("legacy-app", None, []),
+    # A developer who may write IAM, and will try to make herself an admin (events 16, 17).
+    ("mallory", "Developers", []),
 ]:
     iam.create_user(UserName=name, Tags=tags)
     if group:
@@ -119,6 +121,10 @@ queue = sqs.create_queue(QueueName=p["QueueName"], Attributes={
 })["QueueUrl"]
 queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
+# Where an unverified admin's event waits for its grant (a standard queue, per-message delays).
+p = props("DeferralQueue")
+deferral = sqs.create_queue(QueueName=p["QueueName"])["QueueUrl"]
+
 p = props("IamEventsRule")
 events.put_rule(Name=p["Name"], EventPattern=json.dumps(p["EventPattern"]), State=p["State"], Description=p["Description"])
 target = p["Targets"][0]
@@ -130,7 +136,8 @@ print(f"export DENY_POLICY_ARN={deny}")
 print(f"export TOPIC_ARN={topic}")
 print(f"export DEAD_LETTER_QUEUE_URL={dlq}")
 print(f"export EVENTS_QUEUE_URL={queue}")
+print(f"export DEFERRAL_QUEUE_URL={deferral}")
 print(f"export DEMO_INBOX_URL={inbox}")
 print(f"export ADMIN_GROUP_NAME={admin_group}")
-print(f"sample account: group {admin_group} (alice), users dev1 dev2 dev3 ci-bot (exempt tag) legacy-app "
+print(f"sample account: group {admin_group} (alice), users dev1 dev2 dev3 mallory ci-bot (exempt tag) legacy-app "
       f"({quota} managed policies), role deployer; rule {p['Name']} -> {queue_arn}", file=sys.stderr)

@@ -74,6 +74,9 @@ if CHECK:
         got = decided.get(name, {})
         if got.get("decision") != decision or (denied is not None and got.get("denied_services") != denied):
             problems.append(f"{name}: {got.get('decision')} {got.get('denied_services')} != {decision} {denied}")
+    # mallory is back in the admin group (restored) but not trusted: never exempt.
+    if decided.get("mallory", {}).get("decision") == "exempt":
+        problems.append("mallory, an untrusted member of the admin group, was exempt from pruning")
     if len(digests) != 2:
         problems.append(f"{len(digests)} digests for two runs")
     if problems:

@@ -1,16 +1,35 @@
 """Sends the sample events to EventBridge (PutEvents), one at a time and in order, as
-CloudTrail would: the rule of template.yaml routes them to the FIFO queue. Then one call
-each made by the revoker's and the pruner's roles, which the rule must drop (demo_summary.py --check counts)."""
+CloudTrail would: the rule of template.yaml routes them to the FIFO queue; CloudTrail's
+event history (LookupEvents) holds them too. Then one call each made by the revoker's and
+the pruner's roles, which the rule must drop (demo_summary.py --check counts).
+
+mallory's calls (events 16 and 17: joining the admin group, tagging herself exempt) are
+made in IAM first, as she would have made them: the revoker must find and undo them."""
 import copy
 import json
+import os
 import sys
+import urllib.request
 
 import boto3
 
 events = boto3.client("events")
+iam = boto3.client("iam")
+account = boto3.client("sts").get_caller_identity()["Account"]
+ATTACKER = "mallory"
 for path in sys.argv[1:]:
     with open(path) as f:
         event = json.load(f)
+    detail = event["detail"]
+    if detail.get("userIdentity", {}).get("userName") == ATTACKER:
+        params = detail["requestParameters"]
+        if detail["eventName"] == "AddUserToGroup":
+            iam.add_user_to_group(GroupName=params["groupName"], UserName=params["userName"])
+        elif detail["eventName"] == "TagUser":
+            iam.tag_user(UserName=params["userName"], Tags=[{"Key": t["key"], "Value": t["value"]} for t in params["tags"]])
+    urllib.request.urlopen(urllib.request.Request(
+        os.environ["AWS_ENDPOINT_URL"] + "/_warden/cloudtrail", method="POST",
+        data=json.dumps({"account": account, "records": [detail]}).encode()))
     out = events.put_events(Entries=[{
         "Source": event["source"],
         "DetailType": event["detail-type"],

@@ -10,8 +10,10 @@ import boto3
 decisions = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 # With --check, the demo is a test: the decisions and notices of the decision table.
 CHECK = "--check" in sys.argv
-EXPECTED = {"revoked": 4, "already-revoked": 1, "ignored": 4, "alerted": 4, "exempt": 2}
-EXPECTED_NOTICES = {"revoked": 4, "alerted": 4}
+EXPECTED = {"revoked": 5, "already-revoked": 2, "ignored": 4, "alerted": 4, "exempt": 2}
+# The trust baseline (warden init), a revocation each, alerts; mallory's second
+# escalation, made after she was revoked, is notified as already-revoked.
+EXPECTED_NOTICES = {"baseline": 1, "revoked": 5, "alerted": 4, "already-revoked": 1}
 iam = boto3.client("iam")
 sqs = boto3.client("sqs")
 
@@ -45,6 +47,10 @@ for n in notices:
     attrs = {k: v.get("Value") for k, v in n.get("MessageAttributes", {}).items()}
     print(f"  {n.get('Subject')}   {attrs}")
 print(f"  {len(notices)} notification(s)")
+escalation = next((n for n in notices if n.get("MessageAttributes", {}).get("escalation", {}).get("Value") == "true"), None)
+if escalation:
+    print("\n--- the escalation notice, as an e-mail subscriber reads it ---")
+    print(escalation["Message"].split("--- machine-readable ---")[0])
 if notices:
     first = next((n for n in notices if n.get("MessageAttributes", {}).get("decision", {}).get("Value") == "revoked"), notices[0])
     print("\n--- the first revocation notice, as an e-mail subscriber reads it ---")
@@ -60,6 +66,14 @@ if CHECK:
         problems.append(f"decisions {dict(counts)} != {EXPECTED}")
     if dict(got_notices) != EXPECTED_NOTICES:
         problems.append(f"notices {dict(got_notices)} != {EXPECTED_NOTICES}")
+    escalations = sum(1 for n in notices if n.get("MessageAttributes", {}).get("escalation", {}).get("Value") == "true")
+    if escalations != 2:
+        problems.append(f"{escalations} escalation notices, not 2")
+    groups = [g["GroupName"] for g in iam.list_groups_for_user(UserName="mallory")["Groups"]]
+    tags = {t["Key"] for t in iam.list_user_tags(UserName="mallory")["Tags"]}
+    if "Administrators" in groups or "iam-warden:exempt" in tags:
+        problems.append(f"mallory's escalation was not undone: groups {groups}, tags {sorted(tags)}")
     if problems:
         sys.exit("demo check failed: " + "; ".join(problems))
-    print("\ndemo check: the decisions and notices of the decision table arrived through EventBridge and the queue")
+    print("\ndemo check: the decisions and notices of the decision table arrived through EventBridge and the queue,"
+          " and mallory's escalations were undone")
