@@ -90,8 +90,9 @@ def env_vars(path):
 
 AWS = ROOT / "crates/warden-aws/src"
 read = lambda name: (AWS / name).read_text()
-# CLI-only operations: the operators' Inventory, `warden init`, restore's ARN look-up.
-CLI_ONLY = ["ensure_ledger_table", "principal_arn"]
+# CLI-only operations: the operators' Inventory, `warden init`, restore's ARN look-up,
+# and restore's putting back of what the revoker undid.
+CLI_ONLY = ["ensure_ledger_table", "principal_arn", "put_back"]
 FUNCTIONS = {
     "Revoker": {
         "vars": env_vars("crates/warden-core/src/config.rs"),
@@ -100,7 +101,7 @@ FUNCTIONS = {
             read("notify.rs"),
             strip_fns(read("startup.rs"), ["check_pruner"]),
             only_fns(read("prune.rs"), ["quotas", "subjects"]),
-            read("trust.rs"),
+            strip_fns(read("trust.rs"), CLI_ONLY),
         ],
     },
     "Pruner": {

@@ -337,17 +337,11 @@ fn gone_is_false(result: Result<(), PortError>) -> Result<bool, PortError> {
     }
 }
 
-impl Actions for AwsAccount {
-    async fn apply(&self, action: &Action) -> Result<bool, PortError> {
+impl AwsAccount {
+    /// What the revoker does: a membership removed, a tag taken off.
+    async fn take_away(&self, action: &Action) -> Result<(), PortError> {
         let iam = &self.iam;
-        let tag = |key: &str, value: &str| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|e| bad("TagUser", e.to_string()))
-        };
-        gone_is_false(match action {
+        match action {
             Action::RemoveFromGroup { group, user } => iam
                 .remove_user_from_group()
                 .group_name(group)
@@ -356,14 +350,6 @@ impl Actions for AwsAccount {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify("RemoveUserFromGroup", e)),
-            Action::AddToGroup { group, user } => iam
-                .add_user_to_group()
-                .group_name(group)
-                .user_name(user)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("AddUserToGroup", e)),
             Action::Untag {
                 kind: EntityKind::User,
                 name,
@@ -390,6 +376,30 @@ impl Actions for AwsAccount {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify("UntagRole", e)),
+            other => self.put_back(other).await,
+        }
+    }
+
+    /// What only `warden restore` does, with an operator's credentials: a membership
+    /// or a tag put back. The revoker's role may not.
+    async fn put_back(&self, action: &Action) -> Result<(), PortError> {
+        let iam = &self.iam;
+        let tag = |key: &str, value: &str| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(|e| bad("TagUser", e.to_string()))
+        };
+        match action {
+            Action::AddToGroup { group, user } => iam
+                .add_user_to_group()
+                .group_name(group)
+                .user_name(user)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("AddUserToGroup", e)),
             Action::Tag {
                 kind: EntityKind::User,
                 name,
@@ -416,7 +426,14 @@ impl Actions for AwsAccount {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify("TagRole", e)),
-        })
+            other => Err(bad("apply", format!("`{other}` is not a putting back"))),
+        }
+    }
+}
+
+impl Actions for AwsAccount {
+    async fn apply(&self, action: &Action) -> Result<bool, PortError> {
+        gone_is_false(self.take_away(action).await)
     }
 
     async fn group_members(&self, group: &str) -> Result<Vec<String>, PortError> {

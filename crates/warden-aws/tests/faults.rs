@@ -163,6 +163,79 @@ macro_rules! iam_faults {
 }
 
 iam_faults!(
+    remove_user_from_group,
+    Iam::remove_user_from_group,
+    || aws_sdk_iam::operation::remove_user_from_group::RemoveUserFromGroupOutput::builder().build(),
+    |a| warden_core::ports::Actions::apply(
+        &a,
+        &warden_core::trust::Action::RemoveFromGroup {
+            group: "Administrators".into(),
+            user: "mallory".into()
+        }
+    )
+);
+iam_faults!(
+    untag_exempt_role,
+    Iam::untag_role,
+    || aws_sdk_iam::operation::untag_role::UntagRoleOutput::builder().build(),
+    |a| warden_core::ports::Actions::apply(
+        &a,
+        &warden_core::trust::Action::Untag {
+            kind: EntityKind::Role,
+            name: "deployer".into(),
+            key: "iam-warden:exempt".into(),
+            value: "true".into()
+        }
+    )
+);
+iam_faults!(
+    get_group,
+    Iam::get_group,
+    || aws_sdk_iam::operation::get_group::GetGroupOutput::builder()
+        .group(
+            aws_sdk_iam::types::Group::builder()
+                .path("/")
+                .group_name("Administrators")
+                .group_id("AGPA")
+                .arn("arn:aws:iam::123456789012:group/Administrators")
+                .create_date(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        )
+        .set_users(Some(vec![]))
+        .build()
+        .unwrap(),
+    |a| warden_core::ports::Actions::group_members(&a, "Administrators")
+);
+
+#[tokio::test]
+async fn an_undo_of_what_no_longer_exists_is_gone_not_an_error() {
+    let rule = mock!(Iam::remove_user_from_group)
+        .sequence()
+        .http_status(404, Some(NO_SUCH_ENTITY.into()))
+        .build();
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&rule],
+        |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())
+    ));
+    let done = warden_core::ports::Actions::apply(
+        &a,
+        &warden_core::trust::Action::RemoveFromGroup {
+            group: "Administrators".into(),
+            user: "gone".into(),
+        },
+    )
+    .await;
+    assert_eq!(done, Ok(false));
+    assert_eq!(rule.num_calls(), 1);
+}
+
+iam_faults!(
     tag_user,
     Iam::tag_user,
     || aws_sdk_iam::operation::tag_user::TagUserOutput::builder().build(),
