@@ -317,7 +317,25 @@ async fn revoker(s: &Value) -> Value {
         config.topic_arn.clone(),
         config.dead_letter_queue_url.clone(),
     );
+    let account = account.with_ledger(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        &config.ledger_table,
+    );
+    // The ledger and the trust baseline, as `warden init` makes them.
+    account.ensure_ledger_table().await.unwrap();
     let env = account.discover(&config).await.unwrap();
+    warden_core::service::ensure_baseline(
+        &account,
+        &env.account_id,
+        &config.admin_group,
+        &config.exempt_tag,
+    )
+    .await
+    .unwrap();
     let revoker = Revoker::new(account, config, env);
     calls.reset();
 
@@ -372,11 +390,8 @@ async fn cold(s: &Value) -> Value {
     )
     .await;
     let config = revoker_config(s);
-    let account = AwsAccount::new(
-        &sdk,
-        config.topic_arn.clone(),
-        config.dead_letter_queue_url.clone(),
-    );
+    let account = AwsAccount::for_revoker(&sdk, &config);
+    account.ensure_ledger_table().await.unwrap();
     let env = account.discover(&config).await.unwrap();
     let revoker = Revoker::new(account, config, env);
     let body = s["events"][0].to_string();

@@ -44,6 +44,12 @@ impl Fixture {
         ];
         pairs.extend_from_slice(extra);
         let config = config(&pairs);
+        // The ledger table, as `warden init` (or the stack) makes it.
+        account
+            .aws(&config)
+            .ensure_ledger_table()
+            .await
+            .expect("ledger table");
         Self {
             account,
             config,
@@ -56,7 +62,6 @@ impl Fixture {
     /// (taken on the first start, the ledger table created as `warden init` does).
     async fn revoker(&self) -> Revoker<warden_aws::AwsAccount> {
         let aws = self.account.aws(&self.config);
-        aws.ensure_ledger_table().await.expect("ledger table");
         let env = aws.discover(&self.config).await.expect("start-up");
         let (_, taken) = warden_core::service::ensure_baseline(
             &aws,
@@ -154,6 +159,22 @@ async fn invariant_6_a_missing_admin_group_or_deny_policy_stops_start_up_naming_
         .await
         .unwrap_err();
     assert!(err.to_string().starts_with("TOPIC_ARN="), "{err}");
+
+    // The trust ledger's table: without it nobody could be trusted.
+    let f4 = Fixture::new(&[("LEDGER_TABLE", "no-such-table")]).await;
+    let mut missing = f4.config.clone();
+    missing.ledger_table = "also-missing".into();
+    let err = f4
+        .account
+        .aws(&missing)
+        .discover(&missing)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("LEDGER_TABLE=`also-missing`")
+            && err.to_string().contains("warden init"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
