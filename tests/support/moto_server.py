@@ -19,8 +19,12 @@ seeded with
 
 `DELETE /_warden/access-advisor` forgets every seed and job.
 
-It also enforces IAM's quota of 10 managed policies per user and role, which moto does
-not: one more attach is `LimitExceeded`, as in AWS.
+It also enforces what IAM enforces and moto does not, as AWS answers it: the quota of 10
+managed policies per user and role, 50 tags per user and role, and the aggregate size of
+a principal's inline policies (2,048 characters for a user, 10,240 for a role, whitespace
+not counted): one more is `LimitExceeded`. And it adds permissions boundaries on users
+(PutUserPermissionsBoundary, DeleteUserPermissionsBoundary, GetUser's
+PermissionsBoundary), which moto has only for roles.
 
 And it adds CloudTrail's LookupEvents, which moto lacks: the event history holds the
 records the tests (and the demo) replay, seeded with
@@ -209,6 +213,93 @@ def attach_role_policy(self, policy_arn, role_name):
 
 IAMBackend.attach_user_policy = attach_user_policy
 IAMBackend.attach_role_policy = attach_role_policy
+
+# 50 tags per user and role.
+TAG_QUOTA = 50
+_tag_user, _tag_role = IAMBackend.tag_user, IAMBackend.tag_role
+
+
+def _check_tags(existing, tags):
+    keys = {t["Key"] for t in existing} | {t["Key"] for t in tags}
+    if len(keys) > TAG_QUOTA:
+        raise LimitExceededException(f"The number of tags has reached the maximum limit of {TAG_QUOTA}.")
+
+
+def tag_user(self, name, tags):
+    user = self.get_user(name)
+    _check_tags(self.tagger.list_tags_for_resource(user.arn)["Tags"], tags)
+    return _tag_user(self, name, tags)
+
+
+def tag_role(self, role_name, tags):
+    _check_tags(self.get_role(role_name).tags, tags)
+    return _tag_role(self, role_name, tags)
+
+
+IAMBackend.tag_user = tag_user
+IAMBackend.tag_role = tag_role
+
+# The aggregate size of a principal's inline policies, whitespace not counted.
+INLINE_QUOTA = {"user": 2048, "role": 10240}
+_put_user_policy, _put_role_policy = IAMBackend.put_user_policy, IAMBackend.put_role_policy
+
+
+def _size(document):
+    text = document if isinstance(document, str) else json.dumps(document)
+    return sum(1 for c in text if not c.isspace())
+
+
+def _check_inline(kind, name, policies, policy_name, document):
+    total = sum(_size(d) for n, d in policies.items() if n != policy_name) + _size(document)
+    if total > INLINE_QUOTA[kind]:
+        raise LimitExceededException(
+            f"Maximum policy size of {INLINE_QUOTA[kind]} bytes exceeded for {kind} {name}"
+        )
+
+
+def put_user_policy(self, user_name, policy_name, policy_json):
+    _check_inline("user", user_name, self.get_user(user_name).policies, policy_name, policy_json)
+    return _put_user_policy(self, user_name, policy_name, policy_json)
+
+
+def put_role_policy(self, role_name, policy_name, policy_json):
+    _check_inline("role", role_name, self.get_role(role_name).policies, policy_name, policy_json)
+    return _put_role_policy(self, role_name, policy_name, policy_json)
+
+
+IAMBackend.put_user_policy = put_user_policy
+IAMBackend.put_role_policy = put_role_policy
+
+
+# Permissions boundaries on users.
+def _user_boundary(self):
+    arn = getattr(self, "permissions_boundary_arn", None)
+    if arn:
+        return {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}
+    return None
+
+
+from moto.iam.models import User  # noqa: E402
+
+User.permissions_boundary = property(_user_boundary)
+
+
+def put_user_permissions_boundary(self):
+    arn = self._get_param("PermissionsBoundary")
+    user = self.backend.get_user(self._get_param("UserName"))
+    self.backend.get_policy(arn)  # NoSuchEntity for a boundary that does not exist, as in AWS
+    user.permissions_boundary_arn = arn
+    return ActionResult({})
+
+
+def delete_user_permissions_boundary(self):
+    user = self.backend.get_user(self._get_param("UserName"))
+    user.permissions_boundary_arn = None
+    return ActionResult({})
+
+
+IamResponse.put_user_permissions_boundary = put_user_permissions_boundary
+IamResponse.delete_user_permissions_boundary = delete_user_permissions_boundary
 
 IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
 IamResponse.get_service_last_accessed_details = get_service_last_accessed_details
