@@ -1,6 +1,35 @@
 //! SDK errors, classified into the domain's [`PortError`].
 
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// AWS's error code and message, on one line a person can act on (the SDK's own display
+/// is a debug dump of the whole response, headers and all).
+fn one_line<E>(err: &SdkError<E, Response>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                _ => format!("HTTP {}", service.raw().status().as_u16()),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::DispatchFailure(d) if d.is_io() => "connection failed".to_owned(),
+        other => {
+            let full = DisplayErrorContext(other).to_string();
+            full.lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect()
+        }
+    }
+}
 use aws_smithy_runtime_api::http::Response;
 use warden_core::ports::PortError;
 
@@ -28,7 +57,7 @@ pub fn classify<E>(operation: &'static str, err: SdkError<E, Response>) -> PortE
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let message = DisplayErrorContext(&err).to_string();
+    let message = one_line(&err);
     match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             PortError::Transient { operation, message }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{tags, CallPolicy, Config, Mode, RoleMode, Unverified};
+use crate::config::{CallPolicy, Config, Mode, RoleMode, Unverified};
 use crate::event::{CloudTrailRecord, Event};
 use crate::principal::{Entity, EntityKind, Principal, Target};
 use crate::trust::{standing, Standing, Status, TrustEntry, Verification};
@@ -93,6 +93,15 @@ pub struct Facts {
     pub trusted: BTreeMap<Status, TrustEntry>,
     /// For a status held without the ledger: what the look-up for its grant found.
     pub verified: BTreeMap<Status, Verification>,
+    /// IAM's unique id of the principal (GetUser / GetRole).
+    pub unique_id: Option<String>,
+    /// The ARN of its permissions boundary.
+    pub boundary: Option<String>,
+    /// The tool's revocation record (the ledger).
+    pub revocation: Option<crate::revocation::RevocationRecord>,
+    /// The principal these facts are about when the event's name now belongs to another
+    /// (or to nobody): the caller, found by its unique id under its new name.
+    pub renamed: Option<Target>,
 }
 
 /// The result of a facts look-up.
@@ -101,16 +110,24 @@ pub enum CallerFacts {
     Found(Facts),
     /// IAM answered `NoSuchEntity`: the caller was deleted since the call.
     Gone,
+    /// The event's name now belongs to a different principal, and the caller's unique id
+    /// to none: the caller was deleted, and the new holder of its name is not it.
+    NameReused,
+    /// Deleted: neither its name nor its unique id exists any more.
+    Vanished,
 }
 
 /// How the deny is put on a principal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Attach the managed deny policy.
     Managed,
     /// Put the inline deny: the principal has as many managed policies as the account allows.
     Inline,
+    /// A permissions boundary that denies IAM (and keeps the old boundary's limits): the
+    /// managed and inline quotas are full.
+    Boundary,
 }
 
 /// A revocation to carry out.
@@ -175,6 +192,10 @@ pub enum Step {
     /// The principal holds these statuses without the trust ledger: look for their
     /// grants (`Facts::verified`) and call again.
     Verify(Target, Vec<Status>),
+    /// The principal under the event's name is not the caller (another unique id), or
+    /// there is none: find the caller by its unique id (`Facts::renamed`, or
+    /// `CallerFacts::NameReused`) and call again.
+    Resolve(Target, String),
 }
 
 /// Decides on one event. Pure: same inputs, same answer; no I/O.
@@ -332,18 +353,49 @@ pub fn decide(
         );
     }
 
+    // Identity by unique id: a rename, or another principal given the caller's old name,
+    // must neither hide the caller nor turn its revocation on someone else.
+    let caller_id = match &principal {
+        Principal::IamUser(e) | Principal::FederatedUser { user: e, .. } => e.id.clone(),
+        Principal::AssumedRole { role, .. } => role.id.clone(),
+        _ => None,
+    };
     let facts = match facts {
         None => return Step::LookUp(target),
-        Some(CallerFacts::Gone) => {
+        Some(CallerFacts::Gone) if caller_id.is_some() => {
+            return Step::Resolve(target, caller_id.unwrap_or_default());
+        }
+        Some(CallerFacts::Gone | CallerFacts::Vanished) => {
             return Step::Done(
                 Verdict::new(
                     Alerted,
                     format!("{target} called {name} but no longer exists (NoSuchEntity)"),
                 )
                 .about(&target),
+            );
+        }
+        Some(CallerFacts::NameReused) => {
+            return Step::Done(
+                Verdict::new(
+                    Alerted,
+                    format!(
+                        "{target} called {name}, but the name now belongs to another principal and the caller (unique id `{}`) no longer exists: never acted on",
+                        caller_id.as_deref().unwrap_or("?")
+                    ),
+                )
+                .about(&target),
             )
         }
         Some(CallerFacts::Found(f)) => f,
+    };
+    if let (Some(id), Some(found), None) = (&caller_id, &facts.unique_id, &facts.renamed) {
+        if id != found {
+            return Step::Resolve(target, id.clone());
+        }
+    }
+    let target = match &facts.renamed {
+        Some(renamed) => renamed.clone(),
+        None => target,
     };
 
     // Trust: membership and the tag count only with the ledger (or a grant by a trusted
@@ -449,30 +501,35 @@ pub fn decide(
     };
     let managed_on = facts.attached_policies.contains(&config.deny_policy_arn);
     let inline_on = facts.inline_policies.contains(&config.inline_policy_name);
-    if managed_on || inline_on {
-        let recorded = facts.tags.get(tags::EVENT_ID);
-        let pending = recorded.is_some() && facts.tags.get(tags::NOTIFIED) != recorded;
-        if pending && config.mode == Mode::Enforce {
+    let boundary_on = facts
+        .boundary
+        .as_deref()
+        .is_some_and(crate::revocation::is_tool_boundary);
+    if managed_on || inline_on || boundary_on {
+        let pending = facts.revocation.as_ref().filter(|r| !r.notified);
+        if let (Some(record), Mode::Enforce) = (pending, config.mode) {
             let mut v = Verdict::new(
                 Revoked,
                 format!(
                     "{target} was revoked for event `{}` but not yet notified: notifying",
-                    recorded.map(String::as_str).unwrap_or_default()
+                    record.event_id
                 ),
             )
             .about(&target);
             v.revocation = Some(Revocation {
                 target: target.clone(),
-                method: if managed_on {
-                    Method::Managed
-                } else {
-                    Method::Inline
-                },
+                method: record.method,
                 resume: true,
             });
             return finish(v);
         }
-        let how = if managed_on { "managed" } else { "inline" };
+        let how = if managed_on {
+            "managed"
+        } else if inline_on {
+            "inline"
+        } else {
+            "boundary"
+        };
         return finish(
             Verdict::new(
                 AlreadyRevoked,
@@ -510,7 +567,7 @@ pub fn decide(
         EntityKind::Role => format!("{target} is not exempt (ROLE_MODE=revoke){untrusted_note}"),
     };
     let what = match method {
-        Method::Managed => "deny-all-IAM policy".to_owned(),
+        Method::Managed | Method::Boundary => "deny-all-IAM policy".to_owned(),
         Method::Inline => format!(
             "inline deny `{}` (at the quota of {quota} managed policies)",
             config.inline_policy_name

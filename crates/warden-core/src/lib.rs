@@ -10,7 +10,9 @@ pub mod ports;
 pub mod principal;
 pub mod prune;
 pub mod pruner;
+pub mod revocation;
 pub mod service;
+pub mod tamper;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trust;

@@ -79,6 +79,10 @@ pub fn for_verdict_with(
         (Some(r), _) => match r.method {
             Method::Managed => format!("attached {policy_arn} to {}", r.target),
             Method::Inline => format!("put the inline deny `{inline_name}` on {}", r.target),
+            Method::Boundary => format!(
+                "set a permissions boundary that denies IAM (and keeps the old one's limits) on {}",
+                r.target
+            ),
         },
         (None, Decision::WouldRevoke) => "nothing (MODE=report)".to_owned(),
         (None, _) => "nothing: review the call".to_owned(),
@@ -178,6 +182,77 @@ pub fn for_verdict_with(
         subject: subject(&headline),
         body,
         attributes,
+    }
+}
+
+/// The notice of tampering with the tool's own resources, repaired or not: what was
+/// found and who did it (the event that touched them, when known).
+pub fn for_tampering(event: Option<&Event>, what: &str, env: &Environment) -> Notice {
+    let account = &env.account_id;
+    let record = event.and_then(Event::record);
+    let who = record
+        .map(|r| Principal::classify(r).display())
+        .unwrap_or_else(|| "unknown (found when verifying before use)".to_owned());
+    let headline = format!("tampering with iam-warden in {account}");
+    let mut body = format!("iam-warden: {headline}\n\n");
+    let _ = writeln!(body, "{:<12}{what}", "What:");
+    let _ = writeln!(body, "{:<12}{who}", "Who:");
+    if let Some(r) = record {
+        let _ = writeln!(
+            body,
+            "{:<12}iam:{} at {} (event {})",
+            "Call:",
+            r.event_name.as_deref().unwrap_or("?"),
+            r.event_time.as_deref().unwrap_or("?"),
+            r.event_id.as_deref().unwrap_or("?")
+        );
+    }
+    let machine = json!({
+        "tool": "iam-warden", "decision": "tampering", "account": account, "what": what,
+        "by": who, "event_id": record.and_then(|r| r.event_id.clone()),
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes("tampering", account),
+    }
+}
+
+/// The notice of a message that could not be processed for good (access denied, invalid
+/// input, a limit no fallback absorbed): it went to the dead-letter queue at once.
+pub fn for_failure(event: Option<&Event>, reason: &str, env: &Environment) -> Notice {
+    let account = &env.account_id;
+    let record = event.and_then(Event::record);
+    let who = record
+        .map(|r| Principal::classify(r).display())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let headline = format!("could not revoke {} in {account}", short_name(&who));
+    let mut body = format!("iam-warden: {headline}\n\n");
+    let _ = writeln!(body, "{:<12}{who}", "Who:");
+    if let Some(r) = record {
+        let _ = writeln!(
+            body,
+            "{:<12}iam:{} (event {})",
+            "Call:",
+            r.event_name.as_deref().unwrap_or("?"),
+            r.event_id.as_deref().unwrap_or("?")
+        );
+    }
+    let _ = writeln!(body, "{:<12}{reason}", "Why:");
+    let _ = writeln!(
+        body,
+        "\nThe message is in the dead-letter queue; the queue's later events went on. Act on the\ncause, then replay it (warden replay) or revoke by hand."
+    );
+    let machine = json!({
+        "tool": "iam-warden", "decision": "failed", "account": account, "principal": who,
+        "reason": reason, "event_id": record.and_then(|r| r.event_id.clone()),
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes("failed", account),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The ports of the domain: one small trait per capability, implemented over the AWS
 //! SDK in `warden-aws` and in memory in [`crate::testing`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use crate::event::CloudTrailRecord;
 use crate::notice::Notice;
 use crate::principal::Target;
 use crate::prune::{LedgerEntry, Outcome, PolicyDoc, Quotas, Report, Subject};
+use crate::revocation::RevocationRecord;
 use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
 
 /// A failed call to a port, classified for the caller.
@@ -34,7 +35,7 @@ pub enum PortError {
         operation: &'static str,
         message: String,
     },
-    /// Any other failure (access denied, invalid input): not retried here, never a decision.
+    /// Any other failure (access denied, invalid input): permanent, never a decision.
     #[error("{operation} failed: {message}")]
     Failed {
         operation: &'static str,
@@ -45,6 +46,13 @@ pub enum PortError {
 impl PortError {
     pub fn is_transient(&self) -> bool {
         matches!(self, PortError::Transient { .. })
+    }
+
+    /// Retrying cannot help (access denied, invalid input, a limit no fallback
+    /// absorbed): the message goes to the dead-letter queue at once, never holding up
+    /// the FIFO group.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
     }
 }
 
@@ -65,6 +73,84 @@ pub trait Directory: Send + Sync {
         method: Method,
         config: &crate::config::Config,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// The attached managed policies' ARNs and the inline policies' names.
+    fn policies(
+        &self,
+        target: &Target,
+    ) -> impl Future<Output = Result<(BTreeSet<String>, BTreeSet<String>), PortError>> + Send;
+    /// The user or role whose unique id is `id`, under its current name; `None` when
+    /// there is none.
+    fn find_by_id(
+        &self,
+        kind: crate::principal::EntityKind,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Target>, PortError>> + Send;
+}
+
+/// The revocation records in the ledger: the caller cannot block them (tags are full at
+/// 50) nor remove them.
+pub trait Revocations: Send + Sync {
+    fn revocation(
+        &self,
+        account: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<RevocationRecord>, PortError>> + Send;
+    /// Writes the record unless one exists (a conditional write); returns the one that
+    /// exists then.
+    fn record_revocation(
+        &self,
+        account: &str,
+        key: &str,
+        record: &RevocationRecord,
+    ) -> impl Future<Output = Result<Option<RevocationRecord>, PortError>> + Send;
+    /// Marks the record's notice sent.
+    fn revocation_notified(
+        &self,
+        account: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn remove_revocation(
+        &self,
+        account: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// What a verification of one of the tool's policies found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyCheck {
+    /// Its default version is the tool's document.
+    Intact,
+    /// Another default version was found: the tool's document is the default again.
+    Repaired { found: String },
+    /// It was deleted: re-created at the same path and name.
+    Recreated,
+}
+
+/// The tool's own managed policies: the deny (verified before use, repaired when
+/// tampered with) and the boundaries of principals at every quota.
+pub trait ToolPolicies: Send + Sync {
+    fn verify_policy(
+        &self,
+        arn: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<PolicyCheck, PortError>> + Send;
+    /// A managed policy's default document; `None` when it does not exist.
+    fn policy_document(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// Creates (or updates) the tool's boundary policy `name` under `/iam-warden/`;
+    /// returns its ARN.
+    fn put_boundary_policy(
+        &self,
+        name: &str,
+        document: &str,
+    ) -> impl Future<Output = Result<String, PortError>> + Send;
+    fn delete_boundary_policy(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Changes a principal's IAM state: only the tool's deny and its own tags.
@@ -104,6 +190,12 @@ pub trait Enforcer: Send + Sync {
         target: &Target,
         name: &str,
     ) -> impl Future<Output = Result<bool, PortError>> + Send;
+    /// Sets the permissions boundary (`None`: removes it).
+    fn set_boundary(
+        &self,
+        target: &Target,
+        boundary: Option<&str>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Sends a notice to people (and to machines that filter on its attributes).
@@ -196,12 +288,28 @@ pub trait Deferrals: Send + Sync {
 
 /// Every port the revoker uses.
 pub trait RevokerPorts:
-    Directory + Enforcer + Notifier + TrustLedger + ActionRecords + Actions + Trail
+    Directory
+    + Enforcer
+    + Notifier
+    + TrustLedger
+    + ActionRecords
+    + Actions
+    + Trail
+    + Revocations
+    + ToolPolicies
 {
 }
 
 impl<T> RevokerPorts for T where
-    T: Directory + Enforcer + Notifier + TrustLedger + ActionRecords + Actions + Trail
+    T: Directory
+        + Enforcer
+        + Notifier
+        + TrustLedger
+        + ActionRecords
+        + Actions
+        + Trail
+        + Revocations
+        + ToolPolicies
 {
 }
 

@@ -56,6 +56,9 @@ pub struct Entity {
     /// `/` or `/division/team/`.
     pub path: String,
     pub arn: String,
+    /// IAM's unique id (`AIDA…`, `AROA…`) when the record carries it: what a rename or a
+    /// re-created name cannot forge.
+    pub id: Option<String>,
 }
 
 /// What a revocation acts on.
@@ -136,6 +139,7 @@ impl Entity {
             name: name.to_owned(),
             path,
             arn: arn.to_owned(),
+            id: None,
         })
     }
 }
@@ -172,16 +176,22 @@ impl Principal {
                 };
             }
         }
-        let issuer_arn = id
+        let issuer = id
             .session_context
             .as_ref()
-            .and_then(|c| c.session_issuer.as_ref())
-            .and_then(|i| i.arn.as_deref());
+            .and_then(|c| c.session_issuer.as_ref());
+        let issuer_arn = issuer.and_then(|i| i.arn.as_deref());
+        let issuer_id = issuer.and_then(|i| i.principal_id.clone());
+        let with_id = |mut e: Entity, unique: Option<String>| {
+            e.id = unique.filter(|u| !u.is_empty());
+            e
+        };
 
         match kind {
             "IAMUser" => arn
                 .as_deref()
                 .and_then(|a| Entity::from_arn(a, EntityKind::User))
+                .map(|e| with_id(e, id.principal_id.clone()))
                 .map_or_else(unknown, Principal::IamUser),
             "Root" => Principal::Root {
                 account_id: id
@@ -191,7 +201,9 @@ impl Principal {
                     .unwrap_or_default(),
             },
             "AssumedRole" => {
-                let Some(role) = issuer_arn.and_then(|a| Entity::from_arn(a, EntityKind::Role))
+                let Some(role) = issuer_arn
+                    .and_then(|a| Entity::from_arn(a, EntityKind::Role))
+                    .map(|e| with_id(e, issuer_id.clone()))
                 else {
                     return unknown();
                 };
@@ -206,6 +218,7 @@ impl Principal {
             }
             "FederatedUser" => issuer_arn
                 .and_then(|a| Entity::from_arn(a, EntityKind::User))
+                .map(|e| with_id(e, issuer_id.clone()))
                 .map_or_else(unknown, |user| Principal::FederatedUser {
                     user,
                     session_arn: arn.clone().unwrap_or_default(),

@@ -14,8 +14,12 @@ use crate::config::{tags, Config, Mode};
 use crate::decision::{decide, CallerFacts, Decision, Environment, Facts, Method, Step, Verdict};
 use crate::event::{CloudTrailRecord, Event};
 use crate::notice;
+use crate::ports::PolicyCheck;
 use crate::ports::{Authorizations, Notifier, PortError, RevokerPorts, TrustLedger};
 use crate::principal::{Principal, Target};
+use crate::revocation::{
+    boundary_document, boundary_name, is_tool_boundary, record_key, RevocationRecord,
+};
 use crate::trust::{
     self, Action, ActionRecord, ActionState, CallerRecord, Escalation, Grant, LedgerChange,
     Provenance, Status, TrustSet, Verification,
@@ -77,6 +81,8 @@ pub struct Batch<'a, P> {
     facts: HashMap<Target, CallerFacts>,
     trust: Option<TrustSet>,
     patience: Patience,
+    /// The deny policy was verified in this invocation.
+    deny_verified: bool,
 }
 
 impl<P: RevokerPorts> Revoker<P> {
@@ -114,6 +120,7 @@ impl<P: RevokerPorts> Revoker<P> {
             facts: HashMap::new(),
             trust: None,
             patience,
+            deny_verified: false,
         }
     }
 
@@ -159,7 +166,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         let mut verdict = match decide(event, None, &r.config, &r.env) {
             Step::Done(v) => v,
-            Step::LookUp(target) | Step::Verify(target, _) => {
+            Step::LookUp(target) | Step::Verify(target, _) | Step::Resolve(target, _) => {
                 // Revoked by this process before: one call to confirm the deny is
                 // still there, instead of reading the facts.
                 if !self.facts.contains_key(&target) {
@@ -169,10 +176,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                                 Decision::AlreadyRevoked,
                                 format!(
                                     "{target} already has the {} deny (revoked by iam-warden, confirmed)",
-                                    match method {
-                                        Method::Managed => "managed",
-                                        Method::Inline => "inline",
-                                    }
+                                    method.as_str()
                                 ),
                             )
                             .about(&target);
@@ -191,6 +195,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let escalation = if dry_run {
             None
         } else {
+            self.tampering(event).await?;
             self.apply_trust(event, &verdict).await?
         };
         let mut actions: Vec<String> = escalation
@@ -224,6 +229,38 @@ impl<P: RevokerPorts> Batch<'_, P> {
             }
         }
         Ok(outcome(&verdict, actions))
+    }
+
+    /// An event that touched the tool's deny policy (it is verified and repaired now) or
+    /// its roles (notified once, whoever made it).
+    async fn tampering(&mut self, event: &Event) -> Result<(), PortError> {
+        let r = self.revoker;
+        let Some(record) = event.record() else {
+            return Ok(());
+        };
+        match crate::tamper::tampering_of(record, &r.config, &r.env) {
+            None => Ok(()),
+            Some(crate::tamper::Tampering::DenyPolicy) => {
+                self.verify_deny_policy(Some(event)).await
+            }
+            Some(crate::tamper::Tampering::ToolRole(role)) => {
+                let event_id = event.event_id().unwrap_or("unknown");
+                let seen = r.port.caller_record(&r.env.account_id, "tampering").await?;
+                if seen.is_some_and(|s| s.notified.contains(event_id)) || !r.port.enabled() {
+                    return Ok(());
+                }
+                let what = format!(
+                    "iam:{} on iam-warden's own role `{role}` (its trust or permissions)",
+                    record.event_name.as_deref().unwrap_or("?")
+                );
+                r.port
+                    .publish(&notice::for_tampering(Some(event), &what, &r.env))
+                    .await?;
+                r.port
+                    .mark_notified(&r.env.account_id, "tampering", event_id)
+                    .await
+            }
+        }
     }
 
     /// Trust work after a decision taken without the facts (a confirmed revocation):
@@ -261,14 +298,25 @@ impl<P: RevokerPorts> Batch<'_, P> {
         Ok(self.trust.get_or_insert_with(TrustSet::default))
     }
 
-    /// A principal's facts, IAM's read at most once per invocation, with what the trust
-    /// ledger holds for it now.
+    /// A principal's facts, IAM's read at most once per invocation, with its revocation
+    /// record (the ledger) and what the trust ledger holds for it now.
     async fn facts_of(&mut self, target: &Target) -> Result<CallerFacts, PortError> {
         let r = self.revoker;
         let iam = match self.facts.get(target) {
             Some(f) => f.clone(),
             None => {
-                let f = r.port.facts(target).await?;
+                let mut f = r.port.facts(target).await?;
+                if let CallerFacts::Found(facts) = &mut f {
+                    let key = record_key(target, facts.unique_id.as_deref());
+                    facts.revocation = r.port.revocation(&r.env.account_id, &key).await?;
+                    // The policies are read when there is something to resume: a record
+                    // in the ledger, or the convenience tags (the adapter read them then).
+                    if facts.revocation.is_some() && !facts.tags.contains_key(tags::REVOKED_AT) {
+                        let (attached, inline) = r.port.policies(target).await?;
+                        facts.attached_policies = attached;
+                        facts.inline_policies = inline;
+                    }
+                }
                 self.facts.insert(target.clone(), f.clone());
                 f
             }
@@ -278,7 +326,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 f.trusted = self.trust().await?.of(target.kind, &target.name);
                 CallerFacts::Found(f)
             }
-            gone => gone,
+            other => other,
         })
     }
 
@@ -310,6 +358,29 @@ impl<P: RevokerPorts> Batch<'_, P> {
                             f.verified.insert(status, found);
                         }
                     }
+                }
+                Step::Resolve(named, id) => {
+                    let found = r.port.find_by_id(named.kind, &id).await?;
+                    facts = match (found, &facts) {
+                        // Renamed: the caller under its new name.
+                        (Some(current), _) if current.name != named.name => {
+                            match self.facts_of(&current).await? {
+                                CallerFacts::Found(mut f) => {
+                                    f.renamed = Some(current);
+                                    CallerFacts::Found(f)
+                                }
+                                _ => CallerFacts::Vanished,
+                            }
+                        }
+                        (Some(_), CallerFacts::Found(f)) => {
+                            // Its name and id agree after all (read in between): as found.
+                            let mut f = f.clone();
+                            f.renamed = Some(named);
+                            CallerFacts::Found(f)
+                        }
+                        (_, CallerFacts::Found(_)) => CallerFacts::NameReused,
+                        _ => CallerFacts::Vanished,
+                    };
                 }
                 Step::LookUp(_) => return Err(asked_twice()),
             }
@@ -414,7 +485,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             {
                 match self.facts_of(&Target::user(u)).await? {
                     CallerFacts::Found(f) => Some(f),
-                    CallerFacts::Gone => None,
+                    _ => None,
                 }
             }
             _ => None,
@@ -620,9 +691,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
         Ok(())
     }
 
-    /// Record, deny, notify, mark notified: in this order, so that a failure at any
-    /// step leaves a state from which a retry of the message finishes the job and
-    /// notifies exactly once (the `notified` tag is written only after the publish).
+    /// Deny first, then record, notify, mark notified: the deny never waits on anything
+    /// the caller can block (its 50 tags, its quotas). A failure at any step leaves a
+    /// state from which a retry of the message finishes the job and notifies exactly
+    /// once (the ledger's record says whether the notice went out).
     async fn revoke(
         &mut self,
         event: &Event,
@@ -630,103 +702,258 @@ impl<P: RevokerPorts> Batch<'_, P> {
         escalation: Option<&Escalation>,
     ) -> Result<(), PortError> {
         let r = self.revoker;
-        let Some(revocation) = verdict.revocation.as_mut() else {
+        let Some(revocation) = verdict.revocation.clone() else {
             return Ok(());
         };
         let target = revocation.target.clone();
+        let account = r.env.account_id.clone();
+        let facts = match self.facts.get(&target) {
+            Some(CallerFacts::Found(f)) => f.clone(),
+            _ => Facts::default(),
+        };
+        let key = record_key(&target, facts.unique_id.as_deref());
         let event_id = event.event_id().unwrap_or("unknown").to_owned();
-        let mut recorded_event = event_id.clone();
 
-        if revocation.resume {
-            if let Some(CallerFacts::Found(f)) = self.facts.get(&target) {
-                if let Some(id) = f.tags.get(tags::EVENT_ID) {
-                    recorded_event = id.clone();
-                }
-            }
-        } else {
-            let record = [
-                (
-                    tags::REVOKED_AT,
-                    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                ),
-                (tags::EVENT_ID, event_id.clone()),
-                (
-                    tags::EVENT_NAME,
-                    event.event_name().unwrap_or("unknown").to_owned(),
-                ),
-            ];
-            r.port.tag(&target, &record).await?;
-            self.update_facts(&target, |f| {
-                for (k, v) in &record {
-                    f.tags.insert((*k).to_owned(), v.clone());
-                }
-            });
-
-            if revocation.method == Method::Managed {
-                match r
-                    .port
-                    .attach_policy(&target, &r.config.deny_policy_arn)
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(PortError::LimitExceeded { .. }) => {
-                        warn!(principal = %target.arn, "managed-policy quota reached at attach: using the inline deny");
-                        revocation.method = Method::Inline;
-                        verdict.reason = format!(
-                            "{}; IAM refused the attach at the quota: put the inline deny `{}` instead",
-                            verdict.reason, r.config.inline_policy_name
-                        );
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            if revocation.method == Method::Inline {
-                r.port
-                    .put_inline_policy(&target, &r.config.inline_policy_name, DENY_ALL_IAM_POLICY)
+        let record = match (revocation.resume, facts.revocation.clone()) {
+            (true, Some(record)) => record,
+            _ => {
+                let (method, previous_boundary) = self
+                    .deny(&target, &facts, revocation.method, verdict)
                     .await?;
+                let record = RevocationRecord {
+                    kind: target.kind,
+                    name: target.name.clone(),
+                    unique_id: facts.unique_id.clone(),
+                    event_id: event_id.clone(),
+                    event_name: event.event_name().unwrap_or("unknown").to_owned(),
+                    at: Utc::now(),
+                    method,
+                    previous_boundary,
+                    notified: false,
+                };
+                let record = r
+                    .port
+                    .record_revocation(&account, &key, &record)
+                    .await?
+                    .unwrap_or(record);
+                self.update_facts(&target, |f| f.revocation = Some(record.clone()));
+                // The tags on the principal: a convenience, written when there is room.
+                let tags = [
+                    (
+                        tags::REVOKED_AT,
+                        record.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    ),
+                    (tags::EVENT_ID, record.event_id.clone()),
+                    (tags::EVENT_NAME, record.event_name.clone()),
+                ];
+                self.convenience_tags(&target, &tags).await?;
+                record
             }
-            let (method, policy, inline) = (
-                revocation.method,
-                r.config.deny_policy_arn.clone(),
-                r.config.inline_policy_name.clone(),
-            );
-            self.update_facts(&target, |f| match method {
-                Method::Managed => {
-                    f.attached_policies.insert(policy);
-                }
-                Method::Inline => {
-                    f.inline_policies.insert(inline);
-                }
-            });
-            info!(principal = %target.arn, method = ?method, "deny applied");
+        };
+        if let Some(rev) = verdict.revocation.as_mut() {
+            rev.method = record.method;
         }
 
-        if r.port.enabled() {
-            let notice = notice::for_verdict_with(
-                event,
-                verdict,
-                &r.env,
-                &r.config.deny_policy_arn,
-                &r.config.inline_policy_name,
-                escalation,
-            );
-            r.port.publish(&notice).await?;
+        if !record.notified {
+            if r.port.enabled() {
+                let notice = notice::for_verdict_with(
+                    event,
+                    verdict,
+                    &r.env,
+                    &r.config.deny_policy_arn,
+                    &r.config.inline_policy_name,
+                    escalation,
+                );
+                r.port.publish(&notice).await?;
+            }
+            r.port.revocation_notified(&account, &key).await?;
+            self.update_facts(&target, |f| {
+                if let Some(rec) = f.revocation.as_mut() {
+                    rec.notified = true;
+                }
+            });
+            self.convenience_tags(&target, &[(tags::NOTIFIED, record.event_id.clone())])
+                .await?;
         }
         if let Some(esc) = escalation.filter(|e| !e.planned_only && !e.notified) {
             r.port
                 .mark_notified(&r.env.account_id, &esc.by, &esc.event_id)
                 .await?;
         }
-        r.port
-            .tag(&target, &[(tags::NOTIFIED, recorded_event.clone())])
-            .await?;
-        self.update_facts(&target, |f| {
-            f.tags.insert(tags::NOTIFIED.to_owned(), recorded_event);
-        });
-        if verdict.decision == Decision::Revoked {
-            if let Some(rev) = &verdict.revocation {
-                r.set_confirmed(&target, Some(rev.method));
+        r.set_confirmed(&target, Some(record.method));
+        Ok(())
+    }
+
+    /// Puts the deny in place by the first method IAM accepts: managed, inline, then a
+    /// permissions boundary (every principal has room for exactly one). Returns the
+    /// method and, for a boundary, the one it replaced.
+    async fn deny(
+        &mut self,
+        target: &Target,
+        facts: &Facts,
+        first: Method,
+        verdict: &mut Verdict,
+    ) -> Result<(Method, Option<String>), PortError> {
+        let r = self.revoker;
+        let mut method = first;
+        loop {
+            let result = match method {
+                Method::Managed => {
+                    self.verify_deny_policy(None).await?;
+                    r.port
+                        .attach_policy(target, &r.config.deny_policy_arn)
+                        .await
+                }
+                Method::Inline => {
+                    r.port
+                        .put_inline_policy(
+                            target,
+                            &r.config.inline_policy_name,
+                            DENY_ALL_IAM_POLICY,
+                        )
+                        .await
+                }
+                Method::Boundary => self.deny_by_boundary(target, facts).await.map(|_| ()),
+            };
+            match result {
+                Ok(()) => break,
+                Err(PortError::LimitExceeded { message, .. }) => {
+                    let Some(next) = method.fallback() else {
+                        return Err(PortError::Failed {
+                            operation: "revoke",
+                            message: format!(
+                                "every method of denying IAM to {target} was refused: {message}"
+                            ),
+                        });
+                    };
+                    warn!(principal = %target.arn, from = method.as_str(), to = next.as_str(), %message, "quota reached: falling back");
+                    verdict.reason = format!(
+                        "{}; IAM refused the {} deny at a quota ({message}): {} instead",
+                        verdict.reason,
+                        method.as_str(),
+                        match next {
+                            Method::Inline =>
+                                format!("the inline deny `{}`", r.config.inline_policy_name),
+                            _ => "a permissions boundary that denies IAM".to_owned(),
+                        }
+                    );
+                    method = next;
+                }
+                Err(e) => return Err(e),
             }
+        }
+        let previous = match method {
+            Method::Boundary => facts.boundary.clone().filter(|b| !is_tool_boundary(b)),
+            _ => None,
+        };
+        let (policy, inline) = (
+            r.config.deny_policy_arn.clone(),
+            r.config.inline_policy_name.clone(),
+        );
+        let boundary = boundary_name(target);
+        self.update_facts(target, |f| match method {
+            Method::Managed => {
+                f.attached_policies.insert(policy);
+            }
+            Method::Inline => {
+                f.inline_policies.insert(inline);
+            }
+            Method::Boundary => {
+                f.boundary = Some(format!(
+                    "arn:aws:iam::{}:policy/iam-warden/{boundary}",
+                    r.env.account_id
+                ));
+            }
+        });
+        info!(principal = %target.arn, method = method.as_str(), "deny applied");
+        Ok((method, previous))
+    }
+
+    /// The boundary that denies IAM and keeps every limit of the principal's old one.
+    async fn deny_by_boundary(&self, target: &Target, facts: &Facts) -> Result<String, PortError> {
+        let r = self.revoker;
+        let previous = facts.boundary.as_deref().filter(|b| !is_tool_boundary(b));
+        let previous_doc = match previous {
+            Some(arn) => {
+                Some(
+                    r.port
+                        .policy_document(arn)
+                        .await?
+                        .ok_or_else(|| PortError::Failed {
+                            operation: "GetPolicy",
+                            message: format!("the boundary {arn} of {target} cannot be read"),
+                        })?,
+                )
+            }
+            None => None,
+        };
+        let document =
+            boundary_document(previous_doc.as_deref()).map_err(|e| PortError::Failed {
+                operation: "boundary",
+                message: format!("{target}: {e}"),
+            })?;
+        let arn = r
+            .port
+            .put_boundary_policy(&boundary_name(target), &document)
+            .await?;
+        r.port.set_boundary(target, Some(&arn)).await?;
+        Ok(arn)
+    }
+
+    /// The record tags, when there is room: a full tag set (50, the caller's doing) or
+    /// any refusal never blocks a revocation.
+    async fn convenience_tags(
+        &mut self,
+        target: &Target,
+        tags: &[(&str, String)],
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        match r.port.tag(target, tags).await {
+            Ok(()) => {
+                self.update_facts(target, |f| {
+                    for (k, v) in tags {
+                        f.tags.insert((*k).to_owned(), v.clone());
+                    }
+                });
+                Ok(())
+            }
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => {
+                warn!(principal = %target.arn, error = %e, "record tags not written (the ledger holds the record)");
+                Ok(())
+            }
+        }
+    }
+
+    /// Verifies the deny policy before its first use in an invocation (or when `by` an
+    /// event touched it): another default version is replaced by the tool's document, a
+    /// deleted policy re-created; either is notified as tampering, never a reason to stop.
+    async fn verify_deny_policy(&mut self, by: Option<&Event>) -> Result<(), PortError> {
+        let r = self.revoker;
+        if self.deny_verified && by.is_none() {
+            return Ok(());
+        }
+        let check = r
+            .port
+            .verify_policy(&r.config.deny_policy_arn, DENY_ALL_IAM_POLICY)
+            .await?;
+        self.deny_verified = true;
+        let what = match check {
+            PolicyCheck::Intact => return Ok(()),
+            PolicyCheck::Repaired { found } => format!(
+                "the deny policy {} had another default version ({found}): the tool's document is the default again",
+                r.config.deny_policy_arn
+            ),
+            PolicyCheck::Recreated => format!(
+                "the deny policy {} was deleted: re-created at the same path and name",
+                r.config.deny_policy_arn
+            ),
+        };
+        warn!(%what, "tampering repaired");
+        if r.port.enabled() {
+            r.port
+                .publish(&notice::for_tampering(by, &what, &r.env))
+                .await?;
         }
         Ok(())
     }
@@ -803,6 +1030,8 @@ pub async fn restore<P: RevokerPorts>(
     let mut actions = Vec::new();
     let facts = port.facts(target).await?;
     if let CallerFacts::Found(facts) = &facts {
+        let key = record_key(target, facts.unique_id.as_deref());
+        let record = port.revocation(&env.account_id, &key).await?;
         if port.detach_policy(target, &config.deny_policy_arn).await? {
             actions.push(format!("detached {} from {target}", config.deny_policy_arn));
         }
@@ -815,6 +1044,20 @@ pub async fn restore<P: RevokerPorts>(
                 config.inline_policy_name
             ));
         }
+        // The tool's boundary: the exact previous boundary put back (or none).
+        if let Some(tool) = facts.boundary.as_deref().filter(|b| is_tool_boundary(b)) {
+            let previous = record.as_ref().and_then(|r| r.previous_boundary.clone());
+            port.set_boundary(target, previous.as_deref()).await?;
+            port.delete_boundary_policy(tool).await?;
+            actions.push(match &previous {
+                Some(p) => {
+                    format!("put back the permissions boundary {p} in place of iam-warden's")
+                }
+                None => {
+                    "removed iam-warden's permissions boundary (there was none before)".to_owned()
+                }
+            });
+        }
         let recorded: Vec<&str> = tags::ALL
             .iter()
             .copied()
@@ -823,6 +1066,12 @@ pub async fn restore<P: RevokerPorts>(
         if !recorded.is_empty() {
             port.untag(target, &recorded).await?;
             actions.push(format!("removed the tags {}", recorded.join(", ")));
+        }
+        if record.is_some() {
+            port.remove_revocation(&env.account_id, &key).await?;
+            if actions.is_empty() {
+                actions.push("removed the revocation record (its deny was already gone)".into());
+            }
         }
     }
     if !caller_only {
@@ -853,7 +1102,7 @@ pub async fn restore<P: RevokerPorts>(
             }
         }
     }
-    if facts == CallerFacts::Gone && actions.is_empty() {
+    if !matches!(facts, CallerFacts::Found(_)) && actions.is_empty() {
         return Err(PortError::NoSuchEntity {
             operation: "restore",
             message: format!("{target} does not exist"),
@@ -919,7 +1168,7 @@ pub async fn vouch<P: RevokerPorts>(
 ) -> Result<Vec<trust::TrustEntry>, PortError> {
     let facts = match port.facts(target).await? {
         CallerFacts::Found(f) => f,
-        CallerFacts::Gone => {
+        _ => {
             return Err(PortError::NoSuchEntity {
                 operation: "trust",
                 message: format!("{target} does not exist"),

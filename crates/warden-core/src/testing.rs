@@ -95,6 +95,13 @@ pub struct State {
     pub trail: Vec<CloudTrailRecord>,
     /// Bodies sent to the deferral queue, with their delay.
     pub deferred: Vec<(String, std::time::Duration)>,
+    /// Revocation records by key.
+    pub revocations: BTreeMap<String, crate::revocation::RevocationRecord>,
+    /// The tool's policies' default documents by ARN (absent: deleted), and how many
+    /// versions each has.
+    pub tool_policies: BTreeMap<String, (String, usize)>,
+    /// Boundary documents by ARN (the principals' own, and the tool's).
+    pub boundaries: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -113,11 +120,13 @@ pub struct MemoryAccount {
 }
 
 impl MemoryAccount {
+    /// An account with the tool's deny policy intact and a topic.
     pub fn new() -> Self {
         Self {
             state: Mutex::default(),
             topic: true,
         }
+        .with_deny_policy()
     }
 
     pub fn with_user(self, name: &str, groups: &[&str], tags: &[(&str, &str)]) -> Self {
@@ -247,11 +256,64 @@ impl Directory for MemoryAccount {
             Ok(match method {
                 Method::Managed => f.attached_policies.contains(&config.deny_policy_arn),
                 Method::Inline => f.inline_policies.contains(&config.inline_policy_name),
+                Method::Boundary => f
+                    .boundary
+                    .as_deref()
+                    .is_some_and(crate::revocation::is_tool_boundary),
             })
         }) {
             Err(PortError::NoSuchEntity { .. }) => Ok(false),
             other => other,
         }
+    }
+
+    async fn policies(
+        &self,
+        target: &Target,
+    ) -> Result<
+        (
+            std::collections::BTreeSet<String>,
+            std::collections::BTreeSet<String>,
+        ),
+        PortError,
+    > {
+        self.with_principal("policies", target, |f, _| {
+            Ok((f.attached_policies.clone(), f.inline_policies.clone()))
+        })
+    }
+
+    async fn find_by_id(&self, kind: EntityKind, id: &str) -> Result<Option<Target>, PortError> {
+        let s = self.enter("find_by_id")?;
+        Ok(s.principals
+            .iter()
+            .find(|((k, _), f)| *k == kind && f.unique_id.as_deref() == Some(id))
+            .map(|((k, name), _)| Target {
+                kind: *k,
+                name: name.clone(),
+                arn: format!("arn:aws:iam::123456789012:{}/{name}", k.as_str()),
+            }))
+    }
+}
+
+impl MemoryAccount {
+    /// Gives every principal a unique id (`ID-<name>`), as IAM has them.
+    pub fn with_ids(self) -> Self {
+        {
+            let mut s = self.lock();
+            for ((_, name), f) in s.principals.iter_mut() {
+                f.unique_id = Some(format!("ID-{name}"));
+            }
+        }
+        self
+    }
+
+    /// The deny policy exists with the tool's document (verified before use).
+    pub fn with_deny_policy(self) -> Self {
+        self.lock().tool_policies.insert(
+            DENY_POLICY_ARN.to_owned(),
+            (crate::DENY_ALL_IAM_POLICY.to_owned(), 1),
+        );
+        self
     }
 }
 
@@ -311,6 +373,89 @@ impl Enforcer for MemoryAccount {
         self.with_principal("delete_inline_policy", target, |f, _| {
             Ok(f.inline_policies.remove(name))
         })
+    }
+
+    async fn set_boundary(&self, target: &Target, boundary: Option<&str>) -> Result<(), PortError> {
+        self.with_principal("set_boundary", target, |f, _| {
+            f.boundary = boundary.map(str::to_owned);
+            Ok(())
+        })
+    }
+}
+
+impl crate::ports::Revocations for MemoryAccount {
+    async fn revocation(
+        &self,
+        _account: &str,
+        key: &str,
+    ) -> Result<Option<crate::revocation::RevocationRecord>, PortError> {
+        let s = self.enter("revocation")?;
+        Ok(s.revocations.get(key).cloned())
+    }
+
+    async fn record_revocation(
+        &self,
+        _account: &str,
+        key: &str,
+        record: &crate::revocation::RevocationRecord,
+    ) -> Result<Option<crate::revocation::RevocationRecord>, PortError> {
+        let mut s = self.enter("record_revocation")?;
+        if let Some(existing) = s.revocations.get(key) {
+            return Ok(Some(existing.clone()));
+        }
+        s.revocations.insert(key.to_owned(), record.clone());
+        Ok(None)
+    }
+
+    async fn revocation_notified(&self, _account: &str, key: &str) -> Result<(), PortError> {
+        let mut s = self.enter("revocation_notified")?;
+        if let Some(r) = s.revocations.get_mut(key) {
+            r.notified = true;
+        }
+        Ok(())
+    }
+
+    async fn remove_revocation(&self, _account: &str, key: &str) -> Result<(), PortError> {
+        let mut s = self.enter("remove_revocation")?;
+        s.revocations.remove(key);
+        Ok(())
+    }
+}
+
+impl crate::ports::ToolPolicies for MemoryAccount {
+    async fn verify_policy(
+        &self,
+        arn: &str,
+        document: &str,
+    ) -> Result<crate::ports::PolicyCheck, PortError> {
+        let mut s = self.enter("verify_policy")?;
+        let check = match s.tool_policies.get(arn) {
+            None => crate::ports::PolicyCheck::Recreated,
+            Some((doc, _)) if doc == document => return Ok(crate::ports::PolicyCheck::Intact),
+            Some((doc, _)) => crate::ports::PolicyCheck::Repaired { found: doc.clone() },
+        };
+        let versions = s.tool_policies.get(arn).map_or(0, |(_, v)| *v);
+        s.tool_policies
+            .insert(arn.to_owned(), (document.to_owned(), (versions + 1).min(5)));
+        Ok(check)
+    }
+
+    async fn policy_document(&self, arn: &str) -> Result<Option<String>, PortError> {
+        let s = self.enter("policy_document")?;
+        Ok(s.boundaries.get(arn).cloned())
+    }
+
+    async fn put_boundary_policy(&self, name: &str, document: &str) -> Result<String, PortError> {
+        let mut s = self.enter("put_boundary_policy")?;
+        let arn = format!("arn:aws:iam::123456789012:policy/iam-warden/{name}");
+        s.boundaries.insert(arn.clone(), document.to_owned());
+        Ok(arn)
+    }
+
+    async fn delete_boundary_policy(&self, arn: &str) -> Result<(), PortError> {
+        let mut s = self.enter("delete_boundary_policy")?;
+        s.boundaries.remove(arn);
+        Ok(())
     }
 }
 

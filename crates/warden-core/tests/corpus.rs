@@ -44,9 +44,13 @@ fn every_corpus_record_parses_and_gets_a_decision() {
                 &env,
             ) {
                 Step::Done(v) => v,
-                Step::LookUp(t) | Step::Verify(t, _) => panic!("asked twice for {t}"),
+                Step::LookUp(t) | Step::Verify(t, _) | Step::Resolve(t, _) => {
+                    panic!("asked twice for {t}")
+                }
             },
-            Step::Verify(t, _) => panic!("asked to verify {t} before its facts"),
+            Step::Verify(t, _) | Step::Resolve(t, _) => {
+                panic!("asked to verify {t} before its facts")
+            }
         };
         // Whatever the record, reading it for a change of trust never panics.
         let _ = warden_core::trust::grant_of(record, &config);

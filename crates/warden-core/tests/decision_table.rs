@@ -10,6 +10,7 @@ use warden_core::config::{tags, Config};
 use warden_core::decision::{decide, CallerFacts, Decision, Facts, Method, Step, Verdict};
 use warden_core::event::{parse_eventbridge, parse_file, Event};
 use warden_core::principal::EntityKind;
+use warden_core::revocation::RevocationRecord;
 use warden_core::testing::{
     config, environment as env, sample_event as event, DENY_POLICY_ARN as DENY,
 };
@@ -68,9 +69,11 @@ fn run(event: &Event, f: &CallerFacts, config: &Config) -> Verdict {
         Step::Done(v) => v,
         Step::LookUp(_) => match decide(event, Some(f), config, &env()) {
             Step::Done(v) => v,
-            Step::LookUp(t) | Step::Verify(t, _) => panic!("asked twice for {t}"),
+            Step::LookUp(t) | Step::Verify(t, _) | Step::Resolve(t, _) => {
+                panic!("asked twice for {t}")
+            }
         },
-        Step::Verify(t, _) => panic!("asked to verify {t} before its facts"),
+        Step::Verify(t, _) | Step::Resolve(t, _) => panic!("asked to verify {t} before its facts"),
     }
 }
 
@@ -337,16 +340,109 @@ fn a_deny_already_attached_is_already_revoked() {
     );
 }
 
+fn record(method: Method, notified: bool) -> RevocationRecord {
+    RevocationRecord {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        unique_id: None,
+        event_id: "e1".into(),
+        event_name: "CreateUser".into(),
+        at: chrono::Utc::now(),
+        method,
+        previous_boundary: None,
+        notified,
+    }
+}
+
 #[test]
 fn a_revocation_whose_notice_was_not_sent_is_resumed() {
+    // The ledger's record, not the tags (which the caller can keep full at 50).
     let pending = CallerFacts::Found(Facts {
         attached_policies: [DENY.to_owned()].into(),
-        tags: [(tags::EVENT_ID.to_owned(), "e1".to_owned())].into(),
+        revocation: Some(record(Method::Managed, false)),
         ..Facts::default()
     });
     let v = decision("01-iam-user-create-user.json", &pending, &[]);
     assert_eq!(v.decision, Decision::Revoked);
-    assert!(v.revocation.unwrap().resume);
+    let rev = v.revocation.unwrap();
+    assert!(rev.resume);
+    assert_eq!(rev.method, Method::Managed);
+    let sent = CallerFacts::Found(Facts {
+        attached_policies: [DENY.to_owned()].into(),
+        revocation: Some(record(Method::Managed, true)),
+        tags: [(tags::EVENT_ID.to_owned(), "e1".to_owned())].into(),
+        ..Facts::default()
+    });
+    assert_eq!(
+        decision("01-iam-user-create-user.json", &sent, &[]).decision,
+        Decision::AlreadyRevoked
+    );
+    // A boundary of the tool's is a deny in place too.
+    let boundary = CallerFacts::Found(Facts {
+        boundary: Some(
+            "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-boundary-user-dev1".into(),
+        ),
+        revocation: Some(record(Method::Boundary, false)),
+        ..Facts::default()
+    });
+    let v = decision("01-iam-user-create-user.json", &boundary, &[]);
+    assert_eq!(
+        v.revocation.map(|r| (r.resume, r.method)),
+        Some((true, Method::Boundary))
+    );
+    let others = CallerFacts::Found(Facts {
+        boundary: Some("arn:aws:iam::123456789012:policy/their-boundary".into()),
+        ..Facts::default()
+    });
+    let v = decision("01-iam-user-create-user.json", &others, &[]);
+    assert_eq!(v.decision, Decision::Revoked);
+    assert!(
+        !v.revocation.unwrap().resume,
+        "someone else's boundary is no deny"
+    );
+}
+
+#[test]
+fn the_caller_is_known_by_its_unique_id_not_its_name() {
+    let e = event("01-iam-user-create-user.json");
+    let c = config(&[]);
+    let id = "AIDADEV1XXXXXXXXXXXXX";
+    // Another principal holds the name now: find the caller by its id.
+    let other = CallerFacts::Found(Facts {
+        unique_id: Some("AIDASOMEONEELSE".into()),
+        ..Facts::default()
+    });
+    let Step::Resolve(named, wanted) = decide(&e, Some(&other), &c, &env()) else {
+        panic!("acted on the name's new holder")
+    };
+    assert_eq!((named.name.as_str(), wanted.as_str()), ("dev1", id));
+    // Found under its new name: decided (and revoked) as that principal.
+    let renamed = CallerFacts::Found(Facts {
+        unique_id: Some(id.into()),
+        renamed: Some(warden_core::principal::Target {
+            kind: EntityKind::User,
+            name: "d3v1".into(),
+            arn: "arn:aws:iam::123456789012:user/d3v1".into(),
+        }),
+        ..Facts::default()
+    });
+    let Step::Done(v) = decide(&e, Some(&renamed), &c, &env()) else {
+        panic!()
+    };
+    assert_eq!(v.decision, Decision::Revoked);
+    assert_eq!(v.revocation.unwrap().target.name, "d3v1");
+    // Nowhere: the name's new holder is never acted on for the old one's calls.
+    let Step::Done(v) = decide(&e, Some(&CallerFacts::NameReused), &c, &env()) else {
+        panic!()
+    };
+    assert_eq!(v.decision, Decision::Alerted);
+    assert!(v.reason.contains("never acted on"), "{}", v.reason);
+    // The same id: decided as usual.
+    let same = CallerFacts::Found(Facts {
+        unique_id: Some(id.into()),
+        ..Facts::default()
+    });
+    assert_eq!(run(&e, &same, &c).decision, Decision::Revoked);
 }
 
 #[test]
@@ -424,9 +520,24 @@ fn at_the_quota_the_inline_deny_is_used_and_the_quota_is_read_not_assumed() {
 
 #[test]
 fn a_caller_that_no_longer_exists_is_alerted_not_retried() {
-    let v = decision("01-iam-user-create-user.json", &CallerFacts::Gone, &[]);
+    let e = event("01-iam-user-create-user.json");
+    // Not under its name: looked for by its unique id (it may have been renamed).
+    assert!(matches!(
+        decide(&e, Some(&CallerFacts::Gone), &config(&[]), &env()),
+        Step::Resolve(_, _)
+    ));
+    let v = decision("01-iam-user-create-user.json", &CallerFacts::Vanished, &[]);
     assert_eq!(v.decision, Decision::Alerted);
     assert!(v.reason.contains("no longer exists"), "{}", v.reason);
+    // Without an id in the record, nothing to look for.
+    let mut e = e;
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.user_identity.as_mut().unwrap().principal_id = None;
+    }
+    assert_eq!(
+        run(&e, &CallerFacts::Gone, &config(&[])).decision,
+        Decision::Alerted
+    );
 }
 
 #[test]
