@@ -17,10 +17,28 @@ events = boto3.client("events")
 iam = boto3.client("iam")
 account = boto3.client("sts").get_caller_identity()["Account"]
 ATTACKER = "mallory"
+
+
+def real_ids(detail):
+    """The unique ids IAM has for the caller, as CloudTrail records them."""
+    identity = detail.get("userIdentity") or {}
+    try:
+        if identity.get("type") == "IAMUser" and identity.get("userName"):
+            identity["principalId"] = iam.get_user(UserName=identity["userName"])["User"]["UserId"]
+        issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+        if identity.get("type") == "AssumedRole" and issuer.get("userName"):
+            issuer["principalId"] = iam.get_role(RoleName=issuer["userName"])["Role"]["RoleId"]
+        if identity.get("type") == "FederatedUser" and issuer.get("userName"):
+            issuer["principalId"] = iam.get_user(UserName=issuer["userName"])["User"]["UserId"]
+    except iam.exceptions.NoSuchEntityException:
+        pass  # a caller that does not exist keeps what the record had
+
+
 for path in sys.argv[1:]:
     with open(path) as f:
         event = json.load(f)
     detail = event["detail"]
+    real_ids(detail)
     if detail.get("userIdentity", {}).get("userName") == ATTACKER:
         params = detail["requestParameters"]
         if detail["eventName"] == "AddUserToGroup":

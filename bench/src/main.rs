@@ -282,6 +282,31 @@ async fn setup(events: usize) -> Value {
             }
         })
         .collect();
+    // The ids IAM has for the callers, as CloudTrail records them.
+    let mut workload = workload;
+    let mut ids = std::collections::HashMap::new();
+    for user in admins.iter().chain(&devs) {
+        let id = t
+            .iam
+            .get_user()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap()
+            .user
+            .unwrap()
+            .user_id;
+        ids.insert(user.clone(), id);
+    }
+    for e in &mut workload {
+        let name = e["detail"]["userIdentity"]["userName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(id) = ids.get(&name) {
+            e["detail"]["userIdentity"]["principalId"] = json!(id);
+        }
+    }
     json!({
         "account": t.id, "endpoint": warden_it::endpoint(), "key": key, "secret": secret,
         "deny_policy_arn": deny, "topic_arn": topic, "dlq_url": dlq,

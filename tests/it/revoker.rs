@@ -93,7 +93,10 @@ impl Fixture {
         revoker: &Revoker<warden_aws::AwsAccount>,
         fixtures: &[&str],
     ) -> SqsBatchResponse {
-        let bodies: Vec<String> = fixtures.iter().map(|f| self.account.event(f)).collect();
+        let mut bodies = Vec::new();
+        for f in fixtures {
+            bodies.push(self.account.real_event(f).await);
+        }
         handle_batch(revoker, revoker.port(), self.batch(&bodies)).await
     }
 
@@ -361,7 +364,20 @@ async fn restore_round_trip() {
 async fn malformed_bodies_go_to_the_dead_letter_queue_with_their_reason() {
     let f = Fixture::new(&[]).await;
     let r = f.revoker().await;
-    let mixed: SqsEvent = serde_json::from_str(&f.account.event("sqs-batch-mixed.json")).unwrap();
+    let mut raw: serde_json::Value =
+        serde_json::from_str(&f.account.event("sqs-batch-mixed.json")).unwrap();
+    // The well-formed bodies, with the ids IAM has for their callers.
+    for record in raw["Records"].as_array_mut().unwrap() {
+        if let Ok(mut body) =
+            serde_json::from_str::<serde_json::Value>(record["body"].as_str().unwrap())
+        {
+            if body.get("detail").is_some() {
+                f.account.real_ids(&mut body).await;
+                record["body"] = serde_json::Value::String(body.to_string());
+            }
+        }
+    }
+    let mixed: SqsEvent = serde_json::from_value(raw).unwrap();
     let response = handle_batch(&r, r.port(), mixed).await;
     assert!(response.batch_item_failures.is_empty());
 
@@ -456,7 +472,12 @@ impl Fixture {
         revoker: &Revoker<warden_aws::AwsAccount>,
         records: &[&serde_json::Value],
     ) -> SqsBatchResponse {
-        let bodies: Vec<String> = records.iter().map(|r| eventbridge(r)).collect();
+        let mut bodies = Vec::new();
+        for r in records {
+            let mut r = (*r).clone();
+            self.account.real_ids(&mut r).await;
+            bodies.push(eventbridge(&r));
+        }
         handle_batch(revoker, revoker.port(), self.batch(&bodies)).await
     }
 

@@ -452,6 +452,86 @@ impl TestAccount {
             .collect()
     }
 
+    /// Gives a CloudTrail record (or an EventBridge event's `detail`) the unique ids IAM
+    /// has for its caller in this account, as CloudTrail would record them: the user's id
+    /// (`principalId`), or the role's in the session issuer. A caller that does not exist
+    /// keeps what the record had.
+    pub async fn real_ids(&self, record: &mut serde_json::Value) {
+        let record = match record.get_mut("detail") {
+            Some(detail) => detail,
+            None => record,
+        };
+        let Some(identity) = record.get_mut("userIdentity") else {
+            return;
+        };
+        let kind = identity["type"].as_str().unwrap_or_default().to_owned();
+        let user_id = |name: String| async move {
+            self.iam
+                .get_user()
+                .user_name(name)
+                .send()
+                .await
+                .ok()
+                .and_then(|o| o.user)
+                .map(|u| u.user_id)
+        };
+        match kind.as_str() {
+            "IAMUser" => {
+                let name = identity["userName"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        identity["arn"]
+                            .as_str()
+                            .and_then(|a| a.rsplit('/').next())
+                            .map(str::to_owned)
+                    });
+                if let Some(id) = match name {
+                    Some(n) => user_id(n).await,
+                    None => None,
+                } {
+                    identity["principalId"] = serde_json::Value::String(id);
+                }
+            }
+            "AssumedRole" | "FederatedUser" => {
+                let issuer = &identity["sessionContext"]["sessionIssuer"];
+                let name = issuer["userName"].as_str().map(str::to_owned).or_else(|| {
+                    issuer["arn"]
+                        .as_str()
+                        .and_then(|a| a.rsplit('/').next())
+                        .map(str::to_owned)
+                });
+                let id = match (kind.as_str(), name) {
+                    ("AssumedRole", Some(n)) => self
+                        .iam
+                        .get_role()
+                        .role_name(n)
+                        .send()
+                        .await
+                        .ok()
+                        .and_then(|o| o.role)
+                        .map(|r| r.role_id),
+                    (_, Some(n)) => user_id(n).await,
+                    _ => None,
+                };
+                if let Some(id) = id {
+                    identity["sessionContext"]["sessionIssuer"]["principalId"] =
+                        serde_json::Value::String(id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A sample event of events/, moved into this account, with the ids IAM has for its
+    /// caller.
+    pub async fn real_event(&self, fixture: &str) -> String {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&self.event(fixture)).expect("a JSON event");
+        self.real_ids(&mut value).await;
+        value.to_string()
+    }
+
     /// A sample event of events/, moved into this account.
     pub fn event(&self, fixture: &str) -> String {
         let path = format!("{}/../events/{fixture}", env!("CARGO_MANIFEST_DIR"));
@@ -534,7 +614,7 @@ pub fn iam_call(
         .to_string();
     serde_json::json!({
         "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": account,
+        "userIdentity": {"type": "IAMUser", "accountId": account,
             "arn": format!("arn:aws:iam::{account}:user/{caller}"), "userName": caller},
         "eventTime": time, "eventSource": "iam.amazonaws.com", "eventName": name,
         "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2.17.0",

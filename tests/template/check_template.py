@@ -92,16 +92,21 @@ AWS = ROOT / "crates/warden-aws/src"
 read = lambda name: (AWS / name).read_text()
 # CLI-only operations: the operators' Inventory, `warden init`, restore's ARN look-up,
 # and restore's putting back of what the revoker undid.
-CLI_ONLY = ["ensure_ledger_table", "principal_arn", "put_back"]
+CLI_ONLY = [
+    "ensure_ledger_table", "principal_arn", "put_back", "remove_boundary",
+    "delete_boundary_policy", "remove_revocation",
+]
 FUNCTIONS = {
     "Revoker": {
         "vars": env_vars("crates/warden-core/src/config.rs"),
         "sources": [
-            re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", read("iam.rs"), flags=re.S),
+            strip_fns(re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", read("iam.rs"), flags=re.S), CLI_ONLY),
             read("notify.rs"),
             strip_fns(read("startup.rs"), ["check_pruner"]),
             only_fns(read("prune.rs"), ["quotas", "subjects"]),
             strip_fns(read("trust.rs"), CLI_ONLY),
+            strip_fns(read("revocation.rs"), CLI_ONLY),
+            only_fns(read("prune.rs"), ["default_document", "new_default_version", "delete_oldest_version"]),
         ],
     },
     "Pruner": {
@@ -152,7 +157,7 @@ for fn, spec in FUNCTIONS.items():
             fail(f"{fn}Role statement {st.get('Sid')} allows a wildcard action {actions}")
         if st.get("Resource") == "*" and st.get("Sid") not in (
             "QuotaHasNoResource", "Tracing", "InventoryHasNoResource", "BaselineHasNoResource",
-            "LookupHasNoResource",
+            "LookupHasNoResource", "FindByIdHasNoResource",
         ):
             fail(f"{fn}Role statement {st.get('Sid')} allows Resource * where it could be scoped")
     counts[fn] = (len(read_vars), len(calls))
@@ -222,6 +227,18 @@ if {"Fn::GetAtt": ["DeferralQueue", "Arn"]} not in sources:
 env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
 if env.get("DEFERRAL_QUEUE_URL") != {"Ref": "DeferralQueue"} or env.get("LEDGER_TABLE") != {"Ref": "LedgerTable"}:
     fail("the revoker is not given the deferral queue and the ledger table")
+
+# 7. Revocation (issue 10): the boundaries the revoker may set are only its own, the
+# policies it may write only the deny and its boundaries.
+boundary_arn = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/iam-warden-boundary-*"}
+for st in revoker_statements:
+    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    if any(a.endswith("PermissionsBoundary") for a in actions):
+        if st.get("Condition", {}).get("ArnLike", {}).get("iam:PermissionsBoundary") != boundary_arn:
+            fail(f"RevokerRole statement {st.get('Sid')} may set boundaries other than its own")
+    writes = [a for a in actions if a.startswith(("iam:CreatePolicy", "iam:DeletePolicy"))]
+    if writes and st.get("Resource") not in ({"Ref": "DenyPolicy"}, boundary_arn):
+        fail(f"RevokerRole statement {st.get('Sid')} writes policies {writes} other than the deny and its boundaries")
 
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)

@@ -21,13 +21,20 @@ fn absent_is_false(result: Result<(), PortError>) -> Result<bool, PortError> {
 }
 
 impl AwsAccount {
-    /// Groups and tags always; the attached and inline policies only when the
-    /// principal carries a revocation record (`iam-warden:revoked-at`): without one
-    /// there is nothing to resume, the attach is idempotent, and IAM itself answers
-    /// `LimitExceeded` at the quota (the inline fallback). Two reads instead of four
-    /// for a first revocation and for most exemptions.
+    /// GetUser (unique id, tags, boundary) and the groups always; the attached and
+    /// inline policies only when the principal carries the revocation tags (the service
+    /// reads them too when the ledger holds a revocation record): without either there is
+    /// nothing to resume, the attach is idempotent, and IAM itself answers
+    /// `LimitExceeded` at the quota (the fallbacks). Two reads for a first revocation.
     async fn user_facts(&self, name: &str) -> Result<Facts, PortError> {
         let iam = &self.iam;
+        let user = async {
+            iam.get_user()
+                .user_name(name)
+                .send()
+                .await
+                .map_err(|e| classify("GetUser", e))
+        };
         let groups = async {
             iam.list_groups_for_user()
                 .user_name(name)
@@ -38,97 +45,153 @@ impl AwsAccount {
                 .await
                 .map_err(|e| classify("ListGroupsForUser", e))
         };
-        let tags = async {
-            iam.list_user_tags()
+        let (user, groups) = tokio::try_join!(user, groups)?;
+        let user = user.user;
+        let tags = tag_map(
+            user.as_ref()
+                .and_then(|u| u.tags.clone())
+                .unwrap_or_default(),
+        );
+        let (attached, inline) = if tags.contains_key(tags::REVOKED_AT) {
+            self.user_policies(name).await?
+        } else {
+            Default::default()
+        };
+        Ok(Facts {
+            groups: groups.into_iter().map(|g| g.group_name).collect(),
+            tags,
+            attached_policies: attached,
+            inline_policies: inline,
+            unique_id: user.as_ref().map(|u| u.user_id.clone()),
+            boundary: user
+                .and_then(|u| u.permissions_boundary)
+                .and_then(|b| b.permissions_boundary_arn),
+            ..Facts::default()
+        })
+    }
+
+    async fn user_policies(
+        &self,
+        name: &str,
+    ) -> Result<(BTreeSet<String>, BTreeSet<String>), PortError> {
+        let iam = &self.iam;
+        let attached = async {
+            iam.list_attached_user_policies()
                 .user_name(name)
                 .into_paginator()
                 .items()
                 .send()
                 .try_collect()
                 .await
-                .map_err(|e| classify("ListUserTags", e))
+                .map_err(|e| classify("ListAttachedUserPolicies", e))
         };
-        let (groups, tags) = tokio::try_join!(groups, tags)?;
-        let tags = tag_map(tags);
-        let (attached, inline) = if tags.contains_key(tags::REVOKED_AT) {
-            let attached = async {
-                iam.list_attached_user_policies()
-                    .user_name(name)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListAttachedUserPolicies", e))
-            };
-            let inline = async {
-                iam.list_user_policies()
-                    .user_name(name)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListUserPolicies", e))
-            };
-            tokio::try_join!(attached, inline)?
-        } else {
-            (Vec::new(), Vec::new())
+        let inline = async {
+            iam.list_user_policies()
+                .user_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListUserPolicies", e))
         };
-        Ok(Facts {
-            groups: groups.into_iter().map(|g| g.group_name).collect(),
-            tags,
-            attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
-            inline_policies: inline.into_iter().collect(),
-            ..Facts::default()
-        })
+        let (attached, inline) = tokio::try_join!(attached, inline)?;
+        Ok((
+            attached.into_iter().filter_map(|p| p.policy_arn).collect(),
+            inline.into_iter().collect(),
+        ))
     }
 
-    /// As [`Self::user_facts`]: tags, then the policies only with a revocation record.
-    async fn role_facts(&self, name: &str) -> Result<Facts, PortError> {
+    async fn role_policies(
+        &self,
+        name: &str,
+    ) -> Result<(BTreeSet<String>, BTreeSet<String>), PortError> {
         let iam = &self.iam;
-        let tags = tag_map(
-            iam.list_role_tags()
+        let attached = async {
+            iam.list_attached_role_policies()
                 .role_name(name)
                 .into_paginator()
                 .items()
                 .send()
                 .try_collect()
                 .await
-                .map_err(|e| classify("ListRoleTags", e))?,
+                .map_err(|e| classify("ListAttachedRolePolicies", e))
+        };
+        let inline = async {
+            iam.list_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| classify("ListRolePolicies", e))
+        };
+        let (attached, inline) = tokio::try_join!(attached, inline)?;
+        Ok((
+            attached.into_iter().filter_map(|p| p.policy_arn).collect(),
+            inline.into_iter().collect(),
+        ))
+    }
+
+    /// As [`Self::user_facts`]: GetRole, then the policies only with the revocation tags.
+    async fn role_facts(&self, name: &str) -> Result<Facts, PortError> {
+        let role = self
+            .iam
+            .get_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(|e| classify("GetRole", e))?
+            .role;
+        let tags = tag_map(
+            role.as_ref()
+                .and_then(|r| r.tags.clone())
+                .unwrap_or_default(),
         );
         let (attached, inline) = if tags.contains_key(tags::REVOKED_AT) {
-            let attached = async {
-                iam.list_attached_role_policies()
-                    .role_name(name)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListAttachedRolePolicies", e))
-            };
-            let inline = async {
-                iam.list_role_policies()
-                    .role_name(name)
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListRolePolicies", e))
-            };
-            tokio::try_join!(attached, inline)?
+            self.role_policies(name).await?
         } else {
-            (Vec::new(), Vec::new())
+            Default::default()
         };
         Ok(Facts {
             groups: BTreeSet::new(),
             tags,
-            attached_policies: attached.into_iter().filter_map(|p| p.policy_arn).collect(),
-            inline_policies: inline.into_iter().collect(),
+            attached_policies: attached,
+            inline_policies: inline,
+            unique_id: role.as_ref().map(|r| r.role_id.clone()),
+            boundary: role
+                .and_then(|r| r.permissions_boundary)
+                .and_then(|b| b.permissions_boundary_arn),
             ..Facts::default()
         })
+    }
+
+    /// The boundary of a principal (GetUser / GetRole); `None` when it has none or is gone.
+    async fn boundary_of(&self, target: &Target) -> Result<Option<String>, PortError> {
+        let result = match target.kind {
+            EntityKind::User => self
+                .iam
+                .get_user()
+                .user_name(&target.name)
+                .send()
+                .await
+                .map(|o| o.user.and_then(|u| u.permissions_boundary))
+                .map_err(|e| classify("GetUser", e)),
+            EntityKind::Role => self
+                .iam
+                .get_role()
+                .role_name(&target.name)
+                .send()
+                .await
+                .map(|o| o.role.and_then(|r| r.permissions_boundary))
+                .map_err(|e| classify("GetRole", e)),
+        };
+        match result {
+            Ok(b) => Ok(b.and_then(|b| b.permissions_boundary_arn)),
+            Err(PortError::NoSuchEntity { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn tags_of(&self, target: &Target) -> Result<BTreeMap<String, String>, PortError> {
@@ -163,6 +226,55 @@ fn tag_map(tags: Vec<Tag>) -> BTreeMap<String, String> {
 }
 
 impl Directory for AwsAccount {
+    async fn policies(
+        &self,
+        target: &Target,
+    ) -> Result<(BTreeSet<String>, BTreeSet<String>), PortError> {
+        match target.kind {
+            EntityKind::User => self.user_policies(&target.name).await,
+            EntityKind::Role => self.role_policies(&target.name).await,
+        }
+    }
+
+    /// ListUsers / ListRoles: IAM has no look-up by unique id. Only for a caller whose
+    /// name is gone or held by another principal.
+    async fn find_by_id(&self, kind: EntityKind, id: &str) -> Result<Option<Target>, PortError> {
+        match kind {
+            EntityKind::User => {
+                let users: Vec<_> = self
+                    .iam
+                    .list_users()
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListUsers", e))?;
+                Ok(users.into_iter().find(|u| u.user_id == id).map(|u| Target {
+                    kind,
+                    name: u.user_name,
+                    arn: u.arn,
+                }))
+            }
+            EntityKind::Role => {
+                let roles: Vec<_> = self
+                    .iam
+                    .list_roles()
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(|e| classify("ListRoles", e))?;
+                Ok(roles.into_iter().find(|r| r.role_id == id).map(|r| Target {
+                    kind,
+                    name: r.role_name,
+                    arn: r.arn,
+                }))
+            }
+        }
+    }
+
     async fn facts(&self, target: &Target) -> Result<CallerFacts, PortError> {
         let facts = match target.kind {
             EntityKind::User => self.user_facts(&target.name).await,
@@ -182,6 +294,13 @@ impl Directory for AwsAccount {
         config: &warden_core::config::Config,
     ) -> Result<bool, PortError> {
         let name = target.name.as_str();
+        if method == Method::Boundary {
+            return Ok(self
+                .boundary_of(target)
+                .await?
+                .as_deref()
+                .is_some_and(warden_core::revocation::is_tool_boundary));
+        }
         let result = match (target.kind, method) {
             (EntityKind::User, Method::Managed) => self
                 .iam
@@ -229,6 +348,7 @@ impl Directory for AwsAccount {
                 .await
                 .map(|_| true)
                 .map_err(|e| classify("GetRolePolicy", e)),
+            (_, Method::Boundary) => Ok(false),
         };
         match result {
             Err(PortError::NoSuchEntity { .. }) => Ok(false),
@@ -238,6 +358,33 @@ impl Directory for AwsAccount {
 }
 
 impl Enforcer for AwsAccount {
+    async fn set_boundary(&self, target: &Target, boundary: Option<&str>) -> Result<(), PortError> {
+        let name = target.name.as_str();
+        let Some(arn) = boundary else {
+            return self.remove_boundary(target).await;
+        };
+        match target.kind {
+            EntityKind::User => self
+                .iam
+                .put_user_permissions_boundary()
+                .user_name(name)
+                .permissions_boundary(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("PutUserPermissionsBoundary", e)),
+            EntityKind::Role => self
+                .iam
+                .put_role_permissions_boundary()
+                .role_name(name)
+                .permissions_boundary(arn)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("PutRolePermissionsBoundary", e)),
+        }
+    }
+
     async fn tag(&self, target: &Target, tags: &[(&str, String)]) -> Result<(), PortError> {
         let tags: Vec<Tag> = tags
             .iter()
@@ -465,6 +612,12 @@ impl Inventory for AwsAccount {
                 {
                     entry.1.push(Method::Inline);
                 }
+                if u.permissions_boundary
+                    .and_then(|b| b.permissions_boundary_arn)
+                    .is_some_and(|b| warden_core::revocation::is_tool_boundary(&b))
+                {
+                    entry.1.push(Method::Boundary);
+                }
             }
             for r in page.role_detail_list.unwrap_or_default() {
                 let (Some(name), Some(arn)) = (r.role_name, r.arn) else {
@@ -480,6 +633,12 @@ impl Inventory for AwsAccount {
                     .any(|p| p.policy_name.as_deref() == Some(inline_name))
                 {
                     entry.1.push(Method::Inline);
+                }
+                if r.permissions_boundary
+                    .and_then(|b| b.permissions_boundary_arn)
+                    .is_some_and(|b| warden_core::revocation::is_tool_boundary(&b))
+                {
+                    entry.1.push(Method::Boundary);
                 }
             }
         }
@@ -503,6 +662,37 @@ impl Inventory for AwsAccount {
             });
         }
         Ok(out)
+    }
+}
+
+impl AwsAccount {
+    /// Removes a principal's boundary: only `warden restore` does, with an operator's
+    /// credentials (putting back "no boundary" after iam-warden's).
+    async fn remove_boundary(&self, target: &Target) -> Result<(), PortError> {
+        let name = target.name.as_str();
+        let result = match target.kind {
+            EntityKind::User => self
+                .iam
+                .delete_user_permissions_boundary()
+                .user_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DeleteUserPermissionsBoundary", e)),
+            EntityKind::Role => self
+                .iam
+                .delete_role_permissions_boundary()
+                .role_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify("DeleteRolePermissionsBoundary", e)),
+        };
+        match result {
+            // No boundary to remove is what was wanted.
+            Err(PortError::NoSuchEntity { .. }) => Ok(()),
+            other => other,
+        }
     }
 }
 

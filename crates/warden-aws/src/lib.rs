@@ -7,6 +7,7 @@ mod ledger;
 mod notify;
 mod prune;
 mod queue;
+mod revocation;
 mod runs;
 mod startup;
 mod trust;

@@ -261,7 +261,45 @@ impl AwsAccount {
         Ok(())
     }
 
-    async fn new_default_version(&self, arn: &str, document: &str) -> Result<(), PortError> {
+    /// A managed policy's default version id and document (decoded); `None` when the
+    /// policy does not exist.
+    pub(crate) async fn default_document(
+        &self,
+        arn: &str,
+    ) -> Result<Option<(String, String)>, PortError> {
+        let policy = match self.iam.get_policy().policy_arn(arn).send().await {
+            Ok(out) => out.policy,
+            Err(e) => match classify("GetPolicy", e) {
+                PortError::NoSuchEntity { .. } => return Ok(None),
+                other => return Err(other),
+            },
+        };
+        let Some(version) = policy.and_then(|p| p.default_version_id) else {
+            return Ok(None);
+        };
+        let document = self
+            .iam
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(&version)
+            .send()
+            .await
+            .map_err(|e| classify("GetPolicyVersion", e))?
+            .policy_version
+            .and_then(|v| v.document)
+            .unwrap_or_default();
+        // IAM returns documents URL-encoded.
+        let decoded = percent_encoding::percent_decode_str(&document)
+            .decode_utf8_lossy()
+            .into_owned();
+        Ok(Some((version, decoded)))
+    }
+
+    pub(crate) async fn new_default_version(
+        &self,
+        arn: &str,
+        document: &str,
+    ) -> Result<(), PortError> {
         let create = || {
             self.iam
                 .create_policy_version()
@@ -339,29 +377,9 @@ impl PrunePolicies for AwsAccount {
         &self,
         policy_arn: &str,
     ) -> Result<Option<std::collections::BTreeSet<String>>, PortError> {
-        let policy = match self.iam.get_policy().policy_arn(policy_arn).send().await {
-            Ok(out) => out.policy,
-            Err(e) => match classify("GetPolicy", e) {
-                PortError::NoSuchEntity { .. } => return Ok(None),
-                other => return Err(other),
-            },
-        };
-        let Some(version) = policy.and_then(|p| p.default_version_id) else {
+        let Some((_, decoded)) = self.default_document(policy_arn).await? else {
             return Ok(None);
         };
-        let document = self
-            .iam
-            .get_policy_version()
-            .policy_arn(policy_arn)
-            .version_id(version)
-            .send()
-            .await
-            .map_err(|e| classify("GetPolicyVersion", e))?
-            .policy_version
-            .and_then(|v| v.document)
-            .unwrap_or_default();
-        // IAM returns documents URL-encoded.
-        let decoded = percent_encoding::percent_decode_str(&document).decode_utf8_lossy();
         warden_core::prune::services_of(&decoded)
             .map(Some)
             .ok_or_else(|| PortError::Failed {

@@ -85,15 +85,10 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
         {
             Ok(_) => {}
             Err(e) => match classify("GetPolicy", e) {
+                // Deleted (tampering, or never deployed): re-created before its first
+                // use and notified; never a reason to stop revoking.
                 PortError::NoSuchEntity { .. } => {
-                    return Err::<(), StartupError>(
-                        unusable(
-                            "DENY_POLICY_ARN",
-                            &config.deny_policy_arn,
-                            "no such policy".into(),
-                        )
-                        .into(),
-                    )
+                    tracing::warn!(policy = %config.deny_policy_arn, "the deny policy does not exist: it will be re-created before its first use");
                 }
                 other => return Err::<(), StartupError>(other.into()),
             },

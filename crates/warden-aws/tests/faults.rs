@@ -329,6 +329,28 @@ macro_rules! read_rule {
     }};
 }
 
+/// The tag of a revocation recorded on the principal.
+fn revoked_at() -> aws_sdk_iam::types::Tag {
+    aws_sdk_iam::types::Tag::builder()
+        .key("iam-warden:revoked-at")
+        .value("2026-11-20T09:15:01Z")
+        .build()
+        .unwrap()
+}
+
+/// GetUser's answer for dev1.
+fn sample_user(tags: Vec<aws_sdk_iam::types::Tag>) -> aws_sdk_iam::types::User {
+    aws_sdk_iam::types::User::builder()
+        .path("/")
+        .user_name("dev1")
+        .user_id("AIDADEV1")
+        .arn("arn:aws:iam::123456789012:user/dev1")
+        .create_date(aws_smithy_types::DateTime::from_secs(0))
+        .set_tags(Some(tags))
+        .build()
+        .unwrap()
+}
+
 /// A rule for read `index` of a user's facts: `status` twice then served (`then_ok`),
 /// or `status` on every attempt.
 fn user_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
@@ -341,17 +363,10 @@ fn user_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
                 .unwrap()
         }),
         // A revocation record: the attached and inline policies are read too.
-        1 => read_rule!(failure, Iam::list_user_tags, || {
-            list_user_tags::ListUserTagsOutput::builder()
-                .tags(
-                    aws_sdk_iam::types::Tag::builder()
-                        .key("iam-warden:revoked-at")
-                        .value("2026-11-20T09:15:01Z")
-                        .build()
-                        .unwrap(),
-                )
+        1 => read_rule!(failure, Iam::get_user, || {
+            get_user::GetUserOutput::builder()
+                .user(sample_user(vec![revoked_at()]))
                 .build()
-                .unwrap()
         }),
         2 => read_rule!(failure, Iam::list_attached_user_policies, || {
             list_attached_user_policies::ListAttachedUserPoliciesOutput::builder().build()
@@ -409,11 +424,10 @@ async fn invariant_2_unknown_membership_is_an_error_never_not_an_admin() {
 async fn without_a_revocation_record_only_groups_and_tags_are_read() {
     use aws_sdk_iam::operation::*;
     let groups = user_read(0, None);
-    let tags = mock!(Iam::list_user_tags).then_output(|| {
-        list_user_tags::ListUserTagsOutput::builder()
-            .set_tags(Some(vec![]))
+    let tags = mock!(Iam::get_user).then_output(|| {
+        get_user::GetUserOutput::builder()
+            .user(sample_user(vec![]))
             .build()
-            .unwrap()
     });
     let (attached, inline) = (user_read(2, None), user_read(3, None));
     let a = with_iam(mock_client!(
@@ -589,17 +603,20 @@ fn role_read(index: usize, failure: Option<(u16, &str, bool)>) -> Rule {
     use aws_sdk_iam::operation::*;
     match index {
         // A revocation record: the attached and inline policies are read too.
-        0 => read_rule!(failure, Iam::list_role_tags, || {
-            list_role_tags::ListRoleTagsOutput::builder()
-                .tags(
-                    aws_sdk_iam::types::Tag::builder()
-                        .key("iam-warden:revoked-at")
-                        .value("2026-11-20T09:15:01Z")
+        0 => read_rule!(failure, Iam::get_role, || {
+            get_role::GetRoleOutput::builder()
+                .role(
+                    aws_sdk_iam::types::Role::builder()
+                        .path("/")
+                        .role_name("deployer")
+                        .role_id("AROADEPLOYER")
+                        .arn("arn:aws:iam::123456789012:role/deployer")
+                        .create_date(aws_smithy_types::DateTime::from_secs(0))
+                        .tags(revoked_at())
                         .build()
                         .unwrap(),
                 )
                 .build()
-                .unwrap()
         }),
         1 => read_rule!(failure, Iam::list_attached_role_policies, || {
             list_attached_role_policies::ListAttachedRolePoliciesOutput::builder().build()

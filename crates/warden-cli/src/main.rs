@@ -431,14 +431,7 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
         .iter()
         .map(|r| {
             let get = |k: &str| r.record.get(k).cloned().unwrap_or_else(|| "-".into());
-            let deny: Vec<&str> = r
-                .methods
-                .iter()
-                .map(|m| match m {
-                    warden_core::decision::Method::Managed => "managed",
-                    warden_core::decision::Method::Inline => "inline",
-                })
-                .collect();
+            let deny: Vec<&str> = r.methods.iter().map(|m| m.as_str()).collect();
             [
                 r.target.to_string(),
                 deny.join("+"),

@@ -108,7 +108,9 @@ impl Demo {
     }
 
     /// The sample events, moved into this account, as files.
-    fn events(&self) -> Vec<String> {
+    /// The sample events, moved into this account with the ids IAM has for their
+    /// callers, as files.
+    async fn events(&self) -> Vec<String> {
         let mut names: Vec<String> =
             std::fs::read_dir(format!("{}/../../events", env!("CARGO_MANIFEST_DIR")))
                 .unwrap()
@@ -116,21 +118,20 @@ impl Demo {
                 .filter(|n| n.starts_with(|c: char| c.is_ascii_digit()))
                 .collect();
         names.sort();
-        names
-            .into_iter()
-            .map(|name| {
-                let path = self.dir.join(&name);
-                std::fs::write(&path, self.account.event(&name)).unwrap();
-                path.to_string_lossy().into_owned()
-            })
-            .collect()
+        let mut paths = Vec::new();
+        for name in names {
+            let path = self.dir.join(&name);
+            std::fs::write(&path, self.account.real_event(&name).await).unwrap();
+            paths.push(path.to_string_lossy().into_owned());
+        }
+        paths
     }
 }
 
 #[tokio::test]
 async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_with_it() {
     let demo = Demo::new().await;
-    let files = demo.events();
+    let files = demo.events().await;
     let mut args = vec!["replay"];
     args.extend(files.iter().map(String::as_str));
     let out = demo.warden(&args);
@@ -347,7 +348,7 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
 #[tokio::test]
 async fn dry_run_decides_without_changing_anything() {
     let demo = Demo::new().await;
-    let files = demo.events();
+    let files = demo.events().await;
     let out = demo.warden(&["replay", "--dry-run", &files[0]]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"revoked\""));
@@ -369,7 +370,7 @@ async fn bad_input_and_bad_configuration_are_clear_errors() {
         .args(["status"])
         .env_clear()
         .env("MODE", "enforcing")
-        .env("DENY_POLICY_ARN", "arn:aws:iam::1:policy/x")
+        .env("DENY_POLICY_ARN", "arn:aws:iam::1:policy/iam-warden/x")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

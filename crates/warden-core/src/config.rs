@@ -137,11 +137,13 @@ impl Config {
         let deny_policy_arn = get("DENY_POLICY_ARN").ok_or(ConfigError::Missing {
             var: "DENY_POLICY_ARN",
         })?;
-        if !is_arn(&deny_policy_arn, "iam") || !deny_policy_arn.contains(":policy/") {
+        // Under the tool's own path: a deleted deny is re-created there, and the roles
+        // may write only there.
+        if !is_arn(&deny_policy_arn, "iam") || !deny_policy_arn.contains(":policy/iam-warden/") {
             return Err(invalid(
                 "DENY_POLICY_ARN",
                 &deny_policy_arn,
-                "an IAM managed policy ARN (arn:aws:iam::<account>:policy/<name>)",
+                "an IAM managed policy ARN under the tool's path (arn:aws:iam::<account>:policy/iam-warden/<name>)",
             ));
         }
 
@@ -458,6 +460,10 @@ mod tests {
     fn every_bad_value_names_its_variable() {
         for (var, value) in [
             ("DENY_POLICY_ARN", "deny-iam"),
+            (
+                "DENY_POLICY_ARN",
+                "arn:aws:iam::123456789012:policy/deny-iam",
+            ),
             ("ADMIN_GROUP_NAME", "bad group!"),
             ("TOPIC_ARN", "arn:aws:sqs:us-east-1:1:q"),
             ("DEAD_LETTER_QUEUE_URL", "queue"),

@@ -20,7 +20,7 @@ fn every_corpus_record_parses_and_gets_a_decision() {
     let events = parse_file(&bytes).unwrap();
     assert_eq!(events.len(), 316);
     let config = Config::from_lookup(|k| {
-        (k == "DENY_POLICY_ARN").then(|| "arn:aws:iam::1:policy/d".to_owned())
+        (k == "DENY_POLICY_ARN").then(|| "arn:aws:iam::1:policy/iam-warden/d".to_owned())
     })
     .unwrap();
 

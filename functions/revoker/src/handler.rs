@@ -93,9 +93,21 @@ where
                             outcomes.push(outcome);
                             true
                         }
-                        Err(e) => {
-                            error!(error = %e, transient = e.is_transient(), "not decided: will retry");
+                        Err(e) if e.is_transient() => {
+                            error!(error = %e, "not decided: will retry");
                             false
+                        }
+                        // Retrying cannot help: to the dead-letter queue at once, with the
+                        // reason, notified once; the batch goes on.
+                        Err(e) => {
+                            error!(error = %e, "cannot be processed: dead-lettering it now");
+                            match give_up(revoker, queues, &event, body, &message_id, &e.to_string()).await {
+                                Ok(()) => true,
+                                Err(e) => {
+                                    error!(error = %e, "could not dead-letter the message: will retry");
+                                    false
+                                }
+                            }
                         }
                     }
                 }
@@ -120,3 +132,38 @@ where
         .collect();
     BatchReport { response, outcomes }
 }
+
+/// A message that failed for good: notified once (the ledger remembers it), then
+/// dead-lettered with the reason.
+async fn give_up<P, Q>(
+    revoker: &Revoker<P>,
+    queues: &Q,
+    event: &warden_core::event::Event,
+    body: &str,
+    message_id: &str,
+    reason: &str,
+) -> Result<(), warden_core::ports::PortError>
+where
+    P: RevokerPorts,
+    Q: DeadLetters,
+{
+    let port = revoker.port();
+    let account = &revoker.env().account_id;
+    let key = event.event_id().unwrap_or(message_id);
+    let seen = port.caller_record(account, FAILURES).await?;
+    if !seen.is_some_and(|r| r.notified.contains(key)) {
+        if port.enabled() {
+            port.publish(&warden_core::notice::for_failure(
+                Some(event),
+                reason,
+                revoker.env(),
+            ))
+            .await?;
+        }
+        port.mark_notified(account, FAILURES, key).await?;
+    }
+    queues.send(body, reason, message_id).await
+}
+
+/// The ledger record whose notified set holds the events that failed for good.
+const FAILURES: &str = "failed-events";
