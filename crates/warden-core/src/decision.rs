@@ -105,6 +105,8 @@ pub struct Facts {
 }
 
 /// The result of a facts look-up.
+// One per principal per invocation, mostly `Found`: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallerFacts {
     Found(Facts),
