@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{CallPolicy, Config, Mode, RoleMode, Unverified};
+use crate::config::{tags, CallPolicy, Config, Mode, RoleMode, Unverified};
 use crate::event::{CloudTrailRecord, Event};
 use crate::principal::{Entity, EntityKind, Principal, Target};
 use crate::trust::{standing, Standing, Status, TrustEntry, Verification};
@@ -508,19 +508,34 @@ pub fn decide(
         .as_deref()
         .is_some_and(crate::revocation::is_tool_boundary);
     if managed_on || inline_on || boundary_on {
-        let pending = facts.revocation.as_ref().filter(|r| !r.notified);
-        if let (Some(record), Mode::Enforce) = (pending, config.mode) {
-            let mut v = Verdict::new(
-                Revoked,
-                format!(
-                    "{target} was revoked for event `{}` but not yet notified: notifying",
-                    record.event_id
-                ),
-            )
-            .about(&target);
+        // Not finished: recorded but not notified, or the deny in place without a record
+        // (the record failed after the deny). A revocation from before the ledger, its
+        // notice marked on the tags, is finished.
+        let unfinished = match &facts.revocation {
+            Some(record) if !record.notified => Some(format!(
+                "{target} was revoked for event `{}` but not yet notified: notifying",
+                record.event_id
+            )),
+            Some(_) => None,
+            None if facts.tags.contains_key(tags::NOTIFIED) => None,
+            None => Some(format!(
+                "{target} has the deny but no record of it: recording and notifying"
+            )),
+        };
+        if let (Some(reason), Mode::Enforce) = (unfinished, config.mode) {
+            let mut v = Verdict::new(Revoked, reason).about(&target);
             v.revocation = Some(Revocation {
                 target: target.clone(),
-                method: record.method,
+                method: facts.revocation.as_ref().map_or(
+                    if managed_on {
+                        Method::Managed
+                    } else if inline_on {
+                        Method::Inline
+                    } else {
+                        Method::Boundary
+                    },
+                    |r| r.method,
+                ),
                 resume: true,
             });
             return finish(v);

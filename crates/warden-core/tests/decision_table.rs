@@ -332,10 +332,32 @@ fn a_deny_already_attached_is_already_revoked() {
     );
     let inline = CallerFacts::Found(Facts {
         inline_policies: ["iam-warden-deny-iam".to_owned()].into(),
+        revocation: Some(record(Method::Inline, true)),
         ..Facts::default()
     });
     assert_eq!(
         decision("02-iam-user-duplicate-attach-policy.json", &inline, &[]).decision,
+        Decision::AlreadyRevoked
+    );
+    // The deny without any record (its record failed after the deny): finished now.
+    let unrecorded = CallerFacts::Found(Facts {
+        inline_policies: ["iam-warden-deny-iam".to_owned()].into(),
+        ..Facts::default()
+    });
+    let v = decision("02-iam-user-duplicate-attach-policy.json", &unrecorded, &[]);
+    assert_eq!(v.decision, Decision::Revoked, "{}", v.reason);
+    assert_eq!(
+        v.revocation.map(|r| (r.resume, r.method)),
+        Some((true, Method::Inline))
+    );
+    // MODE=report finishes nothing.
+    assert_eq!(
+        decision(
+            "02-iam-user-duplicate-attach-policy.json",
+            &unrecorded,
+            &[("MODE", "report")]
+        )
+        .decision,
         Decision::AlreadyRevoked
     );
 }

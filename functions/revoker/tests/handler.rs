@@ -219,3 +219,57 @@ async fn a_deferred_event_goes_to_the_deferral_queue_and_the_batch_goes_on() {
     let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
     assert_eq!(failed_ids(&response), ["m0", "m1"]);
 }
+
+#[tokio::test]
+async fn a_permanent_failure_is_dead_lettered_at_once_notified_once_and_the_batch_goes_on() {
+    let r = revoker();
+    // An SCP or a boundary on the tool's role: AccessDenied on dev1's attach, for good.
+    let denied = PortError::Failed {
+        operation: "AttachUserPolicy",
+        message: "AccessDenied: User is not authorized to perform iam:AttachUserPolicy with an explicit deny in a service control policy".into(),
+    };
+    r.port().fail("attach_policy", denied.clone(), 1);
+    let bodies = [
+        fixture("01-iam-user-create-user.json"),
+        fixture("03-failed-call-access-denied.json"),
+    ];
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    assert!(
+        failed_ids(&response).is_empty(),
+        "nothing left to hold up the group"
+    );
+    let dead = r.port().lock().dead_letters.clone();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].2, "m0");
+    assert!(dead[0].1.contains("AccessDenied"), "{}", dead[0].1);
+    // The next event of the batch was decided in the same invocation.
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev2")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+    let notices = r.port().notices();
+    let failures: Vec<_> = notices
+        .iter()
+        .filter(|n| n.attributes["decision"] == "failed")
+        .collect();
+    assert_eq!(failures.len(), 1, "{notices:?}");
+    assert!(
+        failures[0].subject.contains("could not revoke"),
+        "{}",
+        failures[0].subject
+    );
+
+    // The same message again (the dead-letter send had failed): no second notice.
+    r.port().fail("attach_policy", denied, 1);
+    let response = handle_batch(&r, r.port(), batch_of(&bodies[..1])).await;
+    assert!(failed_ids(&response).is_empty());
+    let failures = r
+        .port()
+        .notices()
+        .iter()
+        .filter(|n| n.attributes["decision"] == "failed")
+        .count();
+    assert_eq!(failures, 1);
+}
