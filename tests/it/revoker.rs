@@ -852,3 +852,259 @@ async fn restore_puts_an_escalation_back_and_warden_trust_makes_it_count() {
     assert!(f.account.attached("mallory").await.is_empty());
     assert_eq!(f.groups_of("mallory").await, ["Administrators"]);
 }
+
+// ---- Revocation the caller cannot stop (issue 10), against moto -------------------
+
+impl Fixture {
+    async fn boundary_of(&self, user: &str) -> Option<String> {
+        self.account
+            .iam
+            .get_user()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap()
+            .user
+            .and_then(|u| u.permissions_boundary)
+            .and_then(|b| b.permissions_boundary_arn)
+    }
+}
+
+#[tokio::test]
+async fn a_renamed_caller_is_revoked_under_its_new_name_and_the_old_names_holder_untouched() {
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    let r = f.revoker().await;
+    // mallory's calls, her rename last; CloudTrail records them with her unique id.
+    let mut create = f.call(
+        "rn-1",
+        "mallory",
+        "CreateUser",
+        serde_json::json!({"userName": "backdoor"}),
+    );
+    f.account.real_ids(&mut create).await;
+    let mut rename = f.call(
+        "rn-2",
+        "mallory",
+        "UpdateUser",
+        serde_json::json!({"userName": "mallory", "newUserName": "m4llory"}),
+    );
+    f.account.real_ids(&mut rename).await;
+    f.account
+        .iam
+        .update_user()
+        .user_name("mallory")
+        .new_user_name("m4llory")
+        .send()
+        .await
+        .unwrap();
+    // Someone else is given the old name.
+    f.account.user("mallory", &[], &[]).await;
+    let bodies = [eventbridge(&create), eventbridge(&rename)];
+    let response = handle_batch(&r, r.port(), f.batch(&bodies)).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(f.account.attached("m4llory").await, [f.deny()]);
+    assert!(
+        f.account.attached("mallory").await.is_empty(),
+        "the name's new holder is untouched"
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .contains("user/m4llory"));
+}
+
+#[tokio::test]
+async fn a_caller_at_fifty_tags_is_revoked_and_notified_once() {
+    let f = Fixture::new(&[]).await;
+    let tags: Vec<aws_sdk_iam::types::Tag> = (0..50)
+        .map(|i| {
+            aws_sdk_iam::types::Tag::builder()
+                .key(format!("k{i}"))
+                .value("v")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    f.account
+        .iam
+        .tag_user()
+        .user_name("dev1")
+        .set_tags(Some(tags))
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    let response = f
+        .handle(
+            &r,
+            &[
+                "01-iam-user-create-user.json",
+                "02-iam-user-duplicate-attach-policy.json",
+            ],
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    assert!(
+        !f.account.tags("dev1").await.contains_key(tags::EVENT_ID),
+        "no room for the tags"
+    );
+    assert_eq!(f.account.notices(&f.inbox).await.len(), 1);
+    // Redelivered to a fresh container: the ledger says it was notified.
+    let r2 = f.revoker().await;
+    assert!(f
+        .handle(&r2, &["01-iam-user-create-user.json"])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(f.account.notices(&f.inbox).await.is_empty());
+}
+
+#[tokio::test]
+async fn at_every_quota_a_boundary_denies_iam_keeps_the_old_limits_and_restore_puts_it_back() {
+    let f = Fixture::new(&[]).await;
+    // dev1 and dev2 at the managed-policy quota, their inline room full.
+    let big = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}", "x".repeat(1900))}]}).to_string();
+    for user in ["dev1", "dev2"] {
+        f.account.fill_managed_policies(user, 10).await;
+        f.account
+            .iam
+            .put_user_policy()
+            .user_name(user)
+            .policy_name("big")
+            .policy_document(&big)
+            .send()
+            .await
+            .unwrap();
+    }
+    // dev2 already has a boundary that allows only S3.
+    let theirs = f
+        .account
+        .policy("team-boundary", "/", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#)
+        .await;
+    f.account
+        .iam
+        .put_user_permissions_boundary()
+        .user_name("dev2")
+        .permissions_boundary(&theirs)
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    let response = f
+        .handle(
+            &r,
+            &[
+                "01-iam-user-create-user.json",
+                "03-failed-call-access-denied.json",
+            ],
+        )
+        .await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    for user in ["dev1", "dev2"] {
+        let boundary = f.boundary_of(user).await.unwrap_or_default();
+        assert!(
+            boundary.ends_with(&format!(
+                ":policy/iam-warden/iam-warden-boundary-user-{user}"
+            )),
+            "{user}: {boundary}"
+        );
+    }
+    // dev2's new boundary keeps its old limit (S3 only) and adds the deny of IAM.
+    let (doc, _) = f
+        .account
+        .policy_document(&f.boundary_of("dev2").await.unwrap())
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let statements = doc["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{doc}");
+    assert_eq!(statements[0]["Action"], "s3:*");
+    assert_eq!(
+        (
+            statements[1]["Effect"].as_str(),
+            statements[1]["Action"].as_str()
+        ),
+        (Some("Deny"), Some("iam:*"))
+    );
+    assert_eq!(f.account.notices(&f.inbox).await.len(), 2);
+
+    // Restore: dev2 gets its exact boundary back, dev1 none.
+    for (user, expected) in [("dev2", Some(theirs.clone())), ("dev1", None)] {
+        let target = Target {
+            kind: EntityKind::User,
+            name: user.into(),
+            arn: format!("arn:aws:iam::{}:user/{user}", f.account.id),
+        };
+        restore(r.port(), r.config(), r.env(), &target, false)
+            .await
+            .unwrap();
+        assert_eq!(f.boundary_of(user).await, expected, "{user}");
+    }
+    assert!(f
+        .account
+        .policy_document(&format!(
+            "arn:aws:iam::{}:policy/iam-warden/iam-warden-boundary-user-dev2",
+            f.account.id
+        ))
+        .await
+        .is_none());
+}
+
+#[tokio::test]
+async fn a_tampered_or_deleted_deny_is_repaired_and_the_caller_revoked() {
+    let f = Fixture::new(&[]).await;
+    // In CloudTrail's delay, someone made the deny allow everything.
+    f.account
+        .iam
+        .create_policy_version()
+        .policy_arn(f.deny())
+        .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    assert!(f
+        .handle(&r, &["01-iam-user-create-user.json"])
+        .await
+        .batch_item_failures
+        .is_empty());
+    let (doc, _) = f.account.policy_document(f.deny()).await.unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&doc).unwrap(),
+        serde_json::from_str::<serde_json::Value>(warden_core::DENY_ALL_IAM_POLICY).unwrap()
+    );
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    let notices = f.account.notices(&f.inbox).await;
+    let decisions: Vec<&str> = notices
+        .iter()
+        .map(|n| {
+            n["MessageAttributes"]["decision"]["Value"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(decisions, ["tampering", "revoked"]);
+
+    // Deleted while attached to nobody: re-created, and start-up does not refuse.
+    let f = Fixture::new(&[]).await;
+    f.account
+        .iam
+        .delete_policy()
+        .policy_arn(f.deny())
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    assert!(f
+        .handle(&r, &["01-iam-user-create-user.json"])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(f.account.policy_document(f.deny()).await.is_some());
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+}
