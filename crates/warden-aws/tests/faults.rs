@@ -93,6 +93,10 @@ fn with_iam(iam: aws_sdk_iam::Client) -> AwsAccount {
     account(iam, unused_sns(), unused_sqs())
 }
 
+fn config() -> warden_core::config::Config {
+    warden_core::testing::config(&[])
+}
+
 fn user() -> Target {
     Target {
         kind: EntityKind::User,
@@ -234,6 +238,68 @@ async fn an_undo_of_what_no_longer_exists_is_gone_not_an_error() {
     assert_eq!(done, Ok(false));
     assert_eq!(rule.num_calls(), 1);
 }
+
+iam_faults!(
+    list_users,
+    Iam::list_users,
+    || aws_sdk_iam::operation::list_users::ListUsersOutput::builder()
+        .users(sample_user(vec![]))
+        .build()
+        .unwrap(),
+    |a| warden_core::ports::Directory::find_by_id(&a, EntityKind::User, "AIDADEV1")
+);
+iam_faults!(
+    get_role_for_boundary,
+    Iam::get_role,
+    || aws_sdk_iam::operation::get_role::GetRoleOutput::builder().build(),
+    |a| a.deny_present(&role(), warden_core::decision::Method::Boundary, &config())
+);
+iam_faults!(
+    put_user_permissions_boundary,
+    Iam::put_user_permissions_boundary,
+    || {
+        aws_sdk_iam::operation::put_user_permissions_boundary::PutUserPermissionsBoundaryOutput::builder().build()
+    },
+    |a| a.set_boundary(
+        &user(),
+        Some("arn:aws:iam::123456789012:policy/iam-warden/iam-warden-boundary-user-dev1")
+    )
+);
+iam_faults!(
+    put_role_permissions_boundary,
+    Iam::put_role_permissions_boundary,
+    || {
+        aws_sdk_iam::operation::put_role_permissions_boundary::PutRolePermissionsBoundaryOutput::builder().build()
+    },
+    |a| a.set_boundary(
+        &role(),
+        Some("arn:aws:iam::123456789012:policy/iam-warden/iam-warden-boundary-role-deployer")
+    )
+);
+iam_faults!(
+    create_boundary_policy,
+    Iam::create_policy,
+    || aws_sdk_iam::operation::create_policy::CreatePolicyOutput::builder()
+        .policy(
+            aws_sdk_iam::types::Policy::builder()
+                .arn("arn:aws:iam::123456789012:policy/iam-warden/iam-warden-boundary-user-dev1")
+                .build()
+        )
+        .build(),
+    |a| warden_core::ports::ToolPolicies::put_boundary_policy(
+        &a,
+        "iam-warden-boundary-user-dev1",
+        "{}"
+    )
+);
+iam_faults!(
+    get_policy_for_verification,
+    Iam::get_policy,
+    || aws_sdk_iam::operation::get_policy::GetPolicyOutput::builder()
+        .policy(aws_sdk_iam::types::Policy::builder().arn(DENY).build())
+        .build(),
+    |a| warden_core::ports::ToolPolicies::policy_document(&a, DENY)
+);
 
 iam_faults!(
     tag_user,

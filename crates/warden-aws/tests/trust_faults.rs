@@ -289,3 +289,42 @@ async fn deferral_is_retried_with_its_delay_and_transient_on_lasting_5xx() {
         .unwrap_err()
         .is_transient());
 }
+
+#[tokio::test]
+async fn revocation_records_are_retried_and_a_lasting_failure_is_transient() {
+    use warden_core::ports::Revocations;
+    let ok = || aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build();
+    let rule = mock!(aws_sdk_dynamodb::Client::get_item)
+        .sequence()
+        .http_status(400, Some(DDB_THROTTLING.into()))
+        .times(2)
+        .output(ok)
+        .build();
+    let a = ddb(&[&rule]);
+    assert_eq!(a.revocation("123456789012", "AIDA1").await, Ok(None));
+    assert_eq!(rule.num_calls(), 3);
+
+    let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let a = ddb(&[&rule]);
+    let record = warden_core::revocation::RevocationRecord {
+        kind: warden_core::principal::EntityKind::User,
+        name: "dev1".into(),
+        unique_id: Some("AIDA1".into()),
+        event_id: "e1".into(),
+        event_name: "CreateUser".into(),
+        at: chrono::Utc::now(),
+        method: warden_core::decision::Method::Managed,
+        previous_boundary: None,
+        notified: false,
+    };
+    let err = a
+        .record_revocation("123456789012", "AIDA1", &record)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(rule.num_calls(), MAX);
+}

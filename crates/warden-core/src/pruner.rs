@@ -202,20 +202,26 @@ where
                 ports.delete_policy(arn).await?;
             }
         }
-        // Recorded on the principal too (invariant 4): when, and by which run.
+        if let Some(entry) = &planned.ledger {
+            ports.save(entry).await?;
+        }
+        // Recorded on the principal too, when there is room (the ledger's history is the
+        // record: a full tag set, the principal's doing, never blocks pruning).
         if planned.decision.writes() {
             if planned.deny.is_empty() {
                 ports.untag(&target, tags::PRUNED).await?;
             } else {
                 let at = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
                 let run: String = run_id.chars().take(256).collect();
-                ports
+                match ports
                     .tag(&target, &[(tags::PRUNED_AT, at), (tags::PRUNED_RUN, run)])
-                    .await?;
+                    .await
+                {
+                    Err(e) if e.is_transient() => return Err(e),
+                    Err(e) => tracing::warn!(principal = %subject.arn, error = %e, "pruning tags not written (the ledger holds the record)"),
+                    Ok(()) => {}
+                }
             }
-        }
-        if let Some(entry) = &planned.ledger {
-            ports.save(entry).await?;
         }
         Ok::<(), PortError>(())
     }

@@ -681,3 +681,29 @@ async fn a_deny_the_ledger_lost_is_adopted_not_dropped() {
     assert!(versions.last().unwrap().contains("s3:*"));
     assert_eq!(s.ledger.get(ARN).unwrap().denied, set(&["ec2", "s3"]));
 }
+
+#[tokio::test]
+async fn a_full_tag_set_never_blocks_pruning() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    account.fail(
+        "tag",
+        PortError::LimitExceeded {
+            operation: "TagUser",
+            message: "The number of tags has reached the maximum limit of 50.".into(),
+        },
+        5,
+    );
+    let out = pass(&account, &cfg(&[]), Writes::All).await;
+    assert_eq!(
+        out[0].decision,
+        PruneDecision::Denied,
+        "{:?}",
+        out[0].reason
+    );
+    let facts = account.facts_of(EntityKind::User, "bob").unwrap();
+    assert_eq!(facts.attached_policies.len(), 1);
+    assert!(
+        account.lock().ledger[ARN].denied.contains("ec2"),
+        "the ledger holds the record"
+    );
+}
