@@ -334,8 +334,10 @@ async fn a_renamed_caller_is_revoked_under_its_new_name_and_the_old_names_new_ho
             .unwrap();
         old.unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
         s.principals.insert((EntityKind::User, "d3v1".into()), old);
-        let mut newcomer = warden_core::decision::Facts::default();
-        newcomer.unique_id = Some("AIDANEWCOMER".into());
+        let newcomer = warden_core::decision::Facts {
+            unique_id: Some("AIDANEWCOMER".into()),
+            ..Default::default()
+        };
         s.principals
             .insert((EntityKind::User, "dev1".into()), newcomer);
     }
