@@ -34,10 +34,27 @@ def _tag(loader, suffix, node):
 CfnLoader.add_multi_constructor("!", _tag)
 
 
+def condition(node):
+    """Evaluates a template condition with the parameters' defaults."""
+    if isinstance(node, dict) and len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            return template["Parameters"][arg]["Default"]
+        if fn == "Fn::Not":
+            return not condition(arg[0])
+        if fn == "Fn::Equals":
+            return condition(arg[0]) == condition(arg[1])
+    return node
+
+
 def resolve(node):
     """Resolves the intrinsic functions the demo's resources use (!Sub of pseudo
-    parameters, !GetAtt of a role's ARN)."""
+    parameters, !GetAtt of a role's ARN, !If on a condition, with the parameters'
+    defaults)."""
     if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return resolve(yes if condition(template["Conditions"][name]) else no)
         if set(node) == {"Fn::GetAtt"}:
             target = node["Fn::GetAtt"]
             name, attribute = target.split(".", 1) if isinstance(target, str) else target

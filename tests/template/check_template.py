@@ -240,6 +240,53 @@ for st in revoker_statements:
     if writes and st.get("Resource") not in ({"Ref": "DenyPolicy"}, boundary_arn):
         fail(f"RevokerRole statement {st.get('Sid')} writes policies {writes} other than the deny and its boundaries")
 
+# 8. The rule's state follows READ_ONLY_CALLS (issue 13): read-only management events
+# reach a rule only in ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS. Evaluated for every
+# allowed value of the parameter, so that the coupling cannot drift.
+def evaluate(node, params):
+    if isinstance(node, dict) and len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Ref":
+            return params.get(arg, arg)
+        if fn == "Fn::Not":
+            return not evaluate(arg[0], params)
+        if fn == "Fn::Equals":
+            return evaluate(arg[0], params) == evaluate(arg[1], params)
+        if fn == "Condition":
+            return evaluate(template["Conditions"][arg], params)
+        if fn == "Fn::If":
+            cond, yes, no = arg
+            return evaluate(yes if evaluate(template["Conditions"][cond], params) else no, params)
+    return node
+
+
+state = resources["IamEventsRule"]["Properties"]["State"]
+revoker_env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
+if revoker_env.get("READ_ONLY_CALLS") != {"Ref": "ReadOnlyCalls"}:
+    fail("the revoker's READ_ONLY_CALLS is not the ReadOnlyCalls parameter")
+for value in template["Parameters"]["ReadOnlyCalls"]["AllowedValues"]:
+    got = evaluate(state, {"ReadOnlyCalls": value})
+    want = "ENABLED" if value == "ignore" else "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    if got != want:
+        fail(f"with ReadOnlyCalls={value} the rule's state is {got}, not {want}: read-only calls would {'never arrive' if want != 'ENABLED' else 'flood the revoker'}")
+
+# 9. AWS behaviours the stack relies on that moto does not check (docs/aws-behaviours.md).
+target = resources["IamEventsRule"]["Properties"]["Targets"][0]
+if not target.get("SqsParameters", {}).get("MessageGroupId"):
+    fail("the rule's FIFO queue target has no MessageGroupId: EventBridge would refuse to deliver")
+if str(resources["DeferralQueue"]["Properties"].get("FifoQueue", "false")).lower() == "true":
+    fail("the deferral queue is FIFO: FIFO queues have no per-message delay")
+for queue, fn in (("EventsQueue", "Revoker"), ("DeferralQueue", "Revoker"), ("WorkQueue", "Pruner")):
+    visibility = int(resources[queue]["Properties"]["VisibilityTimeout"])
+    timeout = int(resources[f"{fn}Function"]["Properties"]["Timeout"])
+    if visibility < 6 * timeout:
+        fail(f"{queue}'s visibility timeout {visibility}s is under six times {fn}Function's timeout {timeout}s")
+key_statements = resources["WardenKey"]["Properties"]["KeyPolicy"]["Statement"]
+if not any(st.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" for st in key_statements):
+    fail("the topic's key does not admit cloudwatch.amazonaws.com: the alarms could not publish")
+if "UsEast1Only" not in template.get("Rules", {}):
+    fail("the template does not refuse regions other than us-east-1")
+
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)
     for f in failures:
