@@ -63,6 +63,7 @@ impl Authorizations for AwsAccount {
                 };
                 out.push(Subject {
                     kind: EntityKind::User,
+                    unique_id: u.user_id.clone(),
                     name,
                     arn,
                     created,
@@ -93,6 +94,7 @@ impl Authorizations for AwsAccount {
                 };
                 out.push(Subject {
                     kind: EntityKind::Role,
+                    unique_id: r.role_id.clone(),
                     name,
                     arn,
                     created,

@@ -436,7 +436,7 @@ impl Actions for AwsAccount {
         gone_is_false(self.take_away(action).await)
     }
 
-    async fn group_members(&self, group: &str) -> Result<Vec<String>, PortError> {
+    async fn group_members(&self, group: &str) -> Result<Vec<(String, Option<String>)>, PortError> {
         let mut pages = self
             .iam
             .get_group()
@@ -446,7 +446,11 @@ impl Actions for AwsAccount {
         let mut users = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("GetGroup", e))?;
-            users.extend(page.users.into_iter().map(|u| u.user_name));
+            users.extend(
+                page.users
+                    .into_iter()
+                    .map(|u| (u.user_name, Some(u.user_id))),
+            );
         }
         Ok(users)
     }

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{tags, CallPolicy, Config, Mode, RoleMode, Unverified};
+use crate::config::{CallPolicy, Config, Mode, RoleMode, Unverified};
 use crate::event::{CloudTrailRecord, Event};
 use crate::principal::{Entity, EntityKind, Principal, Target};
 use crate::trust::{standing, Standing, Status, TrustEntry, Verification};
@@ -508,18 +508,18 @@ pub fn decide(
         .as_deref()
         .is_some_and(crate::revocation::is_tool_boundary);
     if managed_on || inline_on || boundary_on {
-        // Not finished: recorded but not notified, or the deny in place without a record
-        // (the record failed after the deny). A revocation from before the ledger, its
-        // notice marked on the tags, is finished.
+        // Only the ledger's record says a revocation is finished: a policy named like the
+        // inline deny, a boundary named like the tool's, or the tags could all be the
+        // caller's own doing. Without a record the deny is (re)applied by the tool,
+        // recorded and notified; a record not yet notified is notified.
         let unfinished = match &facts.revocation {
             Some(record) if !record.notified => Some(format!(
                 "{target} was revoked for event `{}` but not yet notified: notifying",
                 record.event_id
             )),
             Some(_) => None,
-            None if facts.tags.contains_key(tags::NOTIFIED) => None,
             None => Some(format!(
-                "{target} has the deny but no record of it: recording and notifying"
+                "{target} has what looks like the deny but iam-warden has no record of it: applying the deny, recording and notifying"
             )),
         };
         if let (Some(reason), Mode::Enforce) = (unfinished, config.mode) {

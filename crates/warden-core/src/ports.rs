@@ -260,10 +260,11 @@ pub trait Actions: Send + Sync {
     /// `Ok(false)` when what it acts on no longer exists (`NoSuchEntity`).
     fn apply(&self, action: &Action) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// The users of a group.
+    /// The users of a group: name and unique id.
     fn group_members(
         &self,
         group: &str,
-    ) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    ) -> impl Future<Output = Result<Vec<(String, Option<String>)>, PortError>> + Send;
 }
 
 /// CloudTrail's event history (LookupEvents, two requests per second per account):

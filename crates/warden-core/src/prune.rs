@@ -162,6 +162,9 @@ pub struct Subject {
     /// with them.
     #[serde(default)]
     pub trusted: BTreeSet<crate::trust::Status>,
+    /// IAM's unique id (binds the trust baseline to this very principal).
+    #[serde(default)]
+    pub unique_id: Option<String>,
 }
 
 impl Subject {

@@ -70,7 +70,15 @@ where
     let subjects: Vec<Subject> = subjects
         .iter()
         .map(|s| Subject {
-            trusted: trust.of(s.kind, &s.name).into_keys().collect(),
+            // Trusted for a status only as this very principal (its unique id).
+            trusted: trust
+                .of(s.kind, &s.name)
+                .into_iter()
+                .filter(|(_, e)| {
+                    e.unique_id.is_none() || s.unique_id.is_none() || e.unique_id == s.unique_id
+                })
+                .map(|(status, _)| status)
+                .collect(),
             ..s.clone()
         })
         .collect();

@@ -121,6 +121,17 @@ pub fn boundary_document(previous: Option<&str>) -> Result<String, BoundaryError
     Ok(document)
 }
 
+/// The boundary when the old one cannot be kept (unreadable, or too large with the deny
+/// added): it denies everything. The last resort against a caller that arranged for
+/// every other method to fail: it keeps every limit of any old boundary (there is
+/// nothing left to allow), and `warden restore` puts the old one back.
+pub fn deny_everything_boundary() -> String {
+    json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "IamWardenDenyEverything", "Effect": "Deny", "Action": "*", "Resource": "*"}
+    ]})
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,7 +18,8 @@ use crate::ports::PolicyCheck;
 use crate::ports::{Authorizations, Notifier, PortError, RevokerPorts, TrustLedger};
 use crate::principal::{Principal, Target};
 use crate::revocation::{
-    boundary_document, boundary_name, is_tool_boundary, record_key, RevocationRecord,
+    boundary_document, boundary_name, deny_everything_boundary, is_tool_boundary, record_key,
+    RevocationRecord,
 };
 use crate::trust::{
     self, Action, ActionRecord, ActionState, CallerRecord, Escalation, Grant, LedgerChange,
@@ -519,8 +520,18 @@ impl<P: RevokerPorts> Batch<'_, P> {
                     by: found.by.clone(),
                     event_id: found.event_id.clone(),
                 };
-                let changes =
-                    trust::ledger_changes(&grant, &provenance, &[], &TrustSet::default(), now);
+                let grantee_id = match self.facts.get(target) {
+                    Some(CallerFacts::Found(f)) => f.unique_id.clone(),
+                    _ => None,
+                };
+                let changes = trust::ledger_changes(
+                    &grant,
+                    &provenance,
+                    grantee_id.as_deref(),
+                    &[],
+                    &TrustSet::default(),
+                    now,
+                );
                 self.change_trust(&changes).await?;
             } else if found.event_id != event.event_id().unwrap_or_default() {
                 // An escalation seen from its grantee before its own event: undone now,
@@ -559,9 +570,39 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if !grant.gives() {
             // Taking trust away always applies, whoever does it.
             let current = self.trust().await?.clone();
-            let changes = trust::ledger_changes(&grant, &provenance, &[], &current, now);
+            let changes = trust::ledger_changes(&grant, &provenance, None, &[], &current, now);
             self.change_trust(&changes).await?;
             return Ok(seen_from_grantee);
+        }
+        // The grantee of a Give, as IAM has it now (its unique id binds the trust).
+        let grantee = match &grant {
+            Grant::Give { kind, name, .. } => {
+                let target = Target {
+                    kind: *kind,
+                    name: name.clone(),
+                    arn: String::new(),
+                };
+                match self.facts_of(&target).await? {
+                    CallerFacts::Found(f) => Some(f),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        // Giving a status to a principal already trusted for it changes nothing: never
+        // an escalation to undo (it would take trust from an admin or exempt principal).
+        if let (Grant::Give { status, kind, name }, Some(f)) = (&grant, &grantee) {
+            let target = Target {
+                kind: *kind,
+                name: name.clone(),
+                arn: String::new(),
+            };
+            if matches!(
+                trust::standing(*status, &target, f, &r.config),
+                trust::Standing::Trusted(_)
+            ) {
+                return Ok(seen_from_grantee);
+            }
         }
         if self.may_grant(record).await? {
             let members = match &grant {
@@ -571,7 +612,15 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 _ => Vec::new(),
             };
             let current = self.trust().await?.clone();
-            let changes = trust::ledger_changes(&grant, &provenance, &members, &current, now);
+            let grantee_id = grantee.as_ref().and_then(|f| f.unique_id.clone());
+            let changes = trust::ledger_changes(
+                &grant,
+                &provenance,
+                grantee_id.as_deref(),
+                &members,
+                &current,
+                now,
+            );
             self.change_trust(&changes).await?;
             return Ok(seen_from_grantee);
         }
@@ -715,7 +764,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let event_id = event.event_id().unwrap_or("unknown").to_owned();
 
         let record = match (revocation.resume, facts.revocation.clone()) {
-            (true, Some(record)) => record,
+            (true, Some(record)) if facts_show_deny(&facts, &r.config, record.method) => record,
             _ => {
                 let (method, previous_boundary) = self
                     .deny(&target, &facts, revocation.method, verdict)
@@ -869,29 +918,30 @@ impl<P: RevokerPorts> Batch<'_, P> {
         Ok((method, previous))
     }
 
-    /// The boundary that denies IAM and keeps every limit of the principal's old one.
+    /// The boundary that denies IAM and keeps every limit of the principal's old one; when
+    /// the old one cannot be read or merged (the caller's doing, perhaps), a boundary that
+    /// denies everything: a revocation never fails for want of a boundary.
     async fn deny_by_boundary(&self, target: &Target, facts: &Facts) -> Result<String, PortError> {
         let r = self.revoker;
         let previous = facts.boundary.as_deref().filter(|b| !is_tool_boundary(b));
         let previous_doc = match previous {
-            Some(arn) => {
-                Some(
-                    r.port
-                        .policy_document(arn)
-                        .await?
-                        .ok_or_else(|| PortError::Failed {
-                            operation: "GetPolicy",
-                            message: format!("the boundary {arn} of {target} cannot be read"),
-                        })?,
-                )
-            }
+            Some(arn) => match r.port.policy_document(arn).await {
+                Ok(doc) => doc,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    warn!(principal = %target.arn, boundary = %arn, error = %e, "the old boundary cannot be read");
+                    None
+                }
+            },
             None => None,
         };
-        let document =
-            boundary_document(previous_doc.as_deref()).map_err(|e| PortError::Failed {
-                operation: "boundary",
-                message: format!("{target}: {e}"),
-            })?;
+        let document = match (previous, previous_doc.as_deref()) {
+            (Some(_), None) => deny_everything_boundary(),
+            (_, doc) => boundary_document(doc).unwrap_or_else(|e| {
+                warn!(principal = %target.arn, error = %e, "the old boundary cannot be kept with the deny: denying everything");
+                deny_everything_boundary()
+            }),
+        };
         let arn = r
             .port
             .put_boundary_policy(&boundary_name(target), &document)
@@ -997,6 +1047,16 @@ fn principal_of(event: &Event, verdict: &Verdict) -> String {
         (Some(t), _) => t.arn.clone(),
         (None, Some(record)) => Principal::classify(record).display(),
         (None, None) => String::new(),
+    }
+}
+
+/// Whether the facts show the tool's deny by `method`: the managed deny attached, the
+/// inline deny by name, or a boundary of the tool's.
+fn facts_show_deny(facts: &Facts, config: &Config, method: Method) -> bool {
+    match method {
+        Method::Managed => facts.attached_policies.contains(&config.deny_policy_arn),
+        Method::Inline => facts.inline_policies.contains(&config.inline_policy_name),
+        Method::Boundary => facts.boundary.as_deref().is_some_and(is_tool_boundary),
     }
 }
 
@@ -1137,9 +1197,15 @@ pub async fn ensure_baseline<P: TrustLedger + Authorizations + Notifier>(
     let subjects = port.subjects(true).await?;
     let set = trust::baseline(
         account,
-        subjects
-            .iter()
-            .map(|s| (s.kind, s.name.as_str(), &s.groups, &s.tags)),
+        subjects.iter().map(|s| {
+            (
+                s.kind,
+                s.name.as_str(),
+                s.unique_id.as_deref(),
+                &s.groups,
+                &s.tags,
+            )
+        }),
         admin_group,
         exempt_tag,
         Utc::now(),
@@ -1192,6 +1258,7 @@ pub async fn vouch<P: RevokerPorts>(
             status,
             kind: target.kind,
             name: target.name.clone(),
+            unique_id: facts.unique_id.clone(),
             provenance: Provenance::Operator {
                 by: operator.to_owned(),
             },

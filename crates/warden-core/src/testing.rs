@@ -160,9 +160,15 @@ impl MemoryAccount {
             let mut s = self.lock();
             let set = crate::trust::baseline(
                 "123456789012",
-                s.principals
-                    .iter()
-                    .map(|((kind, name), f)| (*kind, name.as_str(), &f.groups, &f.tags)),
+                s.principals.iter().map(|((kind, name), f)| {
+                    (
+                        *kind,
+                        name.as_str(),
+                        f.unique_id.as_deref(),
+                        &f.groups,
+                        &f.tags,
+                    )
+                }),
                 "Administrators",
                 &("iam-warden:exempt".to_owned(), "true".to_owned()),
                 chrono::Utc::now(),
@@ -825,12 +831,12 @@ impl Actions for MemoryAccount {
         }
     }
 
-    async fn group_members(&self, group: &str) -> Result<Vec<String>, PortError> {
+    async fn group_members(&self, group: &str) -> Result<Vec<(String, Option<String>)>, PortError> {
         let s = self.enter("group_members")?;
         Ok(s.principals
             .iter()
             .filter(|((kind, _), f)| *kind == EntityKind::User && f.groups.contains(group))
-            .map(|((_, name), _)| name.clone())
+            .map(|((_, name), f)| (name.clone(), f.unique_id.clone()))
             .collect())
     }
 }

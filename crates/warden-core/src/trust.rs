@@ -51,8 +51,8 @@ impl Status {
         match (self, kind) {
             (Status::Admin, EntityKind::User) => &["AddUserToGroup"],
             (Status::Admin, EntityKind::Role) => &[],
-            (Status::Exempt, EntityKind::User) => &["TagUser"],
-            (Status::Exempt, EntityKind::Role) => &["TagRole"],
+            (Status::Exempt, EntityKind::User) => &["TagUser", "CreateUser"],
+            (Status::Exempt, EntityKind::Role) => &["TagRole", "CreateRole"],
         }
     }
 }
@@ -94,6 +94,10 @@ pub struct TrustEntry {
     /// IAM names are unique per kind in an account, whatever the path: events name
     /// grantees by name only.
     pub name: String,
+    /// IAM's unique id of the principal trusted: a principal that takes the name later
+    /// (a rename, a re-created user or role) is not it.
+    #[serde(default)]
+    pub unique_id: Option<String>,
     pub provenance: Provenance,
     pub at: DateTime<Utc>,
 }
@@ -158,6 +162,7 @@ pub fn baseline<'a>(
         Item = (
             EntityKind,
             &'a str,
+            Option<&'a str>,
             &'a std::collections::BTreeSet<String>,
             &'a BTreeMap<String, String>,
         ),
@@ -170,7 +175,7 @@ pub fn baseline<'a>(
         account: account.to_owned(),
         entries: BTreeMap::new(),
     };
-    for (kind, name, groups, tags) in principals {
+    for (kind, name, unique_id, groups, tags) in principals {
         let mut statuses = Vec::new();
         if kind == EntityKind::User && groups.contains(admin_group) {
             statuses.push(Status::Admin);
@@ -183,6 +188,7 @@ pub fn baseline<'a>(
                 status,
                 kind,
                 name: name.to_owned(),
+                unique_id: unique_id.map(str::to_owned),
                 provenance: Provenance::Baseline,
                 at: now,
             }));
@@ -218,8 +224,15 @@ pub fn standing(status: Status, target: &Target, facts: &Facts, config: &Config)
         return Standing::Absent;
     }
     match facts.trusted.get(&status) {
-        Some(entry) => Standing::Trusted(entry.clone()),
-        None => Standing::Unverified,
+        // The entry is for this very principal: same unique id when both are known.
+        Some(entry)
+            if entry.unique_id.is_none()
+                || facts.unique_id.is_none()
+                || entry.unique_id == facts.unique_id =>
+        {
+            Standing::Trusted(entry.clone())
+        }
+        _ => Standing::Unverified,
     }
 }
 
@@ -367,8 +380,8 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
             kind: EntityKind::User,
             name: p("userName")?.to_owned(),
         }),
-        "TagUser" => tagged(EntityKind::User, p("userName")?),
-        "TagRole" => tagged(EntityKind::Role, p("roleName")?),
+        "TagUser" | "CreateUser" => tagged(EntityKind::User, p("userName")?),
+        "TagRole" | "CreateRole" => tagged(EntityKind::Role, p("roleName")?),
         "UntagUser" => untagged(EntityKind::User, p("userName")?),
         "UntagRole" => untagged(EntityKind::Role, p("roleName")?),
         "DeleteGroup" if p("groupName") == Some(admin) => Some(Grant::TakeAllAdmins),
@@ -426,21 +439,23 @@ pub fn may_grant(
 pub fn ledger_changes(
     grant: &Grant,
     provenance: &Provenance,
-    members: &[String],
+    grantee_id: Option<&str>,
+    members: &[(String, Option<String>)],
     current: &TrustSet,
     now: DateTime<Utc>,
 ) -> Vec<LedgerChange> {
-    let put = |status, kind, name: &str| {
+    let put = |status, kind, name: &str, unique_id: Option<&str>| {
         LedgerChange::Put(TrustEntry {
             status,
             kind,
             name: name.to_owned(),
+            unique_id: unique_id.map(str::to_owned),
             provenance: provenance.clone(),
             at: now,
         })
     };
     match grant {
-        Grant::Give { status, kind, name } => vec![put(*status, *kind, name)],
+        Grant::Give { status, kind, name } => vec![put(*status, *kind, name, grantee_id)],
         Grant::Take { status, kind, name } => {
             vec![LedgerChange::Remove(key(*status, *kind, name))]
         }
@@ -452,7 +467,7 @@ pub fn ledger_changes(
             .collect(),
         Grant::GroupBecomesAdmin { .. } => members
             .iter()
-            .map(|m| put(Status::Admin, EntityKind::User, m))
+            .map(|(m, id)| put(Status::Admin, EntityKind::User, m, id.as_deref()))
             .collect(),
     }
 }

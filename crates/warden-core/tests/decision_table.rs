@@ -54,6 +54,7 @@ fn trusted(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
                     status,
                     kind: EntityKind::User,
                     name: "x".into(),
+                    unique_id: None,
                     provenance: Provenance::Baseline,
                     at: chrono::Utc::now(),
                 },
@@ -319,17 +320,41 @@ fn admins_exempt_tag_and_exempt_principals_are_exempt() {
 fn a_deny_already_attached_is_already_revoked() {
     let managed = CallerFacts::Found(Facts {
         attached_policies: [DENY.to_owned()].into(),
-        tags: [
-            (tags::EVENT_ID.to_owned(), "e1".to_owned()),
-            (tags::NOTIFIED.to_owned(), "e1".to_owned()),
-        ]
-        .into(),
+        revocation: Some(record(Method::Managed, true)),
         ..Facts::default()
     });
     assert_eq!(
         decision("02-iam-user-duplicate-attach-policy.json", &managed, &[]).decision,
         Decision::AlreadyRevoked
     );
+    // The caller's own imitations never make it "already revoked": an inline policy
+    // named like the deny, a boundary named like the tool's, the record tags.
+    for fake in [
+        Facts {
+            inline_policies: ["iam-warden-deny-iam".to_owned()].into(),
+            tags: [
+                (tags::EVENT_ID.to_owned(), "e1".to_owned()),
+                (tags::NOTIFIED.to_owned(), "e1".to_owned()),
+            ]
+            .into(),
+            ..Facts::default()
+        },
+        Facts {
+            boundary: Some(
+                "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-boundary-x".into(),
+            ),
+            tags: [(tags::NOTIFIED.to_owned(), "e1".to_owned())].into(),
+            ..Facts::default()
+        },
+    ] {
+        let v = decision(
+            "02-iam-user-duplicate-attach-policy.json",
+            &CallerFacts::Found(fake),
+            &[],
+        );
+        assert_eq!(v.decision, Decision::Revoked, "{}", v.reason);
+        assert!(v.revocation.unwrap().resume);
+    }
     let inline = CallerFacts::Found(Facts {
         inline_policies: ["iam-warden-deny-iam".to_owned()].into(),
         revocation: Some(record(Method::Inline, true)),

@@ -43,6 +43,7 @@ fn bob() -> Subject {
         groups: BTreeSet::new(),
         attached: BTreeSet::new(),
         trusted: BTreeSet::new(),
+        unique_id: None,
     }
 }
 

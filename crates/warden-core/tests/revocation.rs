@@ -388,3 +388,75 @@ async fn a_renamed_caller_is_revoked_under_its_new_name_and_the_old_names_new_ho
         .attached_policies
         .is_empty());
 }
+
+#[tokio::test]
+async fn the_callers_imitation_of_a_revocation_is_replaced_by_the_real_one() {
+    let r = revoker(account());
+    // mallory-style preparation: an inline policy named like the deny, the record tags.
+    {
+        let mut s = r.port().lock();
+        let f = s
+            .principals
+            .get_mut(&(EntityKind::User, "dev1".into()))
+            .unwrap();
+        f.inline_policies.insert("iam-warden-deny-iam".into());
+        f.tags.insert(
+            "iam-warden:revoked-at".into(),
+            "2026-01-01T00:00:00Z".into(),
+        );
+        f.tags.insert("iam-warden:event-id".into(), "x".into());
+        f.tags.insert("iam-warden:notified".into(), "x".into());
+    }
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        r.port().lock().calls.contains(&"put_inline_policy"),
+        "the tool's own deny put over it"
+    );
+    assert!(r.port().lock().revocations["user/dev1"].notified);
+    assert_eq!(r.port().notices().len(), 1);
+}
+
+#[tokio::test]
+async fn an_old_boundary_that_cannot_be_read_or_kept_gives_a_boundary_that_denies_everything() {
+    let r = revoker(account());
+    // dev1's boundary cannot be read (another account's, or refused).
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .boundary = Some("arn:aws:iam::aws:policy/SomeManagedBoundary".into());
+    r.port().fail("attach_policy", limit("quota"), 1);
+    r.port().fail("put_inline_policy", limit("size"), 1);
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let tool = r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .boundary
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&r.port().lock().boundaries[&tool]).unwrap();
+    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+    assert_eq!(doc["Statement"][0]["Action"], "*");
+    assert_eq!(
+        doc["Statement"].as_array().unwrap().len(),
+        1,
+        "nothing allowed: never wider than the old one"
+    );
+    assert_eq!(
+        r.port().lock().revocations["user/dev1"]
+            .previous_boundary
+            .as_deref(),
+        Some("arn:aws:iam::aws:policy/SomeManagedBoundary")
+    );
+}

@@ -166,6 +166,7 @@ async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
                 groups: groups.into_iter().map(str::to_owned).collect(),
                 attached: Default::default(),
                 trusted: Default::default(),
+                unique_id: Some(format!("ID-{name}")),
             });
         }
     }
@@ -862,4 +863,91 @@ async fn a_transient_failure_while_undoing_resumes_without_acting_twice() {
         ActionState::Done
     );
     assert!(record.notified.contains("e7"));
+}
+
+#[tokio::test]
+async fn trust_is_bound_to_the_unique_id_so_taking_an_admins_name_takes_nothing() {
+    // Baseline with ids: alice (ID-alice) is the trusted admin.
+    let port = MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("mallory", &[], &[])
+        .with_ids()
+        .with_baseline();
+    // mallory renames alice away, takes the name, and joins the group.
+    {
+        let mut s = port.lock();
+        let alice = s
+            .principals
+            .remove(&(EntityKind::User, "alice".into()))
+            .unwrap();
+        let mut mallory = s
+            .principals
+            .remove(&(EntityKind::User, "mallory".into()))
+            .unwrap();
+        mallory.groups.insert("Administrators".into());
+        s.principals
+            .insert((EntityKind::User, "alice2".into()), alice);
+        s.principals
+            .insert((EntityKind::User, "alice".into()), mallory);
+    }
+    let r = revoker(port, &[]);
+    let mut call = create_user("t1", "alice", 20);
+    call["userIdentity"]["principalId"] = json!("ID-mallory");
+    let out = r.batch().process(&event(&call), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        has_deny(&r, "alice"),
+        "the name's new holder, mallory, is revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_role_created_with_the_exempt_tag_is_an_escalation_too() {
+    let r = revoker(account(), &[]);
+    r.port().lock().principals.insert(
+        (EntityKind::Role, "backdoor".into()),
+        warden_core::decision::Facts {
+            tags: [("iam-warden:exempt".to_owned(), "true".to_owned())].into(),
+            ..Default::default()
+        },
+    );
+    let create = record(
+        "cr-1",
+        "mallory",
+        "CreateRole",
+        json!({"roleName": "backdoor", "assumeRolePolicyDocument": "{}", "tags": [{"key": "iam-warden:exempt", "value": "true"}]}),
+        10,
+    );
+    let out = r.batch().process(&event(&create), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    let role = r.port().facts_of(EntityKind::Role, "backdoor").unwrap();
+    assert!(
+        !role.tags.contains_key("iam-warden:exempt"),
+        "the tag is taken off"
+    );
+    assert_eq!(escalation_notices(&r), 1);
+}
+
+#[tokio::test]
+async fn giving_a_status_to_a_principal_already_trusted_for_it_is_never_undone() {
+    let r = revoker(account(), &[]);
+    // mallory re-applies ci-bot's exempt tag: nothing changes, nothing is undone.
+    let out = r
+        .batch()
+        .process(&event(&tag_exempt("nt-1", "mallory", "ci-bot")), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.decision,
+        Decision::Revoked,
+        "mallory still made an IAM write"
+    );
+    assert!(out.actions.is_empty(), "{:?}", out.actions);
+    let ci = r.port().facts_of(EntityKind::User, "ci-bot").unwrap();
+    assert_eq!(
+        ci.tags.get("iam-warden:exempt").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(escalation_notices(&r), 0);
+    assert!(r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
 }

@@ -43,7 +43,13 @@ where
 
     for message in event.records {
         let message_id = message.message_id.clone().unwrap_or_default();
-        if stopped {
+        // Only a FIFO queue's later messages must wait for a failed one; the deferral
+        // queue (standard) goes on.
+        let fifo = message
+            .event_source_arn
+            .as_deref()
+            .is_none_or(|arn| arn.ends_with(".fifo"));
+        if stopped && fifo {
             // Later messages of a FIFO group must not overtake the failed one.
             failures.push(message_id);
             continue;
@@ -116,7 +122,7 @@ where
         .instrument(span)
         .await;
         if !ok {
-            stopped = true;
+            stopped |= fifo;
             failures.push(message_id);
         }
     }

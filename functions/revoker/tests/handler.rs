@@ -273,3 +273,42 @@ async fn a_permanent_failure_is_dead_lettered_at_once_notified_once_and_the_batc
         .count();
     assert_eq!(failures, 1);
 }
+
+#[tokio::test]
+async fn on_the_deferral_queue_a_failed_message_does_not_hold_up_the_others() {
+    let r = revoker();
+    r.port().fail(
+        "facts",
+        PortError::Transient {
+            operation: "GetUser",
+            message: "Throttling".into(),
+        },
+        1,
+    );
+    let bodies = [
+        fixture("01-iam-user-create-user.json"),
+        fixture("03-failed-call-access-denied.json"),
+    ];
+    let records: Vec<serde_json::Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            serde_json::json!({"messageId": format!("m{i}"), "body": b, "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:iam-warden-deferred"})
+        })
+        .collect();
+    let event: SqsEvent =
+        serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
+    let response = handle_batch(&r, r.port(), event).await;
+    assert_eq!(
+        failed_ids(&response),
+        ["m0"],
+        "a standard queue has no order to keep"
+    );
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev2")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+}
