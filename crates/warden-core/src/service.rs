@@ -756,8 +756,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         let target = revocation.target.clone();
         let account = r.env.account_id.clone();
-        let facts = match self.facts.get(&target) {
-            Some(CallerFacts::Found(f)) => f.clone(),
+        // Read again if an action of the tool (an escalation undone) made them stale:
+        // the record's key is the unique id.
+        let facts = match self.facts_of(&target).await? {
+            CallerFacts::Found(f) => f,
             _ => Facts::default(),
         };
         let key = record_key(&target, facts.unique_id.as_deref());

@@ -951,3 +951,20 @@ async fn giving_a_status_to_a_principal_already_trusted_for_it_is_never_undone()
     assert_eq!(escalation_notices(&r), 0);
     assert!(r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
 }
+
+#[tokio::test]
+async fn an_escalations_revocation_is_recorded_under_the_callers_unique_id() {
+    let port = account().with_ids();
+    let r = revoker(port, &[]);
+    join(&r, "mallory", "Administrators");
+    let mut grant = add_to_admins("id-1", "mallory", "mallory", 10);
+    grant["userIdentity"]["principalId"] = json!("ID-mallory");
+    let out = r.batch().process(&event(&grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let keys: Vec<String> = r.port().lock().revocations.keys().cloned().collect();
+    assert_eq!(
+        keys,
+        ["ID-mallory"],
+        "found again by a later process, whatever its name"
+    );
+}
