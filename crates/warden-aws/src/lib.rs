@@ -68,6 +68,9 @@ pub struct AwsAccount {
     slack: Option<Slack>,
     cloudtrail: Option<aws_sdk_cloudtrail::Client>,
     deferral_queue_url: Option<String>,
+    /// Metrics as CloudWatch embedded-metric lines on stdout (in Lambda, whose log group
+    /// turns them into metrics); elsewhere they are logged.
+    metrics_on_stdout: bool,
 }
 
 /// The Slack webhook's secret, and its URL once read.
@@ -113,6 +116,12 @@ impl AwsAccount {
         self
     }
 
+    /// Metrics as embedded-metric lines on stdout: the Lambda's wiring.
+    pub fn with_metrics_on_stdout(mut self) -> Self {
+        self.metrics_on_stdout = true;
+        self
+    }
+
     /// The queue where deferred events wait.
     pub fn with_deferrals(mut self, url: Option<String>) -> Self {
         self.deferral_queue_url = url;
@@ -140,6 +149,7 @@ impl AwsAccount {
             slack: None,
             cloudtrail: None,
             deferral_queue_url: None,
+            metrics_on_stdout: false,
         }
     }
 

@@ -27,6 +27,8 @@ Configuration comes from the same environment variables as the Lambda functions:
   SELF_SERVICE_ACTIONS, INLINE_POLICY_NAME, ALERT_WINDOW_SECONDS: see README.md
   LEDGER_TABLE                  the DynamoDB ledger: trust and what was undone (default iam-warden-ledger)
   UNVERIFIED_TRUST, TRUST_WAIT_SECONDS, DEFERRAL_QUEUE_URL: how unverified admins are decided
+  TOOL_RULE_NAMES, TOOL_FUNCTION_NAMES, TOOL_QUEUE_NAMES: the pipeline (changes to it are tampering)
+  CANARY_ROLE_NAME              the canary role the daily canary tags
 AWS credentials, region and endpoint come from the standard AWS environment
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
 
@@ -143,6 +145,10 @@ enum Command {
         #[arg(long, value_name = "TIMESTAMP")]
         now: Option<String>,
     },
+    /// Write the daily canary by hand: the tag `iam-warden:canary` on the canary role
+    /// (CANARY_ROLE_NAME). The pruner writes it each day; `warden status` shows when the
+    /// revoker last saw it and the delay it took.
+    Canary,
     /// Create the DynamoDB ledger table (LEDGER_TABLE) if it does not exist, and take
     /// the trust baseline if there is none: the members of ADMIN_GROUP_NAME and the
     /// holders of EXEMPT_TAG, as they are now, become trusted.
@@ -225,6 +231,7 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             now,
         } => prune::run_prune(dry_run, principal, now).await,
         Command::Init => prune::init().await,
+        Command::Canary => canary().await,
     }
 }
 
@@ -387,12 +394,42 @@ async fn consume(queue_url: &str, wait: i32) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+async fn canary() -> Result<ExitCode, CliError> {
+    let (config, _env, account) = setup().await?;
+    let Some(role) = config.canary_role.clone() else {
+        return Err(CliError::Failed(
+            "CANARY_ROLE_NAME is not set: there is no canary role to tag".into(),
+        ));
+    };
+    let target = Target {
+        kind: EntityKind::Role,
+        name: role.clone(),
+        arn: String::new(),
+    };
+    let stamp = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    warden_core::ports::Enforcer::tag(
+        &account,
+        &target,
+        &[(warden_core::tamper::CANARY_TAG, stamp.clone())],
+    )
+    .await?;
+    println!("Tagged role/{role} `{}={stamp}`: the revoker records it when CloudTrail delivers it (warden status).", warden_core::tamper::CANARY_TAG);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How long without a canary before `warden status` (and the alarm) say so.
+const CANARY_MAX_AGE_HOURS: i64 = 26;
+
 async fn status(json: bool) -> Result<ExitCode, CliError> {
     let (config, env, account) = setup().await?;
     let revoked = account
         .revoked(&config.deny_policy_arn, &config.inline_policy_name)
         .await?;
     let trusted = account.trust_set(&env.account_id).await?;
+    let canary = warden_core::ports::Canaries::last_canary(&account, &env.account_id).await?;
+    let now = chrono::Utc::now();
+    let canary_late =
+        canary.is_none_or(|(_, seen)| now - seen > chrono::TimeDelta::hours(CANARY_MAX_AGE_HOURS));
     if json {
         let rows: Vec<serde_json::Value> = revoked
             .iter()
@@ -414,6 +451,12 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
             "revoked": rows,
             "trusted": trust::rows_json(trusted.as_ref()),
             "baseline": trusted.is_some(),
+            "canary": {
+                "made_at": canary.map(|(made, _)| made.to_rfc3339()),
+                "seen_at": canary.map(|(_, seen)| seen.to_rfc3339()),
+                "delay_seconds": canary.map(|(made, seen)| (seen - made).num_seconds()),
+                "late": config.canary_role.is_some() && canary_late,
+            },
         });
         println!(
             "{}",
@@ -422,6 +465,26 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
     trust::print_trusted(trusted.as_ref(), &config);
+    println!();
+    match (canary, &config.canary_role) {
+        (_, None) => println!("Canary: not configured (CANARY_ROLE_NAME)."),
+        (None, Some(_)) => println!(
+            "Canary: NEVER SEEN. The path CloudTrail -> EventBridge -> queue -> revoker is not proven: check the trail, the rule, the queue and the function."
+        ),
+        (Some((made, seen)), Some(_)) => {
+            println!(
+                "Canary: last seen {} ({}h ago), {}s after it was made (CloudTrail's delivery delay: the window a caller has).",
+                seen.format("%Y-%m-%dT%H:%M:%SZ"),
+                (now - seen).num_hours(),
+                (seen - made).num_seconds()
+            );
+            if canary_late {
+                println!(
+                    "Canary: LATE, none for over {CANARY_MAX_AGE_HOURS} hours: the pipeline may have been switched off."
+                );
+            }
+        }
+    }
     println!();
     if revoked.is_empty() {
         println!("No principal carries the iam-warden deny.");

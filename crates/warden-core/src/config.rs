@@ -119,6 +119,11 @@ pub struct Config {
     /// Where deferred events wait (`DEFERRAL_QUEUE_URL`, a standard queue whose
     /// messages are delayed); required by the Lambda when TRUST_WAIT_SECONDS > 0.
     pub deferral_queue_url: Option<String>,
+    /// The tool's own pipeline (`TOOL_RULE_NAMES`, `TOOL_FUNCTION_NAMES`,
+    /// `TOOL_QUEUE_NAMES`, with TOPIC_ARN and LEDGER_TABLE): changes to it are tampering.
+    pub tool: crate::tamper::ToolResources,
+    /// The canary role (`CANARY_ROLE_NAME`): a tag written on it daily proves the path.
+    pub canary_role: Option<String>,
 }
 
 impl Config {
@@ -259,6 +264,27 @@ impl Config {
             }
         }
 
+        let names = |var: &'static str| -> Result<Vec<String>, ConfigError> {
+            let names: Vec<String> = list(get(var)).collect();
+            match names.iter().find(|n| !is_iam_name(n, 256)) {
+                Some(bad) => Err(invalid(var, bad, "comma-separated resource names")),
+                None => Ok(names),
+            }
+        };
+        let tool = crate::tamper::ToolResources {
+            rules: names("TOOL_RULE_NAMES")?,
+            functions: names("TOOL_FUNCTION_NAMES")?,
+            queues: names("TOOL_QUEUE_NAMES")?,
+            topic_arn: topic_arn.clone(),
+            table: ledger_table.clone(),
+        };
+        let canary_role = get("CANARY_ROLE_NAME");
+        if let Some(c) = &canary_role {
+            if !is_iam_name(c, 64) {
+                return Err(invalid("CANARY_ROLE_NAME", c, "an IAM role name"));
+            }
+        }
+
         Ok(Self {
             admin_group,
             deny_policy_arn,
@@ -278,6 +304,8 @@ impl Config {
             unverified,
             trust_wait,
             deferral_queue_url,
+            tool,
+            canary_role,
         })
     }
 
@@ -484,6 +512,8 @@ mod tests {
             ("TRUST_WAIT_SECONDS", "3601"),
             ("TRUST_WAIT_SECONDS", "-1"),
             ("DEFERRAL_QUEUE_URL", "queue"),
+            ("TOOL_QUEUE_NAMES", "not ok"),
+            ("CANARY_ROLE_NAME", "bad role"),
         ] {
             let mut pairs = vec![("DENY_POLICY_ARN", DENY)];
             pairs.retain(|(k, _)| *k != var);

@@ -220,7 +220,10 @@ pub fn decide(
         Event::CloudTrail { record, .. } => record.as_ref(),
     };
     let name = record.event_name.as_deref().unwrap_or("?");
-    if !record.is_iam_api_call() {
+    // A change to the tool's own pipeline counts as an IAM write: switching iam-warden
+    // off is an attack on it.
+    let tampering = crate::tamper::pipeline_tampering(record, &config.tool);
+    if !record.is_iam_api_call() && tampering.is_none() {
         return done(
             Ignored,
             format!(
@@ -256,6 +259,13 @@ pub fn decide(
             }
             CallPolicy::Revoke => {}
         }
+    }
+
+    if crate::tamper::is_canary(record, config, env) {
+        return done(
+            Ignored,
+            "canary: iam-warden's daily proof that CloudTrail -> EventBridge -> the queue -> the revoker works".into(),
+        );
     }
 
     let principal = Principal::classify(record);

@@ -52,6 +52,7 @@ pub struct CloudTrailRecord {
     #[serde(rename = "requestID")]
     pub request_id: Option<String>,
     pub request_parameters: Option<Value>,
+    pub response_elements: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -278,6 +278,21 @@ pub trait Trail: Send + Sync {
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
 }
 
+/// The daily canary's arrivals: when the last one was made (its CloudTrail time) and
+/// when the revoker saw it. The adapter also emits the metric the alarm watches.
+pub trait Canaries: Send + Sync {
+    fn canary_arrived(
+        &self,
+        account: &str,
+        made_at: DateTime<Utc>,
+        seen_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+    fn last_canary(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Option<(DateTime<Utc>, DateTime<Utc>)>, PortError>> + Send;
+}
+
 /// Where an event waits to be decided again (a queue with a delay).
 pub trait Deferrals: Send + Sync {
     fn defer(
@@ -298,6 +313,7 @@ pub trait RevokerPorts:
     + Trail
     + Revocations
     + ToolPolicies
+    + Canaries
 {
 }
 
@@ -311,6 +327,7 @@ impl<T> RevokerPorts for T where
         + Trail
         + Revocations
         + ToolPolicies
+        + Canaries
 {
 }
 

@@ -49,6 +49,9 @@ pub struct PruneConfig {
     pub chunk_size: usize,
     /// Secrets Manager secret holding a Slack incoming-webhook URL.
     pub slack_webhook_secret: Option<String>,
+    /// The canary role (`CANARY_ROLE_NAME`): each scheduled run tags it, and the
+    /// revoker's seeing that tag proves the IAM-events path daily.
+    pub canary_role: Option<String>,
     /// How long to wait for one principal's Access Advisor job.
     pub report_timeout: Duration,
 }
@@ -133,6 +136,12 @@ impl PruneConfig {
             chunk_size: usize::try_from(number("CHUNK_SIZE", 100, 1, 500)?).unwrap_or(100),
             slack_webhook_secret,
             report_timeout: Duration::from_secs(number("REPORT_TIMEOUT_SECONDS", 120, 1, 900)?),
+            canary_role: match get("CANARY_ROLE_NAME") {
+                Some(c) if !is_iam_name(&c, 64) => {
+                    return Err(invalid("CANARY_ROLE_NAME", &c, "an IAM role name"))
+                }
+                other => other,
+            },
         })
     }
 }

@@ -469,6 +469,31 @@ pub enum Started {
     AlreadyQueued,
 }
 
+/// The daily canary: one harmless IAM write (a tag on the tool's canary role) that
+/// CloudTrail records and the IAM rule lets through, so that the revoker proves the
+/// whole path each day. A failure is logged, never a reason not to prune: the missing
+/// canary is what the alarm is for.
+pub async fn write_canary<P: Enforcer>(ports: &P, cfg: &PruneConfig, now: DateTime<Utc>) {
+    let Some(role) = &cfg.canary_role else {
+        return;
+    };
+    let target = Target {
+        kind: crate::principal::EntityKind::Role,
+        name: role.clone(),
+        arn: String::new(),
+    };
+    let stamp = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    match ports
+        .tag(&target, &[(crate::tamper::CANARY_TAG, stamp)])
+        .await
+    {
+        Ok(()) => tracing::info!(role = %role, "canary written"),
+        Err(e) => {
+            tracing::error!(role = %role, error = %e, "canary not written: the canary alarm will fire")
+        }
+    }
+}
+
 /// The scheduled invocation: inventory, then prune inline or fan out through the work
 /// queue. A retried start re-queues the chunks unless they were all queued (chunks are
 /// idempotent).

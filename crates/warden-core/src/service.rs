@@ -193,6 +193,22 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if verdict.decision == Decision::Deferred {
             return Ok(outcome(&verdict, Vec::new()));
         }
+        if let Some(record) = event
+            .record()
+            .filter(|rec| crate::tamper::is_canary(rec, &r.config, &r.env))
+        {
+            if !dry_run {
+                let made_at = record
+                    .event_time
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+                r.port
+                    .canary_arrived(&r.env.account_id, made_at, Utc::now())
+                    .await?;
+            }
+            return Ok(outcome(&verdict, Vec::new()));
+        }
         let escalation = if dry_run {
             None
         } else {
@@ -239,29 +255,33 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let Some(record) = event.record() else {
             return Ok(());
         };
-        match crate::tamper::tampering_of(record, &r.config, &r.env) {
-            None => Ok(()),
+        let what = match crate::tamper::tampering_of(record, &r.config, &r.env) {
             Some(crate::tamper::Tampering::DenyPolicy) => {
-                self.verify_deny_policy(Some(event)).await
+                return self.verify_deny_policy(Some(event)).await
             }
-            Some(crate::tamper::Tampering::ToolRole(role)) => {
-                let event_id = event.event_id().unwrap_or("unknown");
-                let seen = r.port.caller_record(&r.env.account_id, "tampering").await?;
-                if seen.is_some_and(|s| s.notified.contains(event_id)) || !r.port.enabled() {
-                    return Ok(());
-                }
-                let what = format!(
-                    "iam:{} on iam-warden's own role `{role}` (its trust or permissions)",
-                    record.event_name.as_deref().unwrap_or("?")
-                );
-                r.port
-                    .publish(&notice::for_tampering(Some(event), &what, &r.env))
-                    .await?;
-                r.port
-                    .mark_notified(&r.env.account_id, "tampering", event_id)
-                    .await
-            }
+            Some(crate::tamper::Tampering::ToolRole(role)) => format!(
+                "iam:{} on iam-warden's own role `{role}` (its trust or permissions)",
+                record.event_name.as_deref().unwrap_or("?")
+            ),
+            None => match crate::tamper::pipeline_tampering(record, &r.config.tool) {
+                Some(what) => format!(
+                    "{}: {what} (iam-warden's own pipeline)",
+                    record.event_source.as_deref().unwrap_or("?")
+                ),
+                None => return Ok(()),
+            },
+        };
+        let event_id = event.event_id().unwrap_or("unknown");
+        let seen = r.port.caller_record(&r.env.account_id, "tampering").await?;
+        if seen.is_some_and(|s| s.notified.contains(event_id)) || !r.port.enabled() {
+            return Ok(());
         }
+        r.port
+            .publish(&notice::for_tampering(Some(event), &what, &r.env))
+            .await?;
+        r.port
+            .mark_notified(&r.env.account_id, "tampering", event_id)
+            .await
     }
 
     /// Trust work after a decision taken without the facts (a confirmed revocation):
@@ -275,6 +295,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if dry_run {
             return Ok(Vec::new());
         }
+        self.tampering(event).await?;
         let Some(esc) = self.apply_trust(event, verdict).await? else {
             return Ok(Vec::new());
         };

@@ -1,10 +1,16 @@
-//! Tampering with the tool's own IAM resources: its deny policy and its roles. Any
+//! Tampering with the tool itself. Its IAM resources (the deny policy, its roles): any
 //! caller who may write IAM can try, in CloudTrail's delivery delay; the revoker repairs
 //! the deny before using it, and notifies every change of its own roles, whoever made it.
+//! And the pipeline (issue 11): the rules, the functions and their event source
+//! mappings, the queues, the topic, the ledger table, and CloudTrail logging. Those calls
+//! are not IAM calls; a second rule sends them to the revoker, which notifies each once
+//! and decides its caller as for an IAM write: switching the tool off is an attack on it.
 
 use crate::config::Config;
 use crate::decision::Environment;
 use crate::event::CloudTrailRecord;
+#[cfg(test)]
+use serde_json::json;
 
 /// Calls that change a managed policy's effective document or remove it.
 const POLICY_CHANGES: &[&str] = &[
@@ -34,6 +40,259 @@ pub enum Tampering {
     DenyPolicy,
     /// One of its roles changed: notified, whoever made it.
     ToolRole(String),
+}
+
+/// The tool's own resources, by name (from TOOL_RULE_NAMES, TOOL_FUNCTION_NAMES,
+/// TOOL_QUEUE_NAMES, TOPIC_ARN, LEDGER_TABLE).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolResources {
+    pub rules: Vec<String>,
+    pub functions: Vec<String>,
+    pub queues: Vec<String>,
+    pub topic_arn: Option<String>,
+    pub table: String,
+}
+
+/// The management calls that disable or change the pipeline, by service.
+const PIPELINE_CALLS: &[(&str, &[&str])] = &[
+    (
+        "events.amazonaws.com",
+        &[
+            "DisableRule",
+            "DeleteRule",
+            "RemoveTargets",
+            "PutRule",
+            "PutTargets",
+        ],
+    ),
+    (
+        "lambda.amazonaws.com",
+        &[
+            "DeleteFunction",
+            "UpdateFunctionConfiguration",
+            "UpdateFunctionCode",
+            "PutFunctionConcurrency",
+            "DeleteFunctionConcurrency",
+            "DeleteEventSourceMapping",
+            "UpdateEventSourceMapping",
+            "RemovePermission",
+        ],
+    ),
+    (
+        "sqs.amazonaws.com",
+        &[
+            "DeleteQueue",
+            "PurgeQueue",
+            "SetQueueAttributes",
+            "RemovePermission",
+        ],
+    ),
+    (
+        "sns.amazonaws.com",
+        &["DeleteTopic", "SetTopicAttributes", "Unsubscribe"],
+    ),
+    (
+        "dynamodb.amazonaws.com",
+        &[
+            "DeleteTable",
+            "UpdateTable",
+            "UpdateTimeToLive",
+            "DeleteResourcePolicy",
+            "PutResourcePolicy",
+        ],
+    ),
+    (
+        "cloudtrail.amazonaws.com",
+        &[
+            "StopLogging",
+            "DeleteTrail",
+            "UpdateTrail",
+            "PutEventSelectors",
+        ],
+    ),
+];
+
+/// Every event name of [`PIPELINE_CALLS`] (for the tamper rule's pattern and its check).
+pub fn pipeline_event_names() -> Vec<&'static str> {
+    let mut names: Vec<&str> = PIPELINE_CALLS
+        .iter()
+        .flat_map(|(_, calls)| calls.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// Lambda records its calls with the API version appended (`DeleteFunction20150331`).
+fn base_name(name: &str) -> &str {
+    name.trim_end_matches(|c: char| c.is_ascii_digit() || c == 'v')
+        .trim_end_matches(|c: char| c.is_ascii_digit())
+}
+
+/// Whether event selectors still log every management write: `includeManagementEvents`
+/// not false, and `readWriteType` All or WriteOnly. Advanced selectors are read
+/// conservatively: any without a management-events category counts as a drop.
+fn drops_management_events(params: &serde_json::Value) -> bool {
+    if let Some(advanced) = params
+        .get("advancedEventSelectors")
+        .and_then(|a| a.as_array())
+    {
+        let logs_management = advanced.iter().any(|sel| {
+            sel.get("fieldSelectors")
+                .and_then(|f| f.as_array())
+                .is_some_and(|fields| {
+                    fields.iter().any(|f| {
+                        f.get("field").and_then(|v| v.as_str()) == Some("eventCategory")
+                            && f.get("equals")
+                                .and_then(|e| e.as_array())
+                                .is_some_and(|e| e.iter().any(|v| v.as_str() == Some("Management")))
+                    })
+                })
+        });
+        return !logs_management;
+    }
+    let Some(selectors) = params.get("eventSelectors").and_then(|s| s.as_array()) else {
+        return true;
+    };
+    !selectors.iter().any(|sel| {
+        sel.get("includeManagementEvents").and_then(|v| v.as_bool()) != Some(false)
+            && matches!(
+                sel.get("readWriteType").and_then(|v| v.as_str()),
+                None | Some("All") | Some("WriteOnly")
+            )
+    })
+}
+
+/// What a successful management call did to the pipeline, if anything: its description.
+pub fn pipeline_tampering(record: &CloudTrailRecord, tool: &ToolResources) -> Option<String> {
+    if record.is_failed() {
+        return None;
+    }
+    let source = record.event_source.as_deref()?;
+    let name = base_name(record.event_name.as_deref()?);
+    let calls = PIPELINE_CALLS.iter().find(|(s, _)| *s == source)?.1;
+    if !calls.contains(&name) {
+        return None;
+    }
+    let params = record
+        .request_parameters
+        .clone()
+        .unwrap_or(serde_json::Value::Null);
+    let text = |key: &str| params.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+    let last = |v: &str| v.rsplit(['/', ':']).next().unwrap_or(v).to_owned();
+    let what = |thing: String| Some(format!("{name} on {thing}"));
+    match source {
+        "events.amazonaws.com" => {
+            let rule = text("name").or_else(|| text("rule"))?;
+            tool.rules
+                .contains(&last(&rule))
+                .then(|| format!("{name} on the rule `{rule}`"))
+        }
+        "lambda.amazonaws.com" => {
+            let function = text("functionName").or_else(|| {
+                record
+                    .response_elements
+                    .as_ref()?
+                    .get("functionArn")?
+                    .as_str()
+                    .map(str::to_owned)
+            })?;
+            tool.functions
+                .contains(&last(&function))
+                .then(|| format!("{name} on the function `{function}`"))
+        }
+        "sqs.amazonaws.com" => {
+            let queue = text("queueUrl")?;
+            tool.queues
+                .contains(&last(&queue))
+                .then(|| format!("{name} on the queue `{queue}`"))
+        }
+        "sns.amazonaws.com" => {
+            let topic = tool.topic_arn.as_deref()?;
+            let arn = text("topicArn").or_else(|| text("subscriptionArn"))?;
+            // A subscription's ARN is the topic's followed by `:<id>`.
+            (arn == topic || arn.starts_with(&format!("{topic}:")))
+                .then(|| format!("{name} on `{arn}`"))
+        }
+        "dynamodb.amazonaws.com" => {
+            let table = text("tableName").or_else(|| text("resourceArn"))?;
+            (last(&table) == tool.table).then(|| format!("{name} on the ledger table `{table}`"))
+        }
+        "cloudtrail.amazonaws.com" => {
+            let trail = text("name")
+                .or_else(|| text("trailName"))
+                .unwrap_or_else(|| "?".into());
+            match name {
+                // Whatever trail: CloudTrail's logging is the pipeline's source.
+                "StopLogging" | "DeleteTrail" => what(format!("the trail `{trail}`")),
+                "UpdateTrail" => what(format!("the trail `{trail}`")),
+                "PutEventSelectors" => drops_management_events(&params)
+                    .then(|| format!("{name} on the trail `{trail}`, dropping management events")),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The tag the daily canary writes on the canary role.
+pub const CANARY_TAG: &str = "iam-warden:canary";
+
+/// Whether a record is the tool's own daily canary: TagRole of the canary tag on the
+/// canary role, by one of the tool's roles. Anyone else's is an ordinary IAM call.
+pub fn is_canary(record: &CloudTrailRecord, config: &Config, env: &Environment) -> bool {
+    let Some(canary) = config.canary_role.as_deref() else {
+        return false;
+    };
+    if record.is_failed()
+        || record.event_name.as_deref() != Some("TagRole")
+        || record.request_param("roleName") != Some(canary)
+    {
+        return false;
+    }
+    let tagged = record
+        .request_parameters
+        .as_ref()
+        .and_then(|p| p.get("tags"))
+        .and_then(|t| t.as_array())
+        .is_some_and(|tags| {
+            tags.iter()
+                .any(|t| t.get("key").and_then(|k| k.as_str()) == Some(CANARY_TAG))
+        });
+    let by_tool = match crate::principal::Principal::classify(record) {
+        crate::principal::Principal::AssumedRole { role, .. } => {
+            env.is_tool(&crate::principal::Principal::AssumedRole {
+                role: role.clone(),
+                session_arn: String::new(),
+            }) || config.pruner_role_arn.as_deref() == Some(role.arn.as_str())
+        }
+        _ => false,
+    };
+    tagged && by_tool
+}
+
+/// The metric of a canary's arrival, in CloudWatch's embedded metric format: one log line
+/// that becomes `iam-warden/CanaryArrived` (the alarm's metric, one a day) and
+/// `iam-warden/CanaryDelaySeconds` (CloudTrail's delivery delay: a caller's window).
+pub fn canary_metric(
+    made_at: chrono::DateTime<chrono::Utc>,
+    seen_at: chrono::DateTime<chrono::Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": seen_at.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": "iam-warden",
+                "Dimensions": [[]],
+                "Metrics": [
+                    {"Name": "CanaryArrived", "Unit": "Count"},
+                    {"Name": "CanaryDelaySeconds", "Unit": "Seconds"}
+                ],
+            }],
+        },
+        "CanaryArrived": 1,
+        "CanaryDelaySeconds": (seen_at - made_at).num_seconds().max(0),
+    })
 }
 
 /// The names of the tool's own roles: the one it runs as, and the pruner's.
@@ -80,6 +339,297 @@ pub fn tampering_of(
 mod tests {
     use super::*;
     use crate::testing::{config, environment};
+
+    fn call(source: &str, name: &str, params: serde_json::Value) -> CloudTrailRecord {
+        serde_json::from_value(serde_json::json!({
+            "eventName": name, "eventSource": source, "requestParameters": params,
+        }))
+        .unwrap()
+    }
+
+    fn tool() -> ToolResources {
+        ToolResources {
+            rules: vec!["iam-warden-iam-calls".into(), "iam-warden-tampering".into()],
+            functions: vec!["iam-warden-revoker".into(), "iam-warden-pruner".into()],
+            queues: vec![
+                "iam-warden-events.fifo".into(),
+                "iam-warden-deferred".into(),
+            ],
+            topic_arn: Some("arn:aws:sns:us-east-1:123456789012:iam-warden-notices".into()),
+            table: "iam-warden-ledger".into(),
+        }
+    }
+
+    #[test]
+    fn every_listed_call_on_the_tools_pipeline_is_tampering_and_on_others_nothing() {
+        let t = tool();
+        let topic = "arn:aws:sns:us-east-1:123456789012:iam-warden-notices";
+        let queue = "https://sqs.us-east-1.amazonaws.com/123456789012/iam-warden-events.fifo";
+        let cases: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = vec![
+            (
+                "events.amazonaws.com",
+                "DisableRule",
+                json!({"name": "iam-warden-iam-calls"}),
+                json!({"name": "their-rule"}),
+            ),
+            (
+                "events.amazonaws.com",
+                "DeleteRule",
+                json!({"name": "iam-warden-tampering"}),
+                json!({"name": "their-rule"}),
+            ),
+            (
+                "events.amazonaws.com",
+                "RemoveTargets",
+                json!({"rule": "iam-warden-iam-calls"}),
+                json!({"rule": "their-rule"}),
+            ),
+            (
+                "events.amazonaws.com",
+                "PutRule",
+                json!({"name": "iam-warden-iam-calls"}),
+                json!({"name": "their-rule"}),
+            ),
+            (
+                "events.amazonaws.com",
+                "PutTargets",
+                json!({"rule": "iam-warden-iam-calls"}),
+                json!({"rule": "their-rule"}),
+            ),
+            (
+                "lambda.amazonaws.com",
+                "DeleteFunction20150331",
+                json!({"functionName": "iam-warden-revoker"}),
+                json!({"functionName": "theirs"}),
+            ),
+            (
+                "lambda.amazonaws.com",
+                "UpdateFunctionConfiguration20150331v2",
+                json!({"functionName": "arn:aws:lambda:us-east-1:123456789012:function:iam-warden-revoker"}),
+                json!({"functionName": "theirs"}),
+            ),
+            (
+                "lambda.amazonaws.com",
+                "PutFunctionConcurrency20171031",
+                json!({"functionName": "iam-warden-pruner"}),
+                json!({"functionName": "theirs"}),
+            ),
+            (
+                "lambda.amazonaws.com",
+                "DeleteEventSourceMapping20150331",
+                json!({"uUID": "u"}),
+                json!({"uUID": "v"}),
+            ),
+            (
+                "sqs.amazonaws.com",
+                "PurgeQueue",
+                json!({"queueUrl": queue}),
+                json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/theirs"}),
+            ),
+            (
+                "sqs.amazonaws.com",
+                "DeleteQueue",
+                json!({"queueUrl": queue}),
+                json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/theirs"}),
+            ),
+            (
+                "sqs.amazonaws.com",
+                "SetQueueAttributes",
+                json!({"queueUrl": queue}),
+                json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/theirs"}),
+            ),
+            (
+                "sns.amazonaws.com",
+                "DeleteTopic",
+                json!({"topicArn": topic}),
+                json!({"topicArn": "arn:aws:sns:us-east-1:123456789012:theirs"}),
+            ),
+            (
+                "sns.amazonaws.com",
+                "Unsubscribe",
+                json!({"subscriptionArn": format!("{topic}:0a1b")}),
+                json!({"subscriptionArn": "arn:aws:sns:us-east-1:123456789012:theirs:0a1b"}),
+            ),
+            (
+                "dynamodb.amazonaws.com",
+                "DeleteTable",
+                json!({"tableName": "iam-warden-ledger"}),
+                json!({"tableName": "theirs"}),
+            ),
+            (
+                "cloudtrail.amazonaws.com",
+                "PutEventSelectors",
+                json!({"trailName": "org", "eventSelectors": [{"includeManagementEvents": false, "readWriteType": "All"}]}),
+                json!({"trailName": "org", "eventSelectors": [{"includeManagementEvents": true, "readWriteType": "All"}]}),
+            ),
+        ];
+        for (source, name, ours, theirs) in cases {
+            let mut ours_record = call(source, name, ours);
+            if name.starts_with("DeleteEventSourceMapping") {
+                ours_record.response_elements = Some(
+                    json!({"functionArn": "arn:aws:lambda:us-east-1:123456789012:function:iam-warden-revoker"}),
+                );
+            }
+            assert!(
+                pipeline_tampering(&ours_record, &t).is_some(),
+                "{name} on ours"
+            );
+            assert_eq!(
+                pipeline_tampering(&call(source, name, theirs), &t),
+                None,
+                "{name} on theirs"
+            );
+        }
+        // CloudTrail logging in general, whatever the trail.
+        for name in ["StopLogging", "DeleteTrail", "UpdateTrail"] {
+            assert!(
+                pipeline_tampering(
+                    &call("cloudtrail.amazonaws.com", name, json!({"name": "any"})),
+                    &t
+                )
+                .is_some(),
+                "{name}"
+            );
+        }
+        // A read, a call of another service, a failed call: nothing.
+        assert_eq!(
+            pipeline_tampering(
+                &call(
+                    "events.amazonaws.com",
+                    "DescribeRule",
+                    json!({"name": "iam-warden-iam-calls"})
+                ),
+                &t
+            ),
+            None
+        );
+        assert_eq!(
+            pipeline_tampering(
+                &call(
+                    "ec2.amazonaws.com",
+                    "DeleteQueue",
+                    json!({"queueUrl": queue})
+                ),
+                &t
+            ),
+            None
+        );
+        let mut failed = call(
+            "sqs.amazonaws.com",
+            "PurgeQueue",
+            json!({"queueUrl": queue}),
+        );
+        failed.error_code = Some("AccessDenied".into());
+        assert_eq!(pipeline_tampering(&failed, &t), None);
+        // Advanced selectors without management events drop them; with them, not.
+        let advanced = |category: &str| {
+            call(
+                "cloudtrail.amazonaws.com",
+                "PutEventSelectors",
+                json!({"trailName": "t", "advancedEventSelectors": [{"fieldSelectors": [{"field": "eventCategory", "equals": [category]}]}]}),
+            )
+        };
+        assert!(pipeline_tampering(&advanced("Data"), &t).is_some());
+        assert_eq!(pipeline_tampering(&advanced("Management"), &t), None);
+        let read_only = call(
+            "cloudtrail.amazonaws.com",
+            "PutEventSelectors",
+            json!({"eventSelectors": [{"readWriteType": "ReadOnly"}]}),
+        );
+        assert!(
+            pipeline_tampering(&read_only, &t).is_some(),
+            "logging reads only drops the writes"
+        );
+        assert!(pipeline_event_names().contains(&"PurgeQueue"));
+    }
+
+    #[test]
+    fn the_canary_metric_is_an_embedded_metric_with_the_delay() {
+        let made = chrono::DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let seen = made + chrono::TimeDelta::seconds(312);
+        let m = canary_metric(made, seen);
+        assert_eq!(m["CanaryArrived"], 1);
+        assert_eq!(m["CanaryDelaySeconds"], 312);
+        assert_eq!(m["_aws"]["CloudWatchMetrics"][0]["Namespace"], "iam-warden");
+        assert_eq!(
+            m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "CanaryArrived"
+        );
+        assert_eq!(m["_aws"]["Timestamp"], seen.timestamp_millis());
+        assert_eq!(
+            canary_metric(seen, made)["CanaryDelaySeconds"],
+            0,
+            "a clock skew is no negative delay"
+        );
+    }
+
+    #[test]
+    fn the_canary_is_recognised_only_when_it_is_the_tools_own() {
+        let c = config(&[
+            ("CANARY_ROLE_NAME", "iam-warden-canary"),
+            (
+                "PRUNER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/iam-warden/iam-warden-pruner",
+            ),
+        ]);
+        let env = environment();
+        let canary = |role_arn: &str, role: &str, key: &str| -> CloudTrailRecord {
+            serde_json::from_value(json!({
+                "eventName": "TagRole", "eventSource": "iam.amazonaws.com", "recipientAccountId": "123456789012",
+                "requestParameters": {"roleName": role, "tags": [{"key": key, "value": "2026-11-25T03:00:00Z"}]},
+                "userIdentity": {"type": "AssumedRole", "accountId": "123456789012",
+                    "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role_arn}}},
+            }))
+            .unwrap()
+        };
+        let pruner = "arn:aws:iam::123456789012:role/iam-warden/iam-warden-pruner";
+        assert!(is_canary(
+            &canary(pruner, "iam-warden-canary", CANARY_TAG),
+            &c,
+            &env
+        ));
+        assert!(is_canary(
+            &canary(
+                "arn:aws:iam::123456789012:role/iam-warden/iam-warden-revoker",
+                "iam-warden-canary",
+                CANARY_TAG
+            ),
+            &c,
+            &env
+        ));
+        assert!(
+            !is_canary(
+                &canary(
+                    "arn:aws:iam::123456789012:role/deployer",
+                    "iam-warden-canary",
+                    CANARY_TAG
+                ),
+                &c,
+                &env
+            ),
+            "someone else's tag"
+        );
+        assert!(!is_canary(
+            &canary(pruner, "other-role", CANARY_TAG),
+            &c,
+            &env
+        ));
+        assert!(!is_canary(
+            &canary(pruner, "iam-warden-canary", "other-key"),
+            &c,
+            &env
+        ));
+        assert!(
+            !is_canary(
+                &canary(pruner, "iam-warden-canary", CANARY_TAG),
+                &config(&[]),
+                &env
+            ),
+            "no canary configured"
+        );
+    }
 
     fn record(name: &str, params: serde_json::Value, error: Option<&str>) -> CloudTrailRecord {
         serde_json::from_value(serde_json::json!({

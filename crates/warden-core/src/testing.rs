@@ -102,6 +102,8 @@ pub struct State {
     pub tool_policies: BTreeMap<String, (String, usize)>,
     /// Boundary documents by ARN (the principals' own, and the tool's).
     pub boundaries: BTreeMap<String, String>,
+    /// The canary's arrivals: (made at, seen at).
+    pub canaries: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -867,5 +869,27 @@ impl Deferrals for MemoryAccount {
         let mut s = self.enter("defer")?;
         s.deferred.push((body.to_owned(), delay));
         Ok(())
+    }
+}
+
+impl crate::ports::Canaries for MemoryAccount {
+    async fn canary_arrived(
+        &self,
+        _account: &str,
+        made_at: chrono::DateTime<chrono::Utc>,
+        seen_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), PortError> {
+        let mut s = self.enter("canary_arrived")?;
+        s.canaries.push((made_at, seen_at));
+        Ok(())
+    }
+
+    async fn last_canary(
+        &self,
+        _account: &str,
+    ) -> Result<Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>, PortError>
+    {
+        let s = self.enter("last_canary")?;
+        Ok(s.canaries.last().copied())
     }
 }

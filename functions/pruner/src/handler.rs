@@ -39,6 +39,7 @@ where
         || now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
         str::to_owned,
     );
+    warden_core::pruner::write_canary(ports, cfg, now).await;
     let started = start(
         ports,
         cfg,

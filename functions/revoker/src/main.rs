@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = revoker::config::load()?;
     let sdk = warden_aws::load_sdk_config().await;
-    let account = AwsAccount::for_revoker(&sdk, &config);
+    let account = AwsAccount::for_revoker(&sdk, &config).with_metrics_on_stdout();
     let env = account.discover(&config).await?;
     // Trust comes from the ledger: the first start of a new deployment takes the
     // baseline (and notifies whom it trusts).
