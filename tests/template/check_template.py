@@ -85,7 +85,7 @@ def operations(sources):
 
 def env_vars(path):
     src = (ROOT / path).read_text()
-    return set(re.findall(r'(?:get|number|flag)\(\s*"([A-Z][A-Z0-9_]+)"', src))
+    return set(re.findall(r'(?:get|number|flag|names)\(\s*"([A-Z][A-Z0-9_]+)"', src))
 
 
 AWS = ROOT / "crates/warden-aws/src"
@@ -288,6 +288,43 @@ if not any(st.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com" 
     fail("the topic's key does not admit cloudwatch.amazonaws.com: the alarms could not publish")
 if "UsEast1Only" not in template.get("Rules", {}):
     fail("the template does not refuse regions other than us-east-1")
+
+# 10. Self-protection (issue 11): the tampering rule covers every call the code treats as
+# tampering, feeds the revoker's queue in a group of its own, and watches the IAM rule,
+# which watches it back; the canary's permission is exactly one action on exactly the
+# canary role; its alarm fires after 26 hours without one.
+tamper_src = (ROOT / "crates/warden-core/src/tamper.rs").read_text()
+calls_block = tamper_src[tamper_src.index("const PIPELINE_CALLS"):tamper_src.index("];", tamper_src.index("const PIPELINE_CALLS"))]
+code_calls = set(re.findall(r'"([A-Z][A-Za-z]+)"', calls_block))
+tamper = resources["TamperingRule"]["Properties"]
+pattern_names = tamper["EventPattern"]["detail"]["eventName"]
+covered = {n if isinstance(n, str) else n["prefix"] for n in pattern_names}
+for call in sorted(code_calls - covered):
+    fail(f"the tampering rule does not match {call}, which the revoker treats as tampering")
+for call in sorted(covered - code_calls):
+    fail(f"the tampering rule matches {call}, which the revoker does not treat as tampering")
+if tamper["Targets"][0]["Arn"] != {"Fn::GetAtt": ["EventsQueue", "Arn"]} or tamper["Targets"][0]["SqsParameters"]["MessageGroupId"] == target["SqsParameters"]["MessageGroupId"]:
+    fail("the tampering rule does not feed the revoker's queue in a group of its own")
+rules = set(revoker_env["TOOL_RULE_NAMES"].split(","))
+if rules != {resources["IamEventsRule"]["Properties"]["Name"], tamper["Name"]}:
+    fail("TOOL_RULE_NAMES is not exactly the two rules")
+iam_pattern = resources["IamEventsRule"]["Properties"]["EventPattern"]
+if "events.amazonaws.com" not in iam_pattern["detail"]["eventSource"]:
+    fail("the IAM rule does not watch EventBridge's calls (the tampering rule's changes)")
+for fn_name in revoker_env["TOOL_FUNCTION_NAMES"].split(","):
+    if fn_name not in (resources["RevokerFunction"]["Properties"]["FunctionName"], resources["PrunerFunction"]["Properties"]["FunctionName"]):
+        fail(f"TOOL_FUNCTION_NAMES names {fn_name}, not one of the tool's functions")
+queue_names = {resources[q]["Properties"]["QueueName"] for q in resources if resources[q]["Type"] == "AWS::SQS::Queue"}
+if set(revoker_env["TOOL_QUEUE_NAMES"].split(",")) != queue_names:
+    fail(f"TOOL_QUEUE_NAMES is not exactly the stack's queues {sorted(queue_names)}")
+canary = [st for st in pruner_statements if "iam:TagRole" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]) and st.get("Sid") == "Canary"]
+if len(canary) != 1 or canary[0]["Action"] != "iam:TagRole" or canary[0]["Resource"] != {"Fn::GetAtt": ["CanaryRole", "Arn"]}:
+    fail("the canary's permission is not exactly iam:TagRole on exactly the canary role")
+alarm = resources.get("CanaryMissingAlarm", {}).get("Properties", {})
+if (alarm.get("MetricName"), alarm.get("Namespace"), alarm.get("TreatMissingData")) != ("CanaryArrived", "iam-warden", "breaching") or alarm.get("Period", 0) * alarm.get("EvaluationPeriods", 0) != 26 * 3600:
+    fail("no alarm fires after 26 hours without a canary")
+if "requestParameters" not in json.dumps(iam_pattern) or "CanaryRole" not in json.dumps(iam_pattern):
+    fail("the IAM rule does not let the pruner's canary through")
 
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)

@@ -278,6 +278,9 @@ pub trait Trail: Send + Sync {
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
 }
 
+/// When a canary was made (its CloudTrail time) and when the revoker saw it.
+pub type CanarySeen = (DateTime<Utc>, DateTime<Utc>);
+
 /// The daily canary's arrivals: when the last one was made (its CloudTrail time) and
 /// when the revoker saw it. The adapter also emits the metric the alarm watches.
 pub trait Canaries: Send + Sync {
@@ -290,7 +293,7 @@ pub trait Canaries: Send + Sync {
     fn last_canary(
         &self,
         account: &str,
-    ) -> impl Future<Output = Result<Option<(DateTime<Utc>, DateTime<Utc>)>, PortError>> + Send;
+    ) -> impl Future<Output = Result<Option<CanarySeen>, PortError>> + Send;
 }
 
 /// Where an event waits to be decided again (a queue with a delay).

@@ -25,6 +25,7 @@ fn every_corpus_record_parses_and_gets_a_decision() {
     .unwrap();
 
     let mut iam_decisions = Vec::new();
+    let mut tampering: Vec<String> = Vec::new();
     for event in &events {
         let event = event.as_ref().expect("every record parses");
         let record = event.record().unwrap();
@@ -59,6 +60,16 @@ fn every_corpus_record_parses_and_gets_a_decision() {
                 record.event_name.clone().unwrap_or_default(),
                 verdict.decision,
             ));
+        } else if warden_core::tamper::pipeline_tampering(record, &config.tool).is_some() {
+            // Switching CloudTrail's logging off is an attack on the tool: decided as an
+            // IAM write (the detonations' callers are non-admins).
+            assert_ne!(
+                verdict.decision,
+                Decision::Ignored,
+                "{:?}",
+                record.event_name
+            );
+            tampering.push(record.event_name.clone().unwrap_or_default());
         } else {
             assert_eq!(
                 verdict.decision,
@@ -68,6 +79,14 @@ fn every_corpus_record_parses_and_gets_a_decision() {
             );
         }
     }
+    tampering.sort();
+    tampering.dedup();
+    assert!(
+        tampering
+            .iter()
+            .any(|n| n == "DeleteTrail" || n == "StopLogging"),
+        "the corpus's CloudTrail detonations are caught: {tampering:?}"
+    );
     assert_eq!(iam_decisions.len(), 10);
     // The IAM writes of the corpus are by non-admin IAM users: each is revoked.
     let revoked = iam_decisions
