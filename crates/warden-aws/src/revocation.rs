@@ -198,26 +198,6 @@ impl ToolPolicies for AwsAccount {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policy_arns_give_their_path_and_name() {
-        assert_eq!(
-            path_and_name("arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam"),
-            Some(("/iam-warden/".into(), "iam-warden-deny-iam".into()))
-        );
-        assert_eq!(
-            path_and_name("arn:aws:iam::123456789012:policy/deny"),
-            Some(("/".into(), "deny".into()))
-        );
-        assert_eq!(path_and_name("arn:aws:iam::1:user/x"), None);
-        assert!(same_document(r#"{"a": 1}"#, r#"{ "a":1 }"#));
-        assert!(!same_document(r#"{"a": 1}"#, r#"{"a": 2}"#));
-    }
-}
-
 /// The canary's item: `canary#<account>`, its CloudTrail time and when it was seen.
 fn canary_key(account: &str) -> String {
     format!("canary#{account}")
@@ -274,5 +254,25 @@ impl warden_core::ports::Canaries for AwsAccount {
                 _ => None,
             };
         Ok(item.and_then(|i| Some((date(&i, "made_at")?, date(&i, "seen_at")?))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policy_arns_give_their_path_and_name() {
+        assert_eq!(
+            path_and_name("arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam"),
+            Some(("/iam-warden/".into(), "iam-warden-deny-iam".into()))
+        );
+        assert_eq!(
+            path_and_name("arn:aws:iam::123456789012:policy/deny"),
+            Some(("/".into(), "deny".into()))
+        );
+        assert_eq!(path_and_name("arn:aws:iam::1:user/x"), None);
+        assert!(same_document(r#"{"a": 1}"#, r#"{ "a":1 }"#));
+        assert!(!same_document(r#"{"a": 1}"#, r#"{"a": 2}"#));
     }
 }
