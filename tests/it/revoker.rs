@@ -1108,3 +1108,174 @@ async fn a_tampered_or_deleted_deny_is_repaired_and_the_caller_revoked() {
     assert!(f.account.policy_document(f.deny()).await.is_some());
     assert_eq!(f.account.attached("dev1").await, [f.deny()]);
 }
+
+// ---- Self-protection (issue 11), against moto --------------------------------------
+
+/// A management call of another service, by an IAM user of this account.
+fn service_call(
+    f: &Fixture,
+    id: &str,
+    caller: &str,
+    source: &str,
+    name: &str,
+    params: serde_json::Value,
+) -> serde_json::Value {
+    let mut record = f.call(id, caller, name, params);
+    record["eventSource"] = serde_json::json!(source);
+    record
+}
+
+#[tokio::test]
+async fn switching_the_pipeline_off_is_notified_once_and_its_untrusted_caller_revoked() {
+    let f = Fixture::new(&[
+        (
+            "TOOL_RULE_NAMES",
+            "iam-warden-iam-calls,iam-warden-tampering",
+        ),
+        ("TOOL_QUEUE_NAMES", "iam-warden-events.fifo"),
+    ])
+    .await;
+    let r = f.revoker().await;
+    let queue = format!(
+        "https://sqs.us-east-1.amazonaws.com/{}/iam-warden-events.fifo",
+        f.account.id
+    );
+    let attacks = [
+        service_call(
+            &f,
+            "tp-1",
+            "dev1",
+            "events.amazonaws.com",
+            "DisableRule",
+            serde_json::json!({"name": "iam-warden-iam-calls"}),
+        ),
+        service_call(
+            &f,
+            "tp-2",
+            "dev1",
+            "sqs.amazonaws.com",
+            "PurgeQueue",
+            serde_json::json!({"queueUrl": queue}),
+        ),
+        service_call(
+            &f,
+            "tp-3",
+            "dev1",
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            serde_json::json!({"name": "org-trail"}),
+        ),
+    ];
+    let refs: Vec<&serde_json::Value> = attacks.iter().collect();
+    assert!(f.deliver(&r, &refs).await.batch_item_failures.is_empty());
+    assert!(
+        f.deliver(&r, &refs).await.batch_item_failures.is_empty(),
+        "redelivered"
+    );
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    let notices = f.account.notices(&f.inbox).await;
+    let kinds: Vec<&str> = notices
+        .iter()
+        .map(|n| {
+            n["MessageAttributes"]["decision"]["Value"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "tampering").count(),
+        3,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "revoked").count(),
+        1,
+        "{kinds:?}"
+    );
+    let bodies: String = notices
+        .iter()
+        .map(|n| n["Message"].as_str().unwrap())
+        .collect();
+    for needle in [
+        "DisableRule on the rule `iam-warden-iam-calls`",
+        "PurgeQueue on the queue",
+        "StopLogging",
+    ] {
+        assert!(bodies.contains(needle), "{needle} in {bodies}");
+    }
+
+    // A trusted admin doing it is notified, not revoked.
+    let admin = service_call(
+        &f,
+        "tp-4",
+        "alice",
+        "events.amazonaws.com",
+        "PutRule",
+        serde_json::json!({"name": "iam-warden-tampering"}),
+    );
+    assert!(f
+        .deliver(&r, &[&admin])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(f.account.attached("alice").await.is_empty());
+    assert_eq!(f.account.notices(&f.inbox).await.len(), 1);
+
+    // The same calls on resources that are not the tool's: nothing.
+    let others = [
+        service_call(
+            &f,
+            "tp-5",
+            "dev2",
+            "events.amazonaws.com",
+            "DisableRule",
+            serde_json::json!({"name": "their-rule"}),
+        ),
+        service_call(
+            &f,
+            "tp-6",
+            "dev2",
+            "sqs.amazonaws.com",
+            "PurgeQueue",
+            serde_json::json!({"queueUrl": format!("https://sqs.us-east-1.amazonaws.com/{}/theirs", f.account.id)}),
+        ),
+    ];
+    let refs: Vec<&serde_json::Value> = others.iter().collect();
+    assert!(f.deliver(&r, &refs).await.batch_item_failures.is_empty());
+    assert!(f.account.attached("dev2").await.is_empty());
+    assert!(f.account.notices(&f.inbox).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_pruners_canary_is_recorded_with_its_delay_and_notifies_nobody() {
+    let pruner_role = "arn:aws:iam::{}:role/iam-warden/iam-warden-pruner";
+    let f = Fixture::new(&[("CANARY_ROLE_NAME", "iam-warden-canary")]).await;
+    let pruner_arn = pruner_role.replace("{}", &f.account.id);
+    let mut config = f.config.clone();
+    config.pruner_role_arn = Some(pruner_arn.clone());
+    let f = Fixture { config, ..f };
+    let r = f.revoker().await;
+    let mut canary = iam_call(
+        &f.account.id,
+        "cn-1",
+        "x",
+        "TagRole",
+        serde_json::json!({"roleName": "iam-warden-canary", "tags": [{"key": "iam-warden:canary", "value": "now"}]}),
+        4,
+    );
+    canary["userIdentity"] = serde_json::json!({"type": "AssumedRole", "accountId": f.account.id,
+        "arn": format!("arn:aws:sts::{}:assumed-role/iam-warden-pruner/pruner", f.account.id),
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": pruner_arn, "accountId": f.account.id, "userName": "iam-warden-pruner"}}});
+    let response = handle_batch(&r, r.port(), f.batch(&[eventbridge(&canary)])).await;
+    assert!(response.batch_item_failures.is_empty());
+    let (made, seen) = warden_core::ports::Canaries::last_canary(r.port(), &f.account.id)
+        .await
+        .unwrap()
+        .expect("recorded");
+    let delay = (seen - made).num_seconds();
+    assert!((230..=300).contains(&delay), "{delay}");
+    assert!(
+        f.account.notices(&f.inbox).await.is_empty(),
+        "the canary is nobody's call"
+    );
+}
