@@ -326,6 +326,27 @@ if (alarm.get("MetricName"), alarm.get("Namespace"), alarm.get("TreatMissingData
 if "requestParameters" not in json.dumps(iam_pattern) or "CanaryRole" not in json.dumps(iam_pattern):
     fail("the IAM rule does not let the pruner's canary through")
 
+# 11. The guard SCP (policies/guard-scp.json) denies every call the revoker treats as
+# tampering with a named resource, fits the SCP size limit, and spares the tool's roles.
+scp_text = (ROOT / "policies/guard-scp.json").read_text()
+scp = json.loads(scp_text)
+if len(re.sub(r"\s", "", scp_text)) > 5120:
+    fail("the guard SCP is over the 5,120 characters an SCP may have")
+scp_actions = {a for st in scp["Statement"] for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])}
+prefix = {"events.amazonaws.com": "events", "lambda.amazonaws.com": "lambda", "sqs.amazonaws.com": "sqs",
+          "sns.amazonaws.com": "sns", "dynamodb.amazonaws.com": "dynamodb", "cloudtrail.amazonaws.com": "cloudtrail"}
+services_found = re.findall(r'\(\s*"([a-z]+\.amazonaws\.com)",\s*&\[(.*?)\]', calls_block, flags=re.S)
+if len(services_found) != 6:
+    fail(f"found {len(services_found)} services in PIPELINE_CALLS, not 6: the check is out of date")
+for source, names in services_found:
+    for call in re.findall(r'"([A-Za-z]+)"', names):
+        if call in ("Unsubscribe", "UpdateTimeToLive", "DeleteResourcePolicy", "PutResourcePolicy"):
+            continue  # by subscription ARN or policy: the notice is the guard
+        if f"{prefix[source]}:{call}" not in scp_actions:
+            fail(f"the guard SCP does not deny {prefix[source]}:{call}")
+if "iam-warden-revoker" not in scp_text or "iam-warden-pruner" not in scp_text:
+    fail("the guard SCP would deny the tool's own roles")
+
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)
     for f in failures:
