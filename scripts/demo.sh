@@ -24,8 +24,17 @@ echo "==> warden consume: the revoker's Lambda handler on the queue, batch by ba
 "$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$out"
 "$VENV/bin/python" scripts/demo_summary.py "$out" "$@"
 echo
+echo "==> the daily canary: warden canary (as the pruner does each day), CloudTrail -> EventBridge -> queue -> revoker" >&2
+"$WARDEN_BIN" canary
+"$VENV/bin/python" scripts/demo_put_events.py --canary
+"$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" >/dev/null
+echo
 echo "==> warden status"
-"$WARDEN_BIN" status
+"$WARDEN_BIN" status | tee "$ROOT/target/demo-status.txt"
+if [ "${1:-}" = "--check" ] && ! grep -q "^Canary: last seen" "$ROOT/target/demo-status.txt"; then
+  echo "demo check failed: the canary did not reach the revoker" >&2
+  exit 1
+fi
 echo
 echo "==> warden restore --user dev1"
 "$WARDEN_BIN" restore --user dev1

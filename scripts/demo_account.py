@@ -142,10 +142,18 @@ queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"]
 p = props("DeferralQueue")
 deferral = sqs.create_queue(QueueName=p["QueueName"])["QueueUrl"]
 
+# The canary role (the pruner tags it daily; the IAM rule lets that through).
+p = props("CanaryRole")
+canary = iam.create_role(RoleName=p["RoleName"], Path=p["Path"], AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]
+
+for rule in ("IamEventsRule", "TamperingRule"):
+    p = props(rule)
+    pattern = json.loads(json.dumps(p["EventPattern"]).replace('{"Ref": "CanaryRole"}', json.dumps(canary["RoleName"])))
+    events.put_rule(Name=p["Name"], EventPattern=json.dumps(pattern), State=p["State"], Description=p["Description"])
+    target = p["Targets"][0]
+    events.put_targets(Rule=p["Name"], Targets=[{"Id": target["Id"], "Arn": queue_arn, "SqsParameters": target["SqsParameters"]}])
 p = props("IamEventsRule")
-events.put_rule(Name=p["Name"], EventPattern=json.dumps(p["EventPattern"]), State=p["State"], Description=p["Description"])
-target = p["Targets"][0]
-events.put_targets(Rule=p["Name"], Targets=[{"Id": target["Id"], "Arn": queue_arn, "SqsParameters": target["SqsParameters"]}])
+revoker_env = props("RevokerFunction")["Environment"]["Variables"]
 
 # The pruner's ledger table is created by `warden init` in the demo; its name is the template's.
 print(f"export LEDGER_TABLE={props('LedgerTable')['TableName']}")
@@ -154,6 +162,10 @@ print(f"export TOPIC_ARN={topic}")
 print(f"export DEAD_LETTER_QUEUE_URL={dlq}")
 print(f"export EVENTS_QUEUE_URL={queue}")
 print(f"export DEFERRAL_QUEUE_URL={deferral}")
+for var in ("TOOL_RULE_NAMES", "TOOL_FUNCTION_NAMES", "TOOL_QUEUE_NAMES"):
+    print(f"export {var}={revoker_env[var]}")
+print(f"export CANARY_ROLE_NAME={canary['RoleName']}")
+print(f"export PRUNER_ROLE_ARN={resolve({'Fn::GetAtt': ['PrunerRole', 'Arn']})}")
 print(f"export DEMO_INBOX_URL={inbox}")
 print(f"export ADMIN_GROUP_NAME={admin_group}")
 print(f"sample account: group {admin_group} (alice), users dev1 dev2 dev3 mallory ci-bot (exempt tag) legacy-app "

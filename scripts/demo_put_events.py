@@ -34,6 +34,29 @@ def real_ids(detail):
         pass  # a caller that does not exist keeps what the record had
 
 
+if sys.argv[1:] == ["--canary"]:
+    # The pruner's daily canary, as CloudTrail records it: TagRole on the canary role by
+    # the pruner's role (made in IAM by `warden canary` just before).
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    role = os.environ["CANARY_ROLE_NAME"]
+    pruner = os.environ["PRUNER_ROLE_ARN"]
+    detail = {
+        "eventVersion": "1.09", "eventTime": now, "eventSource": "iam.amazonaws.com", "eventName": "TagRole",
+        "awsRegion": "us-east-1", "sourceIPAddress": "lambda.amazonaws.com", "userAgent": "aws-sdk-rust",
+        "userIdentity": {"type": "AssumedRole", "accountId": account,
+                         "arn": f"arn:aws:sts::{account}:assumed-role/iam-warden-pruner/iam-warden-pruner",
+                         "sessionContext": {"sessionIssuer": {"type": "Role", "arn": pruner, "accountId": account, "userName": "iam-warden-pruner"}}},
+        "requestParameters": {"roleName": role, "tags": [{"key": "iam-warden:canary", "value": now}]},
+        "responseElements": None, "eventID": f"canary-{now}", "readOnly": False, "eventType": "AwsApiCall",
+        "managementEvent": True, "recipientAccountId": account,
+    }
+    out = events.put_events(Entries=[{"Source": "aws.iam", "DetailType": "AWS API Call via CloudTrail", "Detail": json.dumps(detail)}])
+    if out.get("FailedEntryCount"):
+        sys.exit(f"PutEvents refused the canary: {out['Entries']}")
+    print("put the pruner's canary (TagRole on the canary role) on the default event bus", file=sys.stderr)
+    sys.exit(0)
+
 for path in sys.argv[1:]:
     with open(path) as f:
         event = json.load(f)

@@ -10,10 +10,11 @@ import boto3
 decisions = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 # With --check, the demo is a test: the decisions and notices of the decision table.
 CHECK = "--check" in sys.argv
-EXPECTED = {"revoked": 5, "already-revoked": 2, "ignored": 4, "alerted": 4, "exempt": 2}
+EXPECTED = {"revoked": 5, "already-revoked": 3, "ignored": 4, "alerted": 4, "exempt": 2}
 # The trust baseline (warden init), a revocation each, alerts; mallory's second
 # escalation, made after she was revoked, is notified as already-revoked.
-EXPECTED_NOTICES = {"baseline": 1, "revoked": 5, "alerted": 4, "already-revoked": 1}
+# dev3's DisableRule on the IAM rule (event 18): a tampering notice (dev3 was revoked already).
+EXPECTED_NOTICES = {"baseline": 1, "revoked": 5, "alerted": 4, "already-revoked": 1, "tampering": 1}
 iam = boto3.client("iam")
 sqs = boto3.client("sqs")
 

@@ -47,6 +47,11 @@ impl Demo {
             ("AWS_REGION", "us-east-1".to_owned()),
             ("DENY_POLICY_ARN", deny),
             ("TOPIC_ARN", topic),
+            (
+                "TOOL_RULE_NAMES",
+                "iam-warden-iam-calls,iam-warden-tampering".to_owned(),
+            ),
+            ("CANARY_ROLE_NAME", "iam-warden-canary".to_owned()),
         ];
         let demo = Self {
             account,
@@ -173,6 +178,8 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         // itself exempt: already revoked, undone too.
         (16, "revoked"),
         (17, "already-revoked"),
+        // dev3 disables the IAM rule: tampering, notified; dev3 was revoked already.
+        (18, "already-revoked"),
     ];
     for (n, decision) in expected {
         assert_eq!(
@@ -186,7 +193,7 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
             assert!(l.get(key).is_some(), "{key} missing in {l}");
         }
     }
-    assert!(stderr.contains("17 event(s) decided"), "{stderr}");
+    assert!(stderr.contains("18 event(s) decided"), "{stderr}");
     let groups = demo
         .account
         .iam
@@ -247,7 +254,8 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
             "revoked",
             "revoked",
             "revoked",
-            "revoked"
+            "revoked",
+            "tampering"
         ]
     );
     let escalations = notices
@@ -340,6 +348,34 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         text.contains("user/mallory") && text.contains("vouched for by"),
         "{text}"
     );
+    // No canary yet: status says the path is not proven; one 30 hours old is late.
+    let text = String::from_utf8_lossy(&demo.warden(&["status"]).stdout).into_owned();
+    assert!(text.contains("Canary: NEVER SEEN"), "{text}");
+    let old = (chrono::Utc::now() - chrono::TimeDelta::hours(30)).to_rfc3339();
+    demo.account
+        .dynamodb
+        .put_item()
+        .table_name("iam-warden-ledger")
+        .item(
+            "principal",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("canary#{}", demo.account.id)),
+        )
+        .item(
+            "made_at",
+            aws_sdk_dynamodb::types::AttributeValue::S(old.clone()),
+        )
+        .item("seen_at", aws_sdk_dynamodb::types::AttributeValue::S(old))
+        .send()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&demo.warden(&["status"]).stdout).into_owned();
+    assert!(
+        text.contains("Canary: LATE, none for over 26 hours"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&demo.warden(&["status", "--json"]).stdout).unwrap();
+    assert_eq!(json["canary"]["late"], true);
     let nothing = demo.warden(&["restore", "--user", "alice"]);
     assert!(nothing.status.success());
     assert!(String::from_utf8_lossy(&nothing.stdout).contains("carries no iam-warden deny"));
