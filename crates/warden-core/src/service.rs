@@ -272,7 +272,8 @@ impl<P: RevokerPorts> Batch<'_, P> {
             },
         };
         let event_id = event.event_id().unwrap_or("unknown");
-        let seen = r.port.caller_record(&r.env.account_id, "tampering").await?;
+        let scope = notice_scope("tampering", event);
+        let seen = r.port.caller_record(&r.env.account_id, &scope).await?;
         if seen.is_some_and(|s| s.notified.contains(event_id)) || !r.port.enabled() {
             return Ok(());
         }
@@ -280,7 +281,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .publish(&notice::for_tampering(Some(event), &what, &r.env))
             .await?;
         r.port
-            .mark_notified(&r.env.account_id, "tampering", event_id)
+            .mark_notified(&r.env.account_id, &scope, event_id)
             .await
     }
 
@@ -1071,6 +1072,18 @@ fn principal_of(event: &Event, verdict: &Verdict) -> String {
         (None, Some(record)) => Principal::classify(record).display(),
         (None, None) => String::new(),
     }
+}
+
+/// The record that remembers which events of a kind were notified, one per day of the
+/// events (their CloudTrail date, so that a retry finds the same record): no record
+/// grows without bound.
+pub fn notice_scope(kind: &str, event: &Event) -> String {
+    let day = event
+        .record()
+        .and_then(|r| r.event_time.as_deref())
+        .and_then(|t| t.get(..10))
+        .unwrap_or("undated");
+    format!("{kind}#{day}")
 }
 
 /// Whether the facts show the tool's deny by `method`: the managed deny attached, the

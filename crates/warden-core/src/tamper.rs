@@ -544,6 +544,60 @@ mod tests {
     }
 
     #[test]
+    fn each_listed_call_is_tampering_on_the_tools_resource_and_nothing_on_anothers() {
+        let t = tool();
+        let topic = "arn:aws:sns:us-east-1:123456789012:iam-warden-notices";
+        for (source, calls) in PIPELINE_CALLS {
+            for name in *calls {
+                let (ours, theirs) = match *source {
+                    "events.amazonaws.com" => (
+                        json!({"name": "iam-warden-iam-calls"}),
+                        json!({"name": "theirs"}),
+                    ),
+                    "lambda.amazonaws.com" => (
+                        json!({"functionName": "iam-warden-revoker"}),
+                        json!({"functionName": "theirs"}),
+                    ),
+                    "sqs.amazonaws.com" => (
+                        json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/iam-warden-deferred"}),
+                        json!({"queueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/theirs"}),
+                    ),
+                    "sns.amazonaws.com" => (
+                        json!({"topicArn": topic}),
+                        json!({"topicArn": "arn:aws:sns:us-east-1:123456789012:theirs"}),
+                    ),
+                    "dynamodb.amazonaws.com" => (
+                        json!({"tableName": "iam-warden-ledger"}),
+                        json!({"tableName": "theirs"}),
+                    ),
+                    // Any trail: logging is the pipeline's source. Keeping management
+                    // writes is the only harmless change.
+                    _ => (
+                        json!({"name": "any", "eventSelectors": [{"includeManagementEvents": false}]}),
+                        json!({"name": "any", "eventSelectors": [{"includeManagementEvents": true, "readWriteType": "All"}]}),
+                    ),
+                };
+                // Lambda records its calls with the API version appended.
+                let recorded = if *source == "lambda.amazonaws.com" {
+                    format!("{name}20150331")
+                } else {
+                    (*name).to_owned()
+                };
+                assert!(
+                    pipeline_tampering(&call(source, &recorded, ours), &t).is_some(),
+                    "{source} {name} on ours"
+                );
+                let on_theirs = pipeline_tampering(&call(source, &recorded, theirs), &t);
+                if *source == "cloudtrail.amazonaws.com" && *name != "PutEventSelectors" {
+                    assert!(on_theirs.is_some(), "{name}: any trail");
+                } else {
+                    assert_eq!(on_theirs, None, "{source} {name} on theirs");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn the_canary_metric_is_an_embedded_metric_with_the_delay() {
         let made = chrono::DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
             .unwrap()

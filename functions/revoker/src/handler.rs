@@ -156,7 +156,8 @@ where
     let port = revoker.port();
     let account = &revoker.env().account_id;
     let key = event.event_id().unwrap_or(message_id);
-    let seen = port.caller_record(account, FAILURES).await?;
+    let scope = warden_core::service::notice_scope(FAILURES, event);
+    let seen = port.caller_record(account, &scope).await?;
     if !seen.is_some_and(|r| r.notified.contains(key)) {
         if port.enabled() {
             port.publish(&warden_core::notice::for_failure(
@@ -166,7 +167,7 @@ where
             ))
             .await?;
         }
-        port.mark_notified(account, FAILURES, key).await?;
+        port.mark_notified(account, &scope, key).await?;
     }
     queues.send(body, reason, message_id).await
 }
