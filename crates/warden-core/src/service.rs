@@ -449,13 +449,11 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .cloned();
         if found.is_none() {
             let since = Utc::now() - trust::GRANT_LOOKBACK;
+            let mut records = Vec::new();
             for call in status.grant_calls(target.kind) {
-                let records = self.lookup(call, since).await?;
-                if let Some(rec) = trust::grants_to(&records, status, target, &r.config).first() {
-                    found = Some((*rec).clone());
-                    break;
-                }
+                records.extend(self.lookup(call, since).await?);
             }
+            found = trust::latest_grant(&records, status, target, &r.config).cloned();
         }
         let Some(grant) = found else {
             let wait = match self.patience {

@@ -46,13 +46,18 @@ impl Status {
         }
     }
 
-    /// The IAM calls that grant this status, for the CloudTrail look-up.
+    /// The IAM calls that grant this status or take it away, for the CloudTrail look-up.
     pub fn grant_calls(self, kind: EntityKind) -> &'static [&'static str] {
         match (self, kind) {
-            (Status::Admin, EntityKind::User) => &["AddUserToGroup"],
+            (Status::Admin, EntityKind::User) => &[
+                "AddUserToGroup",
+                "RemoveUserFromGroup",
+                "DeleteGroup",
+                "UpdateGroup",
+            ],
             (Status::Admin, EntityKind::Role) => &[],
-            (Status::Exempt, EntityKind::User) => &["TagUser", "CreateUser"],
-            (Status::Exempt, EntityKind::Role) => &["TagRole", "CreateRole"],
+            (Status::Exempt, EntityKind::User) => &["TagUser", "CreateUser", "UntagUser"],
+            (Status::Exempt, EntityKind::Role) => &["TagRole", "CreateRole", "UntagRole"],
         }
     }
 }
@@ -668,27 +673,34 @@ pub struct Escalation {
     pub notified: bool,
 }
 
-/// The records a `grant` found in CloudTrail (or seen in the batch) that gave `status`
-/// to `target`, newest first.
-pub fn grants_to<'a>(
+/// The newest change of `status` for `target` among `records` (CloudTrail's): the grant
+/// that gave it, unless a later call took it away, in which case the status held now
+/// came from a grant not visible yet (`None`: wait for it, never trust an old grant).
+pub fn latest_grant<'a>(
     records: &'a [CloudTrailRecord],
     status: Status,
     target: &Target,
     config: &Config,
-) -> Vec<&'a CloudTrailRecord> {
-    let mut found: Vec<&CloudTrailRecord> = records
+) -> Option<&'a CloudTrailRecord> {
+    let concerns = |g: &Grant| match g {
+        Grant::Give {
+            status: s,
+            kind,
+            name,
+        }
+        | Grant::Take {
+            status: s,
+            kind,
+            name,
+        } => *s == status && *kind == target.kind && *name == target.name,
+        Grant::TakeAllAdmins => status == Status::Admin,
+        Grant::GroupBecomesAdmin { .. } => false,
+    };
+    records
         .iter()
-        .filter(|r| {
-            grant_of(r, config)
-                == Some(Grant::Give {
-                    status,
-                    kind: target.kind,
-                    name: target.name.clone(),
-                })
-        })
-        .collect();
-    found.sort_by(|a, b| b.event_time.cmp(&a.event_time));
-    found
+        .filter_map(|r| grant_of(r, config).filter(concerns).map(|g| (r, g)))
+        .max_by(|(a, _), (b, _)| a.event_time.cmp(&b.event_time))
+        .and_then(|(r, g)| g.gives().then_some(r))
 }
 
 #[cfg(test)]
@@ -717,6 +729,38 @@ mod tests {
             wait_left(Some("2026-11-25T10:00:00Z"), now, Duration::ZERO),
             None
         );
+    }
+
+    #[test]
+    fn a_grant_taken_away_later_is_not_the_grant_of_the_status_held_now() {
+        let config = crate::testing::config(&[]);
+        let record = |id: &str, name: &str, user: &str, time: &str| -> CloudTrailRecord {
+            serde_json::from_value(serde_json::json!({
+                "eventName": name, "eventSource": "iam.amazonaws.com", "eventID": id, "eventTime": time,
+                "requestParameters": {"groupName": "Administrators", "userName": user},
+            }))
+            .unwrap()
+        };
+        let bob = Target {
+            kind: EntityKind::User,
+            name: "bob".into(),
+            arn: String::new(),
+        };
+        let added = record("g1", "AddUserToGroup", "bob", "2026-11-25T09:00:00Z");
+        let removed = record("r1", "RemoveUserFromGroup", "bob", "2026-11-25T10:00:00Z");
+        let other = record("g2", "AddUserToGroup", "carol", "2026-11-25T11:00:00Z");
+        let found = latest_grant(std::slice::from_ref(&added), Status::Admin, &bob, &config);
+        assert_eq!(found.and_then(|r| r.event_id.as_deref()), Some("g1"));
+        let records = [added.clone(), removed.clone(), other];
+        assert_eq!(
+            latest_grant(&records, Status::Admin, &bob, &config),
+            None,
+            "taken away after"
+        );
+        let readded = record("g3", "AddUserToGroup", "bob", "2026-11-25T10:30:00Z");
+        let records = [added, removed, readded];
+        let found = latest_grant(&records, Status::Admin, &bob, &config);
+        assert_eq!(found.and_then(|r| r.event_id.as_deref()), Some("g3"));
     }
 
     #[test]
