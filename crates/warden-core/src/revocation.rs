@@ -145,6 +145,15 @@ mod tests {
     }
 
     #[test]
+    fn methods_have_the_names_status_and_notices_show() {
+        let names: Vec<&str> = [Method::Managed, Method::Inline, Method::Boundary]
+            .into_iter()
+            .map(Method::as_str)
+            .collect();
+        assert_eq!(names, ["managed", "inline", "boundary"]);
+    }
+
+    #[test]
     fn methods_fall_back_managed_inline_boundary_then_nothing() {
         assert_eq!(Method::Managed.fallback(), Some(Method::Inline));
         assert_eq!(Method::Inline.fallback(), Some(Method::Boundary));

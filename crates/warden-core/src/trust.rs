@@ -763,6 +763,304 @@ mod tests {
         assert_eq!(found.and_then(|r| r.event_id.as_deref()), Some("g3"));
     }
 
+    fn rec(name: &str, params: serde_json::Value) -> CloudTrailRecord {
+        serde_json::from_value(serde_json::json!({
+            "eventName": name, "eventSource": "iam.amazonaws.com", "requestParameters": params,
+        }))
+        .unwrap()
+    }
+
+    fn give(status: Status, kind: EntityKind, name: &str) -> Option<Grant> {
+        Some(Grant::Give {
+            status,
+            kind,
+            name: name.into(),
+        })
+    }
+
+    fn take(status: Status, kind: EntityKind, name: &str) -> Option<Grant> {
+        Some(Grant::Take {
+            status,
+            kind,
+            name: name.into(),
+        })
+    }
+
+    #[test]
+    fn every_call_that_changes_trust_is_read_and_no_other() {
+        use serde_json::json;
+        use EntityKind::{Role, User};
+        use Status::{Admin, Exempt};
+        let c = crate::testing::config(&[]);
+        let tag = json!([{"key": "iam-warden:exempt", "value": "true"}]);
+        let other_value = json!([{"key": "iam-warden:exempt", "value": "no"}]);
+        let other_key = json!([{"key": "team", "value": "x"}]);
+        let admins = "Administrators";
+        let cases: Vec<(CloudTrailRecord, Option<Grant>)> = vec![
+            (
+                rec(
+                    "AddUserToGroup",
+                    json!({"groupName": admins, "userName": "u"}),
+                ),
+                give(Admin, User, "u"),
+            ),
+            (
+                rec(
+                    "AddUserToGroup",
+                    json!({"groupName": "Developers", "userName": "u"}),
+                ),
+                None,
+            ),
+            (
+                rec(
+                    "RemoveUserFromGroup",
+                    json!({"groupName": admins, "userName": "u"}),
+                ),
+                take(Admin, User, "u"),
+            ),
+            (
+                rec(
+                    "RemoveUserFromGroup",
+                    json!({"groupName": "Developers", "userName": "u"}),
+                ),
+                None,
+            ),
+            (
+                rec("TagUser", json!({"userName": "u", "tags": tag})),
+                give(Exempt, User, "u"),
+            ),
+            (
+                rec("TagUser", json!({"userName": "u", "tags": other_value})),
+                take(Exempt, User, "u"),
+            ),
+            (
+                rec("TagUser", json!({"userName": "u", "tags": other_key})),
+                None,
+            ),
+            (
+                rec("CreateUser", json!({"userName": "u", "tags": tag})),
+                give(Exempt, User, "u"),
+            ),
+            (rec("CreateUser", json!({"userName": "u"})), None),
+            (
+                rec("TagRole", json!({"roleName": "r", "tags": tag})),
+                give(Exempt, Role, "r"),
+            ),
+            (
+                rec("CreateRole", json!({"roleName": "r", "tags": tag})),
+                give(Exempt, Role, "r"),
+            ),
+            (
+                rec(
+                    "UntagUser",
+                    json!({"userName": "u", "tagKeys": ["iam-warden:exempt"]}),
+                ),
+                take(Exempt, User, "u"),
+            ),
+            (
+                rec("UntagUser", json!({"userName": "u", "tagKeys": ["team"]})),
+                None,
+            ),
+            (
+                rec(
+                    "UntagRole",
+                    json!({"roleName": "r", "tagKeys": ["iam-warden:exempt"]}),
+                ),
+                take(Exempt, Role, "r"),
+            ),
+            (
+                rec("UntagRole", json!({"roleName": "r", "tagKeys": ["team"]})),
+                None,
+            ),
+            (
+                rec("DeleteGroup", json!({"groupName": admins})),
+                Some(Grant::TakeAllAdmins),
+            ),
+            (rec("DeleteGroup", json!({"groupName": "Developers"})), None),
+            (
+                rec("CreateGroup", json!({"groupName": admins})),
+                Some(Grant::GroupBecomesAdmin {
+                    group: admins.into(),
+                }),
+            ),
+            (rec("CreateGroup", json!({"groupName": "Developers"})), None),
+            (
+                rec(
+                    "UpdateGroup",
+                    json!({"groupName": admins, "newGroupName": "Old"}),
+                ),
+                Some(Grant::TakeAllAdmins),
+            ),
+            (
+                rec(
+                    "UpdateGroup",
+                    json!({"groupName": "Ops", "newGroupName": admins}),
+                ),
+                Some(Grant::GroupBecomesAdmin {
+                    group: "Ops".into(),
+                }),
+            ),
+            (
+                rec(
+                    "UpdateGroup",
+                    json!({"groupName": admins, "newGroupName": admins}),
+                ),
+                None,
+            ),
+            (
+                rec(
+                    "UpdateGroup",
+                    json!({"groupName": "Ops", "newGroupName": "Dev"}),
+                ),
+                None,
+            ),
+            (
+                rec(
+                    "UpdateGroup",
+                    json!({"groupName": admins, "newPath": "/x/"}),
+                ),
+                None,
+            ),
+            (
+                rec(
+                    "AttachUserPolicy",
+                    json!({"userName": "u", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+                ),
+                None,
+            ),
+        ];
+        for (record, expected) in cases {
+            assert_eq!(
+                grant_of(&record, &c),
+                expected,
+                "{:?} {:?}",
+                record.event_name,
+                record.request_parameters
+            );
+        }
+    }
+
+    #[test]
+    fn trust_holds_for_the_same_unique_id_or_when_either_is_unknown() {
+        let c = crate::testing::config(&[]);
+        let target = Target {
+            kind: EntityKind::User,
+            name: "alice".into(),
+            arn: String::new(),
+        };
+        let entry = |id: Option<&str>| TrustEntry {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: "alice".into(),
+            unique_id: id.map(str::to_owned),
+            provenance: Provenance::Baseline,
+            at: Utc::now(),
+        };
+        let facts = |entry_id: Option<&str>, fact_id: Option<&str>| Facts {
+            groups: ["Administrators".to_owned()].into(),
+            unique_id: fact_id.map(str::to_owned),
+            trusted: [(Status::Admin, entry(entry_id))].into(),
+            ..Facts::default()
+        };
+        let trusted = |e, f| {
+            matches!(
+                standing(Status::Admin, &target, &facts(e, f), &c),
+                Standing::Trusted(_)
+            )
+        };
+        assert!(trusted(Some("A"), Some("A")));
+        assert!(
+            !trusted(Some("A"), Some("B")),
+            "another principal under the name"
+        );
+        assert!(trusted(None, Some("B")), "an entry from before ids");
+        assert!(trusted(Some("A"), None), "facts without an id");
+    }
+
+    #[test]
+    fn a_listed_role_or_session_may_grant_and_an_unlisted_one_may_not() {
+        let record = |arn: &str, issuer: &str| -> CloudTrailRecord {
+            serde_json::from_value(serde_json::json!({
+                "eventName": "AddUserToGroup", "eventSource": "iam.amazonaws.com",
+                "recipientAccountId": "123456789012",
+                "userIdentity": {"type": "AssumedRole", "accountId": "123456789012", "arn": arn,
+                    "sessionContext": {"sessionIssuer": {"type": "Role", "arn": issuer}}},
+            }))
+            .unwrap()
+        };
+        let role = "arn:aws:iam::123456789012:role/pipeline";
+        let session = "arn:aws:sts::123456789012:assumed-role/pipeline/deploy";
+        let r = record(session, role);
+        let caller = Principal::classify(&r);
+        assert!(may_grant(
+            &caller,
+            None,
+            &r,
+            &crate::testing::config(&[("EXEMPT_PRINCIPALS", role)])
+        ));
+        assert!(may_grant(
+            &caller,
+            None,
+            &r,
+            &crate::testing::config(&[("EXEMPT_PRINCIPALS", session)])
+        ));
+        assert!(!may_grant(
+            &caller,
+            None,
+            &r,
+            &crate::testing::config(&[(
+                "EXEMPT_PRINCIPALS",
+                "arn:aws:iam::123456789012:role/other"
+            )])
+        ));
+        assert!(!may_grant(&caller, None, &r, &crate::testing::config(&[])));
+    }
+
+    #[test]
+    fn action_records_are_keyed_by_event_and_position() {
+        assert_eq!(ActionRecord::key("e1", 0), "e1#0");
+        assert_eq!(ActionRecord::key("e1", 2), "e1#2");
+    }
+
+    #[test]
+    fn the_newest_change_is_of_this_status_and_this_principal_only() {
+        let config = crate::testing::config(&[]);
+        let at = |mut r: CloudTrailRecord, t: &str| {
+            r.event_time = Some(t.into());
+            r
+        };
+        let bob = Target {
+            kind: EntityKind::User,
+            name: "bob".into(),
+            arn: String::new(),
+        };
+        let tagged = at(
+            rec(
+                "TagUser",
+                serde_json::json!({"userName": "bob", "tags": [{"key": "iam-warden:exempt", "value": "true"}]}),
+            ),
+            "2026-11-25T09:00:00Z",
+        );
+        // A later change of another status, or of another principal, does not hide it.
+        let admin_removed = at(
+            rec(
+                "RemoveUserFromGroup",
+                serde_json::json!({"groupName": "Administrators", "userName": "bob"}),
+            ),
+            "2026-11-25T10:00:00Z",
+        );
+        let carol_untagged = at(
+            rec(
+                "UntagUser",
+                serde_json::json!({"userName": "carol", "tagKeys": ["iam-warden:exempt"]}),
+            ),
+            "2026-11-25T11:00:00Z",
+        );
+        let records = [tagged, admin_removed, carol_untagged];
+        assert!(latest_grant(&records, Status::Exempt, &bob, &config).is_some());
+        assert!(latest_grant(&records, Status::Admin, &bob, &config).is_none());
+    }
+
     #[test]
     fn an_action_undone_twice_is_itself() {
         let a = Action::Untag {
