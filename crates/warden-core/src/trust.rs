@@ -1056,9 +1056,27 @@ mod tests {
             ),
             "2026-11-25T11:00:00Z",
         );
-        let records = [tagged, admin_removed, carol_untagged];
+        let records = [tagged.clone(), admin_removed, carol_untagged];
         assert!(latest_grant(&records, Status::Exempt, &bob, &config).is_some());
         assert!(latest_grant(&records, Status::Admin, &bob, &config).is_none());
+        // The admin group deleted after a grant takes every admin status, and no other.
+        let added = at(
+            rec(
+                "AddUserToGroup",
+                serde_json::json!({"groupName": "Administrators", "userName": "bob"}),
+            ),
+            "2026-11-25T09:00:00Z",
+        );
+        let deleted = at(
+            rec(
+                "DeleteGroup",
+                serde_json::json!({"groupName": "Administrators"}),
+            ),
+            "2026-11-25T12:00:00Z",
+        );
+        let records = [added, tagged, deleted];
+        assert!(latest_grant(&records, Status::Admin, &bob, &config).is_none());
+        assert!(latest_grant(&records, Status::Exempt, &bob, &config).is_some());
     }
 
     #[test]
