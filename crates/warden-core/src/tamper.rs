@@ -683,6 +683,12 @@ mod tests {
             ),
             "no canary configured"
         );
+        let mut failed = canary(pruner, "iam-warden-canary", CANARY_TAG);
+        failed.error_code = Some("AccessDenied".into());
+        assert!(!is_canary(&failed, &c, &env), "a failed tag proves nothing");
+        let mut untag = canary(pruner, "iam-warden-canary", CANARY_TAG);
+        untag.event_name = Some("UntagRole".into());
+        assert!(!is_canary(&untag, &c, &env));
     }
 
     fn record(name: &str, params: serde_json::Value, error: Option<&str>) -> CloudTrailRecord {

@@ -260,7 +260,93 @@ fn identity_center_cross_account_and_unknown_callers_are_alerted() {
     if let Event::CloudTrail { record, .. } = &mut e {
         record.user_identity.as_mut().unwrap().kind = Some("SAMLUser".into());
     }
-    assert_eq!(run(&e, &plain(), &config(&[])).decision, Decision::Alerted);
+    let v = run(&e, &plain(), &config(&[]));
+    assert_eq!(v.decision, Decision::Alerted);
+    assert!(v.reason.contains("unknown type `SAMLUser`"), "{}", v.reason);
+    // Each says why, for the people who read the notice.
+    for (name, why) in [
+        ("07-identity-center-role.json", "IAM Identity Center role"),
+        ("11-cross-account.json", "from another account"),
+    ] {
+        let v = decision(name, &plain(), &[("ROLE_MODE", "revoke")]);
+        assert!(v.reason.contains(why), "{name}: {}", v.reason);
+    }
+    let mut e = event("01-iam-user-create-user.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let id = record.user_identity.as_mut().unwrap();
+        id.kind = Some("IdentityCenterUser".into());
+        id.on_behalf_of = Some(warden_core::event::OnBehalfOf {
+            user_id: Some("u-123".into()),
+            identity_store_arn: None,
+        });
+    }
+    let v = run(&e, &plain(), &config(&[]));
+    assert!(
+        v.reason.contains("IAM Identity Center user `u-123`"),
+        "{}",
+        v.reason
+    );
+}
+
+#[test]
+fn decisions_read_as_the_table_names_them() {
+    let names: Vec<String> = [
+        Decision::Ignored,
+        Decision::Alerted,
+        Decision::Exempt,
+        Decision::AlreadyRevoked,
+        Decision::WouldRevoke,
+        Decision::Revoked,
+        Decision::Deferred,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "ignored",
+            "alerted",
+            "exempt",
+            "already-revoked",
+            "would-revoke",
+            "revoked",
+            "deferred"
+        ]
+    );
+}
+
+#[test]
+fn a_role_session_is_known_by_its_roles_unique_id_and_a_plain_user_reads_as_not_in_the_group() {
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let issuer = record
+            .user_identity
+            .as_mut()
+            .unwrap()
+            .session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap();
+        issuer.principal_id = Some("AROADEPLOYER".into());
+    }
+    let other = CallerFacts::Found(Facts {
+        unique_id: Some("AROASOMEONEELSE".into()),
+        ..Facts::default()
+    });
+    let c = config(&[("ROLE_MODE", "revoke")]);
+    assert!(matches!(
+        decide(&e, Some(&other), &c, &env()),
+        Step::Resolve(_, ref id) if id == "AROADEPLOYER"
+    ));
+    let v = decision("01-iam-user-create-user.json", &plain(), &[]);
+    assert!(
+        v.reason.starts_with("user/dev1 is not in `Administrators`"),
+        "{}",
+        v.reason
+    );
 }
 
 #[test]
