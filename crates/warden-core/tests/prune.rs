@@ -708,3 +708,78 @@ async fn a_full_tag_set_never_blocks_pruning() {
         "the ledger holds the record"
     );
 }
+
+#[test]
+fn configuration_bounds_the_prefix_and_the_canary_role() {
+    let parse = |pairs: &[(&str, &str)]| {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        PruneConfig::from_lookup(|k| map.get(k).cloned())
+    };
+    assert!(parse(&[("PRUNE_POLICY_PREFIX", &"p".repeat(56))]).is_ok());
+    assert!(parse(&[("PRUNE_POLICY_PREFIX", &"p".repeat(57))]).is_err());
+    assert!(parse(&[("WORK_QUEUE_URL", "http://localhost:4566/q")]).is_ok());
+    assert_eq!(
+        parse(&[("CANARY_ROLE_NAME", "iam-warden-canary")])
+            .unwrap()
+            .canary_role
+            .as_deref(),
+        Some("iam-warden-canary")
+    );
+    let err = parse(&[("CANARY_ROLE_NAME", "bad role")]).unwrap_err();
+    assert!(
+        err.to_string().starts_with("CANARY_ROLE_NAME=`bad role`"),
+        "{err}"
+    );
+    assert_eq!(parse(&[]).unwrap().canary_role, None);
+}
+
+#[test]
+fn quotas_are_per_kind() {
+    let q = Quotas { user: 10, role: 20 };
+    assert_eq!((q.of(EntityKind::User), q.of(EntityKind::Role)), (10, 20));
+}
+
+#[test]
+fn grace_ends_exactly_unused_days_after_creation() {
+    let r = report(&[("ec2", None)]);
+    let l = seen(&["ec2"], 365);
+    let mut young = bob();
+    young.created = now() - Duration::days(90) + Duration::seconds(1);
+    let p = plan(&young, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Grace);
+    young.created = now() - Duration::days(90);
+    let p = plan(&young, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_ne!(
+        p.decision,
+        PruneDecision::Grace,
+        "exactly 90 days old: grace is over"
+    );
+}
+
+#[test]
+fn own_policies_are_the_principals_name_and_its_numbered_splits_only() {
+    use warden_core::prune::is_own_policy;
+    let arn = |name: &str| format!("arn:aws:iam::123456789012:policy/iam-warden/{name}");
+    let own = |name: &str| is_own_policy(&arn(name), "iam-warden-prune-", EntityKind::User, "bob");
+    assert!(own("iam-warden-prune-bob"));
+    assert!(own("iam-warden-prune-bob.2"));
+    assert!(!own("iam-warden-prune-bob."), "no number");
+    assert!(!own("iam-warden-prune-bob.x"));
+    assert!(!own("iam-warden-prune-bobby"));
+    assert!(!is_own_policy(
+        "arn:aws:iam::123456789012:policy/iam-warden-prune-bob",
+        "iam-warden-prune-",
+        EntityKind::User,
+        "bob"
+    ));
+}
+
+#[test]
+fn a_deny_with_a_single_action_is_read_back() {
+    use warden_core::prune::services_of;
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    assert_eq!(services_of(doc), Some(set(&["ec2"])));
+}
