@@ -208,13 +208,7 @@ async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
 async fn a_trusted_admin_grants_admin_and_the_new_admins_calls_are_exempt() {
     let r = revoker(account(), &[]);
     // IAM applied the grant; the event arrives.
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "dev1", "Administrators");
     let mut b = r.batch();
     let out = b
         .process(&event(&add_to_admins("g1", "alice", "dev1", 10)), false)
@@ -239,13 +233,7 @@ async fn a_trusted_admin_grants_admin_and_the_new_admins_calls_are_exempt() {
 #[tokio::test]
 async fn adding_oneself_to_the_admin_group_is_an_escalation_revoked_undone_notified_once() {
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "mallory".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "mallory", "Administrators");
     let grant = event(&add_to_admins("e1", "mallory", "mallory", 10));
     let out = r.batch().process(&grant, false).await.unwrap();
     assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
@@ -338,13 +326,7 @@ async fn tagging_oneself_exempt_is_an_escalation_and_later_calls_are_still_revok
 #[tokio::test]
 async fn a_grant_by_another_non_admin_is_undone_and_its_grantee_not_trusted() {
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "eve".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "eve", "Administrators");
     let mut b = r.batch();
     let out = b
         .process(&event(&add_to_admins("e2", "mallory", "eve", 10)), false)
@@ -380,13 +362,7 @@ async fn a_grant_by_another_non_admin_is_undone_and_its_grantee_not_trusted() {
 #[tokio::test]
 async fn a_principal_listed_in_exempt_principals_may_grant() {
     let r = revoker(account(), &[("EXEMPT_PRINCIPALS", &user_arn("eve"))]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "dev1", "Administrators");
     let out = r
         .batch()
         .process(&event(&add_to_admins("g2", "eve", "dev1", 10)), false)
@@ -490,13 +466,7 @@ async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_n
 
     // Anyone else: an escalation; nobody becomes trusted.
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "mallory".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "mallory", "Administrators");
     let to = record(
         "n3",
         "mallory",
@@ -514,13 +484,7 @@ async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_n
 async fn a_grantee_seen_before_its_grant_is_resolved_through_cloudtrail() {
     // alice's grant to dev1 is in CloudTrail but not yet delivered.
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "dev1", "Administrators");
     r.port()
         .in_trail(trail(&add_to_admins("g3", "alice", "dev1", 12)));
     let mut b = r.batch();
@@ -540,13 +504,7 @@ async fn a_grantee_seen_before_its_grant_is_resolved_through_cloudtrail() {
 
     // mallory's grant to eve, seen from eve first.
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "eve".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "eve", "Administrators");
     r.port()
         .in_trail(trail(&add_to_admins("e3", "mallory", "eve", 12)));
     let mut b = r.batch();
@@ -607,13 +565,7 @@ async fn a_grantee_seen_before_its_grant_is_resolved_through_cloudtrail() {
 #[tokio::test]
 async fn an_unverified_principal_waits_for_its_grant_then_unverified_trust_decides() {
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "dev1", "Administrators");
     // Two minutes old: the grant may still be on its way.
     let out = r
         .batch()
@@ -640,13 +592,7 @@ async fn an_unverified_principal_waits_for_its_grant_then_unverified_trust_decid
     );
 
     let r = revoker(account(), &[("UNVERIFIED_TRUST", "alert")]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "dev1", "Administrators");
     let out = r
         .batch()
         .process(&event(&create_user("c7", "dev1", 16)), false)
@@ -657,13 +603,7 @@ async fn an_unverified_principal_waits_for_its_grant_then_unverified_trust_decid
 
     // The end of a replay: no more waiting.
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "dev1", "Administrators");
     let out = r
         .batch_with(Patience::EndOfRun)
         .process(&event(&create_user("c8", "dev1", 1)), false)
@@ -681,13 +621,7 @@ async fn an_unverified_principal_waits_for_its_grant_then_unverified_trust_decid
 #[tokio::test]
 async fn restore_puts_an_undone_grant_back_and_trust_makes_it_count() {
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "mallory".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "mallory", "Administrators");
     r.batch()
         .process(
             &event(&add_to_admins("e4", "mallory", "mallory", 10)),
@@ -776,13 +710,7 @@ async fn restore_puts_an_undone_grant_back_and_trust_makes_it_count() {
 #[tokio::test]
 async fn report_mode_undoes_nothing_and_says_what_it_would_undo() {
     let r = revoker(account(), &[("MODE", "report")]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "mallory".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "mallory", "Administrators");
     let out = r
         .batch()
         .process(
@@ -806,13 +734,7 @@ async fn report_mode_undoes_nothing_and_says_what_it_would_undo() {
     );
     // Dry runs decide and change nothing at all.
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "mallory".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "mallory", "Administrators");
     let out = r
         .batch()
         .process(&event(&add_to_admins("e6", "mallory", "mallory", 10)), true)
@@ -827,13 +749,7 @@ async fn report_mode_undoes_nothing_and_says_what_it_would_undo() {
 async fn a_transient_failure_while_undoing_resumes_without_acting_twice() {
     use warden_core::ports::PortError;
     let r = revoker(account(), &[]);
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "mallory".into()))
-        .unwrap()
-        .groups
-        .insert("Administrators".into());
+    join(&r, "mallory", "Administrators");
     r.port().fail(
         "apply",
         PortError::Transient {
