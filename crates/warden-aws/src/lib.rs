@@ -1,5 +1,6 @@
 //! warden-core's ports over the AWS SDK: every AWS call of iam-warden is in this crate.
 
+mod actions;
 mod chat;
 mod error;
 mod iam;

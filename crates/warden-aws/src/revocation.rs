@@ -148,9 +148,7 @@ impl ToolPolicies for AwsAccount {
                     .policy_name(name)
                     .path(path)
                     .policy_document(document)
-                    .description(
-                        "iam-warden - denies every IAM action (re-created after it was deleted)",
-                    )
+                    .description("iam-warden - its own policy, re-created after it was deleted")
                     .send()
                     .await
                     .map_err(|e| classify("CreatePolicy", e))?;

@@ -40,11 +40,21 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
         problem,
     };
 
-    if let Some(policy_account) = account_of(&config.deny_policy_arn) {
-        if policy_account != account_id {
+    // The tool's own policies: verified (and re-created) before their first use, but
+    // never another account's.
+    let policies = [
+        ("DENY_POLICY_ARN", Some(&config.deny_policy_arn)),
+        (
+            "QUARANTINE_POLICY_ARN",
+            config.quarantine_policy_arn.as_ref(),
+        ),
+    ];
+    for (var, arn) in policies {
+        let Some(arn) = arn else { continue };
+        if account_of(arn).is_some_and(|a| a != account_id) {
             return Err(unusable(
-                "DENY_POLICY_ARN",
-                &config.deny_policy_arn,
+                var,
+                arn,
                 format!("the policy is not in account {account_id} where iam-warden runs"),
             )
             .into());

@@ -1,5 +1,5 @@
-//! The trust ledger and the action records in the DynamoDB ledger table, iam-warden's
-//! undo actions on IAM, CloudTrail's event history, and the deferral queue.
+//! The trust ledger and the action records in the DynamoDB ledger table, CloudTrail's
+//! event history, and the deferral queue.
 //!
 //! Items (partition key `principal`, shared with the pruner's entries):
 //! - `trust#<account>`: `entries`, a map from `admin:user/alice` to the entry as JSON;
@@ -15,9 +15,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 use warden_core::event::CloudTrailRecord;
-use warden_core::ports::{ActionRecords, Actions, Deferrals, PortError, Trail, TrustLedger};
-use warden_core::principal::EntityKind;
-use warden_core::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustEntry, TrustSet};
+use warden_core::ports::{ActionRecords, Deferrals, PortError, Trail, TrustLedger};
+use warden_core::trust::{ActionRecord, CallerRecord, LedgerChange, TrustEntry, TrustSet};
 
 use crate::error::classify;
 use crate::ledger::{s, KEY};
@@ -325,134 +324,6 @@ impl ActionRecords for AwsAccount {
             Some(item) => caller_record(caller, &item).map(Some),
             None => Ok(None),
         }
-    }
-}
-
-/// `NoSuchEntity` as `Ok(false)`: what an action acts on is gone.
-fn gone_is_false(result: Result<(), PortError>) -> Result<bool, PortError> {
-    match result {
-        Ok(()) => Ok(true),
-        Err(PortError::NoSuchEntity { .. }) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-impl AwsAccount {
-    /// What the revoker does: a membership removed, a tag taken off.
-    async fn take_away(&self, action: &Action) -> Result<(), PortError> {
-        let iam = &self.iam;
-        match action {
-            Action::RemoveFromGroup { group, user } => iam
-                .remove_user_from_group()
-                .group_name(group)
-                .user_name(user)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("RemoveUserFromGroup", e)),
-            Action::Untag {
-                kind: EntityKind::User,
-                name,
-                key,
-                ..
-            } => iam
-                .untag_user()
-                .user_name(name)
-                .tag_keys(key)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("UntagUser", e)),
-            Action::Untag {
-                kind: EntityKind::Role,
-                name,
-                key,
-                ..
-            } => iam
-                .untag_role()
-                .role_name(name)
-                .tag_keys(key)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("UntagRole", e)),
-            other => self.put_back(other).await,
-        }
-    }
-
-    /// What only `warden restore` does, with an operator's credentials: a membership
-    /// or a tag put back. The revoker's role may not.
-    async fn put_back(&self, action: &Action) -> Result<(), PortError> {
-        let iam = &self.iam;
-        let tag = |key: &str, value: &str| {
-            aws_sdk_iam::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|e| bad("TagUser", e.to_string()))
-        };
-        match action {
-            Action::AddToGroup { group, user } => iam
-                .add_user_to_group()
-                .group_name(group)
-                .user_name(user)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("AddUserToGroup", e)),
-            Action::Tag {
-                kind: EntityKind::User,
-                name,
-                key,
-                value,
-            } => iam
-                .tag_user()
-                .user_name(name)
-                .tags(tag(key, value)?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("TagUser", e)),
-            Action::Tag {
-                kind: EntityKind::Role,
-                name,
-                key,
-                value,
-            } => iam
-                .tag_role()
-                .role_name(name)
-                .tags(tag(key, value)?)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify("TagRole", e)),
-            other => Err(bad("apply", format!("`{other}` is not a putting back"))),
-        }
-    }
-}
-
-impl Actions for AwsAccount {
-    async fn apply(&self, action: &Action) -> Result<bool, PortError> {
-        gone_is_false(self.take_away(action).await)
-    }
-
-    async fn group_members(&self, group: &str) -> Result<Vec<(String, Option<String>)>, PortError> {
-        let mut pages = self
-            .iam
-            .get_group()
-            .group_name(group)
-            .into_paginator()
-            .send();
-        let mut users = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("GetGroup", e))?;
-            users.extend(
-                page.users
-                    .into_iter()
-                    .map(|u| (u.user_name, Some(u.user_id))),
-            );
-        }
-        Ok(users)
     }
 }
 

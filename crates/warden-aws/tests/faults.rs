@@ -235,7 +235,7 @@ async fn an_undo_of_what_no_longer_exists_is_gone_not_an_error() {
         },
     )
     .await;
-    assert_eq!(done, Ok(false));
+    assert_eq!(done, Ok(warden_core::ports::Applied::Gone));
     assert_eq!(rule.num_calls(), 1);
 }
 

@@ -38,6 +38,30 @@ pub enum RoleMode {
     Revoke,
 }
 
+/// `CONTAIN`: whose IAM writes are contained (their artifacts quarantined, deactivated,
+/// detached, removed: see [`crate::containment`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contain {
+    /// Nothing is contained; the notices still say what the caller changed.
+    Off,
+    /// The writes of callers iam-warden revokes (`revoked`, `already-revoked`, and the
+    /// self-service calls of a revoked or quarantined caller). The default.
+    Revoked,
+    /// Also the writes of role sessions that are only alerted (ROLE_MODE=alert): their
+    /// artifacts are contained, the role itself is left alone.
+    All,
+}
+
+impl Contain {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Contain::Off => "off",
+            Contain::Revoked => "revoked",
+            Contain::All => "all",
+        }
+    }
+}
+
 /// `FAILED_CALLS` and `READ_ONLY_CALLS`: how much such a call counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallPolicy {
@@ -100,6 +124,12 @@ pub struct Config {
     pub exempt_principals: BTreeSet<String>,
     pub mode: Mode,
     pub role_mode: RoleMode,
+    /// `CONTAIN`, default `revoked`.
+    pub contain: Contain,
+    /// `QUARANTINE_POLICY_ARN`: the tool's deny-everything managed policy for the
+    /// principals a caller created. Required by the Lambda unless CONTAIN=off; without
+    /// it (`warden replay` against a test account) the quarantine is the inline policy.
+    pub quarantine_policy_arn: Option<String>,
     pub failed_calls: CallPolicy,
     pub read_only_calls: CallPolicy,
     pub self_service_actions: BTreeSet<String>,
@@ -181,6 +211,27 @@ impl Config {
             Some("revoke") => RoleMode::Revoke,
             Some(v) => return Err(invalid("ROLE_MODE", v, "`alert` or `revoke`")),
         };
+        let contain = match get("CONTAIN").as_deref() {
+            None | Some("revoked") => Contain::Revoked,
+            Some("all") => Contain::All,
+            Some("off") => Contain::Off,
+            Some(v) => return Err(invalid("CONTAIN", v, "`revoked`, `all` or `off`")),
+        };
+        let quarantine_policy_arn = get("QUARANTINE_POLICY_ARN");
+        match &quarantine_policy_arn {
+            Some(arn)
+                if !is_arn(arn, "iam")
+                    || !arn.contains(":policy/iam-warden/")
+                    || *arn == deny_policy_arn =>
+            {
+                return Err(invalid(
+                    "QUARANTINE_POLICY_ARN",
+                    arn,
+                    "an IAM managed policy ARN under the tool's path, other than DENY_POLICY_ARN (arn:aws:iam::<account>:policy/iam-warden/<name>)",
+                ));
+            }
+            _ => {}
+        }
         let failed_calls = call_policy("FAILED_CALLS", get("FAILED_CALLS"), CallPolicy::Revoke)?;
         let read_only_calls = call_policy(
             "READ_ONLY_CALLS",
@@ -294,6 +345,8 @@ impl Config {
             exempt_principals,
             mode,
             role_mode,
+            contain,
+            quarantine_policy_arn,
             failed_calls,
             read_only_calls,
             self_service_actions,
@@ -318,6 +371,18 @@ impl Config {
         } else {
             Err(ConfigError::Missing {
                 var: "DEFERRAL_QUEUE_URL",
+            })
+        }
+    }
+
+    /// The Lambda quarantines with the managed policy (an inline one can hit the
+    /// principal's inline-size quota, which the caller controls).
+    pub fn require_quarantine_policy(&self) -> Result<(), ConfigError> {
+        if self.contain == Contain::Off || self.quarantine_policy_arn.is_some() {
+            Ok(())
+        } else {
+            Err(ConfigError::Missing {
+                var: "QUARANTINE_POLICY_ARN",
             })
         }
     }

@@ -634,7 +634,7 @@ fn is_pruner(principal: &Principal, config: &Config) -> bool {
 
 /// A self-service call: in SELF_SERVICE_ACTIONS and aimed at the caller's own user
 /// (no `userName` in the request, or the caller's).
-fn is_self_service(record: &CloudTrailRecord, user: &Entity, config: &Config) -> bool {
+pub(crate) fn is_self_service(record: &CloudTrailRecord, user: &Entity, config: &Config) -> bool {
     let Some(name) = record.event_name.as_deref() else {
         return false;
     };

@@ -2,7 +2,9 @@
 //! revoke decision, the pruning plan, notices and typed configuration. No AWS SDK types and no I/O:
 //! the ports in [`ports`] are implemented by `warden-aws`.
 
+pub mod action;
 pub mod config;
+pub mod containment;
 pub mod decision;
 pub mod event;
 pub mod notice;

@@ -6,10 +6,15 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use crate::containment::Contained;
 use crate::decision::{Decision, Environment, Method, Verdict};
 use crate::event::Event;
 use crate::principal::{EntityKind, Principal, Target};
 use crate::trust::{Escalation, TrustSet};
+
+fn by_of(containment: Option<&Contained>) -> &str {
+    containment.map_or("?", |c| c.by.as_str())
+}
 
 /// SNS rejects subjects longer than this.
 const SUBJECT_MAX: usize = 100;
@@ -38,7 +43,7 @@ pub fn for_verdict(
     policy_arn: &str,
     inline_name: &str,
 ) -> Notice {
-    for_verdict_with(event, verdict, env, policy_arn, inline_name, None)
+    for_verdict_with(event, verdict, env, policy_arn, inline_name, None, None)
 }
 
 /// [`for_verdict`], for an event that was also an escalation attempt: the headline says
@@ -50,6 +55,7 @@ pub fn for_verdict_with(
     policy_arn: &str,
     inline_name: &str,
     escalation: Option<&Escalation>,
+    containment: Option<&Contained>,
 ) -> Notice {
     let record = event.record().cloned().unwrap_or_default();
     let principal = Principal::classify(&record);
@@ -66,8 +72,19 @@ pub fn for_verdict_with(
             )
         }
         (Some(e), _) => format!("escalation attempt: {} in {account}", e.by),
-        (None, Decision::Revoked) => format!("IAM access revoked: {who} in {account}"),
+        (None, Decision::Revoked) if containment.is_some_and(|c| !c.plan.actions.is_empty()) => {
+            format!("IAM access revoked: {who} in {account}, what it made contained")
+        }
         (None, Decision::WouldRevoke) => format!("would revoke (MODE=report): {who} in {account}"),
+        (None, Decision::AlreadyRevoked | Decision::Ignored | Decision::Alerted)
+            if containment.is_some() =>
+        {
+            format!(
+                "contained: what {} changed in {account}",
+                by_of(containment)
+            )
+        }
+        (None, Decision::Revoked) => format!("IAM access revoked: {who} in {account}"),
         (None, _) => format!("IAM call to review: {who} in {account}"),
     };
     let event_name = record.event_name.as_deref().unwrap_or("?");
@@ -95,6 +112,11 @@ pub fn for_verdict_with(
             escalation
                 .filter(|e| !e.planned_only)
                 .map(|e| format!("warden restore --{}", e.by.replacen('/', " ", 1)))
+        })
+        .or_else(|| {
+            containment
+                .filter(|c| !c.planned_only && !c.plan.actions.is_empty())
+                .map(|c| format!("warden restore --{}", c.by.replacen('/', " ", 1)))
         });
 
     let mut body = String::new();
@@ -148,6 +170,15 @@ pub fn for_verdict_with(
             field(&mut body, "Undone:", "nothing: membership of the group is not trust, so none of its members is trusted for it");
         }
     }
+    if let Some(c) = containment {
+        let _ = writeln!(body, "{:<12}{}", "Changed:", c.plan.what);
+        for line in c.lines() {
+            field(&mut body, "Contained:", &line);
+        }
+        if let Some(note) = &c.plan.note {
+            field(&mut body, "Note:", note);
+        }
+    }
     if let Some(cmd) = &restore {
         let _ = writeln!(body, "\nTo undo it, if the call was legitimate:\n    {cmd}");
     }
@@ -171,12 +202,24 @@ pub fn for_verdict_with(
             "undone": if e.planned_only { Vec::new() } else { e.actions.clone() },
             "report_only": e.planned_only,
         })),
+        "containment": containment.map(|c| json!({
+            "by": c.by, "event_id": c.event_id, "changed": c.plan.what,
+            "actions": c.plan.actions.iter().zip(c.states.iter()).map(|(a, s)| json!({
+                "action": a, "state": s, "text": a.to_string(),
+            })).collect::<Vec<_>>(),
+            "manual": c.plan.manual,
+            "note": c.plan.note,
+            "report_only": c.planned_only,
+        })),
     });
     let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
 
     let mut attributes = attributes(verdict.decision.as_str(), account);
     if escalation.is_some() {
         attributes.insert("escalation".to_owned(), "true".to_owned());
+    }
+    if containment.is_some_and(|c| !c.plan.actions.is_empty()) {
+        attributes.insert("containment".to_owned(), "true".to_owned());
     }
     Notice {
         subject: subject(&headline),

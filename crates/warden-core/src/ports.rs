@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::containment::PolicyVersion;
 use crate::decision::{CallerFacts, Method};
 use crate::event::CloudTrailRecord;
 use crate::notice::Notice;
@@ -257,14 +258,33 @@ pub trait ActionRecords: Send + Sync {
 
 /// Carries out iam-warden's actions on IAM.
 pub trait Actions: Send + Sync {
-    /// `Ok(false)` when what it acts on no longer exists (`NoSuchEntity`).
-    fn apply(&self, action: &Action) -> impl Future<Output = Result<bool, PortError>> + Send;
-    /// The users of a group.
-    /// The users of a group: name and unique id.
+    fn apply(&self, action: &Action) -> impl Future<Output = Result<Applied, PortError>> + Send;
     fn group_members(
         &self,
         group: &str,
     ) -> impl Future<Output = Result<Vec<(String, Option<String>)>, PortError>> + Send;
+    /// The versions of a managed policy (`None`: the policy does not exist).
+    fn policy_versions(
+        &self,
+        policy_arn: &str,
+    ) -> impl Future<Output = Result<Option<Vec<PolicyVersion>>, PortError>> + Send;
+}
+
+/// What carrying out an [`Action`] came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// What it acts on no longer exists (`NoSuchEntity`).
+    Gone,
+    /// Done, with a new console password: for the operator's terminal only, never
+    /// logged, recorded nor notified.
+    Password(String),
+}
+
+impl Applied {
+    pub fn done(&self) -> bool {
+        !matches!(self, Applied::Gone)
+    }
 }
 
 /// CloudTrail's event history (LookupEvents, two requests per second per account):

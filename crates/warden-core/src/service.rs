@@ -10,13 +10,16 @@ use tracing::{info, warn};
 
 use chrono::Utc;
 
-use crate::config::{tags, Config, Mode};
+use crate::action::{Credential, Holder};
+use crate::config::{tags, Config, Contain, Mode};
+use crate::containment::{self, Contained, Known, Need, Plan};
 use crate::decision::{decide, CallerFacts, Decision, Environment, Facts, Method, Step, Verdict};
 use crate::event::{CloudTrailRecord, Event};
 use crate::notice;
+use crate::ports::Applied;
 use crate::ports::PolicyCheck;
 use crate::ports::{Authorizations, Notifier, PortError, RevokerPorts, TrustLedger};
-use crate::principal::{Principal, Target};
+use crate::principal::{EntityKind, Principal, Target};
 use crate::revocation::{
     boundary_document, boundary_name, deny_everything_boundary, is_tool_boundary, record_key,
     RevocationRecord,
@@ -84,6 +87,8 @@ pub struct Batch<'a, P> {
     patience: Patience,
     /// The deny policy was verified in this invocation.
     deny_verified: bool,
+    /// The quarantine policy was verified in this invocation.
+    quarantine_verified: bool,
 }
 
 impl<P: RevokerPorts> Revoker<P> {
@@ -122,6 +127,7 @@ impl<P: RevokerPorts> Revoker<P> {
             trust: None,
             patience,
             deny_verified: false,
+            quarantine_verified: false,
         }
     }
 
@@ -181,7 +187,8 @@ impl<P: RevokerPorts> Batch<'_, P> {
                                 ),
                             )
                             .about(&target);
-                            let actions = self.after_decision(event, &v, dry_run).await?;
+                            let mut v = v;
+                            let actions = self.finish(event, &mut v, dry_run).await?;
                             return Ok(outcome(&v, actions));
                         }
                         r.set_confirmed(&target, None);
@@ -209,43 +216,66 @@ impl<P: RevokerPorts> Batch<'_, P> {
             }
             return Ok(outcome(&verdict, Vec::new()));
         }
-        let escalation = if dry_run {
-            None
-        } else {
-            self.tampering(event).await?;
-            self.apply_trust(event, &verdict).await?
+        let actions = self.finish(event, &mut verdict, dry_run).await?;
+        Ok(outcome(&verdict, actions))
+    }
+
+    /// Carries out a decision: tampering noticed, trust applied (an escalation undone),
+    /// the deny, the containment of what the call made, then one notice. Returns what
+    /// was done besides the deny, for people.
+    async fn finish(
+        &mut self,
+        event: &Event,
+        verdict: &mut Verdict,
+        dry_run: bool,
+    ) -> Result<Vec<String>, PortError> {
+        if dry_run {
+            return Ok(Vec::new());
+        }
+        self.tampering(event).await?;
+        let escalation = self.apply_trust(event, verdict).await?;
+        let revoked = match verdict.decision {
+            Decision::Revoked => self.revoke(event, verdict).await?,
+            _ => None,
         };
+        let containment = self
+            .containment(event, verdict, escalation.is_some())
+            .await?;
+        match (revoked, verdict.decision) {
+            (Some(revoked), _) => {
+                self.notify_revocation(
+                    event,
+                    verdict,
+                    revoked,
+                    escalation.as_ref(),
+                    containment.as_ref(),
+                )
+                .await?
+            }
+            (None, Decision::Alerted | Decision::WouldRevoke)
+                if escalation.is_none() && containment.as_ref().is_none_or(|c| c.planned_only) =>
+            {
+                self.alert(event, verdict, containment.as_ref()).await?
+            }
+            _ => {
+                self.notify_undone(event, verdict, escalation.as_ref(), containment.as_ref())
+                    .await?
+            }
+        }
         let mut actions: Vec<String> = escalation
             .iter()
-            .flat_map(|e| e.actions.iter().map(ToString::to_string))
+            .flat_map(|e| {
+                e.actions.iter().map(|a| {
+                    if e.planned_only {
+                        format!("would have {a}")
+                    } else {
+                        a.to_string()
+                    }
+                })
+            })
             .collect();
-        if !dry_run {
-            match verdict.decision {
-                Decision::Revoked => {
-                    self.revoke(event, &mut verdict, escalation.as_ref())
-                        .await?
-                }
-                Decision::Alerted | Decision::WouldRevoke if escalation.is_none() => {
-                    self.alert(event, &verdict).await?
-                }
-                _ => {}
-            }
-            if let Some(esc) = &escalation {
-                if verdict.decision != Decision::Revoked {
-                    self.notify_escalation(event, &verdict, esc).await?;
-                }
-            }
-        }
-        if let Some(esc) = &escalation {
-            if esc.planned_only {
-                actions = esc
-                    .actions
-                    .iter()
-                    .map(|a| format!("would have {a}"))
-                    .collect();
-            }
-        }
-        Ok(outcome(&verdict, actions))
+        actions.extend(containment.iter().flat_map(Contained::lines));
+        Ok(actions)
     }
 
     /// An event that touched the tool's deny policy (it is verified and repaired now) or
@@ -258,6 +288,9 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let what = match crate::tamper::tampering_of(record, &r.config, &r.env) {
             Some(crate::tamper::Tampering::DenyPolicy) => {
                 return self.verify_deny_policy(Some(event)).await
+            }
+            Some(crate::tamper::Tampering::QuarantinePolicy) => {
+                return self.verify_quarantine_policy(Some(event)).await
             }
             Some(crate::tamper::Tampering::ToolRole(role)) => format!(
                 "iam:{} on iam-warden's own role `{role}` (its trust or permissions)",
@@ -283,25 +316,6 @@ impl<P: RevokerPorts> Batch<'_, P> {
         r.port
             .mark_notified(&r.env.account_id, &scope, event_id)
             .await
-    }
-
-    /// Trust work after a decision taken without the facts (a confirmed revocation):
-    /// the event's own grant still counts.
-    async fn after_decision(
-        &mut self,
-        event: &Event,
-        verdict: &Verdict,
-        dry_run: bool,
-    ) -> Result<Vec<String>, PortError> {
-        if dry_run {
-            return Ok(Vec::new());
-        }
-        self.tampering(event).await?;
-        let Some(esc) = self.apply_trust(event, verdict).await? else {
-            return Ok(Vec::new());
-        };
-        self.notify_escalation(event, verdict, &esc).await?;
-        Ok(esc.actions.iter().map(ToString::to_string).collect())
     }
 
     /// The trust ledger, read once per invocation (empty when no baseline exists).
@@ -561,8 +575,9 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 let record = if planned_only {
                     CallerRecord::default()
                 } else {
-                    self.contain(&found.by, &found.event_id, &actions, &what)
+                    self.contain(&found.by, &found.event_id, "", &actions, &what)
                         .await?
+                        .0
                 };
                 seen_from_grantee = Some(Escalation {
                     by: found.by.clone(),
@@ -652,7 +667,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 .await?
                 .unwrap_or_default()
         } else {
-            self.contain(&by, &event_id, &actions, &what).await?
+            self.contain(&by, &event_id, "", &actions, &what).await?.0
         };
         Ok(Some(Escalation {
             by,
@@ -678,14 +693,17 @@ impl<P: RevokerPorts> Batch<'_, P> {
     }
 
     /// Records `actions` under `caller` (once), then carries out those not yet done: a
-    /// retried message resumes where it stopped and never acts twice.
+    /// retried message resumes where it stopped and never acts twice. `scope` keeps the
+    /// keys of an event's escalation (`""`) and containment (`"c"`) apart. Returns the
+    /// caller's record and the state of each action.
     async fn contain(
         &mut self,
         caller: &str,
         event_id: &str,
+        scope: &str,
         actions: &[Action],
         why: &str,
-    ) -> Result<CallerRecord, PortError> {
+    ) -> Result<(CallerRecord, Vec<ActionState>), PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
         let planned: Vec<(String, ActionRecord)> = actions
@@ -693,7 +711,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .enumerate()
             .map(|(n, action)| {
                 (
-                    ActionRecord::key(event_id, n),
+                    ActionRecord::key(event_id, &format!("{scope}{n}")),
                     ActionRecord {
                         event_id: event_id.to_owned(),
                         action: action.clone(),
@@ -705,24 +723,227 @@ impl<P: RevokerPorts> Batch<'_, P> {
             })
             .collect();
         let mut record = r.port.record_actions(account, caller, &planned).await?;
+        let mut states = Vec::new();
         for (key, _) in &planned {
             let Some(mut entry) = record.actions.get(key).cloned() else {
                 continue;
             };
-            if entry.state != ActionState::Planned {
-                continue;
+            if entry.state == ActionState::Planned {
+                entry = self.carry_out(caller, key, entry).await?;
+                record.actions.insert(key.clone(), entry.clone());
             }
-            entry.state = if r.port.apply(&entry.action).await? {
-                ActionState::Done
-            } else {
-                ActionState::Gone
-            };
-            self.forget_facts(&entry.action);
-            r.port.set_action(account, caller, key, &entry).await?;
-            info!(caller = %caller, action = %entry.action, state = ?entry.state, "escalation undone");
-            record.actions.insert(key.clone(), entry);
+            states.push(entry.state);
         }
-        Ok(record)
+        Ok((record, states))
+    }
+
+    /// Carries out one recorded action: at the managed-policy quota the quarantine
+    /// becomes inline (recorded before it is done); a permanent refusal is recorded as
+    /// failed and reported, never retried; a transient one is the caller's to retry.
+    async fn carry_out(
+        &mut self,
+        caller: &str,
+        key: &str,
+        mut entry: ActionRecord,
+    ) -> Result<ActionRecord, PortError> {
+        let r = self.revoker;
+        let account = &r.env.account_id;
+        let applied = loop {
+            match r.port.apply(&entry.action).await {
+                Err(PortError::LimitExceeded { message, .. }) => {
+                    match crate::containment::fallback(&entry.action, &r.config) {
+                        Some(next) => {
+                            warn!(caller = %caller, action = %entry.action, %message, "quota reached: inline quarantine instead");
+                            entry.action = next;
+                            r.port.set_action(account, caller, key, &entry).await?;
+                        }
+                        None => {
+                            break Err(format!("IAM refused it at a quota: {message}"));
+                        }
+                    }
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => break Err(e.to_string()),
+                Ok(applied) => break Ok(applied),
+            }
+        };
+        entry.state = match &applied {
+            Ok(a) if a.done() => ActionState::Done,
+            Ok(_) => ActionState::Gone,
+            Err(why) => {
+                warn!(caller = %caller, action = %entry.action, error = %why, "action refused");
+                entry.why = format!("{}; refused: {why}", entry.why);
+                ActionState::Failed
+            }
+        };
+        if entry.state == ActionState::Done {
+            self.forget_facts(&entry.action);
+        }
+        r.port.set_action(account, caller, key, &entry).await?;
+        info!(caller = %caller, action = %entry.action, state = ?entry.state, "action carried out");
+        Ok(entry)
+    }
+
+    /// Contains what the event's call made, when its caller is one iam-warden stops
+    /// (CONTAIN): records each action before taking it. A revoked role's own sessions
+    /// are revoked too (whatever CONTAIN says: that is stopping the caller). `None`:
+    /// nothing to contain or report.
+    async fn containment(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+        escalated: bool,
+    ) -> Result<Option<Contained>, PortError> {
+        let r = self.revoker;
+        let Some(record) = event.record() else {
+            return Ok(None);
+        };
+        if record.is_failed() || !record.is_iam_api_call() || record.is_read_only() {
+            return Ok(None);
+        }
+        let caller = Principal::classify(record);
+        let own_role = match (&verdict.revocation, verdict.decision) {
+            (Some(rev), Decision::Revoked) if rev.target.kind == EntityKind::Role => {
+                Some(rev.target.name.clone())
+            }
+            _ => None,
+        };
+        let contained = match (r.config.contain, verdict.decision) {
+            (Contain::Off, _) => false,
+            (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => true,
+            (Contain::All, Decision::Alerted) => matches!(caller, Principal::AssumedRole { .. }),
+            (_, Decision::Ignored) => self.stopped_self_service(record, &caller).await?,
+            _ => false,
+        };
+        if !contained && own_role.is_none() {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        let mut plan = if contained {
+            let known = self.known(record).await?;
+            containment::plan(record, &known, &r.config, now)
+        } else {
+            Plan {
+                what: containment::describe(record),
+                ..Plan::default()
+            }
+        };
+        if let Some(role) = own_role {
+            plan.actions.push(containment::revoke_sessions(&role, now));
+        }
+        let quarantines = plan.actions.iter().any(|a| {
+            matches!(a, Action::AttachPolicy { policy_arn, .. }
+                if r.config.quarantine_policy_arn.as_deref() == Some(policy_arn.as_str()))
+        });
+        if quarantines && r.config.mode == Mode::Enforce {
+            self.verify_quarantine_policy(None).await?;
+        }
+        // An escalation's own notice says what it granted and what was undone.
+        if escalated && plan.actions.is_empty() && plan.manual.is_empty() {
+            return Ok(None);
+        }
+        let by = trust::actor(record);
+        let event_id = event.event_id().unwrap_or("unknown").to_owned();
+        let planned_only =
+            r.config.mode == Mode::Report || verdict.decision == Decision::WouldRevoke;
+        let account = &r.env.account_id;
+        let (caller_record, states) = if planned_only || plan.actions.is_empty() {
+            let record = r
+                .port
+                .caller_record(account, &by)
+                .await?
+                .unwrap_or_default();
+            (record, vec![ActionState::Planned; plan.actions.len()])
+        } else {
+            self.contain(&by, &event_id, "c", &plan.actions, &plan.what)
+                .await?
+        };
+        Ok(Some(Contained {
+            by,
+            notified: caller_record.notified.contains(&event_id),
+            event_id,
+            plan,
+            states,
+            planned_only,
+        }))
+    }
+
+    /// A self-service call (its own keys, password, credentials) of a caller that is
+    /// revoked or quarantined: made before the deny took effect, contained like its
+    /// other calls.
+    async fn stopped_self_service(
+        &mut self,
+        record: &CloudTrailRecord,
+        caller: &Principal,
+    ) -> Result<bool, PortError> {
+        let r = self.revoker;
+        let Principal::IamUser(user) = caller else {
+            return Ok(false);
+        };
+        let name = record.event_name.as_deref().unwrap_or_default();
+        if !containment::CREDENTIAL_CALLS.contains(&name)
+            || !crate::decision::is_self_service(record, user, &r.config)
+        {
+            return Ok(false);
+        }
+        let target = Target::user(user);
+        let CallerFacts::Found(facts) = self.facts_of(&target).await? else {
+            return Ok(false);
+        };
+        if facts.revocation.is_some() {
+            return Ok(true);
+        }
+        let (attached, inline) = r.port.policies(&target).await?;
+        Ok(r.config
+            .quarantine_policy_arn
+            .as_ref()
+            .is_some_and(|q| attached.contains(q))
+            || inline.contains(containment::QUARANTINE_INLINE_NAME))
+    }
+
+    /// What the containment plan asks to know: whether the grantee is guarded, or a
+    /// policy's versions.
+    async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
+        let r = self.revoker;
+        Ok(match containment::need(record, &r.config) {
+            None => Known::default(),
+            Some(Need::Guard(holder, name)) => {
+                let facts = match holder {
+                    Holder::Group => None,
+                    Holder::User | Holder::Role => {
+                        let target = Target {
+                            kind: if holder == Holder::User {
+                                EntityKind::User
+                            } else {
+                                EntityKind::Role
+                            },
+                            name: name.clone(),
+                            arn: String::new(),
+                        };
+                        match self.facts_of(&target).await? {
+                            CallerFacts::Found(f) => Some(f),
+                            _ => None,
+                        }
+                    }
+                };
+                let mut tool_roles = crate::tamper::tool_roles(&r.config, &r.env);
+                tool_roles.extend(r.config.canary_role.clone());
+                Known {
+                    guard: containment::guard_of(
+                        holder,
+                        &name,
+                        facts.as_ref(),
+                        &r.config,
+                        &tool_roles,
+                    ),
+                    versions: None,
+                }
+            }
+            Some(Need::Versions(arn)) => Known {
+                guard: None,
+                versions: r.port.policy_versions(&arn).await?,
+            },
+        })
     }
 
     /// Facts read before an action of the tool changed them are read again.
@@ -732,15 +953,18 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .retain(|t, _| trust::actor_key(t.kind, &t.name) != subject);
     }
 
-    /// The escalation notice, once per event (the caller's record says it was sent).
-    async fn notify_escalation(
+    /// The notice of what was undone or contained because of an event, once per event
+    /// (the caller's record says it was sent; in MODE=report, each time).
+    async fn notify_undone(
         &self,
         event: &Event,
         verdict: &Verdict,
-        escalation: &Escalation,
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
     ) -> Result<(), PortError> {
         let r = self.revoker;
-        if escalation.notified || !r.port.enabled() {
+        let sent = escalation.is_none_or(|e| e.notified) && containment.is_none_or(|c| c.notified);
+        if sent || !r.port.enabled() {
             return Ok(());
         }
         let notice = notice::for_verdict_with(
@@ -749,12 +973,21 @@ impl<P: RevokerPorts> Batch<'_, P> {
             &r.env,
             &r.config.deny_policy_arn,
             &r.config.inline_policy_name,
-            Some(escalation),
+            escalation,
+            containment,
         );
         r.port.publish(&notice).await?;
-        if !escalation.planned_only {
+        let by = escalation
+            .filter(|e| !e.planned_only)
+            .map(|e| (&e.by, &e.event_id))
+            .or_else(|| {
+                containment
+                    .filter(|c| !c.planned_only)
+                    .map(|c| (&c.by, &c.event_id))
+            });
+        if let Some((by, event_id)) = by {
             r.port
-                .mark_notified(&r.env.account_id, &escalation.by, &escalation.event_id)
+                .mark_notified(&r.env.account_id, by, event_id)
                 .await?;
         }
         Ok(())
@@ -768,11 +1001,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
         &mut self,
         event: &Event,
         verdict: &mut Verdict,
-        escalation: Option<&Escalation>,
-    ) -> Result<(), PortError> {
+    ) -> Result<Option<(RevocationRecord, String)>, PortError> {
         let r = self.revoker;
         let Some(revocation) = verdict.revocation.clone() else {
-            return Ok(());
+            return Ok(None);
         };
         let target = revocation.target.clone();
         let account = r.env.account_id.clone();
@@ -824,7 +1056,24 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if let Some(rev) = verdict.revocation.as_mut() {
             rev.method = record.method;
         }
+        Ok(Some((record, key)))
+    }
 
+    /// The revocation's notice, once (the ledger's record says whether it went out),
+    /// with what was undone and contained because of the event.
+    async fn notify_revocation(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+        (record, key): (RevocationRecord, String),
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let account = r.env.account_id.clone();
+        let Some(target) = verdict.revocation.as_ref().map(|rev| rev.target.clone()) else {
+            return Ok(());
+        };
         if !record.notified {
             if r.port.enabled() {
                 let notice = notice::for_verdict_with(
@@ -834,6 +1083,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                     &r.config.deny_policy_arn,
                     &r.config.inline_policy_name,
                     escalation,
+                    containment,
                 );
                 r.port.publish(&notice).await?;
             }
@@ -846,11 +1096,20 @@ impl<P: RevokerPorts> Batch<'_, P> {
             self.convenience_tags(&target, &[(tags::NOTIFIED, record.event_id.clone())])
                 .await?;
         }
-        if let Some(esc) = escalation.filter(|e| !e.planned_only && !e.notified) {
+        let by = escalation
+            .filter(|e| !e.planned_only && !e.notified)
+            .map(|e| (&e.by, &e.event_id))
+            .or_else(|| {
+                containment
+                    .filter(|c| !c.planned_only && !c.notified)
+                    .map(|c| (&c.by, &c.event_id))
+            });
+        if let Some((by, event_id)) = by {
             r.port
-                .mark_notified(&r.env.account_id, &esc.by, &esc.event_id)
+                .mark_notified(&r.env.account_id, by, event_id)
                 .await?;
         }
+        // Only now: a retry after a failed notice must decide in full to send it.
         r.set_confirmed(&target, Some(record.method));
         Ok(())
     }
@@ -1001,24 +1260,46 @@ impl<P: RevokerPorts> Batch<'_, P> {
     /// event touched it): another default version is replaced by the tool's document, a
     /// deleted policy re-created; either is notified as tampering, never a reason to stop.
     async fn verify_deny_policy(&mut self, by: Option<&Event>) -> Result<(), PortError> {
-        let r = self.revoker;
         if self.deny_verified && by.is_none() {
             return Ok(());
         }
-        let check = r
-            .port
-            .verify_policy(&r.config.deny_policy_arn, DENY_ALL_IAM_POLICY)
+        let arn = self.revoker.config.deny_policy_arn.clone();
+        self.verify_tool_policy(&arn, DENY_ALL_IAM_POLICY, "deny", by)
             .await?;
         self.deny_verified = true;
+        Ok(())
+    }
+
+    /// [`Self::verify_deny_policy`] for the quarantine policy, before its first use.
+    async fn verify_quarantine_policy(&mut self, by: Option<&Event>) -> Result<(), PortError> {
+        let Some(arn) = self.revoker.config.quarantine_policy_arn.clone() else {
+            return Ok(());
+        };
+        if self.quarantine_verified && by.is_none() {
+            return Ok(());
+        }
+        self.verify_tool_policy(&arn, containment::QUARANTINE_POLICY, "quarantine", by)
+            .await?;
+        self.quarantine_verified = true;
+        Ok(())
+    }
+
+    async fn verify_tool_policy(
+        &self,
+        arn: &str,
+        document: &str,
+        which: &str,
+        by: Option<&Event>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let check = r.port.verify_policy(arn, document).await?;
         let what = match check {
             PolicyCheck::Intact => return Ok(()),
             PolicyCheck::Repaired { found } => format!(
-                "the deny policy {} had another default version ({found}): the tool's document is the default again",
-                r.config.deny_policy_arn
+                "the {which} policy {arn} had another default version ({found}): the tool's document is the default again"
             ),
             PolicyCheck::Recreated => format!(
-                "the deny policy {} was deleted: re-created at the same path and name",
-                r.config.deny_policy_arn
+                "the {which} policy {arn} was deleted: re-created at the same path and name"
             ),
         };
         warn!(%what, "tampering repaired");
@@ -1030,7 +1311,12 @@ impl<P: RevokerPorts> Batch<'_, P> {
         Ok(())
     }
 
-    async fn alert(&self, event: &Event, verdict: &Verdict) -> Result<(), PortError> {
+    async fn alert(
+        &self,
+        event: &Event,
+        verdict: &Verdict,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
         let r = self.revoker;
         if !r.port.enabled() {
             return Ok(());
@@ -1044,12 +1330,14 @@ impl<P: RevokerPorts> Batch<'_, P> {
             info!(principal = %key.0, event_name = %key.1, "notice already sent within ALERT_WINDOW_SECONDS");
             return Ok(());
         }
-        let notice = notice::for_verdict(
+        let notice = notice::for_verdict_with(
             event,
             verdict,
             &r.env,
             &r.config.deny_policy_arn,
             &r.config.inline_policy_name,
+            None,
+            containment,
         );
         r.port.publish(&notice).await?;
         r.alert_sent(key, window);
@@ -1107,6 +1395,10 @@ pub struct RestoreReport {
     pub principal: String,
     pub restored: bool,
     pub actions: Vec<String>,
+    /// New console passwords (user, password): for the operator's terminal only, never
+    /// serialized, logged nor notified.
+    #[serde(skip)]
+    pub secrets: Vec<(String, String)>,
 }
 
 /// Undoes a revocation: detach the managed deny, delete the inline deny, remove the
@@ -1168,32 +1460,54 @@ pub async fn restore<P: RevokerPorts>(
             }
         }
     }
-    if !caller_only {
-        let caller = trust::actor_key(target.kind, &target.name);
-        if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
-            for (key, entry) in &record.actions {
-                if entry.state != ActionState::Done {
-                    continue;
-                }
-                let undo = entry.action.undo();
-                let put_back = port.apply(&undo).await?;
-                let mut done = entry.clone();
-                done.state = ActionState::Restored;
-                port.set_action(&env.account_id, &caller, key, &done)
-                    .await?;
-                actions.push(if put_back {
+    // What was undone and contained because of the caller's calls; with `caller_only`,
+    // only what concerns the caller itself (its role's sessions revoked).
+    let caller = trust::actor_key(target.kind, &target.name);
+    let mut secrets = Vec::new();
+    if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
+        for (key, entry) in &record.actions {
+            if entry.state != ActionState::Done || (caller_only && entry.action.subject() != caller)
+            {
+                continue;
+            }
+            let undo = entry.action.undo();
+            if let Action::SetCredential {
+                user,
+                credential: Credential::MfaDevice(serial),
+                active: true,
+            } = &undo
+            {
+                actions.push(format!(
+                    "left for its owner: the MFA device {serial} of user/{user} was deactivated after event `{}`; only its owner can enable it again (two codes): aws iam enable-mfa-device --user-name {user} --serial-number {serial} --authentication-code1 <code> --authentication-code2 <next code>",
+                    entry.event_id
+                ));
+                continue;
+            }
+            let applied = port.apply(&undo).await?;
+            let mut done = entry.clone();
+            done.state = ActionState::Restored;
+            port.set_action(&env.account_id, &caller, key, &done)
+                .await?;
+            actions.push(match applied {
+                Applied::Gone => format!(
+                    "could not put back what was undone after event `{}`: {} no longer exists",
+                    entry.event_id,
+                    undo.subject()
+                ),
+                Applied::Password(password) => {
+                    if let Action::CreateLoginProfile { user } = &undo {
+                        secrets.push((user.clone(), password));
+                    }
                     format!(
-                        "{undo} (undone by iam-warden after event `{}`)",
+                        "{undo} (its login profile was deleted after event `{}`; the password is shown once, to you only)",
                         entry.event_id
                     )
-                } else {
-                    format!(
-                        "could not put back what was undone after event `{}`: {} no longer exists",
-                        entry.event_id,
-                        undo.subject()
-                    )
-                });
-            }
+                }
+                Applied::Done => format!(
+                    "{undo} (undone by iam-warden after event `{}`)",
+                    entry.event_id
+                ),
+            });
         }
     }
     if !matches!(facts, CallerFacts::Found(_)) && actions.is_empty() {
@@ -1212,6 +1526,7 @@ pub async fn restore<P: RevokerPorts>(
         principal: target.arn.clone(),
         restored,
         actions,
+        secrets,
     })
 }
 

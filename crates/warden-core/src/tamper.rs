@@ -38,6 +38,8 @@ const ROLE_CHANGES: &[&str] = &[
 pub enum Tampering {
     /// Its deny policy changed or deleted: verify and repair it now.
     DenyPolicy,
+    /// Its quarantine policy changed or deleted: verify and repair it now.
+    QuarantinePolicy,
     /// One of its roles changed: notified, whoever made it.
     ToolRole(String),
 }
@@ -325,6 +327,12 @@ pub fn tampering_of(
         && record.request_param("policyArn") == Some(config.deny_policy_arn.as_str())
     {
         return Some(Tampering::DenyPolicy);
+    }
+    if POLICY_CHANGES.contains(&name)
+        && config.quarantine_policy_arn.is_some()
+        && record.request_param("policyArn") == config.quarantine_policy_arn.as_deref()
+    {
+        return Some(Tampering::QuarantinePolicy);
     }
     if ROLE_CHANGES.contains(&name) {
         let role = record.request_param("roleName")?;

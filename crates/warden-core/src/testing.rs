@@ -11,6 +11,7 @@ use crate::decision::{CallerFacts, Environment, Facts, Method};
 use crate::event::CloudTrailRecord;
 use crate::event::{parse_eventbridge, Event};
 use crate::notice::Notice;
+use crate::ports::Applied;
 use crate::ports::{
     AccessAdvisor, Authorizations, Chat, DeadLetters, Directory, Enforcer, Inventory, Ledger,
     Notifier, PortError, PrunePolicies, RevokedPrincipal, Runs, WorkQueue,
@@ -22,6 +23,9 @@ use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
 
 /// The deny policy of the sample account (`123456789012`).
 pub const DENY_POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";
+/// The quarantine policy of the sample account.
+pub const QUARANTINE_POLICY_ARN: &str =
+    "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-quarantine";
 
 /// A configuration from variables, as the functions read them (later pairs win).
 pub fn config_from(pairs: &[(&str, &str)]) -> Config {
@@ -35,9 +39,12 @@ pub fn config_from(pairs: &[(&str, &str)]) -> Config {
     .expect("test configuration")
 }
 
-/// A configuration with DENY_POLICY_ARN set, then `extra` (later pairs win).
+/// A configuration with DENY_POLICY_ARN and QUARANTINE_POLICY_ARN set, then `extra` (later pairs win).
 pub fn config(extra: &[(&str, &str)]) -> Config {
-    let mut pairs = vec![("DENY_POLICY_ARN", DENY_POLICY_ARN)];
+    let mut pairs = vec![
+        ("DENY_POLICY_ARN", DENY_POLICY_ARN),
+        ("QUARANTINE_POLICY_ARN", QUARANTINE_POLICY_ARN),
+    ];
     pairs.extend_from_slice(extra);
     config_from(&pairs)
 }
@@ -104,6 +111,17 @@ pub struct State {
     pub boundaries: BTreeMap<String, String>,
     /// The canary's arrivals: (made at, seen at).
     pub canaries: Vec<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+    /// Users' credentials and whether each is active.
+    pub credentials: BTreeMap<(String, crate::action::Credential), bool>,
+    /// Users with a console password.
+    pub login_profiles: std::collections::BTreeSet<String>,
+    /// Inline policy documents by (`user/x`, `role/x` or `group/x`, policy name); users'
+    /// and roles' names are in their facts too.
+    pub inline_documents: BTreeMap<(String, String), String>,
+    /// Managed policies attached to groups: (group, policy ARN).
+    pub group_policies: std::collections::BTreeSet<(String, String)>,
+    /// Customer managed policies' versions, by ARN.
+    pub policy_versions: BTreeMap<String, Vec<crate::containment::PolicyVersion>>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -316,10 +334,47 @@ impl MemoryAccount {
     }
 
     /// The deny policy exists with the tool's document (verified before use).
+    /// The tool's deny and quarantine policies, intact.
     pub fn with_deny_policy(self) -> Self {
-        self.lock().tool_policies.insert(
-            DENY_POLICY_ARN.to_owned(),
-            (crate::DENY_ALL_IAM_POLICY.to_owned(), 1),
+        {
+            let mut s = self.lock();
+            s.tool_policies.insert(
+                DENY_POLICY_ARN.to_owned(),
+                (crate::DENY_ALL_IAM_POLICY.to_owned(), 1),
+            );
+            s.tool_policies.insert(
+                QUARANTINE_POLICY_ARN.to_owned(),
+                (crate::containment::QUARANTINE_POLICY.to_owned(), 1),
+            );
+        }
+        self
+    }
+
+    /// A credential of `user`, active.
+    pub fn with_credential(self, user: &str, credential: crate::action::Credential) -> Self {
+        self.lock()
+            .credentials
+            .insert((user.to_owned(), credential), true);
+        self
+    }
+
+    /// A console password for `user`.
+    pub fn with_login_profile(self, user: &str) -> Self {
+        self.lock().login_profiles.insert(user.to_owned());
+        self
+    }
+
+    /// A customer managed policy's versions, `default` the default one.
+    pub fn with_policy_versions(self, arn: &str, versions: &[&str], default: &str) -> Self {
+        self.lock().policy_versions.insert(
+            arn.to_owned(),
+            versions
+                .iter()
+                .map(|v| crate::containment::PolicyVersion {
+                    id: (*v).to_owned(),
+                    is_default: *v == default,
+                })
+                .collect(),
         );
         self
     }
@@ -796,41 +851,196 @@ impl ActionRecords for MemoryAccount {
 }
 
 impl Actions for MemoryAccount {
-    async fn apply(&self, action: &Action) -> Result<bool, PortError> {
-        let (kind, name) = match action {
-            Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
-                (EntityKind::User, user.clone())
-            }
-            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
-                (*kind, name.clone())
-            }
+    async fn apply(&self, action: &Action) -> Result<Applied, PortError> {
+        use crate::action::Holder;
+        let gone = |what: String| PortError::NoSuchEntity {
+            operation: "apply",
+            message: what,
         };
-        let target = Target {
-            kind,
-            name,
+        let principal = |holder: Holder, name: &str| Target {
+            kind: match holder {
+                Holder::Role => EntityKind::Role,
+                _ => EntityKind::User,
+            },
+            name: name.to_owned(),
             arn: String::new(),
         };
-        match self.with_principal("apply", &target, |f, _| {
-            match action {
-                Action::RemoveFromGroup { group, .. } => {
-                    f.groups.remove(group);
-                }
-                Action::AddToGroup { group, .. } => {
-                    f.groups.insert(group.clone());
-                }
-                Action::Untag { key, .. } => {
-                    f.tags.remove(key);
-                }
-                Action::Tag { key, value, .. } => {
-                    f.tags.insert(key.clone(), value.clone());
+        let result = match action {
+            Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => self
+                .with_principal("apply", &principal(Holder::User, user), |f, _| {
+                    match action {
+                        Action::RemoveFromGroup { group, .. } if !f.groups.remove(group) => {
+                            return Err(gone(format!("{user} not in {group}")));
+                        }
+                        Action::AddToGroup { group, .. } => {
+                            f.groups.insert(group.clone());
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                }),
+            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
+                let target = Target {
+                    kind: *kind,
+                    name: name.clone(),
+                    arn: String::new(),
+                };
+                self.with_principal("apply", &target, |f, _| {
+                    match action {
+                        Action::Untag { key, .. } => {
+                            f.tags.remove(key);
+                        }
+                        Action::Tag { key, value, .. } => {
+                            f.tags.insert(key.clone(), value.clone());
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                })
+            }
+            Action::AttachPolicy {
+                holder: Holder::Group,
+                name,
+                policy_arn,
+            } => {
+                let mut s = self.enter("apply")?;
+                s.group_policies.insert((name.clone(), policy_arn.clone()));
+                Ok(())
+            }
+            Action::DetachPolicy {
+                holder: Holder::Group,
+                name,
+                policy_arn,
+            } => {
+                let mut s = self.enter("apply")?;
+                if s.group_policies.remove(&(name.clone(), policy_arn.clone())) {
+                    Ok(())
+                } else {
+                    Err(gone(format!("{policy_arn} not attached to group/{name}")))
                 }
             }
-            Ok(())
-        }) {
-            Ok(()) => Ok(true),
-            Err(PortError::NoSuchEntity { .. }) => Ok(false),
+            Action::AttachPolicy {
+                holder,
+                name,
+                policy_arn,
+            } => {
+                let target = principal(*holder, name);
+                self.attach_policy(&target, policy_arn).await
+            }
+            Action::DetachPolicy {
+                holder,
+                name,
+                policy_arn,
+            } => self.with_principal("apply", &principal(*holder, name), |f, _| {
+                if f.attached_policies.remove(policy_arn) {
+                    Ok(())
+                } else {
+                    Err(gone(format!("{policy_arn} not attached")))
+                }
+            }),
+            Action::PutInlinePolicy {
+                holder,
+                name,
+                policy_name,
+                document,
+            }
+            | Action::DeleteInlinePolicy {
+                holder,
+                name,
+                policy_name,
+                document,
+            } => {
+                let put = matches!(action, Action::PutInlinePolicy { .. });
+                let key = (format!("{}/{name}", holder.as_str()), policy_name.clone());
+                let changed = if *holder == Holder::Group {
+                    Ok(())
+                } else {
+                    self.with_principal("apply", &principal(*holder, name), |f, _| {
+                        if put {
+                            f.inline_policies.insert(policy_name.clone());
+                            Ok(())
+                        } else if f.inline_policies.remove(policy_name) {
+                            Ok(())
+                        } else {
+                            Err(gone(format!("no inline policy {policy_name}")))
+                        }
+                    })
+                };
+                changed.and_then(|()| {
+                    let mut s = self.enter("apply")?;
+                    match (put, s.inline_documents.remove(&key)) {
+                        (true, _) => {
+                            s.inline_documents.insert(key, document.clone());
+                            Ok(())
+                        }
+                        (false, Some(_)) => Ok(()),
+                        (false, None) if *holder == Holder::Group => {
+                            Err(gone(format!("no inline policy {policy_name}")))
+                        }
+                        (false, None) => Ok(()),
+                    }
+                })
+            }
+            Action::SetCredential {
+                user,
+                credential,
+                active,
+            } => {
+                let mut s = self.enter("apply")?;
+                match s.credentials.get_mut(&(user.clone(), credential.clone())) {
+                    Some(state) => {
+                        *state = *active;
+                        Ok(())
+                    }
+                    None => Err(gone(format!("{credential} of {user}"))),
+                }
+            }
+            Action::DeleteLoginProfile { user } => {
+                let mut s = self.enter("apply")?;
+                if s.login_profiles.remove(user) {
+                    Ok(())
+                } else {
+                    Err(gone(format!("no login profile for {user}")))
+                }
+            }
+            Action::CreateLoginProfile { user } => {
+                let mut s = self.enter("apply")?;
+                if !s.principals.contains_key(&(EntityKind::User, user.clone())) {
+                    return Ok(Applied::Gone);
+                }
+                s.login_profiles.insert(user.clone());
+                return Ok(Applied::Password("in-memory-password".into()));
+            }
+            Action::SetDefaultVersion {
+                policy_arn,
+                version,
+                ..
+            } => {
+                let mut s = self.enter("apply")?;
+                match s.policy_versions.get_mut(policy_arn) {
+                    Some(versions) if versions.iter().any(|v| v.id == *version) => {
+                        for v in versions.iter_mut() {
+                            v.is_default = v.id == *version;
+                        }
+                        Ok(())
+                    }
+                    _ => Err(gone(format!("{policy_arn} {version}"))),
+                }
+            }
+        };
+        match result {
+            Ok(()) => Ok(Applied::Done),
+            Err(PortError::NoSuchEntity { .. }) => Ok(Applied::Gone),
             Err(e) => Err(e),
         }
+    }
+
+    async fn policy_versions(
+        &self,
+        policy_arn: &str,
+    ) -> Result<Option<Vec<crate::containment::PolicyVersion>>, PortError> {
+        let s = self.enter("policy_versions")?;
+        Ok(s.policy_versions.get(policy_arn).cloned())
     }
 
     async fn group_members(&self, group: &str) -> Result<Vec<(String, Option<String>)>, PortError> {

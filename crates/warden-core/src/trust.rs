@@ -25,6 +25,8 @@ use crate::decision::Facts;
 use crate::event::CloudTrailRecord;
 use crate::principal::{EntityKind, Principal, Target};
 
+pub use crate::action::{actor_key, Action, ActionRecord, ActionState, CallerRecord};
+
 /// How far back CloudTrail is searched for the grant of an unverified principal.
 pub const GRANT_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
@@ -477,100 +479,6 @@ pub fn ledger_changes(
     }
 }
 
-/// A change iam-warden makes to undo what a caller did, and its own undo.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "kebab-case")]
-pub enum Action {
-    RemoveFromGroup {
-        group: String,
-        user: String,
-    },
-    AddToGroup {
-        group: String,
-        user: String,
-    },
-    Untag {
-        kind: EntityKind,
-        name: String,
-        key: String,
-        value: String,
-    },
-    Tag {
-        kind: EntityKind,
-        name: String,
-        key: String,
-        value: String,
-    },
-}
-
-impl Action {
-    /// The action that puts back what this one changed.
-    pub fn undo(&self) -> Action {
-        match self.clone() {
-            Action::RemoveFromGroup { group, user } => Action::AddToGroup { group, user },
-            Action::AddToGroup { group, user } => Action::RemoveFromGroup { group, user },
-            Action::Untag {
-                kind,
-                name,
-                key,
-                value,
-            } => Action::Tag {
-                kind,
-                name,
-                key,
-                value,
-            },
-            Action::Tag {
-                kind,
-                name,
-                key,
-                value,
-            } => Action::Untag {
-                kind,
-                name,
-                key,
-                value,
-            },
-        }
-    }
-}
-
-impl Action {
-    /// The principal it acts on, for people: `user/dev1`, `role/r`.
-    pub fn subject(&self) -> String {
-        match self {
-            Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
-                actor_key(EntityKind::User, user)
-            }
-            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
-                actor_key(*kind, name)
-            }
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Action::RemoveFromGroup { group, user } => {
-                write!(f, "removed user/{user} from the group `{group}`")
-            }
-            Action::AddToGroup { group, user } => {
-                write!(f, "added user/{user} to the group `{group}`")
-            }
-            Action::Untag {
-                kind, name, key, ..
-            } => write!(f, "removed the tag `{key}` from {}/{name}", kind.as_str()),
-            Action::Tag {
-                kind,
-                name,
-                key,
-                value,
-            } => write!(f, "tagged {}/{name} `{key}={value}`", kind.as_str()),
-        }
-    }
-}
-
 /// How to undo an escalation: the membership removed, the tag taken off. A group made
 /// the admin group is left as it is (its members are not trusted for it, and renaming
 /// groups back could break what depends on them): the notice says so.
@@ -596,52 +504,6 @@ pub fn undo_escalation(grant: &Grant, config: &Config) -> Vec<Action> {
         }],
         _ => Vec::new(),
     }
-}
-
-/// The state of one recorded action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ActionState {
-    /// Recorded, not yet carried out (a retry carries it out).
-    Planned,
-    Done,
-    /// What it acts on no longer exists (`NoSuchEntity`).
-    Gone,
-    /// Put back by `warden restore`.
-    Restored,
-}
-
-/// One recorded action of iam-warden against a caller's doing, with its undo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ActionRecord {
-    /// The event that caused it.
-    pub event_id: String,
-    pub action: Action,
-    pub state: ActionState,
-    pub at: DateTime<Utc>,
-    /// Why, for people.
-    pub why: String,
-}
-
-impl ActionRecord {
-    /// The record's key under its caller: `<event id>#<n>`.
-    pub fn key(event_id: &str, n: usize) -> String {
-        format!("{event_id}#{n}")
-    }
-}
-
-/// Every action recorded against one caller, and the events whose notice went out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CallerRecord {
-    pub caller: String,
-    pub actions: BTreeMap<String, ActionRecord>,
-    pub notified: std::collections::BTreeSet<String>,
-}
-
-/// The key of a caller's record: `user/mallory`, `role/deployer`; for a caller that is
-/// neither (root, a service), its display name.
-pub fn actor_key(kind: EntityKind, name: &str) -> String {
-    format!("{}/{name}", kind.as_str())
 }
 
 /// Who made a call, as the key of its record and the `by` of what it granted: the IAM
@@ -1018,8 +880,8 @@ mod tests {
 
     #[test]
     fn action_records_are_keyed_by_event_and_position() {
-        assert_eq!(ActionRecord::key("e1", 0), "e1#0");
-        assert_eq!(ActionRecord::key("e1", 2), "e1#2");
+        assert_eq!(ActionRecord::key("e1", "0"), "e1#0");
+        assert_eq!(ActionRecord::key("e1", "c2"), "e1#c2");
     }
 
     #[test]

@@ -10,5 +10,8 @@ pub fn load() -> Result<Config, ConfigError> {
     // Without a deferral queue an unverified principal's event could only wait by
     // holding up every later IAM event of the account.
     config.require_deferral_queue()?;
+    // Without the managed quarantine, a caller could block the inline one by filling
+    // its backdoor's inline-policy quota.
+    config.require_quarantine_policy()?;
     Ok(config)
 }

@@ -1,0 +1,350 @@
+//! What iam-warden changes to undo a caller's doing (an escalation, a containment),
+//! each change with its own undo, and the records that make it resumable and reversible.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::principal::EntityKind;
+
+/// Who a policy is attached to or embedded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Holder {
+    User,
+    Role,
+    Group,
+}
+
+impl Holder {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Holder::User => "user",
+            Holder::Role => "role",
+            Holder::Group => "group",
+        }
+    }
+}
+
+impl From<EntityKind> for Holder {
+    fn from(kind: EntityKind) -> Self {
+        match kind {
+            EntityKind::User => Holder::User,
+            EntityKind::Role => Holder::Role,
+        }
+    }
+}
+
+/// A credential of an IAM user that can be made inactive and active again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "kebab-case")]
+pub enum Credential {
+    AccessKey(String),
+    ServiceSpecific(String),
+    SshPublicKey(String),
+    SigningCertificate(String),
+    /// An MFA device, by serial number: deactivating it is undone only by its owner
+    /// (EnableMFADevice needs two codes from the device).
+    MfaDevice(String),
+}
+
+impl fmt::Display for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::AccessKey(id) => write!(f, "the access key {id}"),
+            Credential::ServiceSpecific(id) => write!(f, "the service-specific credential {id}"),
+            Credential::SshPublicKey(id) => write!(f, "the SSH public key {id}"),
+            Credential::SigningCertificate(id) => write!(f, "the signing certificate {id}"),
+            Credential::MfaDevice(serial) => write!(f, "the MFA device {serial}"),
+        }
+    }
+}
+
+/// A change iam-warden makes to undo what a caller did, and its own undo.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    RemoveFromGroup {
+        group: String,
+        user: String,
+    },
+    AddToGroup {
+        group: String,
+        user: String,
+    },
+    Untag {
+        kind: EntityKind,
+        name: String,
+        key: String,
+        value: String,
+    },
+    Tag {
+        kind: EntityKind,
+        name: String,
+        key: String,
+        value: String,
+    },
+    DetachPolicy {
+        holder: Holder,
+        name: String,
+        policy_arn: String,
+    },
+    AttachPolicy {
+        holder: Holder,
+        name: String,
+        policy_arn: String,
+    },
+    /// Deletes an inline policy; its document is kept for the undo.
+    DeleteInlinePolicy {
+        holder: Holder,
+        name: String,
+        policy_name: String,
+        document: String,
+    },
+    PutInlinePolicy {
+        holder: Holder,
+        name: String,
+        policy_name: String,
+        document: String,
+    },
+    SetCredential {
+        user: String,
+        credential: Credential,
+        active: bool,
+    },
+    /// Deletes a login profile (its password was set by the caller).
+    DeleteLoginProfile {
+        user: String,
+    },
+    /// A login profile with a new random password that must be changed at the next
+    /// sign-in (the old password is not known to anyone but the caller).
+    CreateLoginProfile {
+        user: String,
+    },
+    /// Makes `version` the default version of a managed policy again, in place of
+    /// `replacing`.
+    SetDefaultVersion {
+        policy_arn: String,
+        version: String,
+        replacing: String,
+    },
+}
+
+impl Action {
+    /// The action that puts back what this one changed.
+    pub fn undo(&self) -> Action {
+        match self.clone() {
+            Action::RemoveFromGroup { group, user } => Action::AddToGroup { group, user },
+            Action::AddToGroup { group, user } => Action::RemoveFromGroup { group, user },
+            Action::Untag {
+                kind,
+                name,
+                key,
+                value,
+            } => Action::Tag {
+                kind,
+                name,
+                key,
+                value,
+            },
+            Action::Tag {
+                kind,
+                name,
+                key,
+                value,
+            } => Action::Untag {
+                kind,
+                name,
+                key,
+                value,
+            },
+            Action::DetachPolicy {
+                holder,
+                name,
+                policy_arn,
+            } => Action::AttachPolicy {
+                holder,
+                name,
+                policy_arn,
+            },
+            Action::AttachPolicy {
+                holder,
+                name,
+                policy_arn,
+            } => Action::DetachPolicy {
+                holder,
+                name,
+                policy_arn,
+            },
+            Action::DeleteInlinePolicy {
+                holder,
+                name,
+                policy_name,
+                document,
+            } => Action::PutInlinePolicy {
+                holder,
+                name,
+                policy_name,
+                document,
+            },
+            Action::PutInlinePolicy {
+                holder,
+                name,
+                policy_name,
+                document,
+            } => Action::DeleteInlinePolicy {
+                holder,
+                name,
+                policy_name,
+                document,
+            },
+            Action::SetCredential {
+                user,
+                credential,
+                active,
+            } => Action::SetCredential {
+                user,
+                credential,
+                active: !active,
+            },
+            Action::DeleteLoginProfile { user } => Action::CreateLoginProfile { user },
+            Action::CreateLoginProfile { user } => Action::DeleteLoginProfile { user },
+            Action::SetDefaultVersion {
+                policy_arn,
+                version,
+                replacing,
+            } => Action::SetDefaultVersion {
+                policy_arn,
+                version: replacing,
+                replacing: version,
+            },
+        }
+    }
+
+    /// What it acts on, for people: `user/dev1`, `role/r`, `group/g`, `policy/<arn>`.
+    pub fn subject(&self) -> String {
+        match self {
+            Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
+                actor_key(EntityKind::User, user)
+            }
+            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
+                actor_key(*kind, name)
+            }
+            Action::DetachPolicy { holder, name, .. }
+            | Action::AttachPolicy { holder, name, .. }
+            | Action::DeleteInlinePolicy { holder, name, .. }
+            | Action::PutInlinePolicy { holder, name, .. } => {
+                format!("{}/{name}", holder.as_str())
+            }
+            Action::SetCredential { user, .. }
+            | Action::DeleteLoginProfile { user }
+            | Action::CreateLoginProfile { user } => actor_key(EntityKind::User, user),
+            Action::SetDefaultVersion { policy_arn, .. } => format!("policy/{policy_arn}"),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let subject = self.subject();
+        match self {
+            Action::RemoveFromGroup { group, user } => {
+                write!(f, "removed user/{user} from the group `{group}`")
+            }
+            Action::AddToGroup { group, user } => {
+                write!(f, "added user/{user} to the group `{group}`")
+            }
+            Action::Untag { key, .. } => write!(f, "removed the tag `{key}` from {subject}"),
+            Action::Tag { key, value, .. } => write!(f, "tagged {subject} `{key}={value}`"),
+            Action::DetachPolicy { policy_arn, .. } => {
+                write!(f, "detached {policy_arn} from {subject}")
+            }
+            Action::AttachPolicy { policy_arn, .. } => {
+                write!(f, "attached {policy_arn} to {subject}")
+            }
+            Action::DeleteInlinePolicy { policy_name, .. } => write!(
+                f,
+                "deleted the inline policy `{policy_name}` of {subject} (its document is kept)"
+            ),
+            Action::PutInlinePolicy { policy_name, .. } => {
+                write!(f, "put the inline policy `{policy_name}` on {subject}")
+            }
+            Action::SetCredential {
+                credential, active, ..
+            } => write!(
+                f,
+                "{} {credential} of {subject}",
+                if *active { "activated" } else { "deactivated" }
+            ),
+            Action::DeleteLoginProfile { .. } => {
+                write!(
+                    f,
+                    "deleted the console password (login profile) of {subject}"
+                )
+            }
+            Action::CreateLoginProfile { .. } => write!(
+                f,
+                "gave {subject} a new random console password, to be changed at the next sign-in"
+            ),
+            Action::SetDefaultVersion {
+                policy_arn,
+                version,
+                replacing,
+            } => write!(
+                f,
+                "made {version} the default version of {policy_arn} again (instead of {replacing})"
+            ),
+        }
+    }
+}
+
+/// The state of one recorded action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionState {
+    /// Recorded, not yet carried out (a retry carries it out).
+    Planned,
+    Done,
+    /// What it acts on no longer exists (`NoSuchEntity`).
+    Gone,
+    /// Put back by `warden restore`.
+    Restored,
+    /// IAM refused it for good (why is in the record's `why`): reported, not retried.
+    Failed,
+}
+
+/// One recorded action of iam-warden against a caller's doing, with its undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    /// The event that caused it.
+    pub event_id: String,
+    pub action: Action,
+    pub state: ActionState,
+    pub at: DateTime<Utc>,
+    /// Why, for people.
+    pub why: String,
+}
+
+impl ActionRecord {
+    /// The record's key under its caller: `<event id>#<n>` (an escalation's undo),
+    /// `<event id>#c<n>` (a containment).
+    pub fn key(event_id: &str, n: &str) -> String {
+        format!("{event_id}#{n}")
+    }
+}
+
+/// Every action recorded against one caller, and the events whose notice went out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerRecord {
+    pub caller: String,
+    pub actions: BTreeMap<String, ActionRecord>,
+    pub notified: BTreeSet<String>,
+}
+
+/// The key of a caller's record: `user/mallory`, `role/deployer`; for a caller that is
+/// neither (root, a service), its display name.
+pub fn actor_key(kind: EntityKind, name: &str) -> String {
+    format!("{}/{name}", kind.as_str())
+}

@@ -1,0 +1,721 @@
+//! Containment: what a caller iam-warden does not allow made before its deny took
+//! effect (CloudTrail delivers minutes late) is undone, exactly and reversibly.
+//!
+//! The plan is a pure function of the event, what IAM says about the artifact's owner
+//! ([`Known`]) and the configuration. Artifacts are named by the exact identifiers the
+//! event carries (`requestParameters`, `responseElements`), never by "everything of that
+//! user". Principals and credentials the caller created are always contained; a grant to
+//! an existing trusted admin, exempt principal, the admin group or one of the tool's own
+//! roles is reported with the command to undo it by hand, never undone (the event cannot
+//! show whether the grant was there before). Every action is an [`Action`] with its undo.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
+
+use crate::action::{Action, ActionState, Credential, Holder};
+use crate::config::Config;
+use crate::decision::Facts;
+use crate::event::CloudTrailRecord;
+use crate::principal::{EntityKind, Principal, Target};
+use crate::trust::{standing, Standing, Status};
+
+/// The inline policy that revokes a role's sessions issued before a time (as IAM's
+/// "Revoke active sessions" does with `AWSRevokeOlderSessions`).
+pub const SESSIONS_POLICY_NAME: &str = "iam-warden-revoke-older-sessions";
+/// The inline quarantine, when there is no managed one or the managed-policy quota is full.
+pub const QUARANTINE_INLINE_NAME: &str = "iam-warden-quarantine";
+/// The quarantine's document: deny everything.
+pub const QUARANTINE_POLICY: &str = include_str!("../../../policies/quarantine.json");
+
+/// The calls that make a credential for a user: contained also when a revoked or
+/// quarantined caller made them for itself (a self-service call, otherwise ignored).
+pub const CREDENTIAL_CALLS: [&str; 6] = [
+    "CreateAccessKey",
+    "CreateLoginProfile",
+    "UpdateLoginProfile",
+    "CreateServiceSpecificCredential",
+    "UploadSSHPublicKey",
+    "UploadSigningCertificate",
+];
+
+/// Why a grant to an existing principal is reported, not undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Guard {
+    /// A trusted admin (the trust ledger).
+    TrustedAdmin,
+    /// A trusted exempt principal, or one listed in EXEMPT_PRINCIPALS.
+    Exempt,
+    /// One of iam-warden's own roles.
+    Tool,
+    /// The admin group: its grants are its trusted members'.
+    AdminGroup,
+}
+
+impl Guard {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Guard::TrustedAdmin => "a trusted admin",
+            Guard::Exempt => "an exempt principal",
+            Guard::Tool => "one of iam-warden's own roles",
+            Guard::AdminGroup => "the admin group",
+        }
+    }
+}
+
+/// A version of a managed policy, as IAM lists it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyVersion {
+    pub id: String,
+    pub is_default: bool,
+}
+
+/// What the plan needs beyond the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// Whether this principal (or group) is guarded.
+    Guard(Holder, String),
+    /// The versions of this managed policy (which one was the default before the call).
+    Versions(String),
+}
+
+/// What the service found out for [`Need`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Known {
+    pub guard: Option<Guard>,
+    /// `None`: not asked, or the policy no longer exists.
+    pub versions: Option<Vec<PolicyVersion>>,
+}
+
+/// Something left for a person: what, and the exact command that undoes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Manual {
+    pub what: String,
+    pub command: String,
+}
+
+/// The containment of one event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// What the call did, for people: `iam:CreateUser userName=backdoor`.
+    pub what: String,
+    /// In order; each recorded before it is taken.
+    pub actions: Vec<Action>,
+    /// Reported with a command, not undone.
+    pub manual: Vec<Manual>,
+    /// Why nothing (more) is done, when that is the case.
+    pub note: Option<String>,
+}
+
+impl Plan {
+    fn with(what: String) -> Self {
+        Self {
+            what,
+            ..Self::default()
+        }
+    }
+
+    fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    fn act(mut self, actions: Vec<Action>) -> Self {
+        self.actions = actions;
+        self
+    }
+
+    fn manual(mut self, what: String, command: String) -> Self {
+        self.manual.push(Manual { what, command });
+        self
+    }
+
+    /// Nothing to record: no action.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+}
+
+/// A contained event, for the notice: the plan, the state of each action, and whether
+/// its notice already went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contained {
+    /// The caller ([`crate::trust::actor`]) and its event.
+    pub by: String,
+    pub event_id: String,
+    pub plan: Plan,
+    /// One per action of the plan (`Planned` in MODE=report: nothing was done).
+    pub states: Vec<ActionState>,
+    pub planned_only: bool,
+    pub notified: bool,
+}
+
+impl Contained {
+    /// One line per action and per manual step, for people (the plan's note is not
+    /// one: nothing was done).
+    pub fn lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .plan
+            .actions
+            .iter()
+            .zip(
+                self.states
+                    .iter()
+                    .chain(std::iter::repeat(&ActionState::Planned)),
+            )
+            .map(|(action, state)| match (self.planned_only, state) {
+                (true, _) => format!("would have {action} (MODE=report)"),
+                (false, ActionState::Gone) => {
+                    format!("{} was already gone (nothing to contain)", action.subject())
+                }
+                (false, _) => action.to_string(),
+            })
+            .collect();
+        out.extend(
+            self.plan
+                .manual
+                .iter()
+                .map(|m| format!("left for you: {}; to undo it: {}", m.what, m.command)),
+        );
+        out
+    }
+}
+
+/// The quarantine of a principal: the managed quarantine policy, or the inline one
+/// when QUARANTINE_POLICY_ARN is not set.
+pub fn quarantine(holder: Holder, name: &str, config: &Config) -> Action {
+    match &config.quarantine_policy_arn {
+        Some(arn) => Action::AttachPolicy {
+            holder,
+            name: name.to_owned(),
+            policy_arn: arn.clone(),
+        },
+        None => quarantine_inline(holder, name),
+    }
+}
+
+/// The inline quarantine: at the managed-policy quota, or without a managed one.
+pub fn quarantine_inline(holder: Holder, name: &str) -> Action {
+    Action::PutInlinePolicy {
+        holder,
+        name: name.to_owned(),
+        policy_name: QUARANTINE_INLINE_NAME.to_owned(),
+        document: QUARANTINE_POLICY.to_owned(),
+    }
+}
+
+/// What to do instead of `action` when IAM refuses it at a quota: the managed
+/// quarantine becomes the inline one. `None`: no fallback.
+pub fn fallback(action: &Action, config: &Config) -> Option<Action> {
+    match action {
+        Action::AttachPolicy {
+            holder,
+            name,
+            policy_arn,
+        } if config.quarantine_policy_arn.as_deref() == Some(policy_arn.as_str()) => {
+            Some(quarantine_inline(*holder, name))
+        }
+        _ => None,
+    }
+}
+
+/// The revocation of a role's sessions issued before `before`: a deny of everything
+/// conditioned on `aws:TokenIssueTime`, so that sessions issued later are untouched.
+pub fn revoke_sessions(role: &str, before: DateTime<Utc>) -> Action {
+    let time = before.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let document = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "IamWardenRevokeOlderSessions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": time}}
+        }]
+    });
+    Action::PutInlinePolicy {
+        holder: Holder::Role,
+        name: role.to_owned(),
+        policy_name: SESSIONS_POLICY_NAME.to_owned(),
+        document: document.to_string(),
+    }
+}
+
+/// Whether grants to `name` are reported rather than undone: the admin group, the
+/// tool's own roles (`tool_roles`), a principal listed in EXEMPT_PRINCIPALS, or one the
+/// trust ledger trusts as admin or exempt (`facts`: IAM's, with the ledger's entries).
+pub fn guard_of(
+    holder: Holder,
+    name: &str,
+    facts: Option<&Facts>,
+    config: &Config,
+    tool_roles: &[String],
+) -> Option<Guard> {
+    let kind = match holder {
+        Holder::Group => {
+            return (name == config.admin_group).then_some(Guard::AdminGroup);
+        }
+        Holder::User => EntityKind::User,
+        Holder::Role => EntityKind::Role,
+    };
+    if kind == EntityKind::Role && tool_roles.iter().any(|r| r == name) {
+        return Some(Guard::Tool);
+    }
+    let listed = config.exempt_principals.iter().any(|arn| {
+        arn.split_once(&format!(":{}/", kind.as_str()))
+            .is_some_and(|(_, path)| path.rsplit('/').next() == Some(name))
+    });
+    if listed {
+        return Some(Guard::Exempt);
+    }
+    let facts = facts?;
+    let target = Target {
+        kind,
+        name: name.to_owned(),
+        arn: String::new(),
+    };
+    let trusted = |status| {
+        matches!(
+            standing(status, &target, facts, config),
+            Standing::Trusted(_)
+        )
+    };
+    if trusted(Status::Admin) {
+        Some(Guard::TrustedAdmin)
+    } else if trusted(Status::Exempt) {
+        Some(Guard::Exempt)
+    } else {
+        None
+    }
+}
+
+/// The grant or creation an event is about, for [`Need`]: what the service must find
+/// out before [`plan`] can decide.
+pub fn need(record: &CloudTrailRecord, config: &Config) -> Option<Need> {
+    if record.is_failed() || !record.is_iam_api_call() {
+        return None;
+    }
+    let name = record.event_name.as_deref()?;
+    let param = |k: &str| record.request_param(k).map(str::to_owned);
+    match name {
+        "CreateUser" => created(record, "user", "userName").map(|n| Need::Guard(Holder::User, n)),
+        "CreateRole" => created(record, "role", "roleName").map(|n| Need::Guard(Holder::Role, n)),
+        "AddUserToGroup" if param("groupName").as_deref() == Some(config.admin_group.as_str()) => {
+            None
+        }
+        "AttachUserPolicy" | "PutUserPolicy" | "AddUserToGroup" => {
+            param("userName").map(|n| Need::Guard(Holder::User, n))
+        }
+        "AttachRolePolicy" | "PutRolePolicy" | "UpdateAssumeRolePolicy" => {
+            param("roleName").map(|n| Need::Guard(Holder::Role, n))
+        }
+        "AttachGroupPolicy" | "PutGroupPolicy" => {
+            param("groupName").map(|n| Need::Guard(Holder::Group, n))
+        }
+        "CreatePolicyVersion" if set_as_default(record) => param("policyArn").map(Need::Versions),
+        _ => None,
+    }
+}
+
+/// The containment of one successful IAM call of a caller iam-warden does not allow.
+pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: DateTime<Utc>) -> Plan {
+    let event_name = record.event_name.as_deref().unwrap_or("?");
+    let what = describe(record);
+    let out = Plan::with(what.clone());
+    if !record.is_iam_api_call() {
+        return out.note("not an IAM call: nothing to contain");
+    }
+    if let Some(code) = record.error_code.as_deref().filter(|c| !c.is_empty()) {
+        return out.note(format!("the call failed ({code}): it changed nothing"));
+    }
+    let param = |k: &str| record.request_param(k).map(str::to_owned);
+    let missing = |field: &str| {
+        Plan::with(what.clone()).note(format!(
+            "the event does not carry {field}: nothing contained from it (review {what} by hand)"
+        ))
+    };
+    let guarded = |plan: Plan, holder: Holder, name: &str, command: String| match &known.guard {
+        Some(g) => plan.manual(
+            format!(
+                "{what}: {}/{name} is {}, so it is not undone",
+                holder.as_str(),
+                g.as_str()
+            ),
+            command,
+        ),
+        None => plan,
+    };
+    match event_name {
+        "CreateUser" => {
+            let Some(user) = created(record, "user", "userName") else {
+                return missing("the user's name");
+            };
+            guarded(
+                out,
+                Holder::User,
+                &user,
+                format!("aws iam get-user --user-name {user}  # review it"),
+            )
+            .act_unless_guarded(known, vec![quarantine(Holder::User, &user, config)])
+        }
+        "CreateRole" => {
+            let Some(role) = created(record, "role", "roleName") else {
+                return missing("the role's name");
+            };
+            guarded(
+                out,
+                Holder::Role,
+                &role,
+                format!("aws iam get-role --role-name {role}  # review it"),
+            )
+            .act_unless_guarded(
+                known,
+                vec![
+                    quarantine(Holder::Role, &role, config),
+                    revoke_sessions(&role, now),
+                ],
+            )
+        }
+        "UpdateAssumeRolePolicy" => {
+            let Some(role) = param("roleName") else {
+                return missing("`roleName`");
+            };
+            guarded(
+                out,
+                Holder::Role,
+                &role,
+                format!("aws iam get-role --role-name {role}  # review its trust policy, then aws iam update-assume-role-policy"),
+            )
+            .act_unless_guarded(
+                known,
+                vec![
+                    quarantine(Holder::Role, &role, config),
+                    revoke_sessions(&role, now),
+                ],
+            )
+            .note("the trust policy before the call is not in the event: the role is quarantined and its sessions revoked, its trust policy left as the caller made it")
+        }
+        "CreateAccessKey" => {
+            let key = response(record, &["accessKey", "accessKeyId"]);
+            let user = response(record, &["accessKey", "userName"])
+                .or_else(|| param("userName"))
+                .or_else(|| caller_user(record));
+            match (key, user) {
+                (Some(id), Some(user)) => out.act(vec![Action::SetCredential {
+                    user,
+                    credential: Credential::AccessKey(id),
+                    active: false,
+                }]),
+                _ => missing("the access key id and its user"),
+            }
+        }
+        "CreateLoginProfile" | "UpdateLoginProfile" => {
+            let user = param("userName")
+                .or_else(|| response(record, &["loginProfile", "userName"]))
+                .or_else(|| caller_user(record));
+            match user {
+                Some(user) => out.act(vec![Action::DeleteLoginProfile { user }]),
+                None => missing("the user's name"),
+            }
+        }
+        "AttachUserPolicy" | "AttachRolePolicy" | "AttachGroupPolicy" => {
+            let (holder, key) = holder_of(event_name);
+            let (Some(name), Some(policy_arn)) = (param(key), param("policyArn")) else {
+                return missing(&format!("`{key}` and `policyArn`"));
+            };
+            if is_tool_policy(&policy_arn, config) {
+                return out.note(format!(
+                    "{policy_arn} is iam-warden's own policy: left attached"
+                ));
+            }
+            let command = format!(
+                "aws iam detach-{}-policy --{}-name {name} --policy-arn {policy_arn}",
+                holder.as_str(),
+                holder.as_str()
+            );
+            guarded(out, holder, &name, command).act_unless_guarded(
+                known,
+                vec![Action::DetachPolicy {
+                    holder,
+                    name,
+                    policy_arn,
+                }],
+            )
+        }
+        "PutUserPolicy" | "PutRolePolicy" | "PutGroupPolicy" => {
+            let (holder, key) = holder_of(event_name);
+            let (Some(name), Some(policy_name)) = (param(key), param("policyName")) else {
+                return missing(&format!("`{key}` and `policyName`"));
+            };
+            let command = format!(
+                "aws iam delete-{}-policy --{}-name {name} --policy-name {policy_name}",
+                holder.as_str(),
+                holder.as_str()
+            );
+            if is_tool_inline(&policy_name, config) {
+                return out.manual(
+                    format!(
+                        "{what}: the name of one of iam-warden's own inline policies; review it"
+                    ),
+                    format!(
+                        "aws iam get-{}-policy --{}-name {name} --policy-name {policy_name}",
+                        holder.as_str(),
+                        holder.as_str()
+                    ),
+                );
+            }
+            let Some(document) = param("policyDocument").map(|d| decoded(&d)) else {
+                // Deleting it without its document would be irreversible.
+                return out.manual(
+                    format!("{what}: the event does not carry the document, so it is not deleted"),
+                    command,
+                );
+            };
+            guarded(out, holder, &name, command).act_unless_guarded(
+                known,
+                vec![Action::DeleteInlinePolicy {
+                    holder,
+                    name,
+                    policy_name,
+                    document,
+                }],
+            )
+        }
+        "AddUserToGroup" => {
+            let (Some(group), Some(user)) = (param("groupName"), param("userName")) else {
+                return missing("`groupName` and `userName`");
+            };
+            if group == config.admin_group {
+                return out.note(
+                    "membership of the admin group is an escalation: the trust ledger undoes it",
+                );
+            }
+            let command =
+                format!("aws iam remove-user-from-group --group-name {group} --user-name {user}");
+            guarded(out, Holder::User, &user, command)
+                .act_unless_guarded(known, vec![Action::RemoveFromGroup { group, user }])
+        }
+        "CreatePolicyVersion" | "SetDefaultPolicyVersion" => {
+            let Some(policy_arn) = param("policyArn") else {
+                return missing("`policyArn`");
+            };
+            if is_tool_policy(&policy_arn, config) {
+                return out.note(format!(
+                    "{policy_arn} is iam-warden's own policy: it is verified and repaired as tampering"
+                ));
+            }
+            let new = if event_name == "CreatePolicyVersion" {
+                if !set_as_default(record) {
+                    return out.note(
+                        "a version not made the default changes no permission: nothing to contain",
+                    );
+                }
+                response(record, &["policyVersion", "versionId"])
+            } else {
+                param("versionId")
+            };
+            let command = |previous: &str| {
+                format!(
+                    "aws iam set-default-policy-version --policy-arn {policy_arn} --version-id {previous}"
+                )
+            };
+            let Some(new) = new else {
+                return missing("the version id");
+            };
+            match previous_default(event_name, &new, known.versions.as_deref()) {
+                Ok(previous) => out.act(vec![Action::SetDefaultVersion {
+                    policy_arn,
+                    version: previous,
+                    replacing: new,
+                }]),
+                Err(why) => out.manual(
+                    format!("{what}: {why}, so the default is not changed on a guess (aws iam list-policy-versions --policy-arn {policy_arn})"),
+                    command("<the previous default>"),
+                ),
+            }
+        }
+        "CreateServiceSpecificCredential" | "UploadSSHPublicKey" | "UploadSigningCertificate" => {
+            let (object, id_key, make): (&str, &str, fn(String) -> Credential) = match event_name {
+                "CreateServiceSpecificCredential" => (
+                    "serviceSpecificCredential",
+                    "serviceSpecificCredentialId",
+                    Credential::ServiceSpecific,
+                ),
+                "UploadSSHPublicKey" => {
+                    ("sSHPublicKey", "sSHPublicKeyId", Credential::SshPublicKey)
+                }
+                _ => (
+                    "certificate",
+                    "certificateId",
+                    Credential::SigningCertificate,
+                ),
+            };
+            let id = response(record, &[object, id_key]);
+            let user = response(record, &[object, "userName"])
+                .or_else(|| param("userName"))
+                .or_else(|| caller_user(record));
+            match (id, user) {
+                (Some(id), Some(user)) => out.act(vec![Action::SetCredential {
+                    user,
+                    credential: make(id),
+                    active: false,
+                }]),
+                _ => missing("the credential's id and user"),
+            }
+        }
+        "EnableMFADevice" => {
+            let (Some(user), Some(serial)) = (param("userName"), param("serialNumber")) else {
+                return missing("`userName` and `serialNumber`");
+            };
+            if caller_user(record).as_deref() == Some(user.as_str()) {
+                return out.note("an MFA device on the caller's own user: nothing to contain");
+            }
+            out.act(vec![Action::SetCredential {
+                user,
+                credential: Credential::MfaDevice(serial),
+                active: false,
+            }])
+        }
+        name if ["Delete", "Remove", "Detach", "Deactivate"]
+            .iter()
+            .any(|verb| name.starts_with(verb)) =>
+        {
+            out.note("destructive: nothing to undo from the event (review what it removed)")
+        }
+        _ => out.note("not a call iam-warden contains: review it"),
+    }
+}
+
+impl Plan {
+    /// The actions, unless the principal is guarded (then only reported).
+    fn act_unless_guarded(self, known: &Known, actions: Vec<Action>) -> Self {
+        if known.guard.is_some() {
+            self
+        } else {
+            self.act(actions)
+        }
+    }
+}
+
+/// What a call did, for people: its name and the identifiers it names.
+pub fn describe(record: &CloudTrailRecord) -> String {
+    const KEYS: [&str; 9] = [
+        "userName",
+        "roleName",
+        "groupName",
+        "policyArn",
+        "policyName",
+        "versionId",
+        "serialNumber",
+        "instanceProfileName",
+        "serviceName",
+    ];
+    let mut out = format!("iam:{}", record.event_name.as_deref().unwrap_or("?"));
+    for key in KEYS {
+        if let Some(v) = record.request_param(key) {
+            out.push_str(&format!(" {key}={v}"));
+        }
+    }
+    out
+}
+
+/// The name of the principal a Create call made: from the response, else the request.
+fn created(record: &CloudTrailRecord, object: &str, key: &str) -> Option<String> {
+    response(record, &[object, key]).or_else(|| record.request_param(key).map(str::to_owned))
+}
+
+/// A string inside `responseElements`.
+fn response(record: &CloudTrailRecord, path: &[&str]) -> Option<String> {
+    let mut value: &Value = record.response_elements.as_ref()?;
+    for key in path {
+        value = value.get(key)?;
+    }
+    value.as_str().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// The caller's own IAM user (a self-service call names no user).
+fn caller_user(record: &CloudTrailRecord) -> Option<String> {
+    match Principal::classify(record) {
+        Principal::IamUser(u) => Some(u.name),
+        _ => None,
+    }
+}
+
+fn set_as_default(record: &CloudTrailRecord) -> bool {
+    match record
+        .request_parameters
+        .as_ref()
+        .and_then(|p| p.get("setAsDefault"))
+    {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+fn holder_of(event_name: &str) -> (Holder, &'static str) {
+    if event_name.contains("Role") {
+        (Holder::Role, "roleName")
+    } else if event_name.contains("Group") {
+        (Holder::Group, "groupName")
+    } else {
+        (Holder::User, "userName")
+    }
+}
+
+fn is_tool_policy(arn: &str, config: &Config) -> bool {
+    arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)
+}
+
+fn is_tool_inline(name: &str, config: &Config) -> bool {
+    name == config.inline_policy_name
+        || name == QUARANTINE_INLINE_NAME
+        || name == SESSIONS_POLICY_NAME
+}
+
+/// A policy document as the event has it: URL-encoded in some responses (and, by some
+/// clients, in requests), plain JSON otherwise.
+pub fn decoded(document: &str) -> String {
+    if document.trim_start().starts_with('{') {
+        return document.to_owned();
+    }
+    percent_encoding::percent_decode_str(document)
+        .decode_utf8()
+        .map(|d| d.into_owned())
+        .unwrap_or_else(|_| document.to_owned())
+}
+
+/// Which version was the default before the call, when IAM's list establishes it: the
+/// event's version must still be the default, and it must have been new (a
+/// CreatePolicyVersion) with exactly one other version. A SetDefaultPolicyVersion
+/// never establishes it (the event's version may have been the default already).
+fn previous_default(
+    event_name: &str,
+    new: &str,
+    versions: Option<&[PolicyVersion]>,
+) -> Result<String, String> {
+    let Some(versions) = versions else {
+        return Err("the policy's versions could not be read".into());
+    };
+    match versions.iter().find(|v| v.is_default) {
+        Some(d) if d.id == new => {}
+        Some(d) => {
+            return Err(format!(
+                "the default is now {}, not the event's {new}: changed since",
+                d.id
+            ))
+        }
+        None => return Err("IAM shows no default version".into()),
+    }
+    if event_name != "CreatePolicyVersion" {
+        return Err("the event does not say which version was the default before".into());
+    }
+    let others: Vec<&PolicyVersion> = versions.iter().filter(|v| v.id != new).collect();
+    match others.as_slice() {
+        [only] => Ok(only.id.clone()),
+        [] => Err("the policy has no other version".into()),
+        _ => Err(format!(
+            "the policy has {} other versions and the event does not say which was the default",
+            others.len()
+        )),
+    }
+}
