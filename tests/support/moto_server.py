@@ -35,17 +35,27 @@ records the tests (and the demo) replay, seeded with
 and answers as AWS does: newest first, filtered by one lookup attribute (EventName,
 EventId, Username, ReadOnly, EventSource, AccessKeyId) and the time range, 50 a page
 with a NextToken. `DELETE /_warden/cloudtrail` forgets every record.
+
+For containment and restore it keeps login profiles as AWS does (CreateLoginProfile stores
+PasswordResetRequired; UpdateLoginProfile changes only what it names), rejects a Status
+other than Active|Inactive on UpdateAccessKey, UpdateSSHPublicKey and
+UpdateSigningCertificate (ValidationError), and adds service-specific credentials
+(Create/Update/List/DeleteServiceSpecificCredential), which moto lacks.
 """
 
+import base64
 import datetime
 import json
+import random
+import secrets
+import string
 import threading
 import uuid
 
 import botocore.session
 import moto.server as server
 from moto.core.responses import ActionResult
-from moto.iam.exceptions import LimitExceededException
+from moto.iam.exceptions import IAMException, LimitExceededException, NotFoundException, ValidationError
 from moto.iam.models import IAMBackend, iam_backends
 from moto.iam.responses import IamResponse
 from moto.cloudtrail.responses import CloudTrailResponse
@@ -152,8 +162,6 @@ def get_service_last_accessed_details(self):
     with LOCK:
         job = JOBS.get(job_id)
         if job is None or job["account"] != self.current_account:
-            from moto.iam.exceptions import NotFoundException
-
             raise NotFoundException(f"job {job_id} not found")
         base = {
             "JobType": "SERVICE_LEVEL",
@@ -300,6 +308,189 @@ def delete_user_permissions_boundary(self):
 
 IamResponse.put_user_permissions_boundary = put_user_permissions_boundary
 IamResponse.delete_user_permissions_boundary = delete_user_permissions_boundary
+
+
+# Login profiles as AWS keeps them. moto's CreateLoginProfile drops PasswordResetRequired
+# (GetLoginProfile then always says false), and its UpdateLoginProfile sets whatever it
+# is given: without Password the password becomes None and the profile vanishes, without
+# PasswordResetRequired the flag becomes None. AWS stores the flag on create, and on
+# update changes only what the request names.
+def create_login_profile(self):
+    user_name = self._get_param("UserName")
+    user = self.backend.create_login_profile(user_name, self._get_param("Password"))
+    user.password_reset_required = bool(self._get_param("PasswordResetRequired"))
+    return ActionResult(
+        {
+            "LoginProfile": {
+                "UserName": user.name,
+                "CreateDate": user.create_date,
+                "PasswordResetRequired": user.password_reset_required,
+            }
+        }
+    )
+
+
+def update_login_profile(self, user_name, password, password_reset_required):
+    user = self.get_user(user_name)
+    if not user.password:
+        raise NotFoundException(f"Login profile for {user_name} not found")
+    if password is not None:
+        user.password = password
+    if password_reset_required is not None:
+        user.password_reset_required = bool(password_reset_required)
+    return user
+
+
+_delete_login_profile = IAMBackend.delete_login_profile
+
+
+def delete_login_profile(self, user_name):
+    _delete_login_profile(self, user_name)
+    self.get_user(user_name).password_reset_required = False  # a new profile starts clean
+
+
+IamResponse.create_login_profile = create_login_profile
+IAMBackend.update_login_profile = update_login_profile
+IAMBackend.delete_login_profile = delete_login_profile
+
+
+# Status on UpdateAccessKey, UpdateSSHPublicKey and UpdateSigningCertificate is required
+# and one of Active|Inactive; moto stores any string (and ignores a missing one). AWS
+# answers ValidationError (400) before looking anything up.
+def _check_status(status):
+    if status is None:
+        raise ValidationError(
+            "1 validation error detected: Value null at 'status' failed to satisfy constraint: "
+            "Member must not be null"
+        )
+    if status not in ("Active", "Inactive"):
+        raise ValidationError(
+            f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
+            "constraint: Member must satisfy enum value set: [Active, Inactive]"
+        )
+
+
+def _status_checked(original):
+    def handler(self):
+        _check_status(self._get_param("Status"))
+        return original(self)
+
+    return handler
+
+
+for _action in ("update_access_key", "update_ssh_public_key", "update_signing_certificate"):
+    setattr(IamResponse, _action, _status_checked(getattr(IamResponse, _action)))
+
+
+# Service-specific credentials (Create/Update/List/Delete ServiceSpecificCredential),
+# which moto lacks. As in AWS: the user must exist (NoSuchEntity), only services that
+# issue them are accepted (NotSupportedService), at most 2 per user and service
+# (LimitExceeded), the id is ACCA + 17 characters, the service user name is
+# <user>-at-<account>, and the password is returned only by Create. They are kept on the
+# user, so they go when the user does.
+SSC_SERVICES = ("codecommit.amazonaws.com", "cassandra.amazonaws.com", "bedrock.amazonaws.com")
+SSC_QUOTA = 2
+
+
+def _check_service(service):
+    if service not in SSC_SERVICES:
+        raise IAMException(
+            "NotSupportedService", f"Service {service} does not support service-specific credentials."
+        )
+
+
+def _ssc(user):
+    if not hasattr(user, "service_specific_credentials"):
+        user.service_specific_credentials = []
+    return user.service_specific_credentials
+
+
+def _ssc_metadata(cred):
+    return {k: v for k, v in cred.items() if k != "ServicePassword"}
+
+
+def _ssc_find(self, credential_id):
+    """The credential and its user: the named user's, else the caller's, else any user's
+    (as moto's UpdateAccessKey finds a key without UserName)."""
+    user_name = self._get_param("UserName")
+    if user_name:
+        users = [self.backend.get_user(user_name)]
+    else:
+        caller = self.backend.get_user_from_access_key_id(self.get_access_key())
+        users = [caller] if caller else list(self.backend.users.values())
+    for user in users:
+        for cred in _ssc(user):
+            if cred["ServiceSpecificCredentialId"] == credential_id:
+                return user, cred
+    raise NotFoundException(f"No such entity: service-specific credential {credential_id}.")
+
+
+def create_service_specific_credential(self):
+    user = self.backend.get_user(self._get_param("UserName"))
+    service = self._get_param("ServiceName")
+    _check_service(service)
+    with LOCK:
+        creds = _ssc(user)
+        if sum(1 for c in creds if c["ServiceName"] == service) >= SSC_QUOTA:
+            raise LimitExceededException(
+                f"Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: {SSC_QUOTA}"
+            )
+        cred = {
+            "CreateDate": now(),
+            "ServiceName": service,
+            "ServiceUserName": f"{user.name}-at-{self.current_account}",
+            "ServicePassword": base64.b64encode(secrets.token_bytes(32)).decode(),
+            "ServiceSpecificCredentialId": "ACCA"
+            + "".join(random.choices(string.ascii_uppercase + string.digits, k=17)),
+            "UserName": user.name,
+            "Status": "Active",
+        }
+        days = self._get_param("CredentialAgeDays")
+        if days:
+            cred["ExpirationDate"] = cred["CreateDate"] + datetime.timedelta(days=int(days))
+        creds.append(cred)
+    return ActionResult({"ServiceSpecificCredential": cred})
+
+
+def update_service_specific_credential(self):
+    status = self._get_param("Status")
+    _check_status(status)
+    _, cred = _ssc_find(self, self._get_param("ServiceSpecificCredentialId"))
+    cred["Status"] = status
+    return ActionResult({})
+
+
+def delete_service_specific_credential(self):
+    user, cred = _ssc_find(self, self._get_param("ServiceSpecificCredentialId"))
+    with LOCK:
+        _ssc(user).remove(cred)
+    return ActionResult({})
+
+
+def list_service_specific_credentials(self):
+    user_name, service = self._get_param("UserName"), self._get_param("ServiceName")
+    if service is not None:
+        _check_service(service)
+    if user_name:
+        users = [self.backend.get_user(user_name)]  # NoSuchEntity for a user that does not exist
+    elif self._get_param("AllUsers"):
+        users = list(self.backend.users.values())
+    else:  # the caller; the root user has none
+        caller = self.backend.get_user_from_access_key_id(self.get_access_key())
+        users = [caller] if caller else []
+    found = [
+        _ssc_metadata(c)
+        for u in users
+        for c in _ssc(u)
+        if service is None or c["ServiceName"] == service
+    ]
+    return ActionResult({"ServiceSpecificCredentials": found, "IsTruncated": False})
+
+
+IamResponse.create_service_specific_credential = create_service_specific_credential
+IamResponse.update_service_specific_credential = update_service_specific_credential
+IamResponse.delete_service_specific_credential = delete_service_specific_credential
+IamResponse.list_service_specific_credentials = list_service_specific_credentials
 
 IamResponse.generate_service_last_accessed_details = generate_service_last_accessed_details
 IamResponse.get_service_last_accessed_details = get_service_last_accessed_details

@@ -1,0 +1,815 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+//! The containment plan: one test per row of the table and per guard, on the real
+//! records of shared/corpus and on records of the same shape.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use warden_core::action::{Action, Credential, Holder};
+use warden_core::config::Config;
+use warden_core::containment::{
+    guard_of, need, plan, Guard, Known, Need, Plan, PolicyVersion, QUARANTINE_INLINE_NAME,
+    QUARANTINE_POLICY, SESSIONS_POLICY_NAME,
+};
+use warden_core::decision::Facts;
+use warden_core::event::{parse_file, CloudTrailRecord};
+use warden_core::testing::{
+    config, config_from, DENY_POLICY_ARN as DENY, QUARANTINE_POLICY_ARN as Q,
+};
+use warden_core::trust::{Provenance, Status, TrustEntry};
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-25T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn corpus() -> Vec<CloudTrailRecord> {
+    let path = format!(
+        "{}/../../../shared/corpus/stratus-red-team-cloudtrail.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    parse_file(&bytes)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.unwrap().record().unwrap().clone())
+        .collect()
+}
+
+/// The corpus's first successful record of `name`.
+fn real(name: &str) -> CloudTrailRecord {
+    corpus()
+        .into_iter()
+        .find(|r| r.event_name.as_deref() == Some(name) && !r.is_failed())
+        .unwrap_or_else(|| panic!("no {name} in the corpus"))
+}
+
+/// A record of mallory's, of the shape CloudTrail gives `name`.
+fn call(name: &str, request: Value, response: Value) -> CloudTrailRecord {
+    serde_json::from_value(json!({
+        "eventVersion": "1.09",
+        "eventID": format!("ev-{name}"),
+        "eventTime": "2026-11-25T09:58:00Z",
+        "eventSource": "iam.amazonaws.com",
+        "eventName": name,
+        "eventType": "AwsApiCall",
+        "readOnly": false,
+        "recipientAccountId": "123456789012",
+        "userIdentity": {
+            "type": "IAMUser", "userName": "mallory", "accountId": "123456789012",
+            "arn": "arn:aws:iam::123456789012:user/mallory", "principalId": "AIDAMALLORY"
+        },
+        "requestParameters": request,
+        "responseElements": response,
+    }))
+    .unwrap()
+}
+
+fn contain(record: &CloudTrailRecord) -> Plan {
+    plan(record, &Known::default(), &config(&[]), now())
+}
+
+fn quarantine(holder: Holder, name: &str) -> Action {
+    Action::AttachPolicy {
+        holder,
+        name: name.into(),
+        policy_arn: Q.into(),
+    }
+}
+
+fn guarded(guard: Guard) -> Known {
+    Known {
+        guard: Some(guard),
+        versions: None,
+    }
+}
+
+// --- The real records -------------------------------------------------------------
+
+#[test]
+fn every_corpus_record_gets_a_containment_plan_and_failed_calls_change_nothing() {
+    let config = config(&[]);
+    let mut planned = 0;
+    for record in corpus() {
+        let p = plan(&record, &Known::default(), &config, now());
+        let _ = need(&record, &config);
+        if record.is_failed() {
+            assert!(p.actions.is_empty(), "{p:?}");
+            if record.is_iam_api_call() {
+                assert!(p.note.as_deref().unwrap().contains("failed"), "{p:?}");
+            }
+        }
+        planned += usize::from(!p.actions.is_empty());
+    }
+    // CreateUser, CreateRole, 2 CreateAccessKey, CreateLoginProfile, UpdateLoginProfile,
+    // AttachUserPolicy, AttachRolePolicy, UpdateAssumeRolePolicy.
+    assert_eq!(planned, 9);
+}
+
+#[test]
+fn create_user_quarantines_the_new_user_named_in_the_response() {
+    let r = real("CreateUser");
+    assert_eq!(
+        need(&r, &config(&[])),
+        Some(Need::Guard(Holder::User, "malicious-iam-user".into()))
+    );
+    let p = contain(&r);
+    assert_eq!(
+        p.actions,
+        vec![quarantine(Holder::User, "malicious-iam-user")]
+    );
+    assert_eq!(p.what, "iam:CreateUser userName=malicious-iam-user");
+}
+
+#[test]
+fn create_user_without_a_response_uses_the_request_and_without_either_says_why() {
+    let p = contain(&call(
+        "CreateUser",
+        json!({"userName": "b+=,.@-_"}),
+        Value::Null,
+    ));
+    assert_eq!(p.actions, vec![quarantine(Holder::User, "b+=,.@-_")]);
+    let p = contain(&call("CreateUser", Value::Null, Value::Null));
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("does not carry"));
+}
+
+#[test]
+fn without_a_managed_quarantine_the_quarantine_is_inline() {
+    let c = config_from(&[("DENY_POLICY_ARN", DENY)]);
+    let p = plan(&real("CreateUser"), &Known::default(), &c, now());
+    assert_eq!(
+        p.actions,
+        vec![Action::PutInlinePolicy {
+            holder: Holder::User,
+            name: "malicious-iam-user".into(),
+            policy_name: QUARANTINE_INLINE_NAME.into(),
+            document: QUARANTINE_POLICY.into(),
+        }]
+    );
+    // At the managed-policy quota, the managed quarantine falls back to the inline one;
+    // nothing else does.
+    let c = config(&[]);
+    assert_eq!(
+        warden_core::containment::fallback(&quarantine(Holder::Role, "r"), &c),
+        Some(warden_core::containment::quarantine_inline(
+            Holder::Role,
+            "r"
+        ))
+    );
+    let other = Action::AttachPolicy {
+        holder: Holder::Role,
+        name: "r".into(),
+        policy_arn: DENY.into(),
+    };
+    assert_eq!(warden_core::containment::fallback(&other, &c), None);
+}
+
+#[test]
+fn create_role_quarantines_the_role_and_revokes_its_sessions_so_far() {
+    let r = real("CreateRole");
+    let role = r.response_elements.as_ref().unwrap()["role"]["roleName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = contain(&r);
+    assert_eq!(p.actions.len(), 2);
+    assert_eq!(p.actions[0], quarantine(Holder::Role, &role));
+    let Action::PutInlinePolicy {
+        holder,
+        name,
+        policy_name,
+        document,
+    } = &p.actions[1]
+    else {
+        panic!("{:?}", p.actions[1])
+    };
+    assert_eq!((*holder, name.as_str()), (Holder::Role, role.as_str()));
+    assert_eq!(policy_name, SESSIONS_POLICY_NAME);
+    let doc: Value = serde_json::from_str(document).unwrap();
+    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+    assert_eq!(doc["Statement"][0]["Action"], "*");
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        "2026-11-25T10:00:00Z"
+    );
+}
+
+#[test]
+fn create_access_key_deactivates_exactly_that_key() {
+    let r = real("CreateAccessKey");
+    let key = r.response_elements.as_ref().unwrap()["accessKey"]["accessKeyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = contain(&r);
+    assert_eq!(
+        p.actions,
+        vec![Action::SetCredential {
+            user: "stratus-red-team-backdoor-u-user".into(),
+            credential: Credential::AccessKey(key),
+            active: false,
+        }]
+    );
+}
+
+#[test]
+fn create_access_key_on_oneself_names_no_user_in_the_request() {
+    let p = contain(&call(
+        "CreateAccessKey",
+        Value::Null,
+        json!({"accessKey": {"accessKeyId": "AKIAOWN", "status": "Active", "userName": "mallory"}}),
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::SetCredential {
+            user: "mallory".into(),
+            credential: Credential::AccessKey("AKIAOWN".into()),
+            active: false,
+        }]
+    );
+    // Nor the response: the caller is the key's user.
+    let p = contain(&call(
+        "CreateAccessKey",
+        json!({}),
+        json!({"accessKey": {"accessKeyId": "AKIAOWN"}}),
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::SetCredential {
+            user: "mallory".into(),
+            credential: Credential::AccessKey("AKIAOWN".into()),
+            active: false,
+        }]
+    );
+    // Never "every key of the user": without the key's id, nothing.
+    let p = contain(&call(
+        "CreateAccessKey",
+        json!({"userName": "x"}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("access key id"));
+}
+
+#[test]
+fn create_and_update_login_profile_delete_that_login_profile() {
+    for name in ["CreateLoginProfile", "UpdateLoginProfile"] {
+        let p = contain(&real(name));
+        assert_eq!(p.actions.len(), 1, "{name}");
+        assert!(
+            matches!(&p.actions[0], Action::DeleteLoginProfile { user } if user.starts_with("stratus")),
+            "{name}: {:?}",
+            p.actions
+        );
+    }
+    // On oneself (no userName): the caller's.
+    let p = contain(&call("UpdateLoginProfile", json!({}), Value::Null));
+    assert_eq!(
+        p.actions,
+        vec![Action::DeleteLoginProfile {
+            user: "mallory".into()
+        }]
+    );
+}
+
+#[test]
+fn attach_policy_is_detached_from_that_principal() {
+    let p = contain(&real("AttachUserPolicy"));
+    assert_eq!(
+        p.actions,
+        vec![Action::DetachPolicy {
+            holder: Holder::User,
+            name: "malicious-iam-user".into(),
+            policy_arn: "arn:aws:iam::aws:policy/AdministratorAccess".into(),
+        }]
+    );
+    let r = real("AttachRolePolicy");
+    assert!(matches!(
+        &contain(&r).actions[..],
+        [Action::DetachPolicy { holder: Holder::Role, policy_arn, .. }] if policy_arn.ends_with("/AdministratorAccess")
+    ));
+    let p = contain(&call(
+        "AttachGroupPolicy",
+        json!({"groupName": "devs", "policyArn": "arn:aws:iam::123456789012:policy/p"}),
+        Value::Null,
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::DetachPolicy {
+            holder: Holder::Group,
+            name: "devs".into(),
+            policy_arn: "arn:aws:iam::123456789012:policy/p".into(),
+        }]
+    );
+}
+
+#[test]
+fn attaching_the_tools_own_policies_is_left_alone() {
+    for arn in [DENY, Q] {
+        let p = contain(&call(
+            "AttachUserPolicy",
+            json!({"userName": "x", "policyArn": arn}),
+            Value::Null,
+        ));
+        assert!(p.actions.is_empty());
+        assert!(p.note.unwrap().contains("own policy"));
+    }
+}
+
+#[test]
+fn put_policy_deletes_that_inline_policy_and_keeps_its_document() {
+    let doc =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    for (name, holder, key) in [
+        ("PutUserPolicy", Holder::User, "userName"),
+        ("PutRolePolicy", Holder::Role, "roleName"),
+        ("PutGroupPolicy", Holder::Group, "groupName"),
+    ] {
+        let p = contain(&call(
+            name,
+            json!({key: "target", "policyName": "all", "policyDocument": doc}),
+            Value::Null,
+        ));
+        assert_eq!(
+            p.actions,
+            vec![Action::DeleteInlinePolicy {
+                holder,
+                name: "target".into(),
+                policy_name: "all".into(),
+                document: doc.into(),
+            }],
+            "{name}"
+        );
+        // Its undo puts exactly that document back.
+        assert!(
+            matches!(&p.actions[0].undo(), Action::PutInlinePolicy { document, .. } if document == doc)
+        );
+    }
+}
+
+#[test]
+fn a_url_encoded_document_is_kept_decoded_and_a_missing_one_is_never_deleted() {
+    let encoded = "%7B%22Version%22%3A%222012-10-17%22%7D";
+    let p = contain(&call(
+        "PutRolePolicy",
+        json!({"roleName": "r", "policyName": "p", "policyDocument": encoded}),
+        Value::Null,
+    ));
+    assert!(
+        matches!(&p.actions[..], [Action::DeleteInlinePolicy { document, .. }] if document == r#"{"Version":"2012-10-17"}"#)
+    );
+    let p = contain(&call(
+        "PutUserPolicy",
+        json!({"userName": "u", "policyName": "p"}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+    assert_eq!(
+        p.manual[0].command,
+        "aws iam delete-user-policy --user-name u --policy-name p"
+    );
+}
+
+#[test]
+fn putting_one_of_the_tools_inline_names_is_reported_not_deleted() {
+    for name in [
+        "iam-warden-deny-iam",
+        QUARANTINE_INLINE_NAME,
+        SESSIONS_POLICY_NAME,
+    ] {
+        let p = contain(&call(
+            "PutUserPolicy",
+            json!({"userName": "u", "policyName": name, "policyDocument": "{}"}),
+            Value::Null,
+        ));
+        assert!(p.actions.is_empty(), "{name}");
+        assert!(p.manual[0].command.contains("get-user-policy"), "{name}");
+    }
+}
+
+#[test]
+fn add_user_to_group_removes_that_membership_but_leaves_the_admin_group_to_the_trust_ledger() {
+    let p = contain(&call(
+        "AddUserToGroup",
+        json!({"groupName": "deployers", "userName": "backdoor"}),
+        Value::Null,
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::RemoveFromGroup {
+            group: "deployers".into(),
+            user: "backdoor".into()
+        }]
+    );
+    let admin = call(
+        "AddUserToGroup",
+        json!({"groupName": "Administrators", "userName": "backdoor"}),
+        Value::Null,
+    );
+    assert_eq!(need(&admin, &config(&[])), None);
+    let p = contain(&admin);
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("trust ledger"));
+}
+
+#[test]
+fn a_new_default_version_is_undone_only_when_iam_shows_which_was_the_default() {
+    let policy = "arn:aws:iam::123456789012:policy/app";
+    let r = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": policy, "policyDocument": "{}", "setAsDefault": true}),
+        json!({"policyVersion": {"versionId": "v2", "isDefaultVersion": true}}),
+    );
+    assert_eq!(need(&r, &config(&[])), Some(Need::Versions(policy.into())));
+    let versions = |list: &[(&str, bool)]| Known {
+        guard: None,
+        versions: Some(
+            list.iter()
+                .map(|(id, d)| PolicyVersion {
+                    id: (*id).into(),
+                    is_default: *d,
+                })
+                .collect(),
+        ),
+    };
+    let c = config(&[]);
+    // Two versions, the event's the default: the other was the default before.
+    let p = plan(&r, &versions(&[("v1", false), ("v2", true)]), &c, now());
+    assert_eq!(
+        p.actions,
+        vec![Action::SetDefaultVersion {
+            policy_arn: policy.into(),
+            version: "v1".into(),
+            replacing: "v2".into()
+        }]
+    );
+    // Three: which of v1 and v2 it was, IAM does not say. Never a guess.
+    for known in [
+        versions(&[("v1", false), ("v2", false), ("v3", false), ("v2", true)]),
+        versions(&[("v1", false), ("v3", false), ("v2", true)]),
+        versions(&[("v1", true), ("v2", false)]),
+        versions(&[("v2", true)]),
+        versions(&[]),
+        Known::default(),
+    ] {
+        let p = plan(&r, &known, &c, now());
+        assert!(p.actions.is_empty(), "{known:?}");
+        assert!(
+            p.manual[0].command.starts_with(&format!(
+                "aws iam set-default-policy-version --policy-arn {policy}"
+            )),
+            "{known:?}"
+        );
+    }
+    // A version not made the default changes nothing; "true" as a string counts.
+    let staged = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": policy, "setAsDefault": false}),
+        json!({"policyVersion": {"versionId": "v2"}}),
+    );
+    assert_eq!(need(&staged, &c), None);
+    assert!(plan(&staged, &Known::default(), &c, now())
+        .actions
+        .is_empty());
+    let string_true = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": policy, "setAsDefault": "true"}),
+        json!({"policyVersion": {"versionId": "v2"}}),
+    );
+    assert_eq!(need(&string_true, &c), Some(Need::Versions(policy.into())));
+}
+
+#[test]
+fn set_default_policy_version_is_reported_with_the_command_never_guessed() {
+    let policy = "arn:aws:iam::123456789012:policy/app";
+    let r = call(
+        "SetDefaultPolicyVersion",
+        json!({"policyArn": policy, "versionId": "v1"}),
+        Value::Null,
+    );
+    let known = Known {
+        guard: None,
+        versions: Some(vec![
+            PolicyVersion {
+                id: "v1".into(),
+                is_default: true,
+            },
+            PolicyVersion {
+                id: "v2".into(),
+                is_default: false,
+            },
+        ]),
+    };
+    let p = plan(&r, &known, &config(&[]), now());
+    assert!(p.actions.is_empty());
+    assert!(p.manual[0].what.contains("does not say which version"));
+}
+
+#[test]
+fn the_tools_own_policy_versions_are_tampering_not_containment() {
+    let r = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": Q, "setAsDefault": true}),
+        json!({"policyVersion": {"versionId": "v2"}}),
+    );
+    let p = contain(&r);
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("tampering"));
+}
+
+#[test]
+fn update_assume_role_policy_quarantines_the_role_and_revokes_its_sessions() {
+    let r = real("UpdateAssumeRolePolicy");
+    let role = r.request_param("roleName").unwrap().to_owned();
+    assert_eq!(
+        need(&r, &config(&[])),
+        Some(Need::Guard(Holder::Role, role.clone()))
+    );
+    let p = contain(&r);
+    assert_eq!(p.actions[0], quarantine(Holder::Role, &role));
+    assert!(
+        matches!(&p.actions[1], Action::PutInlinePolicy { policy_name, .. } if policy_name == SESSIONS_POLICY_NAME)
+    );
+    assert!(p.note.unwrap().contains("trust policy"));
+}
+
+#[test]
+fn other_credentials_made_for_a_user_are_deactivated_by_their_ids() {
+    for (name, response, credential) in [
+        (
+            "CreateServiceSpecificCredential",
+            json!({"serviceSpecificCredential": {"serviceSpecificCredentialId": "ACCAX", "userName": "bob"}}),
+            Credential::ServiceSpecific("ACCAX".into()),
+        ),
+        (
+            "UploadSSHPublicKey",
+            json!({"sSHPublicKey": {"sSHPublicKeyId": "APKAX", "userName": "bob"}}),
+            Credential::SshPublicKey("APKAX".into()),
+        ),
+        (
+            "UploadSigningCertificate",
+            json!({"certificate": {"certificateId": "CERTX", "userName": "bob"}}),
+            Credential::SigningCertificate("CERTX".into()),
+        ),
+    ] {
+        let p = contain(&call(name, json!({"userName": "bob"}), response));
+        assert_eq!(
+            p.actions,
+            vec![Action::SetCredential {
+                user: "bob".into(),
+                credential,
+                active: false
+            }],
+            "{name}"
+        );
+        let p = contain(&call(name, json!({"userName": "bob"}), Value::Null));
+        assert!(p.actions.is_empty(), "{name}: no id, nothing");
+    }
+}
+
+#[test]
+fn an_mfa_device_enabled_on_another_user_is_deactivated_on_oneself_left() {
+    let serial = "arn:aws:iam::123456789012:mfa/bob";
+    let p = contain(&call(
+        "EnableMFADevice",
+        json!({"userName": "bob", "serialNumber": serial}),
+        Value::Null,
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::SetCredential {
+            user: "bob".into(),
+            credential: Credential::MfaDevice(serial.into()),
+            active: false
+        }]
+    );
+    let p = contain(&call(
+        "EnableMFADevice",
+        json!({"userName": "mallory", "serialNumber": serial}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+}
+
+#[test]
+fn destructive_and_unlisted_calls_are_reported_with_what_they_changed() {
+    let p = contain(&call(
+        "DeleteRolePolicy",
+        json!({"roleName": "audit", "policyName": "guard"}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("destructive"));
+    assert_eq!(
+        p.what,
+        "iam:DeleteRolePolicy roleName=audit policyName=guard"
+    );
+    for name in [
+        "RemoveUserFromGroup",
+        "DetachUserPolicy",
+        "DeactivateMFADevice",
+    ] {
+        let p = contain(&call(name, json!({"userName": "x"}), Value::Null));
+        assert!(p.note.unwrap().contains("destructive"), "{name}");
+    }
+    let p = contain(&call(
+        "CreatePolicy",
+        json!({"policyName": "p"}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("not a call iam-warden contains"));
+}
+
+#[test]
+fn a_failed_call_or_another_service_changes_nothing() {
+    let mut r = real("CreateUser");
+    r.error_code = Some("AccessDenied".into());
+    let p = contain(&r);
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("AccessDenied"));
+    let mut r = real("CreateUser");
+    r.event_source = Some("sts.amazonaws.com".into());
+    assert!(contain(&r).actions.is_empty());
+    assert_eq!(need(&r, &config(&[])), None);
+}
+
+// --- Guards -------------------------------------------------------------------------
+
+#[test]
+fn a_grant_to_a_guarded_principal_is_reported_with_the_command_never_undone() {
+    let c = config(&[]);
+    let cases = [
+        (
+            call("AttachUserPolicy", json!({"userName": "alice", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), Value::Null),
+            "aws iam detach-user-policy --user-name alice --policy-arn arn:aws:iam::aws:policy/AdministratorAccess",
+        ),
+        (
+            call("PutRolePolicy", json!({"roleName": "ci", "policyName": "p", "policyDocument": "{}"}), Value::Null),
+            "aws iam delete-role-policy --role-name ci --policy-name p",
+        ),
+        (
+            call("AddUserToGroup", json!({"groupName": "devs", "userName": "alice"}), Value::Null),
+            "aws iam remove-user-from-group --group-name devs --user-name alice",
+        ),
+        (
+            call("AttachGroupPolicy", json!({"groupName": "Administrators", "policyArn": "arn:aws:iam::1:policy/p"}), Value::Null),
+            "aws iam detach-group-policy --group-name Administrators --policy-arn arn:aws:iam::1:policy/p",
+        ),
+    ];
+    for guard in [
+        Guard::TrustedAdmin,
+        Guard::Exempt,
+        Guard::Tool,
+        Guard::AdminGroup,
+    ] {
+        for (record, command) in &cases {
+            let p = plan(record, &guarded(guard.clone()), &c, now());
+            assert!(p.actions.is_empty(), "{guard:?} {record:?}");
+            assert_eq!(p.manual.len(), 1);
+            assert_eq!(&p.manual[0].command, command);
+            assert!(
+                p.manual[0].what.contains(guard.as_str()),
+                "{}",
+                p.manual[0].what
+            );
+        }
+    }
+    // Never quarantine a trusted admin or exempt principal: its trust policy, or a
+    // principal of the same name made again, is reported.
+    for record in [
+        real("UpdateAssumeRolePolicy"),
+        real("CreateUser"),
+        real("CreateRole"),
+    ] {
+        let p = plan(&record, &guarded(Guard::Exempt), &c, now());
+        assert!(p.actions.is_empty());
+        assert_eq!(p.manual.len(), 1);
+    }
+}
+
+#[test]
+fn credentials_are_contained_whoever_they_were_made_for() {
+    // A key for a trusted admin is still the caller's key.
+    let r = call(
+        "CreateAccessKey",
+        json!({"userName": "alice"}),
+        json!({"accessKey": {"accessKeyId": "AKIAFORALICE", "userName": "alice"}}),
+    );
+    assert_eq!(need(&r, &config(&[])), None, "no guard is even looked up");
+    let p = plan(&r, &guarded(Guard::TrustedAdmin), &config(&[]), now());
+    assert_eq!(p.actions.len(), 1);
+    let r = call(
+        "UpdateLoginProfile",
+        json!({"userName": "alice"}),
+        Value::Null,
+    );
+    let p = plan(&r, &guarded(Guard::TrustedAdmin), &config(&[]), now());
+    assert_eq!(
+        p.actions,
+        vec![Action::DeleteLoginProfile {
+            user: "alice".into()
+        }]
+    );
+}
+
+fn trusted(status: Status, kind: warden_core::principal::EntityKind, name: &str) -> Facts {
+    let entry = TrustEntry {
+        status,
+        kind,
+        name: name.into(),
+        unique_id: Some("AIDA1".into()),
+        provenance: Provenance::Baseline,
+        at: now(),
+    };
+    let mut f = Facts {
+        unique_id: Some("AIDA1".into()),
+        ..Facts::default()
+    };
+    match status {
+        Status::Admin => {
+            f.groups.insert("Administrators".into());
+        }
+        Status::Exempt => {
+            f.tags.insert("iam-warden:exempt".into(), "true".into());
+        }
+    }
+    f.trusted.insert(status, entry);
+    f
+}
+
+#[test]
+fn the_guard_comes_from_the_trust_ledger_the_config_and_the_tool_never_from_membership_alone() {
+    use warden_core::principal::EntityKind::{Role, User};
+    let c: Config = config(&[(
+        "EXEMPT_PRINCIPALS",
+        "arn:aws:iam::123456789012:role/path/break-glass",
+    )]);
+    let tool = vec!["iam-warden-revoker".to_owned()];
+    assert_eq!(
+        guard_of(
+            Holder::User,
+            "alice",
+            Some(&trusted(Status::Admin, User, "alice")),
+            &c,
+            &tool
+        ),
+        Some(Guard::TrustedAdmin)
+    );
+    assert_eq!(
+        guard_of(
+            Holder::Role,
+            "ci",
+            Some(&trusted(Status::Exempt, Role, "ci")),
+            &c,
+            &tool
+        ),
+        Some(Guard::Exempt)
+    );
+    assert_eq!(
+        guard_of(Holder::Role, "break-glass", None, &c, &tool),
+        Some(Guard::Exempt)
+    );
+    assert_eq!(
+        guard_of(Holder::User, "break-glass", None, &c, &tool),
+        None,
+        "a role, not a user"
+    );
+    assert_eq!(
+        guard_of(Holder::Role, "iam-warden-revoker", None, &c, &tool),
+        Some(Guard::Tool)
+    );
+    assert_eq!(
+        guard_of(Holder::User, "iam-warden-revoker", None, &c, &tool),
+        None
+    );
+    assert_eq!(
+        guard_of(Holder::Group, "Administrators", None, &c, &tool),
+        Some(Guard::AdminGroup)
+    );
+    assert_eq!(guard_of(Holder::Group, "devs", None, &c, &tool), None);
+    // In the group, or tagged, without the ledger: not guarded (mallory's backdoor).
+    let mut joined = trusted(Status::Admin, User, "backdoor");
+    joined.trusted.clear();
+    assert_eq!(
+        guard_of(Holder::User, "backdoor", Some(&joined), &c, &tool),
+        None
+    );
+    let mut tagged = trusted(Status::Exempt, Role, "r");
+    tagged.trusted.clear();
+    assert_eq!(guard_of(Holder::Role, "r", Some(&tagged), &c, &tool), None);
+    // The ledger's entry is for another principal of that name: not guarded.
+    let mut reborn = trusted(Status::Admin, User, "alice");
+    reborn.unique_id = Some("AIDA2".into());
+    assert_eq!(
+        guard_of(Holder::User, "alice", Some(&reborn), &c, &tool),
+        None
+    );
+    assert_eq!(guard_of(Holder::User, "nobody", None, &c, &tool), None);
+}

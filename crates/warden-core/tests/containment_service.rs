@@ -1,0 +1,649 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+//! Containment carried out by the revoker (in memory): the attack chain in and out of
+//! order, twice, restored; the guards; MODE=report, CONTAIN=off and CONTAIN=all; the
+//! self-service calls of a revoked caller; a role's sessions; faults.
+
+use serde_json::{json, Value};
+use warden_core::action::{ActionState, Credential};
+use warden_core::containment::{QUARANTINE_INLINE_NAME, SESSIONS_POLICY_NAME};
+use warden_core::decision::Decision;
+use warden_core::event::{parse_eventbridge, Event};
+use warden_core::ports::PortError;
+use warden_core::principal::{EntityKind, Target};
+use warden_core::service::{restore, Revoker};
+use warden_core::testing::{
+    config, environment as env, MemoryAccount, DENY_POLICY_ARN as DENY, QUARANTINE_POLICY_ARN as Q,
+};
+
+const ACCOUNT: &str = "123456789012";
+const ADMIN_POLICY: &str = "arn:aws:iam::123456789012:policy/AdminLike";
+const INLINE: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
+
+/// mallory's account: she is no admin. `backdoor` and its key exist (IAM applied her
+/// calls before their events arrived); `app` is an existing role.
+fn account() -> MemoryAccount {
+    MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("mallory", &[], &[])
+        .with_user("backdoor", &[], &[])
+        .with_role("app", &[])
+        .with_baseline()
+        .with_credential("backdoor", Credential::AccessKey("AKIABACKDOOR".into()))
+        .with_credential("mallory", Credential::AccessKey("AKIAMALLORY2".into()))
+        .with_login_profile("backdoor")
+}
+
+fn revoker(port: MemoryAccount, extra: &[(&str, &str)]) -> Revoker<MemoryAccount> {
+    Revoker::new(port, config(extra), env())
+}
+
+fn caller(kind: &str, name: &str) -> Value {
+    match kind {
+        "role" => {
+            json!({"type": "AssumedRole", "principalId": format!("AROA{}:s", name.to_uppercase()),
+            "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{name}/s"), "accountId": ACCOUNT,
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": format!("AROA{}", name.to_uppercase()),
+                "arn": format!("arn:aws:iam::{ACCOUNT}:role/{name}"), "accountId": ACCOUNT, "userName": name}}})
+        }
+        _ => json!({"type": "IAMUser", "principalId": format!("AIDA{}", name.to_uppercase()),
+            "arn": format!("arn:aws:iam::{ACCOUNT}:user/{name}"), "accountId": ACCOUNT, "userName": name}),
+    }
+}
+
+fn event_by(who: Value, id: &str, name: &str, request: Value, response: Value) -> Event {
+    let time = (chrono::Utc::now() - chrono::TimeDelta::minutes(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let rec = json!({
+        "eventVersion": "1.09", "userIdentity": who, "eventTime": time,
+        "eventSource": "iam.amazonaws.com", "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "203.0.113.9", "userAgent": "aws-cli/2",
+        "requestParameters": request, "responseElements": response, "eventID": id,
+        "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
+    });
+    parse_eventbridge(
+        &json!({"version": "0", "id": "eb", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam", "account": ACCOUNT, "region": "us-east-1", "detail": rec})
+        .to_string(),
+    )
+    .unwrap()
+}
+
+fn by_mallory(id: &str, name: &str, request: Value, response: Value) -> Event {
+    event_by(caller("user", "mallory"), id, name, request, response)
+}
+
+/// The attack chain: each call as CloudTrail records it.
+fn chain() -> Vec<Event> {
+    vec![
+        by_mallory(
+            "e1",
+            "CreateUser",
+            json!({"userName": "backdoor"}),
+            json!({"user": {"userName": "backdoor", "userId": "AIDABACKDOOR", "arn": "arn:aws:iam::123456789012:user/backdoor"}}),
+        ),
+        by_mallory(
+            "e2",
+            "AttachUserPolicy",
+            json!({"userName": "backdoor", "policyArn": ADMIN_POLICY}),
+            Value::Null,
+        ),
+        by_mallory(
+            "e3",
+            "CreateAccessKey",
+            json!({"userName": "backdoor"}),
+            json!({"accessKey": {"accessKeyId": "AKIABACKDOOR", "userName": "backdoor", "status": "Active"}}),
+        ),
+        by_mallory(
+            "e4",
+            "CreateLoginProfile",
+            json!({"userName": "backdoor", "passwordResetRequired": false}),
+            json!({"loginProfile": {"userName": "backdoor", "passwordResetRequired": false}}),
+        ),
+        by_mallory(
+            "e5",
+            "AddUserToGroup",
+            json!({"groupName": "devs", "userName": "backdoor"}),
+            Value::Null,
+        ),
+        by_mallory(
+            "e6",
+            "PutRolePolicy",
+            json!({"roleName": "app", "policyName": "all", "policyDocument": INLINE}),
+            Value::Null,
+        ),
+        by_mallory(
+            "e7",
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "app", "policyDocument": TRUST}),
+            Value::Null,
+        ),
+    ]
+}
+
+/// IAM as mallory left it, before any event arrives.
+fn attacked(port: MemoryAccount) -> MemoryAccount {
+    {
+        let mut s = port.lock();
+        let b = s
+            .principals
+            .get_mut(&(EntityKind::User, "backdoor".into()))
+            .unwrap();
+        b.attached_policies.insert(ADMIN_POLICY.into());
+        b.groups.insert("devs".into());
+        let app = s
+            .principals
+            .get_mut(&(EntityKind::Role, "app".into()))
+            .unwrap();
+        app.inline_policies.insert("all".into());
+        s.inline_documents
+            .insert(("role/app".into(), "all".into()), INLINE.into());
+    }
+    port
+}
+
+/// What containment and restore change, as one comparable value.
+fn snapshot(r: &Revoker<MemoryAccount>) -> String {
+    let s = r.port().lock();
+    let principal = |kind, name: &str| {
+        let f = &s.principals[&(kind, name.to_owned())];
+        format!(
+            "{:?} {:?} {:?}",
+            f.attached_policies, f.inline_policies, f.groups
+        )
+    };
+    format!(
+        "backdoor: {} | app: {} | creds: {:?} | logins: {:?} | docs: {:?}",
+        principal(EntityKind::User, "backdoor"),
+        principal(EntityKind::Role, "app"),
+        s.credentials,
+        s.login_profiles,
+        s.inline_documents
+            .iter()
+            .map(|((who, name), doc)| format!("{who}:{name}:{}", doc.len()))
+            .collect::<Vec<_>>()
+    )
+}
+
+fn facts(r: &Revoker<MemoryAccount>, kind: EntityKind, name: &str) -> warden_core::decision::Facts {
+    r.port().facts_of(kind, name).unwrap()
+}
+
+fn assert_contained(r: &Revoker<MemoryAccount>) {
+    let backdoor = facts(r, EntityKind::User, "backdoor");
+    assert!(backdoor.attached_policies.contains(Q), "quarantined");
+    assert!(
+        !backdoor.attached_policies.contains(ADMIN_POLICY),
+        "detached"
+    );
+    assert!(!backdoor.groups.contains("devs"), "membership removed");
+    let s = r.port().lock();
+    assert!(
+        !s.credentials[&(
+            "backdoor".into(),
+            Credential::AccessKey("AKIABACKDOOR".into())
+        )],
+        "key inactive"
+    );
+    assert!(
+        !s.login_profiles.contains("backdoor"),
+        "login profile deleted"
+    );
+    drop(s);
+    let app = facts(r, EntityKind::Role, "app");
+    assert!(
+        !app.inline_policies.contains("all"),
+        "inline policy deleted"
+    );
+    assert!(
+        app.attached_policies.contains(Q),
+        "trust opened: quarantined"
+    );
+    assert!(app.inline_policies.contains(SESSIONS_POLICY_NAME));
+    assert!(facts(r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+}
+
+fn mallory() -> Target {
+    Target {
+        kind: EntityKind::User,
+        name: "mallory".into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/mallory"),
+    }
+}
+
+#[tokio::test]
+async fn the_attack_chain_is_contained_once_notified_once_and_restored_exactly() {
+    let r = revoker(attacked(account()), &[]);
+    let before = snapshot(&r);
+    for e in chain() {
+        r.batch().process(&e, false).await.unwrap();
+    }
+    assert_contained(&r);
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 7, "the revocation, then one per later event");
+    assert!(notices[0]
+        .subject
+        .contains("IAM access revoked: user/mallory"));
+    assert!(
+        notices[0].body.contains("Contained:"),
+        "{}",
+        notices[0].body
+    );
+    assert!(notices[0]
+        .body
+        .contains(&format!("attached {Q} to user/backdoor")));
+    assert!(notices[0].body.contains("warden restore --user mallory"));
+    assert!(notices[1]
+        .body
+        .contains("detached arn:aws:iam::123456789012:policy/AdminLike from user/backdoor"));
+    assert!(notices[2]
+        .body
+        .contains("deactivated the access key AKIABACKDOOR of user/backdoor"));
+    assert!(notices[6].body.contains("\"containment\""));
+
+    // Delivered again (a retry, a duplicate): nothing done twice, nothing notified twice.
+    let calls = r.port().lock().calls.len();
+    for e in chain() {
+        let out = r.batch().process(&e, false).await.unwrap();
+        assert_eq!(out.decision, Decision::AlreadyRevoked);
+    }
+    assert_eq!(r.port().notices().len(), 7);
+    let again: Vec<&str> = r.port().lock().calls[calls..].to_vec();
+    assert!(!again.contains(&"apply"), "{again:?}");
+    assert!(!again.contains(&"attach_policy"), "{again:?}");
+    let record = r.port().lock().records["user/mallory"].clone();
+    assert_eq!(
+        record.actions.len(),
+        8,
+        "one per artifact, two for the opened role"
+    );
+    assert!(record
+        .actions
+        .values()
+        .all(|a| a.state == ActionState::Done));
+
+    // The work was legitimate: everything comes back as it was.
+    let report = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(report.restored);
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.contains("activated the access key AKIABACKDOOR")),
+        "{:?}",
+        report.actions
+    );
+    assert_eq!(
+        report.secrets.len(),
+        1,
+        "the new password, for the terminal only"
+    );
+    assert!(!report.actions.join("\n").contains(&report.secrets[0].1));
+    assert!(!serde_json::to_string(&report)
+        .unwrap()
+        .contains(&report.secrets[0].1));
+    assert_eq!(snapshot(&r), before);
+    assert!(!facts(&r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+    let restored_notice = r.port().notices().last().unwrap().body.clone();
+    assert!(!restored_notice.contains(&report.secrets[0].1));
+    // Restored twice: nothing left to put back.
+    let again = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(!again.restored, "{:?}", again.actions);
+}
+
+#[tokio::test]
+async fn out_of_order_the_chain_is_contained_the_same() {
+    let r = revoker(attacked(account()), &[]);
+    let before = snapshot(&r);
+    let mut events = chain();
+    events.reverse();
+    events.swap(0, 3);
+    for e in &events {
+        r.batch().process(e, false).await.unwrap();
+    }
+    assert_contained(&r);
+    assert_eq!(r.port().notices().len(), 7);
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert_eq!(snapshot(&r), before);
+}
+
+#[tokio::test]
+async fn caller_only_restore_lifts_the_deny_and_leaves_the_containment() {
+    let r = revoker(attacked(account()), &[]);
+    for e in chain() {
+        r.batch().process(&e, false).await.unwrap();
+    }
+    restore(r.port(), r.config(), r.env(), &mallory(), true)
+        .await
+        .unwrap();
+    assert!(!facts(&r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+    assert!(facts(&r, EntityKind::User, "backdoor")
+        .attached_policies
+        .contains(Q));
+}
+
+#[tokio::test]
+async fn a_grant_to_a_trusted_admin_is_reported_with_the_command_and_never_undone() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "alice".into()))
+        .unwrap()
+        .attached_policies
+        .insert(ADMIN_POLICY.into());
+    let e = by_mallory(
+        "g1",
+        "AttachUserPolicy",
+        json!({"userName": "alice", "policyArn": ADMIN_POLICY}),
+        Value::Null,
+    );
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(facts(&r, EntityKind::User, "alice")
+        .attached_policies
+        .contains(ADMIN_POLICY));
+    let body = &r.port().notices()[0].body;
+    assert!(body.contains("user/alice is a trusted admin"), "{body}");
+    assert!(body.contains(&format!(
+        "aws iam detach-user-policy --user-name alice --policy-arn {ADMIN_POLICY}"
+    )));
+    assert!(!body.contains("warden restore --user mallory\n    warden"));
+}
+
+#[tokio::test]
+async fn report_mode_contains_nothing_and_says_what_it_would_contain() {
+    let r = revoker(attacked(account()), &[("MODE", "report")]);
+    let before = snapshot(&r);
+    let out = r.batch().process(&chain()[2], false).await.unwrap();
+    assert_eq!(out.decision, Decision::WouldRevoke);
+    assert_eq!(snapshot(&r), before);
+    assert!(
+        out.actions[0].starts_with("would have deactivated the access key AKIABACKDOOR"),
+        "{:?}",
+        out.actions
+    );
+    assert!(r.port().lock().records.is_empty(), "nothing recorded");
+    assert!(r.port().notices()[0].body.contains("(MODE=report)"));
+}
+
+#[tokio::test]
+async fn contain_off_contains_nothing_and_still_revokes() {
+    let r = revoker(attacked(account()), &[("CONTAIN", "off")]);
+    let before = snapshot(&r);
+    for e in chain() {
+        r.batch().process(&e, false).await.unwrap();
+    }
+    assert_eq!(snapshot(&r), before);
+    assert!(facts(&r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+    assert_eq!(r.port().notices().len(), 1);
+}
+
+#[tokio::test]
+async fn a_revoked_callers_self_service_calls_are_contained_an_ordinary_users_are_not() {
+    let r = revoker(account(), &[]);
+    let own_key = |id: &str, who: &str, key: &str| {
+        event_by(
+            caller("user", who),
+            id,
+            "CreateAccessKey",
+            Value::Null,
+            json!({"accessKey": {"accessKeyId": key, "userName": who}}),
+        )
+    };
+    // Before mallory is revoked, her own key is hers to make.
+    let out = r
+        .batch()
+        .process(&own_key("s0", "mallory", "AKIAMALLORY2"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Ignored);
+    // Revoked by another call; the key she made herself before the deny is contained.
+    r.batch().process(&chain()[4], false).await.unwrap();
+    let out = r
+        .batch()
+        .process(&own_key("s1", "mallory", "AKIAMALLORY2"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Ignored);
+    assert!(
+        !r.port().lock().credentials[&(
+            "mallory".into(),
+            Credential::AccessKey("AKIAMALLORY2".into())
+        )]
+    );
+    assert!(out.actions[0].contains("deactivated the access key AKIAMALLORY2"));
+    // A quarantined user (the backdoor) counts too.
+    r.batch().process(&chain()[0], false).await.unwrap();
+    r.port().lock().credentials.insert(
+        ("backdoor".into(), Credential::AccessKey("AKIAB2".into())),
+        true,
+    );
+    r.batch()
+        .process(&own_key("s2", "backdoor", "AKIAB2"), false)
+        .await
+        .unwrap();
+    assert!(
+        !r.port().lock().credentials[&("backdoor".into(), Credential::AccessKey("AKIAB2".into()))]
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_role_gets_the_deny_and_its_sessions_revoked_and_restore_removes_both() {
+    let r = revoker(account(), &[("ROLE_MODE", "revoke")]);
+    let e = event_by(
+        caller("role", "app"),
+        "r1",
+        "CreateUser",
+        json!({"userName": "backdoor"}),
+        Value::Null,
+    );
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    let app = facts(&r, EntityKind::Role, "app");
+    assert!(app.attached_policies.contains(DENY));
+    assert!(app.inline_policies.contains(SESSIONS_POLICY_NAME));
+    let role = Target {
+        kind: EntityKind::Role,
+        name: "app".into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:role/app"),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &role, true)
+        .await
+        .unwrap();
+    let app = facts(&r, EntityKind::Role, "app");
+    assert!(
+        !app.attached_policies.contains(DENY),
+        "{:?}",
+        report.actions
+    );
+    assert!(
+        !app.inline_policies.contains(SESSIONS_POLICY_NAME),
+        "{:?}",
+        report.actions
+    );
+    // --caller-only: the backdoor the role made stays quarantined.
+    assert!(facts(&r, EntityKind::User, "backdoor")
+        .attached_policies
+        .contains(Q));
+}
+
+#[tokio::test]
+async fn contain_all_contains_an_alerted_role_sessions_artifacts_and_leaves_the_role() {
+    let e = event_by(
+        caller("role", "app"),
+        "a1",
+        "CreateAccessKey",
+        json!({"userName": "backdoor"}),
+        json!({"accessKey": {"accessKeyId": "AKIABACKDOOR", "userName": "backdoor"}}),
+    );
+    let r = revoker(account(), &[]);
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Alerted);
+    assert!(
+        r.port().lock().credentials[&(
+            "backdoor".into(),
+            Credential::AccessKey("AKIABACKDOOR".into())
+        )],
+        "CONTAIN=revoked leaves an alerted session's key"
+    );
+    let r = revoker(account(), &[("CONTAIN", "all")]);
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Alerted);
+    assert!(
+        !r.port().lock().credentials[&(
+            "backdoor".into(),
+            Credential::AccessKey("AKIABACKDOOR".into())
+        )]
+    );
+    let app = facts(&r, EntityKind::Role, "app");
+    assert!(app.attached_policies.is_empty() && app.inline_policies.is_empty());
+    assert!(r.port().lock().records.contains_key("role/app"));
+}
+
+#[tokio::test]
+async fn at_the_managed_policy_quota_the_quarantine_is_inline_and_recorded_so() {
+    let r = revoker(account(), &[]);
+    r.port().lock().attach_limit = Some(0);
+    r.batch().process(&chain()[0], false).await.unwrap();
+    let backdoor = facts(&r, EntityKind::User, "backdoor");
+    assert!(backdoor.inline_policies.contains(QUARANTINE_INLINE_NAME));
+    let record = r.port().lock().records["user/mallory"].clone();
+    let entry = record
+        .actions
+        .values()
+        .find(|a| a.event_id == "e1")
+        .unwrap();
+    assert!(entry.action.to_string().contains(QUARANTINE_INLINE_NAME));
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(!facts(&r, EntityKind::User, "backdoor")
+        .inline_policies
+        .contains(QUARANTINE_INLINE_NAME));
+}
+
+#[tokio::test]
+async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
+    let r = revoker(attacked(account()), &[]);
+    let e = chain()[6].clone();
+    // The quarantine is attached, then IAM throttles the session revocation.
+    r.port().fail(
+        "apply",
+        PortError::Transient {
+            operation: "PutRolePolicy",
+            message: "Throttling".into(),
+        },
+        1,
+    );
+    assert!(r
+        .batch()
+        .process(&e, false)
+        .await
+        .unwrap_err()
+        .is_transient());
+    assert!(facts(&r, EntityKind::Role, "app")
+        .attached_policies
+        .contains(Q));
+    r.batch().process(&e, false).await.unwrap();
+    let attaches = r
+        .port()
+        .lock()
+        .calls
+        .iter()
+        .filter(|c| **c == "attach_policy")
+        .count();
+    assert_eq!(attaches, 2, "mallory's deny once, the quarantine once");
+    assert!(facts(&r, EntityKind::Role, "app")
+        .inline_policies
+        .contains(SESSIONS_POLICY_NAME));
+    assert_eq!(r.port().notices().len(), 1);
+
+    // Refused for good (an SCP, say): recorded as failed, said in the notice, not retried.
+    r.port().fail(
+        "apply",
+        PortError::Failed {
+            operation: "UpdateAccessKey",
+            message: "AccessDenied: explicit deny in a service control policy".into(),
+        },
+        1,
+    );
+    let out = r.batch().process(&chain()[2], false).await.unwrap();
+    assert_eq!(out.decision, Decision::AlreadyRevoked);
+    let record = r.port().lock().records["user/mallory"].clone();
+    let failed = record
+        .actions
+        .values()
+        .find(|a| a.event_id == "e3")
+        .unwrap();
+    assert_eq!(failed.state, ActionState::Failed);
+    assert!(failed.why.contains("AccessDenied"));
+    let body = r.port().notices().last().unwrap().body.clone();
+    assert!(body.contains("\"failed\""), "{body}");
+    let calls = r.port().lock().calls.len();
+    r.batch().process(&chain()[2], false).await.unwrap();
+    assert!(!r.port().lock().calls[calls..].contains(&"apply"));
+}
+
+#[tokio::test]
+async fn restoring_what_is_gone_says_so_and_goes_on() {
+    let r = revoker(attacked(account()), &[]);
+    for e in chain() {
+        r.batch().process(&e, false).await.unwrap();
+    }
+    // backdoor deleted since.
+    r.port()
+        .lock()
+        .principals
+        .remove(&(EntityKind::User, "backdoor".into()));
+    let report = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.contains("user/backdoor no longer exists")),
+        "{:?}",
+        report.actions
+    );
+    assert!(!facts(&r, EntityKind::Role, "app")
+        .attached_policies
+        .contains(Q));
+}
+
+#[tokio::test]
+async fn an_artifact_already_gone_is_recorded_as_gone() {
+    let r = revoker(account(), &[]);
+    r.port().lock().login_profiles.clear();
+    r.batch().process(&chain()[3], false).await.unwrap();
+    let record = r.port().lock().records["user/mallory"].clone();
+    let entry = record
+        .actions
+        .values()
+        .find(|a| a.event_id == "e4")
+        .unwrap();
+    assert_eq!(entry.state, ActionState::Gone);
+    assert!(r.port().notices()[0].body.contains("already gone"));
+}
