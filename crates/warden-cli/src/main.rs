@@ -29,6 +29,9 @@ Configuration comes from the same environment variables as the Lambda functions:
   UNVERIFIED_TRUST, TRUST_WAIT_SECONDS, DEFERRAL_QUEUE_URL: how unverified admins are decided
   TOOL_RULE_NAMES, TOOL_FUNCTION_NAMES, TOOL_QUEUE_NAMES: the pipeline (changes to it are tampering)
   CANARY_ROLE_NAME              the canary role the daily canary tags
+  CONTAIN                       revoked (default), all or off: whose IAM writes are contained
+  QUARANTINE_POLICY_ARN         the managed deny-everything policy for what a caller created
+                                (unset: an inline quarantine)
 AWS credentials, region and endpoint come from the standard AWS environment
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
 
@@ -40,7 +43,7 @@ const PROGRESS_EVERY: usize = 1000;
     name = "warden",
     version,
     about = "iam-warden: keep AWS IAM at least privilege",
-    long_about = "iam-warden: keep AWS IAM at least privilege.\n\nReplays CloudTrail events through the revoker's decision and effects, lists revoked principals and restores them.",
+    long_about = "iam-warden: keep AWS IAM at least privilege.\n\nReplays CloudTrail events through the revoker's decision and effects (the deny, and the containment of what the caller made: CONTAIN applies as in the Lambda), lists revoked principals and what was contained, and restores them.",
     after_help = AFTER_HELP
 )]
 struct Cli {
@@ -80,17 +83,23 @@ enum Command {
         #[arg(long, default_value_t = 1, value_name = "SECONDS")]
         wait: i32,
     },
-    /// List the principals that carry the deny, with what was recorded at revocation,
-    /// and the trusted admins and exempt principals, with where their trust comes from.
+    /// List the principals that carry the deny, with what was recorded at revocation
+    /// and what was contained because of their calls (each action and its state:
+    /// done, gone, restored, failed), and the trusted admins and exempt principals,
+    /// with where their trust comes from.
     Status {
         /// One JSON array instead of a table
         #[arg(long)]
         json: bool,
     },
-    /// Undo iam-warden on a principal: the revoker's deny (managed or inline) and its
-    /// record, what iam-warden undid of the principal's calls (an escalation's group
-    /// membership or exempt tag: put back, but not trusted until `warden trust`), and
-    /// the pruner's deny policies.
+    /// Undo iam-warden on a principal: the revoker's deny (managed, inline or boundary)
+    /// and its record; everything iam-warden contained or undid because of the
+    /// principal's calls (a user it made un-quarantined, a key re-activated, a policy
+    /// re-attached, an inline policy put back with its document, a membership, a default
+    /// version, a console password re-created with a new random password shown once on
+    /// your terminal; an escalation's membership or exempt tag, not trusted until `warden
+    /// trust`); and the pruner's deny policies. Says each thing it did; what no longer
+    /// exists is said and skipped.
     ///
     /// With --service, lifts only those services from the pruner's deny (the revoker's
     /// deny stays). A lifted service counts as used today: the pruner denies it again
@@ -106,7 +115,8 @@ enum Command {
         /// Lift only this service namespace from the pruner's deny (repeatable), e.g. s3
         #[arg(long, value_name = "SERVICE")]
         service: Vec<String>,
-        /// Lift the deny only; leave undone what iam-warden undid of the principal's calls
+        /// Lift the deny only (and a role's revoked sessions); leave contained what the
+        /// principal's calls made
         #[arg(long, conflicts_with = "service")]
         caller_only: bool,
     },
@@ -427,14 +437,33 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
         .await?;
     let trusted = account.trust_set(&env.account_id).await?;
     let canary = warden_core::ports::Canaries::last_canary(&account, &env.account_id).await?;
+    // What was contained (or undone) because of each revoked principal's calls.
+    let mut contained = Vec::new();
+    for r in &revoked {
+        let caller = warden_core::trust::actor_key(r.target.kind, &r.target.name);
+        let record =
+            warden_core::ports::ActionRecords::caller_record(&account, &env.account_id, &caller)
+                .await?
+                .unwrap_or_default();
+        contained.push(record.actions.into_values().collect::<Vec<_>>());
+    }
     let now = chrono::Utc::now();
     let canary_late =
         canary.is_none_or(|(_, seen)| now - seen > chrono::TimeDelta::hours(CANARY_MAX_AGE_HOURS));
     if json {
         let rows: Vec<serde_json::Value> = revoked
             .iter()
-            .map(|r| {
+            .zip(&contained)
+            .map(|(r, actions)| {
                 serde_json::json!({
+                    "contained": actions.iter().map(|a| serde_json::json!({
+                        "event_id": a.event_id,
+                        "action": a.action,
+                        "state": a.state,
+                        "text": a.action.to_string(),
+                        "why": a.why,
+                        "at": a.at.to_rfc3339(),
+                    })).collect::<Vec<_>>(),
                     "principal": r.target.arn,
                     "kind": r.target.kind.as_str(),
                     "name": r.target.name,
@@ -520,11 +549,47 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
         ],
         &rows,
     );
+    for (r, actions) in revoked.iter().zip(&contained) {
+        if actions.is_empty() {
+            continue;
+        }
+        println!("\nContained because of {}'s calls:", r.target);
+        for a in actions {
+            println!(
+                "  [{}] {} (event {}: {})",
+                serde_json::to_value(a.state)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                a.action,
+                a.event_id,
+                a.why
+            );
+        }
+    }
     println!(
         "\n{} revoked principal(s). Undo one with: warden restore --user NAME (or --role NAME)",
         rows.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A new console password, shown once on the operator's terminal (never on standard
+/// output, which may be a log): without a terminal, it is not shown at all and the
+/// operator sets one.
+fn show_once(user: &str, password: &str) {
+    use std::io::Write as _;
+    match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(mut tty) => {
+            let _ = writeln!(
+                tty,
+                "  New console password for user/{user} (shown once; it must be changed at the next sign-in): {password}"
+            );
+        }
+        Err(_) => println!(
+            "  No terminal to show user/{user}'s new console password on: it was not shown. Set one: aws iam update-login-profile --user-name {user} --password <new> --password-reset-required"
+        ),
+    }
 }
 
 fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
@@ -580,11 +645,15 @@ async fn restore_one(
             for action in &report.actions {
                 println!("  - {action}");
             }
-            if report
-                .actions
-                .iter()
-                .any(|a| a.contains("undone by iam-warden"))
-            {
+            for (user, password) in &report.secrets {
+                show_once(user, password);
+            }
+            let trust_given_back = |a: &String| {
+                a.contains("undone by iam-warden")
+                    && (a.contains(&format!("`{}`", config.admin_group))
+                        || a.contains(&format!("`{}=", config.exempt_tag.0)))
+            };
+            if report.actions.iter().any(trust_given_back) {
                 println!(
                     "What was put back is not trusted for it: if it should be, run `warden trust --{} {}`.",
                     kind.as_str(),
