@@ -35,10 +35,19 @@ impl Fixture {
             .user("ci-bot", &[], &[("iam-warden:exempt", "true")])
             .await;
         let deny = account.deny_policy().await;
+        // The quarantine policy, as the stack makes it.
+        let quarantine = account
+            .policy(
+                "iam-warden-quarantine",
+                "/iam-warden/",
+                warden_core::containment::QUARANTINE_POLICY,
+            )
+            .await;
         let (topic, inbox) = account.topic_with_inbox().await;
         let dlq = account.queue("iam-warden-dead-letters", true).await;
         let mut pairs = vec![
             ("DENY_POLICY_ARN", deny.as_str()),
+            ("QUARANTINE_POLICY_ARN", quarantine.as_str()),
             ("TOPIC_ARN", topic.as_str()),
             ("DEAD_LETTER_QUEUE_URL", dlq.as_str()),
         ];
@@ -1279,3 +1288,6 @@ async fn the_pruners_canary_is_recorded_with_its_delay_and_notifies_nobody() {
         "the canary is nobody's call"
     );
 }
+
+/// Containment: what a revoked caller made before the deny.
+mod containment;

@@ -2,9 +2,12 @@
 
 - every environment variable each function reads is set on it, and no other;
 - every AWS operation each function's adapters call is allowed by its role, and the
-  roles write only the tool's own policies;
+  roles write only the tool's own policies and allow no IAM write their function's
+  code does not make;
 - every parameter is used;
-- the deny policy is the document of policies/deny-all-iam.json;
+- the deny and the quarantine policies are the documents of policies/deny-all-iam.json
+  and policies/quarantine.json, and the revoker attaches only these two;
+- CONTAIN's allowed values and default are the configuration's;
 - the rule excludes exactly the tool's two roles.
 """
 import json
@@ -74,9 +77,21 @@ def only_fns(src, names):
 def operations(sources):
     calls = set()
     for src in sources:
+        # The IAM calls written `send!("UpdateSSHPublicKey", iam.update_ssh_public_key()…)`
+        # (actions.rs): the literal spells the action as IAM does, acronyms included,
+        # which the method's name does not (`UpdateSshPublicKey`).
+        spelled = {op.lower(): op for op in re.findall(r'send!\(\s*"([A-Za-z]+)"', src)}
+        found = set()
         for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
             service = {"ddb": "dynamodb", "secrets": "secretsmanager"}.get(service, service)
-            calls.add(f"{service}:{pascal(op)}")
+            name = pascal(op)
+            if service == "iam":
+                found.add(name.lower())
+                name = spelled.get(name.lower(), name)
+            calls.add(f"{service}:{name}")
+        for low, op in sorted(spelled.items()):
+            if low not in found:
+                fail(f"send!(\"{op}\", …) names no iam.<call>() of the same name: the check's parser is out of date, or the label is wrong")
     calls.discard("sts:GetCallerIdentity")  # needs no permission
     # Batch operations are authorised by the single operation's action.
     aliases = {"sqs:SendMessageBatch": "sqs:SendMessage", "sqs:DeleteMessageBatch": "sqs:DeleteMessage"}
@@ -91,9 +106,10 @@ def env_vars(path):
 AWS = ROOT / "crates/warden-aws/src"
 read = lambda name: (AWS / name).read_text()
 # CLI-only operations: the operators' Inventory, `warden init`, restore's ARN look-up,
-# and restore's putting back of what the revoker undid.
+# and restore's putting back of what the revoker undid (and contained: `put_back` and
+# the password it makes, actions.rs).
 CLI_ONLY = [
-    "ensure_ledger_table", "principal_arn", "put_back", "remove_boundary",
+    "ensure_ledger_table", "principal_arn", "put_back", "new_password", "remove_boundary",
     "delete_boundary_policy", "remove_revocation",
 ]
 FUNCTIONS = {
@@ -107,6 +123,8 @@ FUNCTIONS = {
             strip_fns(read("trust.rs"), CLI_ONLY),
             strip_fns(read("revocation.rs"), CLI_ONLY),
             only_fns(read("prune.rs"), ["default_document", "new_default_version", "delete_oldest_version"]),
+            # Containment (issue 12): `take_away`, the lookups of the plan.
+            strip_fns(read("actions.rs"), CLI_ONLY),
         ],
     },
     "Pruner": {
@@ -153,6 +171,12 @@ for fn, spec in FUNCTIONS.items():
             allowed.update(actions)
     for op in sorted(calls - allowed):
         fail(f"the {fn.lower()} calls {op}, which {fn}Role does not allow")
+    # Least privilege: no IAM write the function's code never makes (tagging a policy
+    # is authorised for a CreatePolicy that tags it).
+    reads = ("iam:Get", "iam:List", "iam:Generate")
+    implied = {"iam:TagPolicy"} if "iam:CreatePolicy" in calls else set()
+    for op in sorted(a for a in allowed - calls - implied if a.startswith("iam:") and not a.startswith(reads)):
+        fail(f"{fn}Role allows {op}, which the {fn.lower()} never calls")
     for st in statements:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         if any("*" in a for a in actions):
@@ -165,9 +189,16 @@ for fn, spec in FUNCTIONS.items():
     counts[fn] = (len(read_vars), len(calls))
 
 revoker_statements = resources["RevokerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-attach = next(st for st in revoker_statements if "iam:AttachUserPolicy" in st["Action"])
-if attach.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN") != {"Ref": "DenyPolicy"}:
-    fail("the revoker's attaching is not limited to the deny policy (iam:PolicyARN)")
+tool_policies = [{"Ref": "DenyPolicy"}, {"Ref": "QuarantinePolicy"}]
+attaching = [st for st in revoker_statements if any(
+    a.startswith("iam:Attach") for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))]
+if not attaching:
+    fail("no statement of RevokerRole attaches: the check is out of date")
+for st in attaching:
+    arns = st.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN")
+    arns = arns if isinstance(arns, list) else [arns]
+    if len(st.get("Condition", {})) != 1 or sorted(map(json.dumps, arns)) != sorted(map(json.dumps, tool_policies)):
+        fail(f"RevokerRole statement {st.get('Sid')} may attach policies other than exactly the deny and the quarantine (iam:PolicyARN {arns})")
 pruner_statements = resources["PrunerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
 own = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/${PrunePolicyPrefix}*"
 attach = next(st for st in pruner_statements if "iam:AttachUserPolicy" in st["Action"])
@@ -198,25 +229,70 @@ for key, value in walk({k: v for k, v in template.items() if k not in ("Paramete
 for name in sorted(set(template["Parameters"]) - used):
     fail(f"parameter {name} is never used")
 
-# 4. One deny document.
-deny = resources["DenyPolicy"]["Properties"]["PolicyDocument"]
-on_disk = json.loads((ROOT / "policies/deny-all-iam.json").read_text())
-if json.loads(json.dumps(deny)) != on_disk:
-    fail("DenyPolicy's document differs from policies/deny-all-iam.json")
+# 4. One deny document, one quarantine document, both under the tool's path (the
+# revoker re-creates only policies under /iam-warden/; the configuration refuses a
+# quarantine elsewhere).
+for name, path in (("DenyPolicy", "policies/deny-all-iam.json"), ("QuarantinePolicy", "policies/quarantine.json")):
+    policy = resources.get(name)
+    if policy is None or policy["Type"] != "AWS::IAM::ManagedPolicy":
+        fail(f"no managed policy {name}")
+        continue
+    on_disk = json.loads((ROOT / path).read_text())
+    if json.loads(json.dumps(policy["Properties"]["PolicyDocument"])) != on_disk:
+        fail(f"{name}'s document differs from {path}")
+    if policy["Properties"].get("Path") != "/iam-warden/":
+        fail(f"{name} is not under the path /iam-warden/")
+revoker_env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
+if revoker_env.get("QUARANTINE_POLICY_ARN") != {"Ref": "QuarantinePolicy"}:
+    fail("the revoker's QUARANTINE_POLICY_ARN is not the QuarantinePolicy")
 
-# 5. The rule leaves out the tool's own calls: exactly its two roles, by ARN.
-pattern = json.dumps(resources["IamEventsRule"]["Properties"]["EventPattern"])
-for role in ("RevokerRole", "PrunerRole"):
-    if json.dumps({"Fn::GetAtt": [role, "Arn"]}) not in pattern:
-        fail(f"the rule does not exclude {role}'s sessions")
+# 4b. CONTAIN: the parameter's values are exactly those the configuration accepts, and
+# its default is the configuration's default, `revoked`.
+config_src = (ROOT / "crates/warden-core/src/config.rs").read_text()
+arms = re.search(r'get\("CONTAIN"\)(.*?)\};', config_src, flags=re.S)
+code_values = set(re.findall(r'Some\("([a-z-]+)"\)', arms.group(1))) if arms else set()
+code_default = re.findall(r'None \| Some\("([a-z-]+)"\)', arms.group(1)) if arms else []
+if len(code_values) < 2 or len(code_default) != 1:
+    fail(f"found CONTAIN values {sorted(code_values)}, default {code_default} in config.rs: the check is out of date")
+contain = template["Parameters"].get("Contain", {})
+if set(map(str, contain.get("AllowedValues", []))) != code_values:
+    fail(f"the Contain parameter allows {contain.get('AllowedValues')}, the configuration accepts {sorted(code_values)}")
+if contain.get("Default") != "revoked" or code_default != ["revoked"]:
+    fail(f"CONTAIN's default is {contain.get('Default')!r} in the template and {code_default} in config.rs, not revoked")
+if revoker_env.get("CONTAIN") != {"Ref": "Contain"}:
+    fail("the revoker's CONTAIN is not the Contain parameter")
+
+# 5. The rule leaves out the tool's own calls (the revocations, the containment's
+# detaching, deactivating, deleting, the pruner's policies): exactly its two roles, by
+# ARN. Every branch of the pattern's $or excludes them: an anything-but on the session
+# issuer's ARN, a caller with no session issuer (not a role session), or the pruner's
+# canary on the canary role.
+tool_roles = sorted(json.dumps({"Fn::GetAtt": [role, "Arn"]}) for role in ("RevokerRole", "PrunerRole"))
+branches = resources["IamEventsRule"]["Properties"]["EventPattern"]["detail"].get("$or", [])
+excluding = 0
+for branch in branches:
+    issuer = branch.get("userIdentity", {}).get("sessionContext", {}).get("sessionIssuer", {}).get("arn")
+    if issuer and len(issuer) == 1 and isinstance(issuer[0], dict) and "anything-but" in issuer[0]:
+        if sorted(map(json.dumps, issuer[0]["anything-but"])) != tool_roles:
+            fail(f"the rule's anything-but on the session issuer is {issuer[0]['anything-but']}, not exactly the tool's two roles")
+        excluding += 1
+    elif issuer == [{"exists": False}]:
+        pass
+    elif branch.get("eventName") == ["TagRole"] and branch.get("requestParameters") == {"roleName": [{"Ref": "CanaryRole"}]}:
+        pass
+    else:
+        fail(f"a branch of the rule's pattern may let the tool's own calls through: {branch}")
+if excluding != 1:
+    fail(f"the rule's pattern has {excluding} anything-but branches on the session issuer, not one: the tool's own calls are not excluded")
 if resources["RevokerFunction"]["Properties"]["Environment"]["Variables"].get("PRUNER_ROLE_ARN") != {"Fn::GetAtt": ["PrunerRole", "Arn"]}:
     fail("the revoker is not told the pruner's role (PRUNER_ROLE_ARN)")
 
-# 6. Trust: the revoker's undo of an escalation reaches only the admin group and the
-# exempt tag's key; its deferral queue is one of its event sources.
-undo = next((st for st in revoker_statements if st["Action"] == "iam:RemoveUserFromGroup"), None)
-if undo is None or undo["Resource"] != {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/${AdminGroupName}"}:
-    fail("the revoker may remove users from groups other than the admin group")
+# 6. Trust: the revoker removes users only from the account's groups (the admin group
+# for an escalation, any group for containment), and untags only the exempt tag's key;
+# its deferral queue is one of its event sources.
+undo = [st for st in revoker_statements if "iam:RemoveUserFromGroup" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])]
+if len(undo) != 1 or undo[0]["Action"] != "iam:RemoveUserFromGroup" or undo[0]["Resource"] != {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*"}:
+    fail("the revoker's RemoveUserFromGroup is not exactly one statement on the account's groups")
 for st in revoker_statements:
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
     if "iam:UntagUser" in actions and st.get("Sid") != "RecordOnlyOwnTags":
@@ -239,8 +315,9 @@ for st in revoker_statements:
         if st.get("Condition", {}).get("ArnLike", {}).get("iam:PermissionsBoundary") != boundary_arn:
             fail(f"RevokerRole statement {st.get('Sid')} may set boundaries other than its own")
     writes = [a for a in actions if a.startswith(("iam:CreatePolicy", "iam:DeletePolicy"))]
-    if writes and st.get("Resource") not in ({"Ref": "DenyPolicy"}, boundary_arn):
-        fail(f"RevokerRole statement {st.get('Sid')} writes policies {writes} other than the deny and its boundaries")
+    targets = st.get("Resource") if isinstance(st.get("Resource"), list) else [st.get("Resource")]
+    if writes and any(r not in (*tool_policies, boundary_arn) for r in targets):
+        fail(f"RevokerRole statement {st.get('Sid')} writes policies {writes} other than the deny, the quarantine and its boundaries")
 
 # 8. The rule's state follows READ_ONLY_CALLS (issue 13): read-only management events
 # reach a rule only in ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS. Evaluated for every
@@ -263,7 +340,6 @@ def evaluate(node, params):
 
 
 state = resources["IamEventsRule"]["Properties"]["State"]
-revoker_env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
 if revoker_env.get("READ_ONLY_CALLS") != {"Ref": "ReadOnlyCalls"}:
     fail("the revoker's READ_ONLY_CALLS is not the ReadOnlyCalls parameter")
 for value in template["Parameters"]["ReadOnlyCalls"]["AllowedValues"]:

@@ -1,0 +1,312 @@
+//! Containment against moto, through the Lambda handler and the real SDK: mallory's
+//! attack chain (IAM applied her calls minutes before CloudTrail delivered them),
+//! contained in and out of order, delivered twice, then restored to the exact state.
+
+use serde_json::{json, Value};
+use warden_core::principal::{EntityKind, Target};
+use warden_core::service::{restore, Revoker};
+
+use super::Fixture;
+
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const TRUST_OUTSIDE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
+
+struct Attack {
+    f: Fixture,
+    admin_like: String,
+    key: String,
+    events: Vec<Value>,
+}
+
+/// An account with the quarantine policy, mallory (no admin) and the role `app`; then
+/// mallory's calls as IAM applied them, and their CloudTrail records.
+async fn attacked() -> Attack {
+    let f = Fixture::new(&[]).await;
+    let iam = &f.account.iam;
+    f.account.user("mallory", &[], &[]).await;
+    f.account.group("devs").await;
+    iam.create_role()
+        .role_name("app")
+        .assume_role_policy_document(TRUST_EC2)
+        .send()
+        .await
+        .unwrap();
+    let admin_like = f.account.policy("AdminLike", "/", ALLOW_ALL).await;
+
+    // What mallory did, minutes before the events arrive.
+    f.account.user("backdoor", &[], &[]).await;
+    iam.attach_user_policy()
+        .user_name("backdoor")
+        .policy_arn(&admin_like)
+        .send()
+        .await
+        .unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name("backdoor")
+        .send()
+        .await
+        .unwrap()
+        .access_key
+        .unwrap()
+        .access_key_id;
+    iam.create_login_profile()
+        .user_name("backdoor")
+        .password("Mallory-Was-Here-1!")
+        .send()
+        .await
+        .unwrap();
+    f.add("backdoor", "devs").await;
+    iam.put_role_policy()
+        .role_name("app")
+        .policy_name("all")
+        .policy_document(ALLOW_ALL)
+        .send()
+        .await
+        .unwrap();
+    iam.update_assume_role_policy()
+        .role_name("app")
+        .policy_document(TRUST_OUTSIDE)
+        .send()
+        .await
+        .unwrap();
+
+    let with_response = |mut record: Value, response: Value| {
+        record["responseElements"] = response;
+        record
+    };
+    let events = vec![
+        with_response(
+            f.call(
+                "c1",
+                "mallory",
+                "CreateUser",
+                json!({"userName": "backdoor"}),
+            ),
+            json!({"user": {"userName": "backdoor", "path": "/"}}),
+        ),
+        f.call(
+            "c2",
+            "mallory",
+            "AttachUserPolicy",
+            json!({"userName": "backdoor", "policyArn": admin_like}),
+        ),
+        with_response(
+            f.call(
+                "c3",
+                "mallory",
+                "CreateAccessKey",
+                json!({"userName": "backdoor"}),
+            ),
+            json!({"accessKey": {"accessKeyId": key, "userName": "backdoor", "status": "Active"}}),
+        ),
+        with_response(
+            f.call(
+                "c4",
+                "mallory",
+                "CreateLoginProfile",
+                json!({"userName": "backdoor", "passwordResetRequired": false}),
+            ),
+            json!({"loginProfile": {"userName": "backdoor", "passwordResetRequired": false}}),
+        ),
+        f.call(
+            "c5",
+            "mallory",
+            "AddUserToGroup",
+            json!({"groupName": "devs", "userName": "backdoor"}),
+        ),
+        f.call(
+            "c6",
+            "mallory",
+            "PutRolePolicy",
+            json!({"roleName": "app", "policyName": "all", "policyDocument": ALLOW_ALL}),
+        ),
+        f.call(
+            "c7",
+            "mallory",
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "app", "policyDocument": TRUST_OUTSIDE}),
+        ),
+    ];
+    Attack {
+        f,
+        admin_like,
+        key,
+        events,
+    }
+}
+
+/// The IAM state containment and restore change, as IAM reports it.
+async fn state(f: &Fixture) -> Value {
+    let iam = &f.account.iam;
+    let attached_user = iam
+        .list_attached_user_policies()
+        .user_name("backdoor")
+        .send()
+        .await
+        .unwrap();
+    let keys = iam
+        .list_access_keys()
+        .user_name("backdoor")
+        .send()
+        .await
+        .unwrap();
+    let login = iam
+        .get_login_profile()
+        .user_name("backdoor")
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.login_profile)
+        .map(|p| p.password_reset_required);
+    let inline_role = iam
+        .list_role_policies()
+        .role_name("app")
+        .send()
+        .await
+        .unwrap();
+    let mut documents = Vec::new();
+    for name in &inline_role.policy_names {
+        let doc = iam
+            .get_role_policy()
+            .role_name("app")
+            .policy_name(name)
+            .send()
+            .await
+            .unwrap()
+            .policy_document;
+        let doc = percent_encoding::percent_decode_str(&doc)
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
+        documents.push(serde_json::from_str::<Value>(&doc).unwrap());
+    }
+    let attached_role = iam
+        .list_attached_role_policies()
+        .role_name("app")
+        .send()
+        .await
+        .unwrap();
+    json!({
+        "backdoor_policies": attached_user.attached_policies().iter().map(|p| p.policy_arn().unwrap_or_default()).collect::<Vec<_>>(),
+        "backdoor_keys": keys.access_key_metadata().iter().map(|k| format!("{}={}", k.access_key_id().unwrap_or_default(), k.status().map(|s| s.as_str()).unwrap_or_default())).collect::<Vec<_>>(),
+        "backdoor_login": login,
+        "backdoor_groups": f.groups_of("backdoor").await,
+        "app_inline": inline_role.policy_names,
+        "app_documents": documents,
+        "app_policies": attached_role.attached_policies().iter().map(|p| p.policy_arn().unwrap_or_default()).collect::<Vec<_>>(),
+    })
+}
+
+fn quarantine(f: &Fixture) -> String {
+    f.config.quarantine_policy_arn.clone().unwrap()
+}
+
+async fn assert_contained(a: &Attack) {
+    let s = state(&a.f).await;
+    let q = quarantine(&a.f);
+    assert_eq!(s["backdoor_policies"], json!([q]), "{s:#}");
+    assert_eq!(s["backdoor_keys"], json!([format!("{}=Inactive", a.key)]));
+    assert_eq!(s["backdoor_login"], Value::Null, "login profile deleted");
+    assert_eq!(s["backdoor_groups"], json!([]));
+    assert_eq!(
+        s["app_inline"],
+        json!([warden_core::containment::SESSIONS_POLICY_NAME])
+    );
+    assert_eq!(s["app_policies"], json!([q]));
+    assert_eq!(a.f.account.attached("mallory").await, [a.f.deny()]);
+}
+
+fn mallory(f: &Fixture) -> Target {
+    Target {
+        kind: EntityKind::User,
+        name: "mallory".into(),
+        arn: format!("arn:aws:iam::{}:user/mallory", f.account.id),
+    }
+}
+
+async fn deliver_each(a: &Attack, r: &Revoker<warden_aws::AwsAccount>, order: &[usize]) {
+    for i in order {
+        let response = a.f.deliver(r, &[&a.events[*i]]).await;
+        assert!(response.batch_item_failures.is_empty(), "event {i}");
+    }
+}
+
+#[tokio::test]
+async fn the_attack_chain_is_contained_notified_once_and_restored_exactly() {
+    let a = attacked().await;
+    let r = a.f.revoker().await;
+    let before = state(&a.f).await;
+    assert_eq!(before["backdoor_policies"], json!([a.admin_like]));
+
+    deliver_each(&a, &r, &[0, 1, 2, 3, 4, 5, 6]).await;
+    assert_contained(&a).await;
+    let notices = a.f.account.notices(&a.f.inbox).await;
+    assert_eq!(notices.len(), 7, "the revocation, then one per later event");
+
+    // Delivered again: nothing done twice, nothing notified twice.
+    let again = Revoker::new(r.port().clone(), r.config().clone(), r.env().clone());
+    deliver_each(&a, &again, &[0, 1, 2, 3, 4, 5, 6]).await;
+    assert_contained(&a).await;
+    assert!(a.f.account.notices(&a.f.inbox).await.is_empty());
+
+    // The work was legitimate: everything comes back as it was before containment.
+    let report = restore(r.port(), r.config(), r.env(), &mallory(&a.f), false)
+        .await
+        .unwrap();
+    let after = state(&a.f).await;
+    let mut expected = before.clone();
+    // The console password is a new one, to be changed at the next sign-in.
+    expected["backdoor_login"] = json!(true);
+    assert_eq!(after, expected, "{:#?}", report.actions);
+    assert_eq!(report.secrets.len(), 1);
+    assert!(a.f.account.attached("mallory").await.is_empty());
+}
+
+#[tokio::test]
+async fn out_of_order_the_attack_chain_is_contained_the_same() {
+    let a = attacked().await;
+    let r = a.f.revoker().await;
+    // The trust opened first, the user last: the first event still revokes mallory,
+    // and each contains exactly what its call made.
+    deliver_each(&a, &r, &[6, 2, 4, 1, 5, 3, 0]).await;
+    assert_contained(&a).await;
+    assert_eq!(a.f.account.notices(&a.f.inbox).await.len(), 7);
+}
+
+#[tokio::test]
+async fn a_grant_to_an_admin_is_left_and_reported_with_the_command() {
+    let a = attacked().await;
+    let r = a.f.revoker().await;
+    let iam = &a.f.account.iam;
+    iam.attach_user_policy()
+        .user_name("alice")
+        .policy_arn(&a.admin_like)
+        .send()
+        .await
+        .unwrap();
+    let grant = a.f.call(
+        "g1",
+        "mallory",
+        "AttachUserPolicy",
+        json!({"userName": "alice", "policyArn": a.admin_like}),
+    );
+    a.f.deliver(&r, &[&grant]).await;
+    assert_eq!(a.f.account.attached("alice").await, [a.admin_like.clone()]);
+    assert_eq!(a.f.account.attached("mallory").await, [a.f.deny()]);
+    let notices = a.f.account.notices(&a.f.inbox).await;
+    let body = notices[0]["Message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(body.contains("user/alice is a trusted admin"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "aws iam detach-user-policy --user-name alice --policy-arn {}",
+            a.admin_like
+        )),
+        "{body}"
+    );
+}
