@@ -797,3 +797,278 @@ async fn start_up_tells_a_missing_admin_group_from_a_failing_read() {
     );
     assert_eq!(failing.num_calls(), MAX);
 }
+
+// --- Containment: every call that contains or puts back ------------------------------
+
+/// A containment action of the revoker, applied through the port.
+fn apply(
+    a: &AwsAccount,
+    action: warden_core::action::Action,
+) -> impl std::future::Future<Output = Result<warden_core::ports::Applied, PortError>> + '_ {
+    async move { warden_core::ports::Actions::apply(a, &action).await }
+}
+
+use warden_core::action::{Action, Credential, Holder};
+
+const Q: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-quarantine";
+const ADMIN: &str = "arn:aws:iam::123456789012:policy/AdminLike";
+
+fn detach(holder: Holder) -> Action {
+    Action::DetachPolicy {
+        holder,
+        name: "backdoor".into(),
+        policy_arn: ADMIN.into(),
+    }
+}
+
+fn delete_inline(holder: Holder) -> Action {
+    Action::DeleteInlinePolicy {
+        holder,
+        name: "app".into(),
+        policy_name: "all".into(),
+        document: "{}".into(),
+    }
+}
+
+fn deactivate(credential: Credential) -> Action {
+    Action::SetCredential {
+        user: "backdoor".into(),
+        credential,
+        active: false,
+    }
+}
+
+iam_faults!(
+    contain_quarantine_user,
+    Iam::attach_user_policy,
+    || aws_sdk_iam::operation::attach_user_policy::AttachUserPolicyOutput::builder().build(),
+    |a| apply(
+        &a,
+        Action::AttachPolicy {
+            holder: Holder::User,
+            name: "backdoor".into(),
+            policy_arn: Q.into()
+        }
+    )
+);
+iam_faults!(
+    contain_quarantine_role,
+    Iam::attach_role_policy,
+    || aws_sdk_iam::operation::attach_role_policy::AttachRolePolicyOutput::builder().build(),
+    |a| apply(
+        &a,
+        Action::AttachPolicy {
+            holder: Holder::Role,
+            name: "app".into(),
+            policy_arn: Q.into()
+        }
+    )
+);
+iam_faults!(
+    contain_detach_user_policy,
+    Iam::detach_user_policy,
+    || aws_sdk_iam::operation::detach_user_policy::DetachUserPolicyOutput::builder().build(),
+    |a| apply(&a, detach(Holder::User))
+);
+iam_faults!(
+    contain_detach_role_policy,
+    Iam::detach_role_policy,
+    || aws_sdk_iam::operation::detach_role_policy::DetachRolePolicyOutput::builder().build(),
+    |a| apply(&a, detach(Holder::Role))
+);
+iam_faults!(
+    contain_detach_group_policy,
+    Iam::detach_group_policy,
+    || aws_sdk_iam::operation::detach_group_policy::DetachGroupPolicyOutput::builder().build(),
+    |a| apply(&a, detach(Holder::Group))
+);
+iam_faults!(
+    contain_delete_user_policy,
+    Iam::delete_user_policy,
+    || aws_sdk_iam::operation::delete_user_policy::DeleteUserPolicyOutput::builder().build(),
+    |a| apply(&a, delete_inline(Holder::User))
+);
+iam_faults!(
+    contain_delete_role_policy,
+    Iam::delete_role_policy,
+    || aws_sdk_iam::operation::delete_role_policy::DeleteRolePolicyOutput::builder().build(),
+    |a| apply(&a, delete_inline(Holder::Role))
+);
+iam_faults!(
+    contain_delete_group_policy,
+    Iam::delete_group_policy,
+    || aws_sdk_iam::operation::delete_group_policy::DeleteGroupPolicyOutput::builder().build(),
+    |a| apply(&a, delete_inline(Holder::Group))
+);
+iam_faults!(
+    contain_revoke_sessions,
+    Iam::put_role_policy,
+    || aws_sdk_iam::operation::put_role_policy::PutRolePolicyOutput::builder().build(),
+    |a| apply(
+        &a,
+        warden_core::containment::revoke_sessions("app", chrono::Utc::now())
+    )
+);
+iam_faults!(
+    contain_inline_quarantine,
+    Iam::put_user_policy,
+    || aws_sdk_iam::operation::put_user_policy::PutUserPolicyOutput::builder().build(),
+    |a| apply(
+        &a,
+        warden_core::containment::quarantine_inline(Holder::User, "backdoor")
+    )
+);
+iam_faults!(
+    contain_update_access_key,
+    Iam::update_access_key,
+    || aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput::builder().build(),
+    |a| apply(&a, deactivate(Credential::AccessKey("AKIAX".into())))
+);
+iam_faults!(
+    contain_update_service_specific_credential,
+    Iam::update_service_specific_credential,
+    || {
+        aws_sdk_iam::operation::update_service_specific_credential::UpdateServiceSpecificCredentialOutput::builder().build()
+    },
+    |a| apply(&a, deactivate(Credential::ServiceSpecific("ACCAX".into())))
+);
+iam_faults!(
+    contain_update_ssh_public_key,
+    Iam::update_ssh_public_key,
+    || aws_sdk_iam::operation::update_ssh_public_key::UpdateSshPublicKeyOutput::builder().build(),
+    |a| apply(&a, deactivate(Credential::SshPublicKey("APKAX".into())))
+);
+iam_faults!(
+    contain_update_signing_certificate,
+    Iam::update_signing_certificate,
+    || aws_sdk_iam::operation::update_signing_certificate::UpdateSigningCertificateOutput::builder(
+    )
+    .build(),
+    |a| apply(
+        &a,
+        deactivate(Credential::SigningCertificate("CERTX".into()))
+    )
+);
+iam_faults!(
+    contain_deactivate_mfa_device,
+    Iam::deactivate_mfa_device,
+    || aws_sdk_iam::operation::deactivate_mfa_device::DeactivateMfaDeviceOutput::builder().build(),
+    |a| apply(
+        &a,
+        deactivate(Credential::MfaDevice(
+            "arn:aws:iam::123456789012:mfa/x".into()
+        ))
+    )
+);
+iam_faults!(
+    contain_delete_login_profile,
+    Iam::delete_login_profile,
+    || aws_sdk_iam::operation::delete_login_profile::DeleteLoginProfileOutput::builder().build(),
+    |a| apply(
+        &a,
+        Action::DeleteLoginProfile {
+            user: "backdoor".into()
+        }
+    )
+);
+iam_faults!(
+    contain_set_default_policy_version,
+    Iam::set_default_policy_version,
+    || aws_sdk_iam::operation::set_default_policy_version::SetDefaultPolicyVersionOutput::builder()
+        .build(),
+    |a| apply(
+        &a,
+        Action::SetDefaultVersion {
+            policy_arn: ADMIN.into(),
+            version: "v1".into(),
+            replacing: "v2".into()
+        }
+    )
+);
+iam_faults!(
+    contain_list_policy_versions,
+    Iam::list_policy_versions,
+    || aws_sdk_iam::operation::list_policy_versions::ListPolicyVersionsOutput::builder()
+        .versions(
+            aws_sdk_iam::types::PolicyVersion::builder()
+                .version_id("v1")
+                .is_default_version(true)
+                .build()
+        )
+        .build(),
+    |a| warden_core::ports::Actions::policy_versions(&a, ADMIN)
+);
+iam_faults!(
+    contain_restore_login_profile,
+    Iam::create_login_profile,
+    || aws_sdk_iam::operation::create_login_profile::CreateLoginProfileOutput::builder()
+        .login_profile(
+            aws_sdk_iam::types::LoginProfile::builder()
+                .user_name("backdoor")
+                .create_date(aws_smithy_types::DateTime::from_secs(0))
+                .password_reset_required(true)
+                .build()
+                .unwrap()
+        )
+        .build(),
+    |a| apply(
+        &a,
+        Action::CreateLoginProfile {
+            user: "backdoor".into()
+        }
+    )
+);
+iam_faults!(
+    contain_restore_group_policy,
+    Iam::attach_group_policy,
+    || aws_sdk_iam::operation::attach_group_policy::AttachGroupPolicyOutput::builder().build(),
+    |a| apply(&a, detach(Holder::Group).undo())
+);
+
+#[tokio::test]
+async fn a_containment_at_the_quota_is_a_limit_the_service_falls_back_on() {
+    let rule = mock!(Iam::attach_user_policy)
+        .sequence()
+        .http_status(409, Some(LIMIT_EXCEEDED.into()))
+        .build();
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&rule],
+        |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())
+    ));
+    let err = apply(
+        &a,
+        Action::AttachPolicy {
+            holder: Holder::User,
+            name: "backdoor".into(),
+            policy_arn: Q.into(),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, PortError::LimitExceeded { .. }), "{err}");
+    assert_eq!(rule.num_calls(), 1, "a quota is not retried");
+}
+
+#[tokio::test]
+async fn a_policy_that_no_longer_exists_has_no_versions() {
+    let rule = mock!(Iam::list_policy_versions)
+        .sequence()
+        .http_status(404, Some(NO_SUCH_ENTITY.into()))
+        .build();
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&rule],
+        |c| c
+            .retry_config(retry())
+            .time_source(SystemTimeSource::new())
+            .retry_partition(partition())
+    ));
+    let versions = warden_core::ports::Actions::policy_versions(&a, ADMIN).await;
+    assert_eq!(versions, Ok(None));
+}
