@@ -294,7 +294,10 @@ async fn a_grant_to_an_admin_is_left_and_reported_with_the_command() {
         json!({"userName": "alice", "policyArn": a.admin_like}),
     );
     a.f.deliver(&r, &[&grant]).await;
-    assert_eq!(a.f.account.attached("alice").await, [a.admin_like.clone()]);
+    assert_eq!(
+        a.f.account.attached("alice").await,
+        std::slice::from_ref(&a.admin_like)
+    );
     assert_eq!(a.f.account.attached("mallory").await, [a.f.deny()]);
     let notices = a.f.account.notices(&a.f.inbox).await;
     let body = notices[0]["Message"]

@@ -801,11 +801,11 @@ async fn start_up_tells_a_missing_admin_group_from_a_failing_read() {
 // --- Containment: every call that contains or puts back ------------------------------
 
 /// A containment action of the revoker, applied through the port.
-fn apply(
+async fn apply(
     a: &AwsAccount,
     action: warden_core::action::Action,
-) -> impl std::future::Future<Output = Result<warden_core::ports::Applied, PortError>> + '_ {
-    async move { warden_core::ports::Actions::apply(a, &action).await }
+) -> Result<warden_core::ports::Applied, PortError> {
+    warden_core::ports::Actions::apply(a, &action).await
 }
 
 use warden_core::action::{Action, Credential, Holder};
