@@ -24,6 +24,13 @@ echo "==> warden consume: the revoker's Lambda handler on the queue, batch by ba
 "$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$out"
 "$VENV/bin/python" scripts/demo_summary.py "$out" "$@"
 echo
+echo "==> an attack: eve's stolen key makes a backdoor in the minutes before CloudTrail delivers her calls" >&2
+rm -rf "$ROOT/target/demo-attack"
+"$VENV/bin/python" scripts/demo_attack.py attack
+"$VENV/bin/python" scripts/demo_put_events.py "$ROOT"/target/demo-attack/*.json
+"$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$ROOT/target/demo-attack.jsonl"
+"$VENV/bin/python" scripts/demo_attack.py contained "$@"
+echo
 echo "==> the daily canary: warden canary (as the pruner does each day), CloudTrail -> EventBridge -> queue -> revoker" >&2
 "$WARDEN_BIN" canary
 "$VENV/bin/python" scripts/demo_put_events.py --canary
@@ -41,6 +48,10 @@ echo "==> warden restore --user dev1"
 echo
 echo "==> warden restore --user mallory (had her escalations been legitimate: put back, but not trusted)"
 "$WARDEN_BIN" restore --user mallory
+echo
+echo "==> warden restore --user eve (had her calls been legitimate: everything contained is put back)"
+"$WARDEN_BIN" restore --user eve
+"$VENV/bin/python" scripts/demo_attack.py restored "$@"
 echo
 echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now" >&2
 WARDEN_BIN="$WARDEN_BIN" "$VENV/bin/python" scripts/demo_prune.py "$@"

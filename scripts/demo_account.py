@@ -119,6 +119,8 @@ iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=json.dumps({"Versi
 # The stack's resources, as template.yaml declares them.
 p = props("DenyPolicy")
 deny = iam.create_policy(PolicyName=p["ManagedPolicyName"], Path=p["Path"], PolicyDocument=json.dumps(p["PolicyDocument"]))["Policy"]["Arn"]
+p = props("QuarantinePolicy")
+quarantine = iam.create_policy(PolicyName=p["ManagedPolicyName"], Path=p["Path"], PolicyDocument=json.dumps(p["PolicyDocument"]))["Policy"]["Arn"]
 
 topic = sns.create_topic(Name=props("NoticesTopic")["TopicName"])["TopicArn"]
 # An SQS queue subscribed to the topic stands in for the e-mail subscription.
@@ -158,6 +160,7 @@ revoker_env = props("RevokerFunction")["Environment"]["Variables"]
 # The pruner's ledger table is created by `warden init` in the demo; its name is the template's.
 print(f"export LEDGER_TABLE={props('LedgerTable')['TableName']}")
 print(f"export DENY_POLICY_ARN={deny}")
+print(f"export QUARANTINE_POLICY_ARN={quarantine}")
 print(f"export TOPIC_ARN={topic}")
 print(f"export DEAD_LETTER_QUEUE_URL={dlq}")
 print(f"export EVENTS_QUEUE_URL={queue}")

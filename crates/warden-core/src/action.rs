@@ -264,10 +264,9 @@ impl fmt::Display for Action {
             Action::AttachPolicy { policy_arn, .. } => {
                 write!(f, "attached {policy_arn} to {subject}")
             }
-            Action::DeleteInlinePolicy { policy_name, .. } => write!(
-                f,
-                "deleted the inline policy `{policy_name}` of {subject} (its document is kept)"
-            ),
+            Action::DeleteInlinePolicy { policy_name, .. } => {
+                write!(f, "deleted the inline policy `{policy_name}` of {subject}")
+            }
             Action::PutInlinePolicy { policy_name, .. } => {
                 write!(f, "put the inline policy `{policy_name}` on {subject}")
             }

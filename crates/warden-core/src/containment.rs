@@ -150,6 +150,12 @@ pub struct Contained {
 }
 
 impl Contained {
+    /// Something was (or, in MODE=report, would be) changed.
+    pub fn did_something(&self) -> bool {
+        !self.plan.actions.is_empty()
+            && (self.planned_only || self.states.contains(&ActionState::Done))
+    }
+
     /// One line per action and per manual step, for people (the plan's note is not
     /// one: nothing was done).
     pub fn lines(&self) -> Vec<String> {

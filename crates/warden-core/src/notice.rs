@@ -72,7 +72,7 @@ pub fn for_verdict_with(
             )
         }
         (Some(e), _) => format!("escalation attempt: {} in {account}", e.by),
-        (None, Decision::Revoked) if containment.is_some_and(|c| !c.plan.actions.is_empty()) => {
+        (None, Decision::Revoked) if containment.is_some_and(Contained::did_something) => {
             format!("IAM access revoked: {who} in {account}, what it made contained")
         }
         (None, Decision::WouldRevoke) => format!("would revoke (MODE=report): {who} in {account}"),
@@ -218,7 +218,7 @@ pub fn for_verdict_with(
     if escalation.is_some() {
         attributes.insert("escalation".to_owned(), "true".to_owned());
     }
-    if containment.is_some_and(|c| !c.plan.actions.is_empty()) {
+    if containment.is_some_and(Contained::did_something) {
         attributes.insert("containment".to_owned(), "true".to_owned());
     }
     Notice {
