@@ -125,6 +125,10 @@ w("")
 sizes = [int(l.split()[1]) for l in package[1:] if len(l.split()) > 1 and l.split()[1].isdigit()]
 w(f"Target: each zipped bootstrap under 8 MB: {ok(all(s < 8 * 1024 * 1024 for s in sizes))}.")
 w("")
+if os.path.exists(os.path.join(out, "contain.json")):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from contain_report import section  # noqa: E402
+    lines.extend(section(load("contain.json")))
 rev = rust["by_decision"]
 w("## Where a target is missed: why, and what would close it")
 w("")

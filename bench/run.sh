@@ -2,7 +2,8 @@
 # The benchmarks, side by side in one run against one local moto server, written to
 # bench/RESULTS.md: revoker throughput and API calls (Rust vs Python/boto3), cold start
 # and peak RSS, pruner calls per principal and wall time (and under a 20 req/s IAM
-# limit), and the zipped arm64 bootstraps. Not a test: nothing here fails on a figure.
+# limit), containment's calls per artifact and the attack chain's wall time, and the
+# zipped arm64 bootstraps. Not a test: nothing here fails on a figure.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
 ensure_venv                      # moto[server], which brings boto3
@@ -43,6 +44,9 @@ if [ "$LIMITED" -gt 0 ]; then
   "$BIN" pruner --principals "$LIMITED" --concurrency 8 --via "$PROXY_URL" >"$OUT/pruner-limited.json"
   kill "$PROXY_PID" 2>/dev/null || true
 fi
+
+echo "==> 5. containment: 20 attack chains, calls per contained artifact and wall time" >&2
+"$BIN" contain --attackers 20 >"$OUT/contain.json"
 
 echo "==> 4. zipped arm64 bootstraps" >&2
 "$ROOT/scripts/package.sh" >"$OUT/package.txt"

@@ -901,6 +901,37 @@ impl<P: RevokerPorts> Batch<'_, P> {
             || inline.contains(containment::QUARANTINE_INLINE_NAME))
     }
 
+    /// IAM's facts about a grantee, with the ledger's trust, when the trust ledger holds
+    /// it at all (otherwise it cannot be a trusted admin or exempt principal, and IAM is
+    /// not asked): the batch's facts when it has them, else IAM's alone (the revocation
+    /// record is not needed to guard, and such facts are not kept for decisions).
+    async fn guard_facts(
+        &mut self,
+        kind: EntityKind,
+        name: &str,
+    ) -> Result<Option<Facts>, PortError> {
+        let trusted = self.trust().await?.of(kind, name);
+        if trusted.is_empty() {
+            return Ok(None);
+        }
+        let target = Target {
+            kind,
+            name: name.to_owned(),
+            arn: String::new(),
+        };
+        let iam = match self.facts.get(&target) {
+            Some(f) => f.clone(),
+            None => self.revoker.port.facts(&target).await?,
+        };
+        Ok(match iam {
+            CallerFacts::Found(mut f) => {
+                f.trusted = trusted;
+                Some(f)
+            }
+            _ => None,
+        })
+    }
+
     /// What the containment plan asks to know: whether the grantee is guarded, or a
     /// policy's versions.
     async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
@@ -911,19 +942,12 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 let facts = match holder {
                     Holder::Group => None,
                     Holder::User | Holder::Role => {
-                        let target = Target {
-                            kind: if holder == Holder::User {
-                                EntityKind::User
-                            } else {
-                                EntityKind::Role
-                            },
-                            name: name.clone(),
-                            arn: String::new(),
+                        let kind = if holder == Holder::User {
+                            EntityKind::User
+                        } else {
+                            EntityKind::Role
                         };
-                        match self.facts_of(&target).await? {
-                            CallerFacts::Found(f) => Some(f),
-                            _ => None,
-                        }
+                        self.guard_facts(kind, &name).await?
                     }
                 };
                 let mut tool_roles = crate::tamper::tool_roles(&r.config, &r.env);

@@ -245,13 +245,14 @@ async fn a_duplicate_in_a_later_invocation_costs_one_call_and_a_removed_deny_is_
         .unwrap();
     assert_eq!(again.decision, Decision::AlreadyRevoked);
     // One call for the caller (is the deny still there?); then the containment of the
-    // call it made before the deny: the grantee's facts (is it guarded?), the record,
-    // the detach, its state, one notice and its mark.
+    // call it made before the deny: the trust ledger (is the grantee a trusted admin or
+    // exempt? once per invocation; IAM only if the ledger names it), the record, the
+    // detach, its state, one notice and its mark.
     assert_eq!(
         r.port().lock().calls,
         vec![
             "deny_present",
-            "facts",
+            "trust_set",
             "record_actions",
             "apply",
             "set_action",
@@ -302,9 +303,9 @@ async fn facts_are_looked_up_once_per_principal_per_invocation() {
         .iter()
         .filter(|c| **c == "facts")
         .count();
-    // alice, dev1, and `backdoor` (whose guard the containment of dev1's CreateUser
-    // and AttachUserPolicy checks, once for both).
-    assert_eq!(facts_calls, 3);
+    // alice and dev1: `backdoor`, whose guard the containment of dev1's calls checks,
+    // is not in the trust ledger, so IAM is not asked about it.
+    assert_eq!(facts_calls, 2);
 }
 
 #[tokio::test]
