@@ -313,3 +313,46 @@ async fn a_grant_to_an_admin_is_left_and_reported_with_the_command() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn at_both_quotas_the_backdoor_is_quarantined_by_a_boundary_and_restored() {
+    let a = attacked().await;
+    let r = a.f.revoker().await;
+    // mallory filled the backdoor's managed-policy quota (10, with AdminLike) and its
+    // inline size (2,048 characters) before the events arrived.
+    a.f.account.fill_managed_policies("backdoor", 9).await;
+    let filler = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
+        "x".repeat(1900)
+    );
+    a.f.account
+        .iam
+        .put_user_policy()
+        .user_name("backdoor")
+        .policy_name("filler")
+        .policy_document(&filler)
+        .send()
+        .await
+        .unwrap();
+    a.f.deliver(&r, &[&a.events[0]]).await;
+    let boundary = |iam: aws_sdk_iam::Client| async move {
+        iam.get_user()
+            .user_name("backdoor")
+            .send()
+            .await
+            .unwrap()
+            .user
+            .unwrap()
+            .permissions_boundary
+            .and_then(|b| b.permissions_boundary_arn)
+    };
+    assert_eq!(
+        boundary(a.f.account.iam.clone()).await,
+        Some(quarantine(&a.f)),
+        "neither quota could stop the quarantine"
+    );
+    restore(r.port(), r.config(), r.env(), &mallory(&a.f), false)
+        .await
+        .unwrap();
+    assert_eq!(boundary(a.f.account.iam.clone()).await, None);
+}

@@ -47,7 +47,8 @@ impl Actions for AwsAccount {
             | Action::PutInlinePolicy {
                 holder: Holder::Group,
                 ..
-            } => self.put_back(action).await,
+            }
+            | Action::SetBoundary { boundary: None, .. } => self.put_back(action).await,
             _ => self.take_away(action).await.map(|()| Applied::Done),
         };
         match result {
@@ -280,6 +281,26 @@ impl AwsAccount {
                     iam.delete_login_profile().user_name(user)
                 )
             }
+            Action::SetBoundary {
+                holder,
+                name,
+                boundary: Some(boundary),
+                ..
+            } => match holder {
+                Holder::User => send!(
+                    "PutUserPermissionsBoundary",
+                    iam.put_user_permissions_boundary()
+                        .user_name(name)
+                        .permissions_boundary(boundary)
+                ),
+                Holder::Role => send!(
+                    "PutRolePermissionsBoundary",
+                    iam.put_role_permissions_boundary()
+                        .role_name(name)
+                        .permissions_boundary(boundary)
+                ),
+                Holder::Group => Err(bad("apply", "a group has no permissions boundary".into())),
+            },
             Action::SetDefaultVersion {
                 policy_arn,
                 version,
@@ -298,8 +319,8 @@ impl AwsAccount {
     }
 
     /// What only `warden restore` does, with an operator's credentials: a membership
-    /// or a tag put back, a group's policy, a login profile with a new password. The
-    /// revoker's role may not.
+    /// or a tag put back, a group's policy, a boundary removed, a login profile with a
+    /// new password. The revoker's role may not.
     async fn put_back(&self, action: &Action) -> Result<Applied, PortError> {
         let iam = &self.iam;
         let tag = |key: &str, value: &str| {
@@ -353,6 +374,24 @@ impl AwsAccount {
                     .group_name(name)
                     .policy_name(policy_name)
                     .policy_document(document)
+            ),
+            Action::SetBoundary {
+                holder: Holder::User,
+                name,
+                boundary: None,
+                ..
+            } => send!(
+                "DeleteUserPermissionsBoundary",
+                iam.delete_user_permissions_boundary().user_name(name)
+            ),
+            Action::SetBoundary {
+                holder: Holder::Role,
+                name,
+                boundary: None,
+                ..
+            } => send!(
+                "DeleteRolePermissionsBoundary",
+                iam.delete_role_permissions_boundary().role_name(name)
             ),
             Action::CreateLoginProfile { user } => {
                 let password = new_password()?;

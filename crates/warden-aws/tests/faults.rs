@@ -1072,3 +1072,29 @@ async fn a_policy_that_no_longer_exists_has_no_versions() {
     let versions = warden_core::ports::Actions::policy_versions(&a, ADMIN).await;
     assert_eq!(versions, Ok(None));
 }
+
+fn boundary(boundary: Option<&str>) -> Action {
+    Action::SetBoundary {
+        holder: Holder::User,
+        name: "backdoor".into(),
+        boundary: boundary.map(str::to_owned),
+        replacing: None,
+    }
+}
+
+iam_faults!(
+    contain_quarantine_as_boundary,
+    Iam::put_user_permissions_boundary,
+    || {
+        aws_sdk_iam::operation::put_user_permissions_boundary::PutUserPermissionsBoundaryOutput::builder().build()
+    },
+    |a| apply(&a, boundary(Some(Q)))
+);
+iam_faults!(
+    contain_restore_no_boundary,
+    Iam::delete_user_permissions_boundary,
+    || {
+        aws_sdk_iam::operation::delete_user_permissions_boundary::DeleteUserPermissionsBoundaryOutput::builder().build()
+    },
+    |a| apply(&a, boundary(None))
+);

@@ -123,6 +123,14 @@ pub enum Action {
     CreateLoginProfile {
         user: String,
     },
+    /// Sets (or, with `None`, removes) a principal's permissions boundary, in place of
+    /// `replacing`: the quarantine's last resort when both policy quotas are full.
+    SetBoundary {
+        holder: Holder,
+        name: String,
+        boundary: Option<String>,
+        replacing: Option<String>,
+    },
     /// Makes `version` the default version of a managed policy again, in place of
     /// `replacing`.
     SetDefaultVersion {
@@ -220,6 +228,17 @@ impl Action {
                 version: replacing,
                 replacing: version,
             },
+            Action::SetBoundary {
+                holder,
+                name,
+                boundary,
+                replacing,
+            } => Action::SetBoundary {
+                holder,
+                name,
+                boundary: replacing,
+                replacing: boundary,
+            },
         }
     }
 
@@ -235,7 +254,8 @@ impl Action {
             Action::DetachPolicy { holder, name, .. }
             | Action::AttachPolicy { holder, name, .. }
             | Action::DeleteInlinePolicy { holder, name, .. }
-            | Action::PutInlinePolicy { holder, name, .. } => {
+            | Action::PutInlinePolicy { holder, name, .. }
+            | Action::SetBoundary { holder, name, .. } => {
                 format!("{}/{name}", holder.as_str())
             }
             Action::SetCredential { user, .. }
@@ -295,6 +315,20 @@ impl fmt::Display for Action {
                 f,
                 "made {version} the default version of {policy_arn} again (instead of {replacing})"
             ),
+            Action::SetBoundary {
+                boundary,
+                replacing,
+                ..
+            } => {
+                match boundary {
+                    Some(b) => write!(f, "set the permissions boundary {b} on {subject}")?,
+                    None => write!(f, "removed the permissions boundary of {subject}")?,
+                }
+                match replacing {
+                    Some(r) => write!(f, " (it had {r})"),
+                    None => write!(f, " (it had none)"),
+                }
+            }
         }
     }
 }

@@ -173,6 +173,10 @@ impl Contained {
                 (false, ActionState::Gone) => {
                     format!("{} was already gone (nothing to contain)", action.subject())
                 }
+                (false, ActionState::Failed) => format!(
+                    "FAILED, IAM refused it for good (the reason is in `warden status`): {action}"
+                ),
+                (false, ActionState::Planned) => format!("not done yet: {action}"),
                 (false, _) => action.to_string(),
             })
             .collect();
@@ -209,16 +213,31 @@ pub fn quarantine_inline(holder: Holder, name: &str) -> Action {
     }
 }
 
-/// What to do instead of `action` when IAM refuses it at a quota: the managed
-/// quarantine becomes the inline one. `None`: no fallback.
+/// What to do instead of `action` when IAM refuses it at a quota (the caller can fill
+/// its creation's quotas before the events arrive): the managed quarantine becomes the
+/// inline one, the inline one a permissions boundary that is the quarantine policy
+/// (every principal has room for one; `replacing` is read before it is set). `None`:
+/// no fallback.
 pub fn fallback(action: &Action, config: &Config) -> Option<Action> {
+    let quarantine = config.quarantine_policy_arn.as_deref();
     match action {
         Action::AttachPolicy {
             holder,
             name,
             policy_arn,
-        } if config.quarantine_policy_arn.as_deref() == Some(policy_arn.as_str()) => {
-            Some(quarantine_inline(*holder, name))
+        } if quarantine == Some(policy_arn.as_str()) => Some(quarantine_inline(*holder, name)),
+        Action::PutInlinePolicy {
+            holder,
+            name,
+            policy_name,
+            ..
+        } if policy_name == QUARANTINE_INLINE_NAME && *holder != Holder::Group => {
+            quarantine.map(|arn| Action::SetBoundary {
+                holder: *holder,
+                name: name.clone(),
+                boundary: Some(arn.to_owned()),
+                replacing: None,
+            })
         }
         _ => None,
     }
@@ -303,8 +322,6 @@ pub fn need(record: &CloudTrailRecord, config: &Config) -> Option<Need> {
     let name = record.event_name.as_deref()?;
     let param = |k: &str| record.request_param(k).map(str::to_owned);
     match name {
-        "CreateUser" => created(record, "user", "userName").map(|n| Need::Guard(Holder::User, n)),
-        "CreateRole" => created(record, "role", "roleName").map(|n| Need::Guard(Holder::Role, n)),
         "AddUserToGroup" if param("groupName").as_deref() == Some(config.admin_group.as_str()) => {
             None
         }
@@ -351,35 +368,22 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
         None => plan,
     };
     match event_name {
+        // A principal the caller created did not exist before its call (IAM refuses a
+        // name in use): it is never a trusted or exempt one, whatever its name.
         "CreateUser" => {
             let Some(user) = created(record, "user", "userName") else {
                 return missing("the user's name");
             };
-            guarded(
-                out,
-                Holder::User,
-                &user,
-                format!("aws iam get-user --user-name {user}  # review it"),
-            )
-            .act_unless_guarded(known, vec![quarantine(Holder::User, &user, config)])
+            out.act(vec![quarantine(Holder::User, &user, config)])
         }
         "CreateRole" => {
             let Some(role) = created(record, "role", "roleName") else {
                 return missing("the role's name");
             };
-            guarded(
-                out,
-                Holder::Role,
-                &role,
-                format!("aws iam get-role --role-name {role}  # review it"),
-            )
-            .act_unless_guarded(
-                known,
-                vec![
-                    quarantine(Holder::Role, &role, config),
-                    revoke_sessions(&role, now),
-                ],
-            )
+            out.act(vec![
+                quarantine(Holder::Role, &role, config),
+                revoke_sessions(&role, now),
+            ])
         }
         "UpdateAssumeRolePolicy" => {
             let Some(role) = param("roleName") else {

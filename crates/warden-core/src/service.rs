@@ -752,8 +752,30 @@ impl<P: RevokerPorts> Batch<'_, P> {
             match r.port.apply(&entry.action).await {
                 Err(PortError::LimitExceeded { message, .. }) => {
                     match crate::containment::fallback(&entry.action, &r.config) {
-                        Some(next) => {
-                            warn!(caller = %caller, action = %entry.action, %message, "quota reached: inline quarantine instead");
+                        Some(mut next) => {
+                            // A boundary's undo is the boundary it replaces: read first.
+                            if let Action::SetBoundary {
+                                holder,
+                                name,
+                                boundary,
+                                replacing,
+                            } = &mut next
+                            {
+                                let target = Target {
+                                    kind: if *holder == Holder::Role {
+                                        EntityKind::Role
+                                    } else {
+                                        EntityKind::User
+                                    },
+                                    name: name.clone(),
+                                    arn: String::new(),
+                                };
+                                if let CallerFacts::Found(f) = r.port.facts(&target).await? {
+                                    *replacing =
+                                        f.boundary.filter(|b| Some(b) != boundary.as_ref());
+                                }
+                            }
+                            warn!(caller = %caller, action = %entry.action, instead = %next, %message, "quota reached: falling back");
                             entry.action = next;
                             r.port.set_action(account, caller, key, &entry).await?;
                         }

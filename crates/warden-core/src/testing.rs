@@ -1011,6 +1011,15 @@ impl Actions for MemoryAccount {
                 s.login_profiles.insert(user.clone());
                 return Ok(Applied::Password("in-memory-password".into()));
             }
+            Action::SetBoundary {
+                holder,
+                name,
+                boundary,
+                ..
+            } => self.with_principal("apply", &principal(*holder, name), |f, _| {
+                f.boundary = boundary.clone();
+                Ok(())
+            }),
             Action::SetDefaultVersion {
                 policy_arn,
                 version,

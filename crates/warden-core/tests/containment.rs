@@ -114,10 +114,7 @@ fn every_corpus_record_gets_a_containment_plan_and_failed_calls_change_nothing()
 #[test]
 fn create_user_quarantines_the_new_user_named_in_the_response() {
     let r = real("CreateUser");
-    assert_eq!(
-        need(&r, &config(&[])),
-        Some(Need::Guard(Holder::User, "malicious-iam-user".into()))
-    );
+    assert_eq!(need(&r, &config(&[])), None, "never guarded: see below");
     let p = contain(&r);
     assert_eq!(
         p.actions,
@@ -168,6 +165,39 @@ fn without_a_managed_quarantine_the_quarantine_is_inline() {
         policy_arn: DENY.into(),
     };
     assert_eq!(warden_core::containment::fallback(&other, &c), None);
+    // At the inline quota too: the quarantine policy as the permissions boundary (the
+    // boundary it replaces is read by the service).
+    assert_eq!(
+        warden_core::containment::fallback(
+            &warden_core::containment::quarantine_inline(Holder::User, "u"),
+            &c
+        ),
+        Some(Action::SetBoundary {
+            holder: Holder::User,
+            name: "u".into(),
+            boundary: Some(Q.into()),
+            replacing: None
+        })
+    );
+    // Without a managed quarantine there is no such boundary; a group has none; and
+    // another inline policy falls back on nothing.
+    let no_managed = config_from(&[("DENY_POLICY_ARN", DENY)]);
+    assert_eq!(
+        warden_core::containment::fallback(
+            &warden_core::containment::quarantine_inline(Holder::User, "u"),
+            &no_managed
+        ),
+        None
+    );
+    assert_eq!(
+        warden_core::containment::fallback(
+            &warden_core::containment::quarantine_inline(Holder::Group, "g"),
+            &c
+        ),
+        None
+    );
+    let sessions = warden_core::containment::revoke_sessions("r", now());
+    assert_eq!(warden_core::containment::fallback(&sessions, &c), None);
 }
 
 #[test]
@@ -681,17 +711,48 @@ fn a_grant_to_a_guarded_principal_is_reported_with_the_command_never_undone() {
             );
         }
     }
-    // Never quarantine a trusted admin or exempt principal: its trust policy, or a
-    // principal of the same name made again, is reported.
-    for record in [
-        real("UpdateAssumeRolePolicy"),
-        real("CreateUser"),
-        real("CreateRole"),
+    // Never quarantine a trusted admin or exempt principal: a change to its trust
+    // policy is reported.
+    let p = plan(
+        &real("UpdateAssumeRolePolicy"),
+        &guarded(Guard::Exempt),
+        &c,
+        now(),
+    );
+    assert!(p.actions.is_empty());
+    assert_eq!(p.manual.len(), 1);
+}
+
+#[test]
+fn a_principal_the_caller_created_is_quarantined_whatever_its_name() {
+    // It did not exist before the call (IAM refuses a name in use), so it is not the
+    // exempt or trusted principal its name may recall: no guard is even asked for.
+    let c = config(&[(
+        "EXEMPT_PRINCIPALS",
+        "arn:aws:iam::123456789012:user/break-glass",
+    )]);
+    let r = call(
+        "CreateUser",
+        json!({"userName": "break-glass"}),
+        Value::Null,
+    );
+    assert_eq!(need(&r, &c), None);
+    for known in [
+        Known::default(),
+        guarded(Guard::Exempt),
+        guarded(Guard::TrustedAdmin),
     ] {
-        let p = plan(&record, &guarded(Guard::Exempt), &c, now());
-        assert!(p.actions.is_empty());
-        assert_eq!(p.manual.len(), 1);
+        let p = plan(&r, &known, &c, now());
+        assert_eq!(p.actions, vec![quarantine(Holder::User, "break-glass")]);
+        assert!(p.manual.is_empty());
     }
+    assert_eq!(need(&real("CreateRole"), &c), None);
+    assert_eq!(
+        plan(&real("CreateRole"), &guarded(Guard::Tool), &c, now())
+            .actions
+            .len(),
+        2
+    );
 }
 
 #[test]

@@ -545,6 +545,119 @@ async fn at_the_managed_policy_quota_the_quarantine_is_inline_and_recorded_so() 
 }
 
 #[tokio::test]
+async fn at_both_policy_quotas_the_quarantine_is_a_boundary_and_restore_puts_the_old_one_back() {
+    let r = revoker(account(), &[]);
+    let old = "arn:aws:iam::123456789012:policy/team-boundary";
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "backdoor".into()))
+        .unwrap()
+        .boundary = Some(old.into());
+    // The caller filled both quotas of its backdoor before the events arrived.
+    r.port().lock().attach_limit = Some(0);
+    r.port().fail(
+        "apply",
+        PortError::LimitExceeded {
+            operation: "PutUserPolicy",
+            message: "Maximum policy size of 2048 bytes exceeded for user backdoor".into(),
+        },
+        1,
+    );
+    r.batch().process(&chain()[0], false).await.unwrap();
+    assert_eq!(
+        facts(&r, EntityKind::User, "backdoor").boundary.as_deref(),
+        Some(Q)
+    );
+    let record = r.port().lock().records["user/mallory"].clone();
+    let entry = record
+        .actions
+        .values()
+        .find(|a| a.event_id == "e1")
+        .unwrap();
+    assert_eq!(entry.state, ActionState::Done);
+    assert!(
+        matches!(&entry.action, warden_core::action::Action::SetBoundary { replacing: Some(r), .. } if r == old),
+        "{:?}",
+        entry.action
+    );
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        facts(&r, EntityKind::User, "backdoor").boundary.as_deref(),
+        Some(old)
+    );
+}
+
+#[tokio::test]
+async fn a_user_made_with_an_exempt_principals_name_is_quarantined() {
+    let r = revoker(
+        account().with_user("break-glass", &[], &[]),
+        &[(
+            "EXEMPT_PRINCIPALS",
+            "arn:aws:iam::123456789012:user/break-glass",
+        )],
+    );
+    r.batch()
+        .process(
+            &by_mallory(
+                "bg",
+                "CreateUser",
+                json!({"userName": "break-glass"}),
+                Value::Null,
+            ),
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(facts(&r, EntityKind::User, "break-glass")
+        .attached_policies
+        .contains(Q));
+}
+
+#[tokio::test]
+async fn restoring_a_deactivated_mfa_device_is_left_to_its_owner_and_said() {
+    let serial = "arn:aws:iam::123456789012:mfa/backdoor";
+    let r = revoker(
+        account().with_credential("backdoor", Credential::MfaDevice(serial.into())),
+        &[],
+    );
+    r.batch()
+        .process(
+            &by_mallory(
+                "m1",
+                "EnableMFADevice",
+                json!({"userName": "backdoor", "serialNumber": serial}),
+                Value::Null,
+            ),
+            false,
+        )
+        .await
+        .unwrap();
+    let key = ("backdoor".to_owned(), Credential::MfaDevice(serial.into()));
+    assert!(!r.port().lock().credentials[&key]);
+    let report = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(
+        !r.port().lock().credentials[&key],
+        "not re-enabled by the tool"
+    );
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.contains("only its owner can enable it again")
+                && a.contains(&format!(
+                    "aws iam enable-mfa-device --user-name backdoor --serial-number {serial}"
+                ))),
+        "{:?}",
+        report.actions
+    );
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
