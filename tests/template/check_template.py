@@ -306,13 +306,14 @@ env = resources["RevokerFunction"]["Properties"]["Environment"]["Variables"]
 if env.get("DEFERRAL_QUEUE_URL") != {"Ref": "DeferralQueue"} or env.get("LEDGER_TABLE") != {"Ref": "LedgerTable"}:
     fail("the revoker is not given the deferral queue and the ledger table")
 
-# 7. Revocation (issue 10): the boundaries the revoker may set are only its own, the
-# policies it may write only the deny and its boundaries.
+# 7. Revocation (issue 10): the boundaries the revoker may set are only its own (and the
+# quarantine, the containment's last resort at every quota), the policies it may write
+# only the deny and its boundaries.
 boundary_arn = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/iam-warden-boundary-*"}
 for st in revoker_statements:
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
     if any(a.endswith("PermissionsBoundary") for a in actions):
-        if st.get("Condition", {}).get("ArnLike", {}).get("iam:PermissionsBoundary") != boundary_arn:
+        if st.get("Condition", {}).get("ArnLike", {}).get("iam:PermissionsBoundary") != [boundary_arn, {"Ref": "QuarantinePolicy"}]:
             fail(f"RevokerRole statement {st.get('Sid')} may set boundaries other than its own")
     writes = [a for a in actions if a.startswith(("iam:CreatePolicy", "iam:DeletePolicy"))]
     targets = st.get("Resource") if isinstance(st.get("Resource"), list) else [st.get("Resource")]
