@@ -356,3 +356,26 @@ async fn at_both_quotas_the_backdoor_is_quarantined_by_a_boundary_and_restored()
         .unwrap();
     assert_eq!(boundary(a.f.account.iam.clone()).await, None);
 }
+
+#[tokio::test]
+async fn a_first_call_with_nothing_to_contain_does_not_block_the_next_containment() {
+    let a = attacked().await;
+    let r = a.f.revoker().await;
+    // mallory's first event changes nothing containment undoes (a new managed policy):
+    // revoked, notified (its caller record marked) with no action recorded yet.
+    let first = a.f.call(
+        "c0",
+        "mallory",
+        "CreatePolicy",
+        json!({"policyName": "Nothing", "policyDocument": ALLOW_ALL}),
+    );
+    let out = a.f.deliver(&r, &[&first]).await;
+    assert!(out.batch_item_failures.is_empty());
+    deliver_each(&a, &r, &[0, 2]).await;
+    let s = state(&a.f).await;
+    assert_eq!(
+        s["backdoor_policies"],
+        json!([a.admin_like, quarantine(&a.f)])
+    );
+    assert_eq!(s["backdoor_keys"], json!([format!("{}=Inactive", a.key)]));
+}

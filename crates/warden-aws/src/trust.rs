@@ -239,31 +239,31 @@ impl ActionRecords for AwsAccount {
                 Err(e) if is_conditional_failure(&e) => {}
                 Err(e) => return Err(classify("UpdateItem", e)),
             }
+            // No item yet, or one without actions (a notice marked before any action):
+            // the actions map is created, unless another attempt created it meanwhile.
             let created = ddb
-                .put_item()
+                .update_item()
                 .table_name(table)
-                .item(KEY, s(key.clone()))
-                .item("caller", s(caller))
-                .item("account", s(account))
-                .item(
-                    "actions",
+                .key(KEY, s(key.clone()))
+                .update_expression("SET #a = :m, #c = :c, #acc = :acc")
+                .condition_expression("attribute_not_exists(#a)")
+                .expression_attribute_names("#a", "actions")
+                .expression_attribute_names("#c", "caller")
+                .expression_attribute_names("#acc", "account")
+                .expression_attribute_values(
+                    ":m",
                     AttributeValue::M(values.iter().cloned().collect()),
                 )
-                .condition_expression("attribute_not_exists(#k)")
-                .expression_attribute_names("#k", KEY)
+                .expression_attribute_values(":c", s(caller))
+                .expression_attribute_values(":acc", s(account))
+                .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
             match created {
-                Ok(_) => {
-                    return Ok(CallerRecord {
-                        caller: caller.to_owned(),
-                        actions: actions.iter().cloned().collect(),
-                        notified: Default::default(),
-                    })
-                }
+                Ok(out) => return caller_record(caller, &out.attributes.unwrap_or_default()),
                 // Created by another attempt in between: record into it.
                 Err(e) if is_conditional_failure(&e) => {}
-                Err(e) => return Err(classify("PutItem", e)),
+                Err(e) => return Err(classify("UpdateItem", e)),
             }
         }
         Err(PortError::Transient {
