@@ -35,6 +35,9 @@ use warden_core::ports::PortError;
 
 /// Error codes AWS services use for throttling and server-side failures.
 const TRANSIENT_CODES: &[&str] = &[
+    // IAM: another change to the same entity is in progress; it passes.
+    "ConcurrentModification",
+    "EntityTemporarilyUnmodifiable",
     "Throttling",
     "ThrottlingException",
     "ThrottledException",

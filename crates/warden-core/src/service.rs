@@ -915,11 +915,12 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if facts.revocation.is_some() {
             return Ok(true);
         }
+        let quarantine = r.config.quarantine_policy_arn.as_ref();
+        if quarantine.is_some() && facts.boundary.as_ref() == quarantine {
+            return Ok(true);
+        }
         let (attached, inline) = r.port.policies(&target).await?;
-        Ok(r.config
-            .quarantine_policy_arn
-            .as_ref()
-            .is_some_and(|q| attached.contains(q))
+        Ok(quarantine.is_some_and(|q| attached.contains(q))
             || inline.contains(containment::QUARANTINE_INLINE_NAME))
     }
 
@@ -1023,15 +1024,28 @@ impl<P: RevokerPorts> Batch<'_, P> {
             containment,
         );
         r.port.publish(&notice).await?;
-        let by = escalation
-            .filter(|e| !e.planned_only)
-            .map(|e| (&e.by, &e.event_id))
-            .or_else(|| {
-                containment
-                    .filter(|c| !c.planned_only)
-                    .map(|c| (&c.by, &c.event_id))
-            });
-        if let Some((by, event_id)) = by {
+        self.mark_undone_notified(escalation, containment).await
+    }
+
+    /// Marks the escalation and the containment a notice told of as notified, each in
+    /// its own caller's record (an escalation seen from its grantee has another event),
+    /// right after the notice: nothing else runs between them.
+    async fn mark_undone_notified(
+        &self,
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let mut marks: Vec<(&String, &String)> = Vec::new();
+        if let Some(e) = escalation.filter(|e| !e.planned_only && !e.notified) {
+            marks.push((&e.by, &e.event_id));
+        }
+        if let Some(c) = containment.filter(|c| !c.planned_only && !c.notified) {
+            if !marks.contains(&(&c.by, &c.event_id)) {
+                marks.push((&c.by, &c.event_id));
+            }
+        }
+        for (by, event_id) in marks {
             r.port
                 .mark_notified(&r.env.account_id, by, event_id)
                 .await?;
@@ -1134,25 +1148,13 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 r.port.publish(&notice).await?;
             }
             r.port.revocation_notified(&account, &key).await?;
+            self.mark_undone_notified(escalation, containment).await?;
             self.update_facts(&target, |f| {
                 if let Some(rec) = f.revocation.as_mut() {
                     rec.notified = true;
                 }
             });
             self.convenience_tags(&target, &[(tags::NOTIFIED, record.event_id.clone())])
-                .await?;
-        }
-        let by = escalation
-            .filter(|e| !e.planned_only && !e.notified)
-            .map(|e| (&e.by, &e.event_id))
-            .or_else(|| {
-                containment
-                    .filter(|c| !c.planned_only && !c.notified)
-                    .map(|c| (&c.by, &c.event_id))
-            });
-        if let Some((by, event_id)) = by {
-            r.port
-                .mark_notified(&r.env.account_id, by, event_id)
                 .await?;
         }
         // Only now: a retry after a failed notice must decide in full to send it.
@@ -1512,8 +1514,11 @@ pub async fn restore<P: RevokerPorts>(
     let mut secrets = Vec::new();
     if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
         for (key, entry) in &record.actions {
-            if entry.state != ActionState::Done || (caller_only && entry.action.subject() != caller)
-            {
+            // With `caller_only`, only the tool's own measure on the caller (its role's
+            // sessions revoked), never what the caller gave itself (a policy, a key).
+            let own_measure = entry.action.subject() == caller
+                && matches!(&entry.action, Action::PutInlinePolicy { policy_name, .. } if policy_name == containment::SESSIONS_POLICY_NAME);
+            if entry.state != ActionState::Done || (caller_only && !own_measure) {
                 continue;
             }
             let undo = entry.action.undo();
@@ -1529,7 +1534,19 @@ pub async fn restore<P: RevokerPorts>(
                 ));
                 continue;
             }
-            let applied = port.apply(&undo).await?;
+            let applied = match port.apply(&undo).await {
+                Ok(applied) => applied,
+                Err(e) if e.is_transient() => return Err(e),
+                // Refused for good (a quota, a login profile made since): said, and the
+                // rest is put back; the record stays `done` for a later restore.
+                Err(e) => {
+                    actions.push(format!(
+                        "could not {undo} (undone by iam-warden after event `{}`): {e}",
+                        entry.event_id
+                    ));
+                    continue;
+                }
+            };
             let mut done = entry.clone();
             done.state = ActionState::Restored;
             port.set_action(&env.account_id, &caller, key, &done)

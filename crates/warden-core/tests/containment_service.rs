@@ -658,6 +658,85 @@ async fn restoring_a_deactivated_mfa_device_is_left_to_its_owner_and_said() {
 }
 
 #[tokio::test]
+async fn caller_only_never_puts_back_what_the_caller_gave_itself() {
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "mallory".into()))
+        .unwrap()
+        .attached_policies
+        .insert(ADMIN_POLICY.into());
+    let e = by_mallory(
+        "self",
+        "AttachUserPolicy",
+        json!({"userName": "mallory", "policyArn": ADMIN_POLICY}),
+        Value::Null,
+    );
+    r.batch().process(&e, false).await.unwrap();
+    let held = |r: &Revoker<MemoryAccount>| {
+        facts(r, EntityKind::User, "mallory")
+            .attached_policies
+            .contains(ADMIN_POLICY)
+    };
+    assert!(!held(&r), "contained");
+    restore(r.port(), r.config(), r.env(), &mallory(), true)
+        .await
+        .unwrap();
+    assert!(!held(&r), "--caller-only lifts the deny, not her own grant");
+    assert!(!facts(&r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(held(&r), "a full restore puts it back");
+}
+
+#[tokio::test]
+async fn restore_goes_on_past_what_iam_refuses_and_says_so() {
+    let r = revoker(attacked(account()), &[]);
+    for e in chain() {
+        r.batch().process(&e, false).await.unwrap();
+    }
+    r.port().fail(
+        "apply",
+        PortError::Failed {
+            operation: "AddUserToGroup",
+            message: "AccessDenied".into(),
+        },
+        1,
+    );
+    let report = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.starts_with("could not ") && a.contains("AccessDenied")),
+        "{:?}",
+        report.actions
+    );
+    assert!(
+        !facts(&r, EntityKind::Role, "app")
+            .attached_policies
+            .contains(Q),
+        "the rest was put back"
+    );
+    // What could not be put back is still recorded as done: a later restore finishes it.
+    let again = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.actions.len(),
+        2,
+        "the membership, and the notice: {:?}",
+        again.actions
+    );
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
