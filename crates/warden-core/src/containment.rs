@@ -29,13 +29,18 @@ pub const QUARANTINE_POLICY: &str = include_str!("../../../policies/quarantine.j
 
 /// The calls that make a credential for a user: contained also when a revoked or
 /// quarantined caller made them for itself (a self-service call, otherwise ignored).
-pub const CREDENTIAL_CALLS: [&str; 6] = [
+pub const CREDENTIAL_CALLS: [&str; 11] = [
     "CreateAccessKey",
     "CreateLoginProfile",
     "UpdateLoginProfile",
     "CreateServiceSpecificCredential",
     "UploadSSHPublicKey",
     "UploadSigningCertificate",
+    "UpdateAccessKey",
+    "UpdateSSHPublicKey",
+    "UpdateSigningCertificate",
+    "UpdateServiceSpecificCredential",
+    "ResetServiceSpecificCredential",
 ];
 
 /// Why a grant to an existing principal is reported, not undone.
@@ -127,11 +132,6 @@ impl Plan {
     fn manual(mut self, what: String, command: String) -> Self {
         self.manual.push(Manual { what, command });
         self
-    }
-
-    /// Nothing to record: no action.
-    pub fn is_empty(&self) -> bool {
-        self.actions.is_empty()
     }
 }
 
@@ -433,9 +433,18 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 return missing(&format!("`{key}` and `policyArn`"));
             };
             if is_tool_policy(&policy_arn, config) {
-                return out.note(format!(
-                    "{policy_arn} is iam-warden's own policy: left attached"
-                ));
+                // iam-warden never denies a trusted admin, an exempt principal, the admin
+                // group or itself: on them, its policy is the caller's doing (a lock-out).
+                if known.guard.is_none() {
+                    return out.note(format!(
+                        "{policy_arn} is iam-warden's own policy, on a principal it may deny: left attached"
+                    ));
+                }
+                return out.act(vec![Action::DetachPolicy {
+                    holder,
+                    name,
+                    policy_arn,
+                }]);
             }
             let command = format!(
                 "aws iam detach-{}-policy --{}-name {name} --policy-arn {policy_arn}",
@@ -461,19 +470,17 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 holder.as_str(),
                 holder.as_str()
             );
-            if is_tool_inline(&policy_name, config) {
-                return out.manual(
-                    format!(
-                        "{what}: the name of one of iam-warden's own inline policies; review it"
-                    ),
-                    format!(
-                        "aws iam get-{}-policy --{}-name {name} --policy-name {policy_name}",
-                        holder.as_str(),
-                        holder.as_str()
-                    ),
-                );
+            let document = param("policyDocument").map(|d| decoded(&d));
+            if is_tool_inline(&policy_name, config)
+                && document.as_deref().is_some_and(is_tool_document)
+            {
+                return out.note(format!(
+                    "`{policy_name}` is one of iam-warden's own inline policies, with its document: left"
+                ));
             }
-            let Some(document) = param("policyDocument").map(|d| decoded(&d)) else {
+            // Under one of the tool's names with another document, it is the caller's:
+            // contained like any other.
+            let Some(document) = document else {
                 // Deleting it without its document would be irreversible.
                 return out.manual(
                     format!("{what}: the event does not carry the document, so it is not deleted"),
@@ -537,10 +544,24 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                     version: previous,
                     replacing: new,
                 }]),
-                Err(why) => out.manual(
-                    format!("{what}: {why}, so the default is not changed on a guess (aws iam list-policy-versions --policy-arn {policy_arn})"),
-                    command("<the previous default>"),
-                ),
+                Err(why) => {
+                    let others: Vec<&str> = known
+                        .versions
+                        .iter()
+                        .flatten()
+                        .filter(|v| v.id != new)
+                        .map(|v| v.id.as_str())
+                        .collect();
+                    let choice = if others.is_empty() {
+                        "<a version>".to_owned()
+                    } else {
+                        others.join("|")
+                    };
+                    out.manual(
+                        format!("{what}: {why}, so the default is not changed on a guess (aws iam list-policy-versions --policy-arn {policy_arn})"),
+                        command(&choice),
+                    )
+                }
             }
         }
         "CreateServiceSpecificCredential" | "UploadSSHPublicKey" | "UploadSigningCertificate" => {
@@ -570,6 +591,35 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                     active: false,
                 }]),
                 _ => missing("the credential's id and user"),
+            }
+        }
+        // A credential made active again (or a service password reset) is the caller's
+        // to use: made inactive.
+        "UpdateAccessKey"
+        | "UpdateSSHPublicKey"
+        | "UpdateSigningCertificate"
+        | "UpdateServiceSpecificCredential"
+        | "ResetServiceSpecificCredential" => {
+            let (id_key, make): (&str, fn(String) -> Credential) = match event_name {
+                "UpdateAccessKey" => ("accessKeyId", Credential::AccessKey),
+                "UpdateSSHPublicKey" => ("sSHPublicKeyId", Credential::SshPublicKey),
+                "UpdateSigningCertificate" => ("certificateId", Credential::SigningCertificate),
+                _ => ("serviceSpecificCredentialId", Credential::ServiceSpecific),
+            };
+            let reset = event_name == "ResetServiceSpecificCredential";
+            if !reset && param("status").as_deref() != Some("Active") {
+                return out.note("a credential made inactive: nothing to contain");
+            }
+            let user = param("userName")
+                .or_else(|| response(record, &["serviceSpecificCredential", "userName"]))
+                .or_else(|| caller_user(record));
+            match (param(id_key), user) {
+                (Some(id), Some(user)) => out.act(vec![Action::SetCredential {
+                    user,
+                    credential: make(id),
+                    active: false,
+                }]),
+                _ => missing(&format!("`{id_key}` and the user")),
             }
         }
         "EnableMFADevice" => {
@@ -674,6 +724,33 @@ fn holder_of(event_name: &str) -> (Holder, &'static str) {
 
 fn is_tool_policy(arn: &str, config: &Config) -> bool {
     arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)
+}
+
+/// A document iam-warden itself writes inline: the deny, the quarantine, a session
+/// revocation (compared as JSON: whitespace and key order do not matter).
+fn is_tool_document(document: &str) -> bool {
+    let Ok(doc) = serde_json::from_str::<Value>(document) else {
+        return false;
+    };
+    let same = |text: &str| serde_json::from_str::<Value>(text).is_ok_and(|v| v == doc);
+    if same(QUARANTINE_POLICY) || same(crate::DENY_ALL_IAM_POLICY) {
+        return true;
+    }
+    let time = doc
+        .pointer("/Statement/0/Condition/DateLessThan/aws:TokenIssueTime")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    match (time, &revoke_sessions("", Utc::now())) {
+        (Some(t), Action::PutInlinePolicy { document: own, .. }) => serde_json::from_str::<Value>(
+            &own.replace(
+                &Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+                &t.with_timezone(&Utc)
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            ),
+        )
+        .is_ok_and(|v| v == doc),
+        _ => false,
+    }
 }
 
 fn is_tool_inline(name: &str, config: &Config) -> bool {

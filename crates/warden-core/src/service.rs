@@ -820,7 +820,12 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let Some(record) = event.record() else {
             return Ok(None);
         };
-        if record.is_failed() || !record.is_iam_api_call() || record.is_read_only() {
+        // Never in another account than the one the tool runs in (invariant 9).
+        if record.is_failed()
+            || !record.is_iam_api_call()
+            || record.is_read_only()
+            || record.recipient_account_id.as_deref() != Some(r.env.account_id.as_str())
+        {
             return Ok(None);
         }
         let caller = Principal::classify(record);
@@ -833,7 +838,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let contained = match (r.config.contain, verdict.decision) {
             (Contain::Off, _) => false,
             (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => true,
-            (Contain::All, Decision::Alerted) => matches!(caller, Principal::AssumedRole { .. }),
+            (Contain::All, Decision::Alerted) => self.untrusted_session(&caller).await?,
             (_, Decision::Ignored) => self.stopped_self_service(record, &caller).await?,
             _ => false,
         };
@@ -865,7 +870,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             return Ok(None);
         }
         let by = trust::actor(record);
-        let event_id = event.event_id().unwrap_or("unknown").to_owned();
+        let event_id = event_key(event);
         let planned_only =
             r.config.mode == Mode::Report || verdict.decision == Decision::WouldRevoke;
         let account = &r.env.account_id;
@@ -888,6 +893,31 @@ impl<P: RevokerPorts> Batch<'_, P> {
             states,
             planned_only,
         }))
+    }
+
+    /// A role session alerted (ROLE_MODE=alert) whose role is neither trusted, exempt nor
+    /// one of the tool's: CONTAIN=all contains its writes.
+    async fn untrusted_session(&mut self, caller: &Principal) -> Result<bool, PortError> {
+        let r = self.revoker;
+        let Principal::AssumedRole { role, .. } = caller else {
+            return Ok(false);
+        };
+        if r.env.is_tool(caller) {
+            return Ok(false);
+        }
+        let facts = self.guard_facts(EntityKind::Role, &role.name).await?;
+        let mut tool_roles = crate::tamper::tool_roles(&r.config, &r.env);
+        tool_roles.extend(r.config.canary_role.clone());
+        let listed = r.config.exempt_principals.contains(&role.arn);
+        Ok(!listed
+            && containment::guard_of(
+                Holder::Role,
+                &role.name,
+                facts.as_ref(),
+                &r.config,
+                &tool_roles,
+            )
+            .is_none())
     }
 
     /// A self-service call (its own keys, password, credentials) of a caller that is
@@ -1397,6 +1427,23 @@ impl<P: RevokerPorts> Batch<'_, P> {
             change(f);
         }
     }
+}
+
+/// The key of an event in the records: its CloudTrail event id, or, for a record without
+/// one, a digest of the record (two such events never share their records).
+pub fn event_key(event: &Event) -> String {
+    if let Some(id) = event.event_id() {
+        return id.to_owned();
+    }
+    let text = event
+        .record()
+        .and_then(|r| serde_json::to_string(r).ok())
+        .unwrap_or_default();
+    // FNV-1a: stable across processes and versions (a record's key must not change).
+    let digest = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("noid-{digest:016x}")
 }
 
 /// The principal a decision is about: the user or role when there is one, else the caller.

@@ -407,23 +407,6 @@ fn a_url_encoded_document_is_kept_decoded_and_a_missing_one_is_never_deleted() {
 }
 
 #[test]
-fn putting_one_of_the_tools_inline_names_is_reported_not_deleted() {
-    for name in [
-        "iam-warden-deny-iam",
-        QUARANTINE_INLINE_NAME,
-        SESSIONS_POLICY_NAME,
-    ] {
-        let p = contain(&call(
-            "PutUserPolicy",
-            json!({"userName": "u", "policyName": name, "policyDocument": "{}"}),
-            Value::Null,
-        ));
-        assert!(p.actions.is_empty(), "{name}");
-        assert!(p.manual[0].command.contains("get-user-policy"), "{name}");
-    }
-}
-
-#[test]
 fn add_user_to_group_removes_that_membership_but_leaves_the_admin_group_to_the_trust_ledger() {
     let p = contain(&call(
         "AddUserToGroup",
@@ -873,4 +856,273 @@ fn the_guard_comes_from_the_trust_ledger_the_config_and_the_tool_never_from_memb
         None
     );
     assert_eq!(guard_of(Holder::User, "nobody", None, &c, &tool), None);
+}
+
+#[test]
+fn a_policy_under_one_of_the_tools_inline_names_is_deleted_unless_it_is_the_tools_document() {
+    let allow =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    for name in [
+        "iam-warden-deny-iam",
+        QUARANTINE_INLINE_NAME,
+        SESSIONS_POLICY_NAME,
+    ] {
+        let p = contain(&call(
+            "PutRolePolicy",
+            json!({"roleName": "r", "policyName": name, "policyDocument": allow}),
+            Value::Null,
+        ));
+        assert!(
+            matches!(&p.actions[..], [Action::DeleteInlinePolicy { policy_name, .. }] if policy_name == name),
+            "{name}: {p:?}"
+        );
+    }
+    let sessions = match warden_core::containment::revoke_sessions("r", now()) {
+        Action::PutInlinePolicy { document, .. } => document,
+        other => panic!("{other:?}"),
+    };
+    let spaced = serde_json::to_string_pretty(
+        &serde_json::from_str::<Value>(warden_core::DENY_ALL_IAM_POLICY).unwrap(),
+    )
+    .unwrap();
+    for (name, doc) in [
+        (QUARANTINE_INLINE_NAME, QUARANTINE_POLICY.to_owned()),
+        ("iam-warden-deny-iam", spaced),
+        (SESSIONS_POLICY_NAME, sessions),
+    ] {
+        let p = contain(&call(
+            "PutRolePolicy",
+            json!({"roleName": "r", "policyName": name, "policyDocument": doc}),
+            Value::Null,
+        ));
+        assert!(p.actions.is_empty(), "{name}: {p:?}");
+        assert!(p.note.unwrap().contains("own inline policies"));
+    }
+    // The tool's document under a name that is not the tool's is the caller's.
+    let p = contain(&call(
+        "PutUserPolicy",
+        json!({"userName": "u", "policyName": "other", "policyDocument": QUARANTINE_POLICY}),
+        Value::Null,
+    ));
+    assert_eq!(p.actions.len(), 1);
+}
+
+#[test]
+fn the_tools_policy_on_a_guarded_principal_is_detached_a_lock_out_undone() {
+    for guard in [
+        Guard::TrustedAdmin,
+        Guard::Exempt,
+        Guard::AdminGroup,
+        Guard::Tool,
+    ] {
+        let p = plan(
+            &call(
+                "AttachUserPolicy",
+                json!({"userName": "alice", "policyArn": DENY}),
+                Value::Null,
+            ),
+            &guarded(guard.clone()),
+            &config(&[]),
+            now(),
+        );
+        assert_eq!(
+            p.actions,
+            vec![Action::DetachPolicy {
+                holder: Holder::User,
+                name: "alice".into(),
+                policy_arn: DENY.into()
+            }],
+            "{guard:?}"
+        );
+    }
+}
+
+#[test]
+fn a_credential_made_active_again_or_reset_is_made_inactive() {
+    for (name, id_key, credential) in [
+        (
+            "UpdateAccessKey",
+            "accessKeyId",
+            Credential::AccessKey("K".into()),
+        ),
+        (
+            "UpdateSSHPublicKey",
+            "sSHPublicKeyId",
+            Credential::SshPublicKey("K".into()),
+        ),
+        (
+            "UpdateSigningCertificate",
+            "certificateId",
+            Credential::SigningCertificate("K".into()),
+        ),
+        (
+            "UpdateServiceSpecificCredential",
+            "serviceSpecificCredentialId",
+            Credential::ServiceSpecific("K".into()),
+        ),
+    ] {
+        let active = contain(&call(
+            name,
+            json!({"userName": "bob", id_key: "K", "status": "Active"}),
+            Value::Null,
+        ));
+        assert_eq!(
+            active.actions,
+            vec![Action::SetCredential {
+                user: "bob".into(),
+                credential: credential.clone(),
+                active: false
+            }],
+            "{name}"
+        );
+        let inactive = contain(&call(
+            name,
+            json!({"userName": "bob", id_key: "K", "status": "Inactive"}),
+            Value::Null,
+        ));
+        assert!(inactive.actions.is_empty(), "{name}");
+        // On one's own key, no userName: the caller's.
+        let own = contain(&call(
+            name,
+            json!({id_key: "K", "status": "Active"}),
+            Value::Null,
+        ));
+        assert!(
+            matches!(&own.actions[..], [Action::SetCredential { user, .. }] if user == "mallory"),
+            "{name}"
+        );
+        let missing = contain(&call(
+            name,
+            json!({"userName": "bob", "status": "Active"}),
+            Value::Null,
+        ));
+        assert!(missing.actions.is_empty(), "{name}");
+    }
+    let reset = contain(&call(
+        "ResetServiceSpecificCredential",
+        json!({"serviceSpecificCredentialId": "ACCA1"}),
+        json!({"serviceSpecificCredential": {"serviceSpecificCredentialId": "ACCA1", "userName": "bob"}}),
+    ));
+    assert_eq!(
+        reset.actions,
+        vec![Action::SetCredential {
+            user: "bob".into(),
+            credential: Credential::ServiceSpecific("ACCA1".into()),
+            active: false
+        }]
+    );
+}
+
+#[test]
+fn need_asks_only_what_the_plan_uses() {
+    let c = config(&[]);
+    let mut failed = call(
+        "AttachGroupPolicy",
+        json!({"groupName": "devs", "policyArn": "p"}),
+        Value::Null,
+    );
+    assert_eq!(
+        need(&failed, &c),
+        Some(Need::Guard(Holder::Group, "devs".into()))
+    );
+    failed.error_code = Some("AccessDenied".into());
+    assert_eq!(need(&failed, &c), None);
+    let mut other = call(
+        "AttachUserPolicy",
+        json!({"userName": "u", "policyArn": "p"}),
+        Value::Null,
+    );
+    other.event_source = Some("s3.amazonaws.com".into());
+    assert_eq!(need(&other, &c), None);
+    assert_eq!(
+        need(
+            &call("PutGroupPolicy", json!({"groupName": "g"}), Value::Null),
+            &c
+        ),
+        Some(Need::Guard(Holder::Group, "g".into()))
+    );
+    assert_eq!(
+        need(
+            &call(
+                "AddUserToGroup",
+                json!({"groupName": "devs", "userName": "u"}),
+                Value::Null
+            ),
+            &c
+        ),
+        Some(Need::Guard(Holder::User, "u".into()))
+    );
+    assert_eq!(
+        need(
+            &call("PutRolePolicy", json!({"roleName": "r"}), Value::Null),
+            &c
+        ),
+        Some(Need::Guard(Holder::Role, "r".into()))
+    );
+    assert_eq!(
+        need(
+            &call("CreateAccessKey", json!({"userName": "u"}), Value::Null),
+            &c
+        ),
+        None
+    );
+}
+
+#[test]
+fn an_undecided_default_version_names_the_candidates_in_its_command() {
+    let policy = "arn:aws:iam::123456789012:policy/app";
+    let r = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": policy, "setAsDefault": true}),
+        json!({"policyVersion": {"versionId": "v3"}}),
+    );
+    let known = Known {
+        guard: None,
+        versions: Some(
+            [("v1", false), ("v2", false), ("v3", true)]
+                .iter()
+                .map(|(id, d)| PolicyVersion {
+                    id: (*id).into(),
+                    is_default: *d,
+                })
+                .collect(),
+        ),
+    };
+    let p = plan(&r, &known, &config(&[]), now());
+    assert_eq!(
+        p.manual[0].command,
+        format!("aws iam set-default-policy-version --policy-arn {policy} --version-id v1|v2")
+    );
+}
+
+#[test]
+fn what_was_contained_is_said_by_its_state() {
+    use warden_core::action::ActionState;
+    use warden_core::containment::Contained;
+    let action = quarantine(Holder::User, "b");
+    let contained = |states: Vec<ActionState>, planned_only: bool| Contained {
+        by: "user/mallory".into(),
+        event_id: "e".into(),
+        plan: Plan {
+            what: "iam:CreateUser userName=b".into(),
+            actions: vec![action.clone()],
+            manual: Vec::new(),
+            note: None,
+        },
+        states,
+        planned_only,
+        notified: false,
+    };
+    assert!(contained(vec![ActionState::Done], false).did_something());
+    assert!(!contained(vec![ActionState::Gone], false).did_something());
+    assert!(!contained(vec![ActionState::Failed], false).did_something());
+    assert!(contained(vec![ActionState::Planned], true).did_something());
+    let mut nothing = contained(Vec::new(), false);
+    nothing.plan.actions.clear();
+    assert!(!nothing.did_something());
+    nothing.planned_only = true;
+    assert!(!nothing.did_something());
+    assert!(contained(vec![ActionState::Failed], false).lines()[0].starts_with("FAILED"));
+    assert!(contained(vec![ActionState::Gone], false).lines()[0].contains("already gone"));
+    assert!(contained(vec![ActionState::Planned], true).lines()[0].starts_with("would have"));
 }

@@ -737,6 +737,107 @@ async fn restore_goes_on_past_what_iam_refuses_and_says_so() {
 }
 
 #[tokio::test]
+async fn contain_all_leaves_trusted_exempt_and_tool_roles_and_other_accounts() {
+    let key_of = |r: &Revoker<MemoryAccount>| {
+        r.port().lock().credentials[&(
+            "backdoor".to_owned(),
+            Credential::AccessKey("AKIABACKDOOR".into()),
+        )]
+    };
+    let call = |role: &str, account: &str| {
+        let mut e = serde_json::to_value(
+            event_by(
+                caller("role", role),
+                &format!("x-{role}-{account}"),
+                "CreateAccessKey",
+                json!({"userName": "backdoor"}),
+                json!({"accessKey": {"accessKeyId": "AKIABACKDOOR", "userName": "backdoor"}}),
+            )
+            .record()
+            .unwrap(),
+        )
+        .unwrap();
+        e["recipientAccountId"] = json!(account);
+        parse_eventbridge(
+            &json!({"version": "0", "id": "eb", "detail-type": "AWS API Call via CloudTrail",
+                "source": "aws.iam", "account": account, "region": "us-east-1", "detail": e})
+            .to_string(),
+        )
+        .unwrap()
+    };
+    // An exempt role (the baseline trusts its tag), a role in EXEMPT_PRINCIPALS, the tool.
+    let port = MemoryAccount::new()
+        .with_role("ci", &[("iam-warden:exempt", "true")])
+        .with_role("listed", &[])
+        .with_role("app", &[])
+        .with_user("backdoor", &[], &[])
+        .with_baseline()
+        .with_credential("backdoor", Credential::AccessKey("AKIABACKDOOR".into()));
+    let r = revoker(
+        port,
+        &[
+            ("CONTAIN", "all"),
+            ("EXEMPT_PRINCIPALS", "arn:aws:iam::123456789012:role/listed"),
+        ],
+    );
+    for role in ["ci", "listed", "iam-warden-revoker"] {
+        r.batch()
+            .process(&call(role, ACCOUNT), false)
+            .await
+            .unwrap();
+        assert!(key_of(&r), "{role}'s call is not contained");
+    }
+    // Another account's event names another account's user: never acted on here.
+    r.batch()
+        .process(&call("app", "999999999999"), false)
+        .await
+        .unwrap();
+    assert!(key_of(&r));
+    r.batch()
+        .process(&call("app", ACCOUNT), false)
+        .await
+        .unwrap();
+    assert!(!key_of(&r), "an untrusted role's session is");
+}
+
+#[tokio::test]
+async fn events_without_an_id_never_share_their_records() {
+    let r = revoker(account().with_user("b2", &[], &[]), &[]);
+    let without_id = |user: &str| {
+        let e = by_mallory(
+            "x",
+            "CreateUser",
+            json!({"userName": user}),
+            json!({"user": {"userName": user}}),
+        );
+        let mut rec = serde_json::to_value(e.record().unwrap()).unwrap();
+        rec.as_object_mut().unwrap().remove("eventID");
+        parse_eventbridge(
+            &json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+                "account": ACCOUNT, "region": "us-east-1", "detail": rec})
+            .to_string(),
+        )
+        .unwrap()
+    };
+    r.batch()
+        .process(&without_id("backdoor"), false)
+        .await
+        .unwrap();
+    r.batch().process(&without_id("b2"), false).await.unwrap();
+    for user in ["backdoor", "b2"] {
+        assert!(
+            facts(&r, EntityKind::User, user)
+                .attached_policies
+                .contains(Q),
+            "{user}"
+        );
+    }
+    let record = r.port().lock().records["user/mallory"].clone();
+    assert_eq!(record.actions.len(), 2);
+    assert!(record.actions.keys().all(|k| k.starts_with("noid-")));
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
