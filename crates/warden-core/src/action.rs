@@ -346,6 +346,9 @@ pub enum ActionState {
     Restored,
     /// IAM refused it for good (why is in the record's `why`): reported, not retried.
     Failed,
+    /// Recorded from a self-service call of a caller not stopped: carried out if the
+    /// caller is stopped later, never put back (it was never done).
+    Held,
 }
 
 /// One recorded action of iam-warden against a caller's doing, with its undo.

@@ -30,6 +30,9 @@ use crate::trust::{
 };
 use crate::DENY_ALL_IAM_POLICY;
 
+/// How far back a stopped caller's held self-service containments are released.
+const HELD_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// How long a CloudTrail look-up is reused (LookupEvents allows two requests a second).
 const TRAIL_CACHE: Duration = Duration::from_secs(60);
 
@@ -703,7 +706,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         scope: &str,
         actions: &[Action],
         why: &str,
-    ) -> Result<(CallerRecord, Vec<ActionState>), PortError> {
+    ) -> Result<(CallerRecord, Vec<(Action, ActionState)>), PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
         let planned: Vec<(String, ActionRecord)> = actions
@@ -728,11 +731,11 @@ impl<P: RevokerPorts> Batch<'_, P> {
             let Some(mut entry) = record.actions.get(key).cloned() else {
                 continue;
             };
-            if entry.state == ActionState::Planned {
+            if matches!(entry.state, ActionState::Planned | ActionState::Held) {
                 entry = self.carry_out(caller, key, entry).await?;
                 record.actions.insert(key.clone(), entry.clone());
             }
-            states.push(entry.state);
+            states.push((entry.action, entry.state));
         }
         Ok((record, states))
     }
@@ -835,17 +838,29 @@ impl<P: RevokerPorts> Batch<'_, P> {
             }
             _ => None,
         };
+        let now = Utc::now();
         let contained = match (r.config.contain, verdict.decision) {
             (Contain::Off, _) => false,
             (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => true,
             (Contain::All, Decision::Alerted) => self.untrusted_session(&caller).await?,
-            (_, Decision::Ignored) => self.stopped_self_service(record, &caller).await?,
+            (_, Decision::Ignored) => match self_service_credential(record, &caller, &r.config) {
+                Some(user) if self.stopped(&user).await? => true,
+                // Not stopped (yet): its containment is recorded, held, and carried out
+                // if the caller is revoked later (the events of its other calls may be
+                // decided after this one).
+                Some(user) => {
+                    if r.config.mode == Mode::Enforce {
+                        self.hold(record, &user, event, now).await?;
+                    }
+                    false
+                }
+                None => false,
+            },
             _ => false,
         };
         if !contained && own_role.is_none() {
             return Ok(None);
         }
-        let now = Utc::now();
         let mut plan = if contained {
             let known = self.known(record).await?;
             containment::plan(record, &known, &r.config, now)
@@ -865,16 +880,12 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if quarantines && r.config.mode == Mode::Enforce {
             self.verify_quarantine_policy(None).await?;
         }
-        // An escalation's own notice says what it granted and what was undone.
-        if escalated && plan.actions.is_empty() && plan.manual.is_empty() {
-            return Ok(None);
-        }
         let by = trust::actor(record);
         let event_id = event_key(event);
         let planned_only =
             r.config.mode == Mode::Report || verdict.decision == Decision::WouldRevoke;
         let account = &r.env.account_id;
-        let (caller_record, states) = if planned_only || plan.actions.is_empty() {
+        let (caller_record, mut states) = if planned_only || plan.actions.is_empty() {
             let record = r
                 .port
                 .caller_record(account, &by)
@@ -882,9 +893,24 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 .unwrap_or_default();
             (record, vec![ActionState::Planned; plan.actions.len()])
         } else {
-            self.contain(&by, &event_id, "c", &plan.actions, &plan.what)
-                .await?
+            let (record, done) = self
+                .contain(&by, &event_id, "c", &plan.actions, &plan.what)
+                .await?;
+            // As recorded: a retry's plan may differ, a quota fallback changed it.
+            plan.actions = done.iter().map(|(a, _)| a.clone()).collect();
+            (record, done.into_iter().map(|(_, s)| s).collect())
         };
+        // What the caller made for itself before it was stopped, held until now.
+        if contained && !planned_only {
+            for (action, state) in self.release_held(&by, &caller_record).await? {
+                plan.actions.push(action);
+                states.push(state);
+            }
+        }
+        // An escalation's own notice says what it granted and what was undone.
+        if escalated && plan.actions.is_empty() && plan.manual.is_empty() {
+            return Ok(None);
+        }
         Ok(Some(Contained {
             by,
             notified: caller_record.notified.contains(&event_id),
@@ -920,26 +946,11 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .is_none())
     }
 
-    /// A self-service call (its own keys, password, credentials) of a caller that is
-    /// revoked or quarantined: made before the deny took effect, contained like its
-    /// other calls.
-    async fn stopped_self_service(
-        &mut self,
-        record: &CloudTrailRecord,
-        caller: &Principal,
-    ) -> Result<bool, PortError> {
+    /// Whether a user is stopped: revoked (the ledger's record) or quarantined by the
+    /// tool (its managed or inline quarantine, or the quarantine as its boundary).
+    async fn stopped(&mut self, user: &Target) -> Result<bool, PortError> {
         let r = self.revoker;
-        let Principal::IamUser(user) = caller else {
-            return Ok(false);
-        };
-        let name = record.event_name.as_deref().unwrap_or_default();
-        if !containment::CREDENTIAL_CALLS.contains(&name)
-            || !crate::decision::is_self_service(record, user, &r.config)
-        {
-            return Ok(false);
-        }
-        let target = Target::user(user);
-        let CallerFacts::Found(facts) = self.facts_of(&target).await? else {
+        let CallerFacts::Found(facts) = self.facts_of(user).await? else {
             return Ok(false);
         };
         if facts.revocation.is_some() {
@@ -949,9 +960,74 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if quarantine.is_some() && facts.boundary.as_ref() == quarantine {
             return Ok(true);
         }
-        let (attached, inline) = r.port.policies(&target).await?;
+        let (attached, inline) = r.port.policies(user).await?;
         Ok(quarantine.is_some_and(|q| attached.contains(q))
             || inline.contains(containment::QUARANTINE_INLINE_NAME))
+    }
+
+    /// Records the containment of a self-service credential call of a caller not
+    /// stopped, held: carried out only if the caller is stopped later.
+    async fn hold(
+        &self,
+        record: &CloudTrailRecord,
+        user: &Target,
+        event: &Event,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let plan = containment::plan(record, &Known::default(), &r.config, now);
+        if plan.actions.is_empty() {
+            return Ok(());
+        }
+        let event_id = event_key(event);
+        // When the call was made: what is released is what the caller made shortly
+        // before it was stopped.
+        let at = record
+            .event_time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        let held: Vec<(String, ActionRecord)> = plan
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(n, action)| {
+                (
+                    ActionRecord::key(&event_id, &format!("c{n}")),
+                    ActionRecord {
+                        event_id: event_id.clone(),
+                        action: action.clone(),
+                        state: ActionState::Held,
+                        at,
+                        why: plan.what.clone(),
+                    },
+                )
+            })
+            .collect();
+        let caller = trust::actor_key(EntityKind::User, &user.name);
+        r.port
+            .record_actions(&r.env.account_id, &caller, &held)
+            .await?;
+        Ok(())
+    }
+
+    /// Carries out the held containments of a caller now stopped: those of calls made
+    /// within [`HELD_WINDOW`] (CloudTrail's delivery delay, with margin); an older
+    /// credential of the caller's own was not made in the minutes before its deny.
+    async fn release_held(
+        &mut self,
+        caller: &str,
+        record: &CallerRecord,
+    ) -> Result<Vec<(Action, ActionState)>, PortError> {
+        let mut released = Vec::new();
+        let since = Utc::now() - HELD_WINDOW;
+        for (key, entry) in &record.actions {
+            if entry.state == ActionState::Held && entry.at >= since {
+                let done = self.carry_out(caller, key, entry.clone()).await?;
+                released.push((done.action, done.state));
+            }
+        }
+        Ok(released)
     }
 
     /// IAM's facts about a grantee, with the ledger's trust, when the trust ledger holds
@@ -1427,6 +1503,22 @@ impl<P: RevokerPorts> Batch<'_, P> {
             change(f);
         }
     }
+}
+
+/// The caller's own user, when the call is a self-service credential call (its own
+/// access key, password, other credential), which the decision ignores.
+fn self_service_credential(
+    record: &CloudTrailRecord,
+    caller: &Principal,
+    config: &Config,
+) -> Option<Target> {
+    let Principal::IamUser(user) = caller else {
+        return None;
+    };
+    let name = record.event_name.as_deref().unwrap_or_default();
+    (containment::CREDENTIAL_CALLS.contains(&name)
+        && crate::decision::is_self_service(record, user, config))
+    .then(|| Target::user(user))
 }
 
 /// The key of an event in the records: its CloudTrail event id, or, for a record without

@@ -838,6 +838,92 @@ async fn events_without_an_id_never_share_their_records() {
 }
 
 #[tokio::test]
+async fn a_key_made_for_oneself_before_the_revoking_event_is_contained_once_revoked() {
+    let r = revoker(account(), &[]);
+    let key = (
+        "mallory".to_owned(),
+        Credential::AccessKey("AKIAMALLORY2".into()),
+    );
+    let own_key = |minutes_ago: i64| {
+        let mut rec = serde_json::to_value(
+            event_by(
+                caller("user", "mallory"),
+                &format!("own-{minutes_ago}"),
+                "CreateAccessKey",
+                Value::Null,
+                json!({"accessKey": {"accessKeyId": "AKIAMALLORY2", "userName": "mallory"}}),
+            )
+            .record()
+            .unwrap(),
+        )
+        .unwrap();
+        rec["eventTime"] = json!(
+            (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        );
+        parse_eventbridge(
+            &json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+                "account": ACCOUNT, "region": "us-east-1", "detail": rec})
+            .to_string(),
+        )
+        .unwrap()
+    };
+    // Her own key, decided before her revoking call: ignored, its containment held.
+    let out = r.batch().process(&own_key(3), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Ignored);
+    assert!(
+        r.port().lock().credentials[&key],
+        "hers to make, until she is stopped"
+    );
+    assert!(r.port().notices().is_empty());
+    // Revoked by her next call: the held containment is carried out and said.
+    r.batch().process(&chain()[4], false).await.unwrap();
+    assert!(!r.port().lock().credentials[&key]);
+    let body = r.port().notices()[0].body.clone();
+    assert!(
+        body.contains("deactivated the access key AKIAMALLORY2 of user/mallory"),
+        "{body}"
+    );
+    // Put back by a full restore, like any containment.
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(r.port().lock().credentials[&key]);
+}
+
+#[tokio::test]
+async fn an_old_key_of_ones_own_is_not_what_a_caller_made_before_its_deny() {
+    let r = revoker(account(), &[]);
+    let mut rec = serde_json::to_value(
+        event_by(
+            caller("user", "mallory"),
+            "old-key",
+            "CreateAccessKey",
+            Value::Null,
+            json!({"accessKey": {"accessKeyId": "AKIAMALLORY2", "userName": "mallory"}}),
+        )
+        .record()
+        .unwrap(),
+    )
+    .unwrap();
+    rec["eventTime"] = json!("2026-10-01T09:00:00Z");
+    let old = parse_eventbridge(
+        &json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+            "account": ACCOUNT, "region": "us-east-1", "detail": rec})
+        .to_string(),
+    )
+    .unwrap();
+    r.batch().process(&old, false).await.unwrap();
+    r.batch().process(&chain()[4], false).await.unwrap();
+    let key = (
+        "mallory".to_owned(),
+        Credential::AccessKey("AKIAMALLORY2".into()),
+    );
+    assert!(r.port().lock().credentials[&key]);
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
