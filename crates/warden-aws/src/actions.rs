@@ -301,6 +301,12 @@ impl AwsAccount {
                 ),
                 Holder::Group => Err(bad("apply", "a group has no permissions boundary".into())),
             },
+            Action::SetTrustPolicy { role, document, .. } => send!(
+                "UpdateAssumeRolePolicy",
+                iam.update_assume_role_policy()
+                    .role_name(role)
+                    .policy_document(document)
+            ),
             Action::SetDefaultVersion {
                 policy_arn,
                 version,

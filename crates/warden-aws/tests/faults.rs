@@ -1098,3 +1098,17 @@ iam_faults!(
     },
     |a| apply(&a, boundary(None))
 );
+iam_faults!(
+    contain_tool_trust,
+    Iam::update_assume_role_policy,
+    || aws_sdk_iam::operation::update_assume_role_policy::UpdateAssumeRolePolicyOutput::builder()
+        .build(),
+    |a| apply(
+        &a,
+        Action::SetTrustPolicy {
+            role: "iam-warden-revoker".into(),
+            document: warden_core::containment::tool_trust_policy("123456789012"),
+            replacing: "{}".into()
+        }
+    )
+);

@@ -131,6 +131,13 @@ pub enum Action {
         boundary: Option<String>,
         replacing: Option<String>,
     },
+    /// Sets a role's trust policy (the tool's own roles: the stack's trust), in place
+    /// of `replacing`.
+    SetTrustPolicy {
+        role: String,
+        document: String,
+        replacing: String,
+    },
     /// Makes `version` the default version of a managed policy again, in place of
     /// `replacing`.
     SetDefaultVersion {
@@ -239,6 +246,15 @@ impl Action {
                 boundary: replacing,
                 replacing: boundary,
             },
+            Action::SetTrustPolicy {
+                role,
+                document,
+                replacing,
+            } => Action::SetTrustPolicy {
+                role,
+                document: replacing,
+                replacing: document,
+            },
         }
     }
 
@@ -262,6 +278,7 @@ impl Action {
             | Action::DeleteLoginProfile { user }
             | Action::CreateLoginProfile { user } => actor_key(EntityKind::User, user),
             Action::SetDefaultVersion { policy_arn, .. } => format!("policy/{policy_arn}"),
+            Action::SetTrustPolicy { role, .. } => actor_key(EntityKind::Role, role),
         }
     }
 }
@@ -315,6 +332,7 @@ impl fmt::Display for Action {
                 f,
                 "made {version} the default version of {policy_arn} again (instead of {replacing})"
             ),
+            Action::SetTrustPolicy { .. } => write!(f, "set the trust policy of {subject}"),
             Action::SetBoundary {
                 boundary,
                 replacing,

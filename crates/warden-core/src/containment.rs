@@ -243,6 +243,21 @@ pub fn fallback(action: &Action, config: &Config) -> Option<Action> {
     }
 }
 
+/// The trust policy of the tool's own roles, as the stack gives it: Lambda, for this
+/// account's functions only.
+pub fn tool_trust_policy(account: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account}}
+        }]
+    })
+    .to_string()
+}
+
 /// The revocation of a role's sessions issued before `before`: a deny of everything
 /// conditioned on `aws:TokenIssueTime`, so that sessions issued later are untouched.
 pub fn revoke_sessions(role: &str, before: DateTime<Utc>) -> Action {
@@ -389,6 +404,24 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             let Some(role) = param("roleName") else {
                 return missing("`roleName`");
             };
+            // One of the tool's own roles trusts Lambda alone (the stack's trust): an
+            // opened trust would give its power to whoever it names, unseen (the rules
+            // leave the tool's own calls out). Put back, reversibly.
+            if known.guard == Some(Guard::Tool)
+                && config.canary_role.as_deref() != Some(role.as_str())
+            {
+                let (Some(opened), Some(account)) = (
+                    param("policyDocument").map(|d| decoded(&d)),
+                    record.recipient_account_id.as_deref(),
+                ) else {
+                    return missing("`policyDocument`");
+                };
+                return out.act(vec![Action::SetTrustPolicy {
+                    role,
+                    document: tool_trust_policy(account),
+                    replacing: opened,
+                }]);
+            }
             guarded(
                 out,
                 Holder::Role,

@@ -120,6 +120,8 @@ pub struct State {
     pub inline_documents: BTreeMap<(String, String), String>,
     /// Managed policies attached to groups: (group, policy ARN).
     pub group_policies: std::collections::BTreeSet<(String, String)>,
+    /// Roles' trust policies, by role name (those the tests set).
+    pub trust_policies: BTreeMap<String, String>,
     /// Customer managed policies' versions, by ARN.
     pub policy_versions: BTreeMap<String, Vec<crate::containment::PolicyVersion>>,
 }
@@ -1020,6 +1022,14 @@ impl Actions for MemoryAccount {
                 f.boundary = boundary.clone();
                 Ok(())
             }),
+            Action::SetTrustPolicy { role, document, .. } => {
+                let mut s = self.enter("apply")?;
+                if !s.principals.contains_key(&(EntityKind::Role, role.clone())) {
+                    return Ok(Applied::Gone);
+                }
+                s.trust_policies.insert(role.clone(), document.clone());
+                Ok(())
+            }
             Action::SetDefaultVersion {
                 policy_arn,
                 version,

@@ -1126,3 +1126,55 @@ fn what_was_contained_is_said_by_its_state() {
     assert!(contained(vec![ActionState::Gone], false).lines()[0].contains("already gone"));
     assert!(contained(vec![ActionState::Planned], true).lines()[0].starts_with("would have"));
 }
+
+#[test]
+fn an_opened_trust_on_one_of_the_tools_roles_is_put_back_reversibly() {
+    let opened = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
+    let r = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "iam-warden-revoker", "policyDocument": opened}),
+        Value::Null,
+    );
+    let c = config(&[("CANARY_ROLE_NAME", "iam-warden-canary")]);
+    let p = plan(&r, &guarded(Guard::Tool), &c, now());
+    let tool = warden_core::containment::tool_trust_policy("123456789012");
+    assert_eq!(
+        p.actions,
+        vec![Action::SetTrustPolicy {
+            role: "iam-warden-revoker".into(),
+            document: tool.clone(),
+            replacing: opened.into()
+        }]
+    );
+    let doc: Value = serde_json::from_str(&tool).unwrap();
+    assert_eq!(
+        doc["Statement"][0]["Principal"]["Service"],
+        "lambda.amazonaws.com"
+    );
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["StringEquals"]["aws:SourceAccount"],
+        "123456789012"
+    );
+    // Its undo is exactly the caller's document.
+    assert!(
+        matches!(&p.actions[0].undo(), Action::SetTrustPolicy { document, .. } if document == opened)
+    );
+    // The canary role is not a function's: reported.
+    let canary = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "iam-warden-canary", "policyDocument": opened}),
+        Value::Null,
+    );
+    let p = plan(&canary, &guarded(Guard::Tool), &c, now());
+    assert!(p.actions.is_empty());
+    assert_eq!(p.manual.len(), 1);
+    // Without the document, nothing to put in its place later: said.
+    let bare = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "iam-warden-revoker"}),
+        Value::Null,
+    );
+    assert!(plan(&bare, &guarded(Guard::Tool), &c, now())
+        .actions
+        .is_empty());
+}

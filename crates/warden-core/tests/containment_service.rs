@@ -924,6 +924,47 @@ async fn an_old_key_of_ones_own_is_not_what_a_caller_made_before_its_deny() {
 }
 
 #[tokio::test]
+async fn an_opened_trust_on_the_revokers_role_is_put_back_and_restorable() {
+    let r = revoker(account().with_role("iam-warden-revoker", &[]), &[]);
+    r.batch()
+        .process(
+            &by_mallory(
+                "t1",
+                "UpdateAssumeRolePolicy",
+                json!({"roleName": "iam-warden-revoker", "policyDocument": TRUST}),
+                Value::Null,
+            ),
+            false,
+        )
+        .await
+        .unwrap();
+    let trust = |r: &Revoker<MemoryAccount>| {
+        r.port()
+            .lock()
+            .trust_policies
+            .get("iam-warden-revoker")
+            .cloned()
+    };
+    assert_eq!(
+        trust(&r),
+        Some(warden_core::containment::tool_trust_policy(ACCOUNT))
+    );
+    let revoker_role = facts(&r, EntityKind::Role, "iam-warden-revoker");
+    assert!(
+        revoker_role.attached_policies.is_empty(),
+        "the tool's role is never quarantined"
+    );
+    assert!(
+        revoker_role.inline_policies.is_empty(),
+        "nor its sessions revoked"
+    );
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert_eq!(trust(&r).as_deref(), Some(TRUST));
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
