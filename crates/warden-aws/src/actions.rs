@@ -301,6 +301,22 @@ impl AwsAccount {
                 ),
                 Holder::Group => Err(bad("apply", "a group has no permissions boundary".into())),
             },
+            Action::Rename {
+                holder: Holder::User,
+                from,
+                to,
+            } => send!(
+                "UpdateUser",
+                iam.update_user().user_name(from).new_user_name(to)
+            ),
+            Action::Rename {
+                holder: Holder::Group,
+                from,
+                to,
+            } => send!(
+                "UpdateGroup",
+                iam.update_group().group_name(from).new_group_name(to)
+            ),
             Action::SetTrustPolicy { role, document, .. } => send!(
                 "UpdateAssumeRolePolicy",
                 iam.update_assume_role_policy()

@@ -1112,3 +1112,29 @@ iam_faults!(
         }
     )
 );
+iam_faults!(
+    contain_rename_back,
+    Iam::update_user,
+    || aws_sdk_iam::operation::update_user::UpdateUserOutput::builder().build(),
+    |a| apply(
+        &a,
+        Action::Rename {
+            holder: Holder::User,
+            from: "svc-backup".into(),
+            to: "backdoor".into()
+        }
+    )
+);
+iam_faults!(
+    contain_rename_group_back,
+    Iam::update_group,
+    || aws_sdk_iam::operation::update_group::UpdateGroupOutput::builder().build(),
+    |a| apply(
+        &a,
+        Action::Rename {
+            holder: Holder::Group,
+            from: "ops".into(),
+            to: "devs".into()
+        }
+    )
+);

@@ -131,6 +131,13 @@ pub enum Action {
         boundary: Option<String>,
         replacing: Option<String>,
     },
+    /// Renames a user or group back (a caller renaming its backdoor away from the names
+    /// its other events carry).
+    Rename {
+        holder: Holder,
+        from: String,
+        to: String,
+    },
     /// Sets a role's trust policy (the tool's own roles: the stack's trust), in place
     /// of `replacing`.
     SetTrustPolicy {
@@ -255,6 +262,11 @@ impl Action {
                 document: replacing,
                 replacing: document,
             },
+            Action::Rename { holder, from, to } => Action::Rename {
+                holder,
+                from: to,
+                to: from,
+            },
         }
     }
 
@@ -279,6 +291,7 @@ impl Action {
             | Action::CreateLoginProfile { user } => actor_key(EntityKind::User, user),
             Action::SetDefaultVersion { policy_arn, .. } => format!("policy/{policy_arn}"),
             Action::SetTrustPolicy { role, .. } => actor_key(EntityKind::Role, role),
+            Action::Rename { holder, to, .. } => format!("{}/{to}", holder.as_str()),
         }
     }
 }
@@ -333,6 +346,9 @@ impl fmt::Display for Action {
                 "made {version} the default version of {policy_arn} again (instead of {replacing})"
             ),
             Action::SetTrustPolicy { .. } => write!(f, "set the trust policy of {subject}"),
+            Action::Rename { holder, from, to } => {
+                write!(f, "renamed {}/{from} to {to}", holder.as_str())
+            }
             Action::SetBoundary {
                 boundary,
                 replacing,

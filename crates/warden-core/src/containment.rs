@@ -655,6 +655,24 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 _ => missing(&format!("`{id_key}` and the user")),
             }
         }
+        // A rename moves the user (or group) away from the names the caller's other
+        // events carry, so that their containment finds nothing: renamed back.
+        "UpdateUser" | "UpdateGroup" => {
+            let (holder, key, new_key) = if event_name == "UpdateUser" {
+                (Holder::User, "userName", "newUserName")
+            } else {
+                (Holder::Group, "groupName", "newGroupName")
+            };
+            match (param(key), param(new_key)) {
+                (Some(old), Some(new)) if old != new => out.act(vec![Action::Rename {
+                    holder,
+                    from: new,
+                    to: old,
+                }]),
+                (Some(_), _) => out.note("no new name: nothing to contain"),
+                _ => missing(&format!("`{key}`")),
+            }
+        }
         "EnableMFADevice" => {
             let (Some(user), Some(serial)) = (param("userName"), param("serialNumber")) else {
                 return missing("`userName` and `serialNumber`");

@@ -900,6 +900,13 @@ impl<P: RevokerPorts> Batch<'_, P> {
             plan.actions = done.iter().map(|(a, _)| a.clone()).collect();
             (record, done.into_iter().map(|(_, s)| s).collect())
         };
+        // A rename put back: what was gone under the old name is contained again.
+        if !planned_only {
+            for (action, state) in self.after_renames(&by, &plan.actions, &states).await? {
+                plan.actions.push(action);
+                states.push(state);
+            }
+        }
         // What the caller made for itself before it was stopped, held until now.
         if contained && !planned_only {
             for (action, state) in self.release_held(&by, &caller_record).await? {
@@ -1009,6 +1016,49 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .record_actions(&r.env.account_id, &caller, &held)
             .await?;
         Ok(())
+    }
+
+    /// After a user or group renamed back, the caller's actions found gone under its
+    /// name are carried out again.
+    async fn after_renames(
+        &mut self,
+        caller: &str,
+        actions: &[Action],
+        states: &[ActionState],
+    ) -> Result<Vec<(Action, ActionState)>, PortError> {
+        let renamed: Vec<String> = actions
+            .iter()
+            .zip(states)
+            .filter(|(_, s)| **s == ActionState::Done)
+            .filter(|(a, _)| matches!(a, Action::Rename { .. }))
+            .map(|(a, _)| a.subject())
+            .collect();
+        if renamed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let r = self.revoker;
+        let record = r
+            .port
+            .caller_record(&r.env.account_id, caller)
+            .await?
+            .unwrap_or_default();
+        let mut again = Vec::new();
+        for (key, entry) in &record.actions {
+            let concerned = match &entry.action {
+                Action::RemoveFromGroup { group, .. } => {
+                    renamed.contains(&format!("group/{group}"))
+                        || renamed.contains(&entry.action.subject())
+                }
+                other => renamed.contains(&other.subject()),
+            };
+            if entry.state == ActionState::Gone && concerned {
+                let mut retry = entry.clone();
+                retry.state = ActionState::Planned;
+                let done = self.carry_out(caller, key, retry).await?;
+                again.push((done.action, done.state));
+            }
+        }
+        Ok(again)
     }
 
     /// Carries out the held containments of a caller now stopped: those of calls made

@@ -126,6 +126,26 @@ pub struct State {
     pub policy_versions: BTreeMap<String, Vec<crate::containment::PolicyVersion>>,
 }
 
+impl State {
+    /// What IAM keeps under a user's name, moved to its new name.
+    pub fn rename_user(&mut self, from: &str, to: &str) {
+        let creds: Vec<_> = self
+            .credentials
+            .keys()
+            .filter(|(u, _)| u == from)
+            .cloned()
+            .collect();
+        for (u, c) in creds {
+            if let Some(active) = self.credentials.remove(&(u, c.clone())) {
+                self.credentials.insert((to.to_owned(), c), active);
+            }
+        }
+        if self.login_profiles.remove(from) {
+            self.login_profiles.insert(to.to_owned());
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct MemoryRun {
     pub chunks: usize,
@@ -1022,6 +1042,27 @@ impl Actions for MemoryAccount {
                 f.boundary = boundary.clone();
                 Ok(())
             }),
+            Action::Rename { holder, from, to } => {
+                let mut s = self.enter("apply")?;
+                match holder {
+                    Holder::User => match s.principals.remove(&(EntityKind::User, from.clone())) {
+                        Some(f) => {
+                            s.principals.insert((EntityKind::User, to.clone()), f);
+                            s.rename_user(from, to);
+                            Ok(())
+                        }
+                        None => Err(gone(format!("no user {from}"))),
+                    },
+                    _ => {
+                        for f in s.principals.values_mut() {
+                            if f.groups.remove(from) {
+                                f.groups.insert(to.clone());
+                            }
+                        }
+                        Ok(())
+                    }
+                }
+            }
             Action::SetTrustPolicy { role, document, .. } => {
                 let mut s = self.enter("apply")?;
                 if !s.principals.contains_key(&(EntityKind::Role, role.clone())) {

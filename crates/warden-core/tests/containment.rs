@@ -1178,3 +1178,45 @@ fn an_opened_trust_on_one_of_the_tools_roles_is_put_back_reversibly() {
         .actions
         .is_empty());
 }
+
+#[test]
+fn a_rename_is_undone_by_renaming_back() {
+    let p = contain(&call(
+        "UpdateUser",
+        json!({"userName": "backdoor", "newUserName": "svc-backup"}),
+        Value::Null,
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::Rename {
+            holder: Holder::User,
+            from: "svc-backup".into(),
+            to: "backdoor".into()
+        }]
+    );
+    let p = contain(&call(
+        "UpdateGroup",
+        json!({"groupName": "devs", "newGroupName": "ops"}),
+        Value::Null,
+    ));
+    assert_eq!(
+        p.actions,
+        vec![Action::Rename {
+            holder: Holder::Group,
+            from: "ops".into(),
+            to: "devs".into()
+        }]
+    );
+    for request in [
+        json!({"userName": "u", "newPath": "/x/"}),
+        json!({"userName": "u", "newUserName": "u"}),
+    ] {
+        assert!(contain(&call("UpdateUser", request, Value::Null))
+            .actions
+            .is_empty());
+    }
+    assert!(contain(&call("UpdateUser", Value::Null, Value::Null))
+        .note
+        .unwrap()
+        .contains("does not carry"));
+}

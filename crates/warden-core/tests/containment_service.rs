@@ -965,6 +965,58 @@ async fn an_opened_trust_on_the_revokers_role_is_put_back_and_restorable() {
 }
 
 #[tokio::test]
+async fn a_backdoor_renamed_away_from_its_events_is_renamed_back_and_contained() {
+    let r = revoker(attacked(account()), &[]);
+    // mallory renamed it before any of her events arrived.
+    {
+        let mut s = r.port().lock();
+        let f = s
+            .principals
+            .remove(&(EntityKind::User, "backdoor".into()))
+            .unwrap();
+        s.principals
+            .insert((EntityKind::User, "svc-backup".into()), f);
+        s.rename_user("backdoor", "svc-backup");
+    }
+    for e in &chain()[..3] {
+        r.batch().process(e, false).await.unwrap();
+    }
+    let record = r.port().lock().records["user/mallory"].clone();
+    assert!(record
+        .actions
+        .values()
+        .all(|a| a.state == ActionState::Gone));
+    let rename = by_mallory(
+        "e8",
+        "UpdateUser",
+        json!({"userName": "backdoor", "newUserName": "svc-backup"}),
+        Value::Null,
+    );
+    r.batch().process(&rename, false).await.unwrap();
+    let backdoor = facts(&r, EntityKind::User, "backdoor");
+    assert!(
+        backdoor.attached_policies.contains(Q),
+        "quarantined after all"
+    );
+    assert!(!backdoor.attached_policies.contains(ADMIN_POLICY));
+    assert!(
+        !r.port().lock().credentials[&(
+            "backdoor".into(),
+            Credential::AccessKey("AKIABACKDOOR".into())
+        )]
+    );
+    let body = r.port().notices().last().unwrap().body.clone();
+    assert!(
+        body.contains("renamed user/svc-backup to backdoor"),
+        "{body}"
+    );
+    assert!(
+        body.contains("deactivated the access key AKIABACKDOOR"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
