@@ -98,6 +98,9 @@ impl Actions for AwsAccount {
                     .into_iter()
                     .filter_map(|v| {
                         Some(PolicyVersion {
+                            created: v
+                                .create_date
+                                .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), 0)),
                             id: v.version_id?,
                             is_default: v.is_default_version,
                         })

@@ -72,7 +72,13 @@ impl Guard {
 pub struct PolicyVersion {
     pub id: String,
     pub is_default: bool,
+    /// When it was made (IAM's CreateDate).
+    pub created: Option<DateTime<Utc>>,
 }
+
+/// A version made this little before the call may be the caller's own, staged: never
+/// taken for the previous default.
+pub const STAGED_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// What the plan needs beyond the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -571,7 +577,12 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             let Some(new) = new else {
                 return missing("the version id");
             };
-            match previous_default(event_name, &new, known.versions.as_deref()) {
+            let called = record
+                .event_time
+                .as_deref()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc));
+            match previous_default(event_name, &new, known.versions.as_deref(), called) {
                 Ok(previous) => out.act(vec![Action::SetDefaultVersion {
                     policy_arn,
                     version: previous,
@@ -830,6 +841,7 @@ fn previous_default(
     event_name: &str,
     new: &str,
     versions: Option<&[PolicyVersion]>,
+    called: Option<DateTime<Utc>>,
 ) -> Result<String, String> {
     let Some(versions) = versions else {
         return Err("the policy's versions could not be read".into());
@@ -849,7 +861,15 @@ fn previous_default(
     }
     let others: Vec<&PolicyVersion> = versions.iter().filter(|v| v.id != new).collect();
     match others.as_slice() {
-        [only] => Ok(only.id.clone()),
+        // Made well before the call: not one the caller staged (a version deleted since
+        // could have been the default; a staged one never is taken for it).
+        [only] => match (only.created, called) {
+            (Some(made), Some(called)) if made + STAGED_WINDOW <= called => Ok(only.id.clone()),
+            _ => Err(format!(
+                "{} was made shortly before the call (or when is unknown): it may be the caller's",
+                only.id
+            )),
+        },
         [] => Err("the policy has no other version".into()),
         _ => Err(format!(
             "the policy has {} other versions and the event does not say which was the default",

@@ -241,9 +241,29 @@ impl<P: RevokerPorts> Batch<'_, P> {
             Decision::Revoked => self.revoke(event, verdict).await?,
             _ => None,
         };
-        let containment = self
-            .containment(event, verdict, escalation.is_some())
-            .await?;
+        // A permanent failure of the containment (the ledger refusing its record, say)
+        // never holds up the revocation's notice: it is said in it.
+        let containment = match self.containment(event, verdict, escalation.is_some()).await {
+            Ok(c) => c,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                warn!(error = %e, "containment failed for good");
+                event.record().map(|record| Contained {
+                    by: trust::actor(record),
+                    event_id: event_key(event),
+                    plan: Plan {
+                        what: containment::describe(record),
+                        note: Some(format!(
+                            "containment failed for good ({e}): review the call by hand"
+                        )),
+                        ..Plan::default()
+                    },
+                    states: Vec::new(),
+                    planned_only: false,
+                    notified: false,
+                })
+            }
+        };
         match (revoked, verdict.decision) {
             (Some(revoked), _) => {
                 self.notify_revocation(

@@ -395,6 +395,7 @@ impl MemoryAccount {
                 .map(|v| crate::containment::PolicyVersion {
                     id: (*v).to_owned(),
                     is_default: *v == default,
+                    created: Some(chrono::Utc::now() - chrono::TimeDelta::days(30)),
                 })
                 .collect(),
         );

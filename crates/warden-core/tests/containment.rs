@@ -28,6 +28,13 @@ fn now() -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// Long before the calls of these tests.
+fn long_ago() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
 fn corpus() -> Vec<CloudTrailRecord> {
     let path = format!(
         "{}/../../../shared/corpus/stratus-red-team-cloudtrail.json",
@@ -447,6 +454,7 @@ fn a_new_default_version_is_undone_only_when_iam_shows_which_was_the_default() {
                 .map(|(id, d)| PolicyVersion {
                     id: (*id).into(),
                     is_default: *d,
+                    created: Some(long_ago()),
                 })
                 .collect(),
         ),
@@ -512,10 +520,12 @@ fn set_default_policy_version_is_reported_with_the_command_never_guessed() {
             PolicyVersion {
                 id: "v1".into(),
                 is_default: true,
+                created: Some(long_ago()),
             },
             PolicyVersion {
                 id: "v2".into(),
                 is_default: false,
+                created: Some(long_ago()),
             },
         ]),
     };
@@ -1084,6 +1094,7 @@ fn an_undecided_default_version_names_the_candidates_in_its_command() {
                 .map(|(id, d)| PolicyVersion {
                     id: (*id).into(),
                     is_default: *d,
+                    created: Some(long_ago()),
                 })
                 .collect(),
         ),
@@ -1219,4 +1230,51 @@ fn a_rename_is_undone_by_renaming_back() {
         .note
         .unwrap()
         .contains("does not carry"));
+}
+
+#[test]
+fn a_version_made_just_before_the_call_is_never_taken_for_the_previous_default() {
+    let policy = "arn:aws:iam::123456789012:policy/app";
+    // The caller staged v2, made v3 the default and deleted v1 (the real previous one).
+    let r = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": policy, "setAsDefault": true}),
+        json!({"policyVersion": {"versionId": "v3"}}),
+    );
+    let at = |minutes_before: i64| {
+        DateTime::parse_from_rfc3339("2026-11-25T09:58:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            - chrono::TimeDelta::minutes(minutes_before)
+    };
+    let known = |created: Option<DateTime<Utc>>| Known {
+        guard: None,
+        versions: Some(vec![
+            PolicyVersion {
+                id: "v2".into(),
+                is_default: false,
+                created,
+            },
+            PolicyVersion {
+                id: "v3".into(),
+                is_default: true,
+                created: Some(at(0)),
+            },
+        ]),
+    };
+    for created in [Some(at(2)), Some(at(59)), None] {
+        let p = plan(&r, &known(created), &config(&[]), now());
+        assert!(p.actions.is_empty(), "{created:?}");
+        assert!(
+            p.manual[0].what.contains("may be the caller's"),
+            "{:?}",
+            p.manual
+        );
+    }
+    let p = plan(&r, &known(Some(at(60))), &config(&[]), now());
+    assert_eq!(
+        p.actions.len(),
+        1,
+        "made an hour before: not staged by the caller"
+    );
 }

@@ -1017,6 +1017,31 @@ async fn a_backdoor_renamed_away_from_its_events_is_renamed_back_and_contained()
 }
 
 #[tokio::test]
+async fn a_permanent_containment_failure_never_holds_up_the_revocation_notice() {
+    let r = revoker(attacked(account()), &[]);
+    r.port().fail(
+        "record_actions",
+        PortError::Failed {
+            operation: "UpdateItem",
+            message: "ValidationException: Item size has exceeded the maximum allowed size".into(),
+        },
+        1,
+    );
+    let out = r.batch().process(&chain()[0], false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(facts(&r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].body.contains("containment failed for good"),
+        "{}",
+        notices[0].body
+    );
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
