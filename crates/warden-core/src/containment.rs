@@ -54,6 +54,8 @@ pub enum Guard {
     Tool,
     /// The admin group: its grants are its trusted members'.
     AdminGroup,
+    /// A group with a trusted admin or exempt principal among its members.
+    TrustedMembers,
 }
 
 impl Guard {
@@ -63,6 +65,7 @@ impl Guard {
             Guard::Exempt => "an exempt principal",
             Guard::Tool => "one of iam-warden's own roles",
             Guard::AdminGroup => "the admin group",
+            Guard::TrustedMembers => "a group with trusted members",
         }
     }
 }

@@ -1042,6 +1042,49 @@ async fn a_permanent_containment_failure_never_holds_up_the_revocation_notice() 
 }
 
 #[tokio::test]
+async fn a_grant_to_a_group_with_a_trusted_member_is_reported_not_undone() {
+    let port = account();
+    port.lock()
+        .principals
+        .get_mut(&(EntityKind::User, "alice".into()))
+        .unwrap()
+        .groups
+        .insert("dba".into());
+    port.lock()
+        .group_policies
+        .insert(("dba".into(), ADMIN_POLICY.into()));
+    port.lock()
+        .group_policies
+        .insert(("devs".into(), ADMIN_POLICY.into()));
+    let r = revoker(port, &[]);
+    for (id, group) in [("gp1", "dba"), ("gp2", "devs")] {
+        r.batch()
+            .process(
+                &by_mallory(
+                    id,
+                    "AttachGroupPolicy",
+                    json!({"groupName": group, "policyArn": ADMIN_POLICY}),
+                    Value::Null,
+                ),
+                false,
+            )
+            .await
+            .unwrap();
+    }
+    let groups = r.port().lock().group_policies.clone();
+    assert!(
+        groups.contains(&("dba".into(), ADMIN_POLICY.into())),
+        "alice relies on it, perhaps"
+    );
+    assert!(!groups.contains(&("devs".into(), ADMIN_POLICY.into())));
+    let body = r.port().notices()[0].body.clone();
+    assert!(
+        body.contains("group/dba is a group with trusted members"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn a_transient_fault_resumes_where_it_stopped_a_permanent_one_is_reported_once() {
     let r = revoker(attacked(account()), &[]);
     let e = chain()[6].clone();
