@@ -14,9 +14,9 @@ EXPECTED = {"revoked": 5, "already-revoked": 3, "ignored": 4, "alerted": 4, "exe
 # The trust baseline (warden init), a revocation each, alerts; mallory's second
 # escalation, made after she was revoked, is notified as already-revoked.
 # dev3's DisableRule on the IAM rule (event 18): a tampering notice (dev3 was revoked already).
-# dev1's AttachUserPolicy on `backdoor` (event 2, after dev1's revocation): its containment
-# is notified, as already-revoked (the user does not exist in the demo: "already gone").
-EXPECTED_NOTICES = {"baseline": 1, "revoked": 5, "alerted": 4, "already-revoked": 2, "tampering": 1}
+# dev1's AttachUserPolicy on `backdoor` (event 2, after dev1's revocation) is contained,
+# but the user does not exist in the demo ("already gone"): nothing to notify.
+EXPECTED_NOTICES = {"baseline": 1, "revoked": 5, "alerted": 4, "already-revoked": 1, "tampering": 1}
 iam = boto3.client("iam")
 sqs = boto3.client("sqs")
 

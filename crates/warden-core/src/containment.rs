@@ -118,6 +118,9 @@ pub struct Plan {
     pub manual: Vec<Manual>,
     /// Why nothing (more) is done, when that is the case.
     pub note: Option<String>,
+    /// A person should look at the call (it changed something the event does not let
+    /// iam-warden undo: destructive, not listed, or without the identifiers needed).
+    pub review: bool,
 }
 
 impl Plan {
@@ -159,6 +162,16 @@ pub struct Contained {
 }
 
 impl Contained {
+    /// Worth a notice of its own (an event after the revoking one): something was
+    /// contained or refused, a person has a step to take, or a call to review. Not an
+    /// event whose artifacts were all gone, nor one that changed nothing.
+    pub fn worth_a_notice(&self) -> bool {
+        self.did_something()
+            || self.states.contains(&ActionState::Failed)
+            || !self.plan.manual.is_empty()
+            || self.plan.review
+    }
+
     /// Something was (or, in MODE=report, would be) changed.
     pub fn did_something(&self) -> bool {
         !self.plan.actions.is_empty()
@@ -376,9 +389,11 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
     }
     let param = |k: &str| record.request_param(k).map(str::to_owned);
     let missing = |field: &str| {
-        Plan::with(what.clone()).note(format!(
+        let mut plan = Plan::with(what.clone()).note(format!(
             "the event does not carry {field}: nothing contained from it (review {what} by hand)"
-        ))
+        ));
+        plan.review = true;
+        plan
     };
     let guarded = |plan: Plan, holder: Holder, name: &str, command: String| match &known.guard {
         Some(g) => plan.manual(
@@ -678,6 +693,12 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 (Holder::Group, "groupName", "newGroupName")
             };
             match (param(key), param(new_key)) {
+                (Some(old), _)
+                    if holder == Holder::User
+                        && caller_user(record).as_deref() == Some(old.as_str()) =>
+                {
+                    out.note("the caller renamed itself: its revocation follows its unique id")
+                }
                 (Some(old), Some(new)) if old != new => out.act(vec![Action::Rename {
                     holder,
                     from: new,
@@ -704,9 +725,16 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             .iter()
             .any(|verb| name.starts_with(verb)) =>
         {
-            out.note("destructive: nothing to undo from the event (review what it removed)")
+            let mut plan =
+                out.note("destructive: nothing to undo from the event (review what it removed)");
+            plan.review = true;
+            plan
         }
-        _ => out.note("not a call iam-warden contains: review it"),
+        _ => {
+            let mut plan = out.note("not a call iam-warden contains: review it");
+            plan.review = true;
+            plan
+        }
     }
 }
 

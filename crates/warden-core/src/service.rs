@@ -256,6 +256,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                         note: Some(format!(
                             "containment failed for good ({e}): review the call by hand"
                         )),
+                        review: true,
                         ..Plan::default()
                     },
                     states: Vec::new(),
@@ -1204,6 +1205,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         containment: Option<&Contained>,
     ) -> Result<(), PortError> {
         let r = self.revoker;
+        let containment = containment.filter(|c| c.worth_a_notice());
         let sent = escalation.is_none_or(|e| e.notified) && containment.is_none_or(|c| c.notified);
         if sent || !r.port.enabled() {
             return Ok(());

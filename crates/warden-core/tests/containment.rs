@@ -140,6 +140,7 @@ fn create_user_without_a_response_uses_the_request_and_without_either_says_why()
     assert_eq!(p.actions, vec![quarantine(Holder::User, "b+=,.@-_")]);
     let p = contain(&call("CreateUser", Value::Null, Value::Null));
     assert!(p.actions.is_empty());
+    assert!(p.review);
     assert!(p.note.unwrap().contains("does not carry"));
 }
 
@@ -656,6 +657,7 @@ fn a_failed_call_or_another_service_changes_nothing() {
     r.error_code = Some("AccessDenied".into());
     let p = contain(&r);
     assert!(p.actions.is_empty());
+    assert!(!p.review, "nothing to look at");
     assert!(p.note.unwrap().contains("AccessDenied"));
     let mut r = real("CreateUser");
     r.event_source = Some("sts.amazonaws.com".into());
@@ -1119,6 +1121,7 @@ fn what_was_contained_is_said_by_its_state() {
             actions: vec![action.clone()],
             manual: Vec::new(),
             note: None,
+            review: false,
         },
         states,
         planned_only,
@@ -1136,6 +1139,19 @@ fn what_was_contained_is_said_by_its_state() {
     assert!(contained(vec![ActionState::Failed], false).lines()[0].starts_with("FAILED"));
     assert!(contained(vec![ActionState::Gone], false).lines()[0].contains("already gone"));
     assert!(contained(vec![ActionState::Planned], true).lines()[0].starts_with("would have"));
+    // A notice of its own: only when there is something to say.
+    assert!(contained(vec![ActionState::Done], false).worth_a_notice());
+    assert!(contained(vec![ActionState::Failed], false).worth_a_notice());
+    assert!(!contained(vec![ActionState::Gone], false).worth_a_notice());
+    let mut review = contained(vec![ActionState::Gone], false);
+    review.plan.review = true;
+    assert!(review.worth_a_notice());
+    let mut manual = contained(vec![ActionState::Gone], false);
+    manual.plan.manual.push(warden_core::containment::Manual {
+        what: "w".into(),
+        command: "c".into(),
+    });
+    assert!(manual.worth_a_notice());
 }
 
 #[test]
