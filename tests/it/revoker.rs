@@ -644,17 +644,37 @@ async fn tagging_oneself_exempt_is_revoked_and_the_tag_taken_off_in_order_and_ou
     let tag = |id: &str, who: &str| {
         f.call(id, who, "TagUser", serde_json::json!({"userName": who, "tags": [{"key": "iam-warden:exempt", "value": "true"}]}))
     };
-    let key_for_dev1 = |id: &str, who: &str| {
-        f.call(
+    // A key for dev1, as IAM made it and CloudTrail records it (with its id).
+    let key_for_dev1 = |id: &str, who: &str, key: &str| {
+        let mut record = f.call(
             id,
             who,
             "CreateAccessKey",
             serde_json::json!({"userName": "dev1"}),
-        )
+        );
+        record["responseElements"] =
+            serde_json::json!({"accessKey": {"accessKeyId": key, "userName": "dev1"}});
+        record
+    };
+    let new_key = || async {
+        f.account
+            .iam
+            .create_access_key()
+            .user_name("dev1")
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap()
+            .access_key_id
     };
 
     f.tag_exempt("mallory").await;
-    let (grant, next) = (tag("tag-1", "mallory"), key_for_dev1("tag-2", "mallory"));
+    let key = new_key().await;
+    let (grant, next) = (
+        tag("tag-1", "mallory"),
+        key_for_dev1("tag-2", "mallory", &key),
+    );
     assert!(f
         .deliver(&r, &[&grant, &next])
         .await
@@ -666,15 +686,17 @@ async fn tagging_oneself_exempt_is_revoked_and_the_tag_taken_off_in_order_and_ou
         .tags("mallory")
         .await
         .contains_key("iam-warden:exempt"));
+    // The escalation's notice, and the containment of the key she made for dev1.
     let notices = f.account.notices(&f.inbox).await;
     assert_eq!(
         (notices.len(), escalations(&notices)),
-        (1, 1),
+        (2, 1),
         "{notices:?}"
     );
 
     f.tag_exempt("trudy").await;
-    let (grant, next) = (tag("tag-3", "trudy"), key_for_dev1("tag-4", "trudy"));
+    let key = new_key().await;
+    let (grant, next) = (tag("tag-3", "trudy"), key_for_dev1("tag-4", "trudy", &key));
     f.account.in_trail(&[grant.clone(), next.clone()]);
     assert!(f
         .deliver(&r, &[&next, &grant])
