@@ -1294,3 +1294,29 @@ fn a_version_made_just_before_the_call_is_never_taken_for_the_previous_default()
         "made an hour before: not staged by the caller"
     );
 }
+
+#[test]
+fn a_rename_without_a_new_name_or_of_the_caller_itself_is_left() {
+    let p = contain(&call(
+        "UpdateUser",
+        json!({"userName": "u", "newPath": "/x/"}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("no new name"));
+    // The caller renaming itself: its revocation follows its unique id.
+    let p = contain(&call(
+        "UpdateUser",
+        json!({"userName": "mallory", "newUserName": "m4llory"}),
+        Value::Null,
+    ));
+    assert!(p.actions.is_empty());
+    assert!(p.note.unwrap().contains("renamed itself"));
+    // Another user of the caller's name in a group: a group is renamed back.
+    let p = contain(&call(
+        "UpdateGroup",
+        json!({"groupName": "mallory", "newGroupName": "g2"}),
+        Value::Null,
+    ));
+    assert_eq!(p.actions.len(), 1);
+}
