@@ -1320,3 +1320,28 @@ fn a_rename_without_a_new_name_or_of_the_caller_itself_is_left() {
     ));
     assert_eq!(p.actions.len(), 1);
 }
+
+#[test]
+fn a_new_default_with_no_other_version_says_so() {
+    let r = call(
+        "CreatePolicyVersion",
+        json!({"policyArn": "arn:aws:iam::123456789012:policy/app", "setAsDefault": true}),
+        json!({"policyVersion": {"versionId": "v2"}}),
+    );
+    let known = Known {
+        guard: None,
+        versions: Some(vec![PolicyVersion {
+            id: "v2".into(),
+            is_default: true,
+            created: Some(long_ago()),
+        }]),
+    };
+    let p = plan(&r, &known, &config(&[]), now());
+    assert!(p.actions.is_empty());
+    assert!(
+        p.manual[0].what.contains("no other version"),
+        "{:?}",
+        p.manual
+    );
+    assert!(p.manual[0].command.ends_with("--version-id <a version>"));
+}
