@@ -160,6 +160,41 @@ fn counted(
     )
 }
 
+/// The revoker as the Lambda starts it, over counted clients and the ledger: the table
+/// and the trust baseline as `warden init` makes them, start-up, then the count reset.
+async fn counted_revoker(
+    sdk: &SdkConfig,
+    calls: &Calls,
+    config: warden_core::config::Config,
+) -> Revoker<AwsAccount> {
+    let account = counted(
+        sdk,
+        calls,
+        config.topic_arn.clone(),
+        config.dead_letter_queue_url.clone(),
+    )
+    .with_ledger(
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(calls.clone())
+                .build(),
+        ),
+        &config.ledger_table,
+    );
+    account.ensure_ledger_table().await.unwrap();
+    let env = account.discover(&config).await.unwrap();
+    warden_core::service::ensure_baseline(
+        &account,
+        &env.account_id,
+        &config.admin_group,
+        &config.exempt_tag,
+    )
+    .await
+    .unwrap();
+    calls.reset();
+    Revoker::new(account, config, env)
+}
+
 /// User + system CPU time of this process (/proc/self/stat, in clock ticks of 10 ms).
 fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -343,33 +378,7 @@ async fn revoker(s: &Value) -> Value {
     .await;
     let calls = Calls::default();
     let config = revoker_config(s);
-    let account = counted(
-        &sdk,
-        &calls,
-        config.topic_arn.clone(),
-        config.dead_letter_queue_url.clone(),
-    );
-    let account = account.with_ledger(
-        aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        &config.ledger_table,
-    );
-    // The ledger and the trust baseline, as `warden init` makes them.
-    account.ensure_ledger_table().await.unwrap();
-    let env = account.discover(&config).await.unwrap();
-    warden_core::service::ensure_baseline(
-        &account,
-        &env.account_id,
-        &config.admin_group,
-        &config.exempt_tag,
-    )
-    .await
-    .unwrap();
-    let revoker = Revoker::new(account, config, env);
-    calls.reset();
+    let revoker = counted_revoker(&sdk, &calls, config).await;
 
     let events: Vec<String> = s["events"]
         .as_array()
@@ -594,32 +603,7 @@ async fn contain(attackers: usize) -> Value {
         ("TOPIC_ARN", topic.as_str()),
         ("DEAD_LETTER_QUEUE_URL", dlq.as_str()),
     ]);
-    let account = counted(
-        &sdk,
-        &calls,
-        config.topic_arn.clone(),
-        config.dead_letter_queue_url.clone(),
-    )
-    .with_ledger(
-        aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(&sdk)
-                .interceptor(calls.clone())
-                .build(),
-        ),
-        &config.ledger_table,
-    );
-    account.ensure_ledger_table().await.unwrap();
-    let env = account.discover(&config).await.unwrap();
-    warden_core::service::ensure_baseline(
-        &account,
-        &env.account_id,
-        &config.admin_group,
-        &config.exempt_tag,
-    )
-    .await
-    .unwrap();
-    let revoker = Revoker::new(account, config, env);
-    calls.reset();
+    let revoker = counted_revoker(&sdk, &calls, config).await;
     // Per event name: events, contained artifacts, calls, calls by operation.
     let mut by_event: BTreeMap<String, (u64, u64, BTreeMap<String, u64>)> = BTreeMap::new();
     let mut walls = Vec::new();

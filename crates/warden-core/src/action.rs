@@ -26,6 +26,15 @@ impl Holder {
             Holder::Group => "group",
         }
     }
+
+    /// The principal kind of a user or role (a group is none).
+    pub fn kind(self) -> Option<EntityKind> {
+        match self {
+            Holder::User => Some(EntityKind::User),
+            Holder::Role => Some(EntityKind::Role),
+            Holder::Group => None,
+        }
+    }
 }
 
 impl From<EntityKind> for Holder {
@@ -402,6 +411,33 @@ impl ActionRecord {
     /// `<event id>#c<n>` (a containment).
     pub fn key(event_id: &str, n: &str) -> String {
         format!("{event_id}#{n}")
+    }
+
+    /// The records of an event's `actions`, keyed `<event id>#<scope><n>`, all in `state`.
+    pub fn records(
+        event_id: &str,
+        scope: &str,
+        actions: &[Action],
+        state: ActionState,
+        at: DateTime<Utc>,
+        why: &str,
+    ) -> Vec<(String, ActionRecord)> {
+        actions
+            .iter()
+            .enumerate()
+            .map(|(n, action)| {
+                (
+                    ActionRecord::key(event_id, &format!("{scope}{n}")),
+                    ActionRecord {
+                        event_id: event_id.to_owned(),
+                        action: action.clone(),
+                        state,
+                        at,
+                        why: why.to_owned(),
+                    },
+                )
+            })
+            .collect()
     }
 }
 

@@ -43,6 +43,21 @@ pub const CREDENTIAL_CALLS: [&str; 11] = [
     "ResetServiceSpecificCredential",
 ];
 
+/// The caller's own user, when the call is a self-service credential call (its own
+/// access key, password, other credential), which the decision ignores.
+pub fn self_service_credential(
+    record: &CloudTrailRecord,
+    caller: &Principal,
+    config: &Config,
+) -> Option<Target> {
+    let Principal::IamUser(user) = caller else {
+        return None;
+    };
+    let name = record.event_name.as_deref().unwrap_or_default();
+    (CREDENTIAL_CALLS.contains(&name) && crate::decision::is_self_service(record, user, config))
+        .then(|| Target::user(user))
+}
+
 /// Why a grant to an existing principal is reported, not undone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Guard {
@@ -312,12 +327,8 @@ pub fn guard_of(
     config: &Config,
     tool_roles: &[String],
 ) -> Option<Guard> {
-    let kind = match holder {
-        Holder::Group => {
-            return (name == config.admin_group).then_some(Guard::AdminGroup);
-        }
-        Holder::User => EntityKind::User,
-        Holder::Role => EntityKind::Role,
+    let Some(kind) = holder.kind() else {
+        return (name == config.admin_group).then_some(Guard::AdminGroup);
     };
     if kind == EntityKind::Role && tool_roles.iter().any(|r| r == name) {
         return Some(Guard::Tool);

@@ -730,22 +730,14 @@ impl<P: RevokerPorts> Batch<'_, P> {
     ) -> Result<(CallerRecord, Vec<(Action, ActionState)>), PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
-        let planned: Vec<(String, ActionRecord)> = actions
-            .iter()
-            .enumerate()
-            .map(|(n, action)| {
-                (
-                    ActionRecord::key(event_id, &format!("{scope}{n}")),
-                    ActionRecord {
-                        event_id: event_id.to_owned(),
-                        action: action.clone(),
-                        state: ActionState::Planned,
-                        at: Utc::now(),
-                        why: why.to_owned(),
-                    },
-                )
-            })
-            .collect();
+        let planned = ActionRecord::records(
+            event_id,
+            scope,
+            actions,
+            ActionState::Planned,
+            Utc::now(),
+            why,
+        );
         let mut record = r.port.record_actions(account, caller, &planned).await?;
         let mut states = Vec::new();
         for (key, _) in &planned {
@@ -785,18 +777,16 @@ impl<P: RevokerPorts> Batch<'_, P> {
                                 replacing,
                             } = &mut next
                             {
-                                let target = Target {
-                                    kind: if *holder == Holder::Role {
-                                        EntityKind::Role
-                                    } else {
-                                        EntityKind::User
-                                    },
-                                    name: name.clone(),
-                                    arn: String::new(),
-                                };
-                                if let CallerFacts::Found(f) = r.port.facts(&target).await? {
-                                    *replacing =
-                                        f.boundary.filter(|b| Some(b) != boundary.as_ref());
+                                if let Some(kind) = holder.kind() {
+                                    let target = Target {
+                                        kind,
+                                        name: name.clone(),
+                                        arn: String::new(),
+                                    };
+                                    if let CallerFacts::Found(f) = r.port.facts(&target).await? {
+                                        *replacing =
+                                            f.boundary.filter(|b| Some(b) != boundary.as_ref());
+                                    }
                                 }
                             }
                             warn!(caller = %caller, action = %entry.action, instead = %next, %message, "quota reached: falling back");
@@ -864,19 +854,21 @@ impl<P: RevokerPorts> Batch<'_, P> {
             (Contain::Off, _) => false,
             (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => true,
             (Contain::All, Decision::Alerted) => self.untrusted_session(&caller).await?,
-            (_, Decision::Ignored) => match self_service_credential(record, &caller, &r.config) {
-                Some(user) if self.stopped(&user).await? => true,
-                // Not stopped (yet): its containment is recorded, held, and carried out
-                // if the caller is revoked later (the events of its other calls may be
-                // decided after this one).
-                Some(user) => {
-                    if r.config.mode == Mode::Enforce {
-                        self.hold(record, &user, event, now).await?;
+            (_, Decision::Ignored) => {
+                match containment::self_service_credential(record, &caller, &r.config) {
+                    Some(user) if self.stopped(&user).await? => true,
+                    // Not stopped (yet): its containment is recorded, held, and carried out
+                    // if the caller is revoked later (the events of its other calls may be
+                    // decided after this one).
+                    Some(user) => {
+                        if r.config.mode == Mode::Enforce {
+                            self.hold(record, &user, event, now).await?;
+                        }
+                        false
                     }
-                    false
+                    None => false,
                 }
-                None => false,
-            },
+            }
             _ => false,
         };
         if !contained && own_role.is_none() {
@@ -923,7 +915,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         // A rename put back: what was gone under the old name is contained again.
         if !planned_only {
-            for (action, state) in self.after_renames(&by, &plan.actions, &states).await? {
+            for (action, state) in self
+                .after_renames(&by, &caller_record, &plan.actions, &states)
+                .await?
+            {
                 plan.actions.push(action);
                 states.push(state);
             }
@@ -952,26 +947,27 @@ impl<P: RevokerPorts> Batch<'_, P> {
     /// A role session alerted (ROLE_MODE=alert) whose role is neither trusted, exempt nor
     /// one of the tool's: CONTAIN=all contains its writes.
     async fn untrusted_session(&mut self, caller: &Principal) -> Result<bool, PortError> {
-        let r = self.revoker;
         let Principal::AssumedRole { role, .. } = caller else {
             return Ok(false);
         };
-        if r.env.is_tool(caller) {
-            return Ok(false);
-        }
         let facts = self.guard_facts(EntityKind::Role, &role.name).await?;
-        let mut tool_roles = crate::tamper::tool_roles(&r.config, &r.env);
-        tool_roles.extend(r.config.canary_role.clone());
-        let listed = r.config.exempt_principals.contains(&role.arn);
-        Ok(!listed
-            && containment::guard_of(
-                Holder::Role,
-                &role.name,
-                facts.as_ref(),
-                &r.config,
-                &tool_roles,
-            )
-            .is_none())
+        let r = self.revoker;
+        Ok(containment::guard_of(
+            Holder::Role,
+            &role.name,
+            facts.as_ref(),
+            &r.config,
+            &self.tool_roles(),
+        )
+        .is_none())
+    }
+
+    /// The tool's own roles: the functions' and the canary's.
+    fn tool_roles(&self) -> Vec<String> {
+        let r = self.revoker;
+        let mut roles = crate::tamper::tool_roles(&r.config, &r.env);
+        roles.extend(r.config.canary_role.clone());
+        roles
     }
 
     /// Whether a user is stopped: revoked (the ledger's record) or quarantined by the
@@ -1015,23 +1011,14 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map_or(now, |t| t.with_timezone(&Utc));
-        let held: Vec<(String, ActionRecord)> = plan
-            .actions
-            .iter()
-            .enumerate()
-            .map(|(n, action)| {
-                (
-                    ActionRecord::key(&event_id, &format!("c{n}")),
-                    ActionRecord {
-                        event_id: event_id.clone(),
-                        action: action.clone(),
-                        state: ActionState::Held,
-                        at,
-                        why: plan.what.clone(),
-                    },
-                )
-            })
-            .collect();
+        let held = ActionRecord::records(
+            &event_id,
+            "c",
+            &plan.actions,
+            ActionState::Held,
+            at,
+            &plan.what,
+        );
         let caller = trust::actor_key(EntityKind::User, &user.name);
         r.port
             .record_actions(&r.env.account_id, &caller, &held)
@@ -1044,6 +1031,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
     async fn after_renames(
         &mut self,
         caller: &str,
+        record: &CallerRecord,
         actions: &[Action],
         states: &[ActionState],
     ) -> Result<Vec<(Action, ActionState)>, PortError> {
@@ -1054,15 +1042,6 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .filter(|(a, _)| matches!(a, Action::Rename { .. }))
             .map(|(a, _)| a.subject())
             .collect();
-        if renamed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let r = self.revoker;
-        let record = r
-            .port
-            .caller_record(&r.env.account_id, caller)
-            .await?
-            .unwrap_or_default();
         let mut again = Vec::new();
         for (key, entry) in &record.actions {
             let concerned = match &entry.action {
@@ -1157,26 +1136,17 @@ impl<P: RevokerPorts> Batch<'_, P> {
                         versions: None,
                     });
                 }
-                let facts = match holder {
-                    Holder::Group => None,
-                    Holder::User | Holder::Role => {
-                        let kind = if holder == Holder::User {
-                            EntityKind::User
-                        } else {
-                            EntityKind::Role
-                        };
-                        self.guard_facts(kind, &name).await?
-                    }
+                let facts = match holder.kind() {
+                    Some(kind) => self.guard_facts(kind, &name).await?,
+                    None => None,
                 };
-                let mut tool_roles = crate::tamper::tool_roles(&r.config, &r.env);
-                tool_roles.extend(r.config.canary_role.clone());
                 Known {
                     guard: containment::guard_of(
                         holder,
                         &name,
                         facts.as_ref(),
                         &r.config,
-                        &tool_roles,
+                        &self.tool_roles(),
                     ),
                     versions: None,
                 }
@@ -1593,22 +1563,6 @@ impl<P: RevokerPorts> Batch<'_, P> {
             change(f);
         }
     }
-}
-
-/// The caller's own user, when the call is a self-service credential call (its own
-/// access key, password, other credential), which the decision ignores.
-fn self_service_credential(
-    record: &CloudTrailRecord,
-    caller: &Principal,
-    config: &Config,
-) -> Option<Target> {
-    let Principal::IamUser(user) = caller else {
-        return None;
-    };
-    let name = record.event_name.as_deref().unwrap_or_default();
-    (containment::CREDENTIAL_CALLS.contains(&name)
-        && crate::decision::is_self_service(record, user, config))
-    .then(|| Target::user(user))
 }
 
 /// The key of an event in the records: its CloudTrail event id, or, for a record without

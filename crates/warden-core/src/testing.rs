@@ -881,10 +881,7 @@ impl Actions for MemoryAccount {
             message: what,
         };
         let principal = |holder: Holder, name: &str| Target {
-            kind: match holder {
-                Holder::Role => EntityKind::Role,
-                _ => EntityKind::User,
-            },
+            kind: holder.kind().unwrap_or(EntityKind::User),
             name: name.to_owned(),
             arn: String::new(),
         };

@@ -68,12 +68,26 @@ fn event_by(who: Value, id: &str, name: &str, request: Value, response: Value) -
         "requestParameters": request, "responseElements": response, "eventID": id,
         "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": ACCOUNT,
     });
-    parse_eventbridge(
-        &json!({"version": "0", "id": "eb", "detail-type": "AWS API Call via CloudTrail",
-            "source": "aws.iam", "account": ACCOUNT, "region": "us-east-1", "detail": rec})
-        .to_string(),
-    )
-    .unwrap()
+    envelope(rec)
+}
+
+/// The EventBridge event of a CloudTrail record, in the record's account (with an
+/// envelope id only when the record has an event id).
+fn envelope(rec: Value) -> Event {
+    let mut event = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.iam", "account": rec["recipientAccountId"], "region": "us-east-1"});
+    if let Some(id) = rec["eventID"].as_str() {
+        event["id"] = json!(format!("eb-{id}"));
+    }
+    event["detail"] = rec;
+    parse_eventbridge(&event.to_string()).unwrap()
+}
+
+/// `event`, its record changed by `change`.
+fn changed(event: Event, change: impl FnOnce(&mut Value)) -> Event {
+    let mut rec = serde_json::to_value(event.record().unwrap()).unwrap();
+    change(&mut rec);
+    envelope(rec)
 }
 
 fn by_mallory(id: &str, name: &str, request: Value, response: Value) -> Event {
@@ -745,25 +759,14 @@ async fn contain_all_leaves_trusted_exempt_and_tool_roles_and_other_accounts() {
         )]
     };
     let call = |role: &str, account: &str| {
-        let mut e = serde_json::to_value(
-            event_by(
-                caller("role", role),
-                &format!("x-{role}-{account}"),
-                "CreateAccessKey",
-                json!({"userName": "backdoor"}),
-                json!({"accessKey": {"accessKeyId": "AKIABACKDOOR", "userName": "backdoor"}}),
-            )
-            .record()
-            .unwrap(),
-        )
-        .unwrap();
-        e["recipientAccountId"] = json!(account);
-        parse_eventbridge(
-            &json!({"version": "0", "id": "eb", "detail-type": "AWS API Call via CloudTrail",
-                "source": "aws.iam", "account": account, "region": "us-east-1", "detail": e})
-            .to_string(),
-        )
-        .unwrap()
+        let e = event_by(
+            caller("role", role),
+            &format!("x-{role}-{account}"),
+            "CreateAccessKey",
+            json!({"userName": "backdoor"}),
+            json!({"accessKey": {"accessKeyId": "AKIABACKDOOR", "userName": "backdoor"}}),
+        );
+        changed(e, |rec| rec["recipientAccountId"] = json!(account))
     };
     // An exempt role (the baseline trusts its tag), a role in EXEMPT_PRINCIPALS, the tool.
     let port = MemoryAccount::new()
@@ -810,14 +813,9 @@ async fn events_without_an_id_never_share_their_records() {
             json!({"userName": user}),
             json!({"user": {"userName": user}}),
         );
-        let mut rec = serde_json::to_value(e.record().unwrap()).unwrap();
-        rec.as_object_mut().unwrap().remove("eventID");
-        parse_eventbridge(
-            &json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
-                "account": ACCOUNT, "region": "us-east-1", "detail": rec})
-            .to_string(),
-        )
-        .unwrap()
+        changed(e, |rec| {
+            rec.as_object_mut().unwrap().remove("eventID");
+        })
     };
     r.batch()
         .process(&without_id("backdoor"), false)
@@ -837,6 +835,16 @@ async fn events_without_an_id_never_share_their_records() {
     assert!(record.actions.keys().all(|k| k.starts_with("noid-")));
 }
 
+/// mallory's CreateAccessKey of her own (no `userName`): a self-service call.
+fn own_key_of_mallory(id: &str) -> Event {
+    by_mallory(
+        id,
+        "CreateAccessKey",
+        Value::Null,
+        json!({"accessKey": {"accessKeyId": "AKIAMALLORY2", "userName": "mallory"}}),
+    )
+}
+
 #[tokio::test]
 async fn a_key_made_for_oneself_before_the_revoking_event_is_contained_once_revoked() {
     let r = revoker(account(), &[]);
@@ -845,29 +853,14 @@ async fn a_key_made_for_oneself_before_the_revoking_event_is_contained_once_revo
         Credential::AccessKey("AKIAMALLORY2".into()),
     );
     let own_key = |minutes_ago: i64| {
-        let mut rec = serde_json::to_value(
-            event_by(
-                caller("user", "mallory"),
-                &format!("own-{minutes_ago}"),
-                "CreateAccessKey",
-                Value::Null,
-                json!({"accessKey": {"accessKeyId": "AKIAMALLORY2", "userName": "mallory"}}),
+        let e = own_key_of_mallory(&format!("own-{minutes_ago}"));
+        changed(e, |rec| {
+            rec["eventTime"] = json!(
+                (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago))
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
             )
-            .record()
-            .unwrap(),
-        )
-        .unwrap();
-        rec["eventTime"] = json!(
-            (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes_ago))
-                .format("%Y-%m-%dT%H:%M:%SZ")
-                .to_string()
-        );
-        parse_eventbridge(
-            &json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
-                "account": ACCOUNT, "region": "us-east-1", "detail": rec})
-            .to_string(),
-        )
-        .unwrap()
+        })
     };
     // Her own key, decided before her revoking call: ignored, its containment held.
     let out = r.batch().process(&own_key(3), false).await.unwrap();
@@ -895,25 +888,9 @@ async fn a_key_made_for_oneself_before_the_revoking_event_is_contained_once_revo
 #[tokio::test]
 async fn an_old_key_of_ones_own_is_not_what_a_caller_made_before_its_deny() {
     let r = revoker(account(), &[]);
-    let mut rec = serde_json::to_value(
-        event_by(
-            caller("user", "mallory"),
-            "old-key",
-            "CreateAccessKey",
-            Value::Null,
-            json!({"accessKey": {"accessKeyId": "AKIAMALLORY2", "userName": "mallory"}}),
-        )
-        .record()
-        .unwrap(),
-    )
-    .unwrap();
-    rec["eventTime"] = json!("2026-10-01T09:00:00Z");
-    let old = parse_eventbridge(
-        &json!({"detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
-            "account": ACCOUNT, "region": "us-east-1", "detail": rec})
-        .to_string(),
-    )
-    .unwrap();
+    let old = changed(own_key_of_mallory("old-key"), |rec| {
+        rec["eventTime"] = json!("2026-10-01T09:00:00Z")
+    });
     r.batch().process(&old, false).await.unwrap();
     r.batch().process(&chain()[4], false).await.unwrap();
     let key = (
