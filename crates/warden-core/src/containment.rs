@@ -67,10 +67,9 @@ pub enum Guard {
     Exempt,
     /// One of iam-warden's own roles.
     Tool,
-    /// The admin group: its grants are its trusted members'.
+    /// The admin group: its grants are its trusted members'. (Another group's members
+    /// are the caller's to change: a trusted one in it shields nothing.)
     AdminGroup,
-    /// A group with a trusted admin or exempt principal among its members.
-    TrustedMembers,
 }
 
 impl Guard {
@@ -80,7 +79,6 @@ impl Guard {
             Guard::Exempt => "an exempt principal",
             Guard::Tool => "one of iam-warden's own roles",
             Guard::AdminGroup => "the admin group",
-            Guard::TrustedMembers => "a group with trusted members",
         }
     }
 }

@@ -1118,24 +1118,6 @@ impl<P: RevokerPorts> Batch<'_, P> {
         Ok(match containment::need(record, &r.config) {
             None => Known::default(),
             Some(Need::Guard(holder, name)) => {
-                // A group's grants are its members': guarded if a trusted one is in it.
-                if holder == Holder::Group && name != r.config.admin_group {
-                    let trust = self.trust().await?.clone();
-                    let members = match r.port.group_members(&name).await {
-                        Err(PortError::NoSuchEntity { .. }) => Vec::new(),
-                        other => other?,
-                    };
-                    let trusted = members.iter().any(|(member, id)| {
-                        trust
-                            .of(EntityKind::User, member)
-                            .values()
-                            .any(|e| e.unique_id.is_none() || id.is_none() || e.unique_id == *id)
-                    });
-                    return Ok(Known {
-                        guard: trusted.then_some(containment::Guard::TrustedMembers),
-                        versions: None,
-                    });
-                }
                 let facts = match holder.kind() {
                     Some(kind) => self.guard_facts(kind, &name).await?,
                     None => None,

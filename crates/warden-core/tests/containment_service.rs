@@ -1019,46 +1019,43 @@ async fn a_permanent_containment_failure_never_holds_up_the_revocation_notice() 
 }
 
 #[tokio::test]
-async fn a_grant_to_a_group_with_a_trusted_member_is_reported_not_undone() {
+async fn a_trusted_member_the_caller_put_in_a_group_does_not_shield_its_grant() {
+    // mallory, a member of `devs`, adds alice (a trusted admin) to it, then gives
+    // `devs` an admin-like policy: a group's members are hers to change, so they
+    // are no reason to leave the grant.
     let port = account();
-    port.lock()
-        .principals
-        .get_mut(&(EntityKind::User, "alice".into()))
-        .unwrap()
-        .groups
-        .insert("dba".into());
-    port.lock()
-        .group_policies
-        .insert(("dba".into(), ADMIN_POLICY.into()));
+    for user in ["mallory", "alice"] {
+        port.lock()
+            .principals
+            .get_mut(&(EntityKind::User, user.into()))
+            .unwrap()
+            .groups
+            .insert("devs".into());
+    }
     port.lock()
         .group_policies
         .insert(("devs".into(), ADMIN_POLICY.into()));
     let r = revoker(port, &[]);
-    for (id, group) in [("gp1", "dba"), ("gp2", "devs")] {
-        r.batch()
-            .process(
-                &by_mallory(
-                    id,
-                    "AttachGroupPolicy",
-                    json!({"groupName": group, "policyArn": ADMIN_POLICY}),
-                    Value::Null,
-                ),
-                false,
-            )
-            .await
-            .unwrap();
+    for e in [
+        by_mallory(
+            "gm1",
+            "AddUserToGroup",
+            json!({"groupName": "devs", "userName": "alice"}),
+            Value::Null,
+        ),
+        by_mallory(
+            "gm2",
+            "AttachGroupPolicy",
+            json!({"groupName": "devs", "policyArn": ADMIN_POLICY}),
+            Value::Null,
+        ),
+    ] {
+        r.batch().process(&e, false).await.unwrap();
     }
     let groups = r.port().lock().group_policies.clone();
-    assert!(
-        groups.contains(&("dba".into(), ADMIN_POLICY.into())),
-        "alice relies on it, perhaps"
-    );
     assert!(!groups.contains(&("devs".into(), ADMIN_POLICY.into())));
-    let body = r.port().notices()[0].body.clone();
-    assert!(
-        body.contains("group/dba is a group with trusted members"),
-        "{body}"
-    );
+    // alice's membership is a grant to a trusted admin: reported, not undone.
+    assert!(facts(&r, EntityKind::User, "alice").groups.contains("devs"));
 }
 
 #[tokio::test]
