@@ -8,7 +8,7 @@ use warden_core::containment::PolicyVersion;
 use warden_core::ports::{Actions, Applied, PortError};
 use warden_core::principal::EntityKind;
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::AwsAccount;
 
 /// Sends an IAM request; its output is not needed, its error is classified under `op`.
@@ -20,10 +20,6 @@ macro_rules! send {
             .map(|_| ())
             .map_err(|e| classify($op, e))
     };
-}
-
-fn bad(operation: &'static str, message: String) -> PortError {
-    PortError::Failed { operation, message }
 }
 
 fn status(active: bool) -> StatusType {

@@ -86,3 +86,8 @@ where
         _ => PortError::Failed { operation, message },
     }
 }
+
+/// A permanent failure of `operation`, for what is wrong before or after a call.
+pub(crate) fn bad(operation: &'static str, message: String) -> PortError {
+    PortError::Failed { operation, message }
+}

@@ -18,7 +18,7 @@ use warden_core::event::CloudTrailRecord;
 use warden_core::ports::{ActionRecords, Deferrals, PortError, Trail, TrustLedger};
 use warden_core::trust::{ActionRecord, CallerRecord, LedgerChange, TrustEntry, TrustSet};
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::ledger::{s, KEY};
 use crate::AwsAccount;
 
@@ -33,10 +33,6 @@ fn trust_key(account: &str) -> String {
 
 fn actions_key(account: &str, caller: &str) -> String {
     format!("actions#{account}#{caller}")
-}
-
-fn bad(operation: &'static str, message: String) -> PortError {
-    PortError::Failed { operation, message }
 }
 
 fn json_map<T: serde::de::DeserializeOwned>(

@@ -648,12 +648,7 @@ async fn restore_one(
             for (user, password) in &report.secrets {
                 show_once(user, password);
             }
-            let trust_given_back = |a: &String| {
-                a.contains("undone by iam-warden")
-                    && (a.contains(&format!("`{}`", config.admin_group))
-                        || a.contains(&format!("`{}=", config.exempt_tag.0)))
-            };
-            if report.actions.iter().any(trust_given_back) {
+            if report.status_put_back {
                 println!(
                     "What was put back is not trusted for it: if it should be, run `warden trust --{} {}`.",
                     kind.as_str(),

@@ -1612,6 +1612,10 @@ pub struct RestoreReport {
     /// serialized, logged nor notified.
     #[serde(skip)]
     pub secrets: Vec<(String, String)>,
+    /// An escalation's admin membership or exempt tag was put back: untrusted until
+    /// `warden trust`.
+    #[serde(skip)]
+    pub status_put_back: bool,
 }
 
 /// Undoes a revocation: detach the managed deny, delete the inline deny, remove the
@@ -1677,6 +1681,7 @@ pub async fn restore<P: RevokerPorts>(
     // only what concerns the caller itself (its role's sessions revoked).
     let caller = trust::actor_key(target.kind, &target.name);
     let mut secrets = Vec::new();
+    let mut status_put_back = false;
     if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
         for (key, entry) in &record.actions {
             // With `caller_only`, only the tool's own measure on the caller (its role's
@@ -1731,10 +1736,17 @@ pub async fn restore<P: RevokerPorts>(
                         entry.event_id
                     )
                 }
-                Applied::Done => format!(
-                    "{undo} (undone by iam-warden after event `{}`)",
-                    entry.event_id
-                ),
+                Applied::Done => {
+                    status_put_back |= match &undo {
+                        Action::AddToGroup { group, .. } => *group == config.admin_group,
+                        Action::Tag { key, .. } => *key == config.exempt_tag.0,
+                        _ => false,
+                    };
+                    format!(
+                        "{undo} (undone by iam-warden after event `{}`)",
+                        entry.event_id
+                    )
+                }
             });
         }
     }
@@ -1755,6 +1767,7 @@ pub async fn restore<P: RevokerPorts>(
         restored,
         actions,
         secrets,
+        status_put_back,
     })
 }
 

@@ -291,6 +291,10 @@ async fn the_attack_chain_is_contained_once_notified_once_and_restored_exactly()
         .unwrap();
     assert!(report.restored);
     assert!(
+        !report.status_put_back,
+        "a containment put back gives no status"
+    );
+    assert!(
         report
             .actions
             .iter()

@@ -645,6 +645,10 @@ async fn restore_puts_an_undone_grant_back_and_trust_makes_it_count() {
         .unwrap();
     assert!(report.restored);
     assert!(
+        report.status_put_back,
+        "an escalation put back is untrusted: the CLI says so"
+    );
+    assert!(
         report
             .actions
             .iter()
