@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::{EntityType, Tag};
 use warden_core::config::tags;
-use warden_core::decision::{CallerFacts, Facts, Method};
+use warden_core::facts::{CallerFacts, Facts};
 use warden_core::ports::{Directory, Enforcer, Inventory, PortError, RevokedPrincipal};
 use warden_core::principal::{EntityKind, Target};
+use warden_core::revocation::Method;
 
 use crate::error::classify;
 use crate::AwsAccount;

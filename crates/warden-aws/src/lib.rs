@@ -165,7 +165,7 @@ impl AwsAccount {
     pub async fn discover(
         &self,
         config: &warden_core::config::Config,
-    ) -> Result<warden_core::decision::Environment, StartupError> {
+    ) -> Result<warden_core::config::Environment, StartupError> {
         discover(self, config).await
     }
 }

@@ -1,8 +1,8 @@
 //! What the functions learn once, at start-up, and the checks that refuse to start
 //! on a bad configuration (nothing is revoked on a guess).
 
+use warden_core::config::Environment;
 use warden_core::config::{Config, ConfigError};
-use warden_core::decision::Environment;
 use warden_core::ports::{Authorizations, PortError};
 
 use crate::error::classify;

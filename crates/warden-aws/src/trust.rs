@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
+use warden_core::action::{ActionRecord, CallerRecord};
 use warden_core::event::CloudTrailRecord;
 use warden_core::ports::{ActionRecords, Deferrals, PortError, Trail, TrustLedger};
-use warden_core::trust::{ActionRecord, CallerRecord, LedgerChange, TrustEntry, TrustSet};
+use warden_core::trust::{LedgerChange, TrustEntry, TrustSet};
 
 use crate::error::{bad, classify};
 use crate::ledger::{s, KEY};

@@ -16,7 +16,7 @@ use aws_sdk_iam::Client as Iam;
 use aws_smithy_async::time::SystemTimeSource;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use warden_aws::AwsAccount;
-use warden_core::decision::CallerFacts;
+use warden_core::facts::CallerFacts;
 use warden_core::notice::Notice;
 use warden_core::ports::{DeadLetters, Directory, Enforcer, Notifier, PortError};
 use warden_core::principal::{EntityKind, Target};
@@ -172,7 +172,7 @@ iam_faults!(
     || aws_sdk_iam::operation::remove_user_from_group::RemoveUserFromGroupOutput::builder().build(),
     |a| warden_core::ports::Actions::apply(
         &a,
-        &warden_core::trust::Action::RemoveFromGroup {
+        &warden_core::action::Action::RemoveFromGroup {
             group: "Administrators".into(),
             user: "mallory".into()
         }
@@ -184,7 +184,7 @@ iam_faults!(
     || aws_sdk_iam::operation::untag_role::UntagRoleOutput::builder().build(),
     |a| warden_core::ports::Actions::apply(
         &a,
-        &warden_core::trust::Action::Untag {
+        &warden_core::action::Action::Untag {
             kind: EntityKind::Role,
             name: "deployer".into(),
             key: "iam-warden:exempt".into(),
@@ -229,7 +229,7 @@ async fn an_undo_of_what_no_longer_exists_is_gone_not_an_error() {
     ));
     let done = warden_core::ports::Actions::apply(
         &a,
-        &warden_core::trust::Action::RemoveFromGroup {
+        &warden_core::action::Action::RemoveFromGroup {
             group: "Administrators".into(),
             user: "gone".into(),
         },
@@ -252,7 +252,11 @@ iam_faults!(
     get_role_for_boundary,
     Iam::get_role,
     || aws_sdk_iam::operation::get_role::GetRoleOutput::builder().build(),
-    |a| a.deny_present(&role(), warden_core::decision::Method::Boundary, &config())
+    |a| a.deny_present(
+        &role(),
+        warden_core::revocation::Method::Boundary,
+        &config()
+    )
 );
 iam_faults!(
     put_user_permissions_boundary,

@@ -317,7 +317,7 @@ async fn revocation_records_are_retried_and_a_lasting_failure_is_transient() {
         event_id: "e1".into(),
         event_name: "CreateUser".into(),
         at: chrono::Utc::now(),
-        method: warden_core::decision::Method::Managed,
+        method: warden_core::revocation::Method::Managed,
         previous_boundary: None,
         notified: false,
     };

@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 use clap::{ArgGroup, Parser, Subcommand};
 use warden_aws::{AwsAccount, StartupError};
+use warden_core::config::Environment;
 use warden_core::config::{tags, Config};
 use warden_core::decision::Decision;
-use warden_core::decision::Environment;
 use warden_core::event::parse_file;
 use warden_core::ports::{Inventory, TrustLedger};
 use warden_core::principal::{EntityKind, Target};
@@ -440,7 +440,7 @@ async fn status(json: bool) -> Result<ExitCode, CliError> {
     // What was contained (or undone) because of each revoked principal's calls.
     let mut contained = Vec::new();
     for r in &revoked {
-        let caller = warden_core::trust::actor_key(r.target.kind, &r.target.name);
+        let caller = warden_core::action::actor_key(r.target.kind, &r.target.name);
         let record =
             warden_core::ports::ActionRecords::caller_record(&account, &env.account_id, &caller)
                 .await?

@@ -454,3 +454,37 @@ pub struct CallerRecord {
 pub fn actor_key(kind: EntityKind, name: &str) -> String {
     format!("{}/{name}", kind.as_str())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_records_are_keyed_by_event_and_position() {
+        assert_eq!(ActionRecord::key("e1", "0"), "e1#0");
+        assert_eq!(ActionRecord::key("e1", "c2"), "e1#c2");
+    }
+
+    #[test]
+    fn an_action_undone_twice_is_itself() {
+        let a = Action::Untag {
+            kind: EntityKind::Role,
+            name: "r".into(),
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_ne!(a.undo(), a);
+        assert_eq!(a.undo().undo(), a);
+        let g = Action::RemoveFromGroup {
+            group: "g".into(),
+            user: "u".into(),
+        };
+        assert_eq!(
+            g.undo(),
+            Action::AddToGroup {
+                group: "g".into(),
+                user: "u".into()
+            }
+        );
+    }
+}

@@ -4,6 +4,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::principal::Principal;
+
 /// A configuration error: always names the variable, quotes the value in backticks.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -114,6 +116,46 @@ pub mod tags {
     pub const PRUNED: &[&str] = &[PRUNED_AT, PRUNED_RUN];
 }
 
+/// The tool's own resources, by name (from TOOL_RULE_NAMES, TOOL_FUNCTION_NAMES,
+/// TOOL_QUEUE_NAMES, TOPIC_ARN, LEDGER_TABLE).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolResources {
+    pub rules: Vec<String>,
+    pub functions: Vec<String>,
+    pub queues: Vec<String>,
+    pub topic_arn: Option<String>,
+    pub table: String,
+}
+
+/// What the account looks like to the running tool, learnt once at start-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Environment {
+    /// The account the tool runs in; it never acts on another.
+    pub account_id: String,
+    /// The tool's own identity (STS GetCallerIdentity).
+    pub caller_arn: String,
+    /// `AttachedPoliciesPerUserQuota` (GetAccountSummary).
+    pub user_policy_quota: u32,
+    /// `AttachedPoliciesPerRoleQuota` (GetAccountSummary).
+    pub role_policy_quota: u32,
+}
+
+impl Environment {
+    /// Whether the caller is this tool itself: its role, whatever the session name.
+    /// Only a role counts: `warden` run by an operator's IAM user does not make that
+    /// user's own IAM calls invisible.
+    pub fn is_tool(&self, principal: &Principal) -> bool {
+        match principal {
+            Principal::AssumedRole { role, .. } => self
+                .caller_arn
+                .strip_prefix(&format!("arn:aws:sts::{}:assumed-role/", role.account_id))
+                .and_then(|rest| rest.split('/').next())
+                .is_some_and(|name| name == role.name),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub admin_group: String,
@@ -151,7 +193,7 @@ pub struct Config {
     pub deferral_queue_url: Option<String>,
     /// The tool's own pipeline (`TOOL_RULE_NAMES`, `TOOL_FUNCTION_NAMES`,
     /// `TOOL_QUEUE_NAMES`, with TOPIC_ARN and LEDGER_TABLE): changes to it are tampering.
-    pub tool: crate::tamper::ToolResources,
+    pub tool: ToolResources,
     /// The canary role (`CANARY_ROLE_NAME`): a tag written on it daily proves the path.
     pub canary_role: Option<String>,
 }
@@ -322,7 +364,7 @@ impl Config {
                 None => Ok(names),
             }
         };
-        let tool = crate::tamper::ToolResources {
+        let tool = ToolResources {
             rules: names("TOOL_RULE_NAMES")?,
             functions: names("TOOL_FUNCTION_NAMES")?,
             queues: names("TOOL_QUEUE_NAMES")?,

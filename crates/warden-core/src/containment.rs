@@ -14,10 +14,11 @@ use serde_json::Value;
 
 use crate::action::{Action, ActionState, Credential, Holder};
 use crate::config::Config;
-use crate::decision::Facts;
 use crate::event::CloudTrailRecord;
+use crate::facts::Facts;
+use crate::grant::{standing, Standing};
 use crate::principal::{EntityKind, Principal, Target};
-use crate::trust::{standing, Standing, Status};
+use crate::trust::Status;
 
 /// The inline policy that revokes a role's sessions issued before a time (as IAM's
 /// "Revoke active sessions" does with `AWSRevokeOlderSessions`).
@@ -164,7 +165,7 @@ impl Plan {
 /// its notice already went out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contained {
-    /// The caller ([`crate::trust::actor`]) and its event.
+    /// The caller ([`crate::grant::actor`]) and its event.
     pub by: String,
     pub event_id: String,
     pub plan: Plan,

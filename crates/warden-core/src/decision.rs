@@ -5,15 +5,17 @@
 //! called again with them. Rows are evaluated in the table's order; the first that
 //! matches decides.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::config::{CallPolicy, Config, Mode, RoleMode, Unverified};
+use crate::config::{CallPolicy, Config, Environment, Mode, RoleMode, Unverified};
 use crate::event::{CloudTrailRecord, Event};
+use crate::facts::CallerFacts;
+use crate::grant::{standing, Standing};
 use crate::principal::{Entity, EntityKind, Principal, Target};
-use crate::trust::{standing, Standing, Status, TrustEntry, Verification};
+use crate::revocation::Method;
+use crate::trust::{Status, Verification};
 
 /// The six outcomes of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -48,88 +50,6 @@ impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// What the account looks like to the running tool, learnt once at start-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Environment {
-    /// The account the tool runs in; it never acts on another.
-    pub account_id: String,
-    /// The tool's own identity (STS GetCallerIdentity).
-    pub caller_arn: String,
-    /// `AttachedPoliciesPerUserQuota` (GetAccountSummary).
-    pub user_policy_quota: u32,
-    /// `AttachedPoliciesPerRoleQuota` (GetAccountSummary).
-    pub role_policy_quota: u32,
-}
-
-impl Environment {
-    /// Whether the caller is this tool itself: its role, whatever the session name.
-    /// Only a role counts: `warden` run by an operator's IAM user does not make that
-    /// user's own IAM calls invisible.
-    pub fn is_tool(&self, principal: &Principal) -> bool {
-        match principal {
-            Principal::AssumedRole { role, .. } => self
-                .caller_arn
-                .strip_prefix(&format!("arn:aws:sts::{}:assumed-role/", role.account_id))
-                .and_then(|rest| rest.split('/').next())
-                .is_some_and(|name| name == role.name),
-            _ => false,
-        }
-    }
-}
-
-/// What IAM says about the caller, looked up when the table needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
-    /// Group names (users only).
-    pub groups: BTreeSet<String>,
-    pub tags: BTreeMap<String, String>,
-    /// ARNs of the attached managed policies.
-    pub attached_policies: BTreeSet<String>,
-    /// Names of the inline policies.
-    pub inline_policies: BTreeSet<String>,
-    /// What the trust ledger holds for this principal, by status.
-    pub trusted: BTreeMap<Status, TrustEntry>,
-    /// For a status held without the ledger: what the look-up for its grant found.
-    pub verified: BTreeMap<Status, Verification>,
-    /// IAM's unique id of the principal (GetUser / GetRole).
-    pub unique_id: Option<String>,
-    /// The ARN of its permissions boundary.
-    pub boundary: Option<String>,
-    /// The tool's revocation record (the ledger).
-    pub revocation: Option<crate::revocation::RevocationRecord>,
-    /// The principal these facts are about when the event's name now belongs to another
-    /// (or to nobody): the caller, found by its unique id under its new name.
-    pub renamed: Option<Target>,
-}
-
-/// The result of a facts look-up.
-// One per principal per invocation, mostly `Found`: boxing would buy nothing.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallerFacts {
-    Found(Facts),
-    /// IAM answered `NoSuchEntity`: the caller was deleted since the call.
-    Gone,
-    /// The event's name now belongs to a different principal, and the caller's unique id
-    /// to none: the caller was deleted, and the new holder of its name is not it.
-    NameReused,
-    /// Deleted: neither its name nor its unique id exists any more.
-    Vanished,
-}
-
-/// How the deny is put on a principal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Method {
-    /// Attach the managed deny policy.
-    Managed,
-    /// Put the inline deny: the principal has as many managed policies as the account allows.
-    Inline,
-    /// A permissions boundary that denies IAM (and keeps the old boundary's limits): the
-    /// managed and inline quotas are full.
-    Boundary,
 }
 
 /// A revocation to carry out.

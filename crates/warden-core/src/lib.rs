@@ -7,6 +7,8 @@ pub mod config;
 pub mod containment;
 pub mod decision;
 pub mod event;
+pub mod facts;
+pub mod grant;
 pub mod notice;
 pub mod ports;
 pub mod principal;

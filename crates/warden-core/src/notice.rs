@@ -6,11 +6,14 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use crate::config::Environment;
 use crate::containment::Contained;
-use crate::decision::{Decision, Environment, Method, Verdict};
+use crate::decision::{Decision, Verdict};
 use crate::event::Event;
+use crate::grant::Escalation;
 use crate::principal::{EntityKind, Principal, Target};
-use crate::trust::{Escalation, TrustSet};
+use crate::revocation::Method;
+use crate::trust::TrustSet;
 
 fn by_of(containment: Option<&Contained>) -> &str {
     containment.map_or("?", |c| c.by.as_str())

@@ -7,14 +7,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::action::{Action, ActionRecord, CallerRecord};
 use crate::containment::PolicyVersion;
-use crate::decision::{CallerFacts, Method};
 use crate::event::CloudTrailRecord;
+use crate::facts::CallerFacts;
 use crate::notice::Notice;
 use crate::principal::Target;
 use crate::prune::{LedgerEntry, Outcome, PolicyDoc, Quotas, Report, Subject};
+use crate::revocation::Method;
 use crate::revocation::RevocationRecord;
-use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
+use crate::trust::{LedgerChange, TrustSet};
 
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

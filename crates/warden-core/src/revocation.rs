@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::decision::Method;
 use crate::principal::{EntityKind, Target};
 
 /// IAM's limit on a managed policy document (whitespace not counted).
@@ -19,6 +18,19 @@ pub const MANAGED_POLICY_MAX: usize = 6144;
 
 /// The name prefix of the tool's boundary policies, under `/iam-warden/`.
 pub const BOUNDARY_PREFIX: &str = "iam-warden-boundary-";
+
+/// How the deny is put on a principal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Attach the managed deny policy.
+    Managed,
+    /// Put the inline deny: the principal has as many managed policies as the account allows.
+    Inline,
+    /// A permissions boundary that denies IAM (and keeps the old boundary's limits): the
+    /// managed and inline quotas are full.
+    Boundary,
+}
 
 impl Method {
     /// The method to try when IAM refuses this one at a quota (`LimitExceeded`).

@@ -10,24 +10,26 @@ use tracing::{info, warn};
 
 use chrono::Utc;
 
+use crate::action::{Action, ActionRecord, ActionState, CallerRecord};
 use crate::action::{Credential, Holder};
+use crate::config::Environment;
 use crate::config::{tags, Config, Contain, Mode};
 use crate::containment::{self, Contained, Known, Need, Plan};
-use crate::decision::{decide, CallerFacts, Decision, Environment, Facts, Method, Step, Verdict};
+use crate::decision::{decide, Decision, Step, Verdict};
 use crate::event::{CloudTrailRecord, Event};
+use crate::facts::{CallerFacts, Facts};
+use crate::grant::{self, Escalation, Grant};
 use crate::notice;
 use crate::ports::Applied;
 use crate::ports::PolicyCheck;
 use crate::ports::{Authorizations, Notifier, PortError, RevokerPorts, TrustLedger};
 use crate::principal::{EntityKind, Principal, Target};
+use crate::revocation::Method;
 use crate::revocation::{
     boundary_document, boundary_name, deny_everything_boundary, is_tool_boundary, record_key,
     RevocationRecord,
 };
-use crate::trust::{
-    self, Action, ActionRecord, ActionState, CallerRecord, Escalation, Grant, LedgerChange,
-    Provenance, Status, TrustSet, Verification,
-};
+use crate::trust::{self, LedgerChange, Provenance, Status, TrustSet, Verification};
 use crate::DENY_ALL_IAM_POLICY;
 
 /// How far back a stopped caller's held self-service containments are released.
@@ -249,7 +251,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             Err(e) => {
                 warn!(error = %e, "containment failed for good");
                 event.record().map(|record| Contained {
-                    by: trust::actor(record),
+                    by: grant::actor(record),
                     event_id: event_key(event),
                     plan: Plan {
                         what: containment::describe(record),
@@ -480,18 +482,18 @@ impl<P: RevokerPorts> Batch<'_, P> {
         // caller's made the admin group.
         let mut found: Option<CloudTrailRecord> = event
             .record()
-            .filter(|rec| match trust::grant_of(rec, &r.config) {
+            .filter(|rec| match grant::grant_of(rec, &r.config) {
                 Some(Grant::GroupBecomesAdmin { .. }) => status == Status::Admin,
                 other => other.as_ref() == Some(&wanted),
             })
             .cloned();
         if found.is_none() {
-            let since = Utc::now() - trust::GRANT_LOOKBACK;
+            let since = Utc::now() - grant::GRANT_LOOKBACK;
             let mut records = Vec::new();
             for call in status.grant_calls(target.kind) {
                 records.extend(self.lookup(call, since).await?);
             }
-            found = trust::latest_grant(&records, status, target, &r.config).cloned();
+            found = grant::latest_grant(&records, status, target, &r.config).cloned();
         }
         let Some(grant) = found else {
             let wait = match self.patience {
@@ -507,7 +509,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         let authorized = self.may_grant(&grant).await?;
         Ok(Verification::Granted {
-            by: trust::actor(&grant),
+            by: grant::actor(&grant),
             event_id: grant.event_id.clone().unwrap_or_default(),
             authorized,
         })
@@ -549,7 +551,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             }
             _ => None,
         };
-        Ok(trust::may_grant(&caller, facts.as_ref(), record, &r.config))
+        Ok(grant::may_grant(&caller, facts.as_ref(), record, &r.config))
     }
 
     /// The trust work of a decided event: a grant found for an unverified status (into
@@ -582,7 +584,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                     Some(CallerFacts::Found(f)) => f.unique_id.clone(),
                     _ => None,
                 };
-                let changes = trust::ledger_changes(
+                let changes = grant::ledger_changes(
                     &grant,
                     &provenance,
                     grantee_id.as_deref(),
@@ -595,7 +597,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 // An escalation seen from its grantee before its own event: undone now,
                 // recorded under the granter; this event's notice tells it.
                 let what = grant.describe(&r.config);
-                let actions = trust::undo_escalation(&grant, &r.config);
+                let actions = grant::undo_escalation(&grant, &r.config);
                 let record = if planned_only {
                     CallerRecord::default()
                 } else {
@@ -613,14 +615,14 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 });
             }
         }
-        let Some(grant) = trust::grant_of(record, &r.config) else {
+        let Some(grant) = grant::grant_of(record, &r.config) else {
             return Ok(seen_from_grantee);
         };
         let caller = Principal::classify(record);
         if r.env.is_tool(&caller) {
             return Ok(seen_from_grantee);
         }
-        let by = trust::actor(record);
+        let by = grant::actor(record);
         let event_id = event.event_id().unwrap_or("unknown").to_owned();
         let provenance = Provenance::Grant {
             by: by.clone(),
@@ -629,7 +631,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if !grant.gives() {
             // Taking trust away always applies, whoever does it.
             let current = self.trust().await?.clone();
-            let changes = trust::ledger_changes(&grant, &provenance, None, &[], &current, now);
+            let changes = grant::ledger_changes(&grant, &provenance, None, &[], &current, now);
             self.change_trust(&changes).await?;
             return Ok(seen_from_grantee);
         }
@@ -657,8 +659,8 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 arn: String::new(),
             };
             if matches!(
-                trust::standing(*status, &target, f, &r.config),
-                trust::Standing::Trusted(_)
+                grant::standing(*status, &target, f, &r.config),
+                grant::Standing::Trusted(_)
             ) {
                 return Ok(seen_from_grantee);
             }
@@ -672,7 +674,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             };
             let current = self.trust().await?.clone();
             let grantee_id = grantee.as_ref().and_then(|f| f.unique_id.clone());
-            let changes = trust::ledger_changes(
+            let changes = grant::ledger_changes(
                 &grant,
                 &provenance,
                 grantee_id.as_deref(),
@@ -684,7 +686,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             return Ok(seen_from_grantee);
         }
         let what = grant.describe(&r.config);
-        let actions = trust::undo_escalation(&grant, &r.config);
+        let actions = grant::undo_escalation(&grant, &r.config);
         let record = if planned_only {
             r.port
                 .caller_record(&r.env.account_id, &by)
@@ -893,7 +895,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         if quarantines && r.config.mode == Mode::Enforce {
             self.verify_quarantine_policy(None).await?;
         }
-        let by = trust::actor(record);
+        let by = grant::actor(record);
         let event_id = event_key(event);
         let planned_only =
             r.config.mode == Mode::Report || verdict.decision == Decision::WouldRevoke;
@@ -1019,7 +1021,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             at,
             &plan.what,
         );
-        let caller = trust::actor_key(EntityKind::User, &user.name);
+        let caller = crate::action::actor_key(EntityKind::User, &user.name);
         r.port
             .record_actions(&r.env.account_id, &caller, &held)
             .await?;
@@ -1144,7 +1146,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
     fn forget_facts(&mut self, action: &Action) {
         let subject = action.subject();
         self.facts
-            .retain(|t, _| trust::actor_key(t.kind, &t.name) != subject);
+            .retain(|t, _| crate::action::actor_key(t.kind, &t.name) != subject);
     }
 
     /// The notice of what was undone or contained because of an event, once per event
@@ -1540,7 +1542,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         Ok(())
     }
 
-    fn update_facts(&mut self, target: &Target, change: impl FnOnce(&mut crate::decision::Facts)) {
+    fn update_facts(&mut self, target: &Target, change: impl FnOnce(&mut Facts)) {
         if let Some(CallerFacts::Found(f)) = self.facts.get_mut(target) {
             change(f);
         }
@@ -1679,7 +1681,7 @@ pub async fn restore<P: RevokerPorts>(
     }
     // What was undone and contained because of the caller's calls; with `caller_only`,
     // only what concerns the caller itself (its role's sessions revoked).
-    let caller = trust::actor_key(target.kind, &target.name);
+    let caller = crate::action::actor_key(target.kind, &target.name);
     let mut secrets = Vec::new();
     let mut status_put_back = false;
     if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
@@ -1834,7 +1836,7 @@ pub async fn vouch<P: RevokerPorts>(
     let entries: Vec<trust::TrustEntry> = [Status::Admin, Status::Exempt]
         .into_iter()
         .filter(|s| {
-            trust::standing(
+            grant::standing(
                 *s,
                 target,
                 &Facts {
@@ -1842,7 +1844,7 @@ pub async fn vouch<P: RevokerPorts>(
                     ..facts.clone()
                 },
                 config,
-            ) != trust::Standing::Absent
+            ) != grant::Standing::Absent
         })
         .map(|status| trust::TrustEntry {
             status,

@@ -6,8 +6,7 @@
 //! are not IAM calls; a second rule sends them to the revoker, which notifies each once
 //! and decides its caller as for an IAM write: switching the tool off is an attack on it.
 
-use crate::config::Config;
-use crate::decision::Environment;
+use crate::config::{Config, Environment, ToolResources};
 use crate::event::CloudTrailRecord;
 #[cfg(test)]
 use serde_json::json;
@@ -42,17 +41,6 @@ pub enum Tampering {
     QuarantinePolicy,
     /// One of its roles changed: notified, whoever made it.
     ToolRole(String),
-}
-
-/// The tool's own resources, by name (from TOOL_RULE_NAMES, TOOL_FUNCTION_NAMES,
-/// TOOL_QUEUE_NAMES, TOPIC_ARN, LEDGER_TABLE).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ToolResources {
-    pub rules: Vec<String>,
-    pub functions: Vec<String>,
-    pub queues: Vec<String>,
-    pub topic_arn: Option<String>,
-    pub table: String,
 }
 
 /// The management calls that disable or change the pipeline, by service.

@@ -6,10 +6,12 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
+use crate::action::{Action, ActionRecord, CallerRecord};
 use crate::config::Config;
-use crate::decision::{CallerFacts, Environment, Facts, Method};
+use crate::config::Environment;
 use crate::event::CloudTrailRecord;
 use crate::event::{parse_eventbridge, Event};
+use crate::facts::{CallerFacts, Facts};
 use crate::notice::Notice;
 use crate::ports::Applied;
 use crate::ports::{
@@ -19,7 +21,8 @@ use crate::ports::{
 use crate::ports::{ActionRecords, Actions, Deferrals, Trail, TrustLedger};
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PolicyDoc, Report};
-use crate::trust::{Action, ActionRecord, CallerRecord, LedgerChange, TrustSet};
+use crate::revocation::Method;
+use crate::trust::{LedgerChange, TrustSet};
 
 /// The deny policy of the sample account (`123456789012`).
 pub const DENY_POLICY_ARN: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam";

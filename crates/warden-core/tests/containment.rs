@@ -15,8 +15,8 @@ use warden_core::containment::{
     guard_of, need, plan, Guard, Known, Need, Plan, PolicyVersion, QUARANTINE_INLINE_NAME,
     QUARANTINE_POLICY, SESSIONS_POLICY_NAME,
 };
-use warden_core::decision::Facts;
 use warden_core::event::{parse_file, CloudTrailRecord};
+use warden_core::facts::Facts;
 use warden_core::testing::{
     config, config_from, DENY_POLICY_ARN as DENY, QUARANTINE_POLICY_ARN as Q,
 };

@@ -186,7 +186,7 @@ fn snapshot(r: &Revoker<MemoryAccount>) -> String {
     )
 }
 
-fn facts(r: &Revoker<MemoryAccount>, kind: EntityKind, name: &str) -> warden_core::decision::Facts {
+fn facts(r: &Revoker<MemoryAccount>, kind: EntityKind, name: &str) -> warden_core::facts::Facts {
     r.port().facts_of(kind, name).unwrap()
 }
 

@@ -7,8 +7,10 @@
 //! Invariant 10: every real CloudTrail record of shared/corpus parses and is decided.
 
 use warden_core::config::Config;
-use warden_core::decision::{decide, CallerFacts, Decision, Environment, Facts, Step};
+use warden_core::config::Environment;
+use warden_core::decision::{decide, Decision, Step};
 use warden_core::event::parse_file;
+use warden_core::facts::{CallerFacts, Facts};
 
 #[test]
 fn every_corpus_record_parses_and_gets_a_decision() {
@@ -54,7 +56,7 @@ fn every_corpus_record_parses_and_gets_a_decision() {
             }
         };
         // Whatever the record, reading it for a change of trust never panics.
-        let _ = warden_core::trust::grant_of(record, &config);
+        let _ = warden_core::grant::grant_of(record, &config);
         if record.event_source.as_deref() == Some("iam.amazonaws.com") {
             iam_decisions.push((
                 record.event_name.clone().unwrap_or_default(),

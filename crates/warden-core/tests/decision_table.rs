@@ -7,14 +7,17 @@
 //! Every row of the decision table in shared/DESIGN.md, on the sample events of events/.
 
 use warden_core::config::{tags, Config};
-use warden_core::decision::{decide, CallerFacts, Decision, Facts, Method, Step, Verdict};
+use warden_core::decision::{decide, Decision, Step, Verdict};
 use warden_core::event::{parse_eventbridge, parse_file, Event};
+use warden_core::facts::{CallerFacts, Facts};
+use warden_core::grant::{standing, Standing};
 use warden_core::principal::EntityKind;
+use warden_core::revocation::Method;
 use warden_core::revocation::RevocationRecord;
 use warden_core::testing::{
     config, environment as env, sample_event as event, DENY_POLICY_ARN as DENY,
 };
-use warden_core::trust::{standing, Provenance, Standing, Status, TrustEntry};
+use warden_core::trust::{Provenance, Status, TrustEntry};
 
 fn facts(groups: &[&str], tags: &[(&str, &str)]) -> CallerFacts {
     CallerFacts::Found(Facts {

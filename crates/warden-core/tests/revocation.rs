@@ -8,9 +8,10 @@
 //! full tag set, every quota full, a tampered or deleted deny, a rename, a record that
 //! fails after the deny, and changes of the tool's own roles.
 
-use warden_core::decision::{Decision, Method};
+use warden_core::decision::Decision;
 use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
+use warden_core::revocation::Method;
 use warden_core::service::{restore, Revoker};
 use warden_core::testing::{
     config, environment as env, sample_event as event, MemoryAccount, DENY_POLICY_ARN as DENY,
@@ -337,7 +338,7 @@ async fn a_renamed_caller_is_revoked_under_its_new_name_and_the_old_names_new_ho
             .unwrap();
         old.unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
         s.principals.insert((EntityKind::User, "d3v1".into()), old);
-        let newcomer = warden_core::decision::Facts {
+        let newcomer = warden_core::facts::Facts {
             unique_id: Some("AIDANEWCOMER".into()),
             ..Default::default()
         };

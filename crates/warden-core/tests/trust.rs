@@ -11,12 +11,13 @@
 //! UNVERIFIED_TRUST.
 
 use serde_json::json;
+use warden_core::action::ActionState;
 use warden_core::decision::Decision;
 use warden_core::event::{parse_eventbridge, CloudTrailRecord, Event};
 use warden_core::principal::{EntityKind, Target};
 use warden_core::service::{ensure_baseline, restore, vouch, Patience, Revoker};
 use warden_core::testing::{config, environment as env, MemoryAccount};
-use warden_core::trust::{ActionState, Status};
+use warden_core::trust::Status;
 
 const ACCOUNT: &str = "123456789012";
 
@@ -830,7 +831,7 @@ async fn a_role_created_with_the_exempt_tag_is_an_escalation_too() {
     let r = revoker(account(), &[]);
     r.port().lock().principals.insert(
         (EntityKind::Role, "backdoor".into()),
-        warden_core::decision::Facts {
+        warden_core::facts::Facts {
             tags: [("iam-warden:exempt".to_owned(), "true".to_owned())].into(),
             ..Default::default()
         },
