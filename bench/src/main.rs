@@ -28,7 +28,7 @@ use warden_core::event::parse_eventbridge;
 use warden_core::ports::Authorizations;
 use warden_core::prune::PruneConfig;
 use warden_core::pruner::{prune, Writes};
-use warden_core::service::Revoker;
+use warden_core::revoker::Revoker;
 use warden_it::TestAccount;
 
 #[derive(Parser)]
@@ -183,7 +183,7 @@ async fn counted_revoker(
     );
     account.ensure_ledger_table().await.unwrap();
     let env = account.discover(&config).await.unwrap();
-    warden_core::service::ensure_baseline(
+    warden_core::vouch::ensure_baseline(
         &account,
         &env.account_id,
         &config.admin_group,

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 use warden_core::principal::{EntityKind, Target};
-use warden_core::service::{restore, Revoker};
+use warden_core::revoker::{restore, Revoker};
 
 use super::Fixture;
 

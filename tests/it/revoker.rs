@@ -10,7 +10,7 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use warden_core::config::{tags, Config, ConfigError};
 use warden_core::principal::{EntityKind, Target};
-use warden_core::service::{restore, Revoker};
+use warden_core::revoker::{restore, Revoker};
 use warden_it::{config, eventbridge, iam_call, TestAccount};
 
 use revoker::handler::handle_batch;
@@ -72,7 +72,7 @@ impl Fixture {
     async fn revoker(&self) -> Revoker<warden_aws::AwsAccount> {
         let aws = self.account.aws(&self.config);
         let env = aws.discover(&self.config).await.expect("start-up");
-        let (_, taken) = warden_core::service::ensure_baseline(
+        let (_, taken) = warden_core::vouch::ensure_baseline(
             &aws,
             &env.account_id,
             &self.config.admin_group,
@@ -864,7 +864,7 @@ async fn restore_puts_an_escalation_back_and_warden_trust_makes_it_count() {
     restore(r.port(), r.config(), r.env(), &mallory, true)
         .await
         .unwrap();
-    warden_core::service::vouch(
+    warden_core::vouch::vouch(
         r.port(),
         r.config(),
         r.env(),

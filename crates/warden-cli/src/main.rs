@@ -16,7 +16,7 @@ use warden_core::decision::Decision;
 use warden_core::event::parse_file;
 use warden_core::ports::{Inventory, TrustLedger};
 use warden_core::principal::{EntityKind, Target};
-use warden_core::service::{restore, Patience, Revoker};
+use warden_core::revoker::{restore, Patience, Revoker};
 
 const AFTER_HELP: &str = "\
 Configuration comes from the same environment variables as the Lambda functions:

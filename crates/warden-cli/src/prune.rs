@@ -134,7 +134,7 @@ pub async fn init() -> Result<ExitCode, CliError> {
         println!("The ledger table `{}` exists.", cfg.ledger_table);
     }
     let account_id = account.account_id().await?;
-    let (set, taken) = warden_core::service::ensure_baseline(
+    let (set, taken) = warden_core::vouch::ensure_baseline(
         &account,
         &account_id,
         &cfg.admin_group,

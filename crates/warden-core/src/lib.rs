@@ -15,11 +15,12 @@ pub mod principal;
 pub mod prune;
 pub mod pruner;
 pub mod revocation;
-pub mod service;
+pub mod revoker;
 pub mod tamper;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod trust;
+pub mod vouch;
 
 /// The deny-all-IAM policy document: the managed policy's document, and the inline
 /// fallback's.

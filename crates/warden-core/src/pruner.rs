@@ -61,7 +61,7 @@ where
     // Trust as the revoker keeps it: a tag or a membership counts only with the ledger.
     let trust = match subjects.first().and_then(|s| s.arn.split(':').nth(4)) {
         Some(account) => {
-            crate::service::ensure_baseline(ports, account, &cfg.admin_group, &cfg.exempt_tag)
+            crate::vouch::ensure_baseline(ports, account, &cfg.admin_group, &cfg.exempt_tag)
                 .await?
                 .0
         }

@@ -12,7 +12,7 @@ use warden_core::decision::Decision;
 use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
 use warden_core::revocation::Method;
-use warden_core::service::{restore, Revoker};
+use warden_core::revoker::{restore, Revoker};
 use warden_core::testing::{
     config, environment as env, sample_event as event, MemoryAccount, DENY_POLICY_ARN as DENY,
 };

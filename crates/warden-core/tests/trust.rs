@@ -15,7 +15,8 @@ use warden_core::action::ActionState;
 use warden_core::decision::Decision;
 use warden_core::event::{parse_eventbridge, CloudTrailRecord, Event};
 use warden_core::principal::{EntityKind, Target};
-use warden_core::service::{ensure_baseline, restore, vouch, Patience, Revoker};
+use warden_core::revoker::{restore, Patience, Revoker};
+use warden_core::vouch::{ensure_baseline, vouch};
 use warden_core::testing::{config, environment as env, MemoryAccount};
 use warden_core::trust::Status;
 

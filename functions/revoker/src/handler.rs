@@ -6,7 +6,7 @@ use tracing::{error, info, info_span, warn, Instrument};
 use warden_core::decision::Decision;
 use warden_core::event::parse_eventbridge;
 use warden_core::ports::{DeadLetters, Deferrals, RevokerPorts};
-use warden_core::service::{Outcome, Revoker};
+use warden_core::revoker::{Outcome, Revoker};
 
 /// The batch response for Lambda, and what was decided (for `warden consume`).
 #[derive(Debug, Default)]
@@ -156,7 +156,7 @@ where
     let port = revoker.port();
     let account = &revoker.env().account_id;
     let key = event.event_id().unwrap_or(message_id);
-    let scope = warden_core::service::notice_scope(FAILURES, event);
+    let scope = warden_core::revoker::notice_scope(FAILURES, event);
     let seen = port.caller_record(account, &scope).await?;
     if !seen.is_some_and(|r| r.notified.contains(key)) {
         if port.enabled() {

@@ -3,7 +3,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 use warden_aws::AwsAccount;
-use warden_core::service::Revoker;
+use warden_core::revoker::Revoker;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = account.discover(&config).await?;
     // Trust comes from the ledger: the first start of a new deployment takes the
     // baseline (and notifies whom it trusts).
-    let (trusted, taken) = warden_core::service::ensure_baseline(
+    let (trusted, taken) = warden_core::vouch::ensure_baseline(
         &account,
         &env.account_id,
         &config.admin_group,

@@ -9,7 +9,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use warden_core::ports::PortError;
 use warden_core::principal::EntityKind;
-use warden_core::service::Revoker;
+use warden_core::revoker::Revoker;
 use warden_core::testing::{
     config, environment, sample_text as fixture, MemoryAccount, DENY_POLICY_ARN as DENY,
 };

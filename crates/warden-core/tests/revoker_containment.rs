@@ -15,7 +15,7 @@ use warden_core::decision::Decision;
 use warden_core::event::{parse_eventbridge, Event};
 use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
-use warden_core::service::{restore, Revoker};
+use warden_core::revoker::{restore, Revoker};
 use warden_core::testing::{
     config, environment as env, MemoryAccount, DENY_POLICY_ARN as DENY, QUARANTINE_POLICY_ARN as Q,
 };

@@ -1,0 +1,418 @@
+//! Containment carried out: whom the plan applies to (CONTAIN), each action recorded
+//! before it is taken and resumed by a retry, quota fallbacks, self-service credentials
+//! held until their caller is stopped, renames put back.
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::action::Holder;
+use crate::action::{Action, ActionRecord, ActionState, CallerRecord};
+use crate::config::{Contain, Mode};
+use crate::containment::{self, Contained, Known, Need, Plan};
+use crate::decision::{Decision, Verdict};
+use crate::event::{CloudTrailRecord, Event};
+use crate::facts::CallerFacts;
+use crate::grant;
+use crate::ports::{PortError, RevokerPorts};
+use crate::principal::{EntityKind, Principal, Target};
+
+use super::keys::event_key;
+use super::state::Batch;
+
+/// How far back a stopped caller's held self-service containments are released.
+const HELD_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+impl<P: RevokerPorts> Batch<'_, P> {
+    /// Contains what the event's call made, when its caller is one iam-warden stops
+    /// (CONTAIN): records each action before taking it. A revoked role's own sessions
+    /// are revoked too (whatever CONTAIN says: that is stopping the caller). `None`:
+    /// nothing to contain or report.
+    pub(super) async fn containment(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+        escalated: bool,
+    ) -> Result<Option<Contained>, PortError> {
+        let r = self.revoker;
+        let Some(record) = event.record() else {
+            return Ok(None);
+        };
+        // Never in another account than the one the tool runs in (invariant 9).
+        if record.is_failed()
+            || !record.is_iam_api_call()
+            || record.is_read_only()
+            || record.recipient_account_id.as_deref() != Some(r.env.account_id.as_str())
+        {
+            return Ok(None);
+        }
+        let caller = Principal::classify(record);
+        let own_role = match (&verdict.revocation, verdict.decision) {
+            (Some(rev), Decision::Revoked) if rev.target.kind == EntityKind::Role => {
+                Some(rev.target.name.clone())
+            }
+            _ => None,
+        };
+        let now = Utc::now();
+        let contained = match (r.config.contain, verdict.decision) {
+            (Contain::Off, _) => false,
+            (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => true,
+            (Contain::All, Decision::Alerted) => self.untrusted_session(&caller).await?,
+            (_, Decision::Ignored) => {
+                match containment::self_service_credential(record, &caller, &r.config) {
+                    Some(user) if self.stopped(&user).await? => true,
+                    // Not stopped (yet): its containment is recorded, held, and carried out
+                    // if the caller is revoked later (the events of its other calls may be
+                    // decided after this one).
+                    Some(user) => {
+                        if r.config.mode == Mode::Enforce {
+                            self.hold(record, &user, event, now).await?;
+                        }
+                        false
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        };
+        if !contained && own_role.is_none() {
+            return Ok(None);
+        }
+        let mut plan = if contained {
+            let known = self.known(record).await?;
+            containment::plan(record, &known, &r.config, now)
+        } else {
+            Plan {
+                what: containment::describe(record),
+                ..Plan::default()
+            }
+        };
+        if let Some(role) = own_role {
+            plan.actions.push(containment::revoke_sessions(&role, now));
+        }
+        let quarantines = plan.actions.iter().any(|a| {
+            matches!(a, Action::AttachPolicy { policy_arn, .. }
+                if r.config.quarantine_policy_arn.as_deref() == Some(policy_arn.as_str()))
+        });
+        if quarantines && r.config.mode == Mode::Enforce {
+            self.verify_quarantine_policy(None).await?;
+        }
+        let by = grant::actor(record);
+        let event_id = event_key(event);
+        let planned_only =
+            r.config.mode == Mode::Report || verdict.decision == Decision::WouldRevoke;
+        let account = &r.env.account_id;
+        let (caller_record, mut states) = if planned_only || plan.actions.is_empty() {
+            let record = r
+                .port
+                .caller_record(account, &by)
+                .await?
+                .unwrap_or_default();
+            (record, vec![ActionState::Planned; plan.actions.len()])
+        } else {
+            let (record, done) = self
+                .contain(&by, &event_id, "c", &plan.actions, &plan.what)
+                .await?;
+            // As recorded: a retry's plan may differ, a quota fallback changed it.
+            plan.actions = done.iter().map(|(a, _)| a.clone()).collect();
+            (record, done.into_iter().map(|(_, s)| s).collect())
+        };
+        // A rename put back: what was gone under the old name is contained again.
+        if !planned_only {
+            for (action, state) in self
+                .after_renames(&by, &caller_record, &plan.actions, &states)
+                .await?
+            {
+                plan.actions.push(action);
+                states.push(state);
+            }
+        }
+        // What the caller made for itself before it was stopped, held until now.
+        if contained && !planned_only {
+            for (action, state) in self.release_held(&by, &caller_record).await? {
+                plan.actions.push(action);
+                states.push(state);
+            }
+        }
+        // An escalation's own notice says what it granted and what was undone.
+        if escalated && plan.actions.is_empty() && plan.manual.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Contained {
+            by,
+            notified: caller_record.notified.contains(&event_id),
+            event_id,
+            plan,
+            states,
+            planned_only,
+        }))
+    }
+
+    /// Records `actions` under `caller` (once), then carries out those not yet done: a
+    /// retried message resumes where it stopped and never acts twice. `scope` keeps the
+    /// keys of an event's escalation (`""`) and containment (`"c"`) apart. Returns the
+    /// caller's record and the state of each action.
+    pub(super) async fn contain(
+        &mut self,
+        caller: &str,
+        event_id: &str,
+        scope: &str,
+        actions: &[Action],
+        why: &str,
+    ) -> Result<(CallerRecord, Vec<(Action, ActionState)>), PortError> {
+        let r = self.revoker;
+        let account = &r.env.account_id;
+        let planned = ActionRecord::records(
+            event_id,
+            scope,
+            actions,
+            ActionState::Planned,
+            Utc::now(),
+            why,
+        );
+        let mut record = r.port.record_actions(account, caller, &planned).await?;
+        let mut states = Vec::new();
+        for (key, _) in &planned {
+            let Some(mut entry) = record.actions.get(key).cloned() else {
+                continue;
+            };
+            if matches!(entry.state, ActionState::Planned | ActionState::Held) {
+                entry = self.carry_out(caller, key, entry).await?;
+                record.actions.insert(key.clone(), entry.clone());
+            }
+            states.push((entry.action, entry.state));
+        }
+        Ok((record, states))
+    }
+
+    /// Carries out one recorded action: at the managed-policy quota the quarantine
+    /// becomes inline (recorded before it is done); a permanent refusal is recorded as
+    /// failed and reported, never retried; a transient one is the caller's to retry.
+    async fn carry_out(
+        &mut self,
+        caller: &str,
+        key: &str,
+        mut entry: ActionRecord,
+    ) -> Result<ActionRecord, PortError> {
+        let r = self.revoker;
+        let account = &r.env.account_id;
+        let applied = loop {
+            match r.port.apply(&entry.action).await {
+                Err(PortError::LimitExceeded { message, .. }) => {
+                    match crate::containment::fallback(&entry.action, &r.config) {
+                        Some(mut next) => {
+                            // A boundary's undo is the boundary it replaces: read first.
+                            if let Action::SetBoundary {
+                                holder,
+                                name,
+                                boundary,
+                                replacing,
+                            } = &mut next
+                            {
+                                if let Some(kind) = holder.kind() {
+                                    let target = Target {
+                                        kind,
+                                        name: name.clone(),
+                                        arn: String::new(),
+                                    };
+                                    if let CallerFacts::Found(f) = r.port.facts(&target).await? {
+                                        *replacing =
+                                            f.boundary.filter(|b| Some(b) != boundary.as_ref());
+                                    }
+                                }
+                            }
+                            warn!(caller = %caller, action = %entry.action, instead = %next, %message, "quota reached: falling back");
+                            entry.action = next;
+                            r.port.set_action(account, caller, key, &entry).await?;
+                        }
+                        None => {
+                            break Err(format!("IAM refused it at a quota: {message}"));
+                        }
+                    }
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => break Err(e.to_string()),
+                Ok(applied) => break Ok(applied),
+            }
+        };
+        entry.state = match &applied {
+            Ok(a) if a.done() => ActionState::Done,
+            Ok(_) => ActionState::Gone,
+            Err(why) => {
+                warn!(caller = %caller, action = %entry.action, error = %why, "action refused");
+                entry.why = format!("{}; refused: {why}", entry.why);
+                ActionState::Failed
+            }
+        };
+        if entry.state == ActionState::Done {
+            self.forget_facts(&entry.action);
+        }
+        r.port.set_action(account, caller, key, &entry).await?;
+        info!(caller = %caller, action = %entry.action, state = ?entry.state, "action carried out");
+        Ok(entry)
+    }
+
+    /// A role session alerted (ROLE_MODE=alert) whose role is neither trusted, exempt nor
+    /// one of the tool's: CONTAIN=all contains its writes.
+    async fn untrusted_session(&mut self, caller: &Principal) -> Result<bool, PortError> {
+        let Principal::AssumedRole { role, .. } = caller else {
+            return Ok(false);
+        };
+        let facts = self.guard_facts(EntityKind::Role, &role.name).await?;
+        let r = self.revoker;
+        Ok(containment::guard_of(
+            Holder::Role,
+            &role.name,
+            facts.as_ref(),
+            &r.config,
+            &self.tool_roles(),
+        )
+        .is_none())
+    }
+
+    /// The tool's own roles: the functions' and the canary's.
+    fn tool_roles(&self) -> Vec<String> {
+        let r = self.revoker;
+        let mut roles = crate::tamper::tool_roles(&r.config, &r.env);
+        roles.extend(r.config.canary_role.clone());
+        roles
+    }
+
+    /// Whether a user is stopped: revoked (the ledger's record) or quarantined by the
+    /// tool (its managed or inline quarantine, or the quarantine as its boundary).
+    async fn stopped(&mut self, user: &Target) -> Result<bool, PortError> {
+        let r = self.revoker;
+        let CallerFacts::Found(facts) = self.facts_of(user).await? else {
+            return Ok(false);
+        };
+        if facts.revocation.is_some() {
+            return Ok(true);
+        }
+        let quarantine = r.config.quarantine_policy_arn.as_ref();
+        if quarantine.is_some() && facts.boundary.as_ref() == quarantine {
+            return Ok(true);
+        }
+        let (attached, inline) = r.port.policies(user).await?;
+        Ok(quarantine.is_some_and(|q| attached.contains(q))
+            || inline.contains(containment::QUARANTINE_INLINE_NAME))
+    }
+
+    /// Records the containment of a self-service credential call of a caller not
+    /// stopped, held: carried out only if the caller is stopped later.
+    async fn hold(
+        &self,
+        record: &CloudTrailRecord,
+        user: &Target,
+        event: &Event,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let plan = containment::plan(record, &Known::default(), &r.config, now);
+        if plan.actions.is_empty() {
+            return Ok(());
+        }
+        let event_id = event_key(event);
+        // When the call was made: what is released is what the caller made shortly
+        // before it was stopped.
+        let at = record
+            .event_time
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map_or(now, |t| t.with_timezone(&Utc));
+        let held = ActionRecord::records(
+            &event_id,
+            "c",
+            &plan.actions,
+            ActionState::Held,
+            at,
+            &plan.what,
+        );
+        let caller = crate::action::actor_key(EntityKind::User, &user.name);
+        r.port
+            .record_actions(&r.env.account_id, &caller, &held)
+            .await?;
+        Ok(())
+    }
+
+    /// After a user or group renamed back, the caller's actions found gone under its
+    /// name are carried out again.
+    async fn after_renames(
+        &mut self,
+        caller: &str,
+        record: &CallerRecord,
+        actions: &[Action],
+        states: &[ActionState],
+    ) -> Result<Vec<(Action, ActionState)>, PortError> {
+        let renamed: Vec<String> = actions
+            .iter()
+            .zip(states)
+            .filter(|(_, s)| **s == ActionState::Done)
+            .filter(|(a, _)| matches!(a, Action::Rename { .. }))
+            .map(|(a, _)| a.subject())
+            .collect();
+        let mut again = Vec::new();
+        for (key, entry) in &record.actions {
+            let concerned = match &entry.action {
+                Action::RemoveFromGroup { group, .. } => {
+                    renamed.contains(&format!("group/{group}"))
+                        || renamed.contains(&entry.action.subject())
+                }
+                other => renamed.contains(&other.subject()),
+            };
+            if entry.state == ActionState::Gone && concerned {
+                let mut retry = entry.clone();
+                retry.state = ActionState::Planned;
+                let done = self.carry_out(caller, key, retry).await?;
+                again.push((done.action, done.state));
+            }
+        }
+        Ok(again)
+    }
+
+    /// Carries out the held containments of a caller now stopped: those of calls made
+    /// within [`HELD_WINDOW`] (CloudTrail's delivery delay, with margin); an older
+    /// credential of the caller's own was not made in the minutes before its deny.
+    async fn release_held(
+        &mut self,
+        caller: &str,
+        record: &CallerRecord,
+    ) -> Result<Vec<(Action, ActionState)>, PortError> {
+        let mut released = Vec::new();
+        let since = Utc::now() - HELD_WINDOW;
+        for (key, entry) in &record.actions {
+            if entry.state == ActionState::Held && entry.at >= since {
+                let done = self.carry_out(caller, key, entry.clone()).await?;
+                released.push((done.action, done.state));
+            }
+        }
+        Ok(released)
+    }
+
+    /// What the containment plan asks to know: whether the grantee is guarded, or a
+    /// policy's versions.
+    async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
+        let r = self.revoker;
+        Ok(match containment::need(record, &r.config) {
+            None => Known::default(),
+            Some(Need::Guard(holder, name)) => {
+                let facts = match holder.kind() {
+                    Some(kind) => self.guard_facts(kind, &name).await?,
+                    None => None,
+                };
+                Known {
+                    guard: containment::guard_of(
+                        holder,
+                        &name,
+                        facts.as_ref(),
+                        &r.config,
+                        &self.tool_roles(),
+                    ),
+                    versions: None,
+                }
+            }
+            Some(Need::Versions(arn)) => Known {
+                guard: None,
+                versions: r.port.policy_versions(&arn).await?,
+            },
+        })
+    }
+}

@@ -1,0 +1,240 @@
+//! The deny: put in place by the first method IAM accepts (managed, inline, a
+//! permissions boundary), recorded in the ledger, then tagged when there is room.
+
+use chrono::Utc;
+use tracing::{info, warn};
+
+use crate::config::{tags, Config};
+use crate::decision::Verdict;
+use crate::event::Event;
+use crate::facts::{CallerFacts, Facts};
+use crate::ports::{PortError, RevokerPorts};
+use crate::principal::Target;
+use crate::revocation::Method;
+use crate::revocation::{
+    boundary_document, boundary_name, deny_everything_boundary, is_tool_boundary, record_key,
+    RevocationRecord,
+};
+use crate::DENY_ALL_IAM_POLICY;
+
+use super::state::Batch;
+
+/// Whether the facts show the tool's deny by `method`: the managed deny attached, the
+/// inline deny by name, or a boundary of the tool's.
+pub(super) fn facts_show_deny(facts: &Facts, config: &Config, method: Method) -> bool {
+    match method {
+        Method::Managed => facts.attached_policies.contains(&config.deny_policy_arn),
+        Method::Inline => facts.inline_policies.contains(&config.inline_policy_name),
+        Method::Boundary => facts.boundary.as_deref().is_some_and(is_tool_boundary),
+    }
+}
+
+impl<P: RevokerPorts> Batch<'_, P> {
+    /// Deny first, then record, notify, mark notified: the deny never waits on anything
+    /// the caller can block (its 50 tags, its quotas). A failure at any step leaves a
+    /// state from which a retry of the message finishes the job and notifies exactly
+    /// once (the ledger's record says whether the notice went out).
+    pub(super) async fn revoke(
+        &mut self,
+        event: &Event,
+        verdict: &mut Verdict,
+    ) -> Result<Option<(RevocationRecord, String)>, PortError> {
+        let r = self.revoker;
+        let Some(revocation) = verdict.revocation.clone() else {
+            return Ok(None);
+        };
+        let target = revocation.target.clone();
+        let account = r.env.account_id.clone();
+        // Read again if an action of the tool (an escalation undone) made them stale:
+        // the record's key is the unique id.
+        let facts = match self.facts_of(&target).await? {
+            CallerFacts::Found(f) => f,
+            _ => Facts::default(),
+        };
+        let key = record_key(&target, facts.unique_id.as_deref());
+        let event_id = event.event_id().unwrap_or("unknown").to_owned();
+
+        let record = match (revocation.resume, facts.revocation.clone()) {
+            (true, Some(record)) if facts_show_deny(&facts, &r.config, record.method) => record,
+            _ => {
+                let (method, previous_boundary) = self
+                    .deny(&target, &facts, revocation.method, verdict)
+                    .await?;
+                let record = RevocationRecord {
+                    kind: target.kind,
+                    name: target.name.clone(),
+                    unique_id: facts.unique_id.clone(),
+                    event_id: event_id.clone(),
+                    event_name: event.event_name().unwrap_or("unknown").to_owned(),
+                    at: Utc::now(),
+                    method,
+                    previous_boundary,
+                    notified: false,
+                };
+                let record = r
+                    .port
+                    .record_revocation(&account, &key, &record)
+                    .await?
+                    .unwrap_or(record);
+                self.update_facts(&target, |f| f.revocation = Some(record.clone()));
+                // The tags on the principal: a convenience, written when there is room.
+                let tags = [
+                    (
+                        tags::REVOKED_AT,
+                        record.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    ),
+                    (tags::EVENT_ID, record.event_id.clone()),
+                    (tags::EVENT_NAME, record.event_name.clone()),
+                ];
+                self.convenience_tags(&target, &tags).await?;
+                record
+            }
+        };
+        if let Some(rev) = verdict.revocation.as_mut() {
+            rev.method = record.method;
+        }
+        Ok(Some((record, key)))
+    }
+
+    /// Puts the deny in place by the first method IAM accepts: managed, inline, then a
+    /// permissions boundary (every principal has room for exactly one). Returns the
+    /// method and, for a boundary, the one it replaced.
+    async fn deny(
+        &mut self,
+        target: &Target,
+        facts: &Facts,
+        first: Method,
+        verdict: &mut Verdict,
+    ) -> Result<(Method, Option<String>), PortError> {
+        let r = self.revoker;
+        let mut method = first;
+        loop {
+            let result = match method {
+                Method::Managed => {
+                    self.verify_deny_policy(None).await?;
+                    r.port
+                        .attach_policy(target, &r.config.deny_policy_arn)
+                        .await
+                }
+                Method::Inline => {
+                    r.port
+                        .put_inline_policy(
+                            target,
+                            &r.config.inline_policy_name,
+                            DENY_ALL_IAM_POLICY,
+                        )
+                        .await
+                }
+                Method::Boundary => self.deny_by_boundary(target, facts).await.map(|_| ()),
+            };
+            match result {
+                Ok(()) => break,
+                Err(PortError::LimitExceeded { message, .. }) => {
+                    let Some(next) = method.fallback() else {
+                        return Err(PortError::Failed {
+                            operation: "revoke",
+                            message: format!(
+                                "every method of denying IAM to {target} was refused: {message}"
+                            ),
+                        });
+                    };
+                    warn!(principal = %target.arn, from = method.as_str(), to = next.as_str(), %message, "quota reached: falling back");
+                    verdict.reason = format!(
+                        "{}; IAM refused the {} deny at a quota ({message}): {} instead",
+                        verdict.reason,
+                        method.as_str(),
+                        match next {
+                            Method::Inline =>
+                                format!("the inline deny `{}`", r.config.inline_policy_name),
+                            _ => "a permissions boundary that denies IAM".to_owned(),
+                        }
+                    );
+                    method = next;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let previous = match method {
+            Method::Boundary => facts.boundary.clone().filter(|b| !is_tool_boundary(b)),
+            _ => None,
+        };
+        let (policy, inline) = (
+            r.config.deny_policy_arn.clone(),
+            r.config.inline_policy_name.clone(),
+        );
+        let boundary = boundary_name(target);
+        self.update_facts(target, |f| match method {
+            Method::Managed => {
+                f.attached_policies.insert(policy);
+            }
+            Method::Inline => {
+                f.inline_policies.insert(inline);
+            }
+            Method::Boundary => {
+                f.boundary = Some(format!(
+                    "arn:aws:iam::{}:policy/iam-warden/{boundary}",
+                    r.env.account_id
+                ));
+            }
+        });
+        info!(principal = %target.arn, method = method.as_str(), "deny applied");
+        Ok((method, previous))
+    }
+
+    /// The boundary that denies IAM and keeps every limit of the principal's old one; when
+    /// the old one cannot be read or merged (the caller's doing, perhaps), a boundary that
+    /// denies everything: a revocation never fails for want of a boundary.
+    async fn deny_by_boundary(&self, target: &Target, facts: &Facts) -> Result<String, PortError> {
+        let r = self.revoker;
+        let previous = facts.boundary.as_deref().filter(|b| !is_tool_boundary(b));
+        let previous_doc = match previous {
+            Some(arn) => match r.port.policy_document(arn).await {
+                Ok(doc) => doc,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    warn!(principal = %target.arn, boundary = %arn, error = %e, "the old boundary cannot be read");
+                    None
+                }
+            },
+            None => None,
+        };
+        let document = match (previous, previous_doc.as_deref()) {
+            (Some(_), None) => deny_everything_boundary(),
+            (_, doc) => boundary_document(doc).unwrap_or_else(|e| {
+                warn!(principal = %target.arn, error = %e, "the old boundary cannot be kept with the deny: denying everything");
+                deny_everything_boundary()
+            }),
+        };
+        let arn = r
+            .port
+            .put_boundary_policy(&boundary_name(target), &document)
+            .await?;
+        r.port.set_boundary(target, Some(&arn)).await?;
+        Ok(arn)
+    }
+
+    /// The record tags, when there is room: a full tag set (50, the caller's doing) or
+    /// any refusal never blocks a revocation.
+    pub(super) async fn convenience_tags(
+        &mut self,
+        target: &Target,
+        tags: &[(&str, String)],
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        match r.port.tag(target, tags).await {
+            Ok(()) => {
+                self.update_facts(target, |f| {
+                    for (k, v) in tags {
+                        f.tags.insert((*k).to_owned(), v.clone());
+                    }
+                });
+                Ok(())
+            }
+            Err(e) if e.is_transient() => Err(e),
+            Err(e) => {
+                warn!(principal = %target.arn, error = %e, "record tags not written (the ledger holds the record)");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! How the records are keyed: an event's key, the daily record of a kind of notice, the
+//! principal a decision is about.
+
+use crate::decision::Verdict;
+use crate::event::Event;
+use crate::principal::Principal;
+
+/// The key of an event in the records: its CloudTrail event id, or, for a record without
+/// one, a digest of the record (two such events never share their records).
+pub fn event_key(event: &Event) -> String {
+    if let Some(id) = event.event_id() {
+        return id.to_owned();
+    }
+    let text = event
+        .record()
+        .and_then(|r| serde_json::to_string(r).ok())
+        .unwrap_or_default();
+    // FNV-1a: stable across processes and versions (a record's key must not change).
+    let digest = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("noid-{digest:016x}")
+}
+
+/// The principal a decision is about: the user or role when there is one, else the caller.
+pub(super) fn principal_of(event: &Event, verdict: &Verdict) -> String {
+    match (&verdict.target, event.record()) {
+        (Some(t), _) => t.arn.clone(),
+        (None, Some(record)) => Principal::classify(record).display(),
+        (None, None) => String::new(),
+    }
+}
+
+/// The record that remembers which events of a kind were notified, one per day of the
+/// events (their CloudTrail date, so that a retry finds the same record): no record
+/// grows without bound.
+pub fn notice_scope(kind: &str, event: &Event) -> String {
+    let day = event
+        .record()
+        .and_then(|r| r.event_time.as_deref())
+        .and_then(|t| t.get(..10))
+        .unwrap_or("undated");
+    format!("{kind}#{day}")
+}

@@ -1,0 +1,267 @@
+//! The revoker's work, shared by the Lambda and `warden replay`/`consume`: decide, then
+//! carry out the decision through the ports. Read this file first: [`Batch::process`]
+//! decides one event (the look-up loop around the pure [`decide`]), and `finish` carries
+//! the verdict out in its order: tampering, trust, the deny, containment, one notice.
+//!
+//! One file per idea, each with its own `impl` block of [`Batch`]:
+//! - `state`: what the process and one invocation remember;
+//! - `keys`: how events and notices are keyed in the records;
+//! - `facts`: IAM's facts and the trust ledger, read at most once per invocation;
+//! - `tamper`: the tool's own policies verified and repaired, tampering notified;
+//! - `deny`: the deny put in place (managed, inline, boundary) and recorded;
+//! - `contain`: what the caller made, contained; each action recorded before it is taken;
+//! - `grants`: grants looked up in CloudTrail, trust changed, escalations undone;
+//! - `notify`: the notices, each sent once;
+//! - `restore`: `warden restore`.
+
+mod contain;
+mod deny;
+mod facts;
+mod grants;
+mod keys;
+mod notify;
+mod restore;
+mod state;
+mod tamper;
+
+pub use keys::{event_key, notice_scope};
+pub use restore::{restore, RestoreReport};
+pub use state::{Batch, Outcome, Patience, Revoker};
+
+use chrono::Utc;
+use tracing::warn;
+
+use crate::config::tags;
+use crate::containment::{self, Contained, Plan};
+use crate::decision::{decide, Decision, Step, Verdict};
+use crate::event::Event;
+use crate::facts::CallerFacts;
+use crate::grant;
+use crate::ports::{PortError, RevokerPorts};
+use crate::principal::Target;
+use crate::revocation::Method;
+
+use self::keys::principal_of;
+
+impl<P: RevokerPorts> Batch<'_, P> {
+    /// Decides on one event and, unless `dry_run`, carries the decision out.
+    ///
+    /// An error is never a decision: the caller retries the event later.
+    pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, PortError> {
+        let r = self.revoker;
+        let outcome = |verdict: &Verdict, actions: Vec<String>| Outcome {
+            event_id: event.event_id().map(str::to_owned),
+            event_name: event.event_name().map(str::to_owned),
+            principal: principal_of(event, verdict),
+            decision: verdict.decision,
+            reason: verdict.reason.clone(),
+            actions,
+            defer_seconds: verdict.defer.map(|d| d.as_secs()),
+        };
+        let mut verdict = match decide(event, None, &r.config, &r.env) {
+            Step::Done(v) => v,
+            Step::LookUp(target) | Step::Verify(target, _) | Step::Resolve(target, _) => {
+                // Revoked by this process before: one call to confirm the deny is
+                // still there, instead of reading the facts.
+                if !self.facts.contains_key(&target) {
+                    if let Some(method) = r.confirmed(&target) {
+                        if r.port.deny_present(&target, method, &r.config).await? {
+                            let v = Verdict::new(
+                                Decision::AlreadyRevoked,
+                                format!(
+                                    "{target} already has the {} deny (revoked by iam-warden, confirmed)",
+                                    method.as_str()
+                                ),
+                            )
+                            .about(&target);
+                            let mut v = v;
+                            let actions = self.finish(event, &mut v, dry_run).await?;
+                            return Ok(outcome(&v, actions));
+                        }
+                        r.set_confirmed(&target, None);
+                    }
+                }
+                self.decide_with_facts(event, &target).await?
+            }
+        };
+        if verdict.decision == Decision::Deferred {
+            return Ok(outcome(&verdict, Vec::new()));
+        }
+        if let Some(record) = event
+            .record()
+            .filter(|rec| crate::tamper::is_canary(rec, &r.config, &r.env))
+        {
+            if !dry_run {
+                let made_at = record
+                    .event_time
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+                r.port
+                    .canary_arrived(&r.env.account_id, made_at, Utc::now())
+                    .await?;
+            }
+            return Ok(outcome(&verdict, Vec::new()));
+        }
+        let actions = self.finish(event, &mut verdict, dry_run).await?;
+        Ok(outcome(&verdict, actions))
+    }
+
+    /// Carries out a decision: tampering noticed, trust applied (an escalation undone),
+    /// the deny, the containment of what the call made, then one notice. Returns what
+    /// was done besides the deny, for people.
+    async fn finish(
+        &mut self,
+        event: &Event,
+        verdict: &mut Verdict,
+        dry_run: bool,
+    ) -> Result<Vec<String>, PortError> {
+        if dry_run {
+            return Ok(Vec::new());
+        }
+        self.tampering(event).await?;
+        let escalation = self.apply_trust(event, verdict).await?;
+        let revoked = match verdict.decision {
+            Decision::Revoked => self.revoke(event, verdict).await?,
+            _ => None,
+        };
+        // A permanent failure of the containment (the ledger refusing its record, say)
+        // never holds up the revocation's notice: it is said in it.
+        let containment = match self.containment(event, verdict, escalation.is_some()).await {
+            Ok(c) => c,
+            Err(e) if e.is_transient() => return Err(e),
+            Err(e) => {
+                warn!(error = %e, "containment failed for good");
+                event.record().map(|record| Contained {
+                    by: grant::actor(record),
+                    event_id: event_key(event),
+                    plan: Plan {
+                        what: containment::describe(record),
+                        note: Some(format!(
+                            "containment failed for good ({e}): review the call by hand"
+                        )),
+                        review: true,
+                        ..Plan::default()
+                    },
+                    states: Vec::new(),
+                    planned_only: false,
+                    notified: false,
+                })
+            }
+        };
+        match (revoked, verdict.decision) {
+            (Some(revoked), _) => {
+                self.notify_revocation(
+                    event,
+                    verdict,
+                    revoked,
+                    escalation.as_ref(),
+                    containment.as_ref(),
+                )
+                .await?
+            }
+            (None, Decision::Alerted | Decision::WouldRevoke)
+                if escalation.is_none() && containment.as_ref().is_none_or(|c| c.planned_only) =>
+            {
+                self.alert(event, verdict, containment.as_ref()).await?
+            }
+            _ => {
+                self.notify_undone(event, verdict, escalation.as_ref(), containment.as_ref())
+                    .await?
+            }
+        }
+        let mut actions: Vec<String> = escalation
+            .iter()
+            .flat_map(|e| {
+                e.actions.iter().map(|a| {
+                    if e.planned_only {
+                        format!("would have {a}")
+                    } else {
+                        a.to_string()
+                    }
+                })
+            })
+            .collect();
+        actions.extend(containment.iter().flat_map(Contained::lines));
+        Ok(actions)
+    }
+
+    /// The table with facts, and with the look-up of unverified statuses' grants when
+    /// it asks for them.
+    async fn decide_with_facts(
+        &mut self,
+        event: &Event,
+        target: &Target,
+    ) -> Result<Verdict, PortError> {
+        let r = self.revoker;
+        let mut facts = self.facts_of(target).await?;
+        loop {
+            match decide(event, Some(&facts), &r.config, &r.env) {
+                Step::Done(verdict) => {
+                    self.note_confirmed(target, &verdict, &facts);
+                    return Ok(verdict);
+                }
+                Step::Verify(target, statuses) => {
+                    let CallerFacts::Found(f) = &mut facts else {
+                        return Err(asked_twice());
+                    };
+                    if statuses.iter().any(|s| f.verified.contains_key(s)) {
+                        return Err(asked_twice());
+                    }
+                    for status in statuses {
+                        let found = self.verify(event, &target, status).await?;
+                        if let CallerFacts::Found(f) = &mut facts {
+                            f.verified.insert(status, found);
+                        }
+                    }
+                }
+                Step::Resolve(named, id) => {
+                    let found = r.port.find_by_id(named.kind, &id).await?;
+                    facts = match (found, &facts) {
+                        // Renamed: the caller under its new name.
+                        (Some(current), _) if current.name != named.name => {
+                            match self.facts_of(&current).await? {
+                                CallerFacts::Found(mut f) => {
+                                    f.renamed = Some(current);
+                                    CallerFacts::Found(f)
+                                }
+                                _ => CallerFacts::Vanished,
+                            }
+                        }
+                        (Some(_), CallerFacts::Found(f)) => {
+                            // Its name and id agree after all (read in between): as found.
+                            let mut f = f.clone();
+                            f.renamed = Some(named);
+                            CallerFacts::Found(f)
+                        }
+                        (_, CallerFacts::Found(_)) => CallerFacts::NameReused,
+                        _ => CallerFacts::Vanished,
+                    };
+                }
+                Step::LookUp(_) => return Err(asked_twice()),
+            }
+        }
+    }
+
+    /// A complete revocation found in IAM (deny attached, notice sent): later events of
+    /// the principal cost one call.
+    fn note_confirmed(&self, target: &Target, verdict: &Verdict, facts: &CallerFacts) {
+        let r = self.revoker;
+        if let (Decision::AlreadyRevoked, CallerFacts::Found(f)) = (verdict.decision, facts) {
+            let notified = f.tags.contains_key(tags::EVENT_ID)
+                && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
+            if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
+                r.set_confirmed(target, Some(Method::Managed));
+            } else if notified && f.inline_policies.contains(&r.config.inline_policy_name) {
+                r.set_confirmed(target, Some(Method::Inline));
+            }
+        }
+    }
+}
+
+fn asked_twice() -> PortError {
+    PortError::Failed {
+        operation: "decide",
+        message: "the decision asked again for what it was given".into(),
+    }
+}

@@ -1,0 +1,148 @@
+//! The notices: a revocation's (once, by its record), what was undone or contained
+//! (once, by the caller's record), and alerts (once per ALERT_WINDOW_SECONDS).
+
+use tracing::info;
+
+use crate::config::tags;
+use crate::containment::Contained;
+use crate::decision::Verdict;
+use crate::event::Event;
+use crate::grant::Escalation;
+use crate::notice;
+use crate::ports::{PortError, RevokerPorts};
+use crate::revocation::RevocationRecord;
+
+use super::keys::principal_of;
+use super::state::Batch;
+
+impl<P: RevokerPorts> Batch<'_, P> {
+    /// The revocation's notice, once (the ledger's record says whether it went out),
+    /// with what was undone and contained because of the event.
+    pub(super) async fn notify_revocation(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+        (record, key): (RevocationRecord, String),
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let account = r.env.account_id.clone();
+        let Some(target) = verdict.revocation.as_ref().map(|rev| rev.target.clone()) else {
+            return Ok(());
+        };
+        if !record.notified {
+            if r.port.enabled() {
+                let notice = notice::for_verdict_with(
+                    event,
+                    verdict,
+                    &r.env,
+                    &r.config.deny_policy_arn,
+                    &r.config.inline_policy_name,
+                    escalation,
+                    containment,
+                );
+                r.port.publish(&notice).await?;
+            }
+            r.port.revocation_notified(&account, &key).await?;
+            self.mark_undone_notified(escalation, containment).await?;
+            self.update_facts(&target, |f| {
+                if let Some(rec) = f.revocation.as_mut() {
+                    rec.notified = true;
+                }
+            });
+            self.convenience_tags(&target, &[(tags::NOTIFIED, record.event_id.clone())])
+                .await?;
+        }
+        // Only now: a retry after a failed notice must decide in full to send it.
+        r.set_confirmed(&target, Some(record.method));
+        Ok(())
+    }
+
+    /// The notice of what was undone or contained because of an event, once per event
+    /// (the caller's record says it was sent; in MODE=report, each time).
+    pub(super) async fn notify_undone(
+        &self,
+        event: &Event,
+        verdict: &Verdict,
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let containment = containment.filter(|c| c.worth_a_notice());
+        let sent = escalation.is_none_or(|e| e.notified) && containment.is_none_or(|c| c.notified);
+        if sent || !r.port.enabled() {
+            return Ok(());
+        }
+        let notice = notice::for_verdict_with(
+            event,
+            verdict,
+            &r.env,
+            &r.config.deny_policy_arn,
+            &r.config.inline_policy_name,
+            escalation,
+            containment,
+        );
+        r.port.publish(&notice).await?;
+        self.mark_undone_notified(escalation, containment).await
+    }
+
+    /// Marks the escalation and the containment a notice told of as notified, each in
+    /// its own caller's record (an escalation seen from its grantee has another event),
+    /// right after the notice: nothing else runs between them.
+    async fn mark_undone_notified(
+        &self,
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        let mut marks: Vec<(&String, &String)> = Vec::new();
+        if let Some(e) = escalation.filter(|e| !e.planned_only && !e.notified) {
+            marks.push((&e.by, &e.event_id));
+        }
+        if let Some(c) = containment.filter(|c| !c.planned_only && !c.notified) {
+            if !marks.contains(&(&c.by, &c.event_id)) {
+                marks.push((&c.by, &c.event_id));
+            }
+        }
+        for (by, event_id) in marks {
+            r.port
+                .mark_notified(&r.env.account_id, by, event_id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn alert(
+        &self,
+        event: &Event,
+        verdict: &Verdict,
+        containment: Option<&Contained>,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        if !r.port.enabled() {
+            return Ok(());
+        }
+        let key = (
+            principal_of(event, verdict),
+            event.event_name().unwrap_or_default().to_owned(),
+        );
+        let window = r.config.alert_window;
+        if !r.alert_due(&key, window) {
+            info!(principal = %key.0, event_name = %key.1, "notice already sent within ALERT_WINDOW_SECONDS");
+            return Ok(());
+        }
+        let notice = notice::for_verdict_with(
+            event,
+            verdict,
+            &r.env,
+            &r.config.deny_policy_arn,
+            &r.config.inline_policy_name,
+            None,
+            containment,
+        );
+        r.port.publish(&notice).await?;
+        r.alert_sent(key, window);
+        Ok(())
+    }
+}

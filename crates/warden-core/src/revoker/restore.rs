@@ -1,0 +1,185 @@
+//! `warden restore`: a revocation undone, and what was undone or contained because of
+//! the caller's calls put back.
+
+use serde::Serialize;
+
+use crate::action::Credential;
+use crate::action::{Action, ActionState};
+use crate::config::Environment;
+use crate::config::{tags, Config};
+use crate::containment::{self};
+use crate::facts::CallerFacts;
+use crate::notice;
+use crate::ports::Applied;
+use crate::ports::{PortError, RevokerPorts};
+use crate::principal::Target;
+use crate::revocation::{is_tool_boundary, record_key};
+
+/// What `warden restore` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    pub principal: String,
+    pub restored: bool,
+    pub actions: Vec<String>,
+    /// New console passwords (user, password): for the operator's terminal only, never
+    /// serialized, logged nor notified.
+    #[serde(skip)]
+    pub secrets: Vec<(String, String)>,
+    /// An escalation's admin membership or exempt tag was put back: untrusted until
+    /// `warden trust`.
+    #[serde(skip)]
+    pub status_put_back: bool,
+}
+
+/// Undoes a revocation: detach the managed deny, delete the inline deny, remove the
+/// record tags; unless `caller_only`, put back what iam-warden undid of the caller's
+/// doing (an escalation's membership or tag: it is not trusted for it until `warden
+/// trust`); notify. Safe to run on a principal that is not revoked; a principal that
+/// no longer exists still has its recorded actions put back.
+pub async fn restore<P: RevokerPorts>(
+    port: &P,
+    config: &Config,
+    env: &Environment,
+    target: &Target,
+    caller_only: bool,
+) -> Result<RestoreReport, PortError> {
+    let mut actions = Vec::new();
+    let facts = port.facts(target).await?;
+    if let CallerFacts::Found(facts) = &facts {
+        let key = record_key(target, facts.unique_id.as_deref());
+        let record = port.revocation(&env.account_id, &key).await?;
+        if port.detach_policy(target, &config.deny_policy_arn).await? {
+            actions.push(format!("detached {} from {target}", config.deny_policy_arn));
+        }
+        if port
+            .delete_inline_policy(target, &config.inline_policy_name)
+            .await?
+        {
+            actions.push(format!(
+                "deleted the inline deny `{}` from {target}",
+                config.inline_policy_name
+            ));
+        }
+        // The tool's boundary: the exact previous boundary put back (or none).
+        if let Some(tool) = facts.boundary.as_deref().filter(|b| is_tool_boundary(b)) {
+            let previous = record.as_ref().and_then(|r| r.previous_boundary.clone());
+            port.set_boundary(target, previous.as_deref()).await?;
+            port.delete_boundary_policy(tool).await?;
+            actions.push(match &previous {
+                Some(p) => {
+                    format!("put back the permissions boundary {p} in place of iam-warden's")
+                }
+                None => {
+                    "removed iam-warden's permissions boundary (there was none before)".to_owned()
+                }
+            });
+        }
+        let recorded: Vec<&str> = tags::ALL
+            .iter()
+            .copied()
+            .filter(|k| facts.tags.contains_key(*k))
+            .collect();
+        if !recorded.is_empty() {
+            port.untag(target, &recorded).await?;
+            actions.push(format!("removed the tags {}", recorded.join(", ")));
+        }
+        if record.is_some() {
+            port.remove_revocation(&env.account_id, &key).await?;
+            if actions.is_empty() {
+                actions.push("removed the revocation record (its deny was already gone)".into());
+            }
+        }
+    }
+    // What was undone and contained because of the caller's calls; with `caller_only`,
+    // only what concerns the caller itself (its role's sessions revoked).
+    let caller = crate::action::actor_key(target.kind, &target.name);
+    let mut secrets = Vec::new();
+    let mut status_put_back = false;
+    if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
+        for (key, entry) in &record.actions {
+            // With `caller_only`, only the tool's own measure on the caller (its role's
+            // sessions revoked), never what the caller gave itself (a policy, a key).
+            let own_measure = entry.action.subject() == caller
+                && matches!(&entry.action, Action::PutInlinePolicy { policy_name, .. } if policy_name == containment::SESSIONS_POLICY_NAME);
+            if entry.state != ActionState::Done || (caller_only && !own_measure) {
+                continue;
+            }
+            let undo = entry.action.undo();
+            if let Action::SetCredential {
+                user,
+                credential: Credential::MfaDevice(serial),
+                active: true,
+            } = &undo
+            {
+                actions.push(format!(
+                    "left for its owner: the MFA device {serial} of user/{user} was deactivated after event `{}`; only its owner can enable it again (two codes): aws iam enable-mfa-device --user-name {user} --serial-number {serial} --authentication-code1 <code> --authentication-code2 <next code>",
+                    entry.event_id
+                ));
+                continue;
+            }
+            let applied = match port.apply(&undo).await {
+                Ok(applied) => applied,
+                Err(e) if e.is_transient() => return Err(e),
+                // Refused for good (a quota, a login profile made since): said, and the
+                // rest is put back; the record stays `done` for a later restore.
+                Err(e) => {
+                    actions.push(format!(
+                        "could not {undo} (undone by iam-warden after event `{}`): {e}",
+                        entry.event_id
+                    ));
+                    continue;
+                }
+            };
+            let mut done = entry.clone();
+            done.state = ActionState::Restored;
+            port.set_action(&env.account_id, &caller, key, &done)
+                .await?;
+            actions.push(match applied {
+                Applied::Gone => format!(
+                    "could not put back what was undone after event `{}`: {} no longer exists",
+                    entry.event_id,
+                    undo.subject()
+                ),
+                Applied::Password(password) => {
+                    if let Action::CreateLoginProfile { user } = &undo {
+                        secrets.push((user.clone(), password));
+                    }
+                    format!(
+                        "{undo} (its login profile was deleted after event `{}`; the password is shown once, to you only)",
+                        entry.event_id
+                    )
+                }
+                Applied::Done => {
+                    status_put_back |= match &undo {
+                        Action::AddToGroup { group, .. } => *group == config.admin_group,
+                        Action::Tag { key, .. } => *key == config.exempt_tag.0,
+                        _ => false,
+                    };
+                    format!(
+                        "{undo} (undone by iam-warden after event `{}`)",
+                        entry.event_id
+                    )
+                }
+            });
+        }
+    }
+    if !matches!(facts, CallerFacts::Found(_)) && actions.is_empty() {
+        return Err(PortError::NoSuchEntity {
+            operation: "restore",
+            message: format!("{target} does not exist"),
+        });
+    }
+    let restored = !actions.is_empty();
+    if restored && port.enabled() {
+        port.publish(&notice::for_restore(target, &actions, env))
+            .await?;
+        actions.push("notified the topic".into());
+    }
+    Ok(RestoreReport {
+        principal: target.arn.clone(),
+        restored,
+        actions,
+        secrets,
+        status_put_back,
+    })
+}
