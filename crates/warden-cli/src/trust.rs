@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use warden_core::config::Config;
 use warden_core::principal::{EntityKind, Target};
-use warden_core::vouch::vouch;
 use warden_core::trust::TrustSet;
+use warden_core::vouch::vouch;
 
 use crate::{print_table, setup, CliError};
 

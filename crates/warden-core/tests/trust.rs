@@ -16,9 +16,9 @@ use warden_core::decision::Decision;
 use warden_core::event::{parse_eventbridge, CloudTrailRecord, Event};
 use warden_core::principal::{EntityKind, Target};
 use warden_core::revoker::{restore, Patience, Revoker};
-use warden_core::vouch::{ensure_baseline, vouch};
 use warden_core::testing::{config, environment as env, MemoryAccount};
 use warden_core::trust::Status;
+use warden_core::vouch::{ensure_baseline, vouch};
 
 const ACCOUNT: &str = "123456789012";
 

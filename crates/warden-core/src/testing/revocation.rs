@@ -1,0 +1,82 @@
+//! Revocation records and the tool's own managed policies (the deny, the quarantine
+//! and the boundaries), in memory.
+
+use crate::ports::PortError;
+
+use super::MemoryAccount;
+
+impl crate::ports::Revocations for MemoryAccount {
+    async fn revocation(
+        &self,
+        _account: &str,
+        key: &str,
+    ) -> Result<Option<crate::revocation::RevocationRecord>, PortError> {
+        let s = self.enter("revocation")?;
+        Ok(s.revocations.get(key).cloned())
+    }
+
+    async fn record_revocation(
+        &self,
+        _account: &str,
+        key: &str,
+        record: &crate::revocation::RevocationRecord,
+    ) -> Result<Option<crate::revocation::RevocationRecord>, PortError> {
+        let mut s = self.enter("record_revocation")?;
+        if let Some(existing) = s.revocations.get(key) {
+            return Ok(Some(existing.clone()));
+        }
+        s.revocations.insert(key.to_owned(), record.clone());
+        Ok(None)
+    }
+
+    async fn revocation_notified(&self, _account: &str, key: &str) -> Result<(), PortError> {
+        let mut s = self.enter("revocation_notified")?;
+        if let Some(r) = s.revocations.get_mut(key) {
+            r.notified = true;
+        }
+        Ok(())
+    }
+
+    async fn remove_revocation(&self, _account: &str, key: &str) -> Result<(), PortError> {
+        let mut s = self.enter("remove_revocation")?;
+        s.revocations.remove(key);
+        Ok(())
+    }
+}
+
+impl crate::ports::ToolPolicies for MemoryAccount {
+    async fn verify_policy(
+        &self,
+        arn: &str,
+        document: &str,
+    ) -> Result<crate::ports::PolicyCheck, PortError> {
+        let mut s = self.enter("verify_policy")?;
+        let check = match s.tool_policies.get(arn) {
+            None => crate::ports::PolicyCheck::Recreated,
+            Some((doc, _)) if doc == document => return Ok(crate::ports::PolicyCheck::Intact),
+            Some((doc, _)) => crate::ports::PolicyCheck::Repaired { found: doc.clone() },
+        };
+        let versions = s.tool_policies.get(arn).map_or(0, |(_, v)| *v);
+        s.tool_policies
+            .insert(arn.to_owned(), (document.to_owned(), (versions + 1).min(5)));
+        Ok(check)
+    }
+
+    async fn policy_document(&self, arn: &str) -> Result<Option<String>, PortError> {
+        let s = self.enter("policy_document")?;
+        Ok(s.boundaries.get(arn).cloned())
+    }
+
+    async fn put_boundary_policy(&self, name: &str, document: &str) -> Result<String, PortError> {
+        let mut s = self.enter("put_boundary_policy")?;
+        let arn = format!("arn:aws:iam::123456789012:policy/iam-warden/{name}");
+        s.boundaries.insert(arn.clone(), document.to_owned());
+        Ok(arn)
+    }
+
+    async fn delete_boundary_policy(&self, arn: &str) -> Result<(), PortError> {
+        let mut s = self.enter("delete_boundary_policy")?;
+        s.boundaries.remove(arn);
+        Ok(())
+    }
+}

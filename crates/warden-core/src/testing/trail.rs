@@ -1,0 +1,27 @@
+//! CloudTrail's event history, in memory: the records put there with `in_trail`.
+
+use crate::event::CloudTrailRecord;
+use crate::ports::{PortError, Trail};
+
+use super::MemoryAccount;
+
+impl Trail for MemoryAccount {
+    async fn lookup(
+        &self,
+        event_name: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        let s = self.enter("lookup")?;
+        Ok(s.trail
+            .iter()
+            .filter(|r| r.event_name.as_deref() == Some(event_name))
+            .filter(|r| {
+                r.event_time
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= since)
+            })
+            .cloned()
+            .collect())
+    }
+}
