@@ -406,6 +406,13 @@ pub struct ActionRecord {
     pub why: String,
 }
 
+/// The record scope of an escalation's undo: its keys are `<event id>#<n>`.
+pub const ESCALATION: &str = "";
+
+/// The record scope of a containment: its keys are `<event id>#c<n>`, apart from the
+/// same event's escalation.
+pub const CONTAINMENT: &str = "c";
+
 impl ActionRecord {
     /// The record's key under its caller: `<event id>#<n>` (an escalation's undo),
     /// `<event id>#c<n>` (a containment).

@@ -5,8 +5,7 @@
 use chrono::Utc;
 use tracing::{info, warn};
 
-use crate::action::Holder;
-use crate::action::{Action, ActionRecord, ActionState, CallerRecord};
+use crate::action::{Action, ActionRecord, ActionState, CallerRecord, Holder, CONTAINMENT};
 use crate::config::{Contain, Mode};
 use crate::containment::{self, Contained, Known, Need, Plan};
 use crate::decision::{Decision, Verdict};
@@ -17,17 +16,17 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{EntityKind, Principal, Target};
 
 use super::keys::event_key;
-use super::state::Batch;
+use super::state::Invocation;
 
 /// How far back a stopped caller's held self-service containments are released.
 const HELD_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// Contains what the event's call made, when its caller is one iam-warden stops
     /// (CONTAIN): records each action before taking it. A revoked role's own sessions
     /// are revoked too (whatever CONTAIN says: that is stopping the caller). `None`:
     /// nothing to contain or report.
-    pub(super) async fn containment(
+    pub(super) async fn contain_call(
         &mut self,
         event: &Event,
         verdict: &Verdict,
@@ -110,7 +109,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             (record, vec![ActionState::Planned; plan.actions.len()])
         } else {
             let (record, done) = self
-                .contain(&by, &event_id, "c", &plan.actions, &plan.what)
+                .take_actions(&by, &event_id, CONTAINMENT, &plan.actions, &plan.what)
                 .await?;
             // As recorded: a retry's plan may differ, a quota fallback changed it.
             plan.actions = done.iter().map(|(a, _)| a.clone()).collect();
@@ -149,9 +148,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
 
     /// Records `actions` under `caller` (once), then carries out those not yet done: a
     /// retried message resumes where it stopped and never acts twice. `scope` keeps the
-    /// keys of an event's escalation (`""`) and containment (`"c"`) apart. Returns the
+    /// keys of an event's escalation ([`crate::action::ESCALATION`]) and containment ([`CONTAINMENT`])
+    /// apart. Returns the
     /// caller's record and the state of each action.
-    pub(super) async fn contain(
+    pub(super) async fn take_actions(
         &mut self,
         caller: &str,
         event_id: &str,
@@ -176,7 +176,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 continue;
             };
             if matches!(entry.state, ActionState::Planned | ActionState::Held) {
-                entry = self.carry_out(caller, key, entry).await?;
+                entry = self.take_action(caller, key, entry).await?;
                 record.actions.insert(key.clone(), entry.clone());
             }
             states.push((entry.action, entry.state));
@@ -187,7 +187,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
     /// Carries out one recorded action: at the managed-policy quota the quarantine
     /// becomes inline (recorded before it is done); a permanent refusal is recorded as
     /// failed and reported, never retried; a transient one is the caller's to retry.
-    async fn carry_out(
+    async fn take_action(
         &mut self,
         caller: &str,
         key: &str,
@@ -320,7 +320,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             .map_or(now, |t| t.with_timezone(&Utc));
         let held = ActionRecord::records(
             &event_id,
-            "c",
+            CONTAINMENT,
             &plan.actions,
             ActionState::Held,
             at,
@@ -361,7 +361,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
             if entry.state == ActionState::Gone && concerned {
                 let mut retry = entry.clone();
                 retry.state = ActionState::Planned;
-                let done = self.carry_out(caller, key, retry).await?;
+                let done = self.take_action(caller, key, retry).await?;
                 again.push((done.action, done.state));
             }
         }
@@ -380,7 +380,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         let since = Utc::now() - HELD_WINDOW;
         for (key, entry) in &record.actions {
             if entry.state == ActionState::Held && entry.at >= since {
-                let done = self.carry_out(caller, key, entry.clone()).await?;
+                let done = self.take_action(caller, key, entry.clone()).await?;
                 released.push((done.action, done.state));
             }
         }

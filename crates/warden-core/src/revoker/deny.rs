@@ -17,7 +17,7 @@ use crate::revocation::{
 };
 use crate::DENY_ALL_IAM_POLICY;
 
-use super::state::Batch;
+use super::state::Invocation;
 
 /// Whether the facts show the tool's deny by `method`: the managed deny attached, the
 /// inline deny by name, or a boundary of the tool's.
@@ -29,7 +29,7 @@ pub(super) fn facts_show_deny(facts: &Facts, config: &Config, method: Method) ->
     }
 }
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// Deny first, then record, notify, mark notified: the deny never waits on anything
     /// the caller can block (its 50 tags, its quotas). A failure at any step leaves a
     /// state from which a retry of the message finishes the job and notifies exactly

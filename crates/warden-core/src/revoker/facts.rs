@@ -10,11 +10,11 @@ use crate::principal::{EntityKind, Target};
 use crate::revocation::record_key;
 use crate::trust::TrustSet;
 
-use super::state::Batch;
+use super::state::Invocation;
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// The trust ledger, read once per invocation (empty when no baseline exists).
-    pub(super) async fn trust(&mut self) -> Result<&TrustSet, PortError> {
+    pub(super) async fn trust_set(&mut self) -> Result<&TrustSet, PortError> {
         let r = self.revoker;
         if self.trust.is_none() {
             let set = r
@@ -55,7 +55,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         Ok(match iam {
             CallerFacts::Found(mut f) => {
-                f.trusted = self.trust().await?.of(target.kind, &target.name);
+                f.trusted = self.trust_set().await?.of(target.kind, &target.name);
                 CallerFacts::Found(f)
             }
             other => other,
@@ -71,7 +71,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         kind: EntityKind,
         name: &str,
     ) -> Result<Option<Facts>, PortError> {
-        let trusted = self.trust().await?.of(kind, name);
+        let trusted = self.trust_set().await?.of(kind, name);
         if trusted.is_empty() {
             return Ok(None);
         }

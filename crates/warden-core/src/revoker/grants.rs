@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use crate::action::CallerRecord;
+use crate::action::{CallerRecord, ESCALATION};
 use crate::config::Mode;
 use crate::decision::Verdict;
 use crate::event::{CloudTrailRecord, Event};
@@ -15,14 +15,14 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{Principal, Target};
 use crate::trust::{self, LedgerChange, Provenance, Status, TrustSet, Verification};
 
-use super::state::{Batch, Patience};
+use super::state::{Invocation, Patience};
 
 /// How long a CloudTrail look-up is reused (LookupEvents allows two requests a second).
 const TRAIL_CACHE: Duration = Duration::from_secs(60);
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// Looks for the grant of `status` to `target`: the event itself, then CloudTrail.
-    pub(super) async fn verify(
+    pub(super) async fn find_grant(
         &mut self,
         event: &Event,
         target: &Target,
@@ -157,7 +157,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 let record = if planned_only {
                     CallerRecord::default()
                 } else {
-                    self.contain(&found.by, &found.event_id, "", &actions, &what)
+                    self.take_actions(&found.by, &found.event_id, ESCALATION, &actions, &what)
                         .await?
                         .0
                 };
@@ -186,7 +186,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         if !grant.gives() {
             // Taking trust away always applies, whoever does it.
-            let current = self.trust().await?.clone();
+            let current = self.trust_set().await?.clone();
             let changes = grant::ledger_changes(&grant, &provenance, None, &[], &current, now);
             self.change_trust(&changes).await?;
             return Ok(seen_from_grantee);
@@ -228,7 +228,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 }
                 _ => Vec::new(),
             };
-            let current = self.trust().await?.clone();
+            let current = self.trust_set().await?.clone();
             let grantee_id = grantee.as_ref().and_then(|f| f.unique_id.clone());
             let changes = grant::ledger_changes(
                 &grant,
@@ -249,7 +249,9 @@ impl<P: RevokerPorts> Batch<'_, P> {
                 .await?
                 .unwrap_or_default()
         } else {
-            self.contain(&by, &event_id, "", &actions, &what).await?.0
+            self.take_actions(&by, &event_id, ESCALATION, &actions, &what)
+                .await?
+                .0
         };
         Ok(Some(Escalation {
             by,

@@ -1,9 +1,9 @@
 //! The revoker's work, shared by the Lambda and `warden replay`/`consume`: decide, then
-//! carry out the decision through the ports. Read this file first: [`Batch::process`]
-//! decides one event (the look-up loop around the pure [`decide`]), and `finish` carries
+//! carry out the decision through the ports. Read this file first: [`Invocation::process`]
+//! decides one event (the look-up loop around the pure [`decide`]), and `carry_out` carries
 //! the verdict out in its order: tampering, trust, the deny, containment, one notice.
 //!
-//! One file per idea, each with its own `impl` block of [`Batch`]:
+//! One file per idea, each with its own `impl` block of [`Invocation`]:
 //! - `state`: what the process and one invocation remember;
 //! - `keys`: how events and notices are keyed in the records;
 //! - `facts`: IAM's facts and the trust ledger, read at most once per invocation;
@@ -26,7 +26,7 @@ mod tamper;
 
 pub use keys::{event_key, notice_scope};
 pub use restore::{restore, RestoreReport};
-pub use state::{Batch, Outcome, Patience, Revoker};
+pub use state::{Invocation, Outcome, Patience, Revoker};
 
 use chrono::Utc;
 use tracing::warn;
@@ -43,7 +43,7 @@ use crate::revocation::Method;
 
 use self::keys::principal_of;
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// Decides on one event and, unless `dry_run`, carries the decision out.
     ///
     /// An error is never a decision: the caller retries the event later.
@@ -75,7 +75,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                             )
                             .about(&target);
                             let mut v = v;
-                            let actions = self.finish(event, &mut v, dry_run).await?;
+                            let actions = self.carry_out(event, &mut v, dry_run).await?;
                             return Ok(outcome(&v, actions));
                         }
                         r.set_confirmed(&target, None);
@@ -103,14 +103,14 @@ impl<P: RevokerPorts> Batch<'_, P> {
             }
             return Ok(outcome(&verdict, Vec::new()));
         }
-        let actions = self.finish(event, &mut verdict, dry_run).await?;
+        let actions = self.carry_out(event, &mut verdict, dry_run).await?;
         Ok(outcome(&verdict, actions))
     }
 
     /// Carries out a decision: tampering noticed, trust applied (an escalation undone),
     /// the deny, the containment of what the call made, then one notice. Returns what
     /// was done besides the deny, for people.
-    async fn finish(
+    async fn carry_out(
         &mut self,
         event: &Event,
         verdict: &mut Verdict,
@@ -127,7 +127,10 @@ impl<P: RevokerPorts> Batch<'_, P> {
         };
         // A permanent failure of the containment (the ledger refusing its record, say)
         // never holds up the revocation's notice: it is said in it.
-        let containment = match self.containment(event, verdict, escalation.is_some()).await {
+        let containment = match self
+            .contain_call(event, verdict, escalation.is_some())
+            .await
+        {
             Ok(c) => c,
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
@@ -209,7 +212,7 @@ impl<P: RevokerPorts> Batch<'_, P> {
                         return Err(asked_twice());
                     }
                     for status in statuses {
-                        let found = self.verify(event, &target, status).await?;
+                        let found = self.find_grant(event, &target, status).await?;
                         if let CallerFacts::Found(f) = &mut facts {
                             f.verified.insert(status, found);
                         }

@@ -13,9 +13,9 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::revocation::RevocationRecord;
 
 use super::keys::principal_of;
-use super::state::Batch;
+use super::state::Invocation;
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// The revocation's notice, once (the ledger's record says whether it went out),
     /// with what was undone and contained because of the event.
     pub(super) async fn notify_revocation(

@@ -1,6 +1,6 @@
 //! What the revoker remembers: per process ([`Revoker`]: the ports, the configuration,
 //! the confirmed revocations, the alerts sent, CloudTrail's answers) and per invocation
-//! ([`Batch`]: facts read, the trust ledger, the tool's policies verified).
+//! ([`Invocation`]: facts read, the trust ledger, the tool's policies verified).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -62,9 +62,9 @@ pub enum Patience {
     Done,
 }
 
-/// Per-invocation state: facts are looked up at most once per principal, the trust
-/// ledger read at most once.
-pub struct Batch<'a, P> {
+/// One invocation's memory (an SQS batch of the Lambda, one pass of `warden replay`):
+/// facts are looked up at most once per principal, the trust ledger read at most once.
+pub struct Invocation<'a, P> {
     pub(super) revoker: &'a Revoker<P>,
     /// IAM facts (without trust: that is filled in from `trust` at each decision).
     pub(super) facts: HashMap<Target, CallerFacts>,
@@ -101,12 +101,12 @@ impl<P: RevokerPorts> Revoker<P> {
     }
 
     /// Starts an invocation (one SQS batch): unverified principals wait by the clock.
-    pub fn batch(&self) -> Batch<'_, P> {
+    pub fn batch(&self) -> Invocation<'_, P> {
         self.batch_with(Patience::Clock)
     }
 
-    pub fn batch_with(&self, patience: Patience) -> Batch<'_, P> {
-        Batch {
+    pub fn batch_with(&self, patience: Patience) -> Invocation<'_, P> {
+        Invocation {
             revoker: self,
             facts: HashMap::new(),
             trust: None,

@@ -11,9 +11,9 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::DENY_ALL_IAM_POLICY;
 
 use super::keys::notice_scope;
-use super::state::Batch;
+use super::state::Invocation;
 
-impl<P: RevokerPorts> Batch<'_, P> {
+impl<P: RevokerPorts> Invocation<'_, P> {
     /// An event that touched the tool's deny policy (it is verified and repaired now) or
     /// its roles (notified once, whoever made it).
     pub(super) async fn tampering(&mut self, event: &Event) -> Result<(), PortError> {
