@@ -153,24 +153,6 @@ where
     P: RevokerPorts,
     Q: DeadLetters,
 {
-    let port = revoker.port();
-    let account = &revoker.env().account_id;
-    let key = event.event_id().unwrap_or(message_id);
-    let scope = warden_core::revoker::notice_scope(FAILURES, event);
-    let seen = port.caller_record(account, &scope).await?;
-    if !seen.is_some_and(|r| r.notified.contains(key)) {
-        if port.enabled() {
-            port.publish(&warden_core::notice::for_failure(
-                Some(event),
-                reason,
-                revoker.env(),
-            ))
-            .await?;
-        }
-        port.mark_notified(account, &scope, key).await?;
-    }
+    revoker.notify_failure(event, message_id, reason).await?;
     queues.send(body, reason, message_id).await
 }
-
-/// The ledger record whose notified set holds the events that failed for good.
-const FAILURES: &str = "failed-events";

@@ -7,7 +7,7 @@ use crate::principal::Principal;
 
 /// The key of an event in the records: its CloudTrail event id, or, for a record without
 /// one, a digest of the record (two such events never share their records).
-pub fn event_key(event: &Event) -> String {
+pub(super) fn event_key(event: &Event) -> String {
     if let Some(id) = event.event_id() {
         return id.to_owned();
     }
@@ -34,7 +34,7 @@ pub(super) fn principal_of(event: &Event, verdict: &Verdict) -> String {
 /// The record that remembers which events of a kind were notified, one per day of the
 /// events (their CloudTrail date, so that a retry finds the same record): no record
 /// grows without bound.
-pub fn notice_scope(kind: &str, event: &Event) -> String {
+pub(super) fn notice_scope(kind: &str, event: &Event) -> String {
     let day = event
         .record()
         .and_then(|r| r.event_time.as_deref())

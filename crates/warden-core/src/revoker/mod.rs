@@ -24,7 +24,6 @@ mod restore;
 mod state;
 mod tamper;
 
-pub use keys::{event_key, notice_scope};
 pub use restore::{restore, RestoreReport};
 pub use state::{Invocation, Outcome, Patience, Revoker};
 
@@ -41,7 +40,7 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::principal::Target;
 use crate::revocation::Method;
 
-use self::keys::principal_of;
+use self::keys::{event_key, principal_of};
 
 impl<P: RevokerPorts> Invocation<'_, P> {
     /// Decides on one event and, unless `dry_run`, carries the decision out.

@@ -1,5 +1,6 @@
 //! The notices: a revocation's (once, by its record), what was undone or contained
-//! (once, by the caller's record), and alerts (once per ALERT_WINDOW_SECONDS).
+//! (once, by the caller's record), alerts (once per ALERT_WINDOW_SECONDS), and the
+//! failure of an event that cannot be processed (once, by the day's record).
 
 use tracing::info;
 
@@ -12,8 +13,9 @@ use crate::notice;
 use crate::ports::{PortError, RevokerPorts};
 use crate::revocation::RevocationRecord;
 
+use super::keys::notice_scope;
 use super::keys::principal_of;
-use super::state::Invocation;
+use super::state::{Invocation, Revoker};
 
 impl<P: RevokerPorts> Invocation<'_, P> {
     /// The revocation's notice, once (the ledger's record says whether it went out),
@@ -146,3 +148,31 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(())
     }
 }
+
+impl<P: RevokerPorts> Revoker<P> {
+    /// The notice of an event that failed for good (it goes to the dead-letter queue),
+    /// once: the ledger remembers it.
+    pub async fn notify_failure(
+        &self,
+        event: &Event,
+        message_id: &str,
+        reason: &str,
+    ) -> Result<(), PortError> {
+        let port = self.port();
+        let account = &self.env().account_id;
+        let key = event.event_id().unwrap_or(message_id);
+        let scope = notice_scope(FAILURES, event);
+        let seen = port.caller_record(account, &scope).await?;
+        if !seen.is_some_and(|r| r.notified.contains(key)) {
+            if port.enabled() {
+                port.publish(&notice::for_failure(Some(event), reason, self.env()))
+                    .await?;
+            }
+            port.mark_notified(account, &scope, key).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The ledger record whose notified set holds the events that failed for good.
+const FAILURES: &str = "failed-events";
