@@ -15,6 +15,7 @@ use crate::facts::CallerFacts;
 use crate::grant::{standing, Standing};
 use crate::principal::{Entity, EntityKind, Principal, Target};
 use crate::revocation::Method;
+use crate::tamper::Tampering;
 use crate::trust::{Status, Verification};
 
 /// The six outcomes of the table.
@@ -62,6 +63,30 @@ pub struct Revocation {
     pub resume: bool,
 }
 
+/// What the revoker must know of an event besides its caller's decision, read once off
+/// the record by [`decide`] and carried on the verdict: the orchestration acts on these
+/// and never reads them off the record again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The tool's own daily canary: its arrival is recorded.
+    pub canary: bool,
+    /// What the call did to the tool: verified and repaired, or notified once.
+    pub tampering: Option<Tampering>,
+    /// Made in another account than the one the tool runs in: never acted on
+    /// (invariant 9).
+    pub foreign: bool,
+}
+
+impl Marks {
+    fn of(record: &CloudTrailRecord, config: &Config, env: &Environment) -> Self {
+        Self {
+            canary: crate::tamper::is_canary(record, config, env),
+            tampering: crate::tamper::tampering(record, config, env),
+            foreign: record.recipient_account_id.as_deref() != Some(env.account_id.as_str()),
+        }
+    }
+}
+
 /// A decision with its reason and, for `revoked`, what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
@@ -75,6 +100,8 @@ pub struct Verdict {
     pub found_grant: Option<FoundGrant>,
     /// How long to wait before deciding again (`deferred`).
     pub defer: Option<std::time::Duration>,
+    /// The canary, tampering, another account: see [`Marks`].
+    pub marks: Marks,
 }
 
 /// The grant of a status that an unverified principal holds, found by the look-up.
@@ -96,6 +123,7 @@ impl Verdict {
             target: None,
             found_grant: None,
             defer: None,
+            marks: Marks::default(),
         }
     }
 
@@ -120,30 +148,71 @@ pub enum Step {
     Resolve(Target, String),
 }
 
-/// Decides on one event. Pure: same inputs, same answer; no I/O.
+/// Decides on one event. Pure: same inputs, same answer; no I/O. The verdict carries the
+/// event's [`Marks`], read once here.
 pub fn decide(
     event: &Event,
     facts: Option<&CallerFacts>,
     config: &Config,
     env: &Environment,
 ) -> Step {
-    use Decision::*;
-    let done = |d, reason: String| Step::Done(Verdict::new(d, reason));
-
     let record = match event {
         Event::Other { detail_type, .. } => {
-            return done(
-                Ignored,
+            return Step::Done(Verdict::new(
+                Decision::Ignored,
                 format!("not a CloudTrail API call (`{detail_type}`)"),
-            )
+            ))
         }
         Event::CloudTrail { record, .. } => record.as_ref(),
     };
+    let marks = Marks::of(record, config, env);
+    match table(record, facts, config, env, &marks) {
+        Step::Done(mut verdict) => {
+            verdict.marks = marks;
+            Step::Done(verdict)
+        }
+        other => other,
+    }
+}
+
+/// The already-revoked verdict of a principal this process revoked and confirmed (its
+/// deny is still there): later events of its cost one call instead of the facts.
+pub fn confirmed(
+    event: &Event,
+    target: &Target,
+    method: Method,
+    config: &Config,
+    env: &Environment,
+) -> Verdict {
+    let mut verdict = Verdict::new(
+        Decision::AlreadyRevoked,
+        format!(
+            "{target} already has the {} deny (revoked by iam-warden, confirmed)",
+            method.as_str()
+        ),
+    )
+    .about(target);
+    if let Some(record) = event.record() {
+        verdict.marks = Marks::of(record, config, env);
+    }
+    verdict
+}
+
+/// The table, row by row, for a CloudTrail record.
+fn table(
+    record: &CloudTrailRecord,
+    facts: Option<&CallerFacts>,
+    config: &Config,
+    env: &Environment,
+    marks: &Marks,
+) -> Step {
+    use Decision::*;
+    let done = |d, reason: String| Step::Done(Verdict::new(d, reason));
+
     let name = record.event_name.as_deref().unwrap_or("?");
     // A change to the tool's own pipeline counts as an IAM write: switching iam-warden
     // off is an attack on it.
-    let tampering = crate::tamper::pipeline_tampering(record, &config.tool);
-    if !record.is_iam_api_call() && tampering.is_none() {
+    if !record.is_iam_api_call() && marks.tampering.is_none() {
         return done(
             Ignored,
             format!(
@@ -181,7 +250,7 @@ pub fn decide(
         }
     }
 
-    if crate::tamper::is_canary(record, config, env) {
+    if marks.canary {
         return done(
             Ignored,
             "canary: iam-warden's daily proof that CloudTrail -> EventBridge -> the queue -> the revoker works".into(),
@@ -240,7 +309,7 @@ pub fn decide(
     if let Some(reason) = alert_only {
         return done(Alerted, reason);
     }
-    if record.recipient_account_id.as_deref() != Some(env.account_id.as_str()) {
+    if marks.foreign {
         return done(
             Alerted,
             format!(

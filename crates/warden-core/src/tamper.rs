@@ -41,6 +41,10 @@ pub enum Tampering {
     QuarantinePolicy,
     /// One of its roles changed: notified, whoever made it.
     ToolRole(String),
+    /// Its pipeline changed (a rule, a function, a queue, the topic, the ledger table,
+    /// CloudTrail's logging): notified, and the call decided as an IAM write. The
+    /// description of what the call did.
+    Pipeline(String),
 }
 
 /// The management calls that disable or change the pipeline, by service.
@@ -299,6 +303,16 @@ pub fn tool_roles(config: &Config, env: &Environment) -> Vec<String> {
         .and_then(|arn| arn.rsplit('/').next())
         .map(str::to_owned);
     own.into_iter().chain(pruner).collect()
+}
+
+/// What a call did to the tool, if anything: its IAM resources, or its pipeline.
+pub fn tampering(
+    record: &CloudTrailRecord,
+    config: &Config,
+    env: &Environment,
+) -> Option<Tampering> {
+    tampering_of(record, config, env)
+        .or_else(|| pipeline_tampering(record, &config.tool).map(Tampering::Pipeline))
 }
 
 /// Whether a successful IAM call touched the tool's deny policy or roles.

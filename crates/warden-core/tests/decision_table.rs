@@ -15,7 +15,7 @@ use warden_core::principal::EntityKind;
 use warden_core::revocation::Method;
 use warden_core::revocation::RevocationRecord;
 use warden_core::testing::{
-    config, environment as env, sample_event as event, DENY_POLICY_ARN as DENY,
+    config, environment as env, sample_event as event, sample_text, DENY_POLICY_ARN as DENY,
 };
 use warden_core::trust::{Provenance, Status, TrustEntry};
 
@@ -732,4 +732,90 @@ fn membership_or_the_tag_without_the_trust_ledger_asks_for_verification() {
         run(&e, &CallerFacts::Found(gone), &c).decision,
         Decision::Revoked
     );
+}
+
+/// Decided once: what the revoker must know besides the decision (the tool's canary,
+/// tampering with the tool, a call made in another account) is read off the record by
+/// `decide` and carried on the verdict, whatever the decision.
+#[test]
+fn the_verdict_carries_the_canary_tampering_and_another_accounts_call() {
+    use warden_core::tamper::Tampering;
+    let plain = run(
+        &event("01-iam-user-create-user.json"),
+        &facts(&[], &[]),
+        &config(&[]),
+    );
+    assert_eq!(
+        plain.marks,
+        Default::default(),
+        "an ordinary call carries nothing"
+    );
+
+    // A change to the tool's pipeline: a write of its caller, and tampering.
+    let c = config(&[("TOOL_RULE_NAMES", "iam-warden-iam-calls")]);
+    let v = run(
+        &event("18-tampering-disable-rule.json"),
+        &facts(&[], &[]),
+        &c,
+    );
+    assert_eq!(v.decision, Decision::Revoked);
+    assert_eq!(
+        v.marks.tampering,
+        Some(Tampering::Pipeline(
+            "DisableRule on the rule `iam-warden-iam-calls`".into()
+        ))
+    );
+    assert!(!v.marks.canary && !v.marks.foreign);
+
+    // The deny policy changed by a non-admin: revoked, and the deny to be repaired.
+    let deny_changed: Event = parse_eventbridge(
+        &sample_text("01-iam-user-create-user.json")
+            .replace("\"CreateUser\"", "\"CreatePolicyVersion\"")
+            .replace(
+                "\"requestParameters\": {",
+                &format!("\"requestParameters\": {{\"policyArn\": \"{DENY}\","),
+            ),
+    )
+    .unwrap();
+    let v = run(&deny_changed, &facts(&[], &[]), &config(&[]));
+    assert_eq!(v.marks.tampering, Some(Tampering::DenyPolicy));
+
+    // The canary: ignored, and marked so that its arrival is recorded.
+    let c = config(&[("CANARY_ROLE_NAME", "iam-warden-canary")]);
+    let canary: Event = parse_eventbridge(
+        &serde_json::json!({
+        "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
+        "account": "123456789012",
+        "detail": {
+            "eventName": "TagRole", "eventSource": "iam.amazonaws.com",
+            "recipientAccountId": "123456789012", "eventID": "canary-1",
+            "requestParameters": {"roleName": "iam-warden-canary",
+                "tags": [{"key": "iam-warden:canary", "value": "2026-11-25T03:00:00Z"}]},
+            "userIdentity": {"type": "AssumedRole", "accountId": "123456789012",
+                "arn": "arn:aws:sts::123456789012:assumed-role/iam-warden-revoker/canary",
+                "sessionContext": {"sessionIssuer": {"type": "Role",
+                    "arn": "arn:aws:iam::123456789012:role/iam-warden-revoker",
+                    "userName": "iam-warden-revoker", "accountId": "123456789012"}}},
+        }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let v = run(&canary, &facts(&[], &[]), &c);
+    assert_eq!(v.decision, Decision::Ignored);
+    assert!(v.marks.canary);
+    assert!(
+        !run(&canary, &facts(&[], &[]), &config(&[])).marks.canary,
+        "no canary configured"
+    );
+
+    // Another account's call: alerted, and marked never to be acted on (invariant 9).
+    let foreign: Event = parse_eventbridge(&sample_text("01-iam-user-create-user.json").replace(
+        "\"recipientAccountId\": \"123456789012\"",
+        "\"recipientAccountId\": \"210987654321\"",
+    ))
+    .unwrap();
+    let v = run(&foreign, &facts(&[], &[]), &config(&[]));
+    assert_eq!(v.decision, Decision::Alerted);
+    assert!(v.marks.foreign);
 }

@@ -40,7 +40,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if record.is_failed()
             || !record.is_iam_api_call()
             || record.is_read_only()
-            || record.recipient_account_id.as_deref() != Some(r.env.account_id.as_str())
+            || verdict.marks.foreign
         {
             return Ok(None);
         }

@@ -32,7 +32,7 @@ use tracing::warn;
 
 use crate::config::tags;
 use crate::containment::{self, Contained, Plan};
-use crate::decision::{decide, Decision, Step, Verdict};
+use crate::decision::{confirmed, decide, Decision, Step, Verdict};
 use crate::event::Event;
 use crate::facts::CallerFacts;
 use crate::grant;
@@ -65,15 +65,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 if !self.facts.contains_key(&target) {
                     if let Some(method) = r.confirmed(&target) {
                         if r.port.deny_present(&target, method, &r.config).await? {
-                            let v = Verdict::new(
-                                Decision::AlreadyRevoked,
-                                format!(
-                                    "{target} already has the {} deny (revoked by iam-warden, confirmed)",
-                                    method.as_str()
-                                ),
-                            )
-                            .about(&target);
-                            let mut v = v;
+                            let mut v = confirmed(event, &target, method, &r.config, &r.env);
                             let actions = self.carry_out(event, &mut v, dry_run).await?;
                             return Ok(outcome(&v, actions));
                         }
@@ -86,10 +78,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if verdict.decision == Decision::Deferred {
             return Ok(outcome(&verdict, Vec::new()));
         }
-        if let Some(record) = event
-            .record()
-            .filter(|rec| crate::tamper::is_canary(rec, &r.config, &r.env))
-        {
+        if let Some(record) = event.record().filter(|_| verdict.marks.canary) {
             if !dry_run {
                 let made_at = record
                     .event_time
@@ -118,7 +107,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if dry_run {
             return Ok(Vec::new());
         }
-        self.tampering(event).await?;
+        self.tampering(event, verdict).await?;
         let escalation = self.apply_trust(event, verdict).await?;
         let revoked = match verdict.decision {
             Decision::Revoked => self.revoke(event, verdict).await?,

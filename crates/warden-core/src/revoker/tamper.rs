@@ -3,42 +3,44 @@
 
 use tracing::warn;
 
-use crate::containment::{self};
+use crate::containment;
+use crate::decision::Verdict;
 use crate::event::Event;
 use crate::notice;
 use crate::ports::PolicyCheck;
 use crate::ports::{PortError, RevokerPorts};
+use crate::tamper::Tampering;
 use crate::DENY_ALL_IAM_POLICY;
 
 use super::keys::notice_scope;
 use super::state::Invocation;
 
 impl<P: RevokerPorts> Invocation<'_, P> {
-    /// An event that touched the tool's deny policy (it is verified and repaired now) or
-    /// its roles (notified once, whoever made it).
-    pub(super) async fn tampering(&mut self, event: &Event) -> Result<(), PortError> {
+    /// An event that touched the tool's deny policy (it is verified and repaired now), its
+    /// roles or its pipeline (notified once, whoever made it): as `decide` marked it.
+    pub(super) async fn tampering(
+        &mut self,
+        event: &Event,
+        verdict: &Verdict,
+    ) -> Result<(), PortError> {
         let r = self.revoker;
         let Some(record) = event.record() else {
             return Ok(());
         };
-        let what = match crate::tamper::tampering_of(record, &r.config, &r.env) {
-            Some(crate::tamper::Tampering::DenyPolicy) => {
-                return self.verify_deny_policy(Some(event)).await
-            }
-            Some(crate::tamper::Tampering::QuarantinePolicy) => {
+        let what = match &verdict.marks.tampering {
+            Some(Tampering::DenyPolicy) => return self.verify_deny_policy(Some(event)).await,
+            Some(Tampering::QuarantinePolicy) => {
                 return self.verify_quarantine_policy(Some(event)).await
             }
-            Some(crate::tamper::Tampering::ToolRole(role)) => format!(
+            Some(Tampering::ToolRole(role)) => format!(
                 "iam:{} on iam-warden's own role `{role}` (its trust or permissions)",
                 record.event_name.as_deref().unwrap_or("?")
             ),
-            None => match crate::tamper::pipeline_tampering(record, &r.config.tool) {
-                Some(what) => format!(
-                    "{}: {what} (iam-warden's own pipeline)",
-                    record.event_source.as_deref().unwrap_or("?")
-                ),
-                None => return Ok(()),
-            },
+            Some(Tampering::Pipeline(what)) => format!(
+                "{}: {what} (iam-warden's own pipeline)",
+                record.event_source.as_deref().unwrap_or("?")
+            ),
+            None => return Ok(()),
         };
         let event_id = event.event_id().unwrap_or("unknown");
         let scope = notice_scope("tampering", event);
