@@ -5,18 +5,11 @@ use aws_sdk_sqs::types::MessageAttributeValue as SqsAttribute;
 use warden_core::notice::Notice;
 use warden_core::ports::{DeadLetters, Notifier, PortError};
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::AwsAccount;
 
 /// SQS caps a message attribute value with the message; keep the reason readable.
 const REASON_MAX: usize = 1024;
-
-fn string_attribute_error(operation: &'static str, e: impl std::fmt::Display) -> PortError {
-    PortError::Failed {
-        operation,
-        message: e.to_string(),
-    }
-}
 
 impl Notifier for AwsAccount {
     fn enabled(&self) -> bool {
@@ -38,7 +31,7 @@ impl Notifier for AwsAccount {
                 .data_type("String")
                 .string_value(value)
                 .build()
-                .map_err(|e| string_attribute_error("Publish", e))?;
+                .map_err(|e| bad("Publish", e.to_string()))?;
             request = request.message_attributes(name, attribute);
         }
         request
@@ -63,7 +56,7 @@ impl DeadLetters for AwsAccount {
                 .data_type("String")
                 .string_value(v)
                 .build()
-                .map_err(|e| string_attribute_error("SendMessage", e))
+                .map_err(|e| bad("SendMessage", e.to_string()))
         };
         // SQS refuses empty bodies; keep the fact that it was empty.
         let body = if body.is_empty() {

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use warden_core::ports::{PolicyCheck, PortError, Revocations, ToolPolicies};
 use warden_core::revocation::RevocationRecord;
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::ledger::{s, KEY};
 use crate::AwsAccount;
 
@@ -19,18 +19,14 @@ fn key(account: &str, key: &str) -> String {
     format!("revocation#{account}#{key}")
 }
 
-fn failed(operation: &'static str, message: String) -> PortError {
-    PortError::Failed { operation, message }
-}
-
 fn from_item(
     item: &std::collections::HashMap<String, AttributeValue>,
 ) -> Result<RevocationRecord, PortError> {
     let Some(AttributeValue::S(text)) = item.get("record") else {
-        return Err(failed("GetItem", "revocation item without `record`".into()));
+        return Err(bad("GetItem", "revocation item without `record`".into()));
     };
     let mut record: RevocationRecord = serde_json::from_str(text)
-        .map_err(|e| failed("GetItem", format!("revocation record: {e}")))?;
+        .map_err(|e| bad("GetItem", format!("revocation record: {e}")))?;
     record.notified = matches!(item.get("notified"), Some(AttributeValue::Bool(true)));
     Ok(record)
 }
@@ -60,7 +56,7 @@ impl Revocations for AwsAccount {
         record: &RevocationRecord,
     ) -> Result<Option<RevocationRecord>, PortError> {
         let (ddb, table) = self.ledger()?;
-        let text = serde_json::to_string(record).map_err(|e| failed("PutItem", e.to_string()))?;
+        let text = serde_json::to_string(record).map_err(|e| bad("PutItem", e.to_string()))?;
         let result = ddb
             .put_item()
             .table_name(table)
@@ -138,7 +134,7 @@ impl ToolPolicies for AwsAccount {
                 let (path, name) = path_and_name(arn)
                     .filter(|(p, _)| p == TOOL_PATH)
                     .ok_or_else(|| {
-                        failed(
+                        bad(
                             "CreatePolicy",
                             format!("{arn} is not a policy under {TOOL_PATH}"),
                         )
@@ -175,7 +171,7 @@ impl ToolPolicies for AwsAccount {
             Ok(out) => out
                 .policy
                 .and_then(|p| p.arn)
-                .ok_or_else(|| failed("CreatePolicy", "no ARN in the answer".into())),
+                .ok_or_else(|| bad("CreatePolicy", "no ARN in the answer".into())),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_entity_already_exists_exception()) =>

@@ -8,7 +8,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use warden_core::ports::{PortError, Runs, WorkQueue};
 use warden_core::prune::Outcome;
 
-use crate::error::classify;
+use crate::error::{bad, classify, is_conditional_failure};
 use crate::ledger::{batch_get, s, KEY};
 use crate::AwsAccount;
 
@@ -30,17 +30,6 @@ fn chunk_key(run_id: &str, chunk: usize) -> HashMap<String, AttributeValue> {
 
 fn expires_at() -> AttributeValue {
     AttributeValue::N((chrono::Utc::now().timestamp() + RUN_TTL_DAYS * 86_400).to_string())
-}
-
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
-}
-
-fn failed(operation: &'static str, message: impl Into<String>) -> PortError {
-    PortError::Failed {
-        operation,
-        message: message.into(),
-    }
 }
 
 impl AwsAccount {
@@ -84,7 +73,7 @@ impl Runs for AwsAccount {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(classify("UpdateItem", e)),
         }
     }
@@ -126,7 +115,7 @@ impl Runs for AwsAccount {
                 o
             })
             .collect();
-        let json = serde_json::to_string(&stored).map_err(|e| failed("PutItem", e.to_string()))?;
+        let json = serde_json::to_string(&stored).map_err(|e| bad("PutItem", e.to_string()))?;
         let mut item = chunk_key(run_id, chunk);
         item.insert("outcomes".into(), s(json));
         item.insert("expires_at".into(), expires_at());
@@ -152,7 +141,7 @@ impl Runs for AwsAccount {
         let chunks: usize = match run.get("chunks") {
             Some(AttributeValue::N(n)) => n.parse().unwrap_or(usize::MAX),
             _ => {
-                return Err(failed(
+                return Err(bad(
                     "UpdateItem",
                     format!("run `{run_id}` has no chunk count"),
                 ))
@@ -177,7 +166,7 @@ impl Runs for AwsAccount {
             .await;
         match claim {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(classify("UpdateItem", e)),
         }
     }
@@ -194,7 +183,7 @@ impl Runs for AwsAccount {
         for item in batch_get(ddb, table, keys).await? {
             if let Some(AttributeValue::S(json)) = item.get("outcomes") {
                 let outcomes: Vec<Outcome> = serde_json::from_str(json)
-                    .map_err(|e| failed("BatchGetItem", format!("run `{run_id}`: {e}")))?;
+                    .map_err(|e| bad("BatchGetItem", format!("run `{run_id}`: {e}")))?;
                 out.extend(outcomes);
             }
         }
@@ -226,7 +215,7 @@ impl Runs for AwsAccount {
 impl WorkQueue for AwsAccount {
     async fn enqueue(&self, bodies: &[String]) -> Result<(), PortError> {
         let Some(url) = &self.work_queue_url else {
-            return Err(failed("SendMessageBatch", "WORK_QUEUE_URL is not set"));
+            return Err(bad("SendMessageBatch", "WORK_QUEUE_URL is not set".into()));
         };
         let mut batches: Vec<Vec<(usize, &String)>> = vec![Vec::new()];
         let mut bytes = 0;
@@ -253,7 +242,7 @@ impl WorkQueue for AwsAccount {
                             .id(format!("c{i}"))
                             .message_body(body.as_str())
                             .build()
-                            .map_err(|e| failed("SendMessageBatch", e.to_string()))
+                            .map_err(|e| bad("SendMessageBatch", e.to_string()))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let out = self

@@ -18,7 +18,7 @@ use warden_core::event::CloudTrailRecord;
 use warden_core::ports::{ActionRecords, Deferrals, PortError, Trail, TrustLedger};
 use warden_core::trust::{ActionRecord, CallerRecord, LedgerChange, TrustEntry, TrustSet};
 
-use crate::error::{bad, classify};
+use crate::error::{bad, classify, is_conditional_failure};
 use crate::ledger::{s, KEY};
 use crate::AwsAccount;
 
@@ -65,14 +65,6 @@ fn to_json<T: serde::Serialize>(
     serde_json::to_string(value)
         .map(AttributeValue::S)
         .map_err(|e| bad(operation, e.to_string()))
-}
-
-fn is_conditional_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    err: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
 fn caller_record(caller: &str, item: &Item) -> Result<CallerRecord, PortError> {
