@@ -1,6 +1,7 @@
 //! warden-core's ports over the AWS SDK: every AWS call of iam-warden is in this crate.
 
 mod actions;
+mod canary;
 mod chat;
 mod error;
 mod iam;
@@ -11,6 +12,7 @@ mod queue;
 mod revocation;
 mod runs;
 mod startup;
+mod trail;
 mod trust;
 
 use std::time::Duration;

@@ -1,11 +1,11 @@
 //! Fanned-out pruning runs: their record in the ledger table (items `run#<id>` and
-//! `run#<id>#<chunk>`, expiring after [`RUN_TTL_DAYS`]) and the SQS work queue.
+//! `run#<id>#<chunk>`, expiring after [`RUN_TTL_DAYS`]); their chunks travel on the work
+//! queue (queue.rs).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use warden_core::ports::{PortError, Runs, WorkQueue};
+use warden_core::ports::{PortError, Runs};
 use warden_core::prune::Outcome;
 
 use crate::error::{bad, classify, is_conditional_failure};
@@ -16,10 +16,6 @@ use crate::AwsAccount;
 pub const RUN_TTL_DAYS: i64 = 30;
 /// Services listed per principal in a stored outcome (the digest's "denied now").
 const LISTED_MAX: usize = 50;
-/// SendMessageBatch: entries per call, and bytes per call kept under SQS's limit.
-const BATCH_ENTRIES: usize = 10;
-const BATCH_BYTES: usize = 240 * 1024;
-
 fn run_key(run_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(KEY.to_owned(), s(format!("run#{run_id}")))])
 }
@@ -46,12 +42,6 @@ impl AwsAccount {
             .map_err(|e| classify("GetItem", e))?
             .item
             .unwrap_or_default())
-    }
-
-    /// The work queue, for the pruner's chunks.
-    pub fn with_work_queue(mut self, url: Option<String>) -> Self {
-        self.work_queue_url = url;
-        self
     }
 }
 
@@ -209,63 +199,5 @@ impl Runs for AwsAccount {
             .await
             .map(|_| ())
             .map_err(|e| classify("UpdateItem", e))
-    }
-}
-
-impl WorkQueue for AwsAccount {
-    async fn enqueue(&self, bodies: &[String]) -> Result<(), PortError> {
-        let Some(url) = &self.work_queue_url else {
-            return Err(bad("SendMessageBatch", "WORK_QUEUE_URL is not set".into()));
-        };
-        let mut batches: Vec<Vec<(usize, &String)>> = vec![Vec::new()];
-        let mut bytes = 0;
-        for (i, body) in bodies.iter().enumerate() {
-            let full = batches.last().is_some_and(|b| {
-                b.len() >= BATCH_ENTRIES || (bytes + body.len() > BATCH_BYTES && !b.is_empty())
-            });
-            if full {
-                batches.push(Vec::new());
-                bytes = 0;
-            }
-            bytes += body.len();
-            if let Some(b) = batches.last_mut() {
-                b.push((i, body));
-            }
-        }
-        for batch in batches.into_iter().filter(|b| !b.is_empty()) {
-            let mut pending = batch;
-            for _ in 0..3 {
-                let entries = pending
-                    .iter()
-                    .map(|(i, body)| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(format!("c{i}"))
-                            .message_body(body.as_str())
-                            .build()
-                            .map_err(|e| bad("SendMessageBatch", e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let out = self
-                    .sqs
-                    .send_message_batch()
-                    .queue_url(url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                    .map_err(|e| classify("SendMessageBatch", e))?;
-                let failed_ids: Vec<String> = out.failed.into_iter().map(|f| f.id).collect();
-                pending.retain(|(i, _)| failed_ids.contains(&format!("c{i}")));
-                if pending.is_empty() {
-                    break;
-                }
-            }
-            if !pending.is_empty() {
-                return Err(PortError::Transient {
-                    operation: "SendMessageBatch",
-                    message: format!("{} chunk(s) not accepted by the work queue", pending.len()),
-                });
-            }
-        }
-        Ok(())
     }
 }
