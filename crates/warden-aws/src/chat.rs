@@ -9,29 +9,26 @@ use hyper_util::rt::TokioExecutor;
 use warden_core::notice::Notice;
 use warden_core::ports::{Chat, PortError};
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::AwsAccount;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-fn failed(message: impl Into<String>) -> PortError {
-    PortError::Failed {
-        operation: "PostWebhook",
-        message: message.into(),
-    }
-}
-
 /// Only HTTPS leaves the machine; plain HTTP only to loopback (tests, local relays).
 fn check_url(url: &str) -> Result<http::Uri, PortError> {
-    let uri: http::Uri = url
-        .parse()
-        .map_err(|_| failed("the webhook secret does not hold a URL"))?;
+    let uri: http::Uri = url.parse().map_err(|_| {
+        bad(
+            "PostWebhook",
+            "the webhook secret does not hold a URL".into(),
+        )
+    })?;
     let loopback = matches!(uri.host(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match uri.scheme_str() {
         Some("https") => Ok(uri),
         Some("http") if loopback => Ok(uri),
-        _ => Err(failed(
-            "the webhook URL must be https:// (http:// only to loopback)",
+        _ => Err(bad(
+            "PostWebhook",
+            "the webhook URL must be https:// (http:// only to loopback)".into(),
         )),
     }
 }
@@ -71,9 +68,12 @@ impl Chat for AwsAccount {
                     .send()
                     .await
                     .map_err(|e| classify("GetSecretValue", e))?;
-                let raw = secret
-                    .secret_string
-                    .ok_or_else(|| failed("the webhook secret has no string value"))?;
+                let raw = secret.secret_string.ok_or_else(|| {
+                    bad(
+                        "PostWebhook",
+                        "the webhook secret has no string value".into(),
+                    )
+                })?;
                 // A bare URL, or JSON {"url": "..."} as the console's key/value editor saves it.
                 let url = serde_json::from_str::<serde_json::Value>(&raw)
                     .ok()
@@ -88,7 +88,7 @@ impl Chat for AwsAccount {
         let body = serde_json::json!({ "text": text }).to_string();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
-            .map_err(|e| failed(format!("no TLS roots: {e}")))?
+            .map_err(|e| bad("PostWebhook", format!("no TLS roots: {e}")))?
             .https_or_http()
             .enable_http1()
             .build();
@@ -96,7 +96,7 @@ impl Chat for AwsAccount {
         let request = http::Request::post(uri)
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| bad("PostWebhook", e.to_string()))?;
         let response = tokio::time::timeout(TIMEOUT, client.request(request))
             .await
             .map_err(|_| PortError::Transient {
@@ -127,7 +127,7 @@ impl Chat for AwsAccount {
                 message,
             })
         } else {
-            Err(failed(message))
+            Err(bad("PostWebhook", message))
         }
     }
 }

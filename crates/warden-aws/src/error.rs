@@ -91,3 +91,11 @@ where
 pub(crate) fn bad(operation: &'static str, message: String) -> PortError {
     PortError::Failed { operation, message }
 }
+
+/// Whether a conditional write was refused because its condition did not hold
+/// (DynamoDB's `ConditionalCheckFailedException`).
+pub(crate) fn is_conditional_failure<E: ProvideErrorMetadata>(err: &SdkError<E, Response>) -> bool {
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}

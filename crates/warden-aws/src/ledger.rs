@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use warden_core::ports::{Ledger, PortError};
 use warden_core::prune::{Change, LedgerEntry};
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::AwsAccount;
 
 /// The partition key of the ledger table.
@@ -63,17 +63,13 @@ pub(crate) fn to_item(e: &LedgerEntry) -> Item {
     ])
 }
 
-fn bad(message: String) -> PortError {
-    PortError::Failed {
-        operation: "BatchGetItem",
-        message,
-    }
-}
-
 fn get_s(item: &Item, key: &str) -> Result<String, PortError> {
     match item.get(key) {
         Some(AttributeValue::S(v)) => Ok(v.clone()),
-        _ => Err(bad(format!("ledger item without string `{key}`"))),
+        _ => Err(bad(
+            "BatchGetItem",
+            format!("ledger item without string `{key}`"),
+        )),
     }
 }
 
@@ -84,17 +80,20 @@ fn get_list(item: &Item, key: &str) -> Result<Vec<String>, PortError> {
             .iter()
             .map(|v| match v {
                 AttributeValue::S(s) => Ok(s.clone()),
-                _ => Err(bad(format!("ledger `{key}` holds a non-string"))),
+                _ => Err(bad(
+                    "BatchGetItem",
+                    format!("ledger `{key}` holds a non-string"),
+                )),
             })
             .collect(),
-        Some(_) => Err(bad(format!("ledger `{key}` is not a list"))),
+        Some(_) => Err(bad("BatchGetItem", format!("ledger `{key}` is not a list"))),
     }
 }
 
 fn parse_date(v: &str) -> Result<DateTime<Utc>, PortError> {
     DateTime::parse_from_rfc3339(v)
         .map(|d| d.with_timezone(&Utc))
-        .map_err(|e| bad(format!("ledger date `{v}`: {e}")))
+        .map_err(|e| bad("BatchGetItem", format!("ledger date `{v}`: {e}")))
 }
 
 fn get_dates(item: &Item, key: &str) -> Result<BTreeMap<String, DateTime<Utc>>, PortError> {
@@ -104,10 +103,13 @@ fn get_dates(item: &Item, key: &str) -> Result<BTreeMap<String, DateTime<Utc>>, 
             .iter()
             .map(|(k, v)| match v {
                 AttributeValue::S(d) => Ok((k.clone(), parse_date(d)?)),
-                _ => Err(bad(format!("ledger `{key}.{k}` is not a date"))),
+                _ => Err(bad(
+                    "BatchGetItem",
+                    format!("ledger `{key}.{k}` is not a date"),
+                )),
             })
             .collect(),
-        Some(_) => Err(bad(format!("ledger `{key}` is not a map"))),
+        Some(_) => Err(bad("BatchGetItem", format!("ledger `{key}` is not a map"))),
     }
 }
 
@@ -122,7 +124,10 @@ pub(crate) fn from_item(item: &Item) -> Result<LedgerEntry, PortError> {
                     services: get_list(m, "services")?,
                     by: get_s(m, "by")?,
                 }),
-                _ => Err(bad("ledger `history` holds a non-map".into())),
+                _ => Err(bad(
+                    "BatchGetItem",
+                    "ledger `history` holds a non-map".into(),
+                )),
             })
             .collect::<Result<Vec<_>, _>>()?,
         _ => Vec::new(),
@@ -150,7 +155,7 @@ pub(crate) async fn batch_get(
                 .set_keys(Some(chunk.to_vec()))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| bad(e.to_string()))?,
+                .map_err(|e| bad("BatchGetItem", e.to_string()))?,
         );
         let mut rounds = 0;
         while let Some(keys) = request.take() {
@@ -218,12 +223,12 @@ impl AwsAccount {
                 .attribute_name(KEY)
                 .attribute_type(ScalarAttributeType::S)
                 .build()
-                .map_err(|e| bad(e.to_string()))?;
+                .map_err(|e| bad("BatchGetItem", e.to_string()))?;
             let key = KeySchemaElement::builder()
                 .attribute_name(KEY)
                 .key_type(KeyType::Hash)
                 .build()
-                .map_err(|e| bad(e.to_string()))?;
+                .map_err(|e| bad("BatchGetItem", e.to_string()))?;
             ddb.create_table()
                 .table_name(table)
                 .attribute_definitions(attribute)
@@ -238,7 +243,7 @@ impl AwsAccount {
                 .attribute_name("expires_at")
                 .enabled(true)
                 .build()
-                .map_err(|e| bad(e.to_string()))?;
+                .map_err(|e| bad("BatchGetItem", e.to_string()))?;
             if let Err(e) = ddb
                 .update_time_to_live()
                 .table_name(table)

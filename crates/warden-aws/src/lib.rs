@@ -1,7 +1,9 @@
 //! warden-core's ports over the AWS SDK: every AWS call of iam-warden is in this crate.
 
 mod actions;
+mod canary;
 mod chat;
+mod enforcer;
 mod error;
 mod iam;
 mod ledger;
@@ -11,6 +13,7 @@ mod queue;
 mod revocation;
 mod runs;
 mod startup;
+mod trail;
 mod trust;
 
 use std::time::Duration;

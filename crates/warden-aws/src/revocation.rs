@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use warden_core::ports::{PolicyCheck, PortError, Revocations, ToolPolicies};
 use warden_core::revocation::RevocationRecord;
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::ledger::{s, KEY};
 use crate::AwsAccount;
 
@@ -19,18 +19,14 @@ fn key(account: &str, key: &str) -> String {
     format!("revocation#{account}#{key}")
 }
 
-fn failed(operation: &'static str, message: String) -> PortError {
-    PortError::Failed { operation, message }
-}
-
 fn from_item(
     item: &std::collections::HashMap<String, AttributeValue>,
 ) -> Result<RevocationRecord, PortError> {
     let Some(AttributeValue::S(text)) = item.get("record") else {
-        return Err(failed("GetItem", "revocation item without `record`".into()));
+        return Err(bad("GetItem", "revocation item without `record`".into()));
     };
     let mut record: RevocationRecord = serde_json::from_str(text)
-        .map_err(|e| failed("GetItem", format!("revocation record: {e}")))?;
+        .map_err(|e| bad("GetItem", format!("revocation record: {e}")))?;
     record.notified = matches!(item.get("notified"), Some(AttributeValue::Bool(true)));
     Ok(record)
 }
@@ -60,7 +56,7 @@ impl Revocations for AwsAccount {
         record: &RevocationRecord,
     ) -> Result<Option<RevocationRecord>, PortError> {
         let (ddb, table) = self.ledger()?;
-        let text = serde_json::to_string(record).map_err(|e| failed("PutItem", e.to_string()))?;
+        let text = serde_json::to_string(record).map_err(|e| bad("PutItem", e.to_string()))?;
         let result = ddb
             .put_item()
             .table_name(table)
@@ -138,7 +134,7 @@ impl ToolPolicies for AwsAccount {
                 let (path, name) = path_and_name(arn)
                     .filter(|(p, _)| p == TOOL_PATH)
                     .ok_or_else(|| {
-                        failed(
+                        bad(
                             "CreatePolicy",
                             format!("{arn} is not a policy under {TOOL_PATH}"),
                         )
@@ -175,7 +171,7 @@ impl ToolPolicies for AwsAccount {
             Ok(out) => out
                 .policy
                 .and_then(|p| p.arn)
-                .ok_or_else(|| failed("CreatePolicy", "no ARN in the answer".into())),
+                .ok_or_else(|| bad("CreatePolicy", "no ARN in the answer".into())),
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|e| e.is_entity_already_exists_exception()) =>
@@ -193,65 +189,6 @@ impl ToolPolicies for AwsAccount {
         warden_core::ports::PrunePolicies::delete_policy(self, arn)
             .await
             .map(|_| ())
-    }
-}
-
-/// The canary's item: `canary#<account>`, its CloudTrail time and when it was seen.
-fn canary_key(account: &str) -> String {
-    format!("canary#{account}")
-}
-
-impl warden_core::ports::Canaries for AwsAccount {
-    /// Records the arrival and emits the metric the alarm watches, in CloudWatch's
-    /// embedded metric format: one JSON line on stdout, which Lambda's log group turns
-    /// into the metric `iam-warden/CanaryArrived` (no API call, no permission).
-    async fn canary_arrived(
-        &self,
-        account: &str,
-        made_at: chrono::DateTime<chrono::Utc>,
-        seen_at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), PortError> {
-        let (ddb, table) = self.ledger()?;
-        ddb.put_item()
-            .table_name(table)
-            .item(KEY, s(canary_key(account)))
-            .item("made_at", s(made_at.to_rfc3339()))
-            .item("seen_at", s(seen_at.to_rfc3339()))
-            .send()
-            .await
-            .map_err(|e| classify("PutItem", e))?;
-        let metric = warden_core::tamper::canary_metric(made_at, seen_at);
-        if self.metrics_on_stdout {
-            println!("{metric}");
-        } else {
-            tracing::info!(%metric, "canary arrived");
-        }
-        Ok(())
-    }
-
-    async fn last_canary(
-        &self,
-        account: &str,
-    ) -> Result<Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>, PortError>
-    {
-        let (ddb, table) = self.ledger()?;
-        let item = ddb
-            .get_item()
-            .table_name(table)
-            .key(KEY, s(canary_key(account)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| classify("GetItem", e))?
-            .item;
-        let date =
-            |item: &std::collections::HashMap<String, AttributeValue>, k: &str| match item.get(k) {
-                Some(AttributeValue::S(v)) => chrono::DateTime::parse_from_rfc3339(v)
-                    .ok()
-                    .map(|d| d.with_timezone(&chrono::Utc)),
-                _ => None,
-            };
-        Ok(item.and_then(|i| Some((date(&i, "made_at")?, date(&i, "seen_at")?))))
     }
 }
 

@@ -1,14 +1,14 @@
 //! Fanned-out pruning runs: their record in the ledger table (items `run#<id>` and
-//! `run#<id>#<chunk>`, expiring after [`RUN_TTL_DAYS`]) and the SQS work queue.
+//! `run#<id>#<chunk>`, expiring after [`RUN_TTL_DAYS`]); their chunks travel on the work
+//! queue (queue.rs).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use warden_core::ports::{PortError, Runs, WorkQueue};
+use warden_core::ports::{PortError, Runs};
 use warden_core::prune::Outcome;
 
-use crate::error::classify;
+use crate::error::{bad, classify, is_conditional_failure};
 use crate::ledger::{batch_get, s, KEY};
 use crate::AwsAccount;
 
@@ -16,10 +16,6 @@ use crate::AwsAccount;
 pub const RUN_TTL_DAYS: i64 = 30;
 /// Services listed per principal in a stored outcome (the digest's "denied now").
 const LISTED_MAX: usize = 50;
-/// SendMessageBatch: entries per call, and bytes per call kept under SQS's limit.
-const BATCH_ENTRIES: usize = 10;
-const BATCH_BYTES: usize = 240 * 1024;
-
 fn run_key(run_id: &str) -> HashMap<String, AttributeValue> {
     HashMap::from([(KEY.to_owned(), s(format!("run#{run_id}")))])
 }
@@ -30,17 +26,6 @@ fn chunk_key(run_id: &str, chunk: usize) -> HashMap<String, AttributeValue> {
 
 fn expires_at() -> AttributeValue {
     AttributeValue::N((chrono::Utc::now().timestamp() + RUN_TTL_DAYS * 86_400).to_string())
-}
-
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> bool {
-    e.code() == Some("ConditionalCheckFailedException")
-}
-
-fn failed(operation: &'static str, message: impl Into<String>) -> PortError {
-    PortError::Failed {
-        operation,
-        message: message.into(),
-    }
 }
 
 impl AwsAccount {
@@ -57,12 +42,6 @@ impl AwsAccount {
             .map_err(|e| classify("GetItem", e))?
             .item
             .unwrap_or_default())
-    }
-
-    /// The work queue, for the pruner's chunks.
-    pub fn with_work_queue(mut self, url: Option<String>) -> Self {
-        self.work_queue_url = url;
-        self
     }
 }
 
@@ -84,7 +63,7 @@ impl Runs for AwsAccount {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(classify("UpdateItem", e)),
         }
     }
@@ -126,7 +105,7 @@ impl Runs for AwsAccount {
                 o
             })
             .collect();
-        let json = serde_json::to_string(&stored).map_err(|e| failed("PutItem", e.to_string()))?;
+        let json = serde_json::to_string(&stored).map_err(|e| bad("PutItem", e.to_string()))?;
         let mut item = chunk_key(run_id, chunk);
         item.insert("outcomes".into(), s(json));
         item.insert("expires_at".into(), expires_at());
@@ -152,7 +131,7 @@ impl Runs for AwsAccount {
         let chunks: usize = match run.get("chunks") {
             Some(AttributeValue::N(n)) => n.parse().unwrap_or(usize::MAX),
             _ => {
-                return Err(failed(
+                return Err(bad(
                     "UpdateItem",
                     format!("run `{run_id}` has no chunk count"),
                 ))
@@ -177,7 +156,7 @@ impl Runs for AwsAccount {
             .await;
         match claim {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(is_condition_failure) => Ok(false),
+            Err(e) if is_conditional_failure(&e) => Ok(false),
             Err(e) => Err(classify("UpdateItem", e)),
         }
     }
@@ -194,7 +173,7 @@ impl Runs for AwsAccount {
         for item in batch_get(ddb, table, keys).await? {
             if let Some(AttributeValue::S(json)) = item.get("outcomes") {
                 let outcomes: Vec<Outcome> = serde_json::from_str(json)
-                    .map_err(|e| failed("BatchGetItem", format!("run `{run_id}`: {e}")))?;
+                    .map_err(|e| bad("BatchGetItem", format!("run `{run_id}`: {e}")))?;
                 out.extend(outcomes);
             }
         }
@@ -220,63 +199,5 @@ impl Runs for AwsAccount {
             .await
             .map(|_| ())
             .map_err(|e| classify("UpdateItem", e))
-    }
-}
-
-impl WorkQueue for AwsAccount {
-    async fn enqueue(&self, bodies: &[String]) -> Result<(), PortError> {
-        let Some(url) = &self.work_queue_url else {
-            return Err(failed("SendMessageBatch", "WORK_QUEUE_URL is not set"));
-        };
-        let mut batches: Vec<Vec<(usize, &String)>> = vec![Vec::new()];
-        let mut bytes = 0;
-        for (i, body) in bodies.iter().enumerate() {
-            let full = batches.last().is_some_and(|b| {
-                b.len() >= BATCH_ENTRIES || (bytes + body.len() > BATCH_BYTES && !b.is_empty())
-            });
-            if full {
-                batches.push(Vec::new());
-                bytes = 0;
-            }
-            bytes += body.len();
-            if let Some(b) = batches.last_mut() {
-                b.push((i, body));
-            }
-        }
-        for batch in batches.into_iter().filter(|b| !b.is_empty()) {
-            let mut pending = batch;
-            for _ in 0..3 {
-                let entries = pending
-                    .iter()
-                    .map(|(i, body)| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(format!("c{i}"))
-                            .message_body(body.as_str())
-                            .build()
-                            .map_err(|e| failed("SendMessageBatch", e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let out = self
-                    .sqs
-                    .send_message_batch()
-                    .queue_url(url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                    .map_err(|e| classify("SendMessageBatch", e))?;
-                let failed_ids: Vec<String> = out.failed.into_iter().map(|f| f.id).collect();
-                pending.retain(|(i, _)| failed_ids.contains(&format!("c{i}")));
-                if pending.is_empty() {
-                    break;
-                }
-            }
-            if !pending.is_empty() {
-                return Err(PortError::Transient {
-                    operation: "SendMessageBatch",
-                    message: format!("{} chunk(s) not accepted by the work queue", pending.len()),
-                });
-            }
-        }
-        Ok(())
     }
 }

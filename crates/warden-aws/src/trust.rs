@@ -1,5 +1,4 @@
-//! The trust ledger and the action records in the DynamoDB ledger table, CloudTrail's
-//! event history, and the deferral queue.
+//! The trust ledger and the action records in the DynamoDB ledger table.
 //!
 //! Items (partition key `principal`, shared with the pruner's entries):
 //! - `trust#<account>`: `entries`, a map from `admin:user/alice` to the entry as JSON;
@@ -10,21 +9,16 @@
 //! organization (central mode).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use warden_core::action::{ActionRecord, CallerRecord};
-use warden_core::event::CloudTrailRecord;
-use warden_core::ports::{ActionRecords, Deferrals, PortError, Trail, TrustLedger};
+use warden_core::ports::{ActionRecords, PortError, TrustLedger};
 use warden_core::trust::{LedgerChange, TrustEntry, TrustSet};
 
-use crate::error::{bad, classify};
+use crate::error::{bad, classify, is_conditional_failure};
 use crate::ledger::{s, KEY};
 use crate::AwsAccount;
-
-/// SQS's longest message delay.
-const MAX_DELAY: Duration = Duration::from_secs(900);
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -66,14 +60,6 @@ fn to_json<T: serde::Serialize>(
     serde_json::to_string(value)
         .map(AttributeValue::S)
         .map_err(|e| bad(operation, e.to_string()))
-}
-
-fn is_conditional_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    err: &aws_sdk_dynamodb::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
-) -> bool {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
 fn caller_record(caller: &str, item: &Item) -> Result<CallerRecord, PortError> {
@@ -321,68 +307,5 @@ impl ActionRecords for AwsAccount {
             Some(item) => caller_record(caller, &item).map(Some),
             None => Ok(None),
         }
-    }
-}
-
-impl Trail for AwsAccount {
-    async fn lookup(
-        &self,
-        event_name: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<CloudTrailRecord>, PortError> {
-        let Some(cloudtrail) = &self.cloudtrail else {
-            return Err(bad(
-                "LookupEvents",
-                "no CloudTrail client configured".into(),
-            ));
-        };
-        let attribute = aws_sdk_cloudtrail::types::LookupAttribute::builder()
-            .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
-            .attribute_value(event_name)
-            .build()
-            .map_err(|e| bad("LookupEvents", e.to_string()))?;
-        let mut pages = cloudtrail
-            .lookup_events()
-            .lookup_attributes(attribute)
-            .start_time(aws_smithy_types::DateTime::from_secs(since.timestamp()))
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| classify("LookupEvents", e))?;
-            for event in page.events.unwrap_or_default() {
-                // A record CloudTrail gives in a shape this version cannot read is
-                // skipped: it cannot be a grant iam-warden would recognise.
-                if let Some(record) = event
-                    .cloud_trail_event
-                    .as_deref()
-                    .and_then(|text| serde_json::from_str::<CloudTrailRecord>(text).ok())
-                {
-                    out.push(record);
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl Deferrals for AwsAccount {
-    async fn defer(&self, body: &str, delay: Duration) -> Result<(), PortError> {
-        let Some(url) = &self.deferral_queue_url else {
-            return Err(bad(
-                "SendMessage",
-                "DEFERRAL_QUEUE_URL is not configured".into(),
-            ));
-        };
-        let seconds = delay.min(MAX_DELAY).as_secs().max(1);
-        self.sqs
-            .send_message()
-            .queue_url(url)
-            .message_body(body)
-            .delay_seconds(i32::try_from(seconds).unwrap_or(900))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("SendMessage", e))
     }
 }
