@@ -1,9 +1,9 @@
-//! The IAM side of the ports, in memory: facts about a principal, the deny and the
-//! record tags, and the inventory of revoked principals.
+//! The IAM side of the ports, in memory: facts about a principal and the inventory of
+//! revoked principals (the reads; the writes are in `enforcer.rs`).
 
 use crate::config::Config;
 use crate::facts::CallerFacts;
-use crate::ports::{Directory, Enforcer, Inventory, PortError, RevokedPrincipal};
+use crate::ports::{Directory, Inventory, PortError, RevokedPrincipal};
 use crate::principal::{EntityKind, Target};
 use crate::revocation::Method;
 
@@ -64,72 +64,6 @@ impl Directory for MemoryAccount {
                 name: name.clone(),
                 arn: format!("arn:aws:iam::123456789012:{}/{name}", k.as_str()),
             }))
-    }
-}
-
-impl Enforcer for MemoryAccount {
-    async fn tag(&self, target: &Target, tags: &[(&str, String)]) -> Result<(), PortError> {
-        self.with_principal("tag", target, |f, _| {
-            for (k, v) in tags {
-                f.tags.insert((*k).to_owned(), v.clone());
-            }
-            Ok(())
-        })
-    }
-
-    async fn untag(&self, target: &Target, keys: &[&str]) -> Result<(), PortError> {
-        self.with_principal("untag", target, |f, _| {
-            for k in keys {
-                f.tags.remove(*k);
-            }
-            Ok(())
-        })
-    }
-
-    async fn attach_policy(&self, target: &Target, policy_arn: &str) -> Result<(), PortError> {
-        self.with_principal("attach_policy", target, |f, limit| {
-            if limit.is_some_and(|l| f.attached_policies.len() >= l)
-                && !f.attached_policies.contains(policy_arn)
-            {
-                return Err(PortError::LimitExceeded {
-                    operation: "attach_policy",
-                    message: "Cannot exceed quota for PoliciesPerUser".into(),
-                });
-            }
-            f.attached_policies.insert(policy_arn.to_owned());
-            Ok(())
-        })
-    }
-
-    async fn detach_policy(&self, target: &Target, policy_arn: &str) -> Result<bool, PortError> {
-        self.with_principal("detach_policy", target, |f, _| {
-            Ok(f.attached_policies.remove(policy_arn))
-        })
-    }
-
-    async fn put_inline_policy(
-        &self,
-        target: &Target,
-        name: &str,
-        _document: &str,
-    ) -> Result<(), PortError> {
-        self.with_principal("put_inline_policy", target, |f, _| {
-            f.inline_policies.insert(name.to_owned());
-            Ok(())
-        })
-    }
-
-    async fn delete_inline_policy(&self, target: &Target, name: &str) -> Result<bool, PortError> {
-        self.with_principal("delete_inline_policy", target, |f, _| {
-            Ok(f.inline_policies.remove(name))
-        })
-    }
-
-    async fn set_boundary(&self, target: &Target, boundary: Option<&str>) -> Result<(), PortError> {
-        self.with_principal("set_boundary", target, |f, _| {
-            f.boundary = boundary.map(str::to_owned);
-            Ok(())
-        })
     }
 }
 

@@ -8,6 +8,7 @@
 mod actions;
 mod canary;
 mod chat;
+mod enforcer;
 mod fixtures;
 mod iam;
 mod ledger;
