@@ -228,6 +228,85 @@ pub fn may_grant(
     }
 }
 
+/// What a change of trust does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustOutcome {
+    /// Nothing changes.
+    Nothing,
+    /// Into the trust ledger.
+    Ledger,
+    /// An escalation: undone (recorded under its caller), and notified.
+    Escalation,
+}
+
+/// One step of the trust table: its outcome, or what it needs to know first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustStep {
+    Done(TrustOutcome),
+    /// The grantee's facts, as IAM has them now (`None` when it does not exist).
+    Grantee,
+    /// Whether the call's caller may grant ([`may_grant`]).
+    MayGrant,
+}
+
+/// The trust table for an event's own change of trust; the first row that matches
+/// decides, and it asks only for what its row needs:
+///
+/// | the call | outcome |
+/// |---|---|
+/// | the tool's own | nothing |
+/// | takes trust away | into the ledger, whoever makes it |
+/// | gives a status to a principal already trusted for it | nothing (undoing it would take trust from an admin or exempt principal) |
+/// | gives trust, by a caller who may grant | into the ledger |
+/// | gives trust, by anyone else | an escalation |
+pub fn trust_outcome(
+    grant: &Grant,
+    by_tool: bool,
+    grantee: Option<Option<&Facts>>,
+    may_grant: Option<bool>,
+    config: &Config,
+) -> TrustStep {
+    use TrustOutcome::*;
+    if by_tool {
+        return TrustStep::Done(Nothing);
+    }
+    if !grant.gives() {
+        return TrustStep::Done(Ledger);
+    }
+    if let Grant::Give { status, kind, name } = grant {
+        let Some(grantee) = grantee else {
+            return TrustStep::Grantee;
+        };
+        let target = Target {
+            kind: *kind,
+            name: name.clone(),
+            arn: String::new(),
+        };
+        if grantee
+            .is_some_and(|f| matches!(standing(*status, &target, f, config), Standing::Trusted(_)))
+        {
+            return TrustStep::Done(Nothing);
+        }
+    }
+    match may_grant {
+        None => TrustStep::MayGrant,
+        Some(true) => TrustStep::Done(Ledger),
+        Some(false) => TrustStep::Done(Escalation),
+    }
+}
+
+/// What a grant found for an unverified status (by the decision's look-up) does: by a
+/// caller who may grant, into the ledger; by anyone else, an escalation undone here when
+/// it is another event's (seen from its grantee before its own event), and nothing when
+/// it is this event's (its own change of trust undoes it).
+pub fn found_grant_outcome(authorized: bool, same_event: bool) -> TrustOutcome {
+    match (authorized, same_event) {
+        (true, _) => TrustOutcome::Ledger,
+        (false, false) => TrustOutcome::Escalation,
+        (false, true) => TrustOutcome::Nothing,
+    }
+}
+
 /// What applying an authorized change does to the ledger. `members` are the users of
 /// the group for [`Grant::GroupBecomesAdmin`]; `current` is the set before.
 pub fn ledger_changes(
@@ -696,5 +775,101 @@ mod tests {
         let records = [added, tagged, deleted];
         assert!(latest_grant(&records, Status::Admin, &bob, &config).is_none());
         assert!(latest_grant(&records, Status::Exempt, &bob, &config).is_some());
+    }
+
+    /// The trust table, row by row: what a call that changes trust does, asking for the
+    /// grantee's facts and the caller's right to grant only when a row needs them.
+    #[test]
+    fn the_trust_table_asks_in_its_order_and_decides_each_row() {
+        use TrustOutcome::*;
+        let c = crate::testing::config(&[]);
+        let give = Grant::Give {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: "bob".into(),
+        };
+        let take = Grant::Take {
+            status: Status::Exempt,
+            kind: EntityKind::Role,
+            name: "ci".into(),
+        };
+        let group = Grant::GroupBecomesAdmin {
+            group: "Administrators".into(),
+        };
+        let member = Facts {
+            groups: ["Administrators".to_owned()].into(),
+            ..Facts::default()
+        };
+        let trusted = Facts {
+            trusted: [(
+                Status::Admin,
+                TrustEntry {
+                    status: Status::Admin,
+                    kind: EntityKind::User,
+                    name: "bob".into(),
+                    unique_id: None,
+                    provenance: Provenance::Baseline,
+                    at: Utc::now(),
+                },
+            )]
+            .into(),
+            ..member.clone()
+        };
+        let outcome = |g: &Grant, tool, grantee: Option<Option<&Facts>>, may| {
+            trust_outcome(g, tool, grantee, may, &c)
+        };
+        // The tool's own calls change nothing, whatever they do.
+        for g in [&give, &take, &group] {
+            assert_eq!(outcome(g, true, None, None), TrustStep::Done(Nothing));
+        }
+        // Taking trust away goes to the ledger, whoever does it: nothing asked.
+        assert_eq!(outcome(&take, false, None, None), TrustStep::Done(Ledger));
+        assert_eq!(
+            outcome(&Grant::TakeAllAdmins, false, None, None),
+            TrustStep::Done(Ledger)
+        );
+        // Giving: the grantee first; already trusted for it, nothing (never an escalation).
+        assert_eq!(outcome(&give, false, None, None), TrustStep::Grantee);
+        assert_eq!(
+            outcome(&give, false, Some(Some(&trusted)), None),
+            TrustStep::Done(Nothing)
+        );
+        // Not trusted (a member without the ledger, or no such principal): may the caller grant?
+        for grantee in [Some(&member), None] {
+            assert_eq!(
+                outcome(&give, false, Some(grantee), None),
+                TrustStep::MayGrant
+            );
+            assert_eq!(
+                outcome(&give, false, Some(grantee), Some(true)),
+                TrustStep::Done(Ledger)
+            );
+            assert_eq!(
+                outcome(&give, false, Some(grantee), Some(false)),
+                TrustStep::Done(Escalation)
+            );
+        }
+        // A group made the admin group has no one grantee: only the caller is asked about.
+        assert_eq!(outcome(&group, false, None, None), TrustStep::MayGrant);
+        assert_eq!(
+            outcome(&group, false, None, Some(true)),
+            TrustStep::Done(Ledger)
+        );
+        assert_eq!(
+            outcome(&group, false, None, Some(false)),
+            TrustStep::Done(Escalation)
+        );
+    }
+
+    /// A grant found for an unverified status: by one who may grant, into the ledger; by
+    /// anyone else, undone here when it was another event's (seen from its grantee first),
+    /// and left to its own event's handling when it is this one.
+    #[test]
+    fn a_grant_found_for_an_unverified_status_is_trusted_or_undone_once() {
+        use TrustOutcome::*;
+        assert_eq!(found_grant_outcome(true, false), Ledger);
+        assert_eq!(found_grant_outcome(true, true), Ledger);
+        assert_eq!(found_grant_outcome(false, false), Escalation);
+        assert_eq!(found_grant_outcome(false, true), Nothing);
     }
 }

@@ -9,8 +9,8 @@ use crate::action::{CallerRecord, ESCALATION};
 use crate::config::Mode;
 use crate::decision::Verdict;
 use crate::event::{CloudTrailRecord, Event};
-use crate::facts::CallerFacts;
-use crate::grant::{self, Escalation, Grant};
+use crate::facts::{CallerFacts, Facts};
+use crate::grant::{self, Escalation, Grant, TrustOutcome, TrustStep};
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{Principal, Target};
 use crate::trust::{self, LedgerChange, Provenance, Status, TrustSet, Verification};
@@ -131,136 +131,149 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 kind: target.kind,
                 name: target.name.clone(),
             };
-            if found.authorized {
-                let provenance = Provenance::Grant {
-                    by: found.by.clone(),
-                    event_id: found.event_id.clone(),
-                };
-                let grantee_id = match self.facts.get(target) {
-                    Some(CallerFacts::Found(f)) => f.unique_id.clone(),
-                    _ => None,
-                };
-                let changes = grant::ledger_changes(
-                    &grant,
-                    &provenance,
-                    grantee_id.as_deref(),
-                    &[],
-                    &TrustSet::default(),
-                    now,
-                );
-                self.change_trust(&changes).await?;
-            } else if found.event_id != event.event_id().unwrap_or_default() {
+            let same_event = found.event_id == event.event_id().unwrap_or_default();
+            match grant::found_grant_outcome(found.authorized, same_event) {
+                TrustOutcome::Ledger => {
+                    let provenance = Provenance::Grant {
+                        by: found.by.clone(),
+                        event_id: found.event_id.clone(),
+                    };
+                    let grantee_id = match self.facts.get(target) {
+                        Some(CallerFacts::Found(f)) => f.unique_id.clone(),
+                        _ => None,
+                    };
+                    let changes = grant::ledger_changes(
+                        &grant,
+                        &provenance,
+                        grantee_id.as_deref(),
+                        &[],
+                        &TrustSet::default(),
+                        now,
+                    );
+                    self.change_trust(&changes).await?;
+                }
                 // An escalation seen from its grantee before its own event: undone now,
                 // recorded under the granter; this event's notice tells it.
-                let what = grant.describe(&r.config);
-                let actions = grant::undo_escalation(&grant, &r.config);
-                let record = if planned_only {
-                    CallerRecord::default()
-                } else {
-                    self.take_actions(&found.by, &found.event_id, ESCALATION, &actions, &what)
-                        .await?
-                        .0
-                };
-                seen_from_grantee = Some(Escalation {
-                    by: found.by.clone(),
-                    event_id: found.event_id.clone(),
-                    what,
-                    actions,
-                    planned_only,
-                    notified: record.notified.contains(&found.event_id),
-                });
+                TrustOutcome::Escalation => {
+                    seen_from_grantee = Some(
+                        self.undo_escalation(
+                            &grant,
+                            &found.by,
+                            &found.event_id,
+                            planned_only,
+                            false,
+                        )
+                        .await?,
+                    );
+                }
+                TrustOutcome::Nothing => {}
             }
         }
         let Some(grant) = grant::grant_of(record, &r.config) else {
             return Ok(seen_from_grantee);
         };
-        let caller = Principal::classify(record);
-        if r.env.is_tool(&caller) {
-            return Ok(seen_from_grantee);
-        }
+        let by_tool = r.env.is_tool(&Principal::classify(record));
+        // The table asks for the grantee (as IAM has it now: its unique id binds the
+        // trust) and for the caller's right to grant only when its row needs them.
+        let mut grantee: Option<Option<Facts>> = None;
+        let mut may_grant = None;
+        let outcome = loop {
+            match grant::trust_outcome(
+                &grant,
+                by_tool,
+                grantee.as_ref().map(Option::as_ref),
+                may_grant,
+                &r.config,
+            ) {
+                TrustStep::Done(outcome) => break outcome,
+                TrustStep::Grantee => grantee = Some(self.grantee_facts(&grant).await?),
+                TrustStep::MayGrant => may_grant = Some(self.may_grant(record).await?),
+            }
+        };
         let by = grant::actor(record);
         let event_id = event.event_id().unwrap_or("unknown").to_owned();
-        let provenance = Provenance::Grant {
-            by: by.clone(),
-            event_id: event_id.clone(),
-        };
-        if !grant.gives() {
-            // Taking trust away always applies, whoever does it.
-            let current = self.trust_set().await?.clone();
-            let changes = grant::ledger_changes(&grant, &provenance, None, &[], &current, now);
-            self.change_trust(&changes).await?;
-            return Ok(seen_from_grantee);
-        }
-        // The grantee of a Give, as IAM has it now (its unique id binds the trust).
-        let grantee = match &grant {
-            Grant::Give { kind, name, .. } => {
-                let target = Target {
-                    kind: *kind,
-                    name: name.clone(),
-                    arn: String::new(),
+        match outcome {
+            TrustOutcome::Nothing => Ok(seen_from_grantee),
+            TrustOutcome::Ledger => {
+                let members = match &grant {
+                    Grant::GroupBecomesAdmin { .. } => {
+                        r.port.group_members(&r.config.admin_group).await?
+                    }
+                    _ => Vec::new(),
                 };
-                match self.facts_of(&target).await? {
-                    CallerFacts::Found(f) => Some(f),
-                    _ => None,
-                }
+                let current = self.trust_set().await?.clone();
+                let grantee_id = grantee.flatten().and_then(|f| f.unique_id);
+                let provenance = Provenance::Grant { by, event_id };
+                let changes = grant::ledger_changes(
+                    &grant,
+                    &provenance,
+                    grantee_id.as_deref(),
+                    &members,
+                    &current,
+                    now,
+                );
+                self.change_trust(&changes).await?;
+                Ok(seen_from_grantee)
             }
+            TrustOutcome::Escalation => Ok(Some(
+                self.undo_escalation(&grant, &by, &event_id, planned_only, true)
+                    .await?,
+            )),
+        }
+    }
+
+    /// The facts of a Give's grantee, as IAM has them now (`None`: no such principal, or
+    /// not a Give).
+    async fn grantee_facts(&mut self, grant: &Grant) -> Result<Option<Facts>, PortError> {
+        let Grant::Give { kind, name, .. } = grant else {
+            return Ok(None);
+        };
+        let target = Target {
+            kind: *kind,
+            name: name.clone(),
+            arn: String::new(),
+        };
+        Ok(match self.facts_of(&target).await? {
+            CallerFacts::Found(f) => Some(f),
             _ => None,
-        };
-        // Giving a status to a principal already trusted for it changes nothing: never
-        // an escalation to undo (it would take trust from an admin or exempt principal).
-        if let (Grant::Give { status, kind, name }, Some(f)) = (&grant, &grantee) {
-            let target = Target {
-                kind: *kind,
-                name: name.clone(),
-                arn: String::new(),
-            };
-            if matches!(
-                grant::standing(*status, &target, f, &r.config),
-                grant::Standing::Trusted(_)
-            ) {
-                return Ok(seen_from_grantee);
-            }
-        }
-        if self.may_grant(record).await? {
-            let members = match &grant {
-                Grant::GroupBecomesAdmin { .. } => {
-                    r.port.group_members(&r.config.admin_group).await?
-                }
-                _ => Vec::new(),
-            };
-            let current = self.trust_set().await?.clone();
-            let grantee_id = grantee.as_ref().and_then(|f| f.unique_id.clone());
-            let changes = grant::ledger_changes(
-                &grant,
-                &provenance,
-                grantee_id.as_deref(),
-                &members,
-                &current,
-                now,
-            );
-            self.change_trust(&changes).await?;
-            return Ok(seen_from_grantee);
-        }
+        })
+    }
+
+    /// Undoes an escalation `by` a caller (recorded under it before it is done), or, in
+    /// MODE=report, only says what would be undone. `own_event`: the escalation is this
+    /// event's (its caller's record says whether it was notified, also in MODE=report).
+    async fn undo_escalation(
+        &mut self,
+        grant: &Grant,
+        by: &str,
+        event_id: &str,
+        planned_only: bool,
+        own_event: bool,
+    ) -> Result<Escalation, PortError> {
+        let r = self.revoker;
         let what = grant.describe(&r.config);
-        let actions = grant::undo_escalation(&grant, &r.config);
-        let record = if planned_only {
-            r.port
-                .caller_record(&r.env.account_id, &by)
+        let actions = grant::undo_escalation(grant, &r.config);
+        let record = match (planned_only, own_event) {
+            (false, _) => {
+                self.take_actions(by, event_id, ESCALATION, &actions, &what)
+                    .await?
+                    .0
+            }
+            (true, true) => r
+                .port
+                .caller_record(&r.env.account_id, by)
                 .await?
-                .unwrap_or_default()
-        } else {
-            self.take_actions(&by, &event_id, ESCALATION, &actions, &what)
-                .await?
-                .0
+                .unwrap_or_default(),
+            (true, false) => CallerRecord::default(),
         };
-        Ok(Some(Escalation {
-            by,
-            event_id: event_id.clone(),
+        Ok(Escalation {
+            by: by.to_owned(),
+            event_id: event_id.to_owned(),
             what,
             actions,
             planned_only,
-            notified: record.notified.contains(&event_id),
-        }))
+            notified: record.notified.contains(event_id),
+        })
     }
 
     async fn change_trust(&mut self, changes: &[LedgerChange]) -> Result<(), PortError> {
