@@ -7,6 +7,13 @@ use warden_core::prune::PruneConfig;
 use crate::setup::pruner_account;
 use crate::CliError;
 
+/// For `--help`.
+pub const INIT_HELP: &str = "\
+`warden init` reads the pruner's configuration from the environment and uses:
+  LEDGER_TABLE (default iam-warden-ledger), ADMIN_GROUP_NAME (Administrators),
+  EXEMPT_TAG (iam-warden:exempt=true), TOPIC_ARN (for the baseline's notice).
+The pruner's other settings are checked too: see `warden prune --help`.";
+
 pub async fn init() -> Result<ExitCode, CliError> {
     let cfg = PruneConfig::from_env()?;
     let account = pruner_account(&cfg).await;

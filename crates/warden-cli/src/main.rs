@@ -160,7 +160,7 @@ enum Command {
     /// Create the DynamoDB ledger table (LEDGER_TABLE) if it does not exist, and take
     /// the trust baseline if there is none: the members of ADMIN_GROUP_NAME and the
     /// holders of EXEMPT_TAG, as they are now, become trusted.
-    #[command(after_help = prune::PRUNE_HELP)]
+    #[command(after_help = init::INIT_HELP)]
     Init,
 }
 
