@@ -114,6 +114,14 @@ impl AwsAccount {
         .with_deferrals(config.deferral_queue_url.clone())
     }
 
+    /// The pruner's ports (`warden prune`, `warden init`, the pruner's part of `warden
+    /// restore`): [`Self::new`] with the ledger table. The Lambda adds its work queue and
+    /// Slack.
+    pub fn for_pruner(sdk: &SdkConfig, config: &warden_core::prune::PruneConfig) -> Self {
+        Self::new(sdk, config.topic_arn.clone(), None)
+            .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table)
+    }
+
     /// CloudTrail's event history, where unverified principals' grants are looked for.
     pub fn with_trail(mut self, cloudtrail: aws_sdk_cloudtrail::Client) -> Self {
         self.cloudtrail = Some(cloudtrail);

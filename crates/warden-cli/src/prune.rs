@@ -1,29 +1,17 @@
-//! `warden prune`, `warden init` and the pruner's part of `warden restore`.
+//! `warden prune`: one pruning pass.
 
-use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
-use warden_aws::AwsAccount;
-use warden_core::ports::{Authorizations, Notifier, PortError};
-use warden_core::principal::Target;
+use warden_core::ports::{Authorizations, Notifier};
 use warden_core::prune::{summary, PruneConfig, PruneDecision};
-use warden_core::pruner::{digest, lift, prune, send_digest, Writes};
+use warden_core::pruner::{digest, prune, send_digest, Writes};
 
+use crate::setup::pruner_account;
 use crate::CliError;
 
 /// Principals per ledger read and progress line.
 const CHUNK: usize = 250;
-
-async fn account(cfg: &PruneConfig) -> AwsAccount {
-    let sdk = warden_aws::load_sdk_config().await;
-    AwsAccount::new(&sdk, cfg.topic_arn.clone(), None)
-        .with_ledger(aws_sdk_dynamodb_client(&sdk), &cfg.ledger_table)
-}
-
-fn aws_sdk_dynamodb_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(sdk)
-}
 
 pub fn parse_now(raw: Option<&str>) -> Result<DateTime<Utc>, CliError> {
     match raw {
@@ -49,7 +37,7 @@ pub async fn run_prune(
 ) -> Result<ExitCode, CliError> {
     let cfg = PruneConfig::from_env()?;
     let now = parse_now(now.as_deref())?;
-    let account = account(&cfg).await;
+    let account = pruner_account(&cfg).await;
     // The Lambda's start-up checks: the admin group, the ledger table, the topic.
     let account_id = account.check_pruner(&cfg).await?;
     let quotas = account.quotas().await?;
@@ -123,68 +111,6 @@ pub async fn run_prune(
     } else {
         ExitCode::SUCCESS
     })
-}
-
-pub async fn init() -> Result<ExitCode, CliError> {
-    let cfg = PruneConfig::from_env()?;
-    let account = account(&cfg).await;
-    if account.ensure_ledger_table().await? {
-        println!("Created the ledger table `{}`.", cfg.ledger_table);
-    } else {
-        println!("The ledger table `{}` exists.", cfg.ledger_table);
-    }
-    let account_id = account.account_id().await?;
-    let (set, taken) = warden_core::vouch::ensure_baseline(
-        &account,
-        &account_id,
-        &cfg.admin_group,
-        &cfg.exempt_tag,
-    )
-    .await?;
-    if taken {
-        println!(
-            "Took the trust baseline of account {account_id}: {} trusted status(es), members of `{}` and holders of `{}={}` as they are now:",
-            set.entries.len(),
-            cfg.admin_group,
-            cfg.exempt_tag.0,
-            cfg.exempt_tag.1
-        );
-        for e in set.entries.values() {
-            println!("  - {} {}/{}", e.status, e.kind.as_str(), e.name);
-        }
-        println!("From now on only a trusted admin's grant, or `warden trust`, adds to it.");
-    } else {
-        println!(
-            "The trust baseline of account {account_id} exists ({} trusted status(es)): `warden status` lists it.",
-            set.entries.len()
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Lifts the pruner's deny of `target` (all of it, or `services`). `Ok(None)` when the
-/// pruner is not in use (no ledger table) or never denied anything to `target`.
-pub async fn restore(
-    target: &Target,
-    services: &[String],
-) -> Result<Option<BTreeSet<String>>, CliError> {
-    let cfg = PruneConfig::from_env()?;
-    let account = account(&cfg).await;
-    let arn = account.principal_arn(target.kind, &target.name).await?;
-    let target = Target {
-        arn,
-        ..target.clone()
-    };
-    let wanted: Option<BTreeSet<String>> =
-        (!services.is_empty()).then(|| services.iter().map(|s| s.to_lowercase()).collect());
-    match lift(&account, &cfg, &target, wanted.as_ref(), Utc::now()).await {
-        Ok(lifted) => Ok(Some(lifted)),
-        Err(PortError::NoSuchEntity {
-            operation: "BatchGetItem",
-            ..
-        }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// For `--help`.

@@ -1,0 +1,52 @@
+//! `warden init`: the ledger table and the trust baseline.
+
+use std::process::ExitCode;
+
+use warden_core::prune::PruneConfig;
+
+use crate::setup::pruner_account;
+use crate::CliError;
+
+/// For `--help`.
+pub const INIT_HELP: &str = "\
+`warden init` reads the pruner's configuration from the environment and uses:
+  LEDGER_TABLE (default iam-warden-ledger), ADMIN_GROUP_NAME (Administrators),
+  EXEMPT_TAG (iam-warden:exempt=true), TOPIC_ARN (for the baseline's notice).
+The pruner's other settings are checked too: see `warden prune --help`.";
+
+pub async fn init() -> Result<ExitCode, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let account = pruner_account(&cfg).await;
+    if account.ensure_ledger_table().await? {
+        println!("Created the ledger table `{}`.", cfg.ledger_table);
+    } else {
+        println!("The ledger table `{}` exists.", cfg.ledger_table);
+    }
+    let account_id = account.account_id().await?;
+    let (set, taken) = warden_core::vouch::ensure_baseline(
+        &account,
+        &account_id,
+        &cfg.admin_group,
+        &cfg.exempt_tag,
+    )
+    .await?;
+    if taken {
+        println!(
+            "Took the trust baseline of account {account_id}: {} trusted status(es), members of `{}` and holders of `{}={}` as they are now:",
+            set.entries.len(),
+            cfg.admin_group,
+            cfg.exempt_tag.0,
+            cfg.exempt_tag.1
+        );
+        for e in set.entries.values() {
+            println!("  - {} {}/{}", e.status, e.kind.as_str(), e.name);
+        }
+        println!("From now on only a trusted admin's grant, or `warden trust`, adds to it.");
+    } else {
+        println!(
+            "The trust baseline of account {account_id} exists ({} trusted status(es)): `warden status` lists it.",
+            set.entries.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,134 @@
+//! `warden restore`: the revoker's deny and what was contained, then the pruner's deny.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use chrono::Utc;
+use warden_core::ports::PortError;
+use warden_core::principal::{EntityKind, Target};
+use warden_core::prune::PruneConfig;
+use warden_core::pruner::lift;
+use warden_core::revoker::restore;
+
+use crate::setup::{pruner_account, setup_if_configured};
+use crate::CliError;
+
+pub async fn restore_one(
+    kind: EntityKind,
+    name: String,
+    services: &[String],
+    caller_only: bool,
+) -> Result<ExitCode, CliError> {
+    let target = Target {
+        kind,
+        arn: String::new(),
+        name,
+    };
+    // The revoker's deny: only for a whole restore, and only where the revoker is
+    // configured (DENY_POLICY_ARN).
+    let mut did_something = false;
+    let revoker = if services.is_empty() {
+        setup_if_configured().await?
+    } else {
+        None
+    };
+    if let Some((config, env, account)) = revoker {
+        let target = Target {
+            arn: format!(
+                "arn:aws:iam::{}:{}/{}",
+                env.account_id,
+                kind.as_str(),
+                target.name
+            ),
+            ..target.clone()
+        };
+        let report = restore(&account, &config, &env, &target, caller_only).await?;
+        if report.restored {
+            did_something = true;
+            println!("Restored {target}:");
+            for action in &report.actions {
+                println!("  - {action}");
+            }
+            for (user, password) in &report.secrets {
+                show_once(user, password);
+            }
+            if report.status_put_back {
+                println!(
+                    "What was put back is not trusted for it: if it should be, run `warden trust --{} {}`.",
+                    kind.as_str(),
+                    target.name
+                );
+            }
+        }
+    }
+    if caller_only {
+        if !did_something {
+            println!("{target} carries no iam-warden deny: nothing to do.");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    match lift_pruner_deny(&target, services).await? {
+        Some(lifted) if !lifted.is_empty() => {
+            did_something = true;
+            let list: Vec<&str> = lifted.iter().map(String::as_str).collect();
+            println!(
+                "Lifted the pruner's deny of {} from {target}.",
+                list.join(", ")
+            );
+        }
+        Some(_) if !services.is_empty() => {
+            return Err(CliError::Failed(format!(
+                "{target}: the pruner does not deny {}",
+                services.join(", ")
+            )))
+        }
+        _ => {}
+    }
+    if !did_something {
+        println!("{target} carries no iam-warden deny: nothing to do.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A new console password, shown once on the operator's terminal (never on standard
+/// output, which may be a log): without a terminal, it is not shown at all and the
+/// operator sets one.
+fn show_once(user: &str, password: &str) {
+    use std::io::Write as _;
+    match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(mut tty) => {
+            let _ = writeln!(
+                tty,
+                "  New console password for user/{user} (shown once; it must be changed at the next sign-in): {password}"
+            );
+        }
+        Err(_) => println!(
+            "  No terminal to show user/{user}'s new console password on: it was not shown. Set one: aws iam update-login-profile --user-name {user} --password <new> --password-reset-required"
+        ),
+    }
+}
+
+/// Lifts the pruner's deny of `target` (all of it, or `services`). `Ok(None)` when the
+/// pruner is not in use (no ledger table) or never denied anything to `target`.
+async fn lift_pruner_deny(
+    target: &Target,
+    services: &[String],
+) -> Result<Option<BTreeSet<String>>, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let account = pruner_account(&cfg).await;
+    let arn = account.principal_arn(target.kind, &target.name).await?;
+    let target = Target {
+        arn,
+        ..target.clone()
+    };
+    let wanted: Option<BTreeSet<String>> =
+        (!services.is_empty()).then(|| services.iter().map(|s| s.to_lowercase()).collect());
+    match lift(&account, &cfg, &target, wanted.as_ref(), Utc::now()).await {
+        Ok(lifted) => Ok(Some(lifted)),
+        Err(PortError::NoSuchEntity {
+            operation: "BatchGetItem",
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
