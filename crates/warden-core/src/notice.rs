@@ -30,6 +30,31 @@ pub struct Notice {
     pub attributes: BTreeMap<String, String>,
 }
 
+/// Which notice an event's outcome gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// The revocation's, once (its record says whether it went out), with what was
+    /// undone and contained because of the event.
+    Revocation,
+    /// An alert (`alerted`, `would-revoke`), at most once per ALERT_WINDOW_SECONDS.
+    Alert,
+    /// What was undone or contained because of the event, once, if anything.
+    Undone,
+}
+
+/// Which notice an event gets: a revocation's when the caller was revoked; an alert when
+/// it was alerted (or would be revoked) and nothing was undone nor contained (only
+/// planned, in MODE=report); otherwise the notice of what was undone or contained.
+pub fn kind(revoked: bool, decision: Decision, escalation: bool, contained: bool) -> NoticeKind {
+    match (revoked, decision) {
+        (true, _) => NoticeKind::Revocation,
+        (false, Decision::Alerted | Decision::WouldRevoke) if !escalation && !contained => {
+            NoticeKind::Alert
+        }
+        _ => NoticeKind::Undone,
+    }
+}
+
 /// The one command that undoes a revocation.
 pub fn restore_command(target: &Target) -> String {
     match target.kind {
@@ -469,5 +494,44 @@ mod tests {
         let s = subject(&"x".repeat(300));
         assert_eq!(s.len(), SUBJECT_MAX);
         assert!(!subject("a\nb").contains('\n'));
+    }
+
+    /// Which notice: a revocation's whenever the caller was revoked; an alert only when
+    /// nothing was undone nor contained; the notice of what was, otherwise.
+    #[test]
+    fn the_notice_is_the_revocations_an_alert_or_what_was_undone() {
+        use Decision::*;
+        for decision in [
+            Revoked,
+            AlreadyRevoked,
+            Alerted,
+            WouldRevoke,
+            Exempt,
+            Ignored,
+        ] {
+            for (escalation, contained) in [(false, false), (true, false), (false, true)] {
+                assert_eq!(
+                    kind(true, decision, escalation, contained),
+                    NoticeKind::Revocation
+                );
+                let expected = match decision {
+                    Alerted | WouldRevoke if !escalation && !contained => NoticeKind::Alert,
+                    _ => NoticeKind::Undone,
+                };
+                assert_eq!(
+                    kind(false, decision, escalation, contained),
+                    expected,
+                    "{decision} escalation={escalation} contained={contained}"
+                );
+            }
+        }
+        assert_eq!(kind(false, Alerted, false, false), NoticeKind::Alert);
+        assert_eq!(kind(false, WouldRevoke, false, false), NoticeKind::Alert);
+        assert_eq!(kind(false, Alerted, true, false), NoticeKind::Undone);
+        assert_eq!(kind(false, WouldRevoke, false, true), NoticeKind::Undone);
+        assert_eq!(
+            kind(false, AlreadyRevoked, false, false),
+            NoticeKind::Undone
+        );
     }
 }

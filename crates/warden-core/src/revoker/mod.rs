@@ -36,6 +36,7 @@ use crate::decision::{confirmed, decide, Decision, Step, Verdict};
 use crate::event::Event;
 use crate::facts::CallerFacts;
 use crate::grant;
+use crate::notice::{self, NoticeKind};
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::Target;
 use crate::revocation::Method;
@@ -140,8 +141,17 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 })
             }
         };
-        match (revoked, verdict.decision) {
-            (Some(revoked), _) => {
+        let contained = containment.as_ref().is_some_and(|c| !c.planned_only);
+        match (
+            notice::kind(
+                revoked.is_some(),
+                verdict.decision,
+                escalation.is_some(),
+                contained,
+            ),
+            revoked,
+        ) {
+            (NoticeKind::Revocation, Some(revoked)) => {
                 self.notify_revocation(
                     event,
                     verdict,
@@ -151,11 +161,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 )
                 .await?
             }
-            (None, Decision::Alerted | Decision::WouldRevoke)
-                if escalation.is_none() && containment.as_ref().is_none_or(|c| c.planned_only) =>
-            {
-                self.alert(event, verdict, containment.as_ref()).await?
-            }
+            (NoticeKind::Alert, _) => self.alert(event, verdict, containment.as_ref()).await?,
             _ => {
                 self.notify_undone(event, verdict, escalation.as_ref(), containment.as_ref())
                     .await?
