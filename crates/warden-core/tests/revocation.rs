@@ -324,6 +324,34 @@ async fn an_event_that_touched_the_deny_or_the_tools_roles_is_tampering_whoever_
     );
 }
 
+/// Tampering and failure notices share one notify-once: the event's mark is written
+/// whether or not notices go anywhere (as a revocation's is), so that turning TOPIC_ARN
+/// on later never sends the notices of events already handled.
+#[tokio::test]
+async fn with_notices_off_a_tampering_event_is_still_marked_as_handled() {
+    let mut role = event("12-admin-create-user.json");
+    let mut day = String::new();
+    if let warden_core::event::Event::CloudTrail { record, .. } = &mut role {
+        record.event_name = Some("UpdateAssumeRolePolicy".into());
+        record.event_id = Some("tamper-2".into());
+        record.request_parameters =
+            Some(serde_json::json!({"roleName": "iam-warden-revoker", "policyDocument": "{}"}));
+        day = record.event_time.clone().unwrap()[..10].to_owned();
+    }
+    let mut port = account();
+    port.topic = false;
+    let r = revoker(port);
+    r.batch().process(&role, false).await.unwrap();
+    assert!(r.port().notices().is_empty(), "notices are off");
+    let marked = r
+        .port()
+        .lock()
+        .records
+        .get(&format!("tampering#{day}"))
+        .is_some_and(|rec| rec.notified.contains("tamper-2"));
+    assert!(marked, "the event is marked as handled");
+}
+
 #[tokio::test]
 async fn a_renamed_caller_is_revoked_under_its_new_name_and_the_old_names_new_holder_is_untouched()
 {

@@ -9,7 +9,7 @@ use crate::containment::Contained;
 use crate::decision::Verdict;
 use crate::event::Event;
 use crate::grant::Escalation;
-use crate::notice;
+use crate::notice::{self, Notice};
 use crate::ports::{PortError, RevokerPorts};
 use crate::revocation::RevocationRecord;
 
@@ -151,26 +151,42 @@ impl<P: RevokerPorts> Invocation<'_, P> {
 
 impl<P: RevokerPorts> Revoker<P> {
     /// The notice of an event that failed for good (it goes to the dead-letter queue),
-    /// once: the ledger remembers it.
+    /// once.
     pub async fn notify_failure(
         &self,
         event: &Event,
         message_id: &str,
         reason: &str,
     ) -> Result<(), PortError> {
+        let key = event.event_id().unwrap_or(message_id);
+        self.notify_once(FAILURES, event, key, || {
+            notice::for_failure(Some(event), reason, self.env())
+        })
+        .await
+    }
+
+    /// Sends an event's notice of a `kind` once: the day's record of that kind (the
+    /// ledger) remembers the event's `key`. The mark is written whether or not notices
+    /// go anywhere, as a revocation's is: turning TOPIC_ARN on later never sends the
+    /// notices of events already handled.
+    pub(super) async fn notify_once(
+        &self,
+        kind: &str,
+        event: &Event,
+        key: &str,
+        notice: impl FnOnce() -> Notice,
+    ) -> Result<(), PortError> {
         let port = self.port();
         let account = &self.env().account_id;
-        let key = event.event_id().unwrap_or(message_id);
-        let scope = notice_scope(FAILURES, event);
+        let scope = notice_scope(kind, event);
         let seen = port.caller_record(account, &scope).await?;
-        if !seen.is_some_and(|r| r.notified.contains(key)) {
-            if port.enabled() {
-                port.publish(&notice::for_failure(Some(event), reason, self.env()))
-                    .await?;
-            }
-            port.mark_notified(account, &scope, key).await?;
+        if seen.is_some_and(|r| r.notified.contains(key)) {
+            return Ok(());
         }
-        Ok(())
+        if port.enabled() {
+            port.publish(&notice()).await?;
+        }
+        port.mark_notified(account, &scope, key).await
     }
 }
 

@@ -12,7 +12,6 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::tamper::Tampering;
 use crate::DENY_ALL_IAM_POLICY;
 
-use super::keys::notice_scope;
 use super::state::Invocation;
 
 impl<P: RevokerPorts> Invocation<'_, P> {
@@ -43,17 +42,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             None => return Ok(()),
         };
         let event_id = event.event_id().unwrap_or("unknown");
-        let scope = notice_scope("tampering", event);
-        let seen = r.port.caller_record(&r.env.account_id, &scope).await?;
-        if seen.is_some_and(|s| s.notified.contains(event_id)) || !r.port.enabled() {
-            return Ok(());
-        }
-        r.port
-            .publish(&notice::for_tampering(Some(event), &what, &r.env))
-            .await?;
-        r.port
-            .mark_notified(&r.env.account_id, &scope, event_id)
-            .await
+        r.notify_once(TAMPERING, event, event_id, || {
+            notice::for_tampering(Some(event), &what, &r.env)
+        })
+        .await
     }
 
     /// Verifies the deny policy before its first use in an invocation (or when `by` an
@@ -114,3 +106,6 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(())
     }
 }
+
+/// The ledger records (one a day) whose notified sets hold the tampering events notified.
+const TAMPERING: &str = "tampering";
