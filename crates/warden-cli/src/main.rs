@@ -172,6 +172,8 @@ enum CliError {
     Config(#[from] warden_core::config::ConfigError),
     #[error(transparent)]
     Aws(#[from] warden_core::ports::PortError),
+    #[error(transparent)]
+    Domain(#[from] warden_core::error::DomainError),
     #[error("{0}")]
     Failed(String),
 }

@@ -6,6 +6,7 @@ pub mod action;
 pub mod config;
 pub mod containment;
 pub mod decision;
+pub mod error;
 pub mod event;
 pub mod facts;
 pub mod grant;

@@ -6,6 +6,7 @@ use chrono::Utc;
 
 use crate::config::Config;
 use crate::config::Environment;
+use crate::error::DomainError;
 use crate::facts::{CallerFacts, Facts};
 use crate::grant;
 use crate::notice;
@@ -63,13 +64,13 @@ pub async fn vouch<P: RevokerPorts>(
     env: &Environment,
     target: &Target,
     operator: &str,
-) -> Result<Vec<trust::TrustEntry>, PortError> {
+) -> Result<Vec<trust::TrustEntry>, DomainError> {
     let facts = match port.facts(target).await? {
         CallerFacts::Found(f) => f,
         _ => {
-            return Err(PortError::NoSuchEntity {
-                operation: "trust",
-                message: format!("{target} does not exist"),
+            return Err(DomainError::NoSuchPrincipal {
+                command: "trust",
+                target: target.to_string(),
             })
         }
     };
@@ -98,18 +99,18 @@ pub async fn vouch<P: RevokerPorts>(
         })
         .collect();
     if entries.is_empty() {
-        return Err(PortError::Failed {
-            operation: "trust",
-            message: format!(
+        return Err(DomainError::Refused {
+            command: "trust",
+            why: format!(
                 "{target} is neither in `{}` nor tagged `{}={}`: add the membership or the tag first (or list it in EXEMPT_PRINCIPALS)",
                 config.admin_group, config.exempt_tag.0, config.exempt_tag.1
             ),
         });
     }
     if port.trust_set(&env.account_id).await?.is_none() {
-        return Err(PortError::Failed {
-            operation: "trust",
-            message: "no trust baseline in the ledger yet: run `warden init` first".into(),
+        return Err(DomainError::Refused {
+            command: "trust",
+            why: "no trust baseline in the ledger yet: run `warden init` first".into(),
         });
     }
     let changes: Vec<LedgerChange> = entries.iter().cloned().map(LedgerChange::Put).collect();

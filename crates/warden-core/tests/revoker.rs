@@ -387,3 +387,70 @@ async fn invariant_9_a_deleted_caller_is_a_decision_not_a_retry() {
     assert_eq!(out.decision, Decision::Alerted);
     assert_eq!(r.port().notices().len(), 1);
 }
+
+/// An operator's request the tool refuses is the domain's error, not an AWS failure:
+/// it names what to do, and is never retried.
+#[tokio::test]
+async fn an_operators_request_about_no_principal_or_nothing_to_trust_is_refused_not_retried() {
+    use warden_core::error::DomainError;
+    let r = revoker(&[]);
+    let ghost = Target {
+        kind: EntityKind::User,
+        name: "ghost".into(),
+        arn: "arn:aws:iam::123456789012:user/ghost".into(),
+    };
+    let err = restore(r.port(), r.config(), r.env(), &ghost, false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DomainError::NoSuchPrincipal { command: "restore", target } if target == "user/ghost"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "restore: no such entity: user/ghost does not exist"
+    );
+    assert!(err.is_permanent());
+
+    let err = warden_core::vouch::vouch(r.port(), r.config(), r.env(), &ghost, "op")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        DomainError::NoSuchPrincipal {
+            command: "trust",
+            ..
+        }
+    ));
+
+    let dev2 = Target {
+        kind: EntityKind::User,
+        name: "dev2".into(),
+        arn: "arn:aws:iam::123456789012:user/dev2".into(),
+    };
+    let err = warden_core::vouch::vouch(r.port(), r.config(), r.env(), &dev2, "op")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DomainError::Refused {
+                command: "trust",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+
+    // A port's failure stays the port's, transient or not.
+    r.port().fail("facts", transient(), 1);
+    let err = restore(r.port(), r.config(), r.env(), &dev2, false)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        DomainError::Port(PortError::Transient { .. })
+    ));
+    assert!(err.is_transient());
+}

@@ -33,6 +33,7 @@ use tracing::warn;
 use crate::config::tags;
 use crate::containment::{self, Contained, Plan};
 use crate::decision::{confirmed, decide, Decision, Step, Verdict};
+use crate::error::DomainError;
 use crate::event::Event;
 use crate::facts::CallerFacts;
 use crate::grant;
@@ -47,7 +48,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     /// Decides on one event and, unless `dry_run`, carries the decision out.
     ///
     /// An error is never a decision: the caller retries the event later.
-    pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, PortError> {
+    pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, DomainError> {
         let r = self.revoker;
         let outcome = |verdict: &Verdict, actions: Vec<String>| Outcome {
             event_id: event.event_id().map(str::to_owned),
@@ -189,7 +190,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         &mut self,
         event: &Event,
         target: &Target,
-    ) -> Result<Verdict, PortError> {
+    ) -> Result<Verdict, DomainError> {
         let r = self.revoker;
         let mut facts = self.facts_of(target).await?;
         loop {
@@ -200,10 +201,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 }
                 Step::Verify(target, statuses) => {
                     let CallerFacts::Found(f) = &mut facts else {
-                        return Err(asked_twice());
+                        return Err(DomainError::AskedTwice);
                     };
                     if statuses.iter().any(|s| f.verified.contains_key(s)) {
-                        return Err(asked_twice());
+                        return Err(DomainError::AskedTwice);
                     }
                     for status in statuses {
                         let found = self.find_grant(event, &target, status).await?;
@@ -235,7 +236,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                         _ => CallerFacts::Vanished,
                     };
                 }
-                Step::LookUp(_) => return Err(asked_twice()),
+                Step::LookUp(_) => return Err(DomainError::AskedTwice),
             }
         }
     }
@@ -253,12 +254,5 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 r.set_confirmed(target, Some(Method::Inline));
             }
         }
-    }
-}
-
-fn asked_twice() -> PortError {
-    PortError::Failed {
-        operation: "decide",
-        message: "the decision asked again for what it was given".into(),
     }
 }

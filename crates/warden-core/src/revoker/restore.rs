@@ -8,10 +8,11 @@ use crate::action::{Action, ActionState};
 use crate::config::Environment;
 use crate::config::{tags, Config};
 use crate::containment::{self};
+use crate::error::DomainError;
 use crate::facts::CallerFacts;
 use crate::notice;
 use crate::ports::Applied;
-use crate::ports::{PortError, RevokerPorts};
+use crate::ports::RevokerPorts;
 use crate::principal::Target;
 use crate::revocation::{is_tool_boundary, record_key};
 
@@ -42,7 +43,7 @@ pub async fn restore<P: RevokerPorts>(
     env: &Environment,
     target: &Target,
     caller_only: bool,
-) -> Result<RestoreReport, PortError> {
+) -> Result<RestoreReport, DomainError> {
     let mut actions = Vec::new();
     let facts = port.facts(target).await?;
     if let CallerFacts::Found(facts) = &facts {
@@ -119,7 +120,7 @@ pub async fn restore<P: RevokerPorts>(
             }
             let applied = match port.apply(&undo).await {
                 Ok(applied) => applied,
-                Err(e) if e.is_transient() => return Err(e),
+                Err(e) if e.is_transient() => return Err(e.into()),
                 // Refused for good (a quota, a login profile made since): said, and the
                 // rest is put back; the record stays `done` for a later restore.
                 Err(e) => {
@@ -164,9 +165,9 @@ pub async fn restore<P: RevokerPorts>(
         }
     }
     if !matches!(facts, CallerFacts::Found(_)) && actions.is_empty() {
-        return Err(PortError::NoSuchEntity {
-            operation: "restore",
-            message: format!("{target} does not exist"),
+        return Err(DomainError::NoSuchPrincipal {
+            command: "restore",
+            target: target.to_string(),
         });
     }
     let restored = !actions.is_empty();
