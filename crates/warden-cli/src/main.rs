@@ -181,25 +181,7 @@ enum CliError {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
-    };
-    // Colour only for a person at a terminal, and never with NO_COLOR.
-    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
-        && std::env::var_os("NO_COLOR").is_none();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(colour)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(format!(
-                    "warn,warden_core={level},warden_aws={level}"
-                ))
-            }),
-        )
-        .init();
+    setup::logging(cli.verbose);
     match run(cli.command).await {
         Ok(code) => code,
         Err(e) => {

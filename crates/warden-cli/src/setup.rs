@@ -1,5 +1,6 @@
-//! Where the commands get their configuration and their AWS clients: the revoker's, as
-//! its Lambda starts, or the pruner's. The CLI reads its settings only here.
+//! Where the commands get their configuration and their AWS clients (the revoker's, as
+//! its Lambda starts, or the pruner's), and the log its person reads. The CLI reads its
+//! settings only here.
 
 use warden_aws::AwsAccount;
 use warden_core::config::Environment;
@@ -36,4 +37,27 @@ async fn connect(config: Config) -> Result<(Config, Environment, AwsAccount), Cl
 pub async fn pruner_account(cfg: &PruneConfig) -> AwsAccount {
     let sdk = warden_aws::load_sdk_config().await;
     AwsAccount::for_pruner(&sdk, cfg)
+}
+
+/// Plain-text logs on standard error, for a person: `-v` info, `-vv` debug (or
+/// WARDEN_LOG's filter); colour only at a terminal, and never with NO_COLOR.
+pub fn logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(format!(
+                    "warn,warden_core={level},warden_aws={level}"
+                ))
+            }),
+        )
+        .init();
 }

@@ -19,8 +19,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = pruner::config::load()?;
     let sdk = warden_aws::load_sdk_config().await;
-    let account = AwsAccount::new(&sdk, config.topic_arn.clone(), None)
-        .with_ledger(aws_sdk_dynamodb::Client::new(&sdk), &config.ledger_table)
+    let account = AwsAccount::for_pruner(&sdk, &config)
         .with_work_queue(config.work_queue_url.clone())
         .with_slack(
             aws_sdk_secretsmanager::Client::new(&sdk),
