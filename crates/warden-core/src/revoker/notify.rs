@@ -35,15 +35,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         };
         if !record.notified {
             if r.port.enabled() {
-                let notice = notice::for_verdict_with(
-                    event,
-                    verdict,
-                    &r.env,
-                    &r.config.deny_policy_arn,
-                    &r.config.inline_policy_name,
-                    escalation,
-                    containment,
-                );
+                let notice = r.verdict_notice(event, verdict, escalation, containment);
                 r.port.publish(&notice).await?;
             }
             r.port.revocation_notified(&account, &key).await?;
@@ -76,15 +68,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if sent || !r.port.enabled() {
             return Ok(());
         }
-        let notice = notice::for_verdict_with(
-            event,
-            verdict,
-            &r.env,
-            &r.config.deny_policy_arn,
-            &r.config.inline_policy_name,
-            escalation,
-            containment,
-        );
+        let notice = r.verdict_notice(event, verdict, escalation, containment);
         r.port.publish(&notice).await?;
         self.mark_undone_notified(escalation, containment).await
     }
@@ -134,15 +118,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             info!(principal = %key.0, event_name = %key.1, "notice already sent within ALERT_WINDOW_SECONDS");
             return Ok(());
         }
-        let notice = notice::for_verdict_with(
-            event,
-            verdict,
-            &r.env,
-            &r.config.deny_policy_arn,
-            &r.config.inline_policy_name,
-            None,
-            containment,
-        );
+        let notice = r.verdict_notice(event, verdict, None, containment);
         r.port.publish(&notice).await?;
         r.alert_sent(key, window);
         Ok(())
@@ -150,6 +126,25 @@ impl<P: RevokerPorts> Invocation<'_, P> {
 }
 
 impl<P: RevokerPorts> Revoker<P> {
+    /// The notice of a decided event, with what was undone and contained because of it.
+    fn verdict_notice(
+        &self,
+        event: &Event,
+        verdict: &Verdict,
+        escalation: Option<&Escalation>,
+        containment: Option<&Contained>,
+    ) -> Notice {
+        notice::for_verdict_with(
+            event,
+            verdict,
+            &self.env,
+            &self.config.deny_policy_arn,
+            &self.config.inline_policy_name,
+            escalation,
+            containment,
+        )
+    }
+
     /// The notice of an event that failed for good (it goes to the dead-letter queue),
     /// once.
     pub async fn notify_failure(
