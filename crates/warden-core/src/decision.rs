@@ -198,7 +198,8 @@ pub fn confirmed(
     verdict
 }
 
-/// The table, row by row, for a CloudTrail record.
+/// The table, row by row, for a CloudTrail record. The rows are labelled with their
+/// number in the table of `shared/DESIGN.md` (rows 7, 8 and 14 are not built yet).
 fn table(
     record: &CloudTrailRecord,
     facts: Option<&CallerFacts>,
@@ -210,6 +211,7 @@ fn table(
     let done = |d, reason: String| Step::Done(Verdict::new(d, reason));
 
     let name = record.event_name.as_deref().unwrap_or("?");
+    // Row 1: not an IAM API call via CloudTrail: ignored.
     // A change to the tool's own pipeline counts as an IAM write: switching iam-warden
     // off is an attack on it.
     if !record.is_iam_api_call() && marks.tampering.is_none() {
@@ -223,6 +225,7 @@ fn table(
         );
     }
 
+    // Row 2 (and FAILED_CALLS): read-only and failed calls, by configuration.
     // Calls that count for less than a write, by configuration.
     let mut downgrade: Option<String> = None;
     if record.is_read_only() {
@@ -250,6 +253,7 @@ fn table(
         }
     }
 
+    // The tool's own canary: ignored (its arrival is recorded).
     if marks.canary {
         return done(
             Ignored,
@@ -259,6 +263,7 @@ fn table(
 
     let principal = Principal::classify(record);
 
+    // Row 3: self-service on the caller's own user: ignored.
     if let Principal::IamUser(user) = &principal {
         if is_self_service(record, user, config) {
             return done(
@@ -268,6 +273,7 @@ fn table(
         }
     }
 
+    // Row 4: the tool's own roles, service-linked roles, AWS services: ignored.
     match &principal {
         p if env.is_tool(p) || is_pruner(p, config) => {
             return done(Ignored, "the caller is iam-warden itself".into())
@@ -281,6 +287,7 @@ fn table(
         _ => {}
     }
 
+    // Row 5: root: alerted.
     if let Principal::Root { account_id } = &principal {
         return done(
             Alerted,
@@ -290,6 +297,7 @@ fn table(
         );
     }
 
+    // Row 6: IAM Identity Center roles, cross-account callers, unknown types: alerted.
     let alert_only = match &principal {
         Principal::IdentityCenterRole { role, .. } => Some(format!(
             "{name} called through the IAM Identity Center role `{}`: manage its permission set instead",
@@ -309,6 +317,7 @@ fn table(
     if let Some(reason) = alert_only {
         return done(Alerted, reason);
     }
+    // Invariant 9: another account's call: alerted, never acted on.
     if marks.foreign {
         return done(
             Alerted,
@@ -320,6 +329,7 @@ fn table(
         );
     }
 
+    // Row 9: a role session with ROLE_MODE=alert: alerted.
     let target = match &principal {
         Principal::IamUser(user) | Principal::FederatedUser { user, .. } => Target::user(user),
         Principal::AssumedRole { role, .. } => {
@@ -341,6 +351,7 @@ fn table(
         _ => return done(Alerted, format!("{name}: caller not actionable")),
     };
 
+    // Row 10, listed: EXEMPT_PRINCIPALS: exempt.
     if let Some(arn) = [
         Some(target.arn.as_str()),
         record.user_identity.as_ref().and_then(|u| u.arn.as_deref()),
@@ -399,6 +410,7 @@ fn table(
         None => target,
     };
 
+    // Row 10, trusted: the trust ledger's admins and exempt principals: exempt.
     // Trust: membership and the tag count only with the ledger (or a grant by a trusted
     // admin found for them); a status held without either is unverified.
     let mut unverified = Vec::new();
@@ -506,6 +518,7 @@ fn table(
         .boundary
         .as_deref()
         .is_some_and(crate::revocation::is_tool_boundary);
+    // Row 11: the deny already on (and recorded, and notified): already-revoked.
     if managed_on || inline_on || boundary_on {
         // Only the ledger's record says a revocation is finished: a policy named like the
         // inline deny, a boundary named like the tool's, or the tags could all be the
@@ -589,6 +602,7 @@ fn table(
             config.inline_policy_name
         ),
     };
+    // Row 12: MODE=report: would-revoke.
     if config.mode == Mode::Report {
         return finish(
             Verdict::new(
@@ -598,6 +612,7 @@ fn table(
             .about(&target),
         );
     }
+    // Row 13: otherwise: revoked.
     let mut v = Verdict::new(
         Revoked,
         format!("{why} and called {name}: attached the {what}"),
