@@ -13,6 +13,7 @@ pub mod notice;
 pub mod ports;
 pub mod principal;
 pub mod prune;
+pub mod prune_policy;
 pub mod pruner;
 pub mod revocation;
 pub mod revoker;

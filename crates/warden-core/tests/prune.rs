@@ -761,7 +761,7 @@ fn grace_ends_exactly_unused_days_after_creation() {
 
 #[test]
 fn own_policies_are_the_principals_name_and_its_numbered_splits_only() {
-    use warden_core::prune::is_own_policy;
+    use warden_core::prune_policy::is_own_policy;
     let arn = |name: &str| format!("arn:aws:iam::123456789012:policy/iam-warden/{name}");
     let own = |name: &str| is_own_policy(&arn(name), "iam-warden-prune-", EntityKind::User, "bob");
     assert!(own("iam-warden-prune-bob"));
@@ -779,7 +779,7 @@ fn own_policies_are_the_principals_name_and_its_numbered_splits_only() {
 
 #[test]
 fn a_deny_with_a_single_action_is_read_back() {
-    use warden_core::prune::services_of;
+    use warden_core::prune_policy::services_of;
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     assert_eq!(services_of(doc), Some(set(&["ec2"])));
 }
