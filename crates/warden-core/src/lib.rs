@@ -5,6 +5,7 @@
 pub mod action;
 pub mod config;
 pub mod containment;
+pub mod containment_plan;
 pub mod decision;
 pub mod event;
 pub mod facts;

@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 use warden_core::action::{Action, Credential, Holder};
 use warden_core::config::Config;
 use warden_core::containment::{
-    guard_of, need, plan, Guard, Known, Need, Plan, PolicyVersion, QUARANTINE_INLINE_NAME,
-    QUARANTINE_POLICY, SESSIONS_POLICY_NAME,
+    guard_of, Guard, Known, Need, Plan, PolicyVersion, QUARANTINE_INLINE_NAME, QUARANTINE_POLICY,
+    SESSIONS_POLICY_NAME,
 };
+use warden_core::containment_plan::{need, plan};
 use warden_core::event::{parse_file, CloudTrailRecord};
 use warden_core::facts::Facts;
 use warden_core::testing::{
