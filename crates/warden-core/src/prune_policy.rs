@@ -139,6 +139,27 @@ mod tests {
     }
 
     #[test]
+    fn a_document_of_exactly_the_size_limit_is_not_split() {
+        // What a service adds to a document besides its name: `"`, `:*"` and a comma.
+        let per_service = "\":*\",".len();
+        let names = |n: usize| -> BTreeSet<String> { (0..n).map(|i| format!("a{i:04}")).collect() };
+        // Services enough to come within a name of the limit, then one whose name fills it.
+        let one = documents(&names(1))[0].len();
+        let n = (POLICY_SIZE_MAX - one - per_service - 1) / ("a0000".len() + per_service) + 1;
+        let services = names(n);
+        let room = POLICY_SIZE_MAX - documents(&services)[0].len() - per_service;
+        let mut full = services.clone();
+        full.insert("z".repeat(room));
+        let docs = documents(&full);
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].len(), POLICY_SIZE_MAX);
+        // One character more is a second document.
+        let mut over = services;
+        over.insert("z".repeat(room + 1));
+        assert_eq!(documents(&over).len(), 2);
+    }
+
+    #[test]
     fn policy_names_and_arns() {
         let arn = policy_arn("arn:aws:iam::123456789012:user/team/bob", "p-bob");
         assert_eq!(arn, "arn:aws:iam::123456789012:policy/iam-warden/p-bob");
