@@ -1346,3 +1346,26 @@ fn a_new_default_with_no_other_version_says_so() {
     );
     assert!(p.manual[0].command.ends_with("--version-id <a version>"));
 }
+
+#[test]
+fn a_self_service_credential_is_a_credential_call_on_the_callers_own_user_only() {
+    use warden_core::containment::self_service_credential;
+    use warden_core::principal::Principal;
+    let c = config(&[]);
+    let of = |r: &CloudTrailRecord| {
+        self_service_credential(r, &Principal::classify(r), &c).map(|t| t.name)
+    };
+    let key = json!({"accessKey": {"accessKeyId": "AKIANEW", "userName": "mallory"}});
+    // Its own access key: held for the caller.
+    assert_eq!(
+        of(&call("CreateAccessKey", json!({}), key.clone())),
+        Some("mallory".to_owned())
+    );
+    // A key for another user is not self-service (the decision revokes it).
+    assert_eq!(
+        of(&call("CreateAccessKey", json!({"userName": "bob"}), key)),
+        None
+    );
+    // Self-service that makes no credential: its own password changed.
+    assert_eq!(of(&call("ChangePassword", json!({}), Value::Null)), None);
+}
