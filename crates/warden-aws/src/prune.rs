@@ -10,9 +10,8 @@ use aws_sdk_iam::types::{
 use chrono::{DateTime, Utc};
 use warden_core::ports::{AccessAdvisor, Authorizations, PortError, PrunePolicies};
 use warden_core::principal::EntityKind;
-use warden_core::prune::{
-    PolicyDoc, Quotas, Report, ServiceUse, Subject, POLICY_PATH, PRINCIPAL_TAG,
-};
+use warden_core::prune::{PolicyDoc, Quotas, Report, ServiceUse, Subject};
+use warden_core::prune_policy::{POLICY_PATH, PRINCIPAL_TAG};
 
 use crate::error::classify;
 use crate::AwsAccount;
@@ -382,7 +381,7 @@ impl PrunePolicies for AwsAccount {
         let Some((_, decoded)) = self.default_document(policy_arn).await? else {
             return Ok(None);
         };
-        warden_core::prune::services_of(&decoded)
+        warden_core::prune_policy::services_of(&decoded)
             .map(Some)
             .ok_or_else(|| PortError::Failed {
                 operation: "GetPolicyVersion",

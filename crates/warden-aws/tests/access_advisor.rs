@@ -24,7 +24,8 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::DateTime;
 use warden_aws::AwsAccount;
 use warden_core::ports::{AccessAdvisor, PortError, PrunePolicies};
-use warden_core::prune::{PolicyDoc, Report, PRINCIPAL_TAG};
+use warden_core::prune::{PolicyDoc, Report};
+use warden_core::prune_policy::PRINCIPAL_TAG;
 
 const BOB: &str = "arn:aws:iam::123456789012:user/bob";
 const POLICY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-bob";

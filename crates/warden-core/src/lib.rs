@@ -5,6 +5,7 @@
 pub mod action;
 pub mod config;
 pub mod containment;
+pub mod containment_plan;
 pub mod decision;
 pub mod error;
 pub mod event;
@@ -14,6 +15,7 @@ pub mod notice;
 pub mod ports;
 pub mod principal;
 pub mod prune;
+pub mod prune_policy;
 pub mod pruner;
 pub mod revocation;
 pub mod revoker;

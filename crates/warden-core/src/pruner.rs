@@ -16,9 +16,10 @@ use crate::ports::{
 };
 use crate::principal::Target;
 use crate::prune::{
-    documents, is_own_policy, plan, policy_arn, policy_name, summary, triage, LedgerEntry, Outcome,
-    PolicyDoc, PruneConfig, PruneDecision, Quotas, Report, Subject,
+    plan, summary, triage, LedgerEntry, Outcome, PolicyDoc, PruneConfig, PruneDecision, Quotas,
+    Report, Subject,
 };
+use crate::prune_policy::{documents, is_own_policy, policy_arn, policy_name};
 
 /// What a pass may change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

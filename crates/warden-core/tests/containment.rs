@@ -12,9 +12,10 @@ use serde_json::{json, Value};
 use warden_core::action::{Action, Credential, Holder};
 use warden_core::config::Config;
 use warden_core::containment::{
-    guard_of, need, plan, Guard, Known, Need, Plan, PolicyVersion, QUARANTINE_INLINE_NAME,
-    QUARANTINE_POLICY, SESSIONS_POLICY_NAME,
+    guard_of, Guard, Known, Need, Plan, PolicyVersion, QUARANTINE_INLINE_NAME, QUARANTINE_POLICY,
+    SESSIONS_POLICY_NAME,
 };
+use warden_core::containment_plan::{need, plan};
 use warden_core::event::{parse_file, CloudTrailRecord};
 use warden_core::facts::Facts;
 use warden_core::testing::{
@@ -1344,4 +1345,27 @@ fn a_new_default_with_no_other_version_says_so() {
         p.manual
     );
     assert!(p.manual[0].command.ends_with("--version-id <a version>"));
+}
+
+#[test]
+fn a_self_service_credential_is_a_credential_call_on_the_callers_own_user_only() {
+    use warden_core::containment::self_service_credential;
+    use warden_core::principal::Principal;
+    let c = config(&[]);
+    let of = |r: &CloudTrailRecord| {
+        self_service_credential(r, &Principal::classify(r), &c).map(|t| t.name)
+    };
+    let key = json!({"accessKey": {"accessKeyId": "AKIANEW", "userName": "mallory"}});
+    // Its own access key: held for the caller.
+    assert_eq!(
+        of(&call("CreateAccessKey", json!({}), key.clone())),
+        Some("mallory".to_owned())
+    );
+    // A key for another user is not self-service (the decision revokes it).
+    assert_eq!(
+        of(&call("CreateAccessKey", json!({"userName": "bob"}), key)),
+        None
+    );
+    // Self-service that makes no credential: its own password changed.
+    assert_eq!(of(&call("ChangePassword", json!({}), Value::Null)), None);
 }

@@ -761,7 +761,7 @@ fn grace_ends_exactly_unused_days_after_creation() {
 
 #[test]
 fn own_policies_are_the_principals_name_and_its_numbered_splits_only() {
-    use warden_core::prune::is_own_policy;
+    use warden_core::prune_policy::is_own_policy;
     let arn = |name: &str| format!("arn:aws:iam::123456789012:policy/iam-warden/{name}");
     let own = |name: &str| is_own_policy(&arn(name), "iam-warden-prune-", EntityKind::User, "bob");
     assert!(own("iam-warden-prune-bob"));
@@ -779,7 +779,87 @@ fn own_policies_are_the_principals_name_and_its_numbered_splits_only() {
 
 #[test]
 fn a_deny_with_a_single_action_is_read_back() {
-    use warden_core::prune::services_of;
+    use warden_core::prune_policy::services_of;
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ec2:*","Resource":"*"},{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     assert_eq!(services_of(doc), Some(set(&["ec2"])));
+}
+
+const BOBS_POLICY: &str = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-bob";
+
+#[test]
+fn deny_policies_not_in_place_are_put_back_and_a_stale_one_removed() {
+    let r = report(&[("ec2", None)]);
+    let mut l = seen(&["ec2"], 365);
+    l.denied = set(&["ec2"]);
+    l.policy_arns = vec![BOBS_POLICY.into()];
+    // Detached by someone since, the deny set unchanged: attached again.
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Updated);
+    assert_eq!(
+        p.reason.as_deref(),
+        Some("the deny policies were not in place: restored them")
+    );
+    assert_eq!(p.policies.len(), 1);
+    assert_eq!(p.policies[0].arn, BOBS_POLICY);
+    assert!(p.remove.is_empty());
+
+    // In place, with a split the deny set no longer needs: that one is taken off.
+    let stale = format!("{BOBS_POLICY}.2");
+    l.policy_arns.push(stale.clone());
+    let mut subject = bob();
+    subject.attached = l.policy_arns.iter().cloned().collect();
+    let p = plan(&subject, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Updated);
+    assert_eq!(p.remove, vec![stale]);
+    assert_eq!(p.policies.len(), 1);
+}
+
+#[test]
+fn a_principal_with_a_deny_before_is_updated_not_denied_for_the_first_time() {
+    let r = report(&[("ec2", None)]);
+    // The ledger knows the deny but none of its policies.
+    let mut l = seen(&["ec2"], 365);
+    l.denied = set(&["ec2"]);
+    let p = plan(&bob(), &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Updated);
+    assert_eq!(p.policies.len(), 1);
+
+    // It knows a policy of the principal (adopted, denying nothing) and no service.
+    let mut l = seen(&["ec2"], 365);
+    l.policy_arns = vec![BOBS_POLICY.into()];
+    let mut subject = bob();
+    subject.attached = set(&[BOBS_POLICY]);
+    let p = plan(&subject, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Updated);
+    assert_eq!(p.newly_denied, set(&["ec2"]));
+}
+
+#[test]
+fn the_quota_is_reached_not_passed_and_the_principals_own_policies_are_replaced() {
+    let r = report(&[("ec2", None), ("s3", None)]);
+    let others: BTreeSet<String> = (0..9)
+        .map(|i| format!("arn:aws:iam::aws:policy/P{i}"))
+        .collect();
+    // Nine attached and one needed: exactly the quota of ten.
+    let mut subject = bob();
+    subject.attached = others.clone();
+    let p = plan(
+        &subject,
+        &r,
+        Some(&seen(&["ec2", "s3"], 365)),
+        &cfg(&[]),
+        10,
+        now(),
+        "run",
+    );
+    assert_eq!(p.decision, PruneDecision::Denied, "{:?}", p.reason);
+
+    // Its own deny policy is rewritten in its place: it takes no second slot.
+    let mut l = seen(&["ec2", "s3"], 365);
+    l.denied = set(&["ec2"]);
+    l.policy_arns = vec![BOBS_POLICY.into()];
+    subject.attached.insert(BOBS_POLICY.into());
+    let p = plan(&subject, &r, Some(&l), &cfg(&[]), 10, now(), "run");
+    assert_eq!(p.decision, PruneDecision::Updated, "{:?}", p.reason);
+    assert_eq!(p.deny, set(&["ec2", "s3"]));
 }

@@ -8,6 +8,7 @@ use tracing::{info, warn};
 use crate::action::{Action, ActionRecord, ActionState, CallerRecord, Holder, CONTAINMENT};
 use crate::config::{Contain, Mode};
 use crate::containment::{self, Contained, Known, Need, Plan};
+use crate::containment_plan;
 use crate::decision::{Decision, Verdict};
 use crate::event::{CloudTrailRecord, Event};
 use crate::facts::CallerFacts;
@@ -78,10 +79,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         }
         let mut plan = if contained {
             let known = self.known(record).await?;
-            containment::plan(record, &known, &r.config, now)
+            containment_plan::plan(record, &known, &r.config, now)
         } else {
             Plan {
-                what: containment::describe(record),
+                what: containment_plan::describe(record),
                 ..Plan::default()
             }
         };
@@ -306,7 +307,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         now: chrono::DateTime<Utc>,
     ) -> Result<(), PortError> {
         let r = self.revoker;
-        let plan = containment::plan(record, &Known::default(), &r.config, now);
+        let plan = containment_plan::plan(record, &Known::default(), &r.config, now);
         if plan.actions.is_empty() {
             return Ok(());
         }
@@ -391,7 +392,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     /// policy's versions.
     async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
         let r = self.revoker;
-        Ok(match containment::need(record, &r.config) {
+        Ok(match containment_plan::need(record, &r.config) {
             None => Known::default(),
             Some(Need::Guard(holder, name)) => {
                 let facts = match holder.kind() {

@@ -31,7 +31,8 @@ use chrono::Utc;
 use tracing::warn;
 
 use crate::config::tags;
-use crate::containment::{self, Contained, Plan};
+use crate::containment::{Contained, Plan};
+use crate::containment_plan;
 use crate::decision::{confirmed, decide, Decision, Step, Verdict};
 use crate::error::DomainError;
 use crate::event::Event;
@@ -129,7 +130,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     by: grant::actor(record),
                     event_id: event_key(event),
                     plan: Plan {
-                        what: containment::describe(record),
+                        what: containment_plan::describe(record),
                         note: Some(format!(
                             "containment failed for good ({e}): review the call by hand"
                         )),

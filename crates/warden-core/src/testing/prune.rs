@@ -70,7 +70,7 @@ impl PrunePolicies for MemoryAccount {
         Ok(s.policies
             .get(policy_arn)
             .and_then(|(_, versions)| versions.last())
-            .map(|doc| crate::prune::services_of(doc).unwrap_or_default()))
+            .map(|doc| crate::prune_policy::services_of(doc).unwrap_or_default()))
     }
 
     async fn delete_policy(&self, policy_arn: &str) -> Result<bool, PortError> {
