@@ -1,0 +1,105 @@
+//! The digest of a run: one notice per run per account, to the topic and to Slack.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use crate::notice::{restore_command, Notice};
+use crate::ports::{Chat, Notifier, PortError};
+use crate::prune::{summary, Outcome, PruneDecision};
+
+/// The digest of a run: one notice per run per account.
+pub fn digest(account: &str, run_id: &str, outcomes: &[Outcome], dry: bool) -> Notice {
+    let counts = summary(outcomes);
+    let count = |k: &str| counts.get(k).copied().unwrap_or(0);
+    let changed = count("denied") + count("updated");
+    let subject = format!(
+        "iam-warden pruning in {account}: {changed} changed, {} skipped, {} failed{}",
+        count("skipped"),
+        count("failed"),
+        if dry { " (not applied)" } else { "" }
+    );
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "iam-warden pruning run {run_id} in account {account}\n"
+    );
+    let _ = writeln!(body, "Principals checked: {}", outcomes.len());
+    for (k, v) in &counts {
+        let _ = writeln!(body, "  {k:<10} {v}");
+    }
+    let changed_list: Vec<&Outcome> = outcomes.iter().filter(|o| o.decision.writes()).collect();
+    if !changed_list.is_empty() {
+        let _ = writeln!(body, "\nChanged:");
+        for o in changed_list {
+            let target = o.target();
+            let _ = writeln!(
+                body,
+                "- {} ({}): newly denied {}; denied now {}",
+                target,
+                o.decision.as_str(),
+                list_or_none(&o.newly_denied),
+                list_or_none(&o.denied_services),
+            );
+            let _ = writeln!(body, "  restore all:     {}", restore_command(&target));
+            if let Some(first) = o.newly_denied.first() {
+                let _ = writeln!(
+                    body,
+                    "  restore one:     {} --service {first}",
+                    restore_command(&target)
+                );
+            }
+            if let Some(r) = &o.reason {
+                let _ = writeln!(body, "  note: {r}");
+            }
+        }
+    }
+    for (title, decision) in [
+        ("Skipped (act on these)", PruneDecision::Skipped),
+        (
+            "Failed (retried next run, nothing new denied)",
+            PruneDecision::Failed,
+        ),
+    ] {
+        let list: Vec<&Outcome> = outcomes.iter().filter(|o| o.decision == decision).collect();
+        if !list.is_empty() {
+            let _ = writeln!(body, "\n{title}:");
+            for o in list {
+                let _ = writeln!(
+                    body,
+                    "- {}: {}",
+                    o.target(),
+                    o.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+    }
+    let attributes = BTreeMap::from([
+        ("decision".to_owned(), "pruned".to_owned()),
+        ("account".to_owned(), account.to_owned()),
+    ]);
+    Notice {
+        subject: subject.chars().take(100).collect(),
+        body,
+        attributes,
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The digest to the topic, then to chat. The topic is the record: its failure fails
+/// the run's end (retried); a chat failure is logged, the digest went out already.
+pub async fn send_digest<P: Notifier + Chat>(ports: &P, notice: &Notice) -> Result<(), PortError> {
+    ports.publish(notice).await?;
+    if ports.chat_enabled() {
+        if let Err(e) = ports.post(notice).await {
+            tracing::error!(error = %e, "the digest did not reach the chat channel");
+        }
+    }
+    Ok(())
+}
