@@ -10,7 +10,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::action::{Action, ActionState, Holder};
-use crate::config::Config;
+use crate::config::{Config, Contain, Mode};
+use crate::decision::Decision;
 use crate::event::CloudTrailRecord;
 use crate::facts::Facts;
 use crate::grant::{standing, Standing};
@@ -54,6 +55,64 @@ pub fn self_service_credential(
     let name = record.event_name.as_deref().unwrap_or_default();
     (CREDENTIAL_CALLS.contains(&name) && crate::decision::is_self_service(record, user, config))
         .then(|| Target::user(user))
+}
+
+/// Whom the containment of a call applies to, or what it needs to know first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Contain what the call made.
+    Contain,
+    /// Nothing to contain.
+    Leave,
+    /// A self-service credential call of a caller not stopped (yet): its containment is
+    /// recorded, held, and carried out if the caller is stopped later (the events of its
+    /// other calls may be decided after this one).
+    Hold(Target),
+    /// Whether the alerted session's role (named) is untrusted: neither trusted, exempt
+    /// nor one of the tool's.
+    AskUntrusted(String),
+    /// Whether this self-service caller is stopped: revoked, or quarantined by the tool.
+    AskStopped(Target),
+}
+
+/// Whom containment applies to, by CONTAIN, the decision and a self-service credential
+/// call; the first row that matches decides, and a row asks only for what it needs:
+///
+/// | CONTAIN | decision | contained |
+/// |---|---|---|
+/// | off | any | nothing |
+/// | revoked, all | revoked, already-revoked, would-revoke | what the call made |
+/// | all | alerted: a role session whose role is untrusted | what the call made |
+/// | revoked, all | ignored: a self-service credential call of a stopped caller | what the call made |
+/// | revoked, all | ignored: the same, its caller not stopped | held (MODE=enforce), until it is |
+/// | otherwise | | nothing |
+pub fn scope(
+    record: &CloudTrailRecord,
+    caller: &Principal,
+    decision: Decision,
+    config: &Config,
+    untrusted: Option<bool>,
+    stopped: Option<bool>,
+) -> Scope {
+    match (config.contain, decision) {
+        (Contain::Off, _) => Scope::Leave,
+        (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => Scope::Contain,
+        (Contain::All, Decision::Alerted) => match (caller, untrusted) {
+            (Principal::AssumedRole { role, .. }, None) => Scope::AskUntrusted(role.name.clone()),
+            (Principal::AssumedRole { .. }, Some(true)) => Scope::Contain,
+            _ => Scope::Leave,
+        },
+        (_, Decision::Ignored) => {
+            match (self_service_credential(record, caller, config), stopped) {
+                (None, _) => Scope::Leave,
+                (Some(user), None) => Scope::AskStopped(user),
+                (Some(_), Some(true)) => Scope::Contain,
+                (Some(user), Some(false)) if config.mode == Mode::Enforce => Scope::Hold(user),
+                (Some(_), Some(false)) => Scope::Leave,
+            }
+        }
+        _ => Scope::Leave,
+    }
 }
 
 /// Why a grant to an existing principal is reported, not undone.

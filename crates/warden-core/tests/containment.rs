@@ -1369,3 +1369,89 @@ fn a_self_service_credential_is_a_credential_call_on_the_callers_own_user_only()
     // Self-service that makes no credential: its own password changed.
     assert_eq!(of(&call("ChangePassword", json!({}), Value::Null)), None);
 }
+
+/// Whom containment applies to (CONTAIN × the decision × a self-service credential
+/// call), asking whether an alerted session's role is untrusted and whether a
+/// self-service caller is stopped only when its row needs it.
+#[test]
+fn whom_to_contain_by_contain_decision_and_self_service() {
+    use warden_core::containment::{scope, Scope};
+    use warden_core::decision::Decision::{self, *};
+    use warden_core::principal::{Principal, Target};
+    let create_user = call("CreateUser", json!({"userName": "backdoor"}), Value::Null);
+    let own_key = call("CreateAccessKey", json!({}), Value::Null);
+    let mut by_role = create_user.clone();
+    by_role.user_identity = serde_json::from_value(json!({
+        "type": "AssumedRole", "accountId": "123456789012", "principalId": "AROACI:build",
+        "arn": "arn:aws:sts::123456789012:assumed-role/ci/build",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "userName": "ci",
+            "arn": "arn:aws:iam::123456789012:role/ci", "accountId": "123456789012"}}
+    }))
+    .unwrap();
+    let Principal::IamUser(m) = Principal::classify(&own_key) else {
+        panic!("mallory is an IAM user")
+    };
+    let mallory = Target::user(&m);
+    let of = |c: &Config, r: &CloudTrailRecord, d: Decision, untrusted, stopped| {
+        scope(r, &Principal::classify(r), d, c, untrusted, stopped)
+    };
+    let revoked = config(&[]);
+    let all = config(&[("CONTAIN", "all")]);
+    let off = config(&[("CONTAIN", "off")]);
+    let report = config(&[("MODE", "report")]);
+    // CONTAIN=off: nothing, whatever was decided.
+    for d in [Revoked, AlreadyRevoked, WouldRevoke, Alerted, Ignored] {
+        assert_eq!(of(&off, &create_user, d, None, None), Scope::Leave, "{d}");
+    }
+    // A stopped caller: what the call made.
+    for c in [&revoked, &all] {
+        for d in [Revoked, AlreadyRevoked, WouldRevoke] {
+            assert_eq!(of(c, &create_user, d, None, None), Scope::Contain, "{d}");
+        }
+        for d in [Exempt, Deferred] {
+            assert_eq!(of(c, &create_user, d, None, None), Scope::Leave, "{d}");
+        }
+    }
+    // An alerted role session: only with CONTAIN=all, and only when its role is untrusted.
+    assert_eq!(of(&revoked, &by_role, Alerted, None, None), Scope::Leave);
+    assert_eq!(
+        of(&all, &by_role, Alerted, None, None),
+        Scope::AskUntrusted("ci".into())
+    );
+    assert_eq!(
+        of(&all, &by_role, Alerted, Some(true), None),
+        Scope::Contain
+    );
+    assert_eq!(of(&all, &by_role, Alerted, Some(false), None), Scope::Leave);
+    assert_eq!(
+        of(&all, &create_user, Alerted, None, None),
+        Scope::Leave,
+        "not a role session"
+    );
+    // A self-service credential call (ignored): contained when its caller is stopped,
+    // held until then (in MODE=enforce).
+    for c in [&revoked, &all] {
+        assert_eq!(
+            of(c, &own_key, Ignored, None, None),
+            Scope::AskStopped(mallory.clone())
+        );
+        assert_eq!(of(c, &own_key, Ignored, None, Some(true)), Scope::Contain);
+        assert_eq!(
+            of(c, &own_key, Ignored, None, Some(false)),
+            Scope::Hold(mallory.clone())
+        );
+        assert_eq!(
+            of(c, &create_user, Ignored, None, None),
+            Scope::Leave,
+            "not a credential call"
+        );
+    }
+    assert_eq!(
+        of(&report, &own_key, Ignored, None, Some(false)),
+        Scope::Leave
+    );
+    assert_eq!(
+        of(&report, &own_key, Ignored, None, Some(true)),
+        Scope::Contain
+    );
+}

@@ -6,8 +6,8 @@ use chrono::Utc;
 use tracing::{info, warn};
 
 use crate::action::{Action, ActionRecord, ActionState, CallerRecord, Holder, CONTAINMENT};
-use crate::config::{Contain, Mode};
-use crate::containment::{self, Contained, Known, Need, Plan};
+use crate::config::Mode;
+use crate::containment::{self, Contained, Known, Need, Plan, Scope};
 use crate::containment_plan;
 use crate::decision::{Decision, Verdict};
 use crate::event::{CloudTrailRecord, Event};
@@ -53,26 +53,26 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             _ => None,
         };
         let now = Utc::now();
-        let contained = match (r.config.contain, verdict.decision) {
-            (Contain::Off, _) => false,
-            (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => true,
-            (Contain::All, Decision::Alerted) => self.untrusted_session(&caller).await?,
-            (_, Decision::Ignored) => {
-                match containment::self_service_credential(record, &caller, &r.config) {
-                    Some(user) if self.stopped(&user).await? => true,
-                    // Not stopped (yet): its containment is recorded, held, and carried out
-                    // if the caller is revoked later (the events of its other calls may be
-                    // decided after this one).
-                    Some(user) => {
-                        if r.config.mode == Mode::Enforce {
-                            self.hold(record, &user, event, now).await?;
-                        }
-                        false
-                    }
-                    None => false,
+        // Whom to contain is the plan's: it asks, the revoker answers.
+        let (mut untrusted, mut stopped) = (None, None);
+        let contained = loop {
+            match containment::scope(
+                record,
+                &caller,
+                verdict.decision,
+                &r.config,
+                untrusted,
+                stopped,
+            ) {
+                Scope::Contain => break true,
+                Scope::Leave => break false,
+                Scope::Hold(user) => {
+                    self.hold(record, &user, event, now).await?;
+                    break false;
                 }
+                Scope::AskUntrusted(role) => untrusted = Some(self.untrusted_role(&role).await?),
+                Scope::AskStopped(user) => stopped = Some(self.stopped(&user).await?),
             }
-            _ => false,
         };
         if !contained && own_role.is_none() {
             return Ok(None);
@@ -252,17 +252,14 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(entry)
     }
 
-    /// A role session alerted (ROLE_MODE=alert) whose role is neither trusted, exempt nor
+    /// Whether an alerted session's role (ROLE_MODE=alert) is neither trusted, exempt nor
     /// one of the tool's: CONTAIN=all contains its writes.
-    async fn untrusted_session(&mut self, caller: &Principal) -> Result<bool, PortError> {
-        let Principal::AssumedRole { role, .. } = caller else {
-            return Ok(false);
-        };
-        let facts = self.guard_facts(EntityKind::Role, &role.name).await?;
+    async fn untrusted_role(&mut self, role: &str) -> Result<bool, PortError> {
+        let facts = self.guard_facts(EntityKind::Role, role).await?;
         let r = self.revoker;
         Ok(containment::guard_of(
             Holder::Role,
-            &role.name,
+            role,
             facts.as_ref(),
             &r.config,
             &self.tool_roles(),
