@@ -1,5 +1,5 @@
 //! The ports of the domain: one small trait per capability, implemented over the AWS
-//! SDK in `warden-aws` and in memory in [`crate::testing`].
+//! SDK in `warden-aws` and in memory in `crate::testing`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;

@@ -106,7 +106,7 @@ const PIPELINE_CALLS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// Every event name of [`PIPELINE_CALLS`] (for the tamper rule's pattern and its check).
+/// Every event name of `PIPELINE_CALLS` (for the tamper rule's pattern and its check).
 pub fn pipeline_event_names() -> Vec<&'static str> {
     let mut names: Vec<&str> = PIPELINE_CALLS
         .iter()

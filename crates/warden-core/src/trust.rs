@@ -7,7 +7,7 @@
 //! principal that holds the status without the ledger is *unverified*: its grant is
 //! looked for in CloudTrail, waited for a bounded time, and otherwise decided by
 //! UNVERIFIED_TRUST. A grant made by anyone who may not grant is an *escalation*: it is
-//! undone (a recorded, reversible [`Action`]) and its caller decided as the non-admin
+//! undone (a recorded, reversible [`crate::action::Action`]) and its caller decided as the non-admin
 //! it was.
 //!
 //! This module holds the ledger's words (statuses, entries, the trusted set, its changes,
