@@ -117,7 +117,12 @@ FUNCTIONS = {
         "vars": env_vars("crates/warden-core/src/config.rs"),
         "sources": [
             strip_fns(re.sub(r"\nimpl Inventory for AwsAccount \{.*?\n\}\n", "\n", read("iam.rs"), flags=re.S), CLI_ONLY),
+            strip_fns(read("enforcer.rs"), CLI_ONLY),
             read("notify.rs"),
+            # The deferral and dead-letter queues (`receive` and `delete` are `warden consume`'s).
+            only_fns(read("queue.rs"), ["defer", "send"]),
+            read("trail.rs"),
+            read("canary.rs"),
             strip_fns(read("startup.rs"), ["check_pruner"]),
             only_fns(read("prune.rs"), ["quotas", "subjects"]),
             strip_fns(read("trust.rs"), CLI_ONLY),
@@ -133,7 +138,8 @@ FUNCTIONS = {
             strip_fns(read("prune.rs"), CLI_ONLY),
             strip_fns(read("ledger.rs"), CLI_ONLY),
             read("runs.rs"),
-            only_fns(read("iam.rs"), ["attach_policy", "detach_policy", "tag", "untag"]),
+            only_fns(read("queue.rs"), ["enqueue"]),
+            only_fns(read("enforcer.rs"), ["attach_policy", "detach_policy", "tag", "untag"]),
             only_fns(read("notify.rs"), ["publish"]),
             only_fns(read("startup.rs"), ["check_pruner"]),
             read("chat.rs"),
