@@ -21,7 +21,7 @@ use super::state::Invocation;
 
 /// Whether the facts show the tool's deny by `method`: the managed deny attached, the
 /// inline deny by name, or a boundary of the tool's.
-pub(super) fn facts_show_deny(facts: &Facts, config: &Config, method: Method) -> bool {
+fn facts_show_deny(facts: &Facts, config: &Config, method: Method) -> bool {
     match method {
         Method::Managed => facts.attached_policies.contains(&config.deny_policy_arn),
         Method::Inline => facts.inline_policies.contains(&config.inline_policy_name),
