@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use warden_core::ports::{PolicyCheck, PortError, Revocations, ToolPolicies};
 use warden_core::revocation::RevocationRecord;
 
-use crate::error::{bad, classify};
+use crate::error::{bad, classify, is_conditional_failure};
 use crate::ledger::{s, KEY};
 use crate::AwsAccount;
 
@@ -69,10 +69,7 @@ impl Revocations for AwsAccount {
             .await;
         match result {
             Ok(_) => Ok(None),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(e) if is_conditional_failure(&e) => {
                 // A retry, or a revocation not yet restored: the first record stands.
                 self.revocation(account, k).await
             }

@@ -328,3 +328,55 @@ async fn revocation_records_are_retried_and_a_lasting_failure_is_transient() {
     assert!(err.is_transient(), "{err}");
     assert_eq!(rule.num_calls(), MAX);
 }
+
+/// A revocation recorded before (a retry, or one not yet restored): the conditional
+/// put fails, is not retried, and the first record stands, read back.
+#[tokio::test]
+async fn a_revocation_recorded_before_keeps_its_first_record() {
+    use warden_core::ports::Revocations;
+    let first = warden_core::revocation::RevocationRecord {
+        kind: warden_core::principal::EntityKind::User,
+        name: "dev1".into(),
+        unique_id: Some("AIDA1".into()),
+        event_id: "e1".into(),
+        event_name: "CreateUser".into(),
+        at: chrono::Utc::now(),
+        method: warden_core::revocation::Method::Inline,
+        previous_boundary: None,
+        notified: true,
+    };
+    let put = mock!(aws_sdk_dynamodb::Client::put_item)
+        .sequence()
+        .http_status(400, Some(CONDITIONAL.into()))
+        .build();
+    let text = serde_json::to_string(&first).unwrap();
+    let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+        aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+            .item(
+                "record",
+                aws_sdk_dynamodb::types::AttributeValue::S(text.clone()),
+            )
+            .item(
+                "notified",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            )
+            .build()
+    });
+    let a = ddb(&[&put, &get]);
+    let again = warden_core::revocation::RevocationRecord {
+        event_id: "e2".into(),
+        method: warden_core::revocation::Method::Managed,
+        notified: false,
+        ..first.clone()
+    };
+    assert_eq!(
+        a.record_revocation("123456789012", "AIDA1", &again).await,
+        Ok(Some(first))
+    );
+    assert_eq!(
+        put.num_calls(),
+        1,
+        "a conditional failure is an answer, not retried"
+    );
+    assert_eq!(get.num_calls(), 1);
+}
