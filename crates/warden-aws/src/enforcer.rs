@@ -5,7 +5,7 @@ use aws_sdk_iam::types::Tag;
 use warden_core::ports::{Enforcer, PortError};
 use warden_core::principal::{EntityKind, Target};
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::AwsAccount;
 
 /// `NoSuchEntity` as `Ok(false)`: detaching what is not attached is success.
@@ -50,10 +50,7 @@ impl Enforcer for AwsAccount {
             .iter()
             .map(|(k, v)| Tag::builder().key(*k).value(v).build())
             .collect::<Result<_, _>>()
-            .map_err(|e| PortError::Failed {
-                operation: "TagUser",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| bad("TagUser", e.to_string()))?;
         match target.kind {
             EntityKind::User => self
                 .iam

@@ -195,10 +195,7 @@ impl AwsAccount {
     pub(crate) fn ledger(&self) -> Result<(&aws_sdk_dynamodb::Client, &str), PortError> {
         match (&self.dynamodb, &self.ledger_table) {
             (Some(c), Some(t)) => Ok((c, t)),
-            _ => Err(PortError::Failed {
-                operation: "Ledger",
-                message: "LEDGER_TABLE is not configured".into(),
-            }),
+            _ => Err(bad("Ledger", "LEDGER_TABLE is not configured".into())),
         }
     }
 
@@ -211,10 +208,7 @@ impl AwsAccount {
             Err(e) => match e.into_service_error() {
                 aws_sdk_dynamodb::operation::describe_table::DescribeTableError::ResourceNotFoundException(_) => None,
                 other => {
-                    return Err(PortError::Failed {
-                        operation: "DescribeTable",
-                        message: aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string(),
-                    })
+                    return Err(bad("DescribeTable", aws_sdk_dynamodb::error::DisplayErrorContext(other).to_string()))
                 }
             },
         };

@@ -13,7 +13,7 @@ use warden_core::principal::EntityKind;
 use warden_core::prune::{PolicyDoc, Quotas, Report, ServiceUse, Subject};
 use warden_core::prune_policy::{POLICY_PATH, PRINCIPAL_TAG};
 
-use crate::error::classify;
+use crate::error::{bad, classify};
 use crate::AwsAccount;
 
 /// IAM keeps at most five versions of a managed policy.
@@ -126,9 +126,11 @@ impl Authorizations for AwsAccount {
                 .get(&key)
                 .and_then(|v| usize::try_from(*v).ok())
                 .filter(|v| *v > 0)
-                .ok_or_else(|| PortError::Failed {
-                    operation: "GetAccountSummary",
-                    message: format!("no `{}` in the account summary", key.as_str()),
+                .ok_or_else(|| {
+                    bad(
+                        "GetAccountSummary",
+                        format!("no `{}` in the account summary", key.as_str()),
+                    )
                 })
         };
         Ok(Quotas {
@@ -151,9 +153,11 @@ impl AwsAccount {
             .await
             .map_err(|e| classify("GenerateServiceLastAccessedDetails", e))?
             .job_id
-            .ok_or_else(|| PortError::Failed {
-                operation: "GenerateServiceLastAccessedDetails",
-                message: "no JobId in the response".into(),
+            .ok_or_else(|| {
+                bad(
+                    "GenerateServiceLastAccessedDetails",
+                    "no JobId in the response".into(),
+                )
             })?;
 
         let mut wait = POLL_FIRST;
@@ -342,10 +346,7 @@ impl PrunePolicies for AwsAccount {
                     .key(PRINCIPAL_TAG)
                     .value(principal_arn)
                     .build()
-                    .map_err(|e| PortError::Failed {
-                        operation: "CreatePolicy",
-                        message: e.to_string(),
-                    })?;
+                    .map_err(|e| bad("CreatePolicy", e.to_string()))?;
                 self.iam
                     .create_policy()
                     .policy_name(&policy.name)
@@ -363,14 +364,11 @@ impl PrunePolicies for AwsAccount {
             Some(Some(owner)) if owner == principal_arn => {
                 self.new_default_version(&policy.arn, &policy.document).await
             }
-            Some(owner) => Err(PortError::Failed {
-                operation: "CreatePolicyVersion",
-                message: format!(
+            Some(owner) => Err(bad("CreatePolicyVersion", format!(
                     "{} exists and is not this principal's (its {PRINCIPAL_TAG} tag is `{}`): not taken over",
                     policy.arn,
                     owner.unwrap_or_default()
-                ),
-            }),
+                ))),
         }
     }
 
@@ -383,9 +381,11 @@ impl PrunePolicies for AwsAccount {
         };
         warden_core::prune_policy::services_of(&decoded)
             .map(Some)
-            .ok_or_else(|| PortError::Failed {
-                operation: "GetPolicyVersion",
-                message: format!("{policy_arn}: the document is not a policy"),
+            .ok_or_else(|| {
+                bad(
+                    "GetPolicyVersion",
+                    format!("{policy_arn}: the document is not a policy"),
+                )
             })
     }
 

@@ -91,10 +91,10 @@ impl Deferrals for AwsAccount {
 impl DeadLetters for AwsAccount {
     async fn send(&self, body: &str, reason: &str, message_id: &str) -> Result<(), PortError> {
         let Some(url) = &self.dead_letter_queue_url else {
-            return Err(PortError::Failed {
-                operation: "SendMessage",
-                message: "DEAD_LETTER_QUEUE_URL is not set".into(),
-            });
+            return Err(bad(
+                "SendMessage",
+                "DEAD_LETTER_QUEUE_URL is not set".into(),
+            ));
         };
         let reason: String = reason.chars().take(REASON_MAX).collect();
         let attribute = |v: &str| {
