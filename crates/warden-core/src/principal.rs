@@ -24,7 +24,8 @@ pub enum Principal {
     AwsService {
         service: String,
     },
-    /// A session of an IAM Identity Center permission-set role (`AWSReservedSSO_*`).
+    /// A session of an IAM Identity Center permission-set role (`AWSReservedSSO_*`, at
+    /// the path only Identity Center can use).
     IdentityCenterRole {
         role: Entity,
         session_arn: String,
@@ -210,7 +211,7 @@ impl Principal {
                 let session_arn = arn.clone().unwrap_or_default();
                 if role.path.starts_with("/aws-service-role/") {
                     Principal::ServiceLinkedRole { role }
-                } else if role.name.starts_with("AWSReservedSSO_") {
+                } else if is_identity_center_role(&role) {
                     Principal::IdentityCenterRole { role, session_arn }
                 } else {
                     Principal::AssumedRole { role, session_arn }
@@ -252,6 +253,14 @@ impl Principal {
             }
         }
     }
+}
+
+/// Whether a role is one of IAM Identity Center's: named `AWSReservedSSO_*` at the path
+/// `/aws-reserved/sso.amazonaws.com/` (with or without a region after it), which only
+/// Identity Center creates roles under. The name alone is anyone's to take.
+fn is_identity_center_role(role: &Entity) -> bool {
+    role.path.starts_with("/aws-reserved/sso.amazonaws.com/")
+        && role.name.starts_with("AWSReservedSSO_")
 }
 
 #[cfg(test)]

@@ -819,3 +819,35 @@ fn the_verdict_carries_the_canary_tampering_and_another_accounts_call() {
     assert_eq!(v.decision, Decision::Alerted);
     assert!(v.marks.foreign);
 }
+
+/// Issue 18, attack 8: a role the caller creates with Identity Center's name prefix is
+/// not an Identity Center role: those are at the path only Identity Center can use
+/// (`/aws-reserved/sso.amazonaws.com/`), and are known by path and name together.
+#[test]
+fn a_role_named_like_identity_centers_outside_its_path_is_an_ordinary_role() {
+    let c = config(&[("ROLE_MODE", "revoke")]);
+    let real = event("07-identity-center-role.json");
+    assert_eq!(run(&real, &facts(&[], &[]), &c).decision, Decision::Alerted);
+
+    let fake: Event = parse_eventbridge(&sample_text("07-identity-center-role.json").replace(
+        "role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_",
+        "role/AWSReservedSSO_",
+    ))
+    .unwrap();
+    let v = run(&fake, &facts(&[], &[]), &c);
+    assert_eq!(v.decision, Decision::Revoked, "{}", v.reason);
+    assert_eq!(
+        v.target.map(|t| t.name),
+        Some("AWSReservedSSO_PowerUser_0a1b2c3d4e5f6a7b".to_owned())
+    );
+    // Under another path, too (only the reserved path is Identity Center's).
+    let elsewhere: Event = parse_eventbridge(&sample_text("07-identity-center-role.json").replace(
+        "role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_",
+        "role/sso.amazonaws.com/AWSReservedSSO_",
+    ))
+    .unwrap();
+    assert_eq!(
+        run(&elsewhere, &facts(&[], &[]), &c).decision,
+        Decision::Revoked
+    );
+}
