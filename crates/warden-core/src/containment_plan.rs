@@ -241,15 +241,19 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                     command,
                 );
             };
-            guarded(out, holder, &name, command).act_unless_guarded(
-                known,
-                vec![Action::DeleteInlinePolicy {
-                    holder,
-                    name,
-                    policy_name,
-                    document,
-                }],
-            )
+            let delete = vec![Action::DeleteInlinePolicy {
+                holder,
+                name: name.clone(),
+                policy_name: policy_name.clone(),
+                document,
+            }];
+            if is_tool_inline(&policy_name, config) {
+                // An imitation of the tool's own: on a principal iam-warden never stops,
+                // it would make the tool take it for stopped (a lock-out), so it is
+                // deleted whatever the guard.
+                return out.act(delete);
+            }
+            guarded(out, holder, &name, command).act_unless_guarded(known, delete)
         }
         "AddUserToGroup" => {
             let (Some(group), Some(user)) = (param("groupName"), param("userName")) else {

@@ -1455,3 +1455,53 @@ fn whom_to_contain_by_contain_decision_and_self_service() {
         Scope::Contain
     );
 }
+
+/// Issue 18, attack 11: an imitation of one of the tool's inline policies (its name,
+/// another document) on a principal the tool never stops would make the tool take that
+/// principal for stopped (its own keys deactivated, its password deleted): it is the
+/// caller's doing, deleted whatever the guard, as the tool's own policy attached there is
+/// detached (a lock-out).
+#[test]
+fn an_imitation_of_the_tools_inline_policy_on_a_guarded_principal_is_deleted() {
+    let imitation = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+    for guard in [
+        Guard::TrustedAdmin,
+        Guard::Exempt,
+        Guard::AdminGroup,
+        Guard::Tool,
+    ] {
+        for name in [
+            QUARANTINE_INLINE_NAME,
+            "iam-warden-deny-iam",
+            SESSIONS_POLICY_NAME,
+        ] {
+            let p = plan(
+                &call(
+                    "PutUserPolicy",
+                    json!({"userName": "adam", "policyName": name, "policyDocument": imitation}),
+                    Value::Null,
+                ),
+                &guarded(guard.clone()),
+                &config(&[]),
+                now(),
+            );
+            assert!(
+                matches!(&p.actions[..], [Action::DeleteInlinePolicy { policy_name, document, .. }]
+                    if policy_name == name && document == imitation),
+                "{guard:?} {name}: {p:?}"
+            );
+        }
+        // Any other inline policy on a guarded principal is only reported.
+        let p = plan(
+            &call(
+                "PutUserPolicy",
+                json!({"userName": "adam", "policyName": "other", "policyDocument": imitation}),
+                Value::Null,
+            ),
+            &guarded(guard.clone()),
+            &config(&[]),
+            now(),
+        );
+        assert!(p.actions.is_empty(), "{guard:?}: {p:?}");
+    }
+}
