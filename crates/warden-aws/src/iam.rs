@@ -220,6 +220,43 @@ fn tag_map(tags: Vec<Tag>) -> BTreeMap<String, String> {
 }
 
 impl Directory for AwsAccount {
+    async fn inline_document(
+        &self,
+        target: &Target,
+        name: &str,
+    ) -> Result<Option<String>, PortError> {
+        // IAM returns the document URL-encoded.
+        let result = match target.kind {
+            EntityKind::User => self
+                .iam
+                .get_user_policy()
+                .user_name(&target.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|o| o.policy_document)
+                .map_err(|e| classify("GetUserPolicy", e)),
+            EntityKind::Role => self
+                .iam
+                .get_role_policy()
+                .role_name(&target.name)
+                .policy_name(name)
+                .send()
+                .await
+                .map(|o| o.policy_document)
+                .map_err(|e| classify("GetRolePolicy", e)),
+        };
+        match result {
+            Ok(document) => Ok(Some(
+                percent_encoding::percent_decode_str(&document)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )),
+            Err(PortError::NoSuchEntity { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn policies(
         &self,
         target: &Target,

@@ -249,6 +249,28 @@ iam_faults!(
     |a| warden_core::ports::Directory::find_by_id(&a, EntityKind::User, "AIDADEV1")
 );
 iam_faults!(
+    get_user_policy_for_the_quarantine,
+    Iam::get_user_policy,
+    || aws_sdk_iam::operation::get_user_policy::GetUserPolicyOutput::builder()
+        .user_name("dev1")
+        .policy_name("iam-warden-quarantine")
+        .policy_document("%7B%22Version%22%3A%222012-10-17%22%7D")
+        .build()
+        .unwrap(),
+    |a| a.inline_document(&user(), "iam-warden-quarantine")
+);
+iam_faults!(
+    get_role_policy_for_the_quarantine,
+    Iam::get_role_policy,
+    || aws_sdk_iam::operation::get_role_policy::GetRolePolicyOutput::builder()
+        .role_name("deployer")
+        .policy_name("iam-warden-quarantine")
+        .policy_document("%7B%22Version%22%3A%222012-10-17%22%7D")
+        .build()
+        .unwrap(),
+    |a| a.inline_document(&role(), "iam-warden-quarantine")
+);
+iam_faults!(
     get_role_for_boundary,
     Iam::get_role,
     || aws_sdk_iam::operation::get_role::GetRoleOutput::builder().build(),
@@ -1142,3 +1164,37 @@ iam_faults!(
         }
     )
 );
+
+/// An inline policy's document comes back decoded (IAM sends it URL-encoded); a policy
+/// or principal that does not exist is `None`, never an error.
+#[tokio::test]
+async fn an_inline_document_is_decoded_and_a_missing_one_is_none() {
+    let found = mock!(Iam::get_user_policy)
+        .match_requests(|r| r.policy_name() == Some("iam-warden-quarantine"))
+        .then_output(|| {
+            aws_sdk_iam::operation::get_user_policy::GetUserPolicyOutput::builder()
+                .user_name("dev1")
+                .policy_name("iam-warden-quarantine")
+                .policy_document("%7B%22Version%22%3A%20%222012-10-17%22%7D")
+                .build()
+                .unwrap()
+        });
+    let missing = mock!(Iam::get_user_policy)
+        .match_requests(|r| r.policy_name() == Some("other"))
+        .then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
+                aws_smithy_types::body::SdkBody::from(NO_SUCH_ENTITY),
+            )
+        });
+    let a = with_iam(mock_client!(
+        aws_sdk_iam,
+        RuleMode::MatchAny,
+        [&found, &missing]
+    ));
+    assert_eq!(
+        a.inline_document(&user(), "iam-warden-quarantine").await,
+        Ok(Some(r#"{"Version": "2012-10-17"}"#.to_owned()))
+    );
+    assert_eq!(a.inline_document(&user(), "other").await, Ok(None));
+}

@@ -254,6 +254,14 @@ impl Contained {
     }
 }
 
+/// Whether an inline policy's document is the tool's quarantine (compared as JSON:
+/// whitespace and key order do not matter). Under the quarantine's name, any other
+/// document is an imitation: it makes nobody stopped.
+pub fn is_quarantine_document(document: &str) -> bool {
+    let parse = |text: &str| serde_json::from_str::<serde_json::Value>(text).ok();
+    parse(document).is_some_and(|doc| parse(QUARANTINE_POLICY) == Some(doc))
+}
+
 /// The quarantine of a principal: the managed quarantine policy, or the inline one
 /// when QUARANTINE_POLICY_ARN is not set.
 pub fn quarantine(holder: Holder, name: &str, config: &Config) -> Action {

@@ -81,6 +81,13 @@ pub trait Directory: Send + Sync {
         &self,
         target: &Target,
     ) -> impl Future<Output = Result<(BTreeSet<String>, BTreeSet<String>), PortError>> + Send;
+    /// The document of a principal's inline policy `name` (decoded); `None` when it has
+    /// no such policy or does not exist.
+    fn inline_document(
+        &self,
+        target: &Target,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
     /// The user or role whose unique id is `id`, under its current name; `None` when
     /// there is none.
     fn find_by_id(

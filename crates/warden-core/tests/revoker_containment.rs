@@ -10,7 +10,7 @@
 
 use serde_json::{json, Value};
 use warden_core::action::{ActionState, Credential};
-use warden_core::containment::{QUARANTINE_INLINE_NAME, SESSIONS_POLICY_NAME};
+use warden_core::containment::{QUARANTINE_INLINE_NAME, QUARANTINE_POLICY, SESSIONS_POLICY_NAME};
 use warden_core::decision::Decision;
 use warden_core::event::{parse_eventbridge, Event};
 use warden_core::ports::PortError;
@@ -1164,4 +1164,60 @@ async fn an_artifact_already_gone_is_recorded_as_gone() {
         .unwrap();
     assert_eq!(entry.state, ActionState::Gone);
     assert!(r.port().notices()[0].body.contains("already gone"));
+}
+
+/// Issue 18, attack 11: only the tool's own documents make a principal stopped. An
+/// inline policy named like the tool's quarantine, with any other document, on the
+/// trusted admin alice does not make her own new key the containment of a stopped
+/// caller; the tool's quarantine document under that name does.
+#[tokio::test]
+async fn an_imitation_of_the_quarantine_does_not_make_a_principal_stopped() {
+    let imitation = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+    let put = |port: &MemoryAccount, user: &str, document: &str| {
+        let mut s = port.lock();
+        s.principals
+            .get_mut(&(EntityKind::User, user.to_owned()))
+            .unwrap()
+            .inline_policies
+            .insert(QUARANTINE_INLINE_NAME.into());
+        s.inline_documents.insert(
+            (format!("user/{user}"), QUARANTINE_INLINE_NAME.into()),
+            document.into(),
+        );
+    };
+    let port = account()
+        .with_credential("alice", Credential::AccessKey("AKIAALICE2".into()))
+        .with_credential("backdoor", Credential::AccessKey("AKIAB2".into()));
+    put(&port, "alice", imitation);
+    put(&port, "backdoor", QUARANTINE_POLICY);
+    let r = revoker(port, &[]);
+    let own_key = |id: &str, who: &str, key: &str| {
+        event_by(
+            caller("user", who),
+            id,
+            "CreateAccessKey",
+            Value::Null,
+            json!({"accessKey": {"accessKeyId": key, "userName": who}}),
+        )
+    };
+    let active = |who: &str, key: &str| {
+        r.port().lock().credentials[&(who.to_owned(), Credential::AccessKey(key.into()))]
+    };
+    let out = r
+        .batch()
+        .process(&own_key("a1", "alice", "AKIAALICE2"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Ignored);
+    assert!(out.actions.is_empty(), "{:?}", out.actions);
+    assert!(
+        active("alice", "AKIAALICE2"),
+        "alice's own key stays active"
+    );
+    // The tool's own quarantine document, inline: stopped, its key contained.
+    r.batch()
+        .process(&own_key("b1", "backdoor", "AKIAB2"), false)
+        .await
+        .unwrap();
+    assert!(!active("backdoor", "AKIAB2"));
 }

@@ -290,8 +290,19 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             return Ok(true);
         }
         let (attached, inline) = r.port.policies(user).await?;
-        Ok(quarantine.is_some_and(|q| attached.contains(q))
-            || inline.contains(containment::QUARANTINE_INLINE_NAME))
+        if quarantine.is_some_and(|q| attached.contains(q)) {
+            return Ok(true);
+        }
+        // The inline quarantine by its name and the tool's document: an imitation (the
+        // name, another document) makes nobody stopped.
+        if !inline.contains(containment::QUARANTINE_INLINE_NAME) {
+            return Ok(false);
+        }
+        let document = r
+            .port
+            .inline_document(user, containment::QUARANTINE_INLINE_NAME)
+            .await?;
+        Ok(document.is_some_and(|d| containment::is_quarantine_document(&d)))
     }
 
     /// Records the containment of a self-service credential call of a caller not

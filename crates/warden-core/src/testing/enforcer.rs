@@ -49,18 +49,31 @@ impl Enforcer for MemoryAccount {
         &self,
         target: &Target,
         name: &str,
-        _document: &str,
+        document: &str,
     ) -> Result<(), PortError> {
         self.with_principal("put_inline_policy", target, |f, _| {
             f.inline_policies.insert(name.to_owned());
             Ok(())
-        })
+        })?;
+        self.lock().inline_documents.insert(
+            (
+                format!("{}/{}", target.kind.as_str(), target.name),
+                name.to_owned(),
+            ),
+            document.to_owned(),
+        );
+        Ok(())
     }
 
     async fn delete_inline_policy(&self, target: &Target, name: &str) -> Result<bool, PortError> {
-        self.with_principal("delete_inline_policy", target, |f, _| {
+        let removed = self.with_principal("delete_inline_policy", target, |f, _| {
             Ok(f.inline_policies.remove(name))
-        })
+        })?;
+        self.lock().inline_documents.remove(&(
+            format!("{}/{}", target.kind.as_str(), target.name),
+            name.to_owned(),
+        ));
+        Ok(removed)
     }
 
     async fn set_boundary(&self, target: &Target, boundary: Option<&str>) -> Result<(), PortError> {

@@ -10,6 +10,19 @@ use crate::revocation::Method;
 use super::MemoryAccount;
 
 impl Directory for MemoryAccount {
+    async fn inline_document(
+        &self,
+        target: &Target,
+        name: &str,
+    ) -> Result<Option<String>, PortError> {
+        let s = self.enter("inline_document")?;
+        let key = (
+            format!("{}/{}", target.kind.as_str(), target.name),
+            name.to_owned(),
+        );
+        Ok(s.inline_documents.get(&key).cloned())
+    }
+
     async fn facts(&self, target: &Target) -> Result<CallerFacts, PortError> {
         match self.with_principal("facts", target, |f, _| Ok(f.clone())) {
             Ok(f) => Ok(CallerFacts::Found(f)),
