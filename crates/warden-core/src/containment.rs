@@ -254,6 +254,30 @@ impl Contained {
     }
 }
 
+/// Whether `warden restore` must leave an undo unapplied: it would put one of the tool's
+/// own denies on a principal (its deny or quarantine policy, a policy under one of its
+/// inline names, its quarantine as a boundary). The tool removed such a thing only as a
+/// lock-out (on a principal it never stops) or an imitation: putting it back would
+/// re-arm it, so the caller's restore never does.
+pub fn never_restored(undo: &Action, config: &Config) -> bool {
+    let tool_policy = |arn: &str| {
+        arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)
+    };
+    match undo {
+        Action::AttachPolicy { policy_arn, .. } => tool_policy(policy_arn),
+        Action::PutInlinePolicy { policy_name, .. } => {
+            *policy_name == config.inline_policy_name
+                || policy_name == QUARANTINE_INLINE_NAME
+                || policy_name == SESSIONS_POLICY_NAME
+        }
+        Action::SetBoundary {
+            boundary: Some(boundary),
+            ..
+        } => tool_policy(boundary) || crate::revocation::is_tool_boundary(boundary),
+        _ => false,
+    }
+}
+
 /// Whether an inline policy's document is the tool's quarantine (compared as JSON:
 /// whitespace and key order do not matter). Under the quarantine's name, any other
 /// document is an imitation: it makes nobody stopped.

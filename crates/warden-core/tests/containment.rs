@@ -1505,3 +1505,62 @@ fn an_imitation_of_the_tools_inline_policy_on_a_guarded_principal_is_deleted() {
         assert!(p.actions.is_empty(), "{guard:?}: {p:?}");
     }
 }
+
+/// What `warden restore` never puts back: the tool's own denies (its policies, a policy
+/// under one of its inline names, its quarantine or a boundary of its as a boundary),
+/// whatever they were removed from; everything else the tool undid is put back.
+#[test]
+fn restore_never_puts_back_the_tools_own_denies() {
+    use warden_core::containment::never_restored;
+    let c = config(&[]);
+    let attach = |arn: &str| Action::AttachPolicy {
+        holder: Holder::User,
+        name: "alice".into(),
+        policy_arn: arn.into(),
+    };
+    let put = |name: &str| Action::PutInlinePolicy {
+        holder: Holder::Role,
+        name: "r".into(),
+        policy_name: name.into(),
+        document: "{}".into(),
+    };
+    let boundary = |b: Option<&str>| Action::SetBoundary {
+        holder: Holder::User,
+        name: "alice".into(),
+        boundary: b.map(str::to_owned),
+        replacing: None,
+    };
+    assert!(never_restored(&attach(DENY), &c));
+    assert!(never_restored(&attach(Q), &c));
+    assert!(!never_restored(
+        &attach("arn:aws:iam::123456789012:policy/AdminLike"),
+        &c
+    ));
+    for name in [
+        QUARANTINE_INLINE_NAME,
+        SESSIONS_POLICY_NAME,
+        "iam-warden-deny-iam",
+    ] {
+        assert!(never_restored(&put(name), &c), "{name}");
+    }
+    assert!(!never_restored(&put("app-policy"), &c));
+    assert!(never_restored(&boundary(Some(Q)), &c));
+    assert!(never_restored(
+        &boundary(Some(
+            "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-boundary-user-alice"
+        )),
+        &c
+    ));
+    assert!(!never_restored(
+        &boundary(Some("arn:aws:iam::123456789012:policy/team-boundary")),
+        &c
+    ));
+    assert!(!never_restored(&boundary(None), &c));
+    assert!(!never_restored(
+        &Action::AddToGroup {
+            group: "devs".into(),
+            user: "u".into()
+        },
+        &c
+    ));
+}

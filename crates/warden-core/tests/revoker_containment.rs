@@ -1221,3 +1221,75 @@ async fn an_imitation_of_the_quarantine_does_not_make_a_principal_stopped() {
         .unwrap();
     assert!(!active("backdoor", "AKIAB2"));
 }
+
+/// Issue 18, attack 9: restore never re-arms a lock-out. mallory put the tool's own deny
+/// and quarantine, and an imitation of its inline quarantine, on the trusted admin
+/// alice; the tool removed them (a lock-out). Restoring mallory puts back what the tool
+/// undid of hers, but never those: it says it left them removed.
+#[tokio::test]
+async fn restore_never_puts_the_tools_denies_back_on_an_admin() {
+    let imitation =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#;
+    let r = revoker(account(), &[]);
+    {
+        let mut s = r.port().lock();
+        let alice = s
+            .principals
+            .get_mut(&(EntityKind::User, "alice".into()))
+            .unwrap();
+        alice.attached_policies.insert(DENY.into());
+        alice.attached_policies.insert(Q.into());
+        alice.inline_policies.insert(QUARANTINE_INLINE_NAME.into());
+        s.inline_documents.insert(
+            ("user/alice".into(), QUARANTINE_INLINE_NAME.into()),
+            imitation.into(),
+        );
+    }
+    for (n, (name, request)) in [
+        ("AttachUserPolicy", json!({"userName": "alice", "policyArn": DENY})),
+        ("AttachUserPolicy", json!({"userName": "alice", "policyArn": Q})),
+        (
+            "PutUserPolicy",
+            json!({"userName": "alice", "policyName": QUARANTINE_INLINE_NAME, "policyDocument": imitation}),
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = r
+            .batch()
+            .process(&by_mallory(&format!("l{n}"), name, request, Value::Null), false)
+            .await
+            .unwrap();
+        assert!(matches!(
+            out.decision,
+            Decision::Revoked | Decision::AlreadyRevoked
+        ));
+    }
+    let alice = facts(&r, EntityKind::User, "alice");
+    assert!(!alice.attached_policies.contains(DENY));
+    assert!(!alice.attached_policies.contains(Q));
+    assert!(!alice.inline_policies.contains(QUARANTINE_INLINE_NAME));
+
+    let report = restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    let alice = facts(&r, EntityKind::User, "alice");
+    assert!(!alice.attached_policies.contains(DENY), "{report:?}");
+    assert!(!alice.attached_policies.contains(Q));
+    assert!(!alice.inline_policies.contains(QUARANTINE_INLINE_NAME));
+    assert_eq!(
+        report
+            .actions
+            .iter()
+            .filter(|a| a.contains("left removed") && a.contains("user/alice"))
+            .count(),
+        3,
+        "{:#?}",
+        report.actions
+    );
+    // mallory's own deny is lifted.
+    assert!(!facts(&r, EntityKind::User, "mallory")
+        .attached_policies
+        .contains(DENY));
+}

@@ -106,6 +106,13 @@ pub async fn restore<P: RevokerPorts>(
                 continue;
             }
             let undo = entry.action.undo();
+            if containment::never_restored(&undo, config) {
+                actions.push(format!(
+                    "left removed: {} after event `{}` (iam-warden's own deny there was a lock-out or an imitation: restore never puts it back)",
+                    entry.action, entry.event_id
+                ));
+                continue;
+            }
             if let Action::SetCredential {
                 user,
                 credential: Credential::MfaDevice(serial),
