@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::action::{Action, Credential, Holder};
 use crate::config::Config;
 use crate::containment::{
-    quarantine, revoke_sessions, tool_trust_policy, Guard, Known, Manual, Need, Plan,
+    quarantine, revoke_sessions, tool_trust_policy, Contained, Guard, Known, Manual, Need, Plan,
     PolicyVersion, QUARANTINE_INLINE_NAME, QUARANTINE_POLICY, SESSIONS_POLICY_NAME,
 };
 use crate::event::CloudTrailRecord;
@@ -447,6 +447,27 @@ impl Plan {
         } else {
             self.act(actions)
         }
+    }
+}
+
+/// What is said of a call whose containment failed for good (the ledger refusing its
+/// record, say): nothing was done, the call is to be reviewed by hand. It never holds
+/// up the revocation's notice: it is said in it.
+pub fn failed(record: &CloudTrailRecord, event_id: String, error: &str) -> Contained {
+    Contained {
+        by: crate::grant::actor(record),
+        event_id,
+        plan: Plan {
+            what: describe(record),
+            note: Some(format!(
+                "containment failed for good ({error}): review the call by hand"
+            )),
+            review: true,
+            ..Plan::default()
+        },
+        states: Vec::new(),
+        planned_only: false,
+        notified: false,
     }
 }
 

@@ -31,13 +31,12 @@ use chrono::Utc;
 use tracing::warn;
 
 use crate::config::tags;
-use crate::containment::{Contained, Plan};
+use crate::containment::Contained;
 use crate::containment_plan;
 use crate::decision::{confirmed, decide, Decision, Step, Verdict};
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::facts::CallerFacts;
-use crate::grant;
 use crate::notice::{self, NoticeKind};
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::Target;
@@ -126,20 +125,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
                 warn!(error = %e, "containment failed for good");
-                event.record().map(|record| Contained {
-                    by: grant::actor(record),
-                    event_id: event_key(event),
-                    plan: Plan {
-                        what: containment_plan::describe(record),
-                        note: Some(format!(
-                            "containment failed for good ({e}): review the call by hand"
-                        )),
-                        review: true,
-                        ..Plan::default()
-                    },
-                    states: Vec::new(),
-                    planned_only: false,
-                    notified: false,
+                event.record().map(|record| {
+                    containment_plan::failed(record, event_key(event), &e.to_string())
                 })
             }
         };
