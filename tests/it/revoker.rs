@@ -1313,3 +1313,31 @@ async fn the_pruners_canary_is_recorded_with_its_delay_and_notifies_nobody() {
 
 /// Containment: what a revoked caller made before the deny.
 mod containment;
+
+/// `warden consume --wait`: a long poll longer than the SDK's attempt timeout (10 s)
+/// waits it out on an empty queue, instead of failing as a timeout.
+#[tokio::test]
+async fn a_long_poll_longer_than_the_attempt_timeout_waits_it_out() {
+    let t = TestAccount::new().await;
+    let url = t.queue("iam-warden-events", true).await;
+    // The production timeouts on the queue's client.
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        t.sqs
+            .config()
+            .to_builder()
+            .timeout_config(warden_aws::timeout_config())
+            .build(),
+    );
+    let account = warden_aws::AwsAccount::from_clients(
+        t.iam.clone(),
+        t.sns.clone(),
+        sqs,
+        t.sts.clone(),
+        None,
+        None,
+    );
+    let started = std::time::Instant::now();
+    let messages = account.receive(&url, 12).await.unwrap();
+    assert!(messages.is_empty());
+    assert!(started.elapsed() >= std::time::Duration::from_secs(11));
+}

@@ -38,15 +38,24 @@ pub async fn load_sdk_config() -> SdkConfig {
                 .or_else(Region::new("us-east-1")),
         )
         .retry_config(retry_config())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(10))
-                .operation_timeout(Duration::from_secs(45))
-                .build(),
-        )
+        .timeout_config(timeout_config())
         .load()
         .await
 }
+
+/// How long one attempt and one operation may take: a stuck call becomes a retry, not a
+/// hang (a long poll adds its wait to both: `receive`).
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// See [`timeout_config`].
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+/// See [`timeout_config`].
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// Adaptive retries (client-side rate limiting once IAM throttles), six attempts: a
 /// call still failing after that is reported as transient and the message retried.

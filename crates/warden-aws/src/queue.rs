@@ -33,12 +33,24 @@ impl AwsAccount {
         queue_url: &str,
         wait_seconds: i32,
     ) -> Result<Vec<QueuedMessage>, PortError> {
+        let wait = Duration::from_secs(u64::try_from(wait_seconds).unwrap_or(0));
         let out = self
             .sqs
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(wait_seconds)
+            .customize()
+            .config_override(
+                // The long poll holds the request for up to its wait: the attempt's
+                // timeout counts from after it.
+                aws_sdk_sqs::config::Builder::default().timeout_config(
+                    aws_config::timeout::TimeoutConfig::builder()
+                        .operation_attempt_timeout(crate::ATTEMPT_TIMEOUT + wait)
+                        .operation_timeout(crate::OPERATION_TIMEOUT + wait)
+                        .build(),
+                ),
+            )
             .send()
             .await
             .map_err(|e| classify("ReceiveMessage", e))?;

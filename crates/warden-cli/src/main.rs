@@ -77,8 +77,10 @@ enum Command {
         /// URL of the FIFO events queue the EventBridge rule feeds
         #[arg(long, env = "EVENTS_QUEUE_URL", value_name = "URL")]
         queue_url: String,
-        /// Seconds to wait for messages before deciding the queue is empty
-        #[arg(long, default_value_t = 1, value_name = "SECONDS")]
+        /// Seconds to wait for messages before deciding the queue is empty (SQS's long
+        /// poll: 0 to 20)
+        #[arg(long, default_value_t = 1, value_name = "SECONDS",
+              value_parser = clap::value_parser!(i32).range(0..=20))]
         wait: i32,
     },
     /// List the principals that carry the deny, with what was recorded at revocation
@@ -224,5 +226,30 @@ fn who(user: Option<String>, role: Option<String>) -> Result<(EntityKind, String
         (Some(u), _) => Ok((EntityKind::User, u)),
         (None, Some(r)) => Ok((EntityKind::Role, r)),
         (None, None) => Err(CliError::Failed("give --user or --role".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQS long-polls for at most 20 seconds: a longer wait is refused at once, naming it.
+    #[test]
+    fn consume_waits_at_most_the_long_poll_sqs_allows() {
+        let parse = |wait: &str| {
+            Cli::try_parse_from([
+                "warden".to_owned(),
+                "consume".into(),
+                "--queue-url".into(),
+                "u".into(),
+                format!("--wait={wait}"),
+            ])
+        };
+        assert!(parse("0").is_ok());
+        assert!(parse("20").is_ok());
+        for bad in ["21", "-1"] {
+            let err = parse(bad).map(|_| ()).unwrap_err().to_string();
+            assert!(err.contains("--wait"), "{err}");
+        }
     }
 }
