@@ -61,17 +61,7 @@ pub async fn contain(attackers: usize) -> Value {
         )
         .await;
     let admin_like = t.policy("AdminLike", "/", ALLOW).await;
-    let topic = t
-        .sns
-        .create_topic()
-        .name("iam-warden-notices")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let dlq = t.queue("iam-warden-dead-letters", true).await;
-    let (key, secret) = t.access_key("operator").await;
+    let (topic, dlq, key, secret) = crate::setup::tool_resources(&t).await;
     // Each attacker's chain, as IAM applied it, and its records.
     let mut chains = Vec::new();
     for i in 0..attackers {

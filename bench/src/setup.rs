@@ -70,17 +70,7 @@ pub async fn setup(events: usize) -> Value {
         t.user(d, &[], &[]).await;
     }
     let deny = t.deny_policy().await;
-    let topic = t
-        .sns
-        .create_topic()
-        .name("iam-warden-notices")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn
-        .unwrap();
-    let dlq = t.queue("iam-warden-dead-letters", true).await;
-    let (key, secret) = t.access_key("operator").await;
+    let (topic, dlq, key, secret) = crate::setup::tool_resources(&t).await;
     let mut rng = Lcg(42);
     let workload: Vec<Value> = (0..events)
         .map(|n| {
@@ -145,4 +135,20 @@ pub fn revoker_config(s: &Value) -> warden_core::config::Config {
         ("DEAD_LETTER_QUEUE_URL", s["dlq_url"].as_str().unwrap()),
         ("ADMIN_GROUP_NAME", s["admin_group"].as_str().unwrap()),
     ])
+}
+
+/// The tool's topic and dead-letter queue in a fresh account, and the operator's key.
+pub async fn tool_resources(t: &TestAccount) -> (String, String, String, String) {
+    let topic = t
+        .sns
+        .create_topic()
+        .name("iam-warden-notices")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let dlq = t.queue("iam-warden-dead-letters", true).await;
+    let (key, secret) = t.access_key("operator").await;
+    (topic, dlq, key, secret)
 }
