@@ -90,6 +90,17 @@ fn changed(event: Event, change: impl FnOnce(&mut Value)) -> Event {
     envelope(rec)
 }
 
+/// `who`'s CreateAccessKey of its own (no `userName`): a self-service call.
+fn own_key(id: &str, who: &str, key: &str) -> Event {
+    event_by(
+        caller("user", who),
+        id,
+        "CreateAccessKey",
+        Value::Null,
+        json!({"accessKey": {"accessKeyId": key, "userName": who}}),
+    )
+}
+
 fn by_mallory(id: &str, name: &str, request: Value, response: Value) -> Event {
     event_by(caller("user", "mallory"), id, name, request, response)
 }
@@ -421,15 +432,6 @@ async fn contain_off_contains_nothing_and_still_revokes() {
 #[tokio::test]
 async fn a_revoked_callers_self_service_calls_are_contained_an_ordinary_users_are_not() {
     let r = revoker(account(), &[]);
-    let own_key = |id: &str, who: &str, key: &str| {
-        event_by(
-            caller("user", who),
-            id,
-            "CreateAccessKey",
-            Value::Null,
-            json!({"accessKey": {"accessKeyId": key, "userName": who}}),
-        )
-    };
     // Before mallory is revoked, her own key is hers to make.
     let out = r
         .batch()
@@ -1191,15 +1193,6 @@ async fn an_imitation_of_the_quarantine_does_not_make_a_principal_stopped() {
     put(&port, "alice", imitation);
     put(&port, "backdoor", QUARANTINE_POLICY);
     let r = revoker(port, &[]);
-    let own_key = |id: &str, who: &str, key: &str| {
-        event_by(
-            caller("user", who),
-            id,
-            "CreateAccessKey",
-            Value::Null,
-            json!({"accessKey": {"accessKeyId": key, "userName": who}}),
-        )
-    };
     let active = |who: &str, key: &str| {
         r.port().lock().credentials[&(who.to_owned(), Credential::AccessKey(key.into()))]
     };
