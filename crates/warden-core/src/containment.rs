@@ -260,22 +260,28 @@ impl Contained {
 /// lock-out (on a principal it never stops) or an imitation: putting it back would
 /// re-arm it, so the caller's restore never does.
 pub fn never_restored(undo: &Action, config: &Config) -> bool {
-    let tool_policy = |arn: &str| {
-        arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)
-    };
     match undo {
-        Action::AttachPolicy { policy_arn, .. } => tool_policy(policy_arn),
-        Action::PutInlinePolicy { policy_name, .. } => {
-            *policy_name == config.inline_policy_name
-                || policy_name == QUARANTINE_INLINE_NAME
-                || policy_name == SESSIONS_POLICY_NAME
-        }
+        Action::AttachPolicy { policy_arn, .. } => is_tool_policy(policy_arn, config),
+        Action::PutInlinePolicy { policy_name, .. } => is_tool_inline(policy_name, config),
         Action::SetBoundary {
             boundary: Some(boundary),
             ..
-        } => tool_policy(boundary) || crate::revocation::is_tool_boundary(boundary),
+        } => is_tool_policy(boundary, config) || crate::revocation::is_tool_boundary(boundary),
         _ => false,
     }
+}
+
+/// One of the tool's own managed policies: the deny or the quarantine.
+pub fn is_tool_policy(arn: &str, config: &Config) -> bool {
+    arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)
+}
+
+/// One of the tool's own inline policy names: the inline deny, the inline quarantine,
+/// a role's session revocation.
+pub fn is_tool_inline(name: &str, config: &Config) -> bool {
+    name == config.inline_policy_name
+        || name == QUARANTINE_INLINE_NAME
+        || name == SESSIONS_POLICY_NAME
 }
 
 /// Whether an inline policy's document is the tool's quarantine (compared as JSON:

@@ -13,8 +13,8 @@ use serde_json::Value;
 use crate::action::{Action, Credential, Holder};
 use crate::config::Config;
 use crate::containment::{
-    quarantine, revoke_sessions, tool_trust_policy, Contained, Guard, Known, Manual, Need, Plan,
-    PolicyVersion, QUARANTINE_INLINE_NAME, QUARANTINE_POLICY, SESSIONS_POLICY_NAME,
+    is_quarantine_document, is_tool_inline, is_tool_policy, quarantine, revoke_sessions,
+    tool_trust_policy, Contained, Guard, Known, Manual, Need, Plan, PolicyVersion,
 };
 use crate::event::CloudTrailRecord;
 use crate::principal::Principal;
@@ -537,10 +537,6 @@ fn holder_of(event_name: &str) -> (Holder, &'static str) {
     }
 }
 
-fn is_tool_policy(arn: &str, config: &Config) -> bool {
-    arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)
-}
-
 /// A document iam-warden itself writes inline: the deny, the quarantine, a session
 /// revocation (compared as JSON: whitespace and key order do not matter).
 fn is_tool_document(document: &str) -> bool {
@@ -548,7 +544,7 @@ fn is_tool_document(document: &str) -> bool {
         return false;
     };
     let same = |text: &str| serde_json::from_str::<Value>(text).is_ok_and(|v| v == doc);
-    if same(QUARANTINE_POLICY) || same(crate::DENY_ALL_IAM_POLICY) {
+    if is_quarantine_document(document) || same(crate::DENY_ALL_IAM_POLICY) {
         return true;
     }
     let time = doc
@@ -566,12 +562,6 @@ fn is_tool_document(document: &str) -> bool {
         .is_ok_and(|v| v == doc),
         _ => false,
     }
-}
-
-fn is_tool_inline(name: &str, config: &Config) -> bool {
-    name == config.inline_policy_name
-        || name == QUARANTINE_INLINE_NAME
-        || name == SESSIONS_POLICY_NAME
 }
 
 /// A policy document as the event has it: URL-encoded in some responses (and, by some
