@@ -1341,3 +1341,62 @@ async fn a_long_poll_longer_than_the_attempt_timeout_waits_it_out() {
     assert!(messages.is_empty());
     assert!(started.elapsed() >= std::time::Duration::from_secs(11));
 }
+
+#[tokio::test]
+async fn a_forged_change_of_trust_is_never_applied_and_a_real_one_is() {
+    // Issue 18, attack 2, through the real CloudTrail client (LookupEvents by EventId): a
+    // grant "by alice" that only the queue has, written there by mallory, who made herself
+    // a member first.
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    let r = f.revoker().await;
+    f.add("mallory", "Administrators").await;
+    let forged = f.call(
+        "forged-9",
+        "alice",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "mallory"}),
+    );
+    assert!(f
+        .deliver(&r, &[&forged])
+        .await
+        .batch_item_failures
+        .is_empty());
+    let trust = || async {
+        warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert!(
+        !trust().await.entries.contains_key("admin:user/mallory"),
+        "a forged grant made mallory a trusted admin"
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let body = notices[0]["Message"].as_str().unwrap();
+    assert!(
+        body.contains("CloudTrail does not have") && body.contains("forged-9"),
+        "{body}"
+    );
+
+    // alice's real grant to dev1, which CloudTrail has: applied, nothing notified.
+    f.add("dev1", "Administrators").await;
+    let grant = f.call(
+        "real-9",
+        "alice",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "dev1"}),
+    );
+    f.account.recorded(&[grant.clone()]).await;
+    assert!(f
+        .deliver(&r, &[&grant])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert!(trust().await.entries.contains_key("admin:user/dev1"));
+    assert!(
+        f.account.notices(&f.inbox).await.is_empty(),
+        "no new notice"
+    );
+}

@@ -182,6 +182,19 @@ impl TestAccount {
         );
     }
 
+    /// Calls that happened: their records put into the event history with the unique ids
+    /// IAM has for their callers, as CloudTrail records them (and as `real_ids` gives the
+    /// delivered events).
+    pub async fn recorded(&self, records: &[serde_json::Value]) {
+        let mut real = Vec::new();
+        for record in records {
+            let mut record = record.clone();
+            self.real_ids(&mut record).await;
+            real.push(record);
+        }
+        self.in_trail(&real);
+    }
+
     /// The pruner's ports over this account's clients, its ledger table created.
     pub async fn pruner(&self, config: &PruneConfig) -> AwsAccount {
         let account = AwsAccount::from_clients(

@@ -8,7 +8,9 @@
 - the deny and the quarantine policies are the documents of policies/deny-all-iam.json
   and policies/quarantine.json, and the revoker attaches only these two;
 - CONTAIN's allowed values and default are the configuration's;
-- the rule excludes exactly the tool's two roles.
+- the rule excludes exactly the tool's two roles;
+- the queues' and the ledger table's resource policies, evaluated as AWS evaluates them,
+  refuse a forged message or item from any principal but the tool's (attacks 2 and 3).
 """
 import json
 import pathlib
@@ -429,6 +431,147 @@ for source, names in services_found:
             fail(f"the guard SCP does not deny {prefix[source]}:{call}")
 if "iam-warden-revoker" not in scp_text or "iam-warden-pruner" not in scp_text:
     fail("the guard SCP would deny the tool's own roles")
+
+# 12. Forged input (issue 18, attacks 2 and 3): every queue of the stack refuses a message
+# from any sender but the ones that write it (EventBridge's two rules for the events
+# queue, the revoker for its deferral and dead-letter queues, the pruner for its work),
+# and the ledger table refuses item writes from any principal but the tool's roles and
+# the deployer. The resource policies are evaluated as AWS evaluates them: an explicit
+# Deny whose conditions all hold refuses, whatever the caller's own policies allow; a
+# negated operator (ArnNotEquals...) holds when its key is absent from the request.
+ACCOUNT = "111122223333"
+PARAMS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": "us-east-1"}
+
+
+def arn_of(logical):
+    res = resources[logical]
+    props = res.get("Properties", {})
+    kind = res["Type"]
+    if kind == "AWS::IAM::Role":
+        return f"arn:aws:iam::{ACCOUNT}:role{props.get('Path', '/')}{props['RoleName']}"
+    if kind == "AWS::Events::Rule":
+        return f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{props['Name']}"
+    if kind == "AWS::SQS::Queue":
+        return f"arn:aws:sqs:us-east-1:{ACCOUNT}:{props['QueueName']}"
+    if kind == "AWS::DynamoDB::Table":
+        return f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/{props['TableName']}"
+    raise KeyError(f"no ARN for {logical} ({kind})")
+
+
+def render(node, params):
+    """A template value as the deployed stack has it (ARNs in account 111122223333)."""
+    if isinstance(node, list):
+        return [render(v, params) for v in node]
+    if isinstance(node, dict) and len(node) == 1:
+        (fn, arg), = node.items()
+        if fn == "Fn::GetAtt":
+            name, attribute = arg.split(".") if isinstance(arg, str) else arg
+            if attribute == "Arn":
+                return arn_of(name)
+        if fn == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            return re.sub(r"\$\{([A-Za-z0-9:]+)\}", lambda m: str({**PARAMS, **params}[m.group(1)]), text)
+        if fn == "Ref":
+            return {**PARAMS, **params}.get(arg, arg)
+    if isinstance(node, dict):
+        return {k: render(v, params) for k, v in node.items()}
+    return node
+
+
+def arn_match(pattern, value):
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), value) is not None
+
+
+def condition_holds(operator, key, wanted, request):
+    wanted = wanted if isinstance(wanted, list) else [wanted]
+    value = request.get(key)
+    negated = "Not" in operator
+    if value is None:
+        return negated
+    base = operator.replace("Not", "")
+    if base in ("ArnEquals", "ArnLike"):
+        hit = any(arn_match(w, value) for w in wanted)
+    elif base == "StringEquals":
+        hit = value in wanted
+    elif base == "Bool":
+        hit = str(value).lower() in [str(w).lower() for w in wanted]
+    else:
+        fail(f"the check cannot evaluate the condition operator {operator}: extend it")
+        return False
+    return hit != negated
+
+
+def refused(statements, action, resource, request, params):
+    """Whether an explicit Deny of `statements` refuses `request`."""
+    for st in statements:
+        if st["Effect"] != "Deny" or st.get("Principal") != "*":
+            continue
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if not any(arn_match(a, action) for a in actions):
+            continue
+        targets = render(st["Resource"], params)
+        targets = targets if isinstance(targets, list) else [targets]
+        if not any(arn_match(t, resource) for t in targets):
+            continue
+        conditions = render(st.get("Condition", {}), params)
+        if all(condition_holds(op, key, wanted, request)
+               for op, keys in conditions.items() for key, wanted in keys.items()):
+            return True
+    return False
+
+
+def role(name):
+    return {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/{name}", "aws:SecureTransport": "true"}
+
+
+def rule(name):
+    return {"aws:SourceArn": f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{name}", "aws:SecureTransport": "true"}
+
+
+REVOKER, PRUNER = role("iam-warden/iam-warden-revoker"), role("iam-warden/iam-warden-pruner")
+FORGERS = {
+    "a PowerUserAccess role": role("PowerUser"),
+    "an admin user": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:user/alice", "aws:SecureTransport": "true"},
+    "the caller's own EventBridge rule": rule("mal-forwarder"),
+}
+senders = {
+    "EventsQueue": [rule(resources["IamEventsRule"]["Properties"]["Name"]), rule(resources["TamperingRule"]["Properties"]["Name"])],
+    "DeadLetterQueue": [REVOKER],
+    "DeferralQueue": [REVOKER],
+    "DeferralDeadLetterQueue": [REVOKER],
+    "WorkQueue": [PRUNER],
+    "WorkDeadLetterQueue": [PRUNER],
+}
+queues = [q for q in resources if resources[q]["Type"] == "AWS::SQS::Queue"]
+for queue in queues:
+    policies = [r["Properties"]["PolicyDocument"]["Statement"] for r in resources.values()
+                if r["Type"] == "AWS::SQS::QueuePolicy" and {"Ref": queue} in r["Properties"]["Queues"]]
+    statements = [st for doc in policies for st in doc]
+    if queue not in senders:
+        fail(f"the queue {queue} has no known senders: say who may write it")
+        continue
+    for who, request in FORGERS.items():
+        if not refused(statements, "sqs:SendMessage", arn_of(queue), request, {}):
+            fail(f"{queue} accepts a message from {who}: a forged event would be decided")
+    for request in senders[queue]:
+        if refused(statements, "sqs:SendMessage", arn_of(queue), request, {}):
+            fail(f"{queue} refuses its own sender {request}")
+table = resources["LedgerTable"]["Properties"]
+table_statements = table.get("ResourcePolicy", {}).get("PolicyDocument", {}).get("Statement", [])
+writes = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+          "dynamodb:PartiQLUpdate", "dynamodb:RestoreTableToPointInTime", "dynamodb:DeleteResourcePolicy"]
+for deployer in ("", "Deployer"):
+    params = {"DeployerRoleName": deployer}
+    for write in writes:
+        for who, request in list(FORGERS.items())[:2] + [("a role named like the deployer elsewhere", role("other/Deployer"))]:
+            if not refused(table_statements, write, arn_of("LedgerTable"), request, params):
+                fail(f"the ledger table lets {who} {write} (DeployerRoleName={deployer!r}): the trust ledger would be rewritten")
+        own = [REVOKER, PRUNER] + ([role(deployer)] if deployer else [])
+        for request in own:
+            if refused(table_statements, write, arn_of("LedgerTable"), request, params):
+                fail(f"the ledger table refuses {write} to {request['aws:PrincipalArn']}")
+if "sqs:SendMessage" not in scp_actions:
+    fail("the guard SCP does not deny sqs:SendMessage to the tool's queues")
 
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)

@@ -1,5 +1,6 @@
 //! CloudTrail's event history: where the grant of an unverified principal is looked for.
 
+use aws_sdk_cloudtrail::types::LookupAttributeKey;
 use chrono::{DateTime, Utc};
 use warden_core::event::CloudTrailRecord;
 use warden_core::ports::{PortError, Trail};
@@ -13,6 +14,29 @@ impl Trail for AwsAccount {
         event_name: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        self.records(LookupAttributeKey::EventName, event_name, Some(since))
+            .await
+    }
+
+    async fn event(&self, event_id: &str) -> Result<Option<CloudTrailRecord>, PortError> {
+        let records = self
+            .records(LookupAttributeKey::EventId, event_id, None)
+            .await?;
+        Ok(records
+            .into_iter()
+            .find(|r| r.event_id.as_deref() == Some(event_id)))
+    }
+}
+
+impl AwsAccount {
+    /// The records of one lookup attribute (since `since`, or the whole 90 days), every
+    /// page.
+    async fn records(
+        &self,
+        key: LookupAttributeKey,
+        value: &str,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
         let Some(cloudtrail) = &self.cloudtrail else {
             return Err(bad(
                 "LookupEvents",
@@ -20,14 +44,14 @@ impl Trail for AwsAccount {
             ));
         };
         let attribute = aws_sdk_cloudtrail::types::LookupAttribute::builder()
-            .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
-            .attribute_value(event_name)
+            .attribute_key(key)
+            .attribute_value(value)
             .build()
             .map_err(|e| bad("LookupEvents", e.to_string()))?;
         let mut pages = cloudtrail
             .lookup_events()
             .lookup_attributes(attribute)
-            .start_time(aws_smithy_types::DateTime::from_secs(since.timestamp()))
+            .set_start_time(since.map(|t| aws_smithy_types::DateTime::from_secs(t.timestamp())))
             .into_paginator()
             .send();
         let mut out = Vec::new();

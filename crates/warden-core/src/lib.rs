@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod config;
+pub mod confirm;
 pub mod containment;
 pub mod containment_plan;
 pub mod decision;

@@ -305,6 +305,13 @@ pub trait Trail: Send + Sync {
         event_name: &str,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
+
+    /// The management event with this id (`None`: CloudTrail does not have it, or not
+    /// yet): what confirms a queued change of trust.
+    fn event(
+        &self,
+        event_id: &str,
+    ) -> impl Future<Output = Result<Option<CloudTrailRecord>, PortError>> + Send;
 }
 
 /// When a canary was made (its CloudTrail time) and when the revoker saw it.

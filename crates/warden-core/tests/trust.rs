@@ -77,6 +77,13 @@ fn trail(rec: &serde_json::Value) -> CloudTrailRecord {
     serde_json::from_value(rec.clone()).unwrap()
 }
 
+/// The event of a call that happened: CloudTrail has it too (a change of trust is
+/// applied only once CloudTrail confirms it).
+fn real(r: &Revoker<MemoryAccount>, rec: &serde_json::Value) -> Event {
+    r.port().in_trail(trail(rec));
+    event(rec)
+}
+
 fn add_to_admins(id: &str, caller: &str, user: &str, minutes_ago: i64) -> serde_json::Value {
     record(
         id,
@@ -213,7 +220,7 @@ async fn a_trusted_admin_grants_admin_and_the_new_admins_calls_are_exempt() {
     join(&r, "dev1", "Administrators");
     let mut b = r.batch();
     let out = b
-        .process(&event(&add_to_admins("g1", "alice", "dev1", 10)), false)
+        .process(&real(&r, &add_to_admins("g1", "alice", "dev1", 10)), false)
         .await
         .unwrap();
     assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
@@ -371,7 +378,7 @@ async fn a_principal_listed_in_exempt_principals_may_grant() {
     join(&r, "dev1", "Administrators");
     let out = r
         .batch()
-        .process(&event(&add_to_admins("g2", "eve", "dev1", 10)), false)
+        .process(&real(&r, &add_to_admins("g2", "eve", "dev1", 10)), false)
         .await
         .unwrap();
     assert_eq!(out.decision, Decision::Exempt);
@@ -397,7 +404,7 @@ async fn taking_trust_away_always_applies_whoever_does_it() {
         .groups
         .clear();
     let mut b = r.batch();
-    let out = b.process(&event(&removal), false).await.unwrap();
+    let out = b.process(&real(&r, &removal), false).await.unwrap();
     assert_eq!(out.decision, Decision::Revoked, "mallory is no admin");
     assert!(!r.port().trusts(Status::Admin, EntityKind::User, "alice"));
     let untag = record(
@@ -407,7 +414,7 @@ async fn taking_trust_away_always_applies_whoever_does_it() {
         json!({"userName": "ci-bot", "tagKeys": ["iam-warden:exempt"]}),
         9,
     );
-    b.process(&event(&untag), false).await.unwrap();
+    b.process(&real(&r, &untag), false).await.unwrap();
     assert!(!r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
     // A tag given another value takes the status away too.
     let r = revoker(account(), &[]);
@@ -418,7 +425,7 @@ async fn taking_trust_away_always_applies_whoever_does_it() {
         json!({"userName": "ci-bot", "tags": [{"key": "iam-warden:exempt", "value": "false"}]}),
         9,
     );
-    r.batch().process(&event(&retag), false).await.unwrap();
+    r.batch().process(&real(&r, &retag), false).await.unwrap();
     assert!(!r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
     // A failed call changed nothing.
     let r = revoker(account(), &[]);
@@ -445,7 +452,7 @@ async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_n
         json!({"groupName": "Administrators", "newGroupName": "Old"}),
         10,
     );
-    r.batch().process(&event(&away), false).await.unwrap();
+    r.batch().process(&real(&r, &away), false).await.unwrap();
     assert!(!r.port().trusts(Status::Admin, EntityKind::User, "alice"));
     assert!(r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
 
@@ -466,7 +473,7 @@ async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_n
         json!({"groupName": "Ops", "newGroupName": "Administrators"}),
         10,
     );
-    let out = r.batch().process(&event(&to), false).await.unwrap();
+    let out = r.batch().process(&real(&r, &to), false).await.unwrap();
     assert_eq!(out.decision, Decision::Exempt);
     assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
 
@@ -893,4 +900,77 @@ async fn an_escalations_revocation_is_recorded_under_the_callers_unique_id() {
         ["ID-mallory"],
         "found again by a later process, whatever its name"
     );
+}
+
+/// Notices that say a change of trust was not applied because CloudTrail lacks it.
+fn unconfirmed_notices(r: &Revoker<MemoryAccount>) -> Vec<String> {
+    r.port()
+        .notices()
+        .iter()
+        .filter(|n| n.body.contains("CloudTrail does not have"))
+        .map(|n| n.body.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_change_of_trust_cloudtrail_does_not_have_is_never_applied() {
+    // Attack 2 (issue 18): a CloudTrail-shaped message written into the queue by anyone
+    // with sqs:SendMessage. mallory made herself a member (IAM has it; her own event is
+    // on its way) and forges alice's grant of it.
+    let r = revoker(account(), &[]);
+    join(&r, "mallory", "Administrators");
+    let forged = add_to_admins("forged-1", "alice", "mallory", 20);
+    let out = r.batch().process(&event(&forged), false).await.unwrap();
+    assert!(
+        !r.port().trusts(Status::Admin, EntityKind::User, "mallory"),
+        "a forged grant made mallory a trusted admin: {}",
+        out.reason
+    );
+    assert_eq!(unconfirmed_notices(&r).len(), 1, "{:?}", r.port().notices());
+    assert!(unconfirmed_notices(&r)[0].contains("forged-1"));
+    // Her next call is revoked, and her membership undone as the escalation it is.
+    let out = r
+        .batch()
+        .process(&event(&create_user("c20", "mallory", 19)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+
+    // A forged removal would wipe alice's trust: not applied either.
+    let r = revoker(account(), &[]);
+    let wipe = record(
+        "forged-2",
+        "alice",
+        "RemoveUserFromGroup",
+        json!({"groupName": "Administrators", "userName": "alice"}),
+        20,
+    );
+    r.batch().process(&event(&wipe), false).await.unwrap();
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "alice"));
+
+    // A real event's id with other content (a copy of alice's grant to dev1, turned to
+    // mallory): CloudTrail's record is what counts, and it does not say so.
+    let r = revoker(account(), &[]);
+    join(&r, "mallory", "Administrators");
+    r.port()
+        .in_trail(trail(&add_to_admins("g20", "alice", "dev1", 20)));
+    let copy = add_to_admins("g20", "alice", "mallory", 20);
+    r.batch().process(&event(&copy), false).await.unwrap();
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "mallory"));
+    assert_eq!(unconfirmed_notices(&r).len(), 1, "{:?}", r.port().notices());
+
+    // A real grant CloudTrail does not show yet waits for it (deferred, nothing applied),
+    // and is applied once CloudTrail has it.
+    let r = revoker(account(), &[]);
+    join(&r, "dev1", "Administrators");
+    let grant = add_to_admins("g21", "alice", "dev1", 2);
+    let out = r.batch().process(&event(&grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Deferred, "{}", out.reason);
+    assert!(out.defer_seconds.is_some_and(|s| s > 0));
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+    assert!(r.port().notices().is_empty());
+    r.port().in_trail(trail(&grant));
+    let out = r.batch().process(&event(&grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
 }

@@ -1,21 +1,27 @@
 //! Trust carried out: an unverified status's grant looked up (the event, then CloudTrail),
-//! the ledger changed by those who may grant, and an escalation undone.
+//! the ledger changed by those who may grant (once CloudTrail confirms the queued event),
+//! and an escalation undone.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
+use tracing::warn;
+
 use crate::action::{CallerRecord, ESCALATION};
 use crate::config::Mode;
-use crate::decision::Verdict;
+use crate::confirm::{self, Confirmation};
+use crate::decision::{Decision, Verdict};
 use crate::event::{CloudTrailRecord, Event};
 use crate::facts::{CallerFacts, Facts};
 use crate::grant::{self, Escalation, Grant, TrustOutcome, TrustStep};
+use crate::notice;
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{Principal, Target};
 use crate::trust::{self, LedgerChange, Provenance, Status, TrustSet, Verification};
 
 use super::state::{Invocation, Patience};
+use super::tamper::TAMPERING;
 
 /// How long a CloudTrail look-up is reused (LookupEvents allows two requests a second).
 const TRAIL_CACHE: Duration = Duration::from_secs(60);
@@ -52,16 +58,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             found = grant::latest_grant(&records, status, target, &r.config).cloned();
         }
         let Some(grant) = found else {
-            let wait = match self.patience {
-                Patience::Clock => trust::wait_left(
-                    event.record().and_then(|rec| rec.event_time.as_deref()),
-                    Utc::now(),
-                    r.config.trust_wait,
-                ),
-                Patience::EndOfRun => Some(Duration::ZERO),
-                Patience::Done => None,
-            };
-            return Ok(Verification::NotFound { wait });
+            return Ok(Verification::NotFound {
+                wait: self.wait_left(event),
+            });
         };
         let authorized = self.may_grant(&grant).await?;
         Ok(Verification::Granted {
@@ -69,6 +68,69 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             event_id: grant.event_id.clone().unwrap_or_default(),
             authorized,
         })
+    }
+
+    /// How long `event` may still wait for CloudTrail (its grant, or its own record): up
+    /// to TRUST_WAIT_SECONDS from its time, to the end of a replay's run, or no longer.
+    fn wait_left(&self, event: &Event) -> Option<Duration> {
+        match self.patience {
+            Patience::Clock => trust::wait_left(
+                event.record().and_then(|rec| rec.event_time.as_deref()),
+                Utc::now(),
+                self.revoker.config.trust_wait,
+            ),
+            Patience::EndOfRun => Some(Duration::ZERO),
+            Patience::Done => None,
+        }
+    }
+
+    /// Whether the event's own change of trust may be applied: CloudTrail has the same
+    /// call under its id (a queued message alone is a claim anyone with
+    /// `sqs:SendMessage` could make). Not yet there: the event waits for it (deferred;
+    /// nothing else was done) unless its caller is being revoked, whose revocation never
+    /// waits (the change is then left unapplied: IAM already has it, and trust also needs
+    /// IAM's membership or tag). Refused: never applied, and said once.
+    async fn confirmed_in_trail(
+        &mut self,
+        event: &Event,
+        verdict: &mut Verdict,
+    ) -> Result<bool, PortError> {
+        let r = self.revoker;
+        let (Some(record), Some(id)) = (event.record(), event.event_id()) else {
+            return Ok(false);
+        };
+        let found = r.port.event(id).await?;
+        match confirm::confirmation(record, found.as_ref(), self.wait_left(event)) {
+            Confirmation::Confirmed => Ok(true),
+            Confirmation::Pending(wait) if verdict.decision != Decision::Revoked => {
+                verdict.reason = format!(
+                    "its change of trust is not in CloudTrail yet: waiting for it ({})",
+                    verdict.reason
+                );
+                verdict.decision = Decision::Deferred;
+                verdict.defer = Some(wait);
+                Ok(false)
+            }
+            Confirmation::Pending(_) => {
+                warn!(
+                    event_id = id,
+                    "a revoked caller's change of trust is not in CloudTrail yet: not applied"
+                );
+                Ok(false)
+            }
+            Confirmation::Refused(why) => {
+                let what = format!(
+                    "a change of trust in iam-warden's queue ({} by {}) that CloudTrail does not have as queued ({why}): not applied. A forged event? Only EventBridge's rules may write the queue.",
+                    record.event_name.as_deref().unwrap_or("?"),
+                    grant::actor(record),
+                );
+                r.notify_once(TAMPERING, event, &format!("{id}/unconfirmed"), || {
+                    notice::for_tampering(Some(event), &what, &r.env)
+                })
+                .await?;
+                Ok(false)
+            }
+        }
     }
 
     /// CloudTrail's records of one call, reused for [`TRAIL_CACHE`].
@@ -116,7 +178,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     pub(super) async fn apply_trust(
         &mut self,
         event: &Event,
-        verdict: &Verdict,
+        verdict: &mut Verdict,
     ) -> Result<Option<Escalation>, PortError> {
         let r = self.revoker;
         let Some(record) = event.record() else {
@@ -125,7 +187,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let now = Utc::now();
         let planned_only = r.config.mode == Mode::Report;
         let mut seen_from_grantee = None;
-        if let (Some(found), Some(target)) = (&verdict.found_grant, &verdict.target) {
+        if let (Some(found), Some(target)) = (verdict.found_grant.clone(), verdict.target.clone()) {
             let grant = Grant::Give {
                 status: found.status,
                 kind: target.kind,
@@ -133,12 +195,15 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             };
             let same_event = found.event_id == event.event_id().unwrap_or_default();
             match grant::found_grant_outcome(found.authorized, same_event) {
+                // The grant read from the message itself, not from CloudTrail: confirmed.
+                TrustOutcome::Ledger
+                    if same_event && !self.confirmed_in_trail(event, verdict).await? => {}
                 TrustOutcome::Ledger => {
                     let provenance = Provenance::Grant {
                         by: found.by.clone(),
                         event_id: found.event_id.clone(),
                     };
-                    let grantee_id = match self.facts.get(target) {
+                    let grantee_id = match self.facts.get(&target) {
                         Some(CallerFacts::Found(f)) => f.unique_id.clone(),
                         _ => None,
                     };
@@ -194,6 +259,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let event_id = event.event_id().unwrap_or("unknown").to_owned();
         match outcome {
             TrustOutcome::Nothing => Ok(seen_from_grantee),
+            TrustOutcome::Ledger if !self.confirmed_in_trail(event, verdict).await? => {
+                Ok(seen_from_grantee)
+            }
             TrustOutcome::Ledger => {
                 let members = match &grant {
                     Grant::GroupBecomesAdmin { .. } => {

@@ -111,6 +111,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         }
         self.tampering(event, verdict).await?;
         let escalation = self.apply_trust(event, verdict).await?;
+        // Its change of trust is not in CloudTrail yet: the event waits for it, nothing
+        // else done (the tampering notice, if any, is sent once).
+        if verdict.decision == Decision::Deferred {
+            return Ok(Vec::new());
+        }
         let revoked = match verdict.decision {
             Decision::Revoked => self.revoke(event, verdict).await?,
             _ => None,

@@ -108,4 +108,4 @@ impl<P: RevokerPorts> Invocation<'_, P> {
 }
 
 /// The ledger records (one a day) whose notified sets hold the tampering events notified.
-const TAMPERING: &str = "tampering";
+pub(super) const TAMPERING: &str = "tampering";

@@ -24,4 +24,12 @@ impl Trail for MemoryAccount {
             .cloned()
             .collect())
     }
+
+    async fn event(&self, event_id: &str) -> Result<Option<CloudTrailRecord>, PortError> {
+        let s = self.enter("event")?;
+        Ok(s.trail
+            .iter()
+            .find(|r| r.event_id.as_deref() == Some(event_id))
+            .cloned())
+    }
 }
