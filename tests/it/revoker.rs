@@ -1388,7 +1388,7 @@ async fn a_forged_change_of_trust_is_never_applied_and_a_real_one_is() {
         "AddUserToGroup",
         serde_json::json!({"groupName": "Administrators", "userName": "dev1"}),
     );
-    f.account.recorded(&[grant.clone()]).await;
+    f.account.recorded(std::slice::from_ref(&grant)).await;
     assert!(f
         .deliver(&r, &[&grant])
         .await
