@@ -85,6 +85,11 @@ impl Fixture {
             let notices = self.account.notices(&self.inbox).await;
             assert_eq!(notices.len(), 1, "{notices:?}");
         }
+        // EXEMPT_PRINCIPALS recorded by unique id, as the Lambda's start does.
+        let problems = warden_core::vouch::ensure_listed(&aws, &env, &self.config)
+            .await
+            .expect("listing");
+        assert!(problems.is_empty(), "{problems:?}");
         Revoker::new(aws, self.config.clone(), env)
     }
 

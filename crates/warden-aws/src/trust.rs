@@ -1,7 +1,8 @@
 //! The trust ledger and the action records in the DynamoDB ledger table.
 //!
 //! Items (partition key `principal`, shared with the pruner's entries):
-//! - `trust#<account>`: `entries`, a map from `admin:user/alice` to the entry as JSON;
+//! - `trust#<account>`: `entries`, a map from `admin:user/alice` to the entry as JSON, and
+//!   `listed#<arn>`, the unique id each EXEMPT_PRINCIPALS ARN was first resolved to;
 //! - `actions#<account>#<kind>/<name>`: `actions`, a map from `<event id>#<n>` to the
 //!   record as JSON, and `notified`, the set of event ids whose notice went out.
 //!
@@ -21,6 +22,10 @@ use crate::ledger::{s, KEY};
 use crate::AwsAccount;
 
 type Item = HashMap<String, AttributeValue>;
+
+/// The prefix of the trust item's attributes that record EXEMPT_PRINCIPALS' unique ids
+/// (`listed#<arn>`).
+const LISTED: &str = "listed#";
 
 fn trust_key(account: &str) -> String {
     format!("trust#{account}")
@@ -99,11 +104,22 @@ impl TrustLedger for AwsAccount {
         let Some(item) = self.get_item(trust_key(account), "GetItem").await? else {
             return Ok(None);
         };
+        let listed = item
+            .iter()
+            .filter_map(|(name, value)| {
+                let arn = name.strip_prefix(LISTED)?;
+                match value {
+                    AttributeValue::S(id) => Some((arn.to_owned(), id.clone())),
+                    _ => None,
+                }
+            })
+            .collect();
         Ok(Some(TrustSet {
             account: account.to_owned(),
             entries: json_map::<TrustEntry>(&item, "entries", "GetItem")?
                 .into_iter()
                 .collect(),
+            listed,
         }))
     }
 
@@ -142,8 +158,14 @@ impl TrustLedger for AwsAccount {
             .table_name(table)
             .key(KEY, s(trust_key(account)))
             .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", KEY)
-            .expression_attribute_names("#e", "entries");
+            .expression_attribute_names("#k", KEY);
+        // DynamoDB refuses a name the expression does not use.
+        if changes
+            .iter()
+            .any(|c| matches!(c, LedgerChange::Put(_) | LedgerChange::Remove(_)))
+        {
+            request = request.expression_attribute_names("#e", "entries");
+        }
         let (mut sets, mut removes) = (Vec::new(), Vec::new());
         for (n, change) in changes.iter().enumerate() {
             match change {
@@ -159,6 +181,18 @@ impl TrustLedger for AwsAccount {
                 LedgerChange::Remove(key) => {
                     request = request.expression_attribute_names(format!("#n{n}"), key.clone());
                     removes.push(format!("#e.#n{n}"));
+                }
+                // One attribute per listed ARN: the first id recorded stands.
+                LedgerChange::List { arn, unique_id } => {
+                    request = request
+                        .expression_attribute_names(format!("#n{n}"), format!("{LISTED}{arn}"))
+                        .expression_attribute_values(format!(":v{n}"), s(unique_id.clone()));
+                    sets.push(format!("#n{n} = if_not_exists(#n{n}, :v{n})"));
+                }
+                LedgerChange::Unlist(arn) => {
+                    request = request
+                        .expression_attribute_names(format!("#n{n}"), format!("{LISTED}{arn}"));
+                    removes.push(format!("#n{n}"));
                 }
             }
         }

@@ -30,6 +30,18 @@ async fn connect(config: Config) -> Result<(Config, Environment, AwsAccount), Cl
     let sdk = warden_aws::load_sdk_config().await;
     let account = AwsAccount::for_revoker(&sdk, &config);
     let env = account.discover(&config).await?;
+    // EXEMPT_PRINCIPALS known by unique id, as the Lambda's start records them (a
+    // listing not recorded yet is recorded here; one whose name was taken is said).
+    match warden_core::vouch::ensure_listed(&account, &env, &config).await {
+        Ok(problems) => {
+            for problem in problems {
+                eprintln!("warden: warning: {problem}");
+            }
+        }
+        Err(e) => {
+            eprintln!("warden: warning: EXEMPT_PRINCIPALS could not be recorded by unique id: {e}")
+        }
+    }
     Ok((config, env, account))
 }
 

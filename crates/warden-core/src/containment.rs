@@ -382,9 +382,24 @@ pub fn revoke_sessions(role: &str, before: DateTime<Utc>) -> Action {
     }
 }
 
+/// Whether EXEMPT_PRINCIPALS lists an ARN of the principal `kind`/`name` (any path).
+pub fn named_in_list(kind: EntityKind, name: &str, config: &Config) -> bool {
+    config
+        .exempt_principals
+        .iter()
+        .any(|arn| names(arn, kind, name))
+}
+
+/// Whether `arn` is the ARN of the principal `kind`/`name` (any path).
+fn names(arn: &str, kind: EntityKind, name: &str) -> bool {
+    arn.split_once(&format!(":{}/", kind.as_str()))
+        .is_some_and(|(_, path)| path.rsplit('/').next() == Some(name))
+}
+
 /// Whether grants to `name` are reported rather than undone: the admin group, the
-/// tool's own roles (`tool_roles`), a principal listed in EXEMPT_PRINCIPALS, or one the
-/// trust ledger trusts as admin or exempt (`facts`: IAM's, with the ledger's entries).
+/// tool's own roles (`tool_roles`), a principal listed in EXEMPT_PRINCIPALS (by the unique
+/// id recorded for it), or one the trust ledger trusts as admin or exempt (`facts`:
+/// IAM's, with the ledger's entries).
 pub fn guard_of(
     holder: Holder,
     name: &str,
@@ -398,14 +413,12 @@ pub fn guard_of(
     if kind == EntityKind::Role && tool_roles.iter().any(|r| r == name) {
         return Some(Guard::Tool);
     }
-    let listed = config.exempt_principals.iter().any(|arn| {
-        arn.split_once(&format!(":{}/", kind.as_str()))
-            .is_some_and(|(_, path)| path.rsplit('/').next() == Some(name))
-    });
-    if listed {
+    // Listed, and the principal holding the name now is the one listed (its unique id is
+    // the one recorded for the listing): a name taken over guards nothing.
+    let facts = facts?;
+    if named_in_list(kind, name, config) && facts.listed.iter().any(|arn| names(arn, kind, name)) {
         return Some(Guard::Exempt);
     }
-    let facts = facts?;
     let target = Target {
         kind,
         name: name.to_owned(),

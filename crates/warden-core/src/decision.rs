@@ -351,20 +351,6 @@ fn table(
         _ => return done(Alerted, format!("{name}: caller not actionable")),
     };
 
-    // Row 10, listed: EXEMPT_PRINCIPALS: exempt.
-    if let Some(arn) = [
-        Some(target.arn.as_str()),
-        record.user_identity.as_ref().and_then(|u| u.arn.as_deref()),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|arn| config.exempt_principals.contains(*arn))
-    {
-        return Step::Done(
-            Verdict::new(Exempt, format!("`{arn}` is listed in EXEMPT_PRINCIPALS")).about(&target),
-        );
-    }
-
     // Identity by unique id: a rename, or another principal given the caller's old name,
     // must neither hide the caller nor turn its revocation on someone else.
     let caller_id = match &principal {
@@ -403,6 +389,31 @@ fn table(
     if let (Some(id), Some(found), None) = (&caller_id, &facts.unique_id, &facts.renamed) {
         if id != found {
             return Step::Resolve(target, id.clone());
+        }
+    }
+    // Row 10, listed: EXEMPT_PRINCIPALS names the caller (its ARN or its session's), and
+    // the caller is the principal the listing was first resolved to (its unique id, the
+    // ledger's record): exempt. A principal that took a listed name is not it.
+    let called_as = [
+        Some(target.arn.as_str()),
+        record.user_identity.as_ref().and_then(|u| u.arn.as_deref()),
+    ];
+    if let Some(arn) = called_as
+        .into_iter()
+        .flatten()
+        .find(|arn| config.exempt_principals.contains(*arn))
+    {
+        if facts.listed.iter().any(|listed| listed == arn) {
+            return Step::Done(
+                Verdict::new(
+                    Exempt,
+                    format!(
+                        "`{arn}` is listed in EXEMPT_PRINCIPALS (unique id `{}`)",
+                        facts.unique_id.as_deref().unwrap_or("?")
+                    ),
+                )
+                .about(&target),
+            );
         }
     }
     let target = match &facts.renamed {

@@ -23,6 +23,9 @@ pub struct Facts {
     pub verified: BTreeMap<Status, Verification>,
     /// IAM's unique id of the principal (GetUser / GetRole).
     pub unique_id: Option<String>,
+    /// The EXEMPT_PRINCIPALS ARNs first resolved to this principal's unique id (the trust
+    /// ledger's record): only these list it, whatever its name now.
+    pub listed: Vec<String>,
     /// The ARN of its permissions boundary.
     pub boundary: Option<String>,
     /// The tool's revocation record (the ledger).

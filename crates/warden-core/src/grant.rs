@@ -197,7 +197,8 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
 
 /// Whether a caller may grant admin or exempt status: a trusted admin (an IAM user, or
 /// a federated session of one), or a principal listed in EXEMPT_PRINCIPALS (trusted by
-/// configuration: the pipeline that manages IAM, say). A trusted *exempt* principal
+/// configuration: the pipeline that manages IAM, say), known by the unique id recorded
+/// for its listing (`caller_facts.listed`). A trusted *exempt* principal
 /// may manage IAM but not hand out trust.
 pub fn may_grant(
     caller: &Principal,
@@ -206,7 +207,12 @@ pub fn may_grant(
     config: &Config,
 ) -> bool {
     let session_arn = record.user_identity.as_ref().and_then(|u| u.arn.as_deref());
-    let listed = |arn: &str| config.exempt_principals.contains(arn);
+    // Listed, and the caller is the principal the listing was resolved to (its facts
+    // carry the listings recorded for its unique id).
+    let listed = |arn: &str| {
+        config.exempt_principals.contains(arn)
+            && caller_facts.is_some_and(|f| f.listed.iter().any(|l| l == arn))
+    };
     let (entity_arn, user) = match caller {
         Principal::IamUser(u) | Principal::FederatedUser { user: u, .. } => {
             (Some(u.arn.as_str()), Some(Target::user(u)))
@@ -696,28 +702,40 @@ mod tests {
         let session = "arn:aws:sts::123456789012:assumed-role/pipeline/deploy";
         let r = record(session, role);
         let caller = Principal::classify(&r);
+        // The role holding the name is the one the listing was resolved to (its facts
+        // carry the listings recorded for its unique id).
+        let resolved = |arns: &[&str]| Facts {
+            unique_id: Some("AROAPIPELINE".into()),
+            listed: arns.iter().map(|a| (*a).to_owned()).collect(),
+            ..Facts::default()
+        };
+        let listing = |arn: &str| crate::testing::config(&[("EXEMPT_PRINCIPALS", arn)]);
         assert!(may_grant(
             &caller,
-            None,
+            Some(&resolved(&[role])),
             &r,
-            &crate::testing::config(&[("EXEMPT_PRINCIPALS", role)])
+            &listing(role)
         ));
         assert!(may_grant(
             &caller,
-            None,
+            Some(&resolved(&[session])),
             &r,
-            &crate::testing::config(&[("EXEMPT_PRINCIPALS", session)])
+            &listing(session)
         ));
+        assert!(
+            !may_grant(&caller, Some(&resolved(&[])), &r, &listing(role)),
+            "listed by name, but another principal holds the name now"
+        );
+        assert!(
+            !may_grant(&caller, None, &r, &listing(role)),
+            "no facts: not known to be it"
+        );
         assert!(!may_grant(
             &caller,
-            None,
+            Some(&resolved(&["arn:aws:iam::123456789012:role/other"])),
             &r,
-            &crate::testing::config(&[(
-                "EXEMPT_PRINCIPALS",
-                "arn:aws:iam::123456789012:role/other"
-            )])
+            &listing("arn:aws:iam::123456789012:role/other")
         ));
-        assert!(!may_grant(&caller, None, &r, &crate::testing::config(&[])));
     }
 
     #[test]

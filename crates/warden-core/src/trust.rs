@@ -118,6 +118,10 @@ pub fn key(status: Status, kind: EntityKind, name: &str) -> String {
 pub struct TrustSet {
     pub account: String,
     pub entries: BTreeMap<String, TrustEntry>,
+    /// EXEMPT_PRINCIPALS as first resolved: each listed ARN to the unique id IAM had for
+    /// it then. A listed principal is known by that id, never by its name (which another
+    /// principal can take).
+    pub listed: BTreeMap<String, String>,
 }
 
 impl TrustSet {
@@ -133,6 +137,18 @@ impl TrustSet {
             .collect()
     }
 
+    /// The listed ARNs whose recorded unique id is `unique_id`.
+    pub fn listed_as(&self, unique_id: Option<&str>) -> Vec<String> {
+        let Some(id) = unique_id else {
+            return Vec::new();
+        };
+        self.listed
+            .iter()
+            .filter(|(_, recorded)| *recorded == id)
+            .map(|(arn, _)| arn.clone())
+            .collect()
+    }
+
     /// Applies a change to the set (the ledger's adapter does the same to the item).
     pub fn apply(&mut self, change: &LedgerChange) {
         match change {
@@ -141,6 +157,14 @@ impl TrustSet {
             }
             LedgerChange::Remove(k) => {
                 self.entries.remove(k);
+            }
+            LedgerChange::List { arn, unique_id } => {
+                self.listed
+                    .entry(arn.clone())
+                    .or_insert_with(|| unique_id.clone());
+            }
+            LedgerChange::Unlist(arn) => {
+                self.listed.remove(arn);
             }
         }
     }
@@ -152,6 +176,13 @@ pub enum LedgerChange {
     Put(TrustEntry),
     /// Removes the entry of this key (no error when absent).
     Remove(String),
+    /// Records the unique id of a listed ARN, unless one is recorded (the first stands).
+    List {
+        arn: String,
+        unique_id: String,
+    },
+    /// Forgets a listed ARN's id (it is no longer listed).
+    Unlist(String),
 }
 
 /// The baseline: every member of the admin group and every holder of the exempt tag,
@@ -173,7 +204,7 @@ pub fn baseline<'a>(
 ) -> TrustSet {
     let mut set = TrustSet {
         account: account.to_owned(),
-        entries: BTreeMap::new(),
+        ..TrustSet::default()
     };
     for (kind, name, unique_id, groups, tags) in principals {
         let mut statuses = Vec::new();

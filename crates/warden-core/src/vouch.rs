@@ -10,8 +10,8 @@ use crate::error::DomainError;
 use crate::facts::{CallerFacts, Facts};
 use crate::grant;
 use crate::notice;
-use crate::ports::{Authorizations, Notifier, PortError, RevokerPorts, TrustLedger};
-use crate::principal::Target;
+use crate::ports::{Authorizations, Directory, Notifier, PortError, RevokerPorts, TrustLedger};
+use crate::principal::{Entity, EntityKind, Target};
 use crate::trust::{self, LedgerChange, Provenance, Status, TrustSet};
 
 /// Takes the trust baseline if the account has none: every member of the admin group
@@ -116,4 +116,77 @@ pub async fn vouch<P: RevokerPorts>(
     let changes: Vec<LedgerChange> = entries.iter().cloned().map(LedgerChange::Put).collect();
     port.change_trust(&env.account_id, &changes).await?;
     Ok(entries)
+}
+
+/// EXEMPT_PRINCIPALS resolved to unique ids (issue 18, attack 4): each listed ARN not yet
+/// recorded is recorded with the id IAM has for it now; an ARN no longer listed is
+/// forgotten. A recorded ARN whose name IAM now gives to another principal (renamed away
+/// and taken, or deleted and re-created) keeps its first id: the listing does not pass
+/// to the name's new holder. Returns what an operator must hear (the taken-over or
+/// missing listings; the revoker's start notifies them). Needs the baseline (the ledger's
+/// item): call after [`ensure_baseline`].
+pub async fn ensure_listed<P: TrustLedger + Directory>(
+    port: &P,
+    env: &Environment,
+    config: &Config,
+) -> Result<Vec<String>, PortError> {
+    let account = env.account_id.as_str();
+    let Some(set) = port.trust_set(account).await? else {
+        return Ok(Vec::new());
+    };
+    let mut changes = Vec::new();
+    let mut problems = Vec::new();
+    for arn in &config.exempt_principals {
+        let Some(target) = listed_target(arn) else {
+            problems.push(format!(
+                "EXEMPT_PRINCIPALS lists `{arn}`, which is not the ARN of a user, a role or a role's session: never exempt"
+            ));
+            continue;
+        };
+        let now = match port.facts(&target).await? {
+            CallerFacts::Found(f) => f.unique_id,
+            _ => None,
+        };
+        match (set.listed.get(arn), now) {
+            (None, Some(id)) => changes.push(LedgerChange::List {
+                arn: arn.clone(),
+                unique_id: id,
+            }),
+            (None, None) => problems.push(format!(
+                "EXEMPT_PRINCIPALS lists `{arn}`, which IAM does not have: not exempt until the function starts again after it exists"
+            )),
+            (Some(recorded), Some(id)) if *recorded == id => {}
+            (Some(recorded), now) => problems.push(format!(
+                "EXEMPT_PRINCIPALS lists `{arn}`, first resolved to the unique id `{recorded}`, but {target} is now {}: the listing stays with `{recorded}` (a name taken over is not the principal listed). If it was re-created on purpose, take it out of EXEMPT_PRINCIPALS, deploy, and put it back.",
+                now.map_or_else(|| "gone".to_owned(), |id| format!("`{id}`"))
+            )),
+        }
+    }
+    for arn in set.listed.keys() {
+        if !config.exempt_principals.contains(arn) {
+            changes.push(LedgerChange::Unlist(arn.clone()));
+        }
+    }
+    port.change_trust(account, &changes).await?;
+    Ok(problems)
+}
+
+/// The user or role a listed ARN names (a role's session: its role).
+fn listed_target(arn: &str) -> Option<Target> {
+    if let Some(user) = Entity::from_arn(arn, EntityKind::User) {
+        return Some(Target::user(&user));
+    }
+    if let Some(role) = Entity::from_arn(arn, EntityKind::Role) {
+        return Some(Target::role(&role));
+    }
+    // arn:aws:sts::<account>:assumed-role/<role>/<session>
+    let (account, rest) = arn
+        .strip_prefix("arn:aws:sts::")?
+        .split_once(":assumed-role/")?;
+    let role = rest.split('/').next().filter(|r| !r.is_empty())?;
+    Some(Target {
+        kind: EntityKind::Role,
+        name: role.to_owned(),
+        arn: format!("arn:aws:iam::{account}:role/{role}"),
+    })
 }

@@ -829,12 +829,33 @@ fn the_guard_comes_from_the_trust_ledger_the_config_and_the_tool_never_from_memb
         ),
         Some(Guard::Exempt)
     );
+    // Listed: the principal holding the name is the one the listing was resolved to
+    // (its unique id, recorded in the ledger); a name taken over guards nothing.
+    let break_glass = Facts {
+        unique_id: Some("AROABREAKGLASS".into()),
+        listed: vec!["arn:aws:iam::123456789012:role/path/break-glass".into()],
+        ..Facts::default()
+    };
     assert_eq!(
-        guard_of(Holder::Role, "break-glass", None, &c, &tool),
+        guard_of(Holder::Role, "break-glass", Some(&break_glass), &c, &tool),
         Some(Guard::Exempt)
     );
+    let taken_over = Facts {
+        unique_id: Some("AROAMALLORY".into()),
+        ..Facts::default()
+    };
     assert_eq!(
-        guard_of(Holder::User, "break-glass", None, &c, &tool),
+        guard_of(Holder::Role, "break-glass", Some(&taken_over), &c, &tool),
+        None,
+        "another role under the listed name"
+    );
+    assert_eq!(
+        guard_of(Holder::Role, "break-glass", None, &c, &tool),
+        None,
+        "not known to be the one listed"
+    );
+    assert_eq!(
+        guard_of(Holder::User, "break-glass", Some(&break_glass), &c, &tool),
         None,
         "a role, not a user"
     );

@@ -397,12 +397,36 @@ fn admins_exempt_tag_and_exempt_principals_are_exempt() {
         &[],
     );
     assert_eq!(wrong_value.decision, Decision::Revoked);
+    // Listed: exempt when the caller is the principal the listing was first resolved to
+    // (the ledger's record for its unique id); the name alone exempts nobody.
+    let dev1 = "arn:aws:iam::123456789012:user/dev1";
+    let resolved = CallerFacts::Found(Facts {
+        listed: vec![dev1.to_owned()],
+        ..Facts::default()
+    });
     let listed = decision(
         "01-iam-user-create-user.json",
-        &plain(),
-        &[("EXEMPT_PRINCIPALS", "arn:aws:iam::123456789012:user/dev1")],
+        &resolved,
+        &[("EXEMPT_PRINCIPALS", dev1)],
     );
-    assert_eq!(listed.decision, Decision::Exempt);
+    assert_eq!(listed.decision, Decision::Exempt, "{}", listed.reason);
+    let by_name_only = decision(
+        "01-iam-user-create-user.json",
+        &plain(),
+        &[("EXEMPT_PRINCIPALS", dev1)],
+    );
+    assert_eq!(
+        by_name_only.decision,
+        Decision::Revoked,
+        "{}",
+        by_name_only.reason
+    );
+    let another_listing = decision(
+        "01-iam-user-create-user.json",
+        &resolved,
+        &[("EXEMPT_PRINCIPALS", "arn:aws:iam::123456789012:user/dev2")],
+    );
+    assert_eq!(another_listing.decision, Decision::Revoked);
 }
 
 #[test]

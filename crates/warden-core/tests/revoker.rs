@@ -226,6 +226,14 @@ async fn invariant_4_restore_undoes_a_revocation_and_says_when_there_is_nothing_
 #[tokio::test]
 async fn a_duplicate_in_a_later_invocation_costs_one_call_and_a_removed_deny_is_seen() {
     let r = revoker(&[]);
+    // dev1 as IAM has it: the unique id its events carry (the confirmed revocation is
+    // the caller's, by id, not the name's).
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
     r.batch()
         .process(&event("01-iam-user-create-user.json"), false)
         .await

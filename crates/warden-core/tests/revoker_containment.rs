@@ -789,6 +789,17 @@ async fn contain_all_leaves_trusted_exempt_and_tool_roles_and_other_accounts() {
             ("EXEMPT_PRINCIPALS", "arn:aws:iam::123456789012:role/listed"),
         ],
     );
+    // The listing resolved to the role's unique id, as the revoker's start records it.
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "listed".into()))
+        .unwrap()
+        .unique_id = Some("AROALISTED".into());
+    let problems = warden_core::vouch::ensure_listed(r.port(), r.env(), r.config())
+        .await
+        .unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
     for role in ["ci", "listed", "iam-warden-revoker"] {
         r.batch()
             .process(&call(role, ACCOUNT), false)

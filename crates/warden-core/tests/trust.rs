@@ -18,7 +18,7 @@ use warden_core::principal::{EntityKind, Target};
 use warden_core::revoker::{restore, Patience, Revoker};
 use warden_core::testing::{config, environment as env, MemoryAccount};
 use warden_core::trust::Status;
-use warden_core::vouch::{ensure_baseline, vouch};
+use warden_core::vouch::{ensure_baseline, ensure_listed, vouch};
 
 const ACCOUNT: &str = "123456789012";
 
@@ -372,9 +372,27 @@ async fn a_grant_by_another_non_admin_is_undone_and_its_grantee_not_trusted() {
     assert_eq!(escalation_notices(&r), 2);
 }
 
+/// Gives users the unique ids their events carry (`AIDA<NAME>`, as `record` writes).
+fn with_event_ids(r: &Revoker<MemoryAccount>, users: &[&str]) {
+    let mut s = r.port().lock();
+    for user in users {
+        s.principals
+            .get_mut(&(EntityKind::User, (*user).into()))
+            .unwrap()
+            .unique_id = Some(format!("AIDA{}", user.to_uppercase()));
+    }
+}
+
+/// The revoker's start: EXEMPT_PRINCIPALS recorded by unique id; what it had to say.
+async fn start(r: &Revoker<MemoryAccount>) -> Vec<String> {
+    ensure_listed(r.port(), r.env(), r.config()).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_principal_listed_in_exempt_principals_may_grant() {
     let r = revoker(account(), &[("EXEMPT_PRINCIPALS", &user_arn("eve"))]);
+    with_event_ids(&r, &["eve", "dev1"]);
+    assert!(start(&r).await.is_empty());
     join(&r, "dev1", "Administrators");
     let out = r
         .batch()
@@ -973,4 +991,60 @@ async fn a_change_of_trust_cloudtrail_does_not_have_is_never_applied() {
     let out = r.batch().process(&event(&grant), false).await.unwrap();
     assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
     assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+}
+
+#[tokio::test]
+async fn a_listed_principal_is_known_by_its_unique_id_so_taking_its_name_takes_nothing() {
+    // Attack 4 (issue 18): EXEMPT_PRINCIPALS lists user/eve (say, the deploy bot).
+    let r = revoker(account(), &[("EXEMPT_PRINCIPALS", &user_arn("eve"))]);
+    with_event_ids(&r, &["eve", "mallory", "dev1"]);
+    assert!(start(&r).await.is_empty());
+    let out = r
+        .batch()
+        .process(&event(&create_user("l1", "eve", 5)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    // mallory renames eve away and takes her name: her calls, as `eve`, carry her own id.
+    {
+        let mut s = r.port().lock();
+        for (from, to) in [("eve", "eve-old"), ("mallory", "eve")] {
+            let p = s
+                .principals
+                .remove(&(EntityKind::User, from.into()))
+                .unwrap();
+            s.principals.insert((EntityKind::User, to.into()), p);
+            s.rename_user(from, to);
+        }
+    }
+    let mut as_eve = create_user("l2", "eve", 4);
+    as_eve["userIdentity"]["principalId"] = json!("AIDAMALLORY");
+    let out = r.batch().process(&event(&as_eve), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        has_deny(&r, "eve"),
+        "the name's new holder, mallory, is revoked"
+    );
+    // Nor may she grant as the listed principal: her grant to dev1 is an escalation.
+    join(&r, "dev1", "Administrators");
+    let mut grant = add_to_admins("l3", "eve", "dev1", 3);
+    grant["userIdentity"]["principalId"] = json!("AIDAMALLORY");
+    r.batch().process(&real(&r, &grant), false).await.unwrap();
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+    assert!(groups(&r, "dev1").is_empty(), "undone");
+    // The next start says the name was taken over, and keeps the first id.
+    let problems = start(&r).await;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("AIDAEVE") && problems[0].contains("AIDAMALLORY"),
+        "{}",
+        problems[0]
+    );
+    // The real eve, under her new name, is still the one listed.
+    let mut real_eve = create_user("l4", "eve-old", 2);
+    real_eve["userIdentity"]["arn"] = json!(user_arn("eve"));
+    real_eve["userIdentity"]["userName"] = json!("eve");
+    real_eve["userIdentity"]["principalId"] = json!("AIDAEVE");
+    let out = r.batch().process(&event(&real_eve), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
 }

@@ -3,6 +3,7 @@
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 use warden_aws::AwsAccount;
+use warden_core::ports::Notifier;
 use warden_core::revoker::Revoker;
 
 #[tokio::main]
@@ -36,6 +37,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         baseline_taken = taken,
         "trust ledger read"
     );
+    // EXEMPT_PRINCIPALS known by unique id: recorded on first sight, then checked.
+    for problem in warden_core::vouch::ensure_listed(&account, &env, &config).await? {
+        tracing::warn!(%problem, "EXEMPT_PRINCIPALS");
+        if account.enabled() {
+            account
+                .publish(&warden_core::notice::for_tampering(None, &problem, &env))
+                .await?;
+        }
+    }
     tracing::info!(account = %env.account_id, caller = %env.caller_arn, "iam-warden revoker ready");
     let revoker = Revoker::new(account, config, env);
 

@@ -55,7 +55,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         };
         Ok(match iam {
             CallerFacts::Found(mut f) => {
-                f.trusted = self.trust_set().await?.of(target.kind, &target.name);
+                let set = self.trust_set().await?;
+                f.trusted = set.of(target.kind, &target.name);
+                f.listed = set.listed_as(f.unique_id.as_deref());
                 CallerFacts::Found(f)
             }
             other => other,
@@ -63,8 +65,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     }
 
     /// IAM's facts about a grantee, with the ledger's trust, when the trust ledger holds
-    /// it at all (otherwise it cannot be a trusted admin or exempt principal, and IAM is
-    /// not asked): the batch's facts when it has them, else IAM's alone (the revocation
+    /// it at all or EXEMPT_PRINCIPALS names it (otherwise it cannot be a trusted admin or
+    /// exempt principal, and IAM is not asked): the batch's facts when it has them, else IAM's alone (the revocation
     /// record is not needed to guard, and such facts are not kept for decisions).
     pub(super) async fn guard_facts(
         &mut self,
@@ -72,7 +74,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         name: &str,
     ) -> Result<Option<Facts>, PortError> {
         let trusted = self.trust_set().await?.of(kind, name);
-        if trusted.is_empty() {
+        if trusted.is_empty()
+            && !crate::containment::named_in_list(kind, name, &self.revoker.config)
+        {
             return Ok(None);
         }
         let target = Target {
@@ -84,9 +88,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             Some(f) => f.clone(),
             None => self.revoker.port.facts(&target).await?,
         };
+        let set = self.trust_set().await?;
         Ok(match iam {
             CallerFacts::Found(mut f) => {
                 f.trusted = trusted;
+                f.listed = set.listed_as(f.unique_id.as_deref());
                 Some(f)
             }
             _ => None,

@@ -158,16 +158,25 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     async fn may_grant(&mut self, record: &CloudTrailRecord) -> Result<bool, PortError> {
         let r = self.revoker;
         let caller = Principal::classify(record);
-        let facts = match &caller {
+        let target = match &caller {
             Principal::IamUser(u) | Principal::FederatedUser { user: u, .. }
                 if u.account_id == r.env.account_id =>
             {
-                match self.facts_of(&Target::user(u)).await? {
-                    CallerFacts::Found(f) => Some(f),
-                    _ => None,
-                }
+                Some(Target::user(u))
+            }
+            Principal::AssumedRole { role, .. } | Principal::IdentityCenterRole { role, .. }
+                if role.account_id == r.env.account_id =>
+            {
+                Some(Target::role(role))
             }
             _ => None,
+        };
+        let facts = match target {
+            Some(target) => match self.facts_of(&target).await? {
+                CallerFacts::Found(f) => Some(f),
+                _ => None,
+            },
+            None => None,
         };
         Ok(grant::may_grant(&caller, facts.as_ref(), record, &r.config))
     }

@@ -42,3 +42,14 @@ pub(super) fn notice_scope(kind: &str, event: &Event) -> String {
         .unwrap_or("undated");
     format!("{kind}#{day}")
 }
+
+/// The unique id the event gives its caller: an IAM user's (or a federated session's
+/// user), or a role session's role.
+pub(super) fn caller_id(record: &crate::event::CloudTrailRecord) -> Option<String> {
+    match crate::principal::Principal::classify(record) {
+        crate::principal::Principal::IamUser(e)
+        | crate::principal::Principal::FederatedUser { user: e, .. } => e.id,
+        crate::principal::Principal::AssumedRole { role, .. } => role.id,
+        _ => None,
+    }
+}

@@ -65,13 +65,14 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 // Revoked by this process before: one call to confirm the deny is
                 // still there, instead of reading the facts.
                 if !self.facts.contains_key(&target) {
-                    if let Some(method) = r.confirmed(&target) {
+                    let caller_id = event.record().and_then(keys::caller_id);
+                    if let Some(method) = r.confirmed(&target, caller_id.as_deref()) {
                         if r.port.deny_present(&target, method, &r.config).await? {
                             let mut v = confirmed(event, &target, method, &r.config, &r.env);
                             let actions = self.carry_out(event, &mut v, dry_run).await?;
                             return Ok(outcome(&v, actions));
                         }
-                        r.set_confirmed(&target, None);
+                        r.set_confirmed(&target, None, None);
                     }
                 }
                 self.decide_with_facts(event, &target).await?
@@ -242,9 +243,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             let notified = f.tags.contains_key(tags::EVENT_ID)
                 && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
             if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
-                r.set_confirmed(target, Some(Method::Managed));
+                r.set_confirmed(target, Some(Method::Managed), f.unique_id.as_deref());
             } else if notified && f.inline_policies.contains(&r.config.inline_policy_name) {
-                r.set_confirmed(target, Some(Method::Inline));
+                r.set_confirmed(target, Some(Method::Inline), f.unique_id.as_deref());
             }
         }
     }

@@ -8,6 +8,7 @@ use crate::config::tags;
 use crate::containment::Contained;
 use crate::decision::Verdict;
 use crate::event::Event;
+use crate::facts::CallerFacts;
 use crate::grant::Escalation;
 use crate::notice::{self, Notice};
 use crate::ports::{PortError, RevokerPorts};
@@ -49,7 +50,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 .await?;
         }
         // Only now: a retry after a failed notice must decide in full to send it.
-        r.set_confirmed(&target, Some(record.method));
+        let unique_id = match self.facts.get(&target) {
+            Some(CallerFacts::Found(f)) => f.unique_id.clone(),
+            _ => None,
+        };
+        r.set_confirmed(&target, Some(record.method), unique_id.as_deref());
         Ok(())
     }
 

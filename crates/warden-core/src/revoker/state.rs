@@ -46,7 +46,7 @@ pub struct Revoker<P> {
     /// Principals this process revoked and notified, or found fully revoked, with how:
     /// a later event of theirs costs one call (is the deny still there?) instead of
     /// the facts. Never trusted without that call: a restore elsewhere is seen.
-    pub(super) confirmed: Mutex<HashMap<Target, Method>>,
+    pub(super) confirmed: Mutex<HashMap<Target, (Method, Option<String>)>>,
     /// CloudTrail look-ups by event name: when, since when, what.
     pub(super) trail: Mutex<HashMap<String, (Instant, Vec<CloudTrailRecord>)>>,
 }
@@ -116,15 +116,25 @@ impl<P: RevokerPorts> Revoker<P> {
         }
     }
 
-    pub(super) fn confirmed(&self, target: &Target) -> Option<Method> {
+    /// The method of a revocation this process confirmed for `target`, when the caller
+    /// is the principal it confirmed (`caller_id`, the event's unique id, is the one
+    /// recorded): another principal that took the name is decided in full.
+    pub(super) fn confirmed(&self, target: &Target, caller_id: Option<&str>) -> Option<Method> {
         let c = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
-        c.get(target).copied()
+        c.get(target)
+            .filter(|(_, id)| id.as_deref() == caller_id)
+            .map(|(m, _)| *m)
     }
 
-    pub(super) fn set_confirmed(&self, target: &Target, method: Option<Method>) {
+    pub(super) fn set_confirmed(
+        &self,
+        target: &Target,
+        method: Option<Method>,
+        unique_id: Option<&str>,
+    ) {
         let mut c = self.confirmed.lock().unwrap_or_else(|e| e.into_inner());
         match method {
-            Some(m) => c.insert(target.clone(), m),
+            Some(m) => c.insert(target.clone(), (m, unique_id.map(str::to_owned))),
             None => c.remove(target),
         };
     }
