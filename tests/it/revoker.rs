@@ -1405,3 +1405,58 @@ async fn a_forged_change_of_trust_is_never_applied_and_a_real_one_is() {
         "no new notice"
     );
 }
+
+#[tokio::test]
+async fn iam_names_are_compared_as_iam_compares_them_whatever_their_case() {
+    // Issue 18, attack 7: IAM resolves `administrators` to `Administrators` and `DEV1` to
+    // dev1 (the test support does as IAM does).
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    let r = f.revoker().await;
+    // alice, trusted, makes dev1 an admin, naming the group and the user in other cases.
+    f.add("DEV1", "administrators").await;
+    assert_eq!(f.groups_of("dev1").await, ["Administrators"]);
+    let grant = f.call(
+        "case-1",
+        "alice",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "administrators", "userName": "DEV1"}),
+    );
+    f.account.recorded(std::slice::from_ref(&grant)).await;
+    assert!(f
+        .deliver(&r, &[&grant])
+        .await
+        .batch_item_failures
+        .is_empty());
+    let next = f.call(
+        "case-2",
+        "dev1",
+        "CreateUser",
+        serde_json::json!({"userName": "intern2"}),
+    );
+    assert!(f.deliver(&r, &[&next]).await.batch_item_failures.is_empty());
+    assert!(
+        f.account.attached("dev1").await.is_empty(),
+        "a trusted admin's grant, in another case, made dev1 an admin"
+    );
+    // mallory adds herself the same way: an escalation, undone.
+    f.add("MALLORY", "ADMINISTRATORS").await;
+    let escalation = f.call(
+        "case-3",
+        "mallory",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "ADMINISTRATORS", "userName": "MALLORY"}),
+    );
+    assert!(f
+        .deliver(&r, &[&escalation])
+        .await
+        .batch_item_failures
+        .is_empty());
+    assert_eq!(f.account.attached("mallory").await, [f.deny()]);
+    assert!(
+        f.groups_of("mallory").await.is_empty(),
+        "the membership is undone"
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(escalations(&notices), 1, "{notices:?}");
+}

@@ -26,6 +26,9 @@ not counted): one more is `LimitExceeded`. And it adds permissions boundaries on
 (PutUserPermissionsBoundary, DeleteUserPermissionsBoundary, GetUser's
 PermissionsBoundary), which moto has only for roles.
 
+It resolves IAM names as IAM does, whatever their case (users, groups, roles), where
+moto compares them exactly.
+
 And it adds CloudTrail's LookupEvents, which moto lacks: the event history holds the
 records the tests (and the demo) replay, seeded with
 
@@ -352,6 +355,69 @@ def delete_login_profile(self, user_name):
 IamResponse.create_login_profile = create_login_profile
 IAMBackend.update_login_profile = update_login_profile
 IAMBackend.delete_login_profile = delete_login_profile
+
+
+# IAM names are case-insensitive, as IAM has them: `AddUserToGroup --group-name
+# administrators --user-name ALICE` adds alice to Administrators, and a user, group or
+# role cannot be created under another's name in another case. moto keys them as
+# given: its user and group dicts become case-insensitive (keeping the names as created),
+# and a role is found, or refused as a duplicate, whatever the case.
+class _IamNames(dict):
+    def _key(self, name):
+        if isinstance(name, str) and not dict.__contains__(self, name):
+            for k in dict.keys(self):
+                if isinstance(k, str) and k.lower() == name.lower():
+                    return k
+        return name
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, self._key(name))
+
+    def __contains__(self, name):
+        return dict.__contains__(self, self._key(name))
+
+    def __delitem__(self, name):
+        dict.__delitem__(self, self._key(name))
+
+    def get(self, name, default=None):
+        return dict.get(self, self._key(name), default)
+
+    def pop(self, name, *default):
+        return dict.pop(self, self._key(name), *default)
+
+
+_iam_init = IAMBackend.__init__
+
+
+def _case_insensitive_init(self, *args, **kwargs):
+    _iam_init(self, *args, **kwargs)
+    self.users = _IamNames(self.users)
+    self.groups = _IamNames(self.groups)
+
+
+IAMBackend.__init__ = _case_insensitive_init
+
+_get_role = IAMBackend.get_role
+_create_role = IAMBackend.create_role
+
+
+def get_role(self, role_name):
+    for role in self.get_roles():
+        if role.name.lower() == role_name.lower():
+            return role
+    return _get_role(self, role_name)
+
+
+def create_role(self, role_name, *args, **kwargs):
+    if any(r.name.lower() == role_name.lower() for r in self.get_roles()):
+        from moto.iam.exceptions import EntityAlreadyExists
+
+        raise EntityAlreadyExists(f"Role with name {role_name} already exists.")
+    return _create_role(self, role_name, *args, **kwargs)
+
+
+IAMBackend.get_role = get_role
+IAMBackend.create_role = create_role
 
 
 # Status on UpdateAccessKey, UpdateSSHPublicKey and UpdateSigningCertificate is required

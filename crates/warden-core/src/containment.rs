@@ -15,7 +15,7 @@ use crate::decision::Decision;
 use crate::event::CloudTrailRecord;
 use crate::facts::Facts;
 use crate::grant::{standing, Standing};
-use crate::principal::{EntityKind, Principal, Target};
+use crate::principal::{has_name, same_name, EntityKind, Principal, Target};
 use crate::trust::Status;
 
 /// The inline policy that revokes a role's sessions issued before a time (as IAM's
@@ -393,7 +393,7 @@ pub fn named_in_list(kind: EntityKind, name: &str, config: &Config) -> bool {
 /// Whether `arn` is the ARN of the principal `kind`/`name` (any path).
 fn names(arn: &str, kind: EntityKind, name: &str) -> bool {
     arn.split_once(&format!(":{}/", kind.as_str()))
-        .is_some_and(|(_, path)| path.rsplit('/').next() == Some(name))
+        .is_some_and(|(_, path)| path.rsplit('/').next().is_some_and(|n| same_name(n, name)))
 }
 
 /// Whether grants to `name` are reported rather than undone: the admin group, the
@@ -408,9 +408,9 @@ pub fn guard_of(
     tool_roles: &[String],
 ) -> Option<Guard> {
     let Some(kind) = holder.kind() else {
-        return (name == config.admin_group).then_some(Guard::AdminGroup);
+        return same_name(name, &config.admin_group).then_some(Guard::AdminGroup);
     };
-    if kind == EntityKind::Role && tool_roles.iter().any(|r| r == name) {
+    if kind == EntityKind::Role && has_name(tool_roles.iter(), name) {
         return Some(Guard::Tool);
     }
     // Listed, and the principal holding the name now is the one listed (its unique id is

@@ -17,7 +17,7 @@ use crate::containment::{
     tool_trust_policy, Contained, Guard, Known, Manual, Need, Plan, PolicyVersion,
 };
 use crate::event::CloudTrailRecord;
-use crate::principal::Principal;
+use crate::principal::{same_name, Principal};
 
 /// A version made this little before the call may be the caller's own, staged: never
 /// taken for the previous default.
@@ -56,7 +56,9 @@ pub fn need(record: &CloudTrailRecord, config: &Config) -> Option<Need> {
     let name = record.event_name.as_deref()?;
     let param = |k: &str| record.request_param(k).map(str::to_owned);
     match name {
-        "AddUserToGroup" if param("groupName").as_deref() == Some(config.admin_group.as_str()) => {
+        "AddUserToGroup"
+            if param("groupName").is_some_and(|g| same_name(&g, &config.admin_group)) =>
+        {
             None
         }
         "AttachUserPolicy" | "PutUserPolicy" | "AddUserToGroup" => {
@@ -129,7 +131,10 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             // opened trust would give its power to whoever it names, unseen (the rules
             // leave the tool's own calls out). Put back, reversibly.
             if known.guard == Some(Guard::Tool)
-                && config.canary_role.as_deref() != Some(role.as_str())
+                && !config
+                    .canary_role
+                    .as_deref()
+                    .is_some_and(|c| same_name(c, &role))
             {
                 let (Some(opened), Some(account)) = (
                     param("policyDocument").map(|d| decoded(&d)),
@@ -259,7 +264,7 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             let (Some(group), Some(user)) = (param("groupName"), param("userName")) else {
                 return missing("`groupName` and `userName`");
             };
-            if group == config.admin_group {
+            if same_name(&group, &config.admin_group) {
                 return out.note(
                     "membership of the admin group is an escalation: the trust ledger undoes it",
                 );
@@ -396,7 +401,7 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             match (param(key), param(new_key)) {
                 (Some(old), _)
                     if holder == Holder::User
-                        && caller_user(record).as_deref() == Some(old.as_str()) =>
+                        && caller_user(record).is_some_and(|c| same_name(&c, &old)) =>
                 {
                     out.note("the caller renamed itself: its revocation follows its unique id")
                 }
@@ -413,7 +418,7 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             let (Some(user), Some(serial)) = (param("userName"), param("serialNumber")) else {
                 return missing("`userName` and `serialNumber`");
             };
-            if caller_user(record).as_deref() == Some(user.as_str()) {
+            if caller_user(record).is_some_and(|c| same_name(&c, &user)) {
                 return out.note("an MFA device on the caller's own user: nothing to contain");
             }
             out.act(vec![Action::SetCredential {

@@ -13,7 +13,7 @@ use crate::config::{CallPolicy, Config, Environment, Mode, RoleMode, Unverified}
 use crate::event::{CloudTrailRecord, Event};
 use crate::facts::CallerFacts;
 use crate::grant::{standing, Standing};
-use crate::principal::{Entity, EntityKind, Principal, Target};
+use crate::principal::{has_name, same_name, Entity, EntityKind, Principal, Target};
 use crate::revocation::Method;
 use crate::tamper::Tampering;
 use crate::trust::{Status, Verification};
@@ -594,7 +594,7 @@ fn table(
         Method::Managed
     };
     let why = match target.kind {
-        EntityKind::User if facts.groups.contains(&config.admin_group) => {
+        EntityKind::User if has_name(facts.groups.iter(), &config.admin_group) => {
             format!(
                 "{target} is in `{}` but not a trusted admin{untrusted_note}",
                 config.admin_group
@@ -656,5 +656,5 @@ pub(crate) fn is_self_service(record: &CloudTrailRecord, user: &Entity, config: 
     config.self_service_actions.contains(name)
         && record
             .request_param("userName")
-            .is_none_or(|target| target == user.name)
+            .is_none_or(|target| same_name(target, &user.name))
 }

@@ -11,7 +11,7 @@ use crate::action::{actor_key, Action};
 use crate::config::Config;
 use crate::event::CloudTrailRecord;
 use crate::facts::Facts;
-use crate::principal::{EntityKind, Principal, Target};
+use crate::principal::{has_name, same_name, EntityKind, Principal, Target};
 use crate::trust::{key, LedgerChange, Provenance, Status, TrustEntry, TrustSet};
 
 /// How far back CloudTrail is searched for the grant of an unverified principal.
@@ -33,7 +33,7 @@ pub enum Standing {
 pub fn standing(status: Status, target: &Target, facts: &Facts, config: &Config) -> Standing {
     let holds = match status {
         Status::Admin => {
-            target.kind == EntityKind::User && facts.groups.contains(&config.admin_group)
+            target.kind == EntityKind::User && has_name(facts.groups.iter(), &config.admin_group)
         }
         Status::Exempt => {
             let (k, v) = &config.exempt_tag;
@@ -56,8 +56,9 @@ pub fn standing(status: Status, target: &Target, facts: &Facts, config: &Config)
     }
 }
 
-/// A change of trust that an IAM call makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A change of trust that an IAM call makes. Two are equal when IAM would take them for
+/// the same change: their names compared without regard to case.
+#[derive(Debug, Clone, Eq)]
 pub enum Grant {
     /// Gives `status` to a principal: AddUserToGroup to the admin group, or the exempt
     /// tag (TagUser / TagRole with the tag's key and value).
@@ -77,6 +78,34 @@ pub enum Grant {
     /// A group created as, or renamed to, the admin group's name: its members are
     /// admins if its caller may grant (read them from IAM), an escalation otherwise.
     GroupBecomesAdmin { group: String },
+}
+
+impl PartialEq for Grant {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Grant::Give { status, kind, name },
+                Grant::Give {
+                    status: s,
+                    kind: k,
+                    name: n,
+                },
+            )
+            | (
+                Grant::Take { status, kind, name },
+                Grant::Take {
+                    status: s,
+                    kind: k,
+                    name: n,
+                },
+            ) => status == s && kind == k && same_name(name, n),
+            (Grant::TakeAllAdmins, Grant::TakeAllAdmins) => true,
+            (Grant::GroupBecomesAdmin { group }, Grant::GroupBecomesAdmin { group: g }) => {
+                same_name(group, g)
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Grant {
@@ -125,6 +154,8 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
     let admin = config.admin_group.as_str();
     let (tag_key, tag_value) = &config.exempt_tag;
     let p = |key: &str| record.request_param(key);
+    // IAM names compare without regard to case: `administrators` is the admin group.
+    let is_admin = |key: &str| p(key).is_some_and(|g| same_name(g, admin));
     let name = record.event_name.as_deref()?;
     let tagged = |kind: EntityKind, who: &str| -> Option<Grant> {
         let tags = record
@@ -164,12 +195,12 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
             })
     };
     match name {
-        "AddUserToGroup" if p("groupName") == Some(admin) => Some(Grant::Give {
+        "AddUserToGroup" if is_admin("groupName") => Some(Grant::Give {
             status: Status::Admin,
             kind: EntityKind::User,
             name: p("userName")?.to_owned(),
         }),
-        "RemoveUserFromGroup" if p("groupName") == Some(admin) => Some(Grant::Take {
+        "RemoveUserFromGroup" if is_admin("groupName") => Some(Grant::Take {
             status: Status::Admin,
             kind: EntityKind::User,
             name: p("userName")?.to_owned(),
@@ -178,13 +209,15 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
         "TagRole" | "CreateRole" => tagged(EntityKind::Role, p("roleName")?),
         "UntagUser" => untagged(EntityKind::User, p("userName")?),
         "UntagRole" => untagged(EntityKind::Role, p("roleName")?),
-        "DeleteGroup" if p("groupName") == Some(admin) => Some(Grant::TakeAllAdmins),
-        "CreateGroup" if p("groupName") == Some(admin) => Some(Grant::GroupBecomesAdmin {
+        "DeleteGroup" if is_admin("groupName") => Some(Grant::TakeAllAdmins),
+        "CreateGroup" if is_admin("groupName") => Some(Grant::GroupBecomesAdmin {
             group: admin.to_owned(),
         }),
         "UpdateGroup" => match (p("groupName"), p("newGroupName")) {
-            (Some(old), Some(new)) if old == admin && new != admin => Some(Grant::TakeAllAdmins),
-            (Some(old), Some(new)) if new == admin && old != admin => {
+            (Some(old), Some(new)) if same_name(old, admin) && !same_name(new, admin) => {
+                Some(Grant::TakeAllAdmins)
+            }
+            (Some(old), Some(new)) if same_name(new, admin) && !same_name(old, admin) => {
                 Some(Grant::GroupBecomesAdmin {
                     group: old.to_owned(),
                 })
@@ -334,9 +367,19 @@ pub fn ledger_changes(
         })
     };
     match grant {
-        Grant::Give { status, kind, name } => vec![put(*status, *kind, name, grantee_id)],
+        // Under the name the ledger already has it by, whatever case the event used.
+        Grant::Give { status, kind, name } => {
+            let name = current
+                .get(*status, *kind, name)
+                .map_or(name.as_str(), |e| e.name.as_str());
+            vec![put(*status, *kind, name, grantee_id)]
+        }
         Grant::Take { status, kind, name } => {
-            vec![LedgerChange::Remove(key(*status, *kind, name))]
+            vec![LedgerChange::Remove(
+                current
+                    .get(*status, *kind, name)
+                    .map_or_else(|| key(*status, *kind, name), TrustEntry::key),
+            )]
         }
         Grant::TakeAllAdmins => current
             .entries
@@ -426,7 +469,7 @@ pub fn latest_grant<'a>(
             status: s,
             kind,
             name,
-        } => *s == status && *kind == target.kind && *name == target.name,
+        } => *s == status && *kind == target.kind && same_name(name, &target.name),
         Grant::TakeAllAdmins => status == Status::Admin,
         Grant::GroupBecomesAdmin { .. } => false,
     };
@@ -440,6 +483,133 @@ pub fn latest_grant<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iam_names_are_compared_without_regard_to_case() {
+        // Issue 18, attack 7: `administrators` is the admin group, `DEV1` is dev1.
+        let config = crate::testing::config(&[]);
+        let call = |name: &str, params: serde_json::Value| -> CloudTrailRecord {
+            serde_json::from_value(serde_json::json!({
+                "eventName": name, "eventSource": "iam.amazonaws.com", "eventID": "e1",
+                "eventTime": "2026-12-05T10:00:00Z", "requestParameters": params,
+            }))
+            .unwrap()
+        };
+        let give = Grant::Give {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: "dev1".into(),
+        };
+        let add = call(
+            "AddUserToGroup",
+            serde_json::json!({"groupName": "administrators", "userName": "DEV1"}),
+        );
+        assert_eq!(grant_of(&add, &config), Some(give.clone()));
+        let remove = call(
+            "RemoveUserFromGroup",
+            serde_json::json!({"groupName": "ADMINISTRATORS", "userName": "alice"}),
+        );
+        assert!(matches!(
+            grant_of(&remove, &config),
+            Some(Grant::Take { .. })
+        ));
+        for (name, params) in [
+            (
+                "DeleteGroup",
+                serde_json::json!({"groupName": "administrators"}),
+            ),
+            (
+                "UpdateGroup",
+                serde_json::json!({"groupName": "administrators", "newGroupName": "Old"}),
+            ),
+        ] {
+            assert_eq!(
+                grant_of(&call(name, params), &config),
+                Some(Grant::TakeAllAdmins),
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            grant_of(
+                &call(
+                    "CreateGroup",
+                    serde_json::json!({"groupName": "ADMINISTRATORS"})
+                ),
+                &config
+            ),
+            Some(Grant::GroupBecomesAdmin { .. })
+        ));
+        assert!(matches!(
+            grant_of(
+                &call(
+                    "UpdateGroup",
+                    serde_json::json!({"groupName": "Ops", "newGroupName": "administrators"})
+                ),
+                &config
+            ),
+            Some(Grant::GroupBecomesAdmin { .. })
+        ));
+        // A case-only rename of the admin group changes nothing.
+        assert_eq!(
+            grant_of(
+                &call(
+                    "UpdateGroup",
+                    serde_json::json!({"groupName": "Administrators", "newGroupName": "administrators"})
+                ),
+                &config
+            ),
+            None
+        );
+        // Held, whatever case IAM's answer and the configuration use.
+        let target = Target {
+            kind: EntityKind::User,
+            name: "dev1".into(),
+            arn: String::new(),
+        };
+        let member = Facts {
+            groups: ["administrators".to_owned()].into(),
+            ..Facts::default()
+        };
+        assert_eq!(
+            standing(Status::Admin, &target, &member, &config),
+            Standing::Unverified
+        );
+        // The ledger's entry is found, changed and removed under the name it has.
+        let mut set = TrustSet::default();
+        let at = chrono::Utc::now();
+        let provenance = Provenance::Baseline;
+        for change in ledger_changes(&give, &provenance, Some("AIDADEV1"), &[], &set, at) {
+            set.apply(&change);
+        }
+        assert!(set.get(Status::Admin, EntityKind::User, "DEV1").is_some());
+        let again = Grant::Give {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: "Dev1".into(),
+        };
+        let changes = ledger_changes(&again, &provenance, Some("AIDADEV1"), &[], &set, at);
+        assert!(
+            matches!(&changes[..], [LedgerChange::Put(e)] if e.name == "dev1"),
+            "{changes:?}"
+        );
+        let take = Grant::Take {
+            status: Status::Admin,
+            kind: EntityKind::User,
+            name: "DEV1".into(),
+        };
+        assert_eq!(
+            ledger_changes(&take, &provenance, None, &[], &set, at),
+            vec![LedgerChange::Remove("admin:user/dev1".into())]
+        );
+        assert_ne!(
+            give,
+            Grant::Give {
+                status: Status::Exempt,
+                kind: EntityKind::User,
+                name: "DEV1".into(),
+            }
+        );
+    }
 
     #[test]
     fn a_grant_taken_away_later_is_not_the_grant_of_the_status_held_now() {

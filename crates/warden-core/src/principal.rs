@@ -263,6 +263,18 @@ fn is_identity_center_role(role: &Entity) -> bool {
         && role.name.starts_with("AWSReservedSSO_")
 }
 
+/// Whether two IAM names (of users, groups, roles) name the same thing, as IAM compares
+/// them: without regard to case (`administrators` is `Administrators`). IAM names are
+/// ASCII (`[\w+=,.@-]`).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// Whether `names` holds `name`, as IAM compares names.
+pub fn has_name<'a>(mut names: impl Iterator<Item = &'a String>, name: &str) -> bool {
+    names.any(|n| same_name(n, name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

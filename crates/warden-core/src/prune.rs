@@ -18,7 +18,7 @@ use crate::config::{
     admin_group, exempt_tag, invalid, is_iam_name, ledger_table, list, mode, topic_arn, trimmed,
     ConfigError, Mode,
 };
-use crate::principal::{EntityKind, Target};
+use crate::principal::{has_name, EntityKind, Target};
 use crate::prune_policy::{documents, is_prune_policy, policy_arn, policy_name};
 
 /// History entries kept per principal in the ledger (the oldest are dropped).
@@ -350,7 +350,7 @@ pub fn triage(
         ));
     }
     if !cfg.prune_admins
-        && subject.groups.contains(&cfg.admin_group)
+        && has_name(subject.groups.iter(), &cfg.admin_group)
         && subject.trusted.contains(&Status::Admin)
     {
         return Some((

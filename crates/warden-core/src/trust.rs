@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::principal::EntityKind;
+use crate::principal::{has_name, same_name, EntityKind};
 
 /// The two statuses that exempt a principal from revocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -125,8 +125,14 @@ pub struct TrustSet {
 }
 
 impl TrustSet {
+    /// The entry of a principal for a status, its name compared as IAM compares names
+    /// (an event may name `ALICE`, the ledger `alice`).
     pub fn get(&self, status: Status, kind: EntityKind, name: &str) -> Option<&TrustEntry> {
-        self.entries.get(&key(status, kind, name))
+        self.entries.get(&key(status, kind, name)).or_else(|| {
+            self.entries
+                .values()
+                .find(|e| e.status == status && e.kind == kind && same_name(&e.name, name))
+        })
     }
 
     /// The entries of one principal, by status (for its facts).
@@ -208,7 +214,7 @@ pub fn baseline<'a>(
     };
     for (kind, name, unique_id, groups, tags) in principals {
         let mut statuses = Vec::new();
-        if kind == EntityKind::User && groups.contains(admin_group) {
+        if kind == EntityKind::User && has_name(groups.iter(), admin_group) {
             statuses.push(Status::Admin);
         }
         if tags.get(&exempt_tag.0) == Some(&exempt_tag.1) {

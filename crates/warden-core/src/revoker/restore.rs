@@ -13,7 +13,7 @@ use crate::facts::CallerFacts;
 use crate::notice;
 use crate::ports::Applied;
 use crate::ports::RevokerPorts;
-use crate::principal::Target;
+use crate::principal::{same_name, Target};
 use crate::revocation::{is_tool_boundary, record_key};
 
 /// What `warden restore` did.
@@ -159,7 +159,7 @@ pub async fn restore<P: RevokerPorts>(
                 }
                 Applied::Done => {
                     status_put_back |= match &undo {
-                        Action::AddToGroup { group, .. } => *group == config.admin_group,
+                        Action::AddToGroup { group, .. } => same_name(group, &config.admin_group),
                         Action::Tag { key, .. } => *key == config.exempt_tag.0,
                         _ => false,
                     };
