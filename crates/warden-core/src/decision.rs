@@ -492,7 +492,25 @@ fn table(
                     v.defer = Some(*left);
                     return Step::Done(v);
                 }
-                Some(Verification::NotFound { wait: None }) => {
+                Some(Verification::Unanswered {
+                    wait: Some(left),
+                    why,
+                }) => {
+                    let mut v = Verdict::new(
+                        Deferred,
+                        format!(
+                            "{target} is {held} but not trusted, and CloudTrail did not answer the look-up for its grant ({why}): asking again in {}s",
+                            left.as_secs()
+                        ),
+                    )
+                    .about(&target);
+                    v.defer = Some(*left);
+                    return Step::Done(v);
+                }
+                Some(
+                    Verification::NotFound { wait: None }
+                    | Verification::Unanswered { wait: None, .. },
+                ) => {
                     if config.unverified == Unverified::Alert && escalation.is_none() {
                         return Step::Done(
                             Verdict::new(

@@ -246,7 +246,14 @@ pub enum Verification {
     /// No grant found. `wait`: how much longer to wait for it to arrive (CloudTrail's
     /// delivery delay), `None` when the wait is over and UNVERIFIED_TRUST decides.
     NotFound { wait: Option<Duration> },
+    /// CloudTrail did not answer the look-up (throttled: LookupEvents allows two requests
+    /// a second per account, which anyone may use up; or unavailable), `why`. Waited for
+    /// like `NotFound`, asked again sooner; then UNVERIFIED_TRUST decides.
+    Unanswered { wait: Option<Duration>, why: String },
 }
+
+/// How soon a look-up CloudTrail did not answer is asked again (within the trust wait).
+pub const LOOKUP_RETRY: Duration = Duration::from_secs(60);
 
 /// How long an unverified principal's event may still wait for its grant:
 /// `Some(left)` while `now < eventTime + bound`, `None` after (or without a time).

@@ -1048,3 +1048,69 @@ async fn a_listed_principal_is_known_by_its_unique_id_so_taking_its_name_takes_n
     let out = r.batch().process(&event(&real_eve), false).await.unwrap();
     assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
 }
+
+#[tokio::test]
+async fn a_look_up_cloudtrail_does_not_answer_holds_only_its_own_event_then_the_safe_default() {
+    // Attack 16 (issue 18): LookupEvents allows two requests a second per account, and any
+    // read-only principal can use them up.
+    let r = revoker(account(), &[]);
+    join(&r, "dev1", "Administrators");
+    let throttled = || warden_core::ports::PortError::Transient {
+        operation: "LookupEvents",
+        message: "Rate exceeded".into(),
+    };
+    r.port().fail("lookup", throttled(), 100);
+    r.port().fail("event", throttled(), 100);
+    let mut b = r.batch();
+    // dev1's grant cannot be looked for: its event alone waits, asked again within a
+    // minute (the trust wait left is longer).
+    let out = b
+        .process(&event(&create_user("t1", "dev1", 2)), false)
+        .await
+        .expect("a look-up that fails is not a failed batch");
+    assert_eq!(out.decision, Decision::Deferred, "{}", out.reason);
+    assert!(
+        out.defer_seconds.is_some_and(|s| (1..=60).contains(&s)),
+        "{out:?}"
+    );
+    assert!(
+        out.reason.contains("CloudTrail did not answer"),
+        "{}",
+        out.reason
+    );
+    assert!(!has_deny(&r, "dev1"));
+    // Another caller's event in the same batch is decided meanwhile.
+    let out = b
+        .process(&event(&create_user("t2", "mallory", 2)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    // The trust wait over, CloudTrail still silent: UNVERIFIED_TRUST decides (revoke).
+    let out = r
+        .batch()
+        .process(&event(&create_user("t3", "dev1", 16)), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    // A change of trust whose confirmation CloudTrail does not answer waits as well, and
+    // after the wait is not applied, without a notice of forgery.
+    let r = revoker(account(), &[]);
+    join(&r, "eve", "Administrators");
+    r.port().fail("event", throttled(), 100);
+    let grant = add_to_admins("t4", "alice", "eve", 2);
+    let out = r.batch().process(&event(&grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Deferred, "{}", out.reason);
+    assert!(
+        out.defer_seconds.is_some_and(|s| (1..=60).contains(&s)),
+        "{out:?}"
+    );
+    let late = add_to_admins("t5", "alice", "eve", 20);
+    let out = r.batch().process(&event(&late), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "eve"));
+    assert!(
+        unconfirmed_notices(&r).is_empty(),
+        "{:?}",
+        r.port().notices()
+    );
+}

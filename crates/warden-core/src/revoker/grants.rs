@@ -53,7 +53,17 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             let since = Utc::now() - grant::GRANT_LOOKBACK;
             let mut records = Vec::new();
             for call in status.grant_calls(target.kind) {
-                records.extend(self.lookup(call, since).await?);
+                match self.lookup(call, since).await {
+                    Ok(found) => records.extend(found),
+                    // Only this event waits for CloudTrail (attack 16): never the batch.
+                    Err(e) if e.is_transient() => {
+                        return Ok(Verification::Unanswered {
+                            wait: self.wait_left(event).map(|w| w.min(trust::LOOKUP_RETRY)),
+                            why: e.to_string(),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             found = grant::latest_grant(&records, status, target, &r.config).cloned();
         }
@@ -99,7 +109,29 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let (Some(record), Some(id)) = (event.record(), event.event_id()) else {
             return Ok(false);
         };
-        let found = r.port.event(id).await?;
+        let found = match r.port.event(id).await {
+            Ok(found) => found,
+            // CloudTrail did not answer (attack 16): this event alone waits, asked again
+            // sooner; after the wait the change is not applied, and nothing says forged.
+            Err(e) if e.is_transient() => {
+                return match self.wait_left(event) {
+                    Some(wait) if verdict.decision != Decision::Revoked => {
+                        verdict.reason = format!(
+                            "CloudTrail did not answer the look-up of its change of trust ({e}): asking again ({})",
+                            verdict.reason
+                        );
+                        verdict.decision = Decision::Deferred;
+                        verdict.defer = Some(wait.min(trust::LOOKUP_RETRY));
+                        Ok(false)
+                    }
+                    _ => {
+                        warn!(event_id = id, error = %e, "CloudTrail did not answer: a change of trust not applied");
+                        Ok(false)
+                    }
+                };
+            }
+            Err(e) => return Err(e),
+        };
         match confirm::confirmation(record, found.as_ref(), self.wait_left(event)) {
             Confirmation::Confirmed => Ok(true),
             Confirmation::Pending(wait) if verdict.decision != Decision::Revoked => {
