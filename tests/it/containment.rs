@@ -379,3 +379,42 @@ async fn a_first_call_with_nothing_to_contain_does_not_block_the_next_containmen
     );
     assert_eq!(s["backdoor_keys"], json!([format!("{}=Inactive", a.key)]));
 }
+
+#[tokio::test]
+async fn a_created_users_name_given_to_an_admin_quarantines_the_created_user_not_the_admin() {
+    // Issue 18, attack 5: before CloudTrail delivers, mallory creates x12, renames it y12
+    // and renames the admin ava to x12. The quarantine follows the id CreateUser's
+    // response carries.
+    let f = Fixture::new(&[]).await;
+    let iam = &f.account.iam;
+    f.account.user("mallory", &[], &[]).await;
+    f.account.user("ava", &["Administrators"], &[]).await;
+    let r = f.revoker().await;
+    let created = iam
+        .create_user()
+        .user_name("x12")
+        .send()
+        .await
+        .unwrap()
+        .user
+        .unwrap();
+    for (from, to) in [("x12", "y12"), ("ava", "x12")] {
+        iam.update_user()
+            .user_name(from)
+            .new_user_name(to)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut event = f.call("x1", "mallory", "CreateUser", json!({"userName": "x12"}));
+    event["responseElements"] =
+        json!({"user": {"userName": "x12", "userId": created.user_id, "path": "/"}});
+    let response = f.deliver(&r, &[&event]).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(
+        f.account.attached("x12").await.is_empty(),
+        "the admin ava, now x12, was quarantined"
+    );
+    assert_eq!(f.account.attached("y12").await, [quarantine(&f)]);
+    assert_eq!(f.account.attached("mallory").await, [f.deny()]);
+}

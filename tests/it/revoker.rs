@@ -1091,6 +1091,61 @@ async fn at_every_quota_a_boundary_denies_iam_keeps_the_old_limits_and_restore_p
 }
 
 #[tokio::test]
+async fn at_every_quota_of_the_account_too_the_quarantine_is_the_boundary_and_restore_lifts_it() {
+    // Issue 18, attack 15: dev1's ten managed policies and inline room full, and the
+    // account's customer managed policies too (1,500 by default; the test support
+    // enforces the quota, seeded at what the account has now): no boundary policy can
+    // be made.
+    let f = Fixture::new(&[]).await;
+    let big = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{}", "x".repeat(1900))}]}).to_string();
+    f.account.fill_managed_policies("dev1", 10).await;
+    f.account
+        .iam
+        .put_user_policy()
+        .user_name("dev1")
+        .policy_name("big")
+        .policy_document(&big)
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    let own = f
+        .account
+        .iam
+        .list_policies()
+        .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+        .send()
+        .await
+        .unwrap()
+        .policies
+        .unwrap_or_default()
+        .len();
+    warden_it::post_json(
+        "/_warden/quota",
+        &serde_json::json!({"account": f.account.id, "policies": own}),
+    );
+    let response = f.handle(&r, &["01-iam-user-create-user.json"]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let quarantine = f.config.quarantine_policy_arn.clone().unwrap();
+    assert_eq!(f.boundary_of("dev1").await, Some(quarantine.clone()));
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let body = notices[0]["Message"].as_str().unwrap();
+    assert!(body.contains("quarantine"), "{body}");
+    // Restore lifts it (dev1 had no boundary) and keeps the stack's quarantine.
+    let dev1 = Target {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        arn: format!("arn:aws:iam::{}:user/dev1", f.account.id),
+    };
+    restore(r.port(), r.config(), r.env(), &dev1, false)
+        .await
+        .unwrap();
+    assert_eq!(f.boundary_of("dev1").await, None);
+    assert!(f.account.policy_document(&quarantine).await.is_some());
+}
+
+#[tokio::test]
 async fn a_tampered_or_deleted_deny_is_repaired_and_the_caller_revoked() {
     let f = Fixture::new(&[]).await;
     // In CloudTrail's delay, someone made the deny allow everything.

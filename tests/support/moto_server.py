@@ -26,6 +26,9 @@ not counted): one more is `LimitExceeded`. And it adds permissions boundaries on
 (PutUserPermissionsBoundary, DeleteUserPermissionsBoundary, GetUser's
 PermissionsBoundary), which moto has only for roles.
 
+It enforces the account's quota of customer managed policies (1,500, or as seeded with
+`POST /_warden/quota {"account": ..., "policies": N}`).
+
 It resolves IAM names as IAM does, whatever their case (users, groups, roles), where
 moto compares them exactly.
 
@@ -419,6 +422,35 @@ def create_role(self, role_name, *args, **kwargs):
 IAMBackend.get_role = get_role
 IAMBackend.create_role = create_role
 
+# The account's quota of customer managed policies (1,500 by default; IAM answers
+# LimitExceeded at it), which moto does not have. Seeded per account with
+#     POST /_warden/quota {"account": "123456789012", "policies": 20}
+# so that a test fills it in a few calls instead of 1,500.
+POLICY_QUOTA = {}  # account -> customer managed policies allowed
+_create_policy = IAMBackend.create_policy
+
+
+def create_policy(self, *args, **kwargs):
+    from moto.iam.models import AWSManagedPolicy
+
+    quota = POLICY_QUOTA.get(self.account_id, 1500)
+    own = [p for p in self.managed_policies.values() if not isinstance(p, AWSManagedPolicy)]
+    if len(own) >= quota:
+        raise LimitExceededException(f"Cannot exceed quota for PoliciesPerAccount: {quota}")
+    return _create_policy(self, *args, **kwargs)
+
+
+IAMBackend.create_policy = create_policy
+
+
+def quota_route(environ, start_response):
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+    with LOCK:
+        POLICY_QUOTA[body["account"]] = int(body["policies"])
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [b'{"ok":true}']
+
 
 # Status on UpdateAccessKey, UpdateSSHPublicKey and UpdateSigningCertificate is required
 # and one of Active|Inactive; moto stores any string (and ignores a missing one). AWS
@@ -675,6 +707,8 @@ class App(server.DomainDispatcherApplication):
             return seed_route(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/_warden/cloudtrail"):
             return trail_route(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith("/_warden/quota"):
+            return quota_route(environ, start_response)
         return super().__call__(environ, start_response)
 
 

@@ -326,11 +326,12 @@ impl Directory for AwsAccount {
     ) -> Result<bool, PortError> {
         let name = target.name.as_str();
         if method == Method::Boundary {
-            return Ok(self
-                .boundary_of(target)
-                .await?
-                .as_deref()
-                .is_some_and(warden_core::revocation::is_tool_boundary));
+            return Ok(self.boundary_of(target).await?.as_deref().is_some_and(|b| {
+                warden_core::revocation::is_revocation_boundary(
+                    b,
+                    config.quarantine_policy_arn.as_deref(),
+                )
+            }));
         }
         let result = match (target.kind, method) {
             (EntityKind::User, Method::Managed) => self

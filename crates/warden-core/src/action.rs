@@ -280,6 +280,28 @@ impl Action {
     }
 
     /// What it acts on, for people: `user/dev1`, `role/r`, `group/g`, `policy/<arn>`.
+    /// The user or role the action acts on by name (group memberships: the user), for
+    /// following it to a new name.
+    pub fn subject_name_mut(&mut self) -> Option<(EntityKind, &mut String)> {
+        match self {
+            Action::RemoveFromGroup { user, .. }
+            | Action::AddToGroup { user, .. }
+            | Action::SetCredential { user, .. }
+            | Action::DeleteLoginProfile { user }
+            | Action::CreateLoginProfile { user } => Some((EntityKind::User, user)),
+            Action::Untag { kind, name, .. } | Action::Tag { kind, name, .. } => {
+                Some((*kind, name))
+            }
+            Action::DetachPolicy { holder, name, .. }
+            | Action::AttachPolicy { holder, name, .. }
+            | Action::DeleteInlinePolicy { holder, name, .. }
+            | Action::PutInlinePolicy { holder, name, .. }
+            | Action::SetBoundary { holder, name, .. } => holder.kind().map(|k| (k, name)),
+            Action::SetTrustPolicy { role, .. } => Some((EntityKind::Role, role)),
+            Action::SetDefaultVersion { .. } | Action::Rename { .. } => None,
+        }
+    }
+
     pub fn subject(&self) -> String {
         match self {
             Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => {
@@ -404,6 +426,11 @@ pub struct ActionRecord {
     pub at: DateTime<Utc>,
     /// Why, for people.
     pub why: String,
+    /// IAM's unique id of the principal the action acts on, when the call that made it
+    /// said (CreateUser's response): the action is taken on whatever name that id has
+    /// then (the caller can rename what it made, and give its name to someone else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_id: Option<String>,
 }
 
 /// The record scope of an escalation's undo: its keys are `<event id>#<n>`.
@@ -441,6 +468,7 @@ impl ActionRecord {
                         state,
                         at,
                         why: why.to_owned(),
+                        subject_id: None,
                     },
                 )
             })

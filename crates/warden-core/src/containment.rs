@@ -187,6 +187,17 @@ pub struct Plan {
     /// A person should look at the call (it changed something the event does not let
     /// iam-warden undo: destructive, not listed, or without the identifiers needed).
     pub review: bool,
+    /// The principal the call created, by the unique id its response carries: the
+    /// actions on it follow that id, whatever its name is when they are taken.
+    pub created: Option<Created>,
+}
+
+/// A principal a call created: its name then, and the unique id IAM gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Created {
+    pub kind: EntityKind,
+    pub name: String,
+    pub id: String,
 }
 
 /// A contained event, for the notice: the plan, the state of each action, and whether

@@ -14,10 +14,10 @@ use crate::action::{Action, Credential, Holder};
 use crate::config::Config;
 use crate::containment::{
     is_quarantine_document, is_tool_inline, is_tool_policy, quarantine, revoke_sessions,
-    tool_trust_policy, Contained, Guard, Known, Manual, Need, Plan, PolicyVersion,
+    tool_trust_policy, Contained, Created, Guard, Known, Manual, Need, Plan, PolicyVersion,
 };
 use crate::event::CloudTrailRecord;
-use crate::principal::{same_name, Principal};
+use crate::principal::{same_name, EntityKind, Principal};
 
 /// A version made this little before the call may be the caller's own, staged: never
 /// taken for the previous default.
@@ -112,7 +112,14 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             let Some(user) = created(record, "user", "userName") else {
                 return missing("the user's name");
             };
-            out.act(vec![quarantine(Holder::User, &user, config)])
+            let id = response(record, &["user", "userId"]);
+            let mut plan = out.act(vec![quarantine(Holder::User, &user, config)]);
+            plan.created = id.map(|id| Created {
+                kind: EntityKind::User,
+                name: user,
+                id,
+            });
+            plan
         }
         "CreateRole" => {
             let Some(role) = created(record, "role", "roleName") else {

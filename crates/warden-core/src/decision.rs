@@ -543,10 +543,9 @@ fn table(
     };
     let managed_on = facts.attached_policies.contains(&config.deny_policy_arn);
     let inline_on = facts.inline_policies.contains(&config.inline_policy_name);
-    let boundary_on = facts
-        .boundary
-        .as_deref()
-        .is_some_and(crate::revocation::is_tool_boundary);
+    let boundary_on = facts.boundary.as_deref().is_some_and(|b| {
+        crate::revocation::is_revocation_boundary(b, config.quarantine_policy_arn.as_deref())
+    });
     // Row 11: the deny already on (and recorded, and notified): already-revoked.
     if managed_on || inline_on || boundary_on {
         // Only the ledger's record says a revocation is finished: a policy named like the

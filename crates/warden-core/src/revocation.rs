@@ -90,6 +90,13 @@ pub fn is_tool_boundary(arn: &str) -> bool {
     arn.contains(&format!(":policy/iam-warden/{BOUNDARY_PREFIX}"))
 }
 
+/// Whether a boundary ARN is a revocation's: one of the tool's boundaries, or the stack's
+/// quarantine (`quarantine`), the last resort when the account's policy quota leaves no
+/// room for a new boundary policy.
+pub fn is_revocation_boundary(arn: &str, quarantine: Option<&str>) -> bool {
+    is_tool_boundary(arn) || quarantine == Some(arn)
+}
+
 /// Why no boundary could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BoundaryError {

@@ -129,6 +129,15 @@ fn create_user_quarantines_the_new_user_named_in_the_response() {
         vec![quarantine(Holder::User, "malicious-iam-user")]
     );
     assert_eq!(p.what, "iam:CreateUser userName=malicious-iam-user");
+    // Followed by the unique id IAM gave it (issue 18, attack 5).
+    assert_eq!(
+        p.created,
+        Some(warden_core::containment::Created {
+            kind: warden_core::principal::EntityKind::User,
+            name: "malicious-iam-user".into(),
+            id: "AIDAL1XMLVWIUOK8KAF0".into(),
+        })
+    );
 }
 
 #[test]
@@ -139,6 +148,7 @@ fn create_user_without_a_response_uses_the_request_and_without_either_says_why()
         Value::Null,
     ));
     assert_eq!(p.actions, vec![quarantine(Holder::User, "b+=,.@-_")]);
+    assert_eq!(p.created, None, "no response, no id: by name");
     let p = contain(&call("CreateUser", Value::Null, Value::Null));
     assert!(p.actions.is_empty());
     assert!(p.review);
@@ -1144,6 +1154,7 @@ fn what_was_contained_is_said_by_its_state() {
             manual: Vec::new(),
             note: None,
             review: false,
+            created: None,
         },
         states,
         planned_only,

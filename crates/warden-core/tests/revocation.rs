@@ -15,6 +15,7 @@ use warden_core::revocation::Method;
 use warden_core::revoker::{restore, Revoker};
 use warden_core::testing::{
     config, environment as env, sample_event as event, MemoryAccount, DENY_POLICY_ARN as DENY,
+    QUARANTINE_POLICY_ARN as QUARANTINE,
 };
 
 fn account() -> MemoryAccount {
@@ -201,8 +202,61 @@ async fn without_a_boundary_before_restore_leaves_none() {
 }
 
 #[tokio::test]
-async fn when_every_method_is_refused_the_failure_is_permanent_not_a_retry_loop() {
+async fn at_every_quota_of_the_account_too_the_quarantine_is_the_boundary_and_restore_lifts_it() {
+    // Attack 15 (issue 18): ten managed policies, the inline room, and the account's
+    // customer managed policies (1,500 by default) all full: no new boundary policy can
+    // be made. The stack's quarantine, which exists, becomes the boundary: never wider
+    // than the old one (it denies everything), and reversible.
     let r = revoker(account());
+    let theirs = "arn:aws:iam::123456789012:policy/team-boundary";
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .boundary = Some(theirs.into());
+    r.port().fail("attach_policy", limit("quota"), 1);
+    r.port().fail("put_inline_policy", limit("size"), 1);
+    r.port()
+        .fail("put_boundary_policy", limit("policies per account"), 1);
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .expect("revoked, not a failure");
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(out.reason.contains("quarantine"), "{}", out.reason);
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert_eq!(f.boundary.as_deref(), Some(QUARANTINE));
+    let record = r.port().lock().revocations["user/dev1"].clone();
+    assert_eq!(record.method, Method::Boundary);
+    assert_eq!(record.previous_boundary.as_deref(), Some(theirs));
+    let notice = &r.port().notices()[0];
+    assert!(notice.body.contains("quarantine"), "{}", notice.body);
+    // Its next call: already revoked (the quarantine as boundary is the tool's deny).
+    let again = r
+        .batch()
+        .process(&event("02-iam-user-duplicate-attach-policy.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(again.decision, Decision::AlreadyRevoked, "{}", again.reason);
+    // Restore puts the old boundary back and never deletes the stack's quarantine.
+    restore(r.port(), r.config(), r.env(), &dev1(), false)
+        .await
+        .unwrap();
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert_eq!(f.boundary.as_deref(), Some(theirs));
+    assert!(!r.port().lock().calls.contains(&"delete_boundary_policy"));
+}
+
+#[tokio::test]
+async fn when_every_method_is_refused_the_failure_is_permanent_not_a_retry_loop() {
+    // Without a quarantine policy (CONTAIN=off) there is nothing left to use.
+    let r = Revoker::new(
+        account(),
+        warden_core::testing::config_from(&[("DENY_POLICY_ARN", DENY), ("CONTAIN", "off")]),
+        env(),
+    );
     r.port().fail("attach_policy", limit("quota"), 1);
     r.port().fail("put_inline_policy", limit("size"), 1);
     r.port()

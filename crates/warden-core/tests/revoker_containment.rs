@@ -9,7 +9,7 @@
 //! self-service calls of a revoked caller; a role's sessions; faults.
 
 use serde_json::{json, Value};
-use warden_core::action::{ActionState, Credential};
+use warden_core::action::{Action, ActionState, Credential};
 use warden_core::containment::{QUARANTINE_INLINE_NAME, QUARANTINE_POLICY, SESSIONS_POLICY_NAME};
 use warden_core::decision::Decision;
 use warden_core::event::{parse_eventbridge, Event};
@@ -29,7 +29,7 @@ const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","P
 /// mallory's account: she is no admin. `backdoor` and its key exist (IAM applied her
 /// calls before their events arrived); `app` is an existing role.
 fn account() -> MemoryAccount {
-    MemoryAccount::new()
+    let port = MemoryAccount::new()
         .with_user("alice", &["Administrators"], &[])
         .with_user("mallory", &[], &[])
         .with_user("backdoor", &[], &[])
@@ -37,7 +37,15 @@ fn account() -> MemoryAccount {
         .with_baseline()
         .with_credential("backdoor", Credential::AccessKey("AKIABACKDOOR".into()))
         .with_credential("mallory", Credential::AccessKey("AKIAMALLORY2".into()))
-        .with_login_profile("backdoor")
+        .with_login_profile("backdoor");
+    // The backdoor's unique id, as its CreateUser response (`chain`) and its own calls
+    // (`caller`) carry it.
+    port.lock()
+        .principals
+        .get_mut(&(EntityKind::User, "backdoor".into()))
+        .unwrap()
+        .unique_id = Some("AIDABACKDOOR".into());
+    port
 }
 
 fn revoker(port: MemoryAccount, extra: &[(&str, &str)]) -> Revoker<MemoryAccount> {
@@ -975,11 +983,25 @@ async fn a_backdoor_renamed_away_from_its_events_is_renamed_back_and_contained()
     for e in &chain()[..3] {
         r.batch().process(e, false).await.unwrap();
     }
+    // The quarantine follows the backdoor's unique id to its new name; what the later
+    // events name by the old name is gone until the rename is put back.
     let record = r.port().lock().records["user/mallory"].clone();
-    assert!(record
-        .actions
-        .values()
-        .all(|a| a.state == ActionState::Gone));
+    assert!(
+        record.actions.values().all(|a| {
+            let quarantine =
+                matches!(&a.action, Action::AttachPolicy { policy_arn, .. } if policy_arn == Q);
+            a.state
+                == if quarantine {
+                    ActionState::Done
+                } else {
+                    ActionState::Gone
+                }
+        }),
+        "{record:?}"
+    );
+    assert!(facts(&r, EntityKind::User, "svc-backup")
+        .attached_policies
+        .contains(Q));
     let rename = by_mallory(
         "e8",
         "UpdateUser",
@@ -1296,4 +1318,54 @@ async fn restore_never_puts_the_tools_denies_back_on_an_admin() {
     assert!(!facts(&r, EntityKind::User, "mallory")
         .attached_policies
         .contains(DENY));
+}
+
+#[tokio::test]
+async fn a_created_users_name_given_to_an_admin_quarantines_the_created_user_not_the_admin() {
+    // Attack 5 (issue 18): mallory creates x12, renames it y12, and renames the admin
+    // alice to x12, all before the CreateUser event arrives. The quarantine meant for
+    // what mallory created must follow its unique id (CreateUser's responseElements
+    // carry it), never its first name.
+    let port = account();
+    {
+        let mut s = port.lock();
+        let mut created = s
+            .principals
+            .remove(&(EntityKind::User, "backdoor".into()))
+            .unwrap();
+        created.unique_id = Some("AIDAX12".into());
+        s.principals
+            .insert((EntityKind::User, "y12".into()), created);
+        let mut alice = s
+            .principals
+            .remove(&(EntityKind::User, "alice".into()))
+            .unwrap();
+        alice.unique_id = Some("AIDAALICE".into());
+        s.principals.insert((EntityKind::User, "x12".into()), alice);
+    }
+    let r = revoker(port, &[]);
+    let create = event_by(
+        caller("user", "mallory"),
+        "c12",
+        "CreateUser",
+        json!({"userName": "x12"}),
+        json!({"user": {"userName": "x12", "userId": "AIDAX12", "path": "/",
+            "arn": format!("arn:aws:iam::{ACCOUNT}:user/x12")}}),
+    );
+    let out = r.batch().process(&create, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let quarantined = |name: &str| {
+        let f = r.port().facts_of(EntityKind::User, name).unwrap();
+        f.attached_policies
+            .contains(warden_core::testing::QUARANTINE_POLICY_ARN)
+            || f.inline_policies.contains(QUARANTINE_INLINE_NAME)
+    };
+    assert!(
+        !quarantined("x12"),
+        "the admin alice, now x12, was quarantined"
+    );
+    assert!(quarantined("y12"), "what mallory created, now y12, was not");
+    // The record says where it went: restore lifts it from y12.
+    let notice = &r.port().notices()[0];
+    assert!(notice.body.contains("y12"), "{}", notice.body);
 }

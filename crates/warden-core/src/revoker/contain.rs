@@ -7,14 +7,14 @@ use tracing::{info, warn};
 
 use crate::action::{Action, ActionRecord, ActionState, CallerRecord, Holder, CONTAINMENT};
 use crate::config::Mode;
-use crate::containment::{self, Contained, Known, Need, Plan, Scope};
+use crate::containment::{self, Contained, Created, Known, Need, Plan, Scope};
 use crate::containment_plan;
 use crate::decision::{Decision, Verdict};
 use crate::event::{CloudTrailRecord, Event};
 use crate::facts::CallerFacts;
 use crate::grant;
 use crate::ports::{PortError, RevokerPorts};
-use crate::principal::{EntityKind, Principal, Target};
+use crate::principal::{same_name, EntityKind, Principal, Target};
 
 use super::keys::event_key;
 use super::state::Invocation;
@@ -110,7 +110,14 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             (record, vec![ActionState::Planned; plan.actions.len()])
         } else {
             let (record, done) = self
-                .take_actions(&by, &event_id, CONTAINMENT, &plan.actions, &plan.what)
+                .take_actions(
+                    &by,
+                    &event_id,
+                    CONTAINMENT,
+                    &plan.actions,
+                    &plan.what,
+                    plan.created.as_ref(),
+                )
                 .await?;
             // As recorded: a retry's plan may differ, a quota fallback changed it.
             plan.actions = done.iter().map(|(a, _)| a.clone()).collect();
@@ -159,10 +166,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         scope: &str,
         actions: &[Action],
         why: &str,
+        created: Option<&Created>,
     ) -> Result<(CallerRecord, Vec<(Action, ActionState)>), PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
-        let planned = ActionRecord::records(
+        let mut planned = ActionRecord::records(
             event_id,
             scope,
             actions,
@@ -170,6 +178,16 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             Utc::now(),
             why,
         );
+        // What the call created is acted on by its unique id (attack 5).
+        if let Some(created) = created {
+            for (_, entry) in &mut planned {
+                if entry.action.subject_name_mut().is_some_and(|(kind, name)| {
+                    kind == created.kind && same_name(name, &created.name)
+                }) {
+                    entry.subject_id = Some(created.id.clone());
+                }
+            }
+        }
         let mut record = r.port.record_actions(account, caller, &planned).await?;
         let mut states = Vec::new();
         for (key, _) in &planned {
@@ -196,6 +214,34 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     ) -> Result<ActionRecord, PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
+        // Followed by its unique id: taken on the name it has now (recorded first), or
+        // gone with it.
+        if let Some(id) = entry.subject_id.clone() {
+            let kind = entry.action.subject_name_mut().map(|(kind, _)| kind);
+            if let Some(kind) = kind {
+                match r.port.find_by_id(kind, &id).await? {
+                    None => {
+                        entry.state = ActionState::Gone;
+                        r.port.set_action(account, caller, key, &entry).await?;
+                        return Ok(entry);
+                    }
+                    Some(now) => {
+                        let moved = entry.action.subject_name_mut().and_then(|(_, name)| {
+                            (!same_name(name, &now.name))
+                                .then(|| std::mem::replace(name, now.name.clone()))
+                        });
+                        if let Some(was) = moved {
+                            info!(caller = %caller, id = %id, from = %was, to = %now.name, "what the caller made was renamed: acting on it under its new name");
+                            entry.why = format!(
+                                "{}; `{was}` was renamed `{}` (unique id {id}): acted on under its new name",
+                                entry.why, now.name
+                            );
+                            r.port.set_action(account, caller, key, &entry).await?;
+                        }
+                    }
+                }
+            }
+        }
         let applied = loop {
             match r.port.apply(&entry.action).await {
                 Err(PortError::LimitExceeded { message, .. }) => {

@@ -12,7 +12,7 @@ use crate::ports::{PortError, RevokerPorts};
 use crate::principal::Target;
 use crate::revocation::Method;
 use crate::revocation::{
-    boundary_document, boundary_name, deny_everything_boundary, is_tool_boundary, record_key,
+    boundary_document, boundary_name, deny_everything_boundary, is_revocation_boundary, record_key,
     RevocationRecord,
 };
 use crate::DENY_ALL_IAM_POLICY;
@@ -25,7 +25,10 @@ fn facts_show_deny(facts: &Facts, config: &Config, method: Method) -> bool {
     match method {
         Method::Managed => facts.attached_policies.contains(&config.deny_policy_arn),
         Method::Inline => facts.inline_policies.contains(&config.inline_policy_name),
-        Method::Boundary => facts.boundary.as_deref().is_some_and(is_tool_boundary),
+        Method::Boundary => facts
+            .boundary
+            .as_deref()
+            .is_some_and(|b| is_revocation_boundary(b, config.quarantine_policy_arn.as_deref())),
     }
 }
 
@@ -108,6 +111,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     ) -> Result<(Method, Option<String>), PortError> {
         let r = self.revoker;
         let mut method = first;
+        let mut boundary_set = None;
         loop {
             let result = match method {
                 Method::Managed => {
@@ -125,7 +129,19 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                         )
                         .await
                 }
-                Method::Boundary => self.deny_by_boundary(target, facts).await.map(|_| ()),
+                Method::Boundary => match self.deny_by_boundary(target, facts).await {
+                    Ok(arn) => {
+                        if r.config.quarantine_policy_arn.as_deref() == Some(arn.as_str()) {
+                            verdict.reason = format!(
+                                "{}; the account's customer managed policies are at their quota too (no new boundary policy): the stack's quarantine {arn} is the boundary, denying everything until `warden restore`",
+                                verdict.reason
+                            );
+                        }
+                        boundary_set = Some(arn);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
             };
             match result {
                 Ok(()) => break,
@@ -155,7 +171,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             }
         }
         let previous = match method {
-            Method::Boundary => facts.boundary.clone().filter(|b| !is_tool_boundary(b)),
+            Method::Boundary => facts
+                .boundary
+                .clone()
+                .filter(|b| !is_revocation_boundary(b, r.config.quarantine_policy_arn.as_deref())),
             _ => None,
         };
         let (policy, inline) = (
@@ -171,10 +190,12 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 f.inline_policies.insert(inline);
             }
             Method::Boundary => {
-                f.boundary = Some(format!(
-                    "arn:aws:iam::{}:policy/iam-warden/{boundary}",
-                    r.env.account_id
-                ));
+                f.boundary = boundary_set.clone().or_else(|| {
+                    Some(format!(
+                        "arn:aws:iam::{}:policy/iam-warden/{boundary}",
+                        r.env.account_id
+                    ))
+                });
             }
         });
         info!(principal = %target.arn, method = method.as_str(), "deny applied");
@@ -186,7 +207,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     /// denies everything: a revocation never fails for want of a boundary.
     async fn deny_by_boundary(&self, target: &Target, facts: &Facts) -> Result<String, PortError> {
         let r = self.revoker;
-        let previous = facts.boundary.as_deref().filter(|b| !is_tool_boundary(b));
+        let quarantine = r.config.quarantine_policy_arn.as_deref();
+        let previous = facts
+            .boundary
+            .as_deref()
+            .filter(|b| !is_revocation_boundary(b, quarantine));
         let previous_doc = match previous {
             Some(arn) => match r.port.policy_document(arn).await {
                 Ok(doc) => doc,
@@ -205,10 +230,29 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 deny_everything_boundary()
             }),
         };
-        let arn = r
+        let arn = match r
             .port
             .put_boundary_policy(&boundary_name(target), &document)
-            .await?;
+            .await
+        {
+            Ok(arn) => arn,
+            // The account's customer managed policies are full too (attack 15): the
+            // stack's quarantine needs no new policy, and denies everything (never wider
+            // than the old boundary). Without one, the quota stands.
+            Err(PortError::LimitExceeded { message, .. }) => match quarantine {
+                Some(q) => {
+                    warn!(principal = %target.arn, %message, "no room for a boundary policy: the quarantine is the boundary");
+                    q.to_owned()
+                }
+                None => {
+                    return Err(PortError::LimitExceeded {
+                        operation: "CreatePolicy",
+                        message,
+                    })
+                }
+            },
+            Err(e) => return Err(e),
+        };
         r.port.set_boundary(target, Some(&arn)).await?;
         Ok(arn)
     }

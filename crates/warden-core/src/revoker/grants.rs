@@ -364,7 +364,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let actions = grant::undo_escalation(grant, &r.config);
         let record = match (planned_only, own_event) {
             (false, _) => {
-                self.take_actions(by, event_id, ESCALATION, &actions, &what)
+                self.take_actions(by, event_id, ESCALATION, &actions, &what, None)
                     .await?
                     .0
             }

@@ -61,6 +61,26 @@ pub async fn restore<P: RevokerPorts>(
                 config.inline_policy_name
             ));
         }
+        // The stack's quarantine as the revocation's boundary (the account's policy quota
+        // was full): the previous boundary put back, the quarantine itself kept.
+        let quarantine_boundary = record
+            .as_ref()
+            .is_some_and(|r| r.method == crate::revocation::Method::Boundary)
+            && facts.boundary.is_some()
+            && facts.boundary.as_deref() == config.quarantine_policy_arn.as_deref();
+        if quarantine_boundary {
+            let previous = record.as_ref().and_then(|r| r.previous_boundary.clone());
+            port.set_boundary(target, previous.as_deref()).await?;
+            actions.push(match &previous {
+                Some(p) => {
+                    format!("put back the permissions boundary {p} in place of the quarantine")
+                }
+                None => {
+                    "removed the quarantine as the permissions boundary (there was none before)"
+                        .to_owned()
+                }
+            });
+        }
         // The tool's boundary: the exact previous boundary put back (or none).
         if let Some(tool) = facts.boundary.as_deref().filter(|b| is_tool_boundary(b)) {
             let previous = record.as_ref().and_then(|r| r.previous_boundary.clone());

@@ -41,10 +41,12 @@ impl Directory for MemoryAccount {
             Ok(match method {
                 Method::Managed => f.attached_policies.contains(&config.deny_policy_arn),
                 Method::Inline => f.inline_policies.contains(&config.inline_policy_name),
-                Method::Boundary => f
-                    .boundary
-                    .as_deref()
-                    .is_some_and(crate::revocation::is_tool_boundary),
+                Method::Boundary => f.boundary.as_deref().is_some_and(|b| {
+                    crate::revocation::is_revocation_boundary(
+                        b,
+                        config.quarantine_policy_arn.as_deref(),
+                    )
+                }),
             })
         }) {
             Err(PortError::NoSuchEntity { .. }) => Ok(false),
