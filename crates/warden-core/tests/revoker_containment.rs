@@ -1369,3 +1369,38 @@ async fn a_created_users_name_given_to_an_admin_quarantines_the_created_user_not
     let notice = &r.port().notices()[0];
     assert!(notice.body.contains("y12"), "{}", notice.body);
 }
+
+#[tokio::test]
+async fn a_lost_state_write_after_an_action_leaves_it_done_for_restore() {
+    // Left open (issue 18): the detach happened, the write of its state was lost; the
+    // retry finds the policy detached (NoSuchEntity). It is the tool's own doing, still
+    // `done`, so that restore re-attaches it; `gone` would skip it.
+    let r = revoker(attacked(account()), &[]);
+    r.port().fail(
+        "set_action",
+        PortError::Transient {
+            operation: "UpdateItem",
+            message: "lost".into(),
+        },
+        1,
+    );
+    assert!(r.batch().process(&chain()[1], false).await.is_err());
+    assert!(!facts(&r, EntityKind::User, "backdoor")
+        .attached_policies
+        .contains(ADMIN_POLICY));
+    r.batch().process(&chain()[1], false).await.unwrap();
+    let record = r.port().lock().records["user/mallory"].clone();
+    let detach = record
+        .actions
+        .values()
+        .find(|a| matches!(&a.action, Action::DetachPolicy { policy_arn, .. } if policy_arn == ADMIN_POLICY))
+        .unwrap()
+        .clone();
+    assert_eq!(detach.state, ActionState::Done, "{detach:?}");
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert!(facts(&r, EntityKind::User, "backdoor")
+        .attached_policies
+        .contains(ADMIN_POLICY));
+}

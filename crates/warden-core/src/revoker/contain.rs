@@ -170,14 +170,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     ) -> Result<(CallerRecord, Vec<(Action, ActionState)>), PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
-        let mut planned = ActionRecord::records(
-            event_id,
-            scope,
-            actions,
-            ActionState::Planned,
-            Utc::now(),
-            why,
-        );
+        let attempt = Utc::now();
+        let mut planned =
+            ActionRecord::records(event_id, scope, actions, ActionState::Planned, attempt, why);
         // What the call created is acted on by its unique id (attack 5).
         if let Some(created) = created {
             for (_, entry) in &mut planned {
@@ -195,12 +190,31 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 continue;
             };
             if matches!(entry.state, ActionState::Planned | ActionState::Held) {
-                entry = self.take_action(caller, key, entry).await?;
+                // Recorded by an earlier attempt: it may have been carried out then.
+                let retried = entry.at < attempt;
+                entry = self.take_action(caller, key, entry, retried).await?;
                 record.actions.insert(key.clone(), entry.clone());
             }
             states.push((entry.action, entry.state));
         }
         Ok((record, states))
+    }
+
+    /// Whether the user or role an action acts on exists (an action on a group or a
+    /// policy: `false`, as before).
+    async fn subject_exists(&self, action: &mut Action) -> Result<bool, PortError> {
+        let Some((kind, name)) = action.subject_name_mut() else {
+            return Ok(false);
+        };
+        let target = Target {
+            kind,
+            name: name.clone(),
+            arn: String::new(),
+        };
+        Ok(matches!(
+            self.revoker.port.facts(&target).await?,
+            CallerFacts::Found(_)
+        ))
     }
 
     /// Carries out one recorded action: at the managed-policy quota the quarantine
@@ -211,6 +225,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         caller: &str,
         key: &str,
         mut entry: ActionRecord,
+        retried: bool,
     ) -> Result<ActionRecord, PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
@@ -283,6 +298,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         };
         entry.state = match &applied {
             Ok(a) if a.done() => ActionState::Done,
+            // A retried action whose principal still exists found its work done: by the
+            // earlier attempt, whose state write was lost. Still the tool's doing, so
+            // restore puts it back; `gone` would skip it.
+            Ok(_) if retried && self.subject_exists(&mut entry.action).await? => ActionState::Done,
             Ok(_) => ActionState::Gone,
             Err(why) => {
                 warn!(caller = %caller, action = %entry.action, error = %why, "action refused");
@@ -416,7 +435,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             if entry.state == ActionState::Gone && concerned {
                 let mut retry = entry.clone();
                 retry.state = ActionState::Planned;
-                let done = self.take_action(caller, key, retry).await?;
+                let done = self.take_action(caller, key, retry, false).await?;
                 again.push((done.action, done.state));
             }
         }
@@ -435,7 +454,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let since = Utc::now() - HELD_WINDOW;
         for (key, entry) in &record.actions {
             if entry.state == ActionState::Held && entry.at >= since {
-                let done = self.take_action(caller, key, entry.clone()).await?;
+                let done = self.take_action(caller, key, entry.clone(), false).await?;
                 released.push((done.action, done.state));
             }
         }
