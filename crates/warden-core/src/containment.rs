@@ -328,9 +328,9 @@ pub fn quarantine_inline(holder: Holder, name: &str) -> Action {
 
 /// What to do instead of `action` when IAM refuses it at a quota (the caller can fill
 /// its creation's quotas before the events arrive): the managed quarantine becomes the
-/// inline one, the inline one a permissions boundary that is the quarantine policy
-/// (every principal has room for one; `replacing` is read before it is set). `None`:
-/// no fallback.
+/// inline one, the inline one (or a role's sessions' revocation) a permissions boundary
+/// that is the quarantine policy (every principal has room for one; `replacing` is read
+/// before it is set). `None`: no fallback.
 pub fn fallback(action: &Action, config: &Config) -> Option<Action> {
     let quarantine = config.quarantine_policy_arn.as_deref();
     match action {
@@ -352,6 +352,20 @@ pub fn fallback(action: &Action, config: &Config) -> Option<Action> {
                 replacing: None,
             })
         }
+        // A role's sessions, at its full inline room (the caller can fill it): the
+        // quarantine as its boundary stops every session, old and new, reversibly (a
+        // stolen session would otherwise keep working until it expires).
+        Action::PutInlinePolicy {
+            holder: Holder::Role,
+            name,
+            policy_name,
+            ..
+        } if policy_name == SESSIONS_POLICY_NAME => quarantine.map(|arn| Action::SetBoundary {
+            holder: Holder::Role,
+            name: name.clone(),
+            boundary: Some(arn.to_owned()),
+            replacing: None,
+        }),
         _ => None,
     }
 }

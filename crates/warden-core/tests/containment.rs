@@ -215,8 +215,29 @@ fn without_a_managed_quarantine_the_quarantine_is_inline() {
         ),
         None
     );
+    // A role's sessions at its full inline room: the quarantine as its boundary (none
+    // without a managed quarantine); another inline policy falls back on nothing.
     let sessions = warden_core::containment::revoke_sessions("r", now());
-    assert_eq!(warden_core::containment::fallback(&sessions, &c), None);
+    assert_eq!(
+        warden_core::containment::fallback(&sessions, &c),
+        Some(Action::SetBoundary {
+            holder: Holder::Role,
+            name: "r".into(),
+            boundary: c.quarantine_policy_arn.clone(),
+            replacing: None,
+        })
+    );
+    assert_eq!(
+        warden_core::containment::fallback(&sessions, &no_managed),
+        None
+    );
+    let other = Action::PutInlinePolicy {
+        holder: Holder::Role,
+        name: "r".into(),
+        policy_name: "other".into(),
+        document: "{}".into(),
+    };
+    assert_eq!(warden_core::containment::fallback(&other, &c), None);
 }
 
 #[test]

@@ -1404,3 +1404,46 @@ async fn a_lost_state_write_after_an_action_leaves_it_done_for_restore() {
         .attached_policies
         .contains(ADMIN_POLICY));
 }
+
+#[tokio::test]
+async fn at_a_full_inline_room_a_revoked_roles_sessions_are_stopped_by_the_quarantine_boundary() {
+    // Left open (issue 18): the sessions' revocation is an inline policy; a caller can
+    // fill the role's inline room (10,240 characters) first. Its fallback needs no room:
+    // the quarantine as the role's boundary stops every session, reversibly.
+    let r = revoker(account(), &[("ROLE_MODE", "revoke")]);
+    let e = event_by(
+        caller("role", "app"),
+        "r9",
+        "CreatePolicy",
+        json!({"policyName": "p", "policyDocument": "{}"}),
+        Value::Null,
+    );
+    r.port().fail(
+        "apply",
+        PortError::LimitExceeded {
+            operation: "PutRolePolicy",
+            message: "Maximum policy size of 10240 bytes exceeded for role app".into(),
+        },
+        1,
+    );
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let app = facts(&r, EntityKind::Role, "app");
+    assert!(app.attached_policies.contains(DENY));
+    assert!(!app.inline_policies.contains(SESSIONS_POLICY_NAME));
+    assert_eq!(app.boundary.as_deref(), Some(Q), "{:?}", out.actions);
+    let role = Target {
+        kind: EntityKind::Role,
+        name: "app".into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:role/app"),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &role, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        facts(&r, EntityKind::Role, "app").boundary,
+        None,
+        "{:?}",
+        report.actions
+    );
+}

@@ -119,9 +119,18 @@ pub async fn restore<P: RevokerPorts>(
     if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
         for (key, entry) in &record.actions {
             // With `caller_only`, only the tool's own measure on the caller (its role's
-            // sessions revoked), never what the caller gave itself (a policy, a key).
+            // sessions revoked, or at a full inline room the quarantine as its boundary),
+            // never what the caller gave itself (a policy, a key).
             let own_measure = entry.action.subject() == caller
-                && matches!(&entry.action, Action::PutInlinePolicy { policy_name, .. } if policy_name == containment::SESSIONS_POLICY_NAME);
+                && match &entry.action {
+                    Action::PutInlinePolicy { policy_name, .. } => {
+                        policy_name == containment::SESSIONS_POLICY_NAME
+                    }
+                    Action::SetBoundary {
+                        boundary: Some(b), ..
+                    } => config.quarantine_policy_arn.as_deref() == Some(b.as_str()),
+                    _ => false,
+                };
             if entry.state != ActionState::Done || (caller_only && !own_measure) {
                 continue;
             }
