@@ -320,9 +320,13 @@ if env.get("DEFERRAL_QUEUE_URL") != {"Ref": "DeferralQueue"} or env.get("LEDGER_
 boundary_arn = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/iam-warden-boundary-*"}
 for st in revoker_statements:
     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-    if any(a.endswith("PermissionsBoundary") for a in actions):
+    if any(a.endswith("PermissionsBoundary") and not a.startswith("iam:Delete") for a in actions):
         if st.get("Condition", {}).get("ArnLike", {}).get("iam:PermissionsBoundary") != [boundary_arn, {"Ref": "QuarantinePolicy"}]:
             fail(f"RevokerRole statement {st.get('Sid')} may set boundaries other than its own")
+    # Removing a boundary (one put on a tool role) only from the tool's own roles.
+    if any(a.startswith("iam:Delete") and a.endswith("PermissionsBoundary") for a in actions):
+        if actions != ["iam:DeleteRolePermissionsBoundary"] or st.get("Resource") != {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/iam-warden/*"}:
+            fail(f"RevokerRole statement {st.get('Sid')} removes boundaries from principals other than the tool's roles")
     writes = [a for a in actions if a.startswith(("iam:CreatePolicy", "iam:DeletePolicy"))]
     targets = st.get("Resource") if isinstance(st.get("Resource"), list) else [st.get("Resource")]
     if writes and any(r not in (*tool_policies, boundary_arn) for r in targets):

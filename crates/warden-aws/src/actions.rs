@@ -44,7 +44,11 @@ impl Actions for AwsAccount {
                 holder: Holder::Group,
                 ..
             }
-            | Action::SetBoundary { boundary: None, .. } => self.put_back(action).await,
+            | Action::SetBoundary {
+                holder: Holder::User | Holder::Group,
+                boundary: None,
+                ..
+            } => self.put_back(action).await,
             _ => self.take_away(action).await.map(|()| Applied::Done),
         };
         match result {
@@ -116,6 +120,17 @@ impl AwsAccount {
     async fn take_away(&self, action: &Action) -> Result<(), PortError> {
         let iam = &self.iam;
         match action {
+            // A boundary put on one of the tool's roles (the stack sets none) removed, or
+            // the quarantine as a role's boundary lifted by restore.
+            Action::SetBoundary {
+                holder: Holder::Role,
+                name,
+                boundary: None,
+                ..
+            } => send!(
+                "DeleteRolePermissionsBoundary",
+                iam.delete_role_permissions_boundary().role_name(name)
+            ),
             Action::RemoveFromGroup { group, user } => send!(
                 "RemoveUserFromGroup",
                 iam.remove_user_from_group()
@@ -404,15 +419,6 @@ impl AwsAccount {
             } => send!(
                 "DeleteUserPermissionsBoundary",
                 iam.delete_user_permissions_boundary().user_name(name)
-            ),
-            Action::SetBoundary {
-                holder: Holder::Role,
-                name,
-                boundary: None,
-                ..
-            } => send!(
-                "DeleteRolePermissionsBoundary",
-                iam.delete_role_permissions_boundary().role_name(name)
             ),
             Action::CreateLoginProfile { user } => {
                 let password = new_password()?;

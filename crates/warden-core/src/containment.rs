@@ -385,6 +385,46 @@ pub fn tool_trust_policy(account: &str) -> String {
     .to_string()
 }
 
+/// The canary role's trust, as the stack makes it: nobody may assume it.
+pub fn canary_trust_policy(account: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Deny",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "sts:AssumeRole"
+        }]
+    })
+    .to_string()
+}
+
+/// The revocation of the sessions of one of the tool's function roles issued before
+/// `before`, but the functions' own: their credentials carry `lambda:SourceFunctionArn`
+/// (one of `functions`), which no other session has (a negated condition holds when its
+/// key is absent).
+pub fn revoke_sessions_but(role: &str, before: DateTime<Utc>, functions: &[String]) -> Action {
+    let time = before.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let document = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "IamWardenRevokeOlderSessionsButTheFunctions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {
+                "DateLessThan": {"aws:TokenIssueTime": time},
+                "ArnNotEquals": {"lambda:SourceFunctionArn": functions}
+            }
+        }]
+    });
+    Action::PutInlinePolicy {
+        holder: Holder::Role,
+        name: role.to_owned(),
+        policy_name: SESSIONS_POLICY_NAME.to_owned(),
+        document: document.to_string(),
+    }
+}
+
 /// The revocation of a role's sessions issued before `before`: a deny of everything
 /// conditioned on `aws:TokenIssueTime`, so that sessions issued later are untouched.
 pub fn revoke_sessions(role: &str, before: DateTime<Utc>) -> Action {

@@ -13,8 +13,9 @@ use serde_json::Value;
 use crate::action::{Action, Credential, Holder};
 use crate::config::Config;
 use crate::containment::{
-    is_quarantine_document, is_tool_inline, is_tool_policy, quarantine, revoke_sessions,
-    tool_trust_policy, Contained, Created, Guard, Known, Manual, Need, Plan, PolicyVersion,
+    canary_trust_policy, is_quarantine_document, is_tool_inline, is_tool_policy, quarantine,
+    revoke_sessions, revoke_sessions_but, tool_trust_policy, Contained, Created, Guard, Known,
+    Manual, Need, Plan, PolicyVersion,
 };
 use crate::event::CloudTrailRecord;
 use crate::principal::{same_name, EntityKind, Principal};
@@ -64,9 +65,10 @@ pub fn need(record: &CloudTrailRecord, config: &Config) -> Option<Need> {
         "AttachUserPolicy" | "PutUserPolicy" | "AddUserToGroup" => {
             param("userName").map(|n| Need::Guard(Holder::User, n))
         }
-        "AttachRolePolicy" | "PutRolePolicy" | "UpdateAssumeRolePolicy" => {
-            param("roleName").map(|n| Need::Guard(Holder::Role, n))
-        }
+        "AttachRolePolicy"
+        | "PutRolePolicy"
+        | "UpdateAssumeRolePolicy"
+        | "PutRolePermissionsBoundary" => param("roleName").map(|n| Need::Guard(Holder::Role, n)),
         "AttachGroupPolicy" | "PutGroupPolicy" => {
             param("groupName").map(|n| Need::Guard(Holder::Group, n))
         }
@@ -94,7 +96,10 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
         plan.review = true;
         plan
     };
+    // Guarded principals are reported, not undone; the tool's own roles, which change
+    // only with the stack, are put back (attack 13).
     let guarded = |plan: Plan, holder: Holder, name: &str, command: String| match &known.guard {
+        Some(Guard::Tool) | None => plan,
         Some(g) => plan.manual(
             format!(
                 "{what}: {}/{name} is {}, so it is not undone",
@@ -103,7 +108,6 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             ),
             command,
         ),
-        None => plan,
     };
     match event_name {
         // A principal the caller created did not exist before its call (IAM refuses a
@@ -134,26 +138,47 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
             let Some(role) = param("roleName") else {
                 return missing("`roleName`");
             };
-            // One of the tool's own roles trusts Lambda alone (the stack's trust): an
-            // opened trust would give its power to whoever it names, unseen (the rules
-            // leave the tool's own calls out). Put back, reversibly.
-            if known.guard == Some(Guard::Tool)
-                && !config
-                    .canary_role
-                    .as_deref()
-                    .is_some_and(|c| same_name(c, &role))
-            {
+            // One of the tool's own roles trusts Lambda alone (the canary: nobody), the
+            // stack's trust: an opened trust would give its power to whoever it names,
+            // unseen (the rules leave the tool's own calls out). Put back, reversibly,
+            // and the sessions that are not the functions' own revoked (attack 13).
+            if known.guard == Some(Guard::Tool) {
                 let (Some(opened), Some(account)) = (
                     param("policyDocument").map(|d| decoded(&d)),
                     record.recipient_account_id.as_deref(),
                 ) else {
                     return missing("`policyDocument`");
                 };
-                return out.act(vec![Action::SetTrustPolicy {
+                let canary = config
+                    .canary_role
+                    .as_deref()
+                    .is_some_and(|c| same_name(c, &role));
+                let functions: Vec<String> = config
+                    .tool
+                    .functions
+                    .iter()
+                    .map(|f| format!("arn:aws:lambda:us-east-1:{account}:function:{f}"))
+                    .collect();
+                let (document, sessions) = match (canary, functions.is_empty()) {
+                    (true, _) => (
+                        canary_trust_policy(account),
+                        Some(revoke_sessions(&role, now)),
+                    ),
+                    // Without the functions' names their sessions cannot be told apart:
+                    // none is revoked (a function would lose its own).
+                    (false, true) => (tool_trust_policy(account), None),
+                    (false, false) => (
+                        tool_trust_policy(account),
+                        Some(revoke_sessions_but(&role, now, &functions)),
+                    ),
+                };
+                let mut actions = vec![Action::SetTrustPolicy {
                     role,
-                    document: tool_trust_policy(account),
+                    document,
                     replacing: opened,
-                }]);
+                }];
+                actions.extend(sessions);
+                return out.act(actions);
             }
             guarded(
                 out,
@@ -169,6 +194,26 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 ],
             )
             .note("the trust policy before the call is not in the event: the role is quarantined and its sessions revoked, its trust policy left as the caller made it")
+        }
+        // A boundary on one of the tool's roles (the stack sets none) stops a function
+        // from acting or publishing: removed, reversibly. On anyone else's role it only
+        // limits it: reviewed.
+        "PutRolePermissionsBoundary" => {
+            let (Some(role), Some(boundary)) = (param("roleName"), param("permissionsBoundary"))
+            else {
+                return missing("`roleName` and `permissionsBoundary`");
+            };
+            if known.guard != Some(Guard::Tool) {
+                let mut plan = out.note("a boundary only limits the role: review it");
+                plan.review = true;
+                return plan;
+            }
+            out.act(vec![Action::SetBoundary {
+                holder: Holder::Role,
+                name: role,
+                boundary: None,
+                replacing: Some(boundary),
+            }])
         }
         "CreateAccessKey" => {
             let key = response(record, &["accessKey", "accessKeyId"]);
@@ -452,12 +497,12 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
 }
 
 impl Plan {
-    /// The actions, unless the principal is guarded (then only reported).
+    /// The actions, unless the principal is guarded (then only reported); on one of the
+    /// tool's own roles, the actions.
     fn act_unless_guarded(self, known: &Known, actions: Vec<Action>) -> Self {
-        if known.guard.is_some() {
-            self
-        } else {
-            self.act(actions)
+        match known.guard {
+            Some(Guard::Tool) | None => self.act(actions),
+            Some(_) => self,
         }
     }
 }

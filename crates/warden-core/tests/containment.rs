@@ -720,12 +720,8 @@ fn a_grant_to_a_guarded_principal_is_reported_with_the_command_never_undone() {
             "aws iam detach-group-policy --group-name Administrators --policy-arn arn:aws:iam::1:policy/p",
         ),
     ];
-    for guard in [
-        Guard::TrustedAdmin,
-        Guard::Exempt,
-        Guard::Tool,
-        Guard::AdminGroup,
-    ] {
+    // (The tool's own roles are put back, not reported: see the test of attack 13.)
+    for guard in [Guard::TrustedAdmin, Guard::Exempt, Guard::AdminGroup] {
         for (record, command) in &cases {
             let p = plan(record, &guarded(guard.clone()), &c, now());
             assert!(p.actions.is_empty(), "{guard:?} {record:?}");
@@ -1240,15 +1236,9 @@ fn an_opened_trust_on_one_of_the_tools_roles_is_put_back_reversibly() {
     assert!(
         matches!(&p.actions[0].undo(), Action::SetTrustPolicy { document, .. } if document == opened)
     );
-    // The canary role is not a function's: reported.
-    let canary = call(
-        "UpdateAssumeRolePolicy",
-        json!({"roleName": "iam-warden-canary", "policyDocument": opened}),
-        Value::Null,
-    );
-    let p = plan(&canary, &guarded(Guard::Tool), &c, now());
-    assert!(p.actions.is_empty());
-    assert_eq!(p.manual.len(), 1);
+    // Without TOOL_FUNCTION_NAMES the functions' own sessions cannot be told apart:
+    // none is revoked (the functions would lose theirs).
+    assert_eq!(p.actions.len(), 1, "{p:?}");
     // Without the document, nothing to put in its place later: said.
     let bare = call(
         "UpdateAssumeRolePolicy",
@@ -1544,7 +1534,11 @@ fn an_imitation_of_the_tools_inline_policy_on_a_guarded_principal_is_deleted() {
                 "{guard:?} {name}: {p:?}"
             );
         }
-        // Any other inline policy on a guarded principal is only reported.
+        // Any other inline policy on a guarded principal is only reported (on one of the
+        // tool's own roles it is deleted: see the test of attack 13).
+        if guard == Guard::Tool {
+            continue;
+        }
         let p = plan(
             &call(
                 "PutUserPolicy",
@@ -1616,4 +1610,110 @@ fn restore_never_puts_back_the_tools_own_denies() {
         },
         &c
     ));
+}
+
+#[test]
+fn a_change_to_one_of_the_tools_roles_is_put_back_and_outsiders_sessions_revoked() {
+    // Attack 13 (issue 18): the tool's roles change only with the stack. A stopped
+    // caller's grant to one of them (the canary role: an admin policy plus a trust
+    // opened to another account), or a boundary that stops a function, is put back.
+    let c = config(&[
+        ("CANARY_ROLE_NAME", "iam-warden-canary"),
+        (
+            "TOOL_FUNCTION_NAMES",
+            "iam-warden-revoker,iam-warden-pruner",
+        ),
+    ]);
+    let admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+    let attach = call(
+        "AttachRolePolicy",
+        json!({"roleName": "iam-warden-canary", "policyArn": admin}),
+        Value::Null,
+    );
+    let p = plan(&attach, &guarded(Guard::Tool), &c, now());
+    assert_eq!(
+        p.actions,
+        vec![Action::DetachPolicy {
+            holder: Holder::Role,
+            name: "iam-warden-canary".into(),
+            policy_arn: admin.into()
+        }],
+        "{p:?}"
+    );
+    assert!(p.manual.is_empty(), "{p:?}");
+    let boundary = call(
+        "PutRolePermissionsBoundary",
+        json!({"roleName": "iam-warden-revoker", "permissionsBoundary": "arn:aws:iam::123456789012:policy/deny-all"}),
+        Value::Null,
+    );
+    assert_eq!(
+        warden_core::containment_plan::need(&boundary, &c),
+        Some(warden_core::containment::Need::Guard(
+            Holder::Role,
+            "iam-warden-revoker".into()
+        ))
+    );
+    let p = plan(&boundary, &guarded(Guard::Tool), &c, now());
+    assert_eq!(
+        p.actions,
+        vec![Action::SetBoundary {
+            holder: Holder::Role,
+            name: "iam-warden-revoker".into(),
+            boundary: None,
+            replacing: Some("arn:aws:iam::123456789012:policy/deny-all".into()),
+        }],
+        "{p:?}"
+    );
+    // On anyone else's role a boundary only limits it: reviewed, not undone.
+    let other = call(
+        "PutRolePermissionsBoundary",
+        json!({"roleName": "app", "permissionsBoundary": "arn:aws:iam::123456789012:policy/deny-all"}),
+        Value::Null,
+    );
+    let p = plan(&other, &Known::default(), &c, now());
+    assert!(p.actions.is_empty() && p.review, "{p:?}");
+    // The canary's trust goes back to the stack's (nobody may assume it), and every
+    // session of it is revoked.
+    let opened = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
+    let trust = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "iam-warden-canary", "policyDocument": opened}),
+        Value::Null,
+    );
+    let p = plan(&trust, &guarded(Guard::Tool), &c, now());
+    let Some(Action::SetTrustPolicy { document, .. }) = p.actions.first() else {
+        panic!("{p:?}");
+    };
+    let doc: Value = serde_json::from_str(document).unwrap();
+    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        doc["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::123456789012:root"
+    );
+    assert!(
+        matches!(p.actions.get(1), Some(Action::PutInlinePolicy { policy_name, .. }) if policy_name == warden_core::containment::SESSIONS_POLICY_NAME),
+        "{p:?}"
+    );
+    // A function's role: its trust put back, and the sessions that are not the
+    // functions' own revoked (a function's credentials carry lambda:SourceFunctionArn,
+    // which no one else's session has).
+    let trust = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "iam-warden-revoker", "policyDocument": opened}),
+        Value::Null,
+    );
+    let p = plan(&trust, &guarded(Guard::Tool), &c, now());
+    let Some(Action::PutInlinePolicy { document, .. }) = p.actions.get(1) else {
+        panic!("{p:?}");
+    };
+    let doc: Value = serde_json::from_str(document).unwrap();
+    let condition = &doc["Statement"][0]["Condition"];
+    assert!(condition["DateLessThan"]["aws:TokenIssueTime"].is_string());
+    assert_eq!(
+        condition["ArnNotEquals"]["lambda:SourceFunctionArn"],
+        json!([
+            "arn:aws:lambda:us-east-1:123456789012:function:iam-warden-revoker",
+            "arn:aws:lambda:us-east-1:123456789012:function:iam-warden-pruner"
+        ])
+    );
 }
