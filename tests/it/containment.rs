@@ -418,3 +418,58 @@ async fn a_created_users_name_given_to_an_admin_quarantines_the_created_user_not
     assert_eq!(f.account.attached("y12").await, [quarantine(&f)]);
     assert_eq!(f.account.attached("mallory").await, [f.deny()]);
 }
+
+#[tokio::test]
+async fn a_containment_two_callers_hold_is_lifted_only_when_neither_does() {
+    // Issue 18, attack 10, through the ledger table (a scan of the callers' records).
+    let f = Fixture::new(&[]).await;
+    let iam = &f.account.iam;
+    f.account.user("mallory", &[], &[]).await;
+    f.account.user("eve", &[], &[]).await;
+    iam.create_role()
+        .role_name("app")
+        .assume_role_policy_document(TRUST_EC2)
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    for (id, who) in [("s1", "eve"), ("s2", "mallory")] {
+        let call = f.call(
+            id,
+            who,
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "app", "policyDocument": TRUST_OUTSIDE}),
+        );
+        assert!(f.deliver(&r, &[&call]).await.batch_item_failures.is_empty());
+    }
+    let quarantined = || async {
+        iam.list_attached_role_policies()
+            .role_name("app")
+            .send()
+            .await
+            .unwrap()
+            .attached_policies
+            .unwrap_or_default()
+            .iter()
+            .any(|p| p.policy_arn.as_deref() == Some(quarantine(&f).as_str()))
+    };
+    assert!(quarantined().await);
+    let user = |name: &str| Target {
+        kind: EntityKind::User,
+        name: name.into(),
+        arn: format!("arn:aws:iam::{}:user/{name}", f.account.id),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &user("eve"), false)
+        .await
+        .unwrap();
+    assert!(quarantined().await, "{:?}", report.actions);
+    assert!(
+        report.actions.iter().any(|a| a.contains("user/mallory")),
+        "{:?}",
+        report.actions
+    );
+    restore(r.port(), r.config(), r.env(), &user("mallory"), false)
+        .await
+        .unwrap();
+    assert!(!quarantined().await);
+}

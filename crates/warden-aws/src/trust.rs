@@ -342,4 +342,32 @@ impl ActionRecords for AwsAccount {
             None => Ok(None),
         }
     }
+
+    /// A scan of the account's `actions#` items: `warden restore` only, never the
+    /// revoker's hot path.
+    async fn caller_records(&self, account: &str) -> Result<Vec<CallerRecord>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let prefix = actions_key(account, "");
+        let mut pages = ddb
+            .scan()
+            .table_name(table)
+            .filter_expression("begins_with(#k, :p)")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_values(":p", s(prefix.clone()))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut records = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("Scan", e))?;
+            for item in page.items.unwrap_or_default() {
+                let caller = match item.get(KEY) {
+                    Some(AttributeValue::S(k)) => k.strip_prefix(&prefix).unwrap_or(k).to_owned(),
+                    _ => continue,
+                };
+                records.push(caller_record(&caller, &item)?);
+            }
+        }
+        Ok(records)
+    }
 }

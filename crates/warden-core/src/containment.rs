@@ -282,6 +282,14 @@ pub fn never_restored(undo: &Action, config: &Config) -> bool {
     }
 }
 
+/// Whether two recorded actions hold the same containment in place: the same action, or
+/// the same kind of measure on the same principal (a role's sessions revoked at another
+/// time is the same revocation).
+pub fn same_containment(a: &Action, b: &Action) -> bool {
+    let sessions = |x: &Action| matches!(x, Action::PutInlinePolicy { policy_name, .. } if policy_name == SESSIONS_POLICY_NAME);
+    a == b || (sessions(a) && sessions(b) && a.subject() == b.subject())
+}
+
 /// One of the tool's own managed policies: the deny or the quarantine.
 pub fn is_tool_policy(arn: &str, config: &Config) -> bool {
     arn == config.deny_policy_arn || config.quarantine_policy_arn.as_deref() == Some(arn)

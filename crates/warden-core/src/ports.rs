@@ -263,6 +263,12 @@ pub trait ActionRecords: Send + Sync {
         account: &str,
         caller: &str,
     ) -> impl Future<Output = Result<Option<CallerRecord>, PortError>> + Send;
+    /// Every caller's record of the account (`warden restore`: who else holds what it
+    /// would lift).
+    fn caller_records(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<CallerRecord>, PortError>> + Send;
 }
 
 /// Carries out iam-warden's actions on IAM.

@@ -1447,3 +1447,62 @@ async fn at_a_full_inline_room_a_revoked_roles_sessions_are_stopped_by_the_quara
         report.actions
     );
 }
+
+#[tokio::test]
+async fn a_containment_two_callers_hold_is_lifted_only_when_neither_does() {
+    // Attack 10 (issue 18): eve (a false positive) and mallory (who opened the role's
+    // trust to another account) both had the role `app` quarantined and its sessions
+    // revoked. Restoring eve must not lift what mallory's call still needs.
+    let port = account().with_user("eve", &[], &[]);
+    let r = revoker(port, &[]);
+    let opened = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
+    for (id, who) in [("t1", "eve"), ("t2", "mallory")] {
+        let e = event_by(
+            caller("user", who),
+            id,
+            "UpdateAssumeRolePolicy",
+            json!({"roleName": "app", "policyDocument": opened}),
+            Value::Null,
+        );
+        let out = r.batch().process(&e, false).await.unwrap();
+        assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    }
+    let contained = |r: &Revoker<MemoryAccount>| {
+        let app = facts(r, EntityKind::Role, "app");
+        (
+            app.attached_policies.contains(Q),
+            app.inline_policies.contains(SESSIONS_POLICY_NAME),
+        )
+    };
+    assert_eq!(contained(&r), (true, true));
+    let eve = Target {
+        kind: EntityKind::User,
+        name: "eve".into(),
+        arn: format!("arn:aws:iam::{ACCOUNT}:user/eve"),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &eve, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        contained(&r),
+        (true, true),
+        "eve's restore lifted mallory's containment: {:?}",
+        report.actions
+    );
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.contains("kept") && a.contains("user/mallory")),
+        "{:?}",
+        report.actions
+    );
+    assert!(!facts(&r, EntityKind::User, "eve")
+        .attached_policies
+        .contains(DENY));
+    // mallory restored too: nobody holds it any more, it is lifted.
+    restore(r.port(), r.config(), r.env(), &mallory(), false)
+        .await
+        .unwrap();
+    assert_eq!(contained(&r), (false, false));
+}

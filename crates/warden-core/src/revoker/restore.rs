@@ -116,6 +116,7 @@ pub async fn restore<P: RevokerPorts>(
     let caller = crate::action::actor_key(target.kind, &target.name);
     let mut secrets = Vec::new();
     let mut status_put_back = false;
+    let mut others: Option<Vec<crate::action::CallerRecord>> = None;
     if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
         for (key, entry) in &record.actions {
             // With `caller_only`, only the tool's own measure on the caller (its role's
@@ -132,6 +133,33 @@ pub async fn restore<P: RevokerPorts>(
                     _ => false,
                 };
             if entry.state != ActionState::Done || (caller_only && !own_measure) {
+                continue;
+            }
+            // A containment another caller's record still holds (not restored) stays:
+            // only this caller's claim on it is released (attack 10).
+            if others.is_none() {
+                others = Some(port.caller_records(&env.account_id).await?);
+            }
+            let holder = others.iter().flatten().find_map(|other| {
+                (other.caller != caller)
+                    .then(|| {
+                        other.actions.values().find(|a| {
+                            a.state == ActionState::Done
+                                && containment::same_containment(&a.action, &entry.action)
+                        })
+                    })
+                    .flatten()
+                    .map(|a| (other.caller.clone(), a.event_id.clone()))
+            });
+            if let Some((by, event_id)) = holder {
+                let mut released = entry.clone();
+                released.state = ActionState::Restored;
+                port.set_action(&env.account_id, &caller, key, &released)
+                    .await?;
+                actions.push(format!(
+                    "kept: {} (after event `{}`), which {by} also holds (event `{event_id}`, not restored): lifted when no caller holds it",
+                    entry.action, entry.event_id
+                ));
                 continue;
             }
             let undo = entry.action.undo();

@@ -106,4 +106,9 @@ impl ActionRecords for MemoryAccount {
         let s = self.enter("caller_record")?;
         Ok(s.records.get(caller).cloned())
     }
+
+    async fn caller_records(&self, _account: &str) -> Result<Vec<CallerRecord>, PortError> {
+        let s = self.enter("caller_records")?;
+        Ok(s.records.values().cloned().collect())
+    }
 }
