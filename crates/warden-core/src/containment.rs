@@ -164,6 +164,9 @@ pub struct Known {
     pub guard: Option<Guard>,
     /// `None`: not asked, or the policy no longer exists.
     pub versions: Option<Vec<PolicyVersion>>,
+    /// The same grant made earlier by someone else and not taken away since (CloudTrail):
+    /// the call changed nothing, `(by, event id)`.
+    pub earlier: Option<(String, String)>,
 }
 
 /// Something left for a person: what, and the exact command that undoes it.

@@ -257,6 +257,14 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                     policy_arn,
                 }]);
             }
+            // The same grant made earlier by someone else, not taken away since: the call
+            // changed nothing, and undoing it would take away what the principal had.
+            if let (Some((by, event_id)), None) = (&known.earlier, &known.guard) {
+                return out.note(format!(
+                    "{policy_arn} was already attached to {}/{name} by {by} (event `{event_id}`) and not detached since: a no-op grant, left attached",
+                    holder.as_str()
+                ));
+            }
             let command = format!(
                 "aws iam detach-{}-policy --{}-name {name} --policy-arn {policy_arn}",
                 holder.as_str(),
@@ -505,6 +513,55 @@ impl Plan {
             Some(_) => self,
         }
     }
+}
+
+/// The calls whose history tells whether an Attach\*Policy call changed anything: the
+/// attach and the detach of its kind (`None`: not such a call).
+pub fn grant_history_calls(record: &CloudTrailRecord) -> Option<[&'static str; 2]> {
+    if record.is_failed() || !record.is_iam_api_call() {
+        return None;
+    }
+    match record.event_name.as_deref()? {
+        "AttachUserPolicy" => Some(["AttachUserPolicy", "DetachUserPolicy"]),
+        "AttachRolePolicy" => Some(["AttachRolePolicy", "DetachRolePolicy"]),
+        "AttachGroupPolicy" => Some(["AttachGroupPolicy", "DetachGroupPolicy"]),
+        _ => None,
+    }
+}
+
+/// The same grant as `record` (an Attach\*Policy call) made earlier by another caller and
+/// not taken away since, in CloudTrail's `history` (its attaches and detaches): the
+/// newest earlier attach or detach of the same policy to the same principal, if it is an
+/// attach by someone else. A grant the caller made itself before is still its own.
+pub fn earlier_grant<'a>(
+    record: &CloudTrailRecord,
+    history: &'a [CloudTrailRecord],
+) -> Option<&'a CloudTrailRecord> {
+    let [attach, detach] = grant_history_calls(record)?;
+    let key = holder_of(attach).1;
+    let time = |r: &CloudTrailRecord| {
+        r.event_time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    };
+    let at = time(record)?;
+    let name = record.request_param(key)?;
+    let policy = record.request_param("policyArn")?;
+    history
+        .iter()
+        .filter(|r| {
+            !r.is_failed()
+                && r.event_id != record.event_id
+                && matches!(r.event_name.as_deref(), Some(n) if n == attach || n == detach)
+                && r.request_param(key).is_some_and(|n| same_name(n, name))
+                && r.request_param("policyArn") == Some(policy)
+                && time(r).is_some_and(|t| t < at)
+        })
+        .max_by_key(|r| time(r))
+        .filter(|r| {
+            r.event_name.as_deref() == Some(attach)
+                && crate::grant::actor(r) != crate::grant::actor(record)
+        })
 }
 
 /// What is said of a call whose containment failed for good (the ledger refusing its

@@ -93,6 +93,7 @@ fn quarantine(holder: Holder, name: &str) -> Action {
 fn guarded(guard: Guard) -> Known {
     Known {
         guard: Some(guard),
+        earlier: None,
         versions: None,
     }
 }
@@ -482,6 +483,7 @@ fn a_new_default_version_is_undone_only_when_iam_shows_which_was_the_default() {
     assert_eq!(need(&r, &config(&[])), Some(Need::Versions(policy.into())));
     let versions = |list: &[(&str, bool)]| Known {
         guard: None,
+        earlier: None,
         versions: Some(
             list.iter()
                 .map(|(id, d)| PolicyVersion {
@@ -549,6 +551,7 @@ fn set_default_policy_version_is_reported_with_the_command_never_guessed() {
     );
     let known = Known {
         guard: None,
+        earlier: None,
         versions: Some(vec![
             PolicyVersion {
                 id: "v1".into(),
@@ -1139,6 +1142,7 @@ fn an_undecided_default_version_names_the_candidates_in_its_command() {
     );
     let known = Known {
         guard: None,
+        earlier: None,
         versions: Some(
             [("v1", false), ("v2", false), ("v3", true)]
                 .iter()
@@ -1309,6 +1313,7 @@ fn a_version_made_just_before_the_call_is_never_taken_for_the_previous_default()
     };
     let known = |created: Option<DateTime<Utc>>| Known {
         guard: None,
+        earlier: None,
         versions: Some(vec![
             PolicyVersion {
                 id: "v2".into(),
@@ -1374,6 +1379,7 @@ fn a_new_default_with_no_other_version_says_so() {
     );
     let known = Known {
         guard: None,
+        earlier: None,
         versions: Some(vec![PolicyVersion {
             id: "v2".into(),
             is_default: true,
@@ -1716,4 +1722,138 @@ fn a_change_to_one_of_the_tools_roles_is_put_back_and_outsiders_sessions_revoked
             "arn:aws:lambda:us-east-1:123456789012:function:iam-warden-pruner"
         ])
     );
+}
+
+#[test]
+fn the_same_containment_is_the_same_action_or_the_same_roles_sessions_revoked() {
+    use warden_core::containment::{quarantine, revoke_sessions, same_containment};
+    let c = config(&[]);
+    let q_app = quarantine(Holder::Role, "app", &c);
+    assert!(same_containment(&q_app, &q_app.clone()));
+    assert!(!same_containment(
+        &q_app,
+        &quarantine(Holder::Role, "other", &c)
+    ));
+    assert!(!same_containment(
+        &q_app,
+        &quarantine(Holder::User, "app", &c)
+    ));
+    let earlier = now() - chrono::TimeDelta::minutes(5);
+    assert!(
+        same_containment(
+            &revoke_sessions("app", now()),
+            &revoke_sessions("app", earlier)
+        ),
+        "a role's sessions revoked at another time is the same revocation"
+    );
+    assert!(!same_containment(
+        &revoke_sessions("app", now()),
+        &revoke_sessions("other", now())
+    ));
+    assert!(!same_containment(&revoke_sessions("app", now()), &q_app));
+    assert!(!same_containment(&q_app, &revoke_sessions("app", now())));
+    // Another inline policy on the same role is not a sessions revocation.
+    let other_inline = Action::PutInlinePolicy {
+        holder: Holder::Role,
+        name: "app".into(),
+        policy_name: "x".into(),
+        document: "{}".into(),
+    };
+    assert!(!same_containment(
+        &other_inline,
+        &revoke_sessions("app", now())
+    ));
+    assert!(!same_containment(
+        &revoke_sessions("app", now()),
+        &other_inline
+    ));
+}
+
+#[test]
+fn a_grant_cloudtrail_shows_was_already_there_is_left_and_said() {
+    // Attack 12 (issue 18): the plan leaves a no-op grant; the history decides what is one.
+    use warden_core::containment_plan::{earlier_grant, grant_history_calls};
+    let p_arn = "arn:aws:iam::123456789012:policy/app-prod";
+    let attach = |who: &str, id: &str, time: &str, name: &str| -> CloudTrailRecord {
+        let mut r = call(
+            name,
+            json!({"roleName": "app", "policyArn": p_arn}),
+            Value::Null,
+        );
+        r.event_id = Some(id.into());
+        r.event_time = Some(time.into());
+        if let Some(u) = r.user_identity.as_mut() {
+            u.arn = Some(format!("arn:aws:iam::123456789012:user/{who}"));
+            u.user_name = Some(who.into());
+        }
+        r
+    };
+    let now_call = attach("mallory", "n", "2026-12-05T10:00:00Z", "AttachRolePolicy");
+    assert_eq!(
+        grant_history_calls(&now_call),
+        Some(["AttachRolePolicy", "DetachRolePolicy"])
+    );
+    assert_eq!(
+        grant_history_calls(&call("PutRolePolicy", json!({}), Value::Null)),
+        None
+    );
+    let by_deployer = attach("deployer", "d", "2026-12-01T10:00:00Z", "AttachRolePolicy");
+    let detached = attach("deployer", "x", "2026-12-02T10:00:00Z", "DetachRolePolicy");
+    let later = attach("deployer", "l", "2026-12-05T10:00:01Z", "AttachRolePolicy");
+    let other_role = {
+        let mut r = by_deployer.clone();
+        r.request_parameters = Some(json!({"roleName": "db", "policyArn": p_arn}));
+        r
+    };
+    let other_policy = {
+        let mut r = by_deployer.clone();
+        r.request_parameters =
+            Some(json!({"roleName": "app", "policyArn": "arn:aws:iam::1:policy/x"}));
+        r
+    };
+    let failed = {
+        let mut r = by_deployer.clone();
+        r.error_code = Some("AccessDenied".into());
+        r
+    };
+    let found = |history: &[CloudTrailRecord]| {
+        earlier_grant(&now_call, history).and_then(|r| r.event_id.clone())
+    };
+    assert_eq!(found(std::slice::from_ref(&by_deployer)), Some("d".into()));
+    assert_eq!(
+        found(&[by_deployer.clone(), detached.clone()]),
+        None,
+        "detached since"
+    );
+    assert_eq!(found(&[detached.clone(), by_deployer.clone()]), None);
+    assert_eq!(found(std::slice::from_ref(&later)), None, "after this call");
+    assert_eq!(found(&[other_role, other_policy, failed]), None);
+    let own = attach("mallory", "m", "2026-12-01T10:00:00Z", "AttachRolePolicy");
+    assert_eq!(
+        found(&[own]),
+        None,
+        "the caller's own earlier grant is still hers"
+    );
+    assert_eq!(
+        found(std::slice::from_ref(&now_call)),
+        None,
+        "the call itself"
+    );
+    // Names as IAM compares them.
+    let mut upper = by_deployer.clone();
+    upper.request_parameters = Some(json!({"roleName": "APP", "policyArn": p_arn}));
+    assert_eq!(found(&[upper]), Some("d".into()));
+
+    // The plan leaves it, and says so; a guard still decides first.
+    let c = config(&[]);
+    let known = Known {
+        guard: None,
+        versions: None,
+        earlier: Some(("user/deployer".into(), "d".into())),
+    };
+    let p = plan(&now_call, &known, &c, now());
+    assert!(p.actions.is_empty(), "{p:?}");
+    assert!(p.note.unwrap().contains("already attached"));
+    let p = plan(&now_call, &Known::default(), &c, now());
+    assert_eq!(p.actions.len(), 1);
 }

@@ -247,13 +247,16 @@ async fn a_duplicate_in_a_later_invocation_costs_one_call_and_a_removed_deny_is_
     assert_eq!(again.decision, Decision::AlreadyRevoked);
     // One call for the caller (is the deny still there?); then the containment of the
     // call it made before the deny: the trust ledger (is the grantee a trusted admin or
-    // exempt? once per invocation; IAM only if the ledger names it), the record, the
-    // detach and its state (`backdoor` is gone here: nothing to notify).
+    // exempt? once per invocation; IAM only if the ledger names it), CloudTrail's
+    // attaches and detaches of the kind (was it there already? cached a minute), the
+    // record, the detach and its state (`backdoor` is gone here: nothing to notify).
     assert_eq!(
         r.port().lock().calls,
         vec![
             "deny_present",
             "trust_set",
+            "lookup",
+            "lookup",
             "record_actions",
             "apply",
             "set_action"

@@ -1506,3 +1506,96 @@ async fn a_containment_two_callers_hold_is_lifted_only_when_neither_does() {
         .unwrap();
     assert_eq!(contained(&r), (false, false));
 }
+
+#[tokio::test]
+async fn a_no_op_grant_of_what_a_role_already_had_is_left_and_said() {
+    // Attack 12 (issue 18): mallory re-attaches a policy the production role `app` was
+    // given two days ago by the deployer. Detaching it would be an outage, and its only
+    // undo restores mallory too: CloudTrail shows it was there, so it is left.
+    const PROD: &str = "arn:aws:iam::123456789012:policy/app-prod";
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "app".into()))
+        .unwrap()
+        .attached_policies
+        .insert(PROD.into());
+    let at = |minutes: i64| {
+        (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let earlier = |id: &str, who: &str, name: &str, minutes: i64| {
+        let e = event_by(
+            caller("user", who),
+            id,
+            name,
+            json!({"roleName": "app", "policyArn": PROD}),
+            Value::Null,
+        );
+        let mut rec = changed(e, |rec| rec["eventTime"] = json!(at(minutes)))
+            .record()
+            .unwrap()
+            .clone();
+        rec.event_id = Some(id.into());
+        rec
+    };
+    r.port()
+        .in_trail(earlier("d1", "deployer", "AttachRolePolicy", 2 * 24 * 60));
+    let again = event_by(
+        caller("user", "mallory"),
+        "n1",
+        "AttachRolePolicy",
+        json!({"roleName": "app", "policyArn": PROD}),
+        Value::Null,
+    );
+    let out = r.batch().process(&again, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        facts(&r, EntityKind::Role, "app")
+            .attached_policies
+            .contains(PROD),
+        "a no-op grant was undone: {:?}",
+        out.actions
+    );
+    let body = r.port().notices()[0].body.clone();
+    assert!(
+        body.contains("already attached") && body.contains("d1"),
+        "{body}"
+    );
+
+    // Detached since (by anyone), the grant is mallory's: undone.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "app".into()))
+        .unwrap()
+        .attached_policies
+        .insert(PROD.into());
+    r.port()
+        .in_trail(earlier("d1", "deployer", "AttachRolePolicy", 3 * 24 * 60));
+    r.port()
+        .in_trail(earlier("d2", "deployer", "DetachRolePolicy", 2 * 24 * 60));
+    r.batch().process(&again, false).await.unwrap();
+    assert!(!facts(&r, EntityKind::Role, "app")
+        .attached_policies
+        .contains(PROD));
+
+    // Attached earlier by mallory herself: still hers, undone.
+    let r = revoker(account(), &[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "app".into()))
+        .unwrap()
+        .attached_policies
+        .insert(PROD.into());
+    r.port()
+        .in_trail(earlier("m0", "mallory", "AttachRolePolicy", 30));
+    r.batch().process(&again, false).await.unwrap();
+    assert!(!facts(&r, EntityKind::Role, "app")
+        .attached_policies
+        .contains(PROD));
+}

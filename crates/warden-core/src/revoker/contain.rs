@@ -19,6 +19,10 @@ use crate::principal::{same_name, EntityKind, Principal, Target};
 use super::keys::event_key;
 use super::state::Invocation;
 
+/// How far back CloudTrail is asked whether a grant was already there: its whole event
+/// history.
+const PRIOR_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::days(90);
+
 /// How far back a stopped caller's held self-service containments are released.
 const HELD_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
@@ -463,6 +467,30 @@ impl<P: RevokerPorts> Invocation<'_, P> {
 
     /// What the containment plan asks to know: whether the grantee is guarded, or a
     /// policy's versions.
+    /// The same grant as `record` made earlier by someone else and not taken away since,
+    /// from CloudTrail's history ([`PRIOR_LOOKBACK`]; a grant older than that is not
+    /// seen). A look-up CloudTrail does not answer is unknown: the grant is undone, as
+    /// without this look-up, and the event never waits on it.
+    async fn earlier_grant(
+        &self,
+        record: &CloudTrailRecord,
+        calls: [&str; 2],
+    ) -> Result<Option<(String, String)>, PortError> {
+        let mut history = Vec::new();
+        for call in calls {
+            match self.lookup(call, PRIOR_LOOKBACK).await {
+                Ok(found) => history.extend(found),
+                Err(e) if e.is_transient() => {
+                    warn!(error = %e, "CloudTrail did not answer: the grant is taken as new");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(containment_plan::earlier_grant(record, &history)
+            .map(|r| (grant::actor(r), r.event_id.clone().unwrap_or_default())))
+    }
+
     async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
         let r = self.revoker;
         Ok(match containment_plan::need(record, &r.config) {
@@ -472,20 +500,28 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     Some(kind) => self.guard_facts(kind, &name).await?,
                     None => None,
                 };
+                let guard = containment::guard_of(
+                    holder,
+                    &name,
+                    facts.as_ref(),
+                    &r.config,
+                    &self.tool_roles(),
+                );
+                // A grant that would be undone: did it change anything (attack 12)?
+                let earlier = match (&guard, containment_plan::grant_history_calls(record)) {
+                    (None, Some(calls)) => self.earlier_grant(record, calls).await?,
+                    _ => None,
+                };
                 Known {
-                    guard: containment::guard_of(
-                        holder,
-                        &name,
-                        facts.as_ref(),
-                        &r.config,
-                        &self.tool_roles(),
-                    ),
+                    guard,
                     versions: None,
+                    earlier,
                 }
             }
             Some(Need::Versions(arn)) => Known {
                 guard: None,
                 versions: r.port.policy_versions(&arn).await?,
+                earlier: None,
             },
         })
     }

@@ -50,10 +50,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             })
             .cloned();
         if found.is_none() {
-            let since = Utc::now() - grant::GRANT_LOOKBACK;
             let mut records = Vec::new();
             for call in status.grant_calls(target.kind) {
-                match self.lookup(call, since).await {
+                match self.lookup(call, grant::GRANT_LOOKBACK).await {
                     Ok(found) => records.extend(found),
                     // Only this event waits for CloudTrail (attack 16): never the batch.
                     Err(e) if e.is_transient() => {
@@ -165,24 +164,26 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         }
     }
 
-    /// CloudTrail's records of one call, reused for [`TRAIL_CACHE`].
-    async fn lookup(
+    /// CloudTrail's records of one call over the last `lookback`, reused for
+    /// [`TRAIL_CACHE`] (per call and lookback).
+    pub(super) async fn lookup(
         &self,
         call: &str,
-        since: chrono::DateTime<Utc>,
+        lookback: chrono::TimeDelta,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
         let r = self.revoker;
+        let key = format!("{call}/{}", lookback.num_seconds());
         {
             let cache = r.trail.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, records)) = cache.get(call) {
+            if let Some((at, records)) = cache.get(&key) {
                 if at.elapsed() < TRAIL_CACHE {
                     return Ok(records.clone());
                 }
             }
         }
-        let records = r.port.lookup(call, since).await?;
+        let records = r.port.lookup(call, Utc::now() - lookback).await?;
         let mut cache = r.trail.lock().unwrap_or_else(|e| e.into_inner());
-        cache.insert(call.to_owned(), (Instant::now(), records.clone()));
+        cache.insert(key, (Instant::now(), records.clone()));
         Ok(records)
     }
 
