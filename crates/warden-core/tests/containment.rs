@@ -1857,3 +1857,42 @@ fn a_grant_cloudtrail_shows_was_already_there_is_left_and_said() {
     let p = plan(&now_call, &Known::default(), &c, now());
     assert_eq!(p.actions.len(), 1);
 }
+
+#[test]
+fn the_history_a_grant_needs_and_a_failed_containment_are_exactly_these() {
+    use warden_core::containment_plan::{describe, earlier_grant, failed, grant_history_calls};
+    for (name, detach) in [
+        ("AttachUserPolicy", "DetachUserPolicy"),
+        ("AttachRolePolicy", "DetachRolePolicy"),
+        ("AttachGroupPolicy", "DetachGroupPolicy"),
+    ] {
+        let r = call(name, json!({}), Value::Null);
+        assert_eq!(grant_history_calls(&r), Some([name, detach]));
+        let mut refused = r.clone();
+        refused.error_code = Some("AccessDenied".into());
+        assert_eq!(grant_history_calls(&refused), None, "a failed call");
+        let mut elsewhere = r.clone();
+        elsewhere.event_source = Some("s3.amazonaws.com".into());
+        assert_eq!(grant_history_calls(&elsewhere), None, "not IAM");
+    }
+    // A grant in the same second as the call is not before it.
+    let p_arn = "arn:aws:iam::123456789012:policy/app-prod";
+    let mut now_call = call(
+        "AttachRolePolicy",
+        json!({"roleName": "app", "policyArn": p_arn}),
+        Value::Null,
+    );
+    now_call.event_time = Some("2026-12-05T10:00:00Z".into());
+    let mut same_second = now_call.clone();
+    same_second.event_id = Some("other".into());
+    if let Some(u) = same_second.user_identity.as_mut() {
+        u.arn = Some("arn:aws:iam::123456789012:user/deployer".into());
+    }
+    assert!(earlier_grant(&now_call, std::slice::from_ref(&same_second)).is_none());
+    // A containment that failed for good: what the call did, why, for review.
+    let c = failed(&now_call, "e1".into(), "boom");
+    assert_eq!(c.event_id, "e1");
+    assert_eq!(c.plan.what, describe(&now_call));
+    assert!(c.plan.review);
+    assert!(c.plan.note.unwrap().contains("boom"));
+}

@@ -184,6 +184,7 @@ async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
         .await
         .unwrap();
     assert!(taken);
+    assert_eq!(set.account, ACCOUNT);
     let keys: Vec<&String> = set.entries.keys().collect();
     assert_eq!(keys, ["admin:user/alice", "exempt:user/ci-bot"]);
     let notices = port.notices();
