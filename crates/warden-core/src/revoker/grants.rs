@@ -139,7 +139,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     verdict.reason
                 );
                 verdict.decision = Decision::Deferred;
-                verdict.defer = Some(wait);
+                // CloudTrail's history usually lags its delivery by seconds: asked again
+                // soon, not at the end of the wait.
+                verdict.defer = Some(wait.min(trust::LOOKUP_RETRY));
                 Ok(false)
             }
             Confirmation::Pending(_) => {
