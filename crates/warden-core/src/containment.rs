@@ -167,6 +167,8 @@ pub struct Known {
     /// The same grant made earlier by someone else and not taken away since (CloudTrail):
     /// the call changed nothing, `(by, event id)`.
     pub earlier: Option<(String, String)>,
+    /// A role's trust document before the call (CloudTrail), `(document, event id)`.
+    pub previous_trust: Option<(String, String)>,
 }
 
 /// Something left for a person: what, and the exact command that undoes it.

@@ -180,12 +180,15 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 actions.extend(sessions);
                 return out.act(actions);
             }
-            guarded(
-                out,
-                Holder::Role,
-                &role,
-                format!("aws iam get-role --role-name {role}  # review its trust policy, then aws iam update-assume-role-policy"),
-            )
+            // A guarded role's trust is reported with the document it replaced, when
+            // CloudTrail has it (its newest earlier trust change, or its creation).
+            let command = match &known.previous_trust {
+                Some((document, _)) => format!(
+                    "aws iam update-assume-role-policy --role-name {role} --policy-document '{document}'"
+                ),
+                None => format!("aws iam get-role --role-name {role}  # review its trust policy, then aws iam update-assume-role-policy"),
+            };
+            guarded(out, Holder::Role, &role, command)
             .act_unless_guarded(
                 known,
                 vec![
@@ -562,6 +565,51 @@ pub fn earlier_grant<'a>(
             r.event_name.as_deref() == Some(attach)
                 && crate::grant::actor(r) != crate::grant::actor(record)
         })
+}
+
+/// The calls whose history holds a role's trust before an UpdateAssumeRolePolicy call
+/// (`None`: not such a call).
+pub fn trust_history_calls(record: &CloudTrailRecord) -> Option<[&'static str; 2]> {
+    (!record.is_failed()
+        && record.is_iam_api_call()
+        && record.event_name.as_deref() == Some("UpdateAssumeRolePolicy"))
+    .then_some(["UpdateAssumeRolePolicy", "CreateRole"])
+}
+
+/// The trust document a role had before `record` (an UpdateAssumeRolePolicy call), from
+/// CloudTrail's `history`: the newest earlier successful trust change of the role, or its
+/// creation, `(document, event id)`.
+pub fn previous_trust(
+    record: &CloudTrailRecord,
+    history: &[CloudTrailRecord],
+) -> Option<(String, String)> {
+    trust_history_calls(record)?;
+    let time = |r: &CloudTrailRecord| {
+        r.event_time
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+    };
+    let at = time(record)?;
+    let role = record.request_param("roleName")?;
+    history
+        .iter()
+        .filter(|r| {
+            !r.is_failed()
+                && r.event_id != record.event_id
+                && r.request_param("roleName")
+                    .is_some_and(|n| same_name(n, role))
+                && time(r).is_some_and(|t| t < at)
+        })
+        .filter_map(|r| {
+            let key = match r.event_name.as_deref()? {
+                "UpdateAssumeRolePolicy" => "policyDocument",
+                "CreateRole" => "assumeRolePolicyDocument",
+                _ => return None,
+            };
+            Some((r, decoded(r.request_param(key)?)))
+        })
+        .max_by_key(|(r, _)| time(r))
+        .map(|(r, document)| (document, r.event_id.clone().unwrap_or_default()))
 }
 
 /// What is said of a call whose containment failed for good (the ledger refusing its

@@ -94,6 +94,7 @@ fn guarded(guard: Guard) -> Known {
     Known {
         guard: Some(guard),
         earlier: None,
+        previous_trust: None,
         versions: None,
     }
 }
@@ -484,6 +485,7 @@ fn a_new_default_version_is_undone_only_when_iam_shows_which_was_the_default() {
     let versions = |list: &[(&str, bool)]| Known {
         guard: None,
         earlier: None,
+        previous_trust: None,
         versions: Some(
             list.iter()
                 .map(|(id, d)| PolicyVersion {
@@ -552,6 +554,7 @@ fn set_default_policy_version_is_reported_with_the_command_never_guessed() {
     let known = Known {
         guard: None,
         earlier: None,
+        previous_trust: None,
         versions: Some(vec![
             PolicyVersion {
                 id: "v1".into(),
@@ -1143,6 +1146,7 @@ fn an_undecided_default_version_names_the_candidates_in_its_command() {
     let known = Known {
         guard: None,
         earlier: None,
+        previous_trust: None,
         versions: Some(
             [("v1", false), ("v2", false), ("v3", true)]
                 .iter()
@@ -1314,6 +1318,7 @@ fn a_version_made_just_before_the_call_is_never_taken_for_the_previous_default()
     let known = |created: Option<DateTime<Utc>>| Known {
         guard: None,
         earlier: None,
+        previous_trust: None,
         versions: Some(vec![
             PolicyVersion {
                 id: "v2".into(),
@@ -1380,6 +1385,7 @@ fn a_new_default_with_no_other_version_says_so() {
     let known = Known {
         guard: None,
         earlier: None,
+        previous_trust: None,
         versions: Some(vec![PolicyVersion {
             id: "v2".into(),
             is_default: true,
@@ -1850,6 +1856,7 @@ fn a_grant_cloudtrail_shows_was_already_there_is_left_and_said() {
         guard: None,
         versions: None,
         earlier: Some(("user/deployer".into(), "d".into())),
+        previous_trust: None,
     };
     let p = plan(&now_call, &known, &c, now());
     assert!(p.actions.is_empty(), "{p:?}");
@@ -1895,4 +1902,103 @@ fn the_history_a_grant_needs_and_a_failed_containment_are_exactly_these() {
     assert_eq!(c.plan.what, describe(&now_call));
     assert!(c.plan.review);
     assert!(c.plan.note.unwrap().contains("boom"));
+}
+
+#[test]
+fn a_guarded_roles_trust_change_is_reported_with_the_document_it_replaced() {
+    // Left open (issue 18): an exempt role's trust opened by a stopped caller is only
+    // reported; the command to put it back needs the document before, which CloudTrail
+    // has (the role's newest earlier UpdateAssumeRolePolicy, or its CreateRole).
+    use warden_core::containment_plan::{previous_trust, trust_history_calls};
+    const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let opened = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
+    let mut change = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "ci", "policyDocument": opened}),
+        Value::Null,
+    );
+    change.event_time = Some("2026-12-05T10:00:00Z".into());
+    assert_eq!(
+        trust_history_calls(&change),
+        Some(["UpdateAssumeRolePolicy", "CreateRole"])
+    );
+    assert_eq!(
+        trust_history_calls(&call("CreateRole", json!({}), Value::Null)),
+        None
+    );
+    let at = |name: &str, id: &str, time: &str, params: Value| {
+        let mut r = call(name, params, Value::Null);
+        r.event_id = Some(id.into());
+        r.event_time = Some(time.into());
+        r
+    };
+    let created = at(
+        "CreateRole",
+        "c",
+        "2026-11-01T10:00:00Z",
+        json!({"roleName": "ci", "assumeRolePolicyDocument": TRUST_EC2}),
+    );
+    let updated = at(
+        "UpdateAssumeRolePolicy",
+        "u",
+        "2026-11-02T10:00:00Z",
+        json!({"roleName": "CI", "policyDocument": "%7B%22Version%22%3A%222012-10-17%22%7D"}),
+    );
+    let other_role = at(
+        "UpdateAssumeRolePolicy",
+        "o",
+        "2026-11-03T10:00:00Z",
+        json!({"roleName": "db", "policyDocument": "{}"}),
+    );
+    let after = at(
+        "UpdateAssumeRolePolicy",
+        "a",
+        "2026-12-05T10:00:01Z",
+        json!({"roleName": "ci", "policyDocument": "{}"}),
+    );
+    assert_eq!(
+        previous_trust(&change, std::slice::from_ref(&created)),
+        Some((TRUST_EC2.to_owned(), "c".to_owned()))
+    );
+    assert_eq!(
+        previous_trust(
+            &change,
+            &[created.clone(), updated, other_role.clone(), after]
+        ),
+        Some((r#"{"Version":"2012-10-17"}"#.to_owned(), "u".to_owned())),
+        "the newest before the call, decoded"
+    );
+    assert_eq!(previous_trust(&change, &[other_role]), None);
+    // A change in the same second as the call is not before it.
+    let mut same_second = created.clone();
+    same_second.event_time = change.event_time.clone();
+    assert_eq!(previous_trust(&change, &[same_second]), None);
+
+    // The plan reports it with the command that puts the old document back.
+    let c = config(&[]);
+    let known = Known {
+        guard: Some(Guard::Exempt),
+        versions: None,
+        earlier: None,
+        previous_trust: Some((TRUST_EC2.to_owned(), "c".to_owned())),
+    };
+    let p = plan(&change, &known, &c, now());
+    assert!(p.actions.is_empty(), "{p:?}");
+    assert_eq!(p.manual.len(), 1, "{p:?}");
+    assert!(
+        p.manual[0]
+            .command
+            .starts_with("aws iam update-assume-role-policy --role-name ci --policy-document '")
+            && p.manual[0].command.contains("ec2.amazonaws.com"),
+        "{}",
+        p.manual[0].command
+    );
+    // Without it, the review command as before.
+    let p = plan(&change, &guarded(Guard::Exempt), &c, now());
+    assert!(
+        p.manual[0]
+            .command
+            .contains("aws iam get-role --role-name ci"),
+        "{p:?}"
+    );
 }

@@ -491,6 +491,28 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             .map(|r| (grant::actor(r), r.event_id.clone().unwrap_or_default())))
     }
 
+    /// The trust a role had before `record`, from CloudTrail's history
+    /// ([`PRIOR_LOOKBACK`]); a look-up CloudTrail does not answer leaves it unknown (the
+    /// report then gives the review command).
+    async fn previous_trust(
+        &self,
+        record: &CloudTrailRecord,
+        calls: [&str; 2],
+    ) -> Result<Option<(String, String)>, PortError> {
+        let mut history = Vec::new();
+        for call in calls {
+            match self.lookup(call, PRIOR_LOOKBACK).await {
+                Ok(found) => history.extend(found),
+                Err(e) if e.is_transient() => {
+                    warn!(error = %e, "CloudTrail did not answer: the trust before is unknown");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(containment_plan::previous_trust(record, &history))
+    }
+
     async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
         let r = self.revoker;
         Ok(match containment_plan::need(record, &r.config) {
@@ -512,16 +534,27 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     (None, Some(calls)) => self.earlier_grant(record, calls).await?,
                     _ => None,
                 };
+                // A guarded role's trust change, only reported: the document before, for
+                // the command that puts it back.
+                let previous_trust = match (
+                    guard.as_ref().filter(|g| **g != containment::Guard::Tool),
+                    containment_plan::trust_history_calls(record),
+                ) {
+                    (Some(_), Some(calls)) => self.previous_trust(record, calls).await?,
+                    _ => None,
+                };
                 Known {
                     guard,
                     versions: None,
                     earlier,
+                    previous_trust,
                 }
             }
             Some(Need::Versions(arn)) => Known {
                 guard: None,
                 versions: r.port.policy_versions(&arn).await?,
                 earlier: None,
+                previous_trust: None,
             },
         })
     }
