@@ -15,6 +15,7 @@ pub mod grant;
 pub mod notice;
 pub mod ports;
 pub mod principal;
+pub mod prior;
 pub mod prune;
 pub mod prune_policy;
 pub mod pruner;

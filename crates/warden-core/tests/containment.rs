@@ -1778,7 +1778,7 @@ fn the_same_containment_is_the_same_action_or_the_same_roles_sessions_revoked() 
 #[test]
 fn a_grant_cloudtrail_shows_was_already_there_is_left_and_said() {
     // Attack 12 (issue 18): the plan leaves a no-op grant; the history decides what is one.
-    use warden_core::containment_plan::{earlier_grant, grant_history_calls};
+    use warden_core::prior::{earlier_grant, grant_history_calls};
     let p_arn = "arn:aws:iam::123456789012:policy/app-prod";
     let attach = |who: &str, id: &str, time: &str, name: &str| -> CloudTrailRecord {
         let mut r = call(
@@ -1867,7 +1867,8 @@ fn a_grant_cloudtrail_shows_was_already_there_is_left_and_said() {
 
 #[test]
 fn the_history_a_grant_needs_and_a_failed_containment_are_exactly_these() {
-    use warden_core::containment_plan::{describe, earlier_grant, failed, grant_history_calls};
+    use warden_core::containment_plan::{describe, failed};
+    use warden_core::prior::{earlier_grant, grant_history_calls};
     for (name, detach) in [
         ("AttachUserPolicy", "DetachUserPolicy"),
         ("AttachRolePolicy", "DetachRolePolicy"),
@@ -1909,7 +1910,7 @@ fn a_guarded_roles_trust_change_is_reported_with_the_document_it_replaced() {
     // Left open (issue 18): an exempt role's trust opened by a stopped caller is only
     // reported; the command to put it back needs the document before, which CloudTrail
     // has (the role's newest earlier UpdateAssumeRolePolicy, or its CreateRole).
-    use warden_core::containment_plan::{previous_trust, trust_history_calls};
+    use warden_core::prior::{previous_trust, trust_history_calls};
     const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
     let opened = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:root"},"Action":"sts:AssumeRole"}]}"#;
     let mut change = call(

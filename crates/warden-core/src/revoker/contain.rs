@@ -15,6 +15,7 @@ use crate::facts::CallerFacts;
 use crate::grant;
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{same_name, EntityKind, Principal, Target};
+use crate::prior;
 
 use super::keys::event_key;
 use super::state::Invocation;
@@ -487,7 +488,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(containment_plan::earlier_grant(record, &history)
+        Ok(prior::earlier_grant(record, &history)
             .map(|r| (grant::actor(r), r.event_id.clone().unwrap_or_default())))
     }
 
@@ -510,7 +511,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(containment_plan::previous_trust(record, &history))
+        Ok(prior::previous_trust(record, &history))
     }
 
     async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
@@ -530,7 +531,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     &self.tool_roles(),
                 );
                 // A grant that would be undone: did it change anything (attack 12)?
-                let earlier = match (&guard, containment_plan::grant_history_calls(record)) {
+                let earlier = match (&guard, prior::grant_history_calls(record)) {
                     (None, Some(calls)) => self.earlier_grant(record, calls).await?,
                     _ => None,
                 };
@@ -538,7 +539,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 // the command that puts it back.
                 let previous_trust = match (
                     guard.as_ref().filter(|g| **g != containment::Guard::Tool),
-                    containment_plan::trust_history_calls(record),
+                    prior::trust_history_calls(record),
                 ) {
                     (Some(_), Some(calls)) => self.previous_trust(record, calls).await?,
                     _ => None,
