@@ -466,54 +466,30 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(released)
     }
 
+    /// CloudTrail's records of `calls` over its whole history ([`PRIOR_LOOKBACK`]), for
+    /// what the event cannot say of the state before it. `None`: CloudTrail did not
+    /// answer; the caller then acts as without the look-up, and the event never waits.
+    async fn prior_history(
+        &self,
+        calls: [&str; 2],
+    ) -> Result<Option<Vec<CloudTrailRecord>>, PortError> {
+        let mut history = Vec::new();
+        for call in calls {
+            match self.lookup(call, PRIOR_LOOKBACK).await {
+                Ok(found) => history.extend(found),
+                Err(e) if e.is_transient() => {
+                    warn!(error = %e, "CloudTrail did not answer: the state before the call is unknown");
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(history))
+    }
+
     /// What the containment plan asks to know: whether the grantee is guarded, or a
-    /// policy's versions.
-    /// The same grant as `record` made earlier by someone else and not taken away since,
-    /// from CloudTrail's history ([`PRIOR_LOOKBACK`]; a grant older than that is not
-    /// seen). A look-up CloudTrail does not answer is unknown: the grant is undone, as
-    /// without this look-up, and the event never waits on it.
-    async fn earlier_grant(
-        &self,
-        record: &CloudTrailRecord,
-        calls: [&str; 2],
-    ) -> Result<Option<(String, String)>, PortError> {
-        let mut history = Vec::new();
-        for call in calls {
-            match self.lookup(call, PRIOR_LOOKBACK).await {
-                Ok(found) => history.extend(found),
-                Err(e) if e.is_transient() => {
-                    warn!(error = %e, "CloudTrail did not answer: the grant is taken as new");
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(prior::earlier_grant(record, &history)
-            .map(|r| (grant::actor(r), r.event_id.clone().unwrap_or_default())))
-    }
-
-    /// The trust a role had before `record`, from CloudTrail's history
-    /// ([`PRIOR_LOOKBACK`]); a look-up CloudTrail does not answer leaves it unknown (the
-    /// report then gives the review command).
-    async fn previous_trust(
-        &self,
-        record: &CloudTrailRecord,
-        calls: [&str; 2],
-    ) -> Result<Option<(String, String)>, PortError> {
-        let mut history = Vec::new();
-        for call in calls {
-            match self.lookup(call, PRIOR_LOOKBACK).await {
-                Ok(found) => history.extend(found),
-                Err(e) if e.is_transient() => {
-                    warn!(error = %e, "CloudTrail did not answer: the trust before is unknown");
-                    return Ok(None);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(prior::previous_trust(record, &history))
-    }
-
+    /// policy's versions; for a grant that would be undone, whether it was there before;
+    /// for a guarded role's trust change, the document it replaced.
     async fn known(&mut self, record: &CloudTrailRecord) -> Result<Known, PortError> {
         let r = self.revoker;
         Ok(match containment_plan::need(record, &r.config) {
@@ -532,7 +508,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 );
                 // A grant that would be undone: did it change anything (attack 12)?
                 let earlier = match (&guard, prior::grant_history_calls(record)) {
-                    (None, Some(calls)) => self.earlier_grant(record, calls).await?,
+                    (None, Some(calls)) => self.prior_history(calls).await?.and_then(|h| {
+                        prior::earlier_grant(record, &h)
+                            .map(|r| (grant::actor(r), r.event_id.clone().unwrap_or_default()))
+                    }),
                     _ => None,
                 };
                 // A guarded role's trust change, only reported: the document before, for
@@ -541,7 +520,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     guard.as_ref().filter(|g| **g != containment::Guard::Tool),
                     prior::trust_history_calls(record),
                 ) {
-                    (Some(_), Some(calls)) => self.previous_trust(record, calls).await?,
+                    (Some(_), Some(calls)) => self
+                        .prior_history(calls)
+                        .await?
+                        .and_then(|h| prior::previous_trust(record, &h)),
                     _ => None,
                 };
                 Known {
