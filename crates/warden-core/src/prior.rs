@@ -34,11 +34,6 @@ pub fn earlier_grant<'a>(
 ) -> Option<&'a CloudTrailRecord> {
     let [attach, detach] = grant_history_calls(record)?;
     let key = holder_of(attach).1;
-    let time = |r: &CloudTrailRecord| {
-        r.event_time
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-    };
     let at = time(record)?;
     let name = record.request_param(key)?;
     let policy = record.request_param("policyArn")?;
@@ -76,11 +71,6 @@ pub fn previous_trust(
     history: &[CloudTrailRecord],
 ) -> Option<(String, String)> {
     trust_history_calls(record)?;
-    let time = |r: &CloudTrailRecord| {
-        r.event_time
-            .as_deref()
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-    };
     let at = time(record)?;
     let role = record.request_param("roleName")?;
     history
@@ -102,4 +92,12 @@ pub fn previous_trust(
         })
         .max_by_key(|(r, _)| time(r))
         .map(|(r, document)| (document, r.event_id.clone().unwrap_or_default()))
+}
+
+/// When CloudTrail says a call was made (`None`: no readable time).
+fn time(record: &CloudTrailRecord) -> Option<DateTime<chrono::FixedOffset>> {
+    record
+        .event_time
+        .as_deref()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
 }

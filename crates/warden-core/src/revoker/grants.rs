@@ -115,12 +115,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             Err(e) if e.is_transient() => {
                 return match self.wait_left(event) {
                     Some(wait) if verdict.decision != Decision::Revoked => {
-                        verdict.reason = format!(
-                            "CloudTrail did not answer the look-up of its change of trust ({e}): asking again ({})",
-                            verdict.reason
+                        wait_for_trail(
+                            verdict,
+                            &format!("CloudTrail did not answer the look-up of its change of trust ({e}): asking again"),
+                            wait,
                         );
-                        verdict.decision = Decision::Deferred;
-                        verdict.defer = Some(wait.min(trust::LOOKUP_RETRY));
                         Ok(false)
                     }
                     _ => {
@@ -134,14 +133,12 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         match confirm::confirmation(record, found.as_ref(), self.wait_left(event)) {
             Confirmation::Confirmed => Ok(true),
             Confirmation::Pending(wait) if verdict.decision != Decision::Revoked => {
-                verdict.reason = format!(
-                    "its change of trust is not in CloudTrail yet: waiting for it ({})",
-                    verdict.reason
+                // CloudTrail's history usually lags its delivery by seconds.
+                wait_for_trail(
+                    verdict,
+                    "its change of trust is not in CloudTrail yet: waiting for it",
+                    wait,
                 );
-                verdict.decision = Decision::Deferred;
-                // CloudTrail's history usually lags its delivery by seconds: asked again
-                // soon, not at the end of the wait.
-                verdict.defer = Some(wait.min(trust::LOOKUP_RETRY));
                 Ok(false)
             }
             Confirmation::Pending(_) => {
@@ -400,4 +397,12 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         }
         Ok(())
     }
+}
+
+/// The event waits for CloudTrail (deferred, nothing else done), asked again within
+/// [`trust::LOOKUP_RETRY`] and at most `wait`.
+fn wait_for_trail(verdict: &mut Verdict, why: &str, wait: Duration) {
+    verdict.reason = format!("{why} ({})", verdict.reason);
+    verdict.decision = Decision::Deferred;
+    verdict.defer = Some(wait.min(trust::LOOKUP_RETRY));
 }
