@@ -1515,3 +1515,159 @@ async fn iam_names_are_compared_as_iam_compares_them_whatever_their_case() {
     let notices = f.account.notices(&f.inbox).await;
     assert_eq!(escalations(&notices), 1, "{notices:?}");
 }
+
+// ---- Issue 18, attack 1: credentials made for a trusted principal -----------------
+
+impl Fixture {
+    /// An access key IAM makes for `user` now, and the CloudTrail record of `maker`
+    /// making it.
+    async fn minted_key(&self, id: &str, maker: &str, user: &str) -> (String, serde_json::Value) {
+        let key = self
+            .account
+            .iam
+            .create_access_key()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap()
+            .access_key
+            .unwrap()
+            .access_key_id;
+        let mut record = iam_call(
+            &self.account.id,
+            id,
+            maker,
+            "CreateAccessKey",
+            serde_json::json!({"userName": user}),
+            0,
+        );
+        record["responseElements"] = serde_json::json!({"accessKey": {
+            "accessKeyId": key, "userName": user, "status": "Active"}});
+        self.account.real_ids(&mut record).await;
+        (key, record)
+    }
+
+    /// A call by `user` made with its access key `key`, just now.
+    fn with_key(
+        &self,
+        id: &str,
+        user: &str,
+        key: &str,
+        name: &str,
+        params: serde_json::Value,
+    ) -> serde_json::Value {
+        let mut record = iam_call(&self.account.id, id, user, name, params, 0);
+        record["userIdentity"]["accessKeyId"] = serde_json::Value::String(key.to_owned());
+        record
+    }
+}
+
+#[tokio::test]
+async fn a_key_minted_for_an_admin_makes_its_calls_the_minters_never_a_trusted_grant() {
+    let mut f = Fixture::new(&[]).await;
+    let queue = f.account.queue("iam-warden-deferred", false).await;
+    f.config.deferral_queue_url = Some(queue.clone());
+    f.account.user("mal", &[], &[]).await;
+    f.account.user("mal2", &[], &[]).await;
+    let r = f.revoker().await;
+    // mal mints a key for alice (an admin), and with it makes mal2 an admin "by alice".
+    let (key, mint) = f.minted_key("mint-1", "mal", "alice").await;
+    f.add("mal2", "Administrators").await;
+    let grant = f.with_key(
+        "mint-2",
+        "alice",
+        &key,
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "mal2"}),
+    );
+    // The grant arrives first, and CloudTrail's history does not show the key's making
+    // yet: the key is new, so the grant waits; nothing is decided.
+    let response = f.deliver(&r, &[&grant]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(f.groups_of("mal2").await, ["Administrators"]);
+    assert!(f.account.attached("mal").await.is_empty());
+    assert_eq!(
+        f.account.drain(&queue).await.len(),
+        0,
+        "delayed, not visible"
+    );
+    let trusted = warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !trusted.entries.contains_key("admin:user/mal2"),
+        "{trusted:?}"
+    );
+
+    // Asked again once CloudTrail has the making: the grant is mal's, undone, and mal is
+    // revoked; alice, whose key it is, keeps everything.
+    f.account.in_trail(std::slice::from_ref(&mint));
+    let response = f.deliver(&r, &[&grant]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(f.account.attached("mal").await, [f.deny()]);
+    assert!(f.groups_of("mal2").await.is_empty(), "the grant is undone");
+    assert!(f.account.attached("alice").await.is_empty());
+    assert_eq!(f.groups_of("alice").await, ["Administrators"]);
+    let trusted = warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !trusted.entries.contains_key("admin:user/mal2"),
+        "{trusted:?}"
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let body = notices[0]["Message"].as_str().unwrap();
+    assert!(body.contains("user/mal"), "{body}");
+    assert!(
+        body.contains(&format!("access key {key} of user/alice")),
+        "the notice says whose key made the call: {body}"
+    );
+
+    // The making itself, delivered last: the key is deactivated, alice untouched.
+    let response = f.deliver(&r, &[&mint]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let keys = f
+        .account
+        .iam
+        .list_access_keys()
+        .user_name("alice")
+        .send()
+        .await
+        .unwrap()
+        .access_key_metadata;
+    let status = keys
+        .iter()
+        .find(|k| k.access_key_id.as_deref() == Some(key.as_str()))
+        .and_then(|k| k.status.clone());
+    assert_eq!(status, Some(aws_sdk_iam::types::StatusType::Inactive));
+    assert!(f.account.attached("alice").await.is_empty());
+
+    // alice's own new key: her grant with it is hers, trusted.
+    let (own, made) = f.minted_key("mint-3", "alice", "alice").await;
+    f.account.in_trail(std::slice::from_ref(&made));
+    f.add("dev1", "Administrators").await;
+    let hers = f.with_key(
+        "mint-4",
+        "alice",
+        &own,
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "dev1"}),
+    );
+    let mut hers = hers;
+    f.account.real_ids(&mut hers).await;
+    f.account.in_trail(std::slice::from_ref(&hers));
+    let response = f.deliver(&r, &[&made, &hers]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(f.groups_of("dev1").await, ["Administrators"]);
+    let trusted = warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        trusted.entries.contains_key("admin:user/dev1"),
+        "{trusted:?}"
+    );
+}

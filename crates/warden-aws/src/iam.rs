@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_iam::types::{EntityType, Tag};
 use warden_core::config::tags;
 use warden_core::facts::{CallerFacts, Facts};
+use warden_core::minted::Credential;
 use warden_core::ports::{Directory, Inventory, PortError, RevokedPrincipal};
 use warden_core::principal::{EntityKind, Target};
 use warden_core::revocation::Method;
@@ -303,6 +304,42 @@ impl Directory for AwsAccount {
                     arn: r.arn,
                 }))
             }
+        }
+    }
+
+    async fn credential_created(
+        &self,
+        credential: &Credential,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, PortError> {
+        let at = |d: Option<&aws_smithy_types::DateTime>| {
+            d.and_then(|d| chrono::DateTime::from_timestamp(d.secs(), 0))
+        };
+        let result = match credential {
+            Credential::AccessKey { user, key } => self
+                .iam
+                .list_access_keys()
+                .user_name(user)
+                .send()
+                .await
+                .map(|out| {
+                    out.access_key_metadata
+                        .iter()
+                        .find(|k| k.access_key_id.as_deref() == Some(key.as_str()))
+                        .and_then(|k| at(k.create_date.as_ref()))
+                })
+                .map_err(|e| classify("ListAccessKeys", e)),
+            Credential::Session { user, .. } => self
+                .iam
+                .get_login_profile()
+                .user_name(user)
+                .send()
+                .await
+                .map(|out| out.login_profile.and_then(|p| at(Some(&p.create_date))))
+                .map_err(|e| classify("GetLoginProfile", e)),
+        };
+        match result {
+            Err(PortError::NoSuchEntity { .. }) => Ok(None),
+            other => other,
         }
     }
 

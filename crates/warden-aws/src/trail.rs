@@ -14,13 +14,28 @@ impl Trail for AwsAccount {
         event_name: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
-        self.records(LookupAttributeKey::EventName, event_name, Some(since))
+        self.records(LookupAttributeKey::EventName, event_name, Some(since), None)
             .await
+    }
+
+    async fn lookup_between(
+        &self,
+        event_name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        self.records(
+            LookupAttributeKey::EventName,
+            event_name,
+            Some(from),
+            Some(to),
+        )
+        .await
     }
 
     async fn event(&self, event_id: &str) -> Result<Option<CloudTrailRecord>, PortError> {
         let records = self
-            .records(LookupAttributeKey::EventId, event_id, None)
+            .records(LookupAttributeKey::EventId, event_id, None, None)
             .await?;
         Ok(records
             .into_iter()
@@ -29,13 +44,14 @@ impl Trail for AwsAccount {
 }
 
 impl AwsAccount {
-    /// The records of one lookup attribute (since `since`, or the whole 90 days), every
-    /// page.
+    /// The records of one lookup attribute (since `since`, or the whole 90 days; until
+    /// `until`, or now), every page.
     async fn records(
         &self,
         key: LookupAttributeKey,
         value: &str,
         since: Option<DateTime<Utc>>,
+        until: Option<DateTime<Utc>>,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
         let Some(cloudtrail) = &self.cloudtrail else {
             return Err(bad(
@@ -52,6 +68,7 @@ impl AwsAccount {
             .lookup_events()
             .lookup_attributes(attribute)
             .set_start_time(since.map(|t| aws_smithy_types::DateTime::from_secs(t.timestamp())))
+            .set_end_time(until.map(|t| aws_smithy_types::DateTime::from_secs(t.timestamp())))
             .into_paginator()
             .send();
         let mut out = Vec::new();

@@ -74,6 +74,14 @@ pub struct UserIdentity {
 #[serde(rename_all = "camelCase")]
 pub struct SessionContext {
     pub session_issuer: Option<SessionIssuer>,
+    pub attributes: Option<SessionAttributes>,
+}
+
+/// When a session began (`creationDate`): for an IAM user's session, when it signed in.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAttributes {
+    pub creation_date: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

@@ -12,6 +12,7 @@ pub mod error;
 pub mod event;
 pub mod facts;
 pub mod grant;
+pub mod minted;
 pub mod notice;
 pub mod ports;
 pub mod principal;

@@ -95,6 +95,12 @@ pub trait Directory: Send + Sync {
         kind: crate::principal::EntityKind,
         id: &str,
     ) -> impl Future<Output = Result<Option<Target>, PortError>> + Send;
+    /// When IAM says `credential` was made: the access key's creation (ListAccessKeys),
+    /// the console password's (GetLoginProfile). `None` when it no longer exists.
+    fn credential_created(
+        &self,
+        credential: &crate::minted::Credential,
+    ) -> impl Future<Output = Result<Option<DateTime<Utc>>, PortError>> + Send;
 }
 
 /// The revocation records in the ledger: the caller cannot block them (tags are full at
@@ -310,6 +316,15 @@ pub trait Trail: Send + Sync {
         &self,
         event_name: &str,
         since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
+
+    /// The management events named `event_name` made between `from` and `to`, every
+    /// page: who made a credential, around when IAM says it was made.
+    fn lookup_between(
+        &self,
+        event_name: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
 
     /// The management event with this id (`None`: CloudTrail does not have it, or not

@@ -1118,3 +1118,130 @@ async fn a_look_up_cloudtrail_does_not_answer_holds_only_its_own_event_then_the_
         r.port().notices()
     );
 }
+
+// ---- Issue 18, attack 1: credentials another principal made ------------------------
+
+/// `rec` as made with `key`; a session (`ASIA…`) begun `signed_in` minutes ago.
+fn with_credential(
+    mut rec: serde_json::Value,
+    key: &str,
+    signed_in: Option<i64>,
+) -> serde_json::Value {
+    rec["userIdentity"]["accessKeyId"] = json!(key);
+    if let Some(minutes) = signed_in {
+        let since = (chrono::Utc::now() - chrono::TimeDelta::minutes(minutes))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        rec["userIdentity"]["sessionContext"] = json!({"attributes": {"creationDate": since}});
+    }
+    rec
+}
+
+#[tokio::test]
+async fn a_password_reset_for_an_admin_makes_her_sessions_calls_the_resetters() {
+    let r = revoker(account(), &[]);
+    // mallory resets alice's console password, signs in as alice, makes eve an admin.
+    let reset = record(
+        "pw-1",
+        "mallory",
+        "UpdateLoginProfile",
+        json!({"userName": "alice"}),
+        10,
+    );
+    r.port().in_trail(trail(&reset));
+    join(&r, "eve", "Administrators");
+    let grant = with_credential(add_to_admins("pw-2", "alice", "eve", 5), "ASIAMAL", Some(8));
+    let out = r.batch().process(&real(&r, &grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(out.principal.ends_with("user/mallory"), "{out:?}");
+    assert!(
+        out.reason.contains("console session of user/alice")
+            && out.reason.contains("user/mallory made"),
+        "{}",
+        out.reason
+    );
+    assert!(has_deny(&r, "mallory"));
+    assert!(!has_deny(&r, "alice"));
+    assert!(groups(&r, "eve").is_empty(), "the grant is undone");
+    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "eve"));
+    // A session begun before the reset is alice's own: her grant stands.
+    join(&r, "dev1", "Administrators");
+    let before = with_credential(
+        add_to_admins("pw-3", "alice", "dev1", 5),
+        "ASIAALICE",
+        Some(30),
+    );
+    let out = r.batch().process(&real(&r, &before), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+}
+
+#[tokio::test]
+async fn who_made_a_new_key_is_waited_for_and_an_unanswered_look_up_is_not_remembered() {
+    use warden_core::minted::Credential;
+    use warden_core::ports::PortError;
+    let r = revoker(account(), &[]);
+    let key = Credential::AccessKey {
+        user: "alice".into(),
+        key: "AKIANEW".into(),
+    };
+    let made = chrono::Utc::now() - chrono::TimeDelta::minutes(1);
+    r.port().lock().made.insert(key.clone(), made);
+    join(&r, "eve", "Administrators");
+    let grant = with_credential(add_to_admins("k-1", "alice", "eve", 1), "AKIANEW", None);
+    // CloudTrail does not answer: the event waits, within a minute.
+    r.port().fail(
+        "lookup_between",
+        PortError::Transient {
+            operation: "LookupEvents",
+            message: "throttled".into(),
+        },
+        1,
+    );
+    let out = r.batch().process(&real(&r, &grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Deferred, "{}", out.reason);
+    assert!(out.defer_seconds.is_some_and(|s| s <= 60), "{out:?}");
+    assert_eq!(groups(&r, "eve"), ["Administrators"], "nothing done yet");
+    // Answered, but the making is not in CloudTrail's history yet: it still waits.
+    let out = r.batch().process(&real(&r, &grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Deferred, "{}", out.reason);
+    // Once it may wait no longer, unanswered: alice's own call, this once only.
+    r.port().fail(
+        "lookup_between",
+        PortError::Transient {
+            operation: "LookupEvents",
+            message: "throttled".into(),
+        },
+        1,
+    );
+    let out = r
+        .batch_with(Patience::Done)
+        .process(&event(&grant), true)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    // The making arrives: mallory's. The next look-up finds it; nothing was remembered.
+    let making = record(
+        "k-0",
+        "mallory",
+        "CreateAccessKey",
+        json!({"userName": "alice"}),
+        1,
+    );
+    let mut making = making;
+    making["responseElements"] = json!({"accessKey": {"accessKeyId": "AKIANEW"}});
+    r.port().in_trail(trail(&making));
+    let out = r.batch().process(&real(&r, &grant), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(out.principal.ends_with("user/mallory"), "{out:?}");
+    assert!(groups(&r, "eve").is_empty());
+    // Settled: the next call with that key costs no look-up.
+    let calls = r.port().lock().calls.len();
+    let next = with_credential(create_user("k-2", "alice", 1), "AKIANEW", None);
+    r.batch().process(&event(&next), true).await.unwrap();
+    let later: Vec<_> = r.port().lock().calls[calls..].to_vec();
+    assert!(
+        !later.contains(&"lookup_between") && !later.contains(&"credential_created"),
+        "{later:?}"
+    );
+}

@@ -81,7 +81,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
 
     /// How long `event` may still wait for CloudTrail (its grant, or its own record): up
     /// to TRUST_WAIT_SECONDS from its time, to the end of a replay's run, or no longer.
-    fn wait_left(&self, event: &Event) -> Option<Duration> {
+    pub(super) fn wait_left(&self, event: &Event) -> Option<Duration> {
         match self.patience {
             Patience::Clock => trust::wait_left(
                 event.record().and_then(|rec| rec.event_time.as_deref()),

@@ -11,6 +11,7 @@
 //! - `deny`: the deny put in place (managed, inline, boundary) and recorded;
 //! - `contain`: what the caller made, contained; each action recorded before it is taken;
 //! - `grants`: grants looked up in CloudTrail, trust changed, escalations undone;
+//! - `minted`: whose call it is, when another principal made the caller's credential;
 //! - `notify`: the notices, each sent once;
 //! - `restore`: `warden restore`.
 
@@ -19,6 +20,7 @@ mod deny;
 mod facts;
 mod grants;
 mod keys;
+mod minted;
 mod notify;
 mod restore;
 mod state;
@@ -43,23 +45,59 @@ use crate::principal::Target;
 use crate::revocation::Method;
 
 use self::keys::{event_key, principal_of};
+use self::minted::Attribution;
+
+/// One event's line: what was decided, why, and what was done besides the deny.
+fn outcome(event: &Event, verdict: &Verdict, actions: Vec<String>) -> Outcome {
+    Outcome {
+        event_id: event.event_id().map(str::to_owned),
+        event_name: event.event_name().map(str::to_owned),
+        principal: principal_of(event, verdict),
+        decision: verdict.decision,
+        reason: verdict.reason.clone(),
+        actions,
+        defer_seconds: verdict.defer.map(|d| d.as_secs()),
+    }
+}
 
 impl<P: RevokerPorts> Invocation<'_, P> {
-    /// Decides on one event and, unless `dry_run`, carries the decision out.
+    /// Decides on one event and, unless `dry_run`, carries the decision out. A call
+    /// made with a credential another principal made for its user is decided as that
+    /// maker's when the maker may not make it ([`crate::minted`]).
     ///
     /// An error is never a decision: the caller retries the event later.
     pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, DomainError> {
+        match self.attribution(event).await? {
+            Attribution::Own => {}
+            Attribution::Wait(wait, why) => {
+                let mut verdict = crate::decision::Verdict::new(Decision::Deferred, why);
+                verdict.defer = Some(wait);
+                return Ok(outcome(event, &verdict, Vec::new()));
+            }
+            Attribution::Maker(made, why) => {
+                let mut verdict = self.verdict(&made).await?;
+                // A maker who may make the call: the call is its user's own after all.
+                if matches!(
+                    verdict.decision,
+                    Decision::Revoked
+                        | Decision::WouldRevoke
+                        | Decision::AlreadyRevoked
+                        | Decision::Deferred
+                ) {
+                    verdict.reason = format!("{why}; {}", verdict.reason);
+                    return self.finish(&made, verdict, dry_run).await;
+                }
+            }
+        }
+        let verdict = self.verdict(event).await?;
+        self.finish(event, verdict, dry_run).await
+    }
+
+    /// The decision on `event`: the look-ups it asks for, or one call when this process
+    /// revoked its caller before.
+    async fn verdict(&mut self, event: &Event) -> Result<Verdict, DomainError> {
         let r = self.revoker;
-        let outcome = |verdict: &Verdict, actions: Vec<String>| Outcome {
-            event_id: event.event_id().map(str::to_owned),
-            event_name: event.event_name().map(str::to_owned),
-            principal: principal_of(event, verdict),
-            decision: verdict.decision,
-            reason: verdict.reason.clone(),
-            actions,
-            defer_seconds: verdict.defer.map(|d| d.as_secs()),
-        };
-        let mut verdict = match decide(event, None, &r.config, &r.env) {
+        Ok(match decide(event, None, &r.config, &r.env) {
             Step::Done(v) => v,
             Step::LookUp(target) | Step::Verify(target, _) | Step::Resolve(target, _) => {
                 // Revoked by this process before: one call to confirm the deny is
@@ -68,18 +106,26 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     let caller_id = event.record().and_then(keys::caller_id);
                     if let Some(method) = r.confirmed(&target, caller_id.as_deref()) {
                         if r.port.deny_present(&target, method, &r.config).await? {
-                            let mut v = confirmed(event, &target, method, &r.config, &r.env);
-                            let actions = self.carry_out(event, &mut v, dry_run).await?;
-                            return Ok(outcome(&v, actions));
+                            return Ok(confirmed(event, &target, method, &r.config, &r.env));
                         }
                         r.set_confirmed(&target, None, None);
                     }
                 }
                 self.decide_with_facts(event, &target).await?
             }
-        };
+        })
+    }
+
+    /// Records the canary's arrival, or carries the decision out (unless `dry_run`).
+    async fn finish(
+        &mut self,
+        event: &Event,
+        mut verdict: Verdict,
+        dry_run: bool,
+    ) -> Result<Outcome, DomainError> {
+        let r = self.revoker;
         if verdict.decision == Decision::Deferred {
-            return Ok(outcome(&verdict, Vec::new()));
+            return Ok(outcome(event, &verdict, Vec::new()));
         }
         if let Some(record) = event.record().filter(|_| verdict.marks.canary) {
             if !dry_run {
@@ -92,10 +138,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     .canary_arrived(&r.env.account_id, made_at, Utc::now())
                     .await?;
             }
-            return Ok(outcome(&verdict, Vec::new()));
+            return Ok(outcome(event, &verdict, Vec::new()));
         }
         let actions = self.carry_out(event, &mut verdict, dry_run).await?;
-        Ok(outcome(&verdict, actions))
+        Ok(outcome(event, &verdict, actions))
     }
 
     /// Carries out a decision: tampering noticed, trust applied (an escalation undone),

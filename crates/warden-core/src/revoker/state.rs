@@ -13,6 +13,7 @@ use crate::config::Environment;
 use crate::decision::Decision;
 use crate::event::CloudTrailRecord;
 use crate::facts::CallerFacts;
+use crate::minted::Credential;
 use crate::ports::RevokerPorts;
 use crate::principal::Target;
 use crate::revocation::Method;
@@ -49,6 +50,9 @@ pub struct Revoker<P> {
     pub(super) confirmed: Mutex<HashMap<Target, (Method, Option<String>)>>,
     /// CloudTrail look-ups by event name: when, since when, what.
     pub(super) trail: Mutex<HashMap<String, (Instant, Vec<CloudTrailRecord>)>>,
+    /// Who made each credential seen, once settled: the making call of another
+    /// principal, or `None` (its own user's, or older than CloudTrail can say).
+    pub(super) made: Mutex<HashMap<Credential, Option<CloudTrailRecord>>>,
 }
 
 /// How an unverified principal's event waits for its grant.
@@ -85,6 +89,7 @@ impl<P: RevokerPorts> Revoker<P> {
             alerts: Mutex::new(HashMap::new()),
             confirmed: Mutex::new(HashMap::new()),
             trail: Mutex::new(HashMap::new()),
+            made: Mutex::new(HashMap::new()),
         }
     }
 

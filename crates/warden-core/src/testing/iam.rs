@@ -69,6 +69,23 @@ impl Directory for MemoryAccount {
         })
     }
 
+    async fn credential_created(
+        &self,
+        credential: &crate::minted::Credential,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, PortError> {
+        let s = self.enter("credential_created")?;
+        Ok(s.made
+            .iter()
+            .find(|(c, _)| match (c, credential) {
+                (
+                    crate::minted::Credential::Session { user: a, .. },
+                    crate::minted::Credential::Session { user: b, .. },
+                ) => a == b,
+                (a, b) => *a == b,
+            })
+            .map(|(_, at)| *at))
+    }
+
     async fn find_by_id(&self, kind: EntityKind, id: &str) -> Result<Option<Target>, PortError> {
         let s = self.enter("find_by_id")?;
         Ok(s.principals

@@ -90,6 +90,9 @@ pub struct State {
     pub trust_policies: BTreeMap<String, String>,
     /// Customer managed policies' versions, by ARN.
     pub policy_versions: BTreeMap<String, Vec<crate::containment::PolicyVersion>>,
+    /// When IAM says each credential was made ([`crate::minted::Credential`]; a session
+    /// by its user's login profile).
+    pub made: BTreeMap<crate::minted::Credential, chrono::DateTime<chrono::Utc>>,
 }
 
 impl State {

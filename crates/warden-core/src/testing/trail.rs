@@ -25,6 +25,26 @@ impl Trail for MemoryAccount {
             .collect())
     }
 
+    async fn lookup_between(
+        &self,
+        event_name: &str,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        let s = self.enter("lookup_between")?;
+        Ok(s.trail
+            .iter()
+            .filter(|r| r.event_name.as_deref() == Some(event_name))
+            .filter(|r| {
+                r.event_time
+                    .as_deref()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= from && t <= to)
+            })
+            .cloned()
+            .collect())
+    }
+
     async fn event(&self, event_id: &str) -> Result<Option<CloudTrailRecord>, PortError> {
         let s = self.enter("event")?;
         Ok(s.trail
