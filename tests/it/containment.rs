@@ -473,3 +473,60 @@ async fn a_containment_two_callers_hold_is_lifted_only_when_neither_does() {
         .unwrap();
     assert!(!quarantined().await);
 }
+
+#[tokio::test]
+async fn a_caller_who_filled_a_ledger_item_still_has_its_next_backdoor_contained() {
+    // Issue 18, attack 14: every contained call of a caller was kept in one DynamoDB
+    // item, inline documents included; 62 PutRolePolicy calls of 6 KB filled its 400 KB
+    // and the caller's next backdoor was never contained.
+    let f = Fixture::new(&[]).await;
+    f.account.user("mallory", &[], &[]).await;
+    f.account
+        .iam
+        .create_role()
+        .role_name("app")
+        .assume_role_policy_document(TRUST_EC2)
+        .send()
+        .await
+        .unwrap();
+    let r = f.revoker().await;
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}/*"}}]}}"#,
+        "b".repeat(6000)
+    );
+    let calls: Vec<Value> = (0..70)
+        .map(|n| {
+            f.call(
+                &format!("fill-{n}"),
+                "mallory",
+                "PutRolePolicy",
+                json!({"roleName": "app", "policyName": format!("p{n}"), "policyDocument": big}),
+            )
+        })
+        .collect();
+    for chunk in calls.chunks(10) {
+        let batch: Vec<&Value> = chunk.iter().collect();
+        let out = f.deliver(&r, &batch).await;
+        assert!(out.batch_item_failures.is_empty(), "{out:?}");
+    }
+    f.account.user("backdoor", &[], &[]).await;
+    let created = f.call(
+        "fill-last",
+        "mallory",
+        "CreateUser",
+        json!({"userName": "backdoor"}),
+    );
+    let out = f.deliver(&r, &[&created]).await;
+    assert!(out.batch_item_failures.is_empty(), "{out:?}");
+    assert_eq!(f.account.attached("backdoor").await, [quarantine(&f)]);
+    // Every record is there for restore, the documents with them.
+    let records = warden_core::ports::ActionRecords::caller_actions(
+        r.port(),
+        &f.account.id,
+        "user/mallory",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(records.len(), 71, "{:?}", records.keys());
+}

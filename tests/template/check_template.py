@@ -128,6 +128,7 @@ FUNCTIONS = {
             strip_fns(read("startup.rs"), ["check_pruner"]),
             only_fns(read("prune.rs"), ["quotas", "subjects"]),
             strip_fns(read("trust.rs"), CLI_ONLY),
+            strip_fns(read("records.rs"), CLI_ONLY),
             strip_fns(read("revocation.rs"), CLI_ONLY),
             only_fns(read("prune.rs"), ["default_document", "new_default_version", "delete_oldest_version"]),
             # Containment (issue 12): `take_away`, the lookups of the plan.

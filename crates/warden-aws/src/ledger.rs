@@ -12,6 +12,7 @@ use warden_core::ports::{Ledger, PortError};
 use warden_core::prune::{Change, LedgerEntry};
 
 use crate::error::{bad, classify};
+use crate::records;
 use crate::AwsAccount;
 
 /// The partition key of the ledger table.
@@ -213,20 +214,25 @@ impl AwsAccount {
             },
         };
         let created = if status.is_none() {
-            let attribute = AttributeDefinition::builder()
-                .attribute_name(KEY)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| bad("BatchGetItem", e.to_string()))?;
+            let attribute = |name: &str| {
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(|e| bad("CreateTable", e.to_string()))
+            };
             let key = KeySchemaElement::builder()
                 .attribute_name(KEY)
                 .key_type(KeyType::Hash)
                 .build()
-                .map_err(|e| bad("BatchGetItem", e.to_string()))?;
+                .map_err(|e| bad("CreateTable", e.to_string()))?;
             ddb.create_table()
                 .table_name(table)
-                .attribute_definitions(attribute)
+                .attribute_definitions(attribute(KEY)?)
+                .attribute_definitions(attribute(records::CALLER_INDEX)?)
+                .attribute_definitions(attribute(records::STATE_KEY)?)
                 .key_schema(key)
+                .global_secondary_indexes(by_caller()?)
                 .billing_mode(BillingMode::PayPerRequest)
                 .sse_specification(SseSpecification::builder().enabled(true).build())
                 .send()
@@ -258,7 +264,54 @@ impl AwsAccount {
                 .send()
                 .await
                 .map_err(|e| classify("DescribeTable", e))?;
-            if out.table.and_then(|t| t.table_status) == Some(TableStatus::Active) {
+            let Some(found) = out.table else {
+                continue;
+            };
+            let indexed = found
+                .global_secondary_indexes()
+                .iter()
+                .any(|i| i.index_name() == Some(records::BY_CALLER));
+            if found.table_status == Some(TableStatus::Active) && !indexed {
+                // A table made by an earlier version: its index of action records added.
+                ddb.update_table()
+                    .table_name(table)
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name(records::CALLER_INDEX)
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(|e| bad("UpdateTable", e.to_string()))?,
+                    )
+                    .attribute_definitions(
+                        AttributeDefinition::builder()
+                            .attribute_name(records::STATE_KEY)
+                            .attribute_type(ScalarAttributeType::S)
+                            .build()
+                            .map_err(|e| bad("UpdateTable", e.to_string()))?,
+                    )
+                    .global_secondary_index_updates(
+                        aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
+                            .create(
+                                aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder(
+                                )
+                                .index_name(records::BY_CALLER)
+                                .set_key_schema(Some(by_caller_keys()?))
+                                .projection(all_attributes())
+                                .build()
+                                .map_err(|e| bad("UpdateTable", e.to_string()))?,
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| classify("UpdateTable", e))?;
+                continue;
+            }
+            let index_active = found
+                .global_secondary_indexes()
+                .iter()
+                .all(|i| i.index_status() == Some(&aws_sdk_dynamodb::types::IndexStatus::Active));
+            if found.table_status == Some(TableStatus::Active) && index_active {
                 return Ok(created);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -268,6 +321,38 @@ impl AwsAccount {
             message: format!("table `{table}` not ACTIVE after 60s"),
         })
     }
+}
+
+/// The keys of the `by-caller` index: a caller's action records, by state.
+fn by_caller_keys() -> Result<Vec<KeySchemaElement>, PortError> {
+    [
+        (records::CALLER_INDEX, KeyType::Hash),
+        (records::STATE_KEY, KeyType::Range),
+    ]
+    .into_iter()
+    .map(|(name, kind)| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| bad("CreateTable", e.to_string()))
+    })
+    .collect()
+}
+
+fn all_attributes() -> aws_sdk_dynamodb::types::Projection {
+    aws_sdk_dynamodb::types::Projection::builder()
+        .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+        .build()
+}
+
+fn by_caller() -> Result<aws_sdk_dynamodb::types::GlobalSecondaryIndex, PortError> {
+    aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
+        .index_name(records::BY_CALLER)
+        .set_key_schema(Some(by_caller_keys()?))
+        .projection(all_attributes())
+        .build()
+        .map_err(|e| bad("CreateTable", e.to_string()))
 }
 
 impl Ledger for AwsAccount {

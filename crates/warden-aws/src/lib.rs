@@ -10,6 +10,7 @@ mod ledger;
 mod notify;
 mod prune;
 mod queue;
+mod records;
 mod revocation;
 mod runs;
 mod startup;

@@ -136,13 +136,30 @@ async fn trust_changes_and_action_records_are_retried_and_transient_on_lasting_5
         .await
         .unwrap_err()
         .is_transient());
+    // The action records: one item per action, one per notice.
+    let rule = mock!(aws_sdk_dynamodb::Client::put_item)
+        .sequence()
+        .http_status(500, None)
+        .repeatedly()
+        .build();
+    let a = ddb(&[&rule]);
     assert!(a
         .mark_notified("123456789012", "user/mallory", "e1")
         .await
         .unwrap_err()
         .is_transient());
+    let records = warden_core::action::ActionRecord::records(
+        "e1",
+        "c",
+        &[warden_core::action::Action::DeleteLoginProfile {
+            user: "backdoor".into(),
+        }],
+        warden_core::action::ActionState::Planned,
+        chrono::Utc::now(),
+        "why",
+    );
     assert!(a
-        .record_actions("123456789012", "user/mallory", &[])
+        .record_actions("123456789012", "user/mallory", &records)
         .await
         .unwrap_err()
         .is_transient());

@@ -25,11 +25,14 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
     let mut contained = Vec::new();
     for r in &revoked {
         let caller = warden_core::action::actor_key(r.target.kind, &r.target.name);
-        let record =
-            warden_core::ports::ActionRecords::caller_record(&account, &env.account_id, &caller)
-                .await?
-                .unwrap_or_default();
-        contained.push(record.actions.into_values().collect::<Vec<_>>());
+        let record = warden_core::ports::ActionRecords::caller_actions(
+            &account,
+            &env.account_id,
+            &caller,
+            None,
+        )
+        .await?;
+        contained.push(record.into_values().collect::<Vec<_>>());
     }
     let now = chrono::Utc::now();
     let canary_late =

@@ -240,16 +240,18 @@ pub trait TrustLedger: Send + Sync {
 }
 
 /// The records of what iam-warden did against a caller's doing, with their undo: one
-/// record per caller (`account` + `kind/name`), one entry per action.
+/// record per action (keyed by caller, event and position), one per notice sent. None
+/// grows with what the caller does (issue 18, attack 14), and the hot path reads only
+/// the records it needs: its event's, the caller's held or gone ones.
 pub trait ActionRecords: Send + Sync {
     /// Records each `(key, action)` unless that key is recorded (a conditional write:
-    /// a retried message never records twice); returns the caller's whole record.
+    /// a retried message never records twice); returns these keys' records as stored.
     fn record_actions(
         &self,
         account: &str,
         caller: &str,
         actions: &[(String, ActionRecord)],
-    ) -> impl Future<Output = Result<CallerRecord, PortError>> + Send;
+    ) -> impl Future<Output = Result<BTreeMap<String, ActionRecord>, PortError>> + Send;
     fn set_action(
         &self,
         account: &str,
@@ -257,6 +259,13 @@ pub trait ActionRecords: Send + Sync {
         key: &str,
         record: &ActionRecord,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Whether the notice of `event_id` was marked sent under `caller`.
+    fn notified(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<bool, PortError>> + Send;
     /// Marks the notice of `event_id` sent.
     fn mark_notified(
         &self,
@@ -264,11 +273,15 @@ pub trait ActionRecords: Send + Sync {
         caller: &str,
         event_id: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    fn caller_record(
+    /// The caller's actions in `state` (`None`: every one), every page. What was
+    /// recorded a moment ago may be missing (the ledger's index is eventually
+    /// consistent): the revoker adds what it wrote itself.
+    fn caller_actions(
         &self,
         account: &str,
         caller: &str,
-    ) -> impl Future<Output = Result<Option<CallerRecord>, PortError>> + Send;
+        state: Option<crate::action::ActionState>,
+    ) -> impl Future<Output = Result<BTreeMap<String, ActionRecord>, PortError>> + Send;
     /// Every caller's record of the account (`warden restore`: who else holds what it
     /// would lift).
     fn caller_records(

@@ -249,7 +249,9 @@ async fn a_duplicate_in_a_later_invocation_costs_one_call_and_a_removed_deny_is_
     // call it made before the deny: the trust ledger (is the grantee a trusted admin or
     // exempt? once per invocation; IAM only if the ledger names it), CloudTrail's
     // attaches and detaches of the kind (was it there already? cached a minute), the
-    // record, the detach and its state (`backdoor` is gone here: nothing to notify).
+    // record, the detach and its state, the caller's held records (none), and whether
+    // the event's notice went out (`backdoor` is gone here: nothing to notify). Each
+    // read is one small item or index query, whatever the caller did before.
     assert_eq!(
         r.port().lock().calls,
         vec![
@@ -259,7 +261,9 @@ async fn a_duplicate_in_a_later_invocation_costs_one_call_and_a_removed_deny_is_
             "lookup",
             "record_actions",
             "apply",
-            "set_action"
+            "set_action",
+            "caller_actions",
+            "notified"
         ]
     );
 

@@ -5,7 +5,9 @@
 use chrono::Utc;
 use tracing::{info, warn};
 
-use crate::action::{Action, ActionRecord, ActionState, CallerRecord, Holder, CONTAINMENT};
+use std::collections::BTreeMap;
+
+use crate::action::{Action, ActionRecord, ActionState, Holder, CONTAINMENT};
 use crate::config::Mode;
 use crate::containment::{self, Contained, Created, Known, Need, Plan, Scope};
 use crate::containment_plan;
@@ -106,15 +108,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let planned_only =
             r.config.mode == Mode::Report || verdict.decision == Decision::WouldRevoke;
         let account = &r.env.account_id;
-        let (caller_record, mut states) = if planned_only || plan.actions.is_empty() {
-            let record = r
-                .port
-                .caller_record(account, &by)
-                .await?
-                .unwrap_or_default();
-            (record, vec![ActionState::Planned; plan.actions.len()])
+        let mut states = if planned_only || plan.actions.is_empty() {
+            vec![ActionState::Planned; plan.actions.len()]
         } else {
-            let (record, done) = self
+            let done = self
                 .take_actions(
                     &by,
                     &event_id,
@@ -126,21 +123,18 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 .await?;
             // As recorded: a retry's plan may differ, a quota fallback changed it.
             plan.actions = done.iter().map(|(a, _)| a.clone()).collect();
-            (record, done.into_iter().map(|(_, s)| s).collect())
+            done.into_iter().map(|(_, s)| s).collect()
         };
         // A rename put back: what was gone under the old name is contained again.
         if !planned_only {
-            for (action, state) in self
-                .after_renames(&by, &caller_record, &plan.actions, &states)
-                .await?
-            {
+            for (action, state) in self.after_renames(&by, &plan.actions, &states).await? {
                 plan.actions.push(action);
                 states.push(state);
             }
         }
         // What the caller made for itself before it was stopped, held until now.
         if contained && !planned_only {
-            for (action, state) in self.release_held(&by, &caller_record).await? {
+            for (action, state) in self.release_held(&by).await? {
                 plan.actions.push(action);
                 states.push(state);
             }
@@ -149,9 +143,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if escalated && plan.actions.is_empty() && plan.manual.is_empty() {
             return Ok(None);
         }
+        let notified = r.port.notified(account, &by, &event_id).await?;
         Ok(Some(Contained {
             by,
-            notified: caller_record.notified.contains(&event_id),
+            notified,
             event_id,
             plan,
             states,
@@ -162,8 +157,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     /// Records `actions` under `caller` (once), then carries out those not yet done: a
     /// retried message resumes where it stopped and never acts twice. `scope` keeps the
     /// keys of an event's escalation ([`crate::action::ESCALATION`]) and containment ([`CONTAINMENT`])
-    /// apart. Returns the
-    /// caller's record and the state of each action.
+    /// apart. Returns each action as recorded, with its state.
     pub(super) async fn take_actions(
         &mut self,
         caller: &str,
@@ -172,7 +166,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         actions: &[Action],
         why: &str,
         created: Option<&Created>,
-    ) -> Result<(CallerRecord, Vec<(Action, ActionState)>), PortError> {
+    ) -> Result<Vec<(Action, ActionState)>, PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
         let attempt = Utc::now();
@@ -188,21 +182,62 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 }
             }
         }
-        let mut record = r.port.record_actions(account, caller, &planned).await?;
+        let stored = r.port.record_actions(account, caller, &planned).await?;
         let mut states = Vec::new();
         for (key, _) in &planned {
-            let Some(mut entry) = record.actions.get(key).cloned() else {
+            let Some(mut entry) = stored.get(key).cloned() else {
                 continue;
             };
+            self.written
+                .insert((caller.to_owned(), key.clone()), entry.clone());
             if matches!(entry.state, ActionState::Planned | ActionState::Held) {
                 // Recorded by an earlier attempt: it may have been carried out then.
                 let retried = entry.at < attempt;
                 entry = self.take_action(caller, key, entry, retried).await?;
-                record.actions.insert(key.clone(), entry.clone());
             }
             states.push((entry.action, entry.state));
         }
-        Ok((record, states))
+        Ok(states)
+    }
+
+    /// Writes an action's record, and remembers it for the rest of the invocation.
+    pub(super) async fn set_record(
+        &mut self,
+        caller: &str,
+        key: &str,
+        entry: &ActionRecord,
+    ) -> Result<(), PortError> {
+        let r = self.revoker;
+        r.port
+            .set_action(&r.env.account_id, caller, key, entry)
+            .await?;
+        self.written
+            .insert((caller.to_owned(), key.to_owned()), entry.clone());
+        Ok(())
+    }
+
+    /// The caller's actions in `state`: the ledger's (through its index), with what this
+    /// invocation wrote, which the index may not show yet.
+    async fn caller_actions(
+        &self,
+        caller: &str,
+        state: ActionState,
+    ) -> Result<BTreeMap<String, ActionRecord>, PortError> {
+        let r = self.revoker;
+        let mut found = r
+            .port
+            .caller_actions(&r.env.account_id, caller, Some(state))
+            .await?;
+        for ((of, key), entry) in &self.written {
+            if of == caller {
+                if entry.state == state {
+                    found.insert(key.clone(), entry.clone());
+                } else {
+                    found.remove(key);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Whether the user or role an action acts on exists (an action on a group or a
@@ -233,7 +268,6 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         retried: bool,
     ) -> Result<ActionRecord, PortError> {
         let r = self.revoker;
-        let account = &r.env.account_id;
         // Followed by its unique id: taken on the name it has now (recorded first), or
         // gone with it.
         if let Some(id) = entry.subject_id.clone() {
@@ -242,7 +276,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 match r.port.find_by_id(kind, &id).await? {
                     None => {
                         entry.state = ActionState::Gone;
-                        r.port.set_action(account, caller, key, &entry).await?;
+                        self.set_record(caller, key, &entry).await?;
                         return Ok(entry);
                     }
                     Some(now) => {
@@ -256,7 +290,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                                 "{}; `{was}` was renamed `{}` (unique id {id}): acted on under its new name",
                                 entry.why, now.name
                             );
-                            r.port.set_action(account, caller, key, &entry).await?;
+                            self.set_record(caller, key, &entry).await?;
                         }
                     }
                 }
@@ -289,7 +323,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                             }
                             warn!(caller = %caller, action = %entry.action, instead = %next, %message, "quota reached: falling back");
                             entry.action = next;
-                            r.port.set_action(account, caller, key, &entry).await?;
+                            self.set_record(caller, key, &entry).await?;
                         }
                         None => {
                             break Err(format!("IAM refused it at a quota: {message}"));
@@ -317,7 +351,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if entry.state == ActionState::Done {
             self.forget_facts(&entry.action);
         }
-        r.port.set_action(account, caller, key, &entry).await?;
+        self.set_record(caller, key, &entry).await?;
         info!(caller = %caller, action = %entry.action, state = ?entry.state, "action carried out");
         Ok(entry)
     }
@@ -378,7 +412,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     /// Records the containment of a self-service credential call of a caller not
     /// stopped, held: carried out only if the caller is stopped later.
     async fn hold(
-        &self,
+        &mut self,
         record: &CloudTrailRecord,
         user: &Target,
         event: &Event,
@@ -406,9 +440,13 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             &plan.what,
         );
         let caller = crate::action::actor_key(EntityKind::User, &user.name);
-        r.port
+        let stored = r
+            .port
             .record_actions(&r.env.account_id, &caller, &held)
             .await?;
+        for (key, entry) in stored {
+            self.written.insert((caller.clone(), key), entry);
+        }
         Ok(())
     }
 
@@ -417,7 +455,6 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     async fn after_renames(
         &mut self,
         caller: &str,
-        record: &CallerRecord,
         actions: &[Action],
         states: &[ActionState],
     ) -> Result<Vec<(Action, ActionState)>, PortError> {
@@ -429,7 +466,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             .map(|(a, _)| a.subject())
             .collect();
         let mut again = Vec::new();
-        for (key, entry) in &record.actions {
+        if renamed.is_empty() {
+            return Ok(again);
+        }
+        for (key, entry) in &self.caller_actions(caller, ActionState::Gone).await? {
             let concerned = match &entry.action {
                 Action::RemoveFromGroup { group, .. } => {
                     renamed.contains(&format!("group/{group}"))
@@ -453,12 +493,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     async fn release_held(
         &mut self,
         caller: &str,
-        record: &CallerRecord,
     ) -> Result<Vec<(Action, ActionState)>, PortError> {
         let mut released = Vec::new();
         let since = Utc::now() - HELD_WINDOW;
-        for (key, entry) in &record.actions {
-            if entry.state == ActionState::Held && entry.at >= since {
+        for (key, entry) in &self.caller_actions(caller, ActionState::Held).await? {
+            if entry.at >= since {
                 let done = self.take_action(caller, key, entry.clone(), false).await?;
                 released.push((done.action, done.state));
             }

@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use tracing::warn;
 
-use crate::action::{CallerRecord, ESCALATION};
+use crate::action::ESCALATION;
 use crate::config::Mode;
 use crate::confirm::{self, Confirmation};
 use crate::decision::{Decision, Verdict};
@@ -362,18 +362,13 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let r = self.revoker;
         let what = grant.describe(&r.config);
         let actions = grant::undo_escalation(grant, &r.config);
-        let record = match (planned_only, own_event) {
-            (false, _) => {
-                self.take_actions(by, event_id, ESCALATION, &actions, &what, None)
-                    .await?
-                    .0
-            }
-            (true, true) => r
-                .port
-                .caller_record(&r.env.account_id, by)
-                .await?
-                .unwrap_or_default(),
-            (true, false) => CallerRecord::default(),
+        if !planned_only {
+            self.take_actions(by, event_id, ESCALATION, &actions, &what, None)
+                .await?;
+        }
+        let notified = match (planned_only, own_event) {
+            (true, false) => false,
+            _ => r.port.notified(&r.env.account_id, by, event_id).await?,
         };
         Ok(Escalation {
             by: by.to_owned(),
@@ -381,7 +376,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             what,
             actions,
             planned_only,
-            notified: record.notified.contains(event_id),
+            notified,
         })
     }
 

@@ -70,9 +70,18 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         match self.attribution(event).await? {
             Attribution::Own => {}
             Attribution::Wait(wait, why) => {
-                let mut verdict = crate::decision::Verdict::new(Decision::Deferred, why);
-                verdict.defer = Some(wait);
-                return Ok(outcome(event, &verdict, Vec::new()));
+                // Only a trusted or self-service call waits for its maker: stopping its
+                // caller never waits (its maker is decided by its own making call).
+                let verdict = self.verdict(event).await?;
+                if matches!(verdict.decision, Decision::Exempt | Decision::Ignored) {
+                    let mut waiting = crate::decision::Verdict::new(
+                        Decision::Deferred,
+                        format!("{why} ({})", verdict.reason),
+                    );
+                    waiting.defer = Some(wait);
+                    return Ok(outcome(event, &waiting, Vec::new()));
+                }
+                return self.finish(event, verdict, dry_run).await;
             }
             Attribution::Maker(made, why) => {
                 let mut verdict = self.verdict(&made).await?;

@@ -179,8 +179,7 @@ impl<P: RevokerPorts> Revoker<P> {
         let port = self.port();
         let account = &self.env().account_id;
         let scope = notice_scope(kind, event);
-        let seen = port.caller_record(account, &scope).await?;
-        if seen.is_some_and(|r| r.notified.contains(key)) {
+        if port.notified(account, &scope, key).await? {
             return Ok(());
         }
         if port.enabled() {

@@ -117,8 +117,9 @@ pub async fn restore<P: RevokerPorts>(
     let mut secrets = Vec::new();
     let mut status_put_back = false;
     let mut others: Option<Vec<crate::action::CallerRecord>> = None;
-    if let Some(record) = port.caller_record(&env.account_id, &caller).await? {
-        for (key, entry) in &record.actions {
+    {
+        let record = port.caller_actions(&env.account_id, &caller, None).await?;
+        for (key, entry) in &record {
             // With `caller_only`, only the tool's own measure on the caller (its role's
             // sessions revoked, or at a full inline room the quarantine as its boundary),
             // never what the caller gave itself (a policy, a key).

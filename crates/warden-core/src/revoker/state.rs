@@ -78,6 +78,9 @@ pub struct Invocation<'a, P> {
     pub(super) deny_verified: bool,
     /// The quarantine policy was verified in this invocation.
     pub(super) quarantine_verified: bool,
+    /// The action records this invocation wrote, by caller and key: read with the
+    /// ledger's index, which may not show them yet.
+    pub(super) written: std::collections::BTreeMap<(String, String), crate::action::ActionRecord>,
 }
 
 impl<P: RevokerPorts> Revoker<P> {
@@ -118,6 +121,7 @@ impl<P: RevokerPorts> Revoker<P> {
             patience,
             deny_verified: false,
             quarantine_verified: false,
+            written: std::collections::BTreeMap::new(),
         }
     }
 

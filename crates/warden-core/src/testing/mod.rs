@@ -91,7 +91,7 @@ pub struct State {
     /// Customer managed policies' versions, by ARN.
     pub policy_versions: BTreeMap<String, Vec<crate::containment::PolicyVersion>>,
     /// When IAM says each credential was made ([`crate::minted::Credential`]; a session
-    /// by its user's login profile).
+    /// by its user's login profile); one not here was made in 2020.
     pub made: BTreeMap<crate::minted::Credential, chrono::DateTime<chrono::Utc>>,
 }
 

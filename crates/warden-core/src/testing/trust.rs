@@ -1,6 +1,8 @@
 //! The trust ledger and the action records, in memory.
 
-use crate::action::{ActionRecord, CallerRecord};
+use std::collections::BTreeMap;
+
+use crate::action::{ActionRecord, ActionState, CallerRecord};
 use crate::ports::{ActionRecords, PortError, TrustLedger};
 use crate::trust::{LedgerChange, TrustSet};
 
@@ -49,7 +51,7 @@ impl ActionRecords for MemoryAccount {
         _account: &str,
         caller: &str,
         actions: &[(String, ActionRecord)],
-    ) -> Result<CallerRecord, PortError> {
+    ) -> Result<BTreeMap<String, ActionRecord>, PortError> {
         let mut s = self.enter("record_actions")?;
         let record = s
             .records
@@ -58,13 +60,16 @@ impl ActionRecords for MemoryAccount {
                 caller: caller.to_owned(),
                 ..CallerRecord::default()
             });
-        for (key, action) in actions {
-            record
-                .actions
-                .entry(key.clone())
-                .or_insert_with(|| action.clone());
-        }
-        Ok(record.clone())
+        Ok(actions
+            .iter()
+            .map(|(key, action)| {
+                let stored = record
+                    .actions
+                    .entry(key.clone())
+                    .or_insert_with(|| action.clone());
+                (key.clone(), stored.clone())
+            })
+            .collect())
     }
 
     async fn set_action(
@@ -75,12 +80,22 @@ impl ActionRecords for MemoryAccount {
         action: &ActionRecord,
     ) -> Result<(), PortError> {
         let mut s = self.enter("set_action")?;
-        s.records
-            .entry(caller.to_owned())
-            .or_default()
-            .actions
-            .insert(key.to_owned(), action.clone());
+        let record = s.records.entry(caller.to_owned()).or_default();
+        record.caller = caller.to_owned();
+        record.actions.insert(key.to_owned(), action.clone());
         Ok(())
+    }
+
+    async fn notified(
+        &self,
+        _account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> Result<bool, PortError> {
+        let s = self.enter("notified")?;
+        Ok(s.records
+            .get(caller)
+            .is_some_and(|r| r.notified.contains(event_id)))
     }
 
     async fn mark_notified(
@@ -98,17 +113,31 @@ impl ActionRecords for MemoryAccount {
         Ok(())
     }
 
-    async fn caller_record(
+    async fn caller_actions(
         &self,
         _account: &str,
         caller: &str,
-    ) -> Result<Option<CallerRecord>, PortError> {
-        let s = self.enter("caller_record")?;
-        Ok(s.records.get(caller).cloned())
+        state: Option<ActionState>,
+    ) -> Result<BTreeMap<String, ActionRecord>, PortError> {
+        let s = self.enter("caller_actions")?;
+        Ok(s.records
+            .get(caller)
+            .map(|r| {
+                r.actions
+                    .iter()
+                    .filter(|(_, a)| state.is_none_or(|st| a.state == st))
+                    .map(|(k, a)| (k.clone(), a.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn caller_records(&self, _account: &str) -> Result<Vec<CallerRecord>, PortError> {
         let s = self.enter("caller_records")?;
-        Ok(s.records.values().cloned().collect())
+        Ok(s.records
+            .values()
+            .filter(|r| !r.actions.is_empty())
+            .cloned()
+            .collect())
     }
 }
