@@ -90,6 +90,19 @@ impl Fixture {
             .await
             .expect("listing");
         assert!(problems.is_empty(), "{problems:?}");
+        // The admin group by unique id, as the Lambda's start records (or repairs) it.
+        if let Some(what) =
+            warden_core::vouch::ensure_admin_group(&aws, &env.account_id, &self.config.admin_group)
+                .await
+                .expect("admin group")
+        {
+            warden_core::ports::Notifier::publish(
+                &aws,
+                &warden_core::notice::for_tampering(None, &what, &env),
+            )
+            .await
+            .expect("notice");
+        }
         Revoker::new(aws, self.config.clone(), env)
     }
 
@@ -1670,4 +1683,149 @@ async fn a_key_minted_for_an_admin_makes_its_calls_the_minters_never_a_trusted_g
         trusted.entries.contains_key("admin:user/dev1"),
         "{trusted:?}"
     );
+}
+
+// ---- Issue 18, attack 6: the admin group renamed, or two groups' names swapped -----
+
+impl Fixture {
+    async fn rename_group(&self, from: &str, to: &str) {
+        self.account
+            .iam
+            .update_group()
+            .group_name(from)
+            .new_group_name(to)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn group_id(&self, name: &str) -> Option<String> {
+        self.account
+            .iam
+            .get_group()
+            .group_name(name)
+            .send()
+            .await
+            .ok()
+            .and_then(|g| g.group)
+            .map(|g| g.group_id)
+    }
+
+    async fn trusts_admin(&self, r: &Revoker<warden_aws::AwsAccount>, user: &str) -> bool {
+        warden_core::ports::TrustLedger::trust_set(r.port(), &self.account.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .entries
+            .contains_key(&format!("admin:user/{user}"))
+    }
+
+    fn tampering(notices: &[serde_json::Value]) -> Vec<String> {
+        notices
+            .iter()
+            .filter(|n| n["MessageAttributes"]["decision"]["Value"] == "tampering")
+            .map(|n| n["Message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn the_admin_group_renamed_away_is_renamed_back_and_trust_is_untouched() {
+    let f = Fixture::new(&[]).await;
+    let r = f.revoker().await;
+    let id = f.group_id("Administrators").await.unwrap();
+    // dev1 renames the admin group away; CloudTrail delivers it minutes later.
+    f.rename_group("Administrators", "Old").await;
+    let renamed = f.call(
+        "grp-1",
+        "dev1",
+        "UpdateGroup",
+        serde_json::json!({"groupName": "Administrators", "newGroupName": "Old"}),
+    );
+    let response = f.deliver(&r, &[&renamed]).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(f.group_id("Administrators").await, Some(id), "renamed back");
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    assert!(f.trusts_admin(&r, "alice").await, "trust is untouched");
+    let notices = f.account.notices(&f.inbox).await;
+    let tampering = Fixture::tampering(&notices);
+    assert!(
+        tampering.iter().any(|t| t.contains("renamed back")),
+        "{notices:?}"
+    );
+    // alice's next call is an admin's.
+    let next = f.call(
+        "grp-2",
+        "alice",
+        "CreateUser",
+        serde_json::json!({"userName": "intern"}),
+    );
+    assert!(f.deliver(&r, &[&next]).await.batch_item_failures.is_empty());
+    assert!(f.account.attached("alice").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_cold_start_finds_the_renamed_admin_group_by_id_renames_it_back_and_says_so() {
+    let f = Fixture::new(&[]).await;
+    // The first start records the group's id; the group is renamed before the next one.
+    let first = f.revoker().await;
+    let id = f.group_id("Administrators").await.unwrap();
+    drop(first);
+    f.rename_group("Administrators", "Old").await;
+    let r = f.revoker().await;
+    assert_eq!(f.group_id("Administrators").await, Some(id));
+    let notices = f.account.notices(&f.inbox).await;
+    assert!(
+        Fixture::tampering(&notices)
+            .iter()
+            .any(|t| t.contains("`Old`") && t.contains("renamed back")),
+        "{notices:?}"
+    );
+    assert!(f.trusts_admin(&r, "alice").await);
+}
+
+#[tokio::test]
+async fn two_group_names_swapped_leave_the_admin_group_by_id_and_no_new_admin() {
+    let f = Fixture::new(&[]).await;
+    f.account.group("Ops").await;
+    f.add("dev2", "Ops").await;
+    let r = f.revoker().await;
+    let admins = f.group_id("Administrators").await.unwrap();
+    let ops = f.group_id("Ops").await.unwrap();
+    // dev1 swaps the names through a third: Ops's members (dev2) would be the admins.
+    let mut events = Vec::new();
+    for (n, (from, to)) in [
+        ("Administrators", "tmp"),
+        ("Ops", "Administrators"),
+        ("tmp", "Ops"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        f.rename_group(from, to).await;
+        events.push(f.call(
+            &format!("swap-{n}"),
+            "dev1",
+            "UpdateGroup",
+            serde_json::json!({"groupName": from, "newGroupName": to}),
+        ));
+    }
+    let batch: Vec<&serde_json::Value> = events.iter().collect();
+    let response = f.deliver(&r, &batch).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(f.group_id("Administrators").await, Some(admins.clone()));
+    assert_ne!(f.group_id("Ops").await, Some(admins.clone()));
+    assert!(f.group_id("Ops").await.is_none() || f.group_id("Ops").await == Some(ops));
+    assert_eq!(f.groups_of("alice").await, ["Administrators"]);
+    assert!(f.trusts_admin(&r, "alice").await);
+    assert!(!f.trusts_admin(&r, "dev2").await);
+    assert_eq!(f.account.attached("dev1").await, [f.deny()]);
+    let next = f.call(
+        "swap-9",
+        "alice",
+        "CreateUser",
+        serde_json::json!({"userName": "intern"}),
+    );
+    assert!(f.deliver(&r, &[&next]).await.batch_item_failures.is_empty());
+    assert!(f.account.attached("alice").await.is_empty());
 }

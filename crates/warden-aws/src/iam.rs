@@ -307,6 +307,38 @@ impl Directory for AwsAccount {
         }
     }
 
+    async fn group_id(&self, name: &str) -> Result<Option<String>, PortError> {
+        match self
+            .iam
+            .get_group()
+            .group_name(name)
+            .max_items(1)
+            .send()
+            .await
+            .map_err(|e| classify("GetGroup", e))
+        {
+            Ok(out) => Ok(out.group.map(|g| g.group_id)),
+            Err(PortError::NoSuchEntity { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn group_named(&self, id: &str) -> Result<Option<String>, PortError> {
+        let groups: Vec<_> = self
+            .iam
+            .list_groups()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListGroups", e))?;
+        Ok(groups
+            .into_iter()
+            .find(|g| g.group_id == id)
+            .map(|g| g.group_name))
+    }
+
     async fn credential_created(
         &self,
         credential: &Credential,

@@ -3,7 +3,7 @@
 
 use warden_core::config::Environment;
 use warden_core::config::{Config, ConfigError};
-use warden_core::ports::{Authorizations, PortError};
+use warden_core::ports::{Authorizations, Directory, PortError, TrustLedger};
 
 use crate::error::classify;
 use crate::iam::account_of;
@@ -72,6 +72,12 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
             Ok(_) => {}
             Err(e) => match classify("GetGroup", e) {
                 PortError::NoSuchEntity { .. } => {
+                    // Renamed away (attack 6): the group the trust ledger knows by its
+                    // unique id is found under its new name, and put back at start.
+                    if let Some(name) = account.renamed_admin_group(&account_id).await? {
+                        tracing::warn!(admin_group = %config.admin_group, now = %name, "the admin group was renamed: it is renamed back by its unique id");
+                        return Ok(());
+                    }
                     return Err::<(), StartupError>(
                         unusable(
                             "ADMIN_GROUP_NAME",
@@ -79,7 +85,7 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
                             format!("no such group in account {account_id}: refusing to decide who is an admin"),
                         )
                         .into(),
-                    )
+                    );
                 }
                 other => return Err::<(), StartupError>(other.into()),
             },
@@ -168,6 +174,25 @@ pub async fn discover(account: &AwsAccount, config: &Config) -> Result<Environme
 }
 
 impl AwsAccount {
+    /// The current name of the admin group the trust ledger knows by its unique id, when
+    /// ADMIN_GROUP_NAME names no group (`None`: no ledger, no id recorded, or no group
+    /// with it: the group never existed or was deleted).
+    async fn renamed_admin_group(&self, account: &str) -> Result<Option<String>, PortError> {
+        if self.ledger().is_err() {
+            return Ok(None);
+        }
+        let recorded = match self.trust_set(account).await {
+            Ok(set) => set.and_then(|s| s.admin_group_id),
+            // No ledger table yet: nothing recorded (start-up checks the table later).
+            Err(PortError::NoSuchEntity { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        match recorded {
+            Some(id) => self.group_named(&id).await,
+            None => Ok(None),
+        }
+    }
+
     /// The account these credentials act in (STS GetCallerIdentity).
     pub async fn account_id(&self) -> Result<String, PortError> {
         let identity = self

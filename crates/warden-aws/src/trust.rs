@@ -2,7 +2,8 @@
 //!
 //! Item (partition key `principal`, shared with the pruner's entries): `trust#<account>`:
 //! `entries`, a map from `admin:user/alice` to the entry as JSON, and `listed#<arn>`, the
-//! unique id each EXEMPT_PRINCIPALS ARN was first resolved to.
+//! unique id each EXEMPT_PRINCIPALS ARN was first resolved to, and `admin_group_id`, the
+//! admin group's.
 //!
 //! The account is part of every key, so one table can serve every account of an
 //! organization (central mode).
@@ -23,6 +24,9 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// The prefix of the trust item's attributes that record EXEMPT_PRINCIPALS' unique ids
 /// (`listed#<arn>`).
 const LISTED: &str = "listed#";
+
+/// The trust item's attribute that records the admin group's unique id.
+const ADMIN_GROUP_ID: &str = "admin_group_id";
 
 fn trust_key(account: &str) -> String {
     format!("trust#{account}")
@@ -93,12 +97,17 @@ impl TrustLedger for AwsAccount {
                 }
             })
             .collect();
+        let admin_group_id = match item.get(ADMIN_GROUP_ID) {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        };
         Ok(Some(TrustSet {
             account: account.to_owned(),
             entries: json_map::<TrustEntry>(&item, "entries", "GetItem")?
                 .into_iter()
                 .collect(),
             listed,
+            admin_group_id,
         }))
     }
 
@@ -172,6 +181,13 @@ impl TrustLedger for AwsAccount {
                     request = request
                         .expression_attribute_names(format!("#n{n}"), format!("{LISTED}{arn}"));
                     removes.push(format!("#n{n}"));
+                }
+                // The first id recorded stands.
+                LedgerChange::AdminGroup(id) => {
+                    request = request
+                        .expression_attribute_names(format!("#n{n}"), ADMIN_GROUP_ID)
+                        .expression_attribute_values(format!(":v{n}"), s(id.clone()));
+                    sets.push(format!("#n{n} = if_not_exists(#n{n}, :v{n})"));
                 }
             }
         }

@@ -42,6 +42,15 @@ async fn connect(config: Config) -> Result<(Config, Environment, AwsAccount), Cl
             eprintln!("warden: warning: EXEMPT_PRINCIPALS could not be recorded by unique id: {e}")
         }
     }
+    match warden_core::vouch::ensure_admin_group(&account, &env.account_id, &config.admin_group)
+        .await
+    {
+        Ok(Some(what)) => eprintln!("warden: warning: {what}"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("warden: warning: the admin group could not be checked by unique id: {e}")
+        }
+    }
     Ok((config, env, account))
 }
 

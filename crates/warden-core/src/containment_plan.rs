@@ -468,6 +468,12 @@ pub fn plan(record: &CloudTrailRecord, known: &Known, config: &Config, now: Date
                 {
                     out.note("the caller renamed itself: its revocation follows its unique id")
                 }
+                (Some(old), Some(new))
+                    if holder == Holder::Group
+                        && same_name(&old, &config.admin_group) != same_name(&new, &config.admin_group) =>
+                {
+                    out.note("a rename to or from the admin group's name is put back by the admin group's unique id, not by name")
+                }
                 (Some(old), Some(new)) if old != new => out.act(vec![Action::Rename {
                     holder,
                     from: new,

@@ -213,17 +213,9 @@ pub fn grant_of(record: &CloudTrailRecord, config: &Config) -> Option<Grant> {
         "CreateGroup" if is_admin("groupName") => Some(Grant::GroupBecomesAdmin {
             group: admin.to_owned(),
         }),
-        "UpdateGroup" => match (p("groupName"), p("newGroupName")) {
-            (Some(old), Some(new)) if same_name(old, admin) && !same_name(new, admin) => {
-                Some(Grant::TakeAllAdmins)
-            }
-            (Some(old), Some(new)) if same_name(new, admin) && !same_name(old, admin) => {
-                Some(Grant::GroupBecomesAdmin {
-                    group: old.to_owned(),
-                })
-            }
-            _ => None,
-        },
+        // A rename to or from the admin group's name changes no trust: the admin group
+        // is the group with the recorded unique id, and the rename is put back
+        // ([`crate::admin_group`]).
         _ => None,
     }
 }
@@ -513,22 +505,16 @@ mod tests {
             grant_of(&remove, &config),
             Some(Grant::Take { .. })
         ));
-        for (name, params) in [
-            (
-                "DeleteGroup",
-                serde_json::json!({"groupName": "administrators"}),
+        assert_eq!(
+            grant_of(
+                &call(
+                    "DeleteGroup",
+                    serde_json::json!({"groupName": "administrators"})
+                ),
+                &config
             ),
-            (
-                "UpdateGroup",
-                serde_json::json!({"groupName": "administrators", "newGroupName": "Old"}),
-            ),
-        ] {
-            assert_eq!(
-                grant_of(&call(name, params), &config),
-                Some(Grant::TakeAllAdmins),
-                "{name}"
-            );
-        }
+            Some(Grant::TakeAllAdmins)
+        );
         assert!(matches!(
             grant_of(
                 &call(
@@ -539,27 +525,25 @@ mod tests {
             ),
             Some(Grant::GroupBecomesAdmin { .. })
         ));
-        assert!(matches!(
-            grant_of(
-                &call(
-                    "UpdateGroup",
-                    serde_json::json!({"groupName": "Ops", "newGroupName": "administrators"})
+        // A rename to or from the admin group's name, or of its case only, changes no
+        // trust: the admin group is known by its unique id (attack 6).
+        for (old, new) in [
+            ("Ops", "administrators"),
+            ("administrators", "Old"),
+            ("Administrators", "administrators"),
+        ] {
+            assert_eq!(
+                grant_of(
+                    &call(
+                        "UpdateGroup",
+                        serde_json::json!({"groupName": old, "newGroupName": new})
+                    ),
+                    &config
                 ),
-                &config
-            ),
-            Some(Grant::GroupBecomesAdmin { .. })
-        ));
-        // A case-only rename of the admin group changes nothing.
-        assert_eq!(
-            grant_of(
-                &call(
-                    "UpdateGroup",
-                    serde_json::json!({"groupName": "Administrators", "newGroupName": "administrators"})
-                ),
-                &config
-            ),
-            None
-        );
+                None,
+                "{old} -> {new}"
+            );
+        }
         // Held, whatever case IAM's answer and the configuration use.
         let target = Target {
             kind: EntityKind::User,
@@ -764,21 +748,20 @@ mod tests {
                 }),
             ),
             (rec("CreateGroup", json!({"groupName": "Developers"})), None),
+            // Renames of the admin group are put back by its id (attack 6): no trust.
             (
                 rec(
                     "UpdateGroup",
                     json!({"groupName": admins, "newGroupName": "Old"}),
                 ),
-                Some(Grant::TakeAllAdmins),
+                None,
             ),
             (
                 rec(
                     "UpdateGroup",
                     json!({"groupName": "Ops", "newGroupName": admins}),
                 ),
-                Some(Grant::GroupBecomesAdmin {
-                    group: "Ops".into(),
-                }),
+                None,
             ),
             (
                 rec(

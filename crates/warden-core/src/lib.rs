@@ -3,6 +3,7 @@
 //! the ports in [`ports`] are implemented by `warden-aws`.
 
 pub mod action;
+pub mod admin_group;
 pub mod config;
 pub mod confirm;
 pub mod containment;

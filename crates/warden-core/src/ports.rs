@@ -95,6 +95,17 @@ pub trait Directory: Send + Sync {
         kind: crate::principal::EntityKind,
         id: &str,
     ) -> impl Future<Output = Result<Option<Target>, PortError>> + Send;
+    /// The unique id of the group named `name` (GetGroup); `None` when there is none.
+    fn group_id(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// The current name of the group whose unique id is `id` (ListGroups); `None` when
+    /// there is none.
+    fn group_named(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
     /// When IAM says `credential` was made: the access key's creation (ListAccessKeys),
     /// the console password's (GetLoginProfile). `None` when it no longer exists.
     fn credential_created(

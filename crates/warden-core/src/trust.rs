@@ -44,12 +44,9 @@ impl Status {
     /// The IAM calls that grant this status or take it away, for the CloudTrail look-up.
     pub fn grant_calls(self, kind: EntityKind) -> &'static [&'static str] {
         match (self, kind) {
-            (Status::Admin, EntityKind::User) => &[
-                "AddUserToGroup",
-                "RemoveUserFromGroup",
-                "DeleteGroup",
-                "UpdateGroup",
-            ],
+            (Status::Admin, EntityKind::User) => {
+                &["AddUserToGroup", "RemoveUserFromGroup", "DeleteGroup"]
+            }
             (Status::Admin, EntityKind::Role) => &[],
             (Status::Exempt, EntityKind::User) => &["TagUser", "CreateUser", "UntagUser"],
             (Status::Exempt, EntityKind::Role) => &["TagRole", "CreateRole", "UntagRole"],
@@ -122,6 +119,9 @@ pub struct TrustSet {
     /// it then. A listed principal is known by that id, never by its name (which another
     /// principal can take).
     pub listed: BTreeMap<String, String>,
+    /// The admin group's unique id, as first recorded: the admin group is the group with
+    /// this id, whatever it is named now (a rename of it is tampering, put back).
+    pub admin_group_id: Option<String>,
 }
 
 impl TrustSet {
@@ -172,6 +172,9 @@ impl TrustSet {
             LedgerChange::Unlist(arn) => {
                 self.listed.remove(arn);
             }
+            LedgerChange::AdminGroup(id) => {
+                self.admin_group_id.get_or_insert_with(|| id.clone());
+            }
         }
     }
 }
@@ -189,6 +192,8 @@ pub enum LedgerChange {
     },
     /// Forgets a listed ARN's id (it is no longer listed).
     Unlist(String),
+    /// Records the admin group's unique id, unless one is recorded (the first stands).
+    AdminGroup(String),
 }
 
 /// The baseline: every member of the admin group and every holder of the exempt tag,

@@ -4,13 +4,16 @@
 
 use chrono::Utc;
 
+use crate::admin_group::{self, Repair};
 use crate::config::Config;
 use crate::config::Environment;
 use crate::error::DomainError;
 use crate::facts::{CallerFacts, Facts};
 use crate::grant;
 use crate::notice;
-use crate::ports::{Authorizations, Directory, Notifier, PortError, RevokerPorts, TrustLedger};
+use crate::ports::{
+    Actions, Authorizations, Directory, Notifier, PortError, RevokerPorts, TrustLedger,
+};
 use crate::principal::{Entity, EntityKind, Target};
 use crate::trust::{self, LedgerChange, Provenance, Status, TrustSet};
 
@@ -169,6 +172,43 @@ pub async fn ensure_listed<P: TrustLedger + Directory>(
     }
     port.change_trust(account, &changes).await?;
     Ok(problems)
+}
+
+/// The admin group known by its unique id (issue 18, attack 6): recorded on first sight
+/// (the first id stands); a rename that moved ADMIN_GROUP_NAME off it put back, the
+/// group that took the name moved aside first. Returns what happened, for a tampering
+/// notice (`None`: nothing to say). Trust is never changed here.
+pub async fn ensure_admin_group<P: TrustLedger + Directory + Actions>(
+    port: &P,
+    account: &str,
+    admin: &str,
+) -> Result<Option<String>, PortError> {
+    let Some(set) = port.trust_set(account).await? else {
+        return Ok(None);
+    };
+    let holder = port.group_id(admin).await?;
+    let Some(recorded) = set.admin_group_id else {
+        if let Some(id) = holder {
+            port.change_trust(account, &[LedgerChange::AdminGroup(id)])
+                .await?;
+        }
+        return Ok(None);
+    };
+    let current = if holder.as_deref() == Some(recorded.as_str()) {
+        Some(admin.to_owned())
+    } else {
+        port.group_named(&recorded).await?
+    };
+    match admin_group::repair(admin, &recorded, holder.as_deref(), current.as_deref()) {
+        Repair::Intact => Ok(None),
+        Repair::Lost(why) => Ok(Some(why)),
+        Repair::Rename(actions, what) => {
+            for action in &actions {
+                port.apply(action).await?;
+            }
+            Ok(Some(what))
+        }
+    }
 }
 
 /// The user or role a listed ARN names (a role's session: its role).

@@ -460,10 +460,30 @@ async fn taking_trust_away_always_applies_whoever_does_it() {
     assert!(r.port().trusts(Status::Admin, EntityKind::User, "alice"));
 }
 
+/// The account after a rename of its groups: the admin group's unique id recorded in
+/// the trust ledger (`AGPAADMINS`), and each group by the name it has now.
+fn groups_now(r: &Revoker<MemoryAccount>, groups: &[(&str, &str)]) {
+    let mut s = r.port().lock();
+    s.group_ids = groups
+        .iter()
+        .map(|(name, id)| ((*name).to_owned(), (*id).to_owned()))
+        .collect();
+    if let Some(set) = s.trust.as_mut() {
+        set.admin_group_id = Some("AGPAADMINS".into());
+    }
+}
+
 #[tokio::test]
-async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_needs_a_trusted_admin(
-) {
+async fn renaming_the_admin_group_is_put_back_by_its_id_and_changes_no_trust() {
+    // Issue 18, attack 6. alice, a trusted admin, renames it: put back before her call is
+    // decided (she is still an admin), trust untouched, said as tampering.
     let r = revoker(account(), &[]);
+    groups_now(&r, &[("Old", "AGPAADMINS")]);
+    for f in r.port().lock().principals.values_mut() {
+        if f.groups.remove("Administrators") {
+            f.groups.insert("Old".into());
+        }
+    }
     let away = record(
         "n1",
         "alice",
@@ -471,45 +491,68 @@ async fn renaming_the_admin_group_away_ends_admin_trust_and_renaming_one_to_it_n
         json!({"groupName": "Administrators", "newGroupName": "Old"}),
         10,
     );
-    r.batch().process(&real(&r, &away), false).await.unwrap();
-    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "alice"));
+    let out = r.batch().process(&real(&r, &away), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert_eq!(groups(&r, "alice"), ["Administrators"]);
+    assert!(r.port().trusts(Status::Admin, EntityKind::User, "alice"));
     assert!(r.port().trusts(Status::Exempt, EntityKind::User, "ci-bot"));
+    let notices = r.port().notices();
+    assert!(
+        notices.iter().any(|n| n
+            .body
+            .contains("named `Old`: renamed back to `Administrators`")),
+        "{notices:?}"
+    );
 
-    // A trusted admin makes another group the admin group: its members become admins.
-    let r = revoker(account(), &[]);
-    for u in ["alice", "dev1"] {
+    // Another group renamed to the admin group's name, by a trusted admin or anyone
+    // else: moved aside, the admin group keeps its name, nobody becomes trusted.
+    for caller in ["alice", "mallory"] {
+        let r = revoker(account(), &[]);
+        groups_now(
+            &r,
+            &[("Administrators", "AGPAOPS0000"), ("Ops2", "AGPAADMINS")],
+        );
+        // The admin group is `Ops2` now (alice its member); dev1 is in the other one.
         r.port()
             .lock()
             .principals
-            .get_mut(&(EntityKind::User, u.into()))
+            .get_mut(&(EntityKind::User, "alice".into()))
             .unwrap()
-            .groups = ["Administrators".to_owned()].into();
+            .groups = ["Ops2".to_owned()].into();
+        join(&r, "dev1", "Administrators");
+        let to = record(
+            "n2",
+            caller,
+            "UpdateGroup",
+            json!({"groupName": "Ops", "newGroupName": "Administrators"}),
+            10,
+        );
+        let out = r.batch().process(&real(&r, &to), false).await.unwrap();
+        assert!(!r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
+        assert!(!r.port().trusts(Status::Admin, EntityKind::User, "mallory"));
+        assert_eq!(groups(&r, "alice"), ["Administrators"]);
+        assert_eq!(groups(&r, "dev1"), ["Administrators-displaced-AGPAOPS0"]);
+        let ids = r.port().lock().group_ids.clone();
+        assert_eq!(
+            ids.get("Administrators").map(String::as_str),
+            Some("AGPAADMINS")
+        );
+        assert_eq!(
+            ids.get("Administrators-displaced-AGPAOPS0")
+                .map(String::as_str),
+            Some("AGPAOPS0000")
+        );
+        assert_eq!(
+            out.decision,
+            if caller == "alice" {
+                Decision::Exempt
+            } else {
+                Decision::Revoked
+            },
+            "{}",
+            out.reason
+        );
     }
-    let to = record(
-        "n2",
-        "alice",
-        "UpdateGroup",
-        json!({"groupName": "Ops", "newGroupName": "Administrators"}),
-        10,
-    );
-    let out = r.batch().process(&real(&r, &to), false).await.unwrap();
-    assert_eq!(out.decision, Decision::Exempt);
-    assert!(r.port().trusts(Status::Admin, EntityKind::User, "dev1"));
-
-    // Anyone else: an escalation; nobody becomes trusted.
-    let r = revoker(account(), &[]);
-    join(&r, "mallory", "Administrators");
-    let to = record(
-        "n3",
-        "mallory",
-        "UpdateGroup",
-        json!({"groupName": "Ops", "newGroupName": "Administrators"}),
-        10,
-    );
-    let out = r.batch().process(&event(&to), false).await.unwrap();
-    assert_eq!(out.decision, Decision::Revoked);
-    assert!(!r.port().trusts(Status::Admin, EntityKind::User, "mallory"));
-    assert_eq!(escalation_notices(&r), 1);
 }
 
 #[tokio::test]

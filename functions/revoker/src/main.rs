@@ -46,6 +46,19 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .await?;
         }
     }
+    // The admin group known by its unique id: recorded on first sight; a rename of it
+    // (made while no revoker ran) put back now, and said.
+    if let Some(what) =
+        warden_core::vouch::ensure_admin_group(&account, &env.account_id, &config.admin_group)
+            .await?
+    {
+        tracing::warn!(%what, "the admin group");
+        if account.enabled() {
+            account
+                .publish(&warden_core::notice::for_tampering(None, &what, &env))
+                .await?;
+        }
+    }
     tracing::info!(account = %env.account_id, caller = %env.caller_arn, "iam-warden revoker ready");
     let revoker = Revoker::new(account, config, env);
 

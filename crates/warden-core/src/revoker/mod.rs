@@ -67,6 +67,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     ///
     /// An error is never a decision: the caller retries the event later.
     pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, DomainError> {
+        if !dry_run {
+            self.put_back_admin_group(event).await?;
+        }
         match self.attribution(event).await? {
             Attribution::Own => {}
             Attribution::Wait(wait, why) => {

@@ -48,6 +48,32 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         .await
     }
 
+    /// A rename to or from ADMIN_GROUP_NAME, put back by the admin group's unique id
+    /// before the event is decided (its caller's membership is then read as it should
+    /// be), notified once as tampering. Trust is not changed.
+    pub(super) async fn put_back_admin_group(&mut self, event: &Event) -> Result<(), PortError> {
+        let r = self.revoker;
+        let admin = &r.config.admin_group;
+        if !event
+            .record()
+            .is_some_and(|record| crate::admin_group::renames_admin_group(record, admin))
+        {
+            return Ok(());
+        }
+        let Some(what) =
+            crate::vouch::ensure_admin_group(&r.port, &r.env.account_id, admin).await?
+        else {
+            return Ok(());
+        };
+        // Memberships read before are by the old names.
+        self.facts.clear();
+        let key = format!("{}/admin-group", event.event_id().unwrap_or("unknown"));
+        r.notify_once(TAMPERING, event, &key, || {
+            notice::for_tampering(Some(event), &what, &r.env)
+        })
+        .await
+    }
+
     /// Verifies the deny policy before its first use in an invocation (or when `by` an
     /// event touched it): another default version is replaced by the tool's document, a
     /// deleted policy re-created; either is notified as tampering, never a reason to stop.

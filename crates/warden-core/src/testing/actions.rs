@@ -191,6 +191,9 @@ impl Actions for MemoryAccount {
                                 f.groups.insert(to.clone());
                             }
                         }
+                        if let Some(id) = s.group_ids.remove(from) {
+                            s.group_ids.insert(to.clone(), id);
+                        }
                         Ok(())
                     }
                 }

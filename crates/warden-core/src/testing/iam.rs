@@ -69,6 +69,22 @@ impl Directory for MemoryAccount {
         })
     }
 
+    async fn group_id(&self, name: &str) -> Result<Option<String>, PortError> {
+        let s = self.enter("group_id")?;
+        Ok(s.group_ids
+            .iter()
+            .find(|(n, _)| crate::principal::same_name(n, name))
+            .map(|(_, id)| id.clone()))
+    }
+
+    async fn group_named(&self, id: &str) -> Result<Option<String>, PortError> {
+        let s = self.enter("group_named")?;
+        Ok(s.group_ids
+            .iter()
+            .find(|(_, i)| *i == id)
+            .map(|(n, _)| n.clone()))
+    }
+
     async fn credential_created(
         &self,
         credential: &crate::minted::Credential,

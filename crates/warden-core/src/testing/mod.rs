@@ -93,6 +93,8 @@ pub struct State {
     /// When IAM says each credential was made ([`crate::minted::Credential`]; a session
     /// by its user's login profile); one not here was made in 2020.
     pub made: BTreeMap<crate::minted::Credential, chrono::DateTime<chrono::Utc>>,
+    /// Groups' unique ids, by name (those the tests set).
+    pub group_ids: BTreeMap<String, String>,
 }
 
 impl State {
