@@ -65,7 +65,9 @@ pub fn trust_history_calls(record: &CloudTrailRecord) -> Option<[&'static str; 2
 
 /// The trust document a role had before `record` (an UpdateAssumeRolePolicy call), from
 /// CloudTrail's `history`: the newest earlier successful trust change of the role, or its
-/// creation, `(document, event id)`.
+/// creation, by another caller, `(document, event id)`. The caller's own earlier changes
+/// are not the state it found: a caller who changed the trust twice never gets its first
+/// document called the one before.
 pub fn previous_trust(
     record: &CloudTrailRecord,
     history: &[CloudTrailRecord],
@@ -81,6 +83,7 @@ pub fn previous_trust(
                 && r.request_param("roleName")
                     .is_some_and(|n| same_name(n, role))
                 && time(r).is_some_and(|t| t < at)
+                && crate::grant::actor(r) != crate::grant::actor(record)
         })
         .filter_map(|r| {
             let key = match r.event_name.as_deref()? {

@@ -1927,10 +1927,17 @@ fn a_guarded_roles_trust_change_is_reported_with_the_document_it_replaced() {
         trust_history_calls(&call("CreateRole", json!({}), Value::Null)),
         None
     );
+    // Earlier changes by alice, an admin; the call is mallory's.
     let at = |name: &str, id: &str, time: &str, params: Value| {
         let mut r = call(name, params, Value::Null);
         r.event_id = Some(id.into());
         r.event_time = Some(time.into());
+        r.user_identity = Some(warden_core::event::UserIdentity {
+            kind: Some("IAMUser".into()),
+            user_name: Some("alice".into()),
+            arn: Some("arn:aws:iam::123456789012:user/alice".into()),
+            ..Default::default()
+        });
         r
     };
     let created = at(
@@ -1970,6 +1977,20 @@ fn a_guarded_roles_trust_change_is_reported_with_the_document_it_replaced() {
         "the newest before the call, decoded"
     );
     assert_eq!(previous_trust(&change, &[other_role]), None);
+    // The caller's own earlier change is not the state before it: the one before that
+    // (someone else's) is, or none.
+    let mut own = call(
+        "UpdateAssumeRolePolicy",
+        json!({"roleName": "ci", "policyDocument": opened}),
+        Value::Null,
+    );
+    own.event_id = Some("own".into());
+    own.event_time = Some("2026-11-20T10:00:00Z".into());
+    assert_eq!(
+        previous_trust(&change, &[created.clone(), own.clone()]),
+        Some((TRUST_EC2.to_owned(), "c".to_owned()))
+    );
+    assert_eq!(previous_trust(&change, std::slice::from_ref(&own)), None);
     // A change in the same second as the call is not before it.
     let mut same_second = created.clone();
     same_second.event_time = change.event_time.clone();
