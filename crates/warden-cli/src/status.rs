@@ -1,5 +1,6 @@
 //! `warden status`: the revoked principals with what was contained because of their
-//! calls, the trusted set, and the canary.
+//! calls, what is still contained because of callers that carry no deny, the trusted
+//! set, and the canary.
 
 use std::process::ExitCode;
 
@@ -34,6 +35,28 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
         .await?;
         contained.push(record.into_values().collect::<Vec<_>>());
     }
+    // What is still contained because of callers that carry no deny (restored with
+    // --caller-only, alerted roles under CONTAIN=all, a revocation whose boundary is the
+    // quarantine): the ledger's records, every caller's.
+    let revoked_callers: Vec<String> = revoked
+        .iter()
+        .map(|r| warden_core::action::actor_key(r.target.kind, &r.target.name))
+        .collect();
+    let others: Vec<(String, Vec<warden_core::action::ActionRecord>)> =
+        warden_core::ports::ActionRecords::caller_records(&account, &env.account_id)
+            .await?
+            .into_iter()
+            .filter(|c| !revoked_callers.contains(&c.caller))
+            .map(|c| {
+                let held: Vec<_> = c
+                    .actions
+                    .into_values()
+                    .filter(|a| a.state == warden_core::action::ActionState::Done)
+                    .collect();
+                (c.caller, held)
+            })
+            .filter(|(_, held)| !held.is_empty())
+            .collect();
     let now = chrono::Utc::now();
     let canary_late =
         canary.is_none_or(|(_, seen)| now - seen > chrono::TimeDelta::hours(CANARY_MAX_AGE_HOURS));
@@ -43,14 +66,7 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
             .zip(&contained)
             .map(|(r, actions)| {
                 serde_json::json!({
-                    "contained": actions.iter().map(|a| serde_json::json!({
-                        "event_id": a.event_id,
-                        "action": a.action,
-                        "state": a.state,
-                        "text": a.action.to_string(),
-                        "why": a.why,
-                        "at": a.at.to_rfc3339(),
-                    })).collect::<Vec<_>>(),
+                    "contained": actions.iter().map(action_json).collect::<Vec<_>>(),
                     "principal": r.target.arn,
                     "kind": r.target.kind.as_str(),
                     "name": r.target.name,
@@ -63,8 +79,18 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
                 })
             })
             .collect();
+        let still: Vec<serde_json::Value> = others
+            .iter()
+            .map(|(caller, actions)| {
+                serde_json::json!({
+                    "caller": caller,
+                    "contained": actions.iter().map(action_json).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
         let doc = serde_json::json!({
             "revoked": rows,
+            "contained_not_revoked": still,
             "trusted": rows_json(trusted.as_ref()),
             "baseline": trusted.is_some(),
             "canary": {
@@ -102,6 +128,11 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
         }
     }
     println!();
+    for (caller, actions) in &others {
+        println!("Still contained because of {caller}'s calls ({caller} carries no deny):");
+        print_actions(actions);
+        println!();
+    }
     if revoked.is_empty() {
         println!("No principal carries the iam-warden deny.");
         return Ok(ExitCode::SUCCESS);
@@ -141,24 +172,41 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
             continue;
         }
         println!("\nContained because of {}'s calls:", r.target);
-        for a in actions {
-            println!(
-                "  [{}] {} (event {}: {})",
-                serde_json::to_value(a.state)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-                a.action,
-                a.event_id,
-                a.why
-            );
-        }
+        print_actions(actions);
     }
     println!(
         "\n{} revoked principal(s). Undo one with: warden restore --user NAME (or --role NAME)",
         rows.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// One recorded action as JSON.
+fn action_json(a: &warden_core::action::ActionRecord) -> serde_json::Value {
+    serde_json::json!({
+        "event_id": a.event_id,
+        "action": a.action,
+        "state": a.state,
+        "text": a.action.to_string(),
+        "why": a.why,
+        "at": a.at.to_rfc3339(),
+    })
+}
+
+/// Recorded actions, one per line: `[state] action (event: why)`.
+fn print_actions(actions: &[warden_core::action::ActionRecord]) {
+    for a in actions {
+        println!(
+            "  [{}] {} (event {}: {})",
+            serde_json::to_value(a.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            a.action,
+            a.event_id,
+            a.why
+        );
+    }
 }
 
 /// The trusted set as JSON rows.

@@ -381,6 +381,80 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
     let nothing = demo.warden(&["restore", "--user", "alice"]);
     assert!(nothing.status.success());
     assert!(String::from_utf8_lossy(&nothing.stdout).contains("carries no iam-warden deny"));
+
+    // A caller restored with --caller-only carries no deny, and what its calls made stays
+    // contained: status still shows it, under the caller. dev3 makes itself an admin.
+    demo.account
+        .iam
+        .add_user_to_group()
+        .group_name("Administrators")
+        .user_name("dev3")
+        .send()
+        .await
+        .unwrap();
+    let escalation = warden_it::iam_call(
+        &demo.account.id,
+        "esc-dev3",
+        "dev3",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "dev3"}),
+        5,
+    );
+    let file = demo.dir.join("escalation.json");
+    std::fs::write(&file, warden_it::eventbridge(&escalation)).unwrap();
+    let out = demo.warden(&["replay", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&demo.warden(&["status", "--json"]).stdout).unwrap();
+    let row = json["revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "dev3")
+        .cloned()
+        .unwrap_or_else(|| panic!("{json}"));
+    let name = row["name"].as_str().unwrap();
+    let out = demo.warden(&["restore", "--caller-only", "--user", name]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&demo.warden(&["status", "--json"]).stdout).unwrap();
+    assert!(
+        !json["revoked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == name),
+        "{json}"
+    );
+    let still = json["contained_not_revoked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["caller"] == format!("user/{name}"))
+        .unwrap_or_else(|| panic!("{json}"));
+    let done = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["state"] == "done")
+            .map(|a| a["text"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!done(&row["contained"]).is_empty(), "{row}");
+    assert_eq!(done(&still["contained"]), done(&row["contained"]));
+    let text = String::from_utf8_lossy(&demo.warden(&["status"]).stdout).into_owned();
+    assert!(
+        text.contains(&format!("Still contained because of user/{name}'s calls")),
+        "{text}"
+    );
 }
 
 #[tokio::test]
