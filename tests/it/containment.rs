@@ -530,3 +530,30 @@ async fn a_caller_who_filled_a_ledger_item_still_has_its_next_backdoor_contained
     .unwrap();
     assert_eq!(records.len(), 71, "{:?}", records.keys());
 }
+
+#[tokio::test]
+async fn a_notice_is_claimed_by_one_invocation_and_a_stale_claim_taken_over() {
+    // The ledger's claim on a notice, through the real SDK: what keeps the events
+    // queue's and the deferral queue's invocations from both sending one.
+    use warden_core::ports::{ActionRecords, Claim};
+    let f = Fixture::new(&[]).await;
+    let aws = f.account.aws(&f.config);
+    let (account, lease) = (f.account.id.as_str(), std::time::Duration::from_secs(120));
+    let claim = |event: &'static str, lease| aws.claim_notice(account, "user/x", event, lease);
+    assert_eq!(claim("e1", lease).await, Ok(Claim::Mine));
+    assert_eq!(claim("e1", lease).await, Ok(Claim::Held));
+    assert_eq!(aws.notified(account, "user/x", "e1").await, Ok(false));
+    aws.release_notice(account, "user/x", "e1").await.unwrap();
+    assert_eq!(claim("e1", lease).await, Ok(Claim::Mine));
+    aws.mark_notified(account, "user/x", "e1").await.unwrap();
+    assert_eq!(aws.notified(account, "user/x", "e1").await, Ok(true));
+    aws.release_notice(account, "user/x", "e1").await.unwrap();
+    assert_eq!(claim("e1", lease).await, Ok(Claim::Sent));
+    // A claim older than the lease (its invocation died) is taken over.
+    assert_eq!(claim("e2", lease).await, Ok(Claim::Mine));
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(
+        claim("e2", std::time::Duration::ZERO).await,
+        Ok(Claim::Mine)
+    );
+}

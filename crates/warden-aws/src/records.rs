@@ -8,7 +8,8 @@
 //!   `caller_index` (`<account>#<kind>/<name>`) and `state_key` (`<state>#<key>`), the
 //!   keys of the table's `by-caller` index, through which a caller's held or gone
 //!   records are queried;
-//! - `notice#<account>#<caller>#<event id>`: the notice of that event went out.
+//! - `notice#<account>#<caller>#<event id>`: the notice of that event, `state` `sending`
+//!   (claimed at `at` by the invocation sending it) or `sent`.
 //!
 //! Records of versions before this one (`actions#<account>#<caller>`, every action in
 //! one item) are still read by `warden restore`, never written.
@@ -18,7 +19,7 @@ use std::collections::BTreeMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
 use warden_core::action::{ActionRecord, ActionState, CallerRecord};
-use warden_core::ports::{ActionRecords, PortError};
+use warden_core::ports::{ActionRecords, Claim, PortError};
 
 use crate::error::{bad, classify, is_conditional_failure};
 use crate::ledger::{s, KEY};
@@ -30,6 +31,11 @@ pub const BY_CALLER: &str = "by-caller";
 /// Its partition and sort keys.
 pub const CALLER_INDEX: &str = "caller_index";
 pub const STATE_KEY: &str = "state_key";
+
+/// A notice item's state: claimed by an invocation that is sending it, or sent.
+const STATE: &str = "state";
+const SENDING: &str = "sending";
+const SENT: &str = "sent";
 
 fn caller_index(account: &str, caller: &str) -> String {
     format!("{account}#{caller}")
@@ -178,7 +184,9 @@ impl ActionRecords for AwsAccount {
         Ok(self
             .get_item(notice_key(account, caller, event_id), "GetItem")
             .await?
-            .is_some())
+            .is_some_and(
+                |item| !matches!(item.get(STATE), Some(AttributeValue::S(st)) if st == SENDING),
+            ))
     }
 
     async fn mark_notified(
@@ -193,11 +201,82 @@ impl ActionRecords for AwsAccount {
             .item(KEY, s(notice_key(account, caller, event_id)))
             .item("account", s(account))
             .item("caller", s(caller))
+            .item(STATE, s(SENT))
             .item("at", s(Utc::now().to_rfc3339()))
             .send()
             .await
             .map(|_| ())
             .map_err(|e| classify("PutItem", e))
+    }
+
+    /// A conditional put of the notice item as `sending`: it does not exist, or its
+    /// claim is older than the lease (RFC 3339 times in UTC compare as strings).
+    async fn claim_notice(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+        lease: std::time::Duration,
+    ) -> Result<Claim, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let now = Utc::now();
+        let expired = now - chrono::TimeDelta::from_std(lease).unwrap_or_default();
+        let stamp =
+            |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let key = notice_key(account, caller, event_id);
+        let put = ddb
+            .put_item()
+            .table_name(table)
+            .item(KEY, s(key.clone()))
+            .item("account", s(account))
+            .item("caller", s(caller))
+            .item(STATE, s(SENDING))
+            .item("at", s(stamp(now)))
+            .condition_expression("attribute_not_exists(#k) OR (#st = :sending AND #at < :expired)")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_names("#st", STATE)
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":sending", s(SENDING))
+            .expression_attribute_values(":expired", s(stamp(expired)))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::Mine),
+            Err(e) if is_conditional_failure(&e) => {
+                let item = self.get_item(key, "GetItem").await?;
+                Ok(match item.as_ref().and_then(|i| i.get(STATE)) {
+                    Some(AttributeValue::S(state)) if state == SENDING => Claim::Held,
+                    // Sent (or marked by a version without claims); gone since: ask again.
+                    _ if item.is_some() => Claim::Sent,
+                    _ => Claim::Held,
+                })
+            }
+            Err(e) => Err(classify("PutItem", e)),
+        }
+    }
+
+    async fn release_notice(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> Result<(), PortError> {
+        let (ddb, table) = self.ledger()?;
+        let result = ddb
+            .delete_item()
+            .table_name(table)
+            .key(KEY, s(notice_key(account, caller, event_id)))
+            .condition_expression("#st = :sending")
+            .expression_attribute_names("#st", STATE)
+            .expression_attribute_values(":sending", s(SENDING))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Sent after all, or not claimed: nothing to give up.
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
     }
 
     /// A query of the `by-caller` index (every page): the caller's records in one state,

@@ -284,6 +284,24 @@ pub trait ActionRecords: Send + Sync {
         caller: &str,
         event_id: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Claims the sending of `event_id`'s notice for `lease` (a conditional write), so
+    /// that two invocations deciding at once (the events queue's and the deferral
+    /// queue's) never both send it. A claim older than its lease (its invocation died)
+    /// may be taken over.
+    fn claim_notice(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, PortError>> + Send;
+    /// Gives a claim up (its notice could not be sent): a retry claims it again.
+    fn release_notice(
+        &self,
+        account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// The caller's actions in `state` (`None`: every one), every page. What was
     /// recorded a moment ago may be missing (the ledger's index is eventually
     /// consistent): the revoker adds what it wrote itself.
@@ -299,6 +317,17 @@ pub trait ActionRecords: Send + Sync {
         &self,
         account: &str,
     ) -> impl Future<Output = Result<Vec<CallerRecord>, PortError>> + Send;
+}
+
+/// What a claim on a notice found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This invocation sends it, then marks it sent.
+    Mine,
+    /// It was sent.
+    Sent,
+    /// Another invocation is sending it (within its lease): ask again later.
+    Held,
 }
 
 /// Carries out iam-warden's actions on IAM.

@@ -469,3 +469,80 @@ async fn an_operators_request_about_no_principal_or_nothing_to_trust_is_refused_
     ));
     assert!(err.is_transient());
 }
+
+#[tokio::test]
+async fn a_revocation_notice_another_invocation_is_sending_is_sent_once() {
+    // The events queue's and the deferral queue's invocations revoke dev1 at once: both
+    // find the same revocation record, and only the one that claims its notice sends it.
+    let r = revoker(&[]);
+    let transient = || PortError::Transient {
+        operation: "Publish",
+        message: "SNS is down".into(),
+    };
+    // A first attempt whose notice could not be published gives its claim up.
+    r.port().fail("publish", transient(), 1);
+    let first = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await;
+    assert!(first.is_err(), "{first:?}");
+    assert!(r.port().lock().claims.is_empty(), "the claim was given up");
+    let (key, event_id) = {
+        let s = r.port().lock();
+        let (key, record) = s.revocations.iter().next().unwrap();
+        (format!("revocation/{key}"), record.event_id.clone())
+    };
+    // The other invocation claims it now: this one sends nothing and asks again later.
+    r.port()
+        .lock()
+        .claims
+        .insert((key.clone(), event_id.clone()), chrono::Utc::now());
+    let held = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await;
+    assert!(
+        matches!(&held, Err(e) if e.to_string().contains("another invocation is sending")),
+        "{held:?}"
+    );
+    assert!(r.port().notices().is_empty());
+    // It sent it, and marked what it told of: this one marks the record, sends nothing.
+    {
+        let mut s = r.port().lock();
+        s.claims.clear();
+        let caller = "user/dev1".to_owned();
+        for (scope, id) in [(key.clone(), event_id.clone()), (caller, event_id.clone())] {
+            s.records.entry(scope).or_default().notified.insert(id);
+        }
+    }
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(r.port().notices().is_empty());
+    assert!(r.port().lock().revocations.values().all(|rec| rec.notified));
+
+    // A claim older than its lease (its invocation died): taken over, sent once.
+    let r = revoker(&[]);
+    r.port().fail("publish", transient(), 1);
+    let _ = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await;
+    let stale = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
+    let claim = {
+        let s = r.port().lock();
+        let (key, record) = s.revocations.iter().next().unwrap();
+        (format!("revocation/{key}"), record.event_id.clone())
+    };
+    r.port().lock().claims.insert(claim, stale);
+    for _ in 0..2 {
+        r.batch()
+            .process(&event("01-iam-user-create-user.json"), false)
+            .await
+            .unwrap();
+    }
+    assert_eq!(r.port().notices().len(), 1);
+}

@@ -11,7 +11,7 @@ use crate::event::Event;
 use crate::facts::CallerFacts;
 use crate::grant::Escalation;
 use crate::notice::{self, Notice};
-use crate::ports::{PortError, RevokerPorts};
+use crate::ports::{Claim, PortError, RevokerPorts};
 use crate::revocation::RevocationRecord;
 
 use super::keys::notice_scope;
@@ -35,12 +35,16 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             return Ok(());
         };
         if !record.notified {
-            if r.port.enabled() {
-                let notice = r.verdict_notice(event, verdict, escalation, containment);
-                r.port.publish(&notice).await?;
-            }
+            // Claimed under the revocation's record and event: two invocations revoking
+            // the same caller at once (the events queue's and the deferral queue's) find
+            // the same record, and only one sends its notice.
+            let mut marks = vec![(format!("revocation/{key}"), record.event_id.clone())];
+            marks.extend(undone_marks(escalation, containment));
+            r.send_once(&marks, || {
+                r.verdict_notice(event, verdict, escalation, containment)
+            })
+            .await?;
             r.port.revocation_notified(&account, &key).await?;
-            self.mark_undone_notified(escalation, containment).await?;
             self.update_facts(&target, |f| {
                 if let Some(rec) = f.revocation.as_mut() {
                     rec.notified = true;
@@ -73,35 +77,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if sent || !r.port.enabled() {
             return Ok(());
         }
-        let notice = r.verdict_notice(event, verdict, escalation, containment);
-        r.port.publish(&notice).await?;
-        self.mark_undone_notified(escalation, containment).await
-    }
-
-    /// Marks the escalation and the containment a notice told of as notified, each in
-    /// its own caller's record (an escalation seen from its grantee has another event),
-    /// right after the notice: nothing else runs between them.
-    async fn mark_undone_notified(
-        &self,
-        escalation: Option<&Escalation>,
-        containment: Option<&Contained>,
-    ) -> Result<(), PortError> {
-        let r = self.revoker;
-        let mut marks: Vec<(&String, &String)> = Vec::new();
-        if let Some(e) = escalation.filter(|e| !e.planned_only && !e.notified) {
-            marks.push((&e.by, &e.event_id));
-        }
-        if let Some(c) = containment.filter(|c| !c.planned_only && !c.notified) {
-            if !marks.contains(&(&c.by, &c.event_id)) {
-                marks.push((&c.by, &c.event_id));
-            }
-        }
-        for (by, event_id) in marks {
-            r.port
-                .mark_notified(&r.env.account_id, by, event_id)
-                .await?;
-        }
-        Ok(())
+        r.send_once(&undone_marks(escalation, containment), || {
+            r.verdict_notice(event, verdict, escalation, containment)
+        })
+        .await
     }
 
     pub(super) async fn alert(
@@ -176,17 +155,94 @@ impl<P: RevokerPorts> Revoker<P> {
         key: &str,
         notice: impl FnOnce() -> Notice,
     ) -> Result<(), PortError> {
+        let scope = notice_scope(kind, event);
+        self.send_once(&[(scope, key.to_owned())], notice).await
+    }
+
+    /// Sends a notice once for the marks `(caller, event id)` it tells of, whichever
+    /// invocation gets there first: each mark is claimed before the notice is published
+    /// and marked sent after. A mark another invocation is sending (within
+    /// [`NOTICE_LEASE`]) makes this one wait (a transient error: the message is retried);
+    /// a notice that could not be published gives its claims up. Marked whether or not
+    /// notices go anywhere.
+    pub(super) async fn send_once(
+        &self,
+        marks: &[(String, String)],
+        notice: impl FnOnce() -> Notice,
+    ) -> Result<(), PortError> {
         let port = self.port();
         let account = &self.env().account_id;
-        let scope = notice_scope(kind, event);
-        if port.notified(account, &scope, key).await? {
+        let mut mine = Vec::new();
+        let mut held = None;
+        for (caller, event_id) in marks {
+            match port
+                .claim_notice(account, caller, event_id, NOTICE_LEASE)
+                .await?
+            {
+                Claim::Mine => mine.push((caller, event_id)),
+                Claim::Sent => {}
+                Claim::Held => held = Some(event_id),
+            }
+        }
+        if let Some(event_id) = held {
+            self.release_claims(&mine).await?;
+            return Err(PortError::Transient {
+                operation: "notice",
+                message: format!(
+                    "another invocation is sending the notice of event {event_id}: asked again later"
+                ),
+            });
+        }
+        // Sent by another (a notice with nothing to mark, MODE=report's, goes each time).
+        if mine.is_empty() && !marks.is_empty() {
             return Ok(());
         }
         if port.enabled() {
-            port.publish(&notice()).await?;
+            if let Err(e) = port.publish(&notice()).await {
+                self.release_claims(&mine).await?;
+                return Err(e);
+            }
         }
-        port.mark_notified(account, &scope, key).await
+        for (caller, event_id) in mine {
+            port.mark_notified(account, caller, event_id).await?;
+        }
+        Ok(())
     }
+
+    /// Gives up this invocation's claims on a notice it will not send now.
+    async fn release_claims(&self, mine: &[(&String, &String)]) -> Result<(), PortError> {
+        for (caller, event_id) in mine {
+            self.port()
+                .release_notice(&self.env().account_id, caller, event_id)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// How long a claim on a notice holds: longer than the revoker's run (60 s), shorter
+/// than its queue's visibility timeout (360 s), after which a failed run's message comes
+/// back and may take the claim over.
+pub(super) const NOTICE_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// The marks of the escalation and the containment a notice tells of, each under its own
+/// caller (an escalation seen from its grantee has another event); those sent already,
+/// or only planned, are not marked again.
+fn undone_marks(
+    escalation: Option<&Escalation>,
+    containment: Option<&Contained>,
+) -> Vec<(String, String)> {
+    let mut marks: Vec<(String, String)> = Vec::new();
+    if let Some(e) = escalation.filter(|e| !e.planned_only && !e.notified) {
+        marks.push((e.by.clone(), e.event_id.clone()));
+    }
+    if let Some(c) = containment.filter(|c| !c.planned_only && !c.notified) {
+        let mark = (c.by.clone(), c.event_id.clone());
+        if !marks.contains(&mark) {
+            marks.push(mark);
+        }
+    }
+    marks
 }
 
 /// The ledger record whose notified set holds the events that failed for good.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::action::{ActionRecord, ActionState, CallerRecord};
-use crate::ports::{ActionRecords, PortError, TrustLedger};
+use crate::ports::{ActionRecords, Claim, PortError, TrustLedger};
 use crate::trust::{LedgerChange, TrustSet};
 
 use super::MemoryAccount;
@@ -105,11 +105,47 @@ impl ActionRecords for MemoryAccount {
         event_id: &str,
     ) -> Result<(), PortError> {
         let mut s = self.enter("mark_notified")?;
+        s.claims.remove(&(caller.to_owned(), event_id.to_owned()));
         s.records
             .entry(caller.to_owned())
             .or_default()
             .notified
             .insert(event_id.to_owned());
+        Ok(())
+    }
+
+    async fn claim_notice(
+        &self,
+        _account: &str,
+        caller: &str,
+        event_id: &str,
+        lease: std::time::Duration,
+    ) -> Result<Claim, PortError> {
+        let mut s = self.enter("claim_notice")?;
+        if s.records
+            .get(caller)
+            .is_some_and(|r| r.notified.contains(event_id))
+        {
+            return Ok(Claim::Sent);
+        }
+        let now = chrono::Utc::now();
+        let key = (caller.to_owned(), event_id.to_owned());
+        let lease = chrono::TimeDelta::from_std(lease).unwrap_or_default();
+        if s.claims.get(&key).is_some_and(|at| now - *at < lease) {
+            return Ok(Claim::Held);
+        }
+        s.claims.insert(key, now);
+        Ok(Claim::Mine)
+    }
+
+    async fn release_notice(
+        &self,
+        _account: &str,
+        caller: &str,
+        event_id: &str,
+    ) -> Result<(), PortError> {
+        let mut s = self.enter("release_notice")?;
+        s.claims.remove(&(caller.to_owned(), event_id.to_owned()));
         Ok(())
     }
 
