@@ -431,6 +431,11 @@ pub struct ActionRecord {
     /// then (the caller can rename what it made, and give its name to someone else).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_id: Option<String>,
+    /// IAM's unique id of the caller it was recorded under, when the event said: records
+    /// are kept by the caller's name, and a name can pass to another principal (the
+    /// caller deleted, another made with its name). Restore puts back only its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller_id: Option<String>,
 }
 
 /// The record scope of an escalation's undo: its keys are `<event id>#<n>`.
@@ -445,6 +450,16 @@ impl ActionRecord {
     /// `<event id>#c<n>` (a containment).
     pub fn key(event_id: &str, n: &str) -> String {
         format!("{event_id}#{n}")
+    }
+
+    /// The unique id of the other principal this was recorded for, when it was recorded
+    /// under a caller of this name that was not `current` (the principal now holding the
+    /// name). `None`: its own, or not known either way.
+    pub fn recorded_for_another(&self, current: Option<&str>) -> Option<&str> {
+        match (self.caller_id.as_deref(), current) {
+            (Some(recorded), Some(current)) if recorded != current => Some(recorded),
+            _ => None,
+        }
     }
 
     /// The records of an event's `actions`, keyed `<event id>#<scope><n>`, all in `state`.
@@ -469,6 +484,7 @@ impl ActionRecord {
                         at,
                         why: why.to_owned(),
                         subject_id: None,
+                        caller_id: None,
                     },
                 )
             })
@@ -493,6 +509,25 @@ pub fn actor_key(kind: EntityKind, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_is_another_principals_only_when_both_ids_are_known_and_differ() {
+        let mut r = ActionRecord::records(
+            "e1",
+            "",
+            &[Action::DeleteLoginProfile { user: "x".into() }],
+            ActionState::Done,
+            Utc::now(),
+            "why",
+        )
+        .remove(0)
+        .1;
+        assert_eq!(r.recorded_for_another(Some("AIDA1")), None);
+        r.caller_id = Some("AIDA1".into());
+        assert_eq!(r.recorded_for_another(Some("AIDA1")), None);
+        assert_eq!(r.recorded_for_another(None), None);
+        assert_eq!(r.recorded_for_another(Some("AIDA2")), Some("AIDA1"));
+    }
 
     #[test]
     fn action_records_are_keyed_by_event_and_position() {

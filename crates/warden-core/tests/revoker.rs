@@ -546,3 +546,71 @@ async fn a_revocation_notice_another_invocation_is_sending_is_sent_once() {
     }
     assert_eq!(r.port().notices().len(), 1);
 }
+
+#[tokio::test]
+async fn restore_never_puts_back_what_was_recorded_for_another_principal_of_that_name() {
+    // An earlier user/dev1 (another unique id) made itself an admin; the tool undid it
+    // and recorded the undo under user/dev1. That user was deleted and a new dev1 made.
+    // Restoring the new dev1 must not put the old one's admin membership back on it.
+    let r = revoker(&[]);
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
+    r.batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    let mut old = warden_core::action::ActionRecord::records(
+        "old-escalation",
+        "",
+        &[warden_core::action::Action::RemoveFromGroup {
+            group: "Administrators".into(),
+            user: "dev1".into(),
+        }],
+        warden_core::action::ActionState::Done,
+        chrono::Utc::now() - chrono::TimeDelta::days(30),
+        "user/dev1 added user/dev1 to `Administrators`",
+    );
+    old[0].1.caller_id = Some("AIDAOLDDEV1XXXXXXXXXX".into());
+    {
+        let mut s = r.port().lock();
+        let record = s.records.entry("user/dev1".into()).or_default();
+        record.caller = "user/dev1".into();
+        record.actions.extend(old);
+    }
+    let dev1 = Target {
+        kind: EntityKind::User,
+        name: "dev1".into(),
+        arn: "arn:aws:iam::123456789012:user/dev1".into(),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &dev1, false)
+        .await
+        .unwrap();
+    assert!(report.restored);
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert!(!f.groups.contains("Administrators"), "{:?}", f.groups);
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.contains("AIDAOLDDEV1XXXXXXXXXX") && a.contains("another principal")),
+        "{:?}",
+        report.actions
+    );
+    // Its own records carry its id.
+    let own: Vec<_> = r.port().lock().records["user/dev1"]
+        .actions
+        .values()
+        .filter(|a| a.event_id != "old-escalation")
+        .map(|a| a.caller_id.clone())
+        .collect();
+    assert!(!own.is_empty());
+    assert!(
+        own.iter()
+            .all(|id| id.as_deref() == Some("AIDADEV1XXXXXXXXXXXXX")),
+        "{own:?}"
+    );
+}

@@ -29,6 +29,15 @@ const PRIOR_LOOKBACK: chrono::TimeDelta = chrono::TimeDelta::days(90);
 /// How far back a stopped caller's held self-service containments are released.
 const HELD_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
+/// The caller actions are recorded under: its record's key (`user/mallory`) and, when
+/// the event says, its unique id (restore puts back only the records of the principal
+/// it restores).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Whose<'a> {
+    pub(super) caller: &'a str,
+    pub(super) id: Option<&'a str>,
+}
+
 impl<P: RevokerPorts> Invocation<'_, P> {
     /// Contains what the event's call made, when its caller is one iam-warden stops
     /// (CONTAIN): records each action before taking it. A revoked role's own sessions
@@ -113,7 +122,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         } else {
             let done = self
                 .take_actions(
-                    &by,
+                    Whose {
+                        caller: &by,
+                        id: super::keys::caller_id(record).as_deref(),
+                    },
                     &event_id,
                     CONTAINMENT,
                     &plan.actions,
@@ -160,18 +172,25 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     /// apart. Returns each action as recorded, with its state.
     pub(super) async fn take_actions(
         &mut self,
-        caller: &str,
+        whose: Whose<'_>,
         event_id: &str,
         scope: &str,
         actions: &[Action],
         why: &str,
         created: Option<&Created>,
     ) -> Result<Vec<(Action, ActionState)>, PortError> {
+        let Whose {
+            caller,
+            id: caller_id,
+        } = whose;
         let r = self.revoker;
         let account = &r.env.account_id;
         let attempt = Utc::now();
         let mut planned =
             ActionRecord::records(event_id, scope, actions, ActionState::Planned, attempt, why);
+        for (_, entry) in &mut planned {
+            entry.caller_id = caller_id.map(str::to_owned);
+        }
         // What the call created is acted on by its unique id (attack 5).
         if let Some(created) = created {
             for (_, entry) in &mut planned {
@@ -431,7 +450,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map_or(now, |t| t.with_timezone(&Utc));
-        let held = ActionRecord::records(
+        let mut held = ActionRecord::records(
             &event_id,
             CONTAINMENT,
             &plan.actions,
@@ -439,6 +458,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             at,
             &plan.what,
         );
+        for (_, entry) in &mut held {
+            entry.caller_id = super::keys::caller_id(record);
+        }
         let caller = crate::action::actor_key(EntityKind::User, &user.name);
         let stored = r
             .port

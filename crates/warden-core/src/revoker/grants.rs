@@ -267,7 +267,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                             &found.by,
                             &found.event_id,
                             planned_only,
-                            false,
+                            None,
                         )
                         .await?,
                     );
@@ -325,7 +325,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Ok(seen_from_grantee)
             }
             TrustOutcome::Escalation => Ok(Some(
-                self.undo_escalation(&grant, &by, &event_id, planned_only, true)
+                self.undo_escalation(&grant, &by, &event_id, planned_only, Some(record))
                     .await?,
             )),
         }
@@ -357,16 +357,23 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         by: &str,
         event_id: &str,
         planned_only: bool,
-        own_event: bool,
+        own_event: Option<&CloudTrailRecord>,
     ) -> Result<Escalation, PortError> {
         let r = self.revoker;
         let what = grant.describe(&r.config);
         let actions = grant::undo_escalation(grant, &r.config);
         if !planned_only {
-            self.take_actions(by, event_id, ESCALATION, &actions, &what, None)
+            // The caller's unique id when this event is its own (restore puts back only
+            // the records of the principal it restores).
+            let caller_id = own_event.and_then(super::keys::caller_id);
+            let whose = super::contain::Whose {
+                caller: by,
+                id: caller_id.as_deref(),
+            };
+            self.take_actions(whose, event_id, ESCALATION, &actions, &what, None)
                 .await?;
         }
-        let notified = match (planned_only, own_event) {
+        let notified = match (planned_only, own_event.is_some()) {
             (true, false) => false,
             _ => r.port.notified(&r.env.account_id, by, event_id).await?,
         };

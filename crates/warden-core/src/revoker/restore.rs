@@ -114,6 +114,10 @@ pub async fn restore<P: RevokerPorts>(
     // What was undone and contained because of the caller's calls; with `caller_only`,
     // only what concerns the caller itself (its role's sessions revoked).
     let caller = crate::action::actor_key(target.kind, &target.name);
+    let current_id = match &facts {
+        CallerFacts::Found(f) => f.unique_id.clone(),
+        _ => None,
+    };
     let mut secrets = Vec::new();
     let mut status_put_back = false;
     let mut others: Option<Vec<crate::action::CallerRecord>> = None;
@@ -134,6 +138,15 @@ pub async fn restore<P: RevokerPorts>(
                     _ => false,
                 };
             if entry.state != ActionState::Done || (caller_only && !own_measure) {
+                continue;
+            }
+            // Recorded for another principal that had this name (deleted since, its name
+            // given to this one): never put back on this one.
+            if let Some(other) = entry.recorded_for_another(current_id.as_deref()) {
+                actions.push(format!(
+                    "left: {} after event `{}` was recorded for another principal that had the name {target} (unique id {other}), not this one",
+                    entry.action, entry.event_id
+                ));
                 continue;
             }
             // A containment another caller's record still holds (not restored) stays:
