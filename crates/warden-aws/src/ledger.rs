@@ -53,7 +53,7 @@ pub(crate) fn to_item(e: &LedgerEntry) -> Item {
             ]))
         })
         .collect();
-    HashMap::from([
+    let mut item = HashMap::from([
         (KEY.to_owned(), s(e.principal.clone())),
         ("first_seen".to_owned(), dates(&e.first_seen)),
         ("denied".to_owned(), strings(&e.denied)),
@@ -61,7 +61,11 @@ pub(crate) fn to_item(e: &LedgerEntry) -> Item {
         ("policy_arns".to_owned(), strings(&e.policy_arns)),
         ("history".to_owned(), AttributeValue::L(history)),
         ("updated_at".to_owned(), s(Utc::now().to_rfc3339())),
-    ])
+    ]);
+    if let Some(id) = &e.unique_id {
+        item.insert("unique_id".to_owned(), s(id.clone()));
+    }
+    item
 }
 
 fn get_s(item: &Item, key: &str) -> Result<String, PortError> {
@@ -140,6 +144,10 @@ pub(crate) fn from_item(item: &Item) -> Result<LedgerEntry, PortError> {
         lifted: get_dates(item, "lifted")?,
         policy_arns: get_list(item, "policy_arns")?,
         history,
+        unique_id: match item.get("unique_id") {
+            Some(AttributeValue::S(id)) => Some(id.clone()),
+            _ => None,
+        },
     })
 }
 

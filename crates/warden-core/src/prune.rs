@@ -231,6 +231,10 @@ pub struct LedgerEntry {
     pub policy_arns: Vec<String>,
     #[serde(default)]
     pub history: Vec<Change>,
+    /// IAM's unique id of the principal the entry is about: an entry of another
+    /// principal that had this ARN (deleted, its name given to a new one) is not its.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_id: Option<String>,
 }
 
 /// One change of a principal's deny set, for audit and restore.
@@ -409,6 +413,26 @@ pub fn plan(
     now: DateTime<Utc>,
     by: &str,
 ) -> Plan {
+    // An entry of another principal that had this ARN (deleted, its name given to this
+    // one) is not this one's: it starts afresh, keeping only the tool's policies named
+    // for the ARN (taken off unless wanted).
+    let mut reset = None;
+    let fresh;
+    let previous = match previous {
+        Some(p)
+            if p.unique_id.is_some()
+                && subject.unique_id.is_some()
+                && p.unique_id != subject.unique_id =>
+        {
+            reset = p.unique_id.clone();
+            fresh = LedgerEntry {
+                policy_arns: p.policy_arns.clone(),
+                ..LedgerEntry::new(&subject.arn)
+            };
+            Some(&fresh)
+        }
+        other => other,
+    };
     let unchanged = |decision, reason: Option<String>| Plan {
         decision,
         reason,
@@ -435,6 +459,19 @@ pub fn plan(
         .cloned()
         .unwrap_or_else(|| LedgerEntry::new(&subject.arn));
     let mut entry = before.clone();
+    if subject.unique_id.is_some() {
+        entry.unique_id.clone_from(&subject.unique_id);
+    }
+    if let Some(old) = reset {
+        entry.history.push(Change {
+            at: now,
+            action: "reset".to_owned(),
+            services: Vec::new(),
+            by: format!(
+                "{by} (the entry was another principal's, unique id {old}, that had this ARN)"
+            ),
+        });
+    }
     for s in services {
         entry.first_seen.entry(s.namespace.clone()).or_insert(now);
     }

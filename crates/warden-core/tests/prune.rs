@@ -863,3 +863,43 @@ fn the_quota_is_reached_not_passed_and_the_principals_own_policies_are_replaced(
     assert_eq!(p.decision, PruneDecision::Updated, "{:?}", p.reason);
     assert_eq!(p.deny, set(&["ec2", "s3"]));
 }
+
+#[test]
+fn a_ledger_entry_of_another_principal_with_the_same_arn_is_not_inherited() {
+    // The pruner's ledger is kept by ARN. The old bob (AIDAOLD) had ec2 denied; he was
+    // deleted and a new bob (AIDANEW), 200 days old, uses ec2 daily: his ec2 must not
+    // stay denied, and the old first-seen dates do not count for him.
+    let r = report(&[("ec2", Some(1)), ("lambda", None)]);
+    let mut old = seen(&["ec2", "lambda"], 365);
+    old.denied = set(&["ec2", "lambda"]);
+    old.unique_id = Some("AIDAOLD".into());
+    old.policy_arns =
+        vec!["arn:aws:iam::123456789012:policy/iam-warden/iam-warden-prune-bob".into()];
+    let mut new_bob = bob();
+    new_bob.created = days_ago(200);
+    new_bob.unique_id = Some("AIDANEW".into());
+    let p = plan(&new_bob, &r, Some(&old), &cfg(&[]), 10, now(), "run");
+    assert!(p.deny.is_empty(), "{:?}", p.deny);
+    // The old bob's policy (the tool's, named for bob) is taken off, not left behind.
+    assert_eq!(p.remove, old.policy_arns);
+    let entry = p.ledger.expect("a new entry");
+    assert_eq!(entry.unique_id.as_deref(), Some("AIDANEW"));
+    assert_eq!(entry.first_seen.get("lambda"), Some(&now()));
+    assert!(entry
+        .history
+        .iter()
+        .any(|c| c.action == "reset" && c.by.contains("AIDAOLD")));
+
+    // The same bob (same id, or an entry from before ids were recorded): as before.
+    for id in [Some("AIDANEW"), None] {
+        let mut same = old.clone();
+        same.unique_id = id.map(str::to_owned);
+        let p = plan(&new_bob, &r, Some(&same), &cfg(&[]), 10, now(), "run");
+        assert_eq!(p.deny, set(&["ec2", "lambda"]), "{id:?}");
+        assert_eq!(
+            p.ledger.as_ref().unwrap_or(&same).unique_id.as_deref(),
+            Some("AIDANEW"),
+            "the id is recorded"
+        );
+    }
+}
