@@ -3,7 +3,8 @@
 `attack`: eve, a developer whose key was stolen, makes a backdoor in the minutes before
 CloudTrail delivers her calls: a user with an admin-like policy, an access key and a
 console password, a group membership, an inline policy and an opened trust policy on the
-role `deployer`, and the same policy on alice (an admin). IAM applies the calls at once;
+role `deployer`, and the same policy on alice (an admin). Then she mints an access key for
+alice and, with it, adds the backdoor to the admin group "as alice". IAM applies the calls at once;
 their CloudTrail records are written to target/demo-attack/, for demo_put_events.py. The state they left is saved, to compare after `warden restore`.
 
 `contained` (after the revoker consumed them): shows what iam-warden contained and the
@@ -41,10 +42,11 @@ def state():
         f"user/{BACKDOOR} policies": sorted(p["PolicyArn"].split("/")[-1] for p in iam.list_attached_user_policies(UserName=BACKDOOR)["AttachedPolicies"]),
         f"user/{BACKDOOR} keys": [f"{k['AccessKeyId']} {k['Status']}" for k in keys],
         f"user/{BACKDOOR} console password": login,
-        f"user/{BACKDOOR} groups": [g["GroupName"] for g in iam.list_groups_for_user(UserName=BACKDOOR)["Groups"]],
+        f"user/{BACKDOOR} groups": sorted(g["GroupName"] for g in iam.list_groups_for_user(UserName=BACKDOOR)["Groups"]),
         "role/deployer policies": sorted(p["PolicyArn"].split("/")[-1] for p in iam.list_attached_role_policies(RoleName="deployer")["AttachedPolicies"]),
         "role/deployer inline": sorted(iam.list_role_policies(RoleName="deployer")["PolicyNames"]),
         "user/alice policies": sorted(p["PolicyArn"].split("/")[-1] for p in iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]),
+        "user/alice keys": sorted(f"{k['AccessKeyId']} {k['Status']}" for k in iam.list_access_keys(UserName="alice")["AccessKeyMetadata"]),
     }
 
 
@@ -54,9 +56,9 @@ def show(title, s):
         print(f"  {k:<34} {v}")
 
 
-def record(n, name, request, response=None):
+def record(n, name, request, response=None, caller="eve", key="AKIAEVESTOLENKEY0000"):
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    user = iam.get_user(UserName="eve")["User"]
+    user = iam.get_user(UserName=caller)["User"]
     return {
         "version": "0", "id": f"eb-attack-{n}", "detail-type": "AWS API Call via CloudTrail", "source": "aws.iam",
         "account": account, "time": now, "region": "us-east-1", "resources": [],
@@ -64,7 +66,7 @@ def record(n, name, request, response=None):
             "eventVersion": "1.09", "eventTime": now, "eventSource": "iam.amazonaws.com", "eventName": name,
             "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.66", "userAgent": "aws-cli/2.17.0",
             "userIdentity": {"type": "IAMUser", "principalId": user["UserId"], "arn": user["Arn"], "accountId": account,
-                             "accessKeyId": "AKIAEVESTOLENKEY0000", "userName": "eve"},
+                             "accessKeyId": key, "userName": caller},
             "requestParameters": request, "responseElements": response,
             "eventID": f"00000000-0000-4000-8000-a77ac4{n:06d}", "readOnly": False, "eventType": "AwsApiCall",
             "managementEvent": True, "recipientAccountId": account,
@@ -85,6 +87,9 @@ def attack():
     iam.put_role_policy(RoleName="deployer", PolicyName="ops", PolicyDocument=ALLOW_ALL)
     iam.update_assume_role_policy(RoleName="deployer", PolicyDocument=OUTSIDE)
     iam.attach_user_policy(UserName="alice", PolicyArn=ops)
+    # A key for alice, and with it the backdoor made an admin "by alice".
+    minted = iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
+    iam.add_user_to_group(GroupName="Administrators", UserName=BACKDOOR)
     events = [
         record(1, "CreateUser", {"userName": BACKDOOR}, {"user": {"userName": BACKDOOR, "path": "/"}}),
         record(2, "AttachUserPolicy", {"userName": BACKDOOR, "policyArn": ops}),
@@ -94,6 +99,8 @@ def attack():
         record(6, "PutRolePolicy", {"roleName": "deployer", "policyName": "ops", "policyDocument": ALLOW_ALL}),
         record(7, "UpdateAssumeRolePolicy", {"roleName": "deployer", "policyDocument": OUTSIDE}),
         record(8, "AttachUserPolicy", {"userName": "alice", "policyArn": ops}),
+        record(9, "CreateAccessKey", {"userName": "alice"}, {"accessKey": {"accessKeyId": minted, "userName": "alice", "status": "Active"}}),
+        record(10, "AddUserToGroup", {"groupName": "Administrators", "userName": BACKDOOR}, caller="alice", key=minted),
     ]
     os.makedirs(OUT, exist_ok=True)
     for i, e in enumerate(events, 1):
@@ -143,12 +150,18 @@ def contained():
             problems.append(f"{k}: {s[k]} != {v}")
     if not all(k.endswith("Inactive") for k in s[f"user/{BACKDOOR} keys"]):
         problems.append(f"the key is still active: {s[f'user/{BACKDOOR} keys']}")
-    if len(notices) != 8:
-        problems.append(f"{len(notices)} notices, not 8 (the revocation, then one per later call)")
+    if not all(k.endswith("Inactive") for k in s["user/alice keys"]):
+        problems.append(f"the key minted for alice is still active: {s['user/alice keys']}")
+    if len(notices) != 10:
+        problems.append(f"{len(notices)} notices, not 10 (the revocation, then one per later call)")
+    minted = [n for n in notices if "made with the access key" in n.get("Message", "")]
+    if not minted or "user/eve" not in minted[0]["Message"]:
+        problems.append("no notice says the call made with alice's minted key was eve's")
     if problems:
         sys.exit("demo check failed (containment): " + "; ".join(problems))
-    print("demo check: eve's backdoor user quarantined, its key inactive, its password and membership removed,"
-          " the role's inline policy deleted, the role quarantined and its sessions revoked; alice's grant left, reported")
+    print("demo check: eve's backdoor user quarantined, its key inactive, its password and memberships removed,"
+          " the role's inline policy deleted, the role quarantined and its sessions revoked; alice's grant left, reported;"
+          " the key eve minted for alice inactive, and the grant made with it undone as eve's")
 
 
 def restored():
