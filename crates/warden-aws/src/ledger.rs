@@ -222,13 +222,6 @@ impl AwsAccount {
             },
         };
         let created = if status.is_none() {
-            let attribute = |name: &str| {
-                AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .map_err(|e| bad("CreateTable", e.to_string()))
-            };
             let key = KeySchemaElement::builder()
                 .attribute_name(KEY)
                 .key_type(KeyType::Hash)
@@ -236,9 +229,9 @@ impl AwsAccount {
                 .map_err(|e| bad("CreateTable", e.to_string()))?;
             ddb.create_table()
                 .table_name(table)
-                .attribute_definitions(attribute(KEY)?)
-                .attribute_definitions(attribute(records::CALLER_INDEX)?)
-                .attribute_definitions(attribute(records::STATE_KEY)?)
+                .attribute_definitions(string_attribute(KEY)?)
+                .attribute_definitions(string_attribute(records::CALLER_INDEX)?)
+                .attribute_definitions(string_attribute(records::STATE_KEY)?)
                 .key_schema(key)
                 .global_secondary_indexes(by_caller()?)
                 .billing_mode(BillingMode::PayPerRequest)
@@ -283,20 +276,8 @@ impl AwsAccount {
                 // A table made by an earlier version: its index of action records added.
                 ddb.update_table()
                     .table_name(table)
-                    .attribute_definitions(
-                        AttributeDefinition::builder()
-                            .attribute_name(records::CALLER_INDEX)
-                            .attribute_type(ScalarAttributeType::S)
-                            .build()
-                            .map_err(|e| bad("UpdateTable", e.to_string()))?,
-                    )
-                    .attribute_definitions(
-                        AttributeDefinition::builder()
-                            .attribute_name(records::STATE_KEY)
-                            .attribute_type(ScalarAttributeType::S)
-                            .build()
-                            .map_err(|e| bad("UpdateTable", e.to_string()))?,
-                    )
+                    .attribute_definitions(string_attribute(records::CALLER_INDEX)?)
+                    .attribute_definitions(string_attribute(records::STATE_KEY)?)
                     .global_secondary_index_updates(
                         aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
                             .create(
@@ -329,6 +310,15 @@ impl AwsAccount {
             message: format!("table `{table}` not ACTIVE after 60s"),
         })
     }
+}
+
+/// A string attribute of the table's keys or its index's.
+fn string_attribute(name: &str) -> Result<AttributeDefinition, PortError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(ScalarAttributeType::S)
+        .build()
+        .map_err(|e| bad("CreateTable", e.to_string()))
 }
 
 /// The keys of the `by-caller` index: a caller's action records, by state.
