@@ -12,7 +12,6 @@ use warden_core::ports::{Ledger, PortError};
 use warden_core::prune::{Change, LedgerEntry};
 
 use crate::error::{bad, classify};
-use crate::records;
 use crate::AwsAccount;
 
 /// The partition key of the ledger table.
@@ -230,8 +229,8 @@ impl AwsAccount {
             ddb.create_table()
                 .table_name(table)
                 .attribute_definitions(string_attribute(KEY)?)
-                .attribute_definitions(string_attribute(records::CALLER_INDEX)?)
-                .attribute_definitions(string_attribute(records::STATE_KEY)?)
+                .attribute_definitions(string_attribute(CALLER_INDEX)?)
+                .attribute_definitions(string_attribute(STATE_KEY)?)
                 .key_schema(key)
                 .global_secondary_indexes(by_caller()?)
                 .billing_mode(BillingMode::PayPerRequest)
@@ -271,19 +270,19 @@ impl AwsAccount {
             let indexed = found
                 .global_secondary_indexes()
                 .iter()
-                .any(|i| i.index_name() == Some(records::BY_CALLER));
+                .any(|i| i.index_name() == Some(BY_CALLER));
             if found.table_status == Some(TableStatus::Active) && !indexed {
                 // A table made by an earlier version: its index of action records added.
                 ddb.update_table()
                     .table_name(table)
-                    .attribute_definitions(string_attribute(records::CALLER_INDEX)?)
-                    .attribute_definitions(string_attribute(records::STATE_KEY)?)
+                    .attribute_definitions(string_attribute(CALLER_INDEX)?)
+                    .attribute_definitions(string_attribute(STATE_KEY)?)
                     .global_secondary_index_updates(
                         aws_sdk_dynamodb::types::GlobalSecondaryIndexUpdate::builder()
                             .create(
                                 aws_sdk_dynamodb::types::CreateGlobalSecondaryIndexAction::builder(
                                 )
-                                .index_name(records::BY_CALLER)
+                                .index_name(BY_CALLER)
                                 .set_key_schema(Some(by_caller_keys()?))
                                 .projection(all_attributes())
                                 .build()
@@ -312,6 +311,12 @@ impl AwsAccount {
     }
 }
 
+/// The ledger table's index of action records (`records.rs`) by caller and state.
+pub(crate) const BY_CALLER: &str = "by-caller";
+/// Its partition and sort keys.
+pub(crate) const CALLER_INDEX: &str = "caller_index";
+pub(crate) const STATE_KEY: &str = "state_key";
+
 /// A string attribute of the table's keys or its index's.
 fn string_attribute(name: &str) -> Result<AttributeDefinition, PortError> {
     AttributeDefinition::builder()
@@ -323,19 +328,16 @@ fn string_attribute(name: &str) -> Result<AttributeDefinition, PortError> {
 
 /// The keys of the `by-caller` index: a caller's action records, by state.
 fn by_caller_keys() -> Result<Vec<KeySchemaElement>, PortError> {
-    [
-        (records::CALLER_INDEX, KeyType::Hash),
-        (records::STATE_KEY, KeyType::Range),
-    ]
-    .into_iter()
-    .map(|(name, kind)| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| bad("CreateTable", e.to_string()))
-    })
-    .collect()
+    [(CALLER_INDEX, KeyType::Hash), (STATE_KEY, KeyType::Range)]
+        .into_iter()
+        .map(|(name, kind)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| bad("CreateTable", e.to_string()))
+        })
+        .collect()
 }
 
 fn all_attributes() -> aws_sdk_dynamodb::types::Projection {
@@ -346,7 +348,7 @@ fn all_attributes() -> aws_sdk_dynamodb::types::Projection {
 
 fn by_caller() -> Result<aws_sdk_dynamodb::types::GlobalSecondaryIndex, PortError> {
     aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
-        .index_name(records::BY_CALLER)
+        .index_name(BY_CALLER)
         .set_key_schema(Some(by_caller_keys()?))
         .projection(all_attributes())
         .build()

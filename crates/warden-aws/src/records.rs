@@ -22,15 +22,9 @@ use warden_core::action::{ActionRecord, ActionState, CallerRecord};
 use warden_core::ports::{ActionRecords, Claim, PortError};
 
 use crate::error::{bad, classify, is_conditional_failure};
-use crate::ledger::{s, KEY};
+use crate::ledger::{s, BY_CALLER, CALLER_INDEX, KEY, STATE_KEY};
 use crate::trust::{json_map, to_json, Item};
 use crate::AwsAccount;
-
-/// The ledger table's index of action records by caller and state.
-pub const BY_CALLER: &str = "by-caller";
-/// Its partition and sort keys.
-pub const CALLER_INDEX: &str = "caller_index";
-pub const STATE_KEY: &str = "state_key";
 
 /// A notice item's state: claimed by an invocation that is sending it, or sent.
 const STATE: &str = "state";
