@@ -614,3 +614,65 @@ async fn restore_never_puts_back_what_was_recorded_for_another_principal_of_that
         "{own:?}"
     );
 }
+
+#[tokio::test]
+async fn restore_finds_a_callers_records_by_its_unique_id_after_it_was_renamed() {
+    // dev1 was revoked, and what it did to dev2's key was undone and recorded under
+    // user/dev1; then dev1 was renamed dev1b. Restoring dev1b puts back its records
+    // (found by its unique id), not only those under its new name.
+    let r = revoker(&[]);
+    let id = "AIDADEV1XXXXXXXXXXXXX";
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".into()))
+        .unwrap()
+        .unique_id = Some(id.into());
+    r.batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    let key = warden_core::action::Credential::AccessKey("AKIADEV2".into());
+    let mut undone = warden_core::action::ActionRecord::records(
+        "dev1-call",
+        "c",
+        &[warden_core::action::Action::SetCredential {
+            user: "dev2".into(),
+            credential: key.clone(),
+            active: false,
+        }],
+        warden_core::action::ActionState::Done,
+        chrono::Utc::now(),
+        "iam:UpdateAccessKey userName=dev2",
+    );
+    undone[0].1.caller_id = Some(id.into());
+    {
+        let mut s = r.port().lock();
+        s.credentials.insert(("dev2".into(), key.clone()), false);
+        let record = s.records.entry("user/dev1".into()).or_default();
+        record.caller = "user/dev1".into();
+        record.actions.extend(undone);
+        let f = s
+            .principals
+            .remove(&(EntityKind::User, "dev1".into()))
+            .unwrap();
+        s.principals.insert((EntityKind::User, "dev1b".into()), f);
+        s.rename_user("dev1", "dev1b");
+    }
+    let dev1b = Target {
+        kind: EntityKind::User,
+        name: "dev1b".into(),
+        arn: "arn:aws:iam::123456789012:user/dev1b".into(),
+    };
+    let report = restore(r.port(), r.config(), r.env(), &dev1b, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.port().lock().credentials.get(&("dev2".into(), key)),
+        Some(&true),
+        "{:?}",
+        report.actions
+    );
+    let state = r.port().lock().records["user/dev1"].actions["dev1-call#c0"].state;
+    assert_eq!(state, warden_core::action::ActionState::Restored);
+}

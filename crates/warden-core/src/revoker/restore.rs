@@ -122,8 +122,27 @@ pub async fn restore<P: RevokerPorts>(
     let mut status_put_back = false;
     let mut others: Option<Vec<crate::action::CallerRecord>> = None;
     {
-        let record = port.caller_actions(&env.account_id, &caller, None).await?;
-        for (key, entry) in &record {
+        // The caller's records under its name, and those recorded under another name of
+        // this very principal (renamed since), found by its unique id: each with the
+        // caller it is stored under.
+        let mut mine: Vec<(String, String, crate::action::ActionRecord)> = port
+            .caller_actions(&env.account_id, &caller, None)
+            .await?
+            .into_iter()
+            .map(|(key, entry)| (caller.clone(), key, entry))
+            .collect();
+        if let Some(id) = current_id.as_deref() {
+            let all = port.caller_records(&env.account_id).await?;
+            for other in all.iter().filter(|o| o.caller != caller) {
+                for (key, entry) in &other.actions {
+                    if entry.caller_id.as_deref() == Some(id) {
+                        mine.push((other.caller.clone(), key.clone(), entry.clone()));
+                    }
+                }
+            }
+            others = Some(all);
+        }
+        for (stored, key, entry) in &mine {
             // With `caller_only`, only the tool's own measure on the caller (its role's
             // sessions revoked, or at a full inline room the quarantine as its boundary),
             // never what the caller gave itself (a policy, a key).
@@ -154,21 +173,26 @@ pub async fn restore<P: RevokerPorts>(
             if others.is_none() {
                 others = Some(port.caller_records(&env.account_id).await?);
             }
+            // Another caller's: not this principal's, under whatever name.
+            let theirs = |other: &crate::action::CallerRecord, a: &crate::action::ActionRecord| {
+                other.caller != caller
+                    && (current_id.is_none() || a.caller_id.as_deref() != current_id.as_deref())
+            };
             let holder = others.iter().flatten().find_map(|other| {
-                (other.caller != caller)
-                    .then(|| {
-                        other.actions.values().find(|a| {
-                            a.state == ActionState::Done
-                                && containment::same_containment(&a.action, &entry.action)
-                        })
+                other
+                    .actions
+                    .values()
+                    .find(|a| {
+                        theirs(other, a)
+                            && a.state == ActionState::Done
+                            && containment::same_containment(&a.action, &entry.action)
                     })
-                    .flatten()
                     .map(|a| (other.caller.clone(), a.event_id.clone()))
             });
             if let Some((by, event_id)) = holder {
                 let mut released = entry.clone();
                 released.state = ActionState::Restored;
-                port.set_action(&env.account_id, &caller, key, &released)
+                port.set_action(&env.account_id, stored, key, &released)
                     .await?;
                 actions.push(format!(
                     "kept: {} (after event `{}`), which {by} also holds (event `{event_id}`, not restored): lifted when no caller holds it",
@@ -211,8 +235,7 @@ pub async fn restore<P: RevokerPorts>(
             };
             let mut done = entry.clone();
             done.state = ActionState::Restored;
-            port.set_action(&env.account_id, &caller, key, &done)
-                .await?;
+            port.set_action(&env.account_id, stored, key, &done).await?;
             actions.push(match applied {
                 Applied::Gone => format!(
                     "could not put back what was undone after event `{}`: {} no longer exists",
