@@ -43,6 +43,29 @@ fn notice_key(account: &str, caller: &str, event_id: &str) -> String {
     format!("notice#{account}#{caller}#{event_id}")
 }
 
+/// A time as the notice items keep it: RFC 3339 in UTC to the millisecond, so that two
+/// compare as strings.
+fn stamp(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A notice's item: `state` (`sending` or `sent`) since `at`.
+fn notice_item(
+    account: &str,
+    caller: &str,
+    event_id: &str,
+    state: &str,
+    at: chrono::DateTime<Utc>,
+) -> Item {
+    Item::from([
+        (KEY.to_owned(), s(notice_key(account, caller, event_id))),
+        ("account".to_owned(), s(account)),
+        ("caller".to_owned(), s(caller)),
+        (STATE.to_owned(), s(state)),
+        ("at".to_owned(), s(stamp(at))),
+    ])
+}
+
 fn legacy_key(account: &str, caller: &str) -> String {
     format!("actions#{account}#{caller}")
 }
@@ -192,11 +215,13 @@ impl ActionRecords for AwsAccount {
         let (ddb, table) = self.ledger()?;
         ddb.put_item()
             .table_name(table)
-            .item(KEY, s(notice_key(account, caller, event_id)))
-            .item("account", s(account))
-            .item("caller", s(caller))
-            .item(STATE, s(SENT))
-            .item("at", s(Utc::now().to_rfc3339()))
+            .set_item(Some(notice_item(
+                account,
+                caller,
+                event_id,
+                SENT,
+                Utc::now(),
+            )))
             .send()
             .await
             .map(|_| ())
@@ -215,17 +240,11 @@ impl ActionRecords for AwsAccount {
         let (ddb, table) = self.ledger()?;
         let now = Utc::now();
         let expired = now - chrono::TimeDelta::from_std(lease).unwrap_or_default();
-        let stamp =
-            |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let key = notice_key(account, caller, event_id);
         let put = ddb
             .put_item()
             .table_name(table)
-            .item(KEY, s(key.clone()))
-            .item("account", s(account))
-            .item("caller", s(caller))
-            .item(STATE, s(SENDING))
-            .item("at", s(stamp(now)))
+            .set_item(Some(notice_item(account, caller, event_id, SENDING, now)))
             .condition_expression("attribute_not_exists(#k) OR (#st = :sending AND #at < :expired)")
             .expression_attribute_names("#k", KEY)
             .expression_attribute_names("#st", STATE)
