@@ -557,3 +557,79 @@ async fn a_notice_is_claimed_by_one_invocation_and_a_stale_claim_taken_over() {
         Ok(Claim::Mine)
     );
 }
+
+#[tokio::test]
+async fn warden_init_adds_the_records_index_to_a_ledger_table_an_earlier_version_made() {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let f = Fixture::new(&[]).await;
+    // The table as versions before one item per action made it: its key alone.
+    f.account
+        .dynamodb
+        .create_table()
+        .table_name("old-ledger")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("principal")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("principal")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let mut config = f.config.clone();
+    config.ledger_table = "old-ledger".into();
+    let created = f.account.aws(&config).ensure_ledger_table().await.unwrap();
+    assert!(!created, "the table existed");
+    let table = f
+        .account
+        .dynamodb
+        .describe_table()
+        .table_name("old-ledger")
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let index: Vec<_> = table
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|i| i.index_name())
+        .collect();
+    assert_eq!(index, ["by-caller"]);
+    // And the records work through it.
+    let aws = f.account.aws(&config);
+    let records = warden_core::action::ActionRecord::records(
+        "e1",
+        "c",
+        &[warden_core::action::Action::DeleteLoginProfile {
+            user: "backdoor".into(),
+        }],
+        warden_core::action::ActionState::Held,
+        chrono::Utc::now(),
+        "why",
+    );
+    use warden_core::ports::ActionRecords;
+    aws.record_actions(&f.account.id, "user/mallory", &records)
+        .await
+        .unwrap();
+    let held = aws
+        .caller_actions(
+            &f.account.id,
+            "user/mallory",
+            Some(warden_core::action::ActionState::Held),
+        )
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 1);
+}
