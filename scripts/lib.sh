@@ -5,12 +5,34 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
 
+# pip_install VENV PACKAGE...: pip install into VENV, patient with a flaky network
+# (a CI run once failed on a download cut five times at the same byte): pip's own
+# retries and resumed downloads, then the whole install again, three times at most.
+pip_install() {
+  local venv="$1" attempt patient=(--retries 10 --timeout 60)
+  shift
+  # --resume-retries came with pip 25.1; the venv's own pip may be older
+  local help
+  help="$("$venv/bin/pip" install --help 2>/dev/null || true)"
+  if [[ "$help" == *--resume-retries* ]]; then
+    patient+=(--resume-retries 10)
+  fi
+  for attempt in 1 2 3; do
+    if "$venv/bin/pip" install --quiet "${patient[@]}" "$@"; then
+      return 0
+    fi
+    echo "==> pip install $* failed (attempt $attempt of 3)" >&2
+    sleep $((attempt * 10))
+  done
+  return 1
+}
+
 ensure_venv() {
   if [ ! -x "$VENV/bin/moto_server" ]; then
     echo "==> installing moto[server] into $VENV" >&2
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --upgrade pip
-    "$VENV/bin/pip" install --quiet "moto[server]==$MOTO_VERSION"
+    pip_install "$VENV" --upgrade pip
+    pip_install "$VENV" "moto[server]==$MOTO_VERSION"
   fi
 }
 
@@ -54,14 +76,14 @@ ensure_tools() {
   if [ ! -x "$TOOLS/bin/sam" ] || [ ! -x "$TOOLS/bin/cargo-lambda" ] || [ ! -x "$TOOLS/bin/cfn-lint" ]; then
     echo "==> installing cargo-lambda, cfn-lint, aws-sam-cli into $TOOLS" >&2
     python3 -m venv "$TOOLS"
-    "$TOOLS/bin/pip" install --quiet --upgrade pip
-    "$TOOLS/bin/pip" install --quiet cargo-lambda==1.9.2 cfn-lint==1.58.0 aws-sam-cli==1.170.0
+    pip_install "$TOOLS" --upgrade pip
+    pip_install "$TOOLS" cargo-lambda==1.9.2 cfn-lint==1.58.0 aws-sam-cli==1.170.0
   fi
   if [ ! -x "$CHECKOV/bin/checkov" ]; then
     echo "==> installing checkov into $CHECKOV" >&2
     python3 -m venv "$CHECKOV"
-    "$CHECKOV/bin/pip" install --quiet --upgrade pip
-    "$CHECKOV/bin/pip" install --quiet checkov==3.3.30
+    pip_install "$CHECKOV" --upgrade pip
+    pip_install "$CHECKOV" checkov==3.3.30
   fi
   rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
   export PATH="$TOOLS/bin:$PATH"
