@@ -1829,3 +1829,204 @@ async fn two_group_names_swapped_leave_the_admin_group_by_id_and_no_new_admin() 
     assert!(f.deliver(&r, &[&next]).await.batch_item_failures.is_empty());
     assert!(f.account.attached("alice").await.is_empty());
 }
+
+// ---- Sessions (issue 19): a role session stopped alone, by its aws:userid ----------
+
+impl Fixture {
+    async fn role_with_id(&self, name: &str) -> String {
+        self.account
+            .iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+            )
+            .send()
+            .await
+            .unwrap()
+            .role
+            .unwrap()
+            .role_id
+    }
+
+    /// The sample role session's event as session `name` of the role, with event id `id`.
+    async fn session_event(&self, name: &str, id: &str) -> String {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&self.account.real_event("06-assumed-role.json").await).unwrap();
+        let identity = &mut value["detail"]["userIdentity"];
+        let role_id = identity["sessionContext"]["sessionIssuer"]["principalId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        identity["principalId"] = format!("{role_id}:{name}").into();
+        identity["arn"] = format!(
+            "arn:aws:sts::{}:assumed-role/deployer/{name}",
+            self.account.id
+        )
+        .into();
+        value["detail"]["eventID"] = id.into();
+        value["id"] = format!("eb-{id}").into();
+        value.to_string()
+    }
+
+    async fn sessions_denied(&self, role: &str) -> Option<serde_json::Value> {
+        let doc = self
+            .account
+            .iam
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(warden_core::session::SESSIONS_POLICY)
+            .send()
+            .await
+            .ok()?
+            .policy_document;
+        serde_json::from_str(&urlencoding_decode(&doc)).ok()
+    }
+}
+
+#[tokio::test]
+async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
+    let f = Fixture::new(&[]).await;
+    let role_id = f.role_with_id("deployer").await;
+    let r = f.revoker().await;
+    let bodies = vec![
+        f.session_event("gh-actions-1234", "s-1").await,
+        f.session_event("alice@example.com", "s-2").await,
+    ];
+    let out = handle_batch(&r, r.port(), f.batch(&bodies)).await;
+    assert!(out.batch_item_failures.is_empty());
+
+    // One Deny of iam:* on exactly the two sessions' ids: any other session of the
+    // role (another aws:userid) is outside StringEquals, and so untouched.
+    let doc = f
+        .sessions_denied("deployer")
+        .await
+        .expect("the sessions deny");
+    let st = &doc["Statement"][0];
+    assert_eq!(
+        (&st["Effect"], &st["Action"]),
+        (&"Deny".into(), &"iam:*".into())
+    );
+    assert_eq!(
+        st["Condition"]["StringEquals"]["aws:userid"],
+        serde_json::json!([
+            format!("{role_id}:alice@example.com"),
+            format!("{role_id}:gh-actions-1234")
+        ])
+    );
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 1);
+    let attached = f
+        .account
+        .iam
+        .list_attached_role_policies()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap()
+        .attached_policies
+        .unwrap_or_default();
+    assert!(attached.is_empty(), "the role is not revoked: {attached:?}");
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 2, "{notices:?}");
+    assert!(notices.iter().all(|n| n["Message"]
+        .as_str()
+        .unwrap()
+        .contains("warden restore --role deployer --session ")));
+
+    // Delivered again: already revoked, no notice.
+    let out = handle_batch(&r, r.port(), f.batch(&bodies)).await;
+    assert!(out.batch_item_failures.is_empty());
+    assert!(f.account.notices(&f.inbox).await.is_empty());
+
+    // One session restored: the other stays denied.
+    let role = Target {
+        kind: EntityKind::Role,
+        name: "deployer".into(),
+        arn: format!("arn:aws:iam::{}:role/deployer", f.account.id),
+    };
+    let report = warden_core::revoker::restore_session(
+        r.port(),
+        r.config(),
+        r.env(),
+        &role,
+        "gh-actions-1234",
+    )
+    .await
+    .unwrap();
+    assert!(report.restored, "{report:?}");
+    let doc = f.sessions_denied("deployer").await.expect("still there");
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["StringEquals"]["aws:userid"],
+        serde_json::json!([format!("{role_id}:alice@example.com")])
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(
+        notices[0]["MessageAttributes"]["decision"]["Value"],
+        "restored"
+    );
+
+    // The role's inline policies full (10,240 characters, whitespace not counted), five
+    // characters to spare: a managed policy of the tool holds the next session's deny.
+    let filler = |n: usize| {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{}"}}]}}"#,
+            "b".repeat(n)
+        )
+    };
+    let held = doc.to_string().len();
+    let filler = filler(10_240 - 5 - held - filler(0).len());
+    f.account
+        .iam
+        .put_role_policy()
+        .role_name("deployer")
+        .policy_name("big")
+        .policy_document(filler)
+        .send()
+        .await
+        .unwrap();
+    let third = vec![f.session_event("third", "s-3").await];
+    let out = handle_batch(&r, r.port(), f.batch(&third)).await;
+    assert!(out.batch_item_failures.is_empty());
+    let managed = format!(
+        "arn:aws:iam::{}:policy/iam-warden/iam-warden-sessions-deployer",
+        f.account.id
+    );
+    let attached: Vec<String> = f
+        .account
+        .iam
+        .list_attached_role_policies()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap()
+        .attached_policies
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.policy_arn)
+        .collect();
+    assert_eq!(attached, [managed]);
+    let notices = f.account.notices(&f.inbox).await;
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains("iam-warden-sessions-deployer"));
+
+    // The whole role restored: every session deny lifted, in both homes.
+    let report = restore(r.port(), r.config(), r.env(), &role, false)
+        .await
+        .unwrap();
+    assert!(report.restored, "{report:?}");
+    assert!(f.sessions_denied("deployer").await.is_none());
+    let attached = f
+        .account
+        .iam
+        .list_attached_role_policies()
+        .role_name("deployer")
+        .send()
+        .await
+        .unwrap()
+        .attached_policies
+        .unwrap_or_default();
+    assert!(attached.is_empty(), "{attached:?}");
+}

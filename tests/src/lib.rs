@@ -528,6 +528,17 @@ impl TestAccount {
                     _ => None,
                 };
                 if let Some(id) = id {
+                    // A role session's principalId is `ROLE-ID:SESSION-NAME`, as AWS
+                    // writes it: the session's aws:userid.
+                    if kind == "AssumedRole" {
+                        if let Some((_, session)) = identity["principalId"]
+                            .as_str()
+                            .and_then(|p| p.split_once(':'))
+                        {
+                            identity["principalId"] =
+                                serde_json::Value::String(format!("{id}:{session}"));
+                        }
+                    }
                     identity["sessionContext"]["sessionIssuer"]["principalId"] =
                         serde_json::Value::String(id);
                 }

@@ -203,7 +203,15 @@ attaching = [st for st in revoker_statements if any(
     a.startswith("iam:Attach") for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))]
 if not attaching:
     fail("no statement of RevokerRole attaches: the check is out of date")
+# A role's sessions deny (ROLE_MODE=session, at the role's inline quota): only the tool's
+# sessions policies, only to roles.
+sessions_arn = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/iam-warden-sessions-*"}
 for st in attaching:
+    if st.get("Sid") == "AttachOnlySessionDenies":
+        if (st["Action"] != "iam:AttachRolePolicy"
+                or st.get("Condition") != {"ArnLike": {"iam:PolicyARN": sessions_arn}}):
+            fail("RevokerRole statement AttachOnlySessionDenies may attach more than the sessions denies, to more than roles")
+        continue
     arns = st.get("Condition", {}).get("ArnEquals", {}).get("iam:PolicyARN")
     arns = arns if isinstance(arns, list) else [arns]
     if len(st.get("Condition", {})) != 1 or sorted(map(json.dumps, arns)) != sorted(map(json.dumps, tool_policies)):
@@ -330,8 +338,8 @@ for st in revoker_statements:
             fail(f"RevokerRole statement {st.get('Sid')} removes boundaries from principals other than the tool's roles")
     writes = [a for a in actions if a.startswith(("iam:CreatePolicy", "iam:DeletePolicy"))]
     targets = st.get("Resource") if isinstance(st.get("Resource"), list) else [st.get("Resource")]
-    if writes and any(r not in (*tool_policies, boundary_arn) for r in targets):
-        fail(f"RevokerRole statement {st.get('Sid')} writes policies {writes} other than the deny, the quarantine and its boundaries")
+    if writes and any(r not in (*tool_policies, boundary_arn, sessions_arn) for r in targets):
+        fail(f"RevokerRole statement {st.get('Sid')} writes policies {writes} other than the deny, the quarantine, its boundaries and its sessions denies")
 
 # 8. The rule's state follows READ_ONLY_CALLS (issue 13): read-only management events
 # reach a rule only in ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS. Evaluated for every

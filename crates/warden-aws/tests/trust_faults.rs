@@ -337,6 +337,7 @@ async fn revocation_records_are_retried_and_a_lasting_failure_is_transient() {
         method: warden_core::revocation::Method::Managed,
         previous_boundary: None,
         notified: false,
+        session: None,
     };
     let err = a
         .record_revocation("123456789012", "AIDA1", &record)
@@ -361,6 +362,7 @@ async fn a_revocation_recorded_before_keeps_its_first_record() {
         method: warden_core::revocation::Method::Inline,
         previous_boundary: None,
         notified: true,
+        session: None,
     };
     let put = mock!(aws_sdk_dynamodb::Client::put_item)
         .sequence()
@@ -384,6 +386,7 @@ async fn a_revocation_recorded_before_keeps_its_first_record() {
         event_id: "e2".into(),
         method: warden_core::revocation::Method::Managed,
         notified: false,
+        session: None,
         ..first.clone()
     };
     assert_eq!(

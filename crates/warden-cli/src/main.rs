@@ -104,6 +104,10 @@ enum Command {
     /// With --service, lifts only those services from the pruner's deny (the revoker's
     /// deny stays). A lifted service counts as used today: the pruner denies it again
     /// only after UNUSED_DAYS without use.
+    ///
+    /// With --role R --session S, lifts the deny of that one session of R (ROLE_MODE=
+    /// session) and puts back what was contained because of its calls; every other
+    /// session of R stays as it is. A plain --role R lifts every session deny on R too.
     #[command(group(ArgGroup::new("who").required(true).args(["user", "role"])))]
     Restore {
         /// IAM user name
@@ -119,6 +123,10 @@ enum Command {
         /// principal's calls made
         #[arg(long, conflicts_with = "service")]
         caller_only: bool,
+        /// The role session name whose deny to lift (the part after `:` in its
+        /// aws:userid, after the role name in its ARN), e.g. gh-actions-1234
+        #[arg(long, requires = "role", conflicts_with_all = ["service", "caller_only"])]
+        session: Option<String>,
     },
     /// Vouch for a principal: its current membership of ADMIN_GROUP_NAME and its
     /// EXEMPT_TAG become trusted, recorded in the trust ledger with who ran this.
@@ -203,9 +211,13 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             role,
             service,
             caller_only,
+            session,
         } => {
             let (kind, name) = who(user, role)?;
-            restore::restore_one(kind, name, &service, caller_only).await
+            match session {
+                Some(session) => restore::restore_one_session(name, &session).await,
+                None => restore::restore_one(kind, name, &service, caller_only).await,
+            }
         }
         Command::Trust { user, role } => {
             let (kind, name) = who(user, role)?;

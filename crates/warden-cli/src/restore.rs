@@ -8,7 +8,7 @@ use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
 use warden_core::prune::PruneConfig;
 use warden_core::pruner::lift;
-use warden_core::revoker::restore;
+use warden_core::revoker::{restore, restore_session};
 
 use crate::setup::{pruner_account, setup_if_configured};
 use crate::CliError;
@@ -86,6 +86,35 @@ pub async fn restore_one(
     }
     if !did_something {
         println!("{target} carries no iam-warden deny: nothing to do.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warden restore --role R --session S`: that session's deny and what its calls made.
+pub async fn restore_one_session(role: String, session: &str) -> Result<ExitCode, CliError> {
+    if !warden_core::session::is_session_name(session) {
+        return Err(CliError::Failed(format!(
+            "--session `{session}` is not a role session name (2 to 64 of letters, digits and `+=,.@_-`): give the part after the role name in the session's ARN"
+        )));
+    }
+    let Some((config, env, account)) = setup_if_configured().await? else {
+        return Err(CliError::Failed(
+            "--session lifts the revoker's deny of a session: set DENY_POLICY_ARN (the revoker's configuration) first".into(),
+        ));
+    };
+    let target = Target {
+        kind: EntityKind::Role,
+        arn: format!("arn:aws:iam::{}:role/{role}", env.account_id),
+        name: role,
+    };
+    let report = restore_session(&account, &config, &env, &target, session).await?;
+    if report.restored {
+        println!("Restored session `{session}` of {target}:");
+        for action in &report.actions {
+            println!("  - {action}");
+        }
+    } else {
+        println!("Session `{session}` of {target} carries no iam-warden deny: nothing to do.");
     }
     Ok(ExitCode::SUCCESS)
 }

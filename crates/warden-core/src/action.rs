@@ -436,6 +436,10 @@ pub struct ActionRecord {
     /// caller deleted, another made with its name). Restore puts back only its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller_id: Option<String>,
+    /// The role session that made the call (its `aws:userid`), when its caller was one:
+    /// `warden restore --role R --session S` puts back that session's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// The record scope of an escalation's undo: its keys are `<event id>#<n>`.
@@ -485,6 +489,7 @@ impl ActionRecord {
                         why: why.to_owned(),
                         subject_id: None,
                         caller_id: None,
+                        session: None,
                     },
                 )
             })

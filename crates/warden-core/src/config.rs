@@ -36,8 +36,12 @@ pub enum Mode {
 /// `ROLE_MODE`: what to do with role sessions that manage IAM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleMode {
+    /// Reported only.
     Alert,
+    /// The whole role denied IAM (every session of it).
     Revoke,
+    /// The session alone denied IAM, by its `aws:userid` ([`crate::session`]).
+    Session,
 }
 
 /// `CONTAIN`: whose IAM writes are contained (their artifacts quarantined, deactivated,
@@ -249,9 +253,10 @@ impl Config {
 
         let mode = mode(get("MODE"))?;
         let role_mode = match get("ROLE_MODE").as_deref() {
-            None | Some("alert") => RoleMode::Alert,
+            None | Some("session") => RoleMode::Session,
+            Some("alert") => RoleMode::Alert,
             Some("revoke") => RoleMode::Revoke,
-            Some(v) => return Err(invalid("ROLE_MODE", v, "`alert` or `revoke`")),
+            Some(v) => return Err(invalid("ROLE_MODE", v, "`session`, `alert` or `revoke`")),
         };
         let contain = match get("CONTAIN").as_deref() {
             None | Some("revoked") => Contain::Revoked,
@@ -569,7 +574,7 @@ mod tests {
             (c.mode, c.role_mode, c.failed_calls, c.read_only_calls),
             (
                 Mode::Enforce,
-                RoleMode::Alert,
+                RoleMode::Session,
                 CallPolicy::Revoke,
                 CallPolicy::Ignore
             )

@@ -61,6 +61,9 @@ pub struct Revocation {
     /// The deny is already on and recorded, but its notice was never sent (an earlier
     /// attempt failed after the attach): send it, do not record again.
     pub resume: bool,
+    /// A role session revoked alone (ROLE_MODE=session): its `aws:userid`; the deny is
+    /// the role's sessions deny ([`crate::session`]), never the role's.
+    pub session: Option<String>,
 }
 
 /// What the revoker must know of an event besides its caller's decision, read once off
@@ -134,6 +137,8 @@ impl Verdict {
 }
 
 /// One step of the decision.
+// Mostly `Done`, one per event: boxing the verdict would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Done(Verdict),
@@ -345,6 +350,22 @@ fn table(
                     .about(&Target::role(role)),
                 );
             }
+            // ROLE_MODE=session: a session the record does not name exactly (no
+            // issuer id, an id that is not its role's) is never guessed at.
+            if config.role_mode == RoleMode::Session {
+                if let Err(why) = crate::session::Session::of(record) {
+                    return Step::Done(
+                        Verdict::new(
+                            Alerted,
+                            format!(
+                                "{name} called by a session of role `{}`, which cannot be stopped alone: {why}",
+                                role.name
+                            ),
+                        )
+                        .about(&Target::role(role)),
+                    );
+                }
+            }
             Target::role(role)
         }
         // Every other kind returned above.
@@ -546,6 +567,29 @@ fn table(
     let boundary_on = facts.boundary.as_deref().is_some_and(|b| {
         crate::revocation::is_revocation_boundary(b, config.quarantine_policy_arn.as_deref())
     });
+    // ROLE_MODE=session: the session alone, unless the whole role is revoked already
+    // (an earlier ROLE_MODE=revoke, recorded): then the row below says so.
+    let role_revoked = facts.revocation.is_some() && (managed_on || inline_on || boundary_on);
+    if let (RoleMode::Session, false, Ok(session)) = (
+        config.role_mode,
+        role_revoked,
+        crate::session::Session::of(record),
+    ) {
+        // The role as it is now (renamed since the call: its new name).
+        let session = crate::session::Session {
+            role: target.clone(),
+            ..session
+        };
+        let mut v = crate::session::verdict(
+            &session,
+            facts.session.as_ref(),
+            name,
+            config.mode == Mode::Report,
+            downgrade,
+        );
+        v.reason.push_str(&untrusted_note);
+        return finish(v);
+    }
     // Row 11: the deny already on (and recorded, and notified): already-revoked.
     if managed_on || inline_on || boundary_on {
         // Only the ledger's record says a revocation is finished: a policy named like the
@@ -577,6 +621,7 @@ fn table(
                     |r| r.method,
                 ),
                 resume: true,
+                session: None,
             });
             return finish(v);
         }
@@ -650,6 +695,7 @@ fn table(
         target: target.clone(),
         method,
         resume: false,
+        session: None,
     });
     finish(v)
 }

@@ -33,6 +33,9 @@ pub struct Facts {
     /// The principal these facts are about when the event's name now belongs to another
     /// (or to nobody): the caller, found by its unique id under its new name.
     pub renamed: Option<Target>,
+    /// The event's role session (ROLE_MODE=session): its revocation record and whether
+    /// the role's sessions deny holds it.
+    pub session: Option<crate::session::SessionFacts>,
 }
 
 /// The result of a facts look-up.

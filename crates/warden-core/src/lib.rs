@@ -23,6 +23,7 @@ pub mod prune_policy;
 pub mod pruner;
 pub mod revocation;
 pub mod revoker;
+pub mod session;
 pub mod tamper;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

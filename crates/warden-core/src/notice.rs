@@ -121,6 +121,22 @@ pub fn for_verdict_with(
         None => format!("iam:{event_name}"),
     };
     let done = match (&verdict.revocation, verdict.decision) {
+        (Some(r), _) if r.session.is_some() => format!(
+            "denied IAM to this session alone (aws:userid `{}`) by {} on {}; every other session of the role keeps working",
+            r.session.as_deref().unwrap_or_default(),
+            match r.method {
+                Method::Inline => format!(
+                    "the inline policy `{}`",
+                    crate::session::SESSIONS_POLICY
+                ),
+                Method::Managed => format!(
+                    "the managed policy `iam-warden/{}` (the role's inline policies are full)",
+                    crate::session::managed_name(&r.target)
+                ),
+                Method::Boundary => "its permissions boundary (the role's policy quotas are full; the old boundary's limits kept)".to_owned(),
+            },
+            r.target
+        ),
         (Some(r), _) => match r.method {
             Method::Managed => format!("attached {policy_arn} to {}", r.target),
             Method::Inline => format!("put the inline deny `{inline_name}` on {}", r.target),
@@ -135,7 +151,14 @@ pub fn for_verdict_with(
     let restore = verdict
         .revocation
         .as_ref()
-        .map(|r| restore_command(&r.target))
+        .map(|r| match &r.session {
+            Some(id) => format!(
+                "{} --session {}",
+                restore_command(&r.target),
+                id.split_once(':').map_or(id.as_str(), |(_, name)| name)
+            ),
+            None => restore_command(&r.target),
+        })
         .or_else(|| {
             escalation
                 .filter(|e| !e.planned_only)
@@ -459,6 +482,7 @@ mod tests {
             target: target.clone(),
             method: Method::Managed,
             resume: false,
+            session: None,
         });
         let n = for_verdict(
             &event,

@@ -68,6 +68,9 @@ pub struct RevocationRecord {
     pub previous_boundary: Option<String>,
     /// The revocation notice went out.
     pub notified: bool,
+    /// A role session revoked alone: its `aws:userid` (the record's key too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// The key of a principal's revocation record: its unique id when known (a rename keeps

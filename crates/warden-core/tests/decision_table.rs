@@ -353,9 +353,9 @@ fn a_role_session_is_known_by_its_roles_unique_id_and_a_plain_user_reads_as_not_
 }
 
 #[test]
-fn assumed_roles_are_alerted_by_default_and_revoked_with_role_mode_revoke() {
+fn assumed_roles_are_alerted_with_role_mode_alert_and_revoked_with_role_mode_revoke() {
     assert_eq!(
-        decision("06-assumed-role.json", &plain(), &[]).decision,
+        decision("06-assumed-role.json", &plain(), &[("ROLE_MODE", "alert")]).decision,
         Decision::Alerted
     );
     let v = decision(
@@ -511,6 +511,7 @@ fn record(method: Method, notified: bool) -> RevocationRecord {
         method,
         previous_boundary: None,
         notified,
+        session: None,
     }
 }
 
@@ -722,7 +723,8 @@ fn every_sample_event_gets_its_documented_decision() {
         ("03-failed-call-access-denied.json", Decision::Revoked),
         ("04-read-only-list-users.json", Decision::Ignored),
         ("05-self-service-change-password.json", Decision::Ignored),
-        ("06-assumed-role.json", Decision::Alerted),
+        // ROLE_MODE=session, the default: that session alone (tests/sessions.rs)
+        ("06-assumed-role.json", Decision::Revoked),
         ("07-identity-center-role.json", Decision::Alerted),
         ("08-federated-user.json", Decision::Revoked),
         ("09-root.json", Decision::Alerted),

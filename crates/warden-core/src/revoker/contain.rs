@@ -36,6 +36,8 @@ const HELD_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 pub(super) struct Whose<'a> {
     pub(super) caller: &'a str,
     pub(super) id: Option<&'a str>,
+    /// A role session's `aws:userid`: restore of that session alone puts back its own.
+    pub(super) session: Option<&'a str>,
 }
 
 impl<P: RevokerPorts> Invocation<'_, P> {
@@ -63,7 +65,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         }
         let caller = Principal::classify(record);
         let own_role = match (&verdict.revocation, verdict.decision) {
-            (Some(rev), Decision::Revoked) if rev.target.kind == EntityKind::Role => {
+            // A session revoked alone leaves the role's other sessions be.
+            (Some(rev), Decision::Revoked)
+                if rev.target.kind == EntityKind::Role && rev.session.is_none() =>
+            {
                 Some(rev.target.name.clone())
             }
             _ => None,
@@ -125,6 +130,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     Whose {
                         caller: &by,
                         id: super::keys::caller_id(record).as_deref(),
+                        session: super::keys::session_id(record).as_deref(),
                     },
                     &event_id,
                     CONTAINMENT,
@@ -182,6 +188,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let Whose {
             caller,
             id: caller_id,
+            session,
         } = whose;
         let r = self.revoker;
         let account = &r.env.account_id;
@@ -190,6 +197,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             ActionRecord::records(event_id, scope, actions, ActionState::Planned, attempt, why);
         for (_, entry) in &mut planned {
             entry.caller_id = caller_id.map(str::to_owned);
+            entry.session = session.map(str::to_owned);
         }
         // What the call created is acted on by its unique id (attack 5).
         if let Some(created) = created {

@@ -46,6 +46,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let Some(revocation) = verdict.revocation.clone() else {
             return Ok(None);
         };
+        if let Some(id) = &revocation.session {
+            return self.revoke_session(event, verdict, &revocation, id).await;
+        }
         let target = revocation.target.clone();
         let account = r.env.account_id.clone();
         // Read again if an action of the tool (an escalation undone) made them stale:
@@ -73,6 +76,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     method,
                     previous_boundary,
                     notified: false,
+                    session: None,
                 };
                 let record = r
                     .port

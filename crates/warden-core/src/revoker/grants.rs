@@ -366,9 +366,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             // The caller's unique id when this event is its own (restore puts back only
             // the records of the principal it restores).
             let caller_id = own_event.and_then(super::keys::caller_id);
+            let session = own_event.and_then(super::keys::session_id);
             let whose = super::contain::Whose {
                 caller: by,
                 id: caller_id.as_deref(),
+                session: session.as_deref(),
             };
             self.take_actions(whose, event_id, ESCALATION, &actions, &what, None)
                 .await?;

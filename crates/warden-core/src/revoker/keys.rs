@@ -53,3 +53,8 @@ pub(super) fn caller_id(record: &crate::event::CloudTrailRecord) -> Option<Strin
         _ => None,
     }
 }
+
+/// A role session's `aws:userid`, when the record names it exactly.
+pub(super) fn session_id(record: &crate::event::CloudTrailRecord) -> Option<String> {
+    crate::session::Session::of(record).ok().map(|s| s.userid())
+}

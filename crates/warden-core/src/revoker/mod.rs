@@ -12,6 +12,7 @@
 //! - `contain`: what the caller made, contained; each action recorded before it is taken;
 //! - `grants`: grants looked up in CloudTrail, trust changed, escalations undone;
 //! - `minted`: whose call it is, when another principal made the caller's credential;
+//! - `session`: a role session revoked alone (ROLE_MODE=session);
 //! - `notify`: the notices, each sent once;
 //! - `restore`: `warden restore`.
 
@@ -23,10 +24,11 @@ mod keys;
 mod minted;
 mod notify;
 mod restore;
+mod session;
 mod state;
 mod tamper;
 
-pub use restore::{restore, RestoreReport};
+pub use restore::{restore, restore_session, RestoreReport};
 pub use state::{Invocation, Outcome, Patience, Revoker};
 
 use chrono::Utc;
@@ -246,6 +248,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let r = self.revoker;
         let mut facts = self.facts_of(target).await?;
         loop {
+            self.with_session(event, &mut facts).await?;
             match decide(event, Some(&facts), &r.config, &r.env) {
                 Step::Done(verdict) => {
                     self.note_confirmed(target, &verdict, &facts);

@@ -45,6 +45,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             })
             .await?;
             r.port.revocation_notified(&account, &key).await?;
+            // A session's: the role itself is not revoked, nothing to remember of it.
+            if record.session.is_some() {
+                return Ok(());
+            }
             self.update_facts(&target, |f| {
                 if let Some(rec) = f.revocation.as_mut() {
                     rec.notified = true;
@@ -52,6 +56,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             });
             self.convenience_tags(&target, &[(tags::NOTIFIED, record.event_id.clone())])
                 .await?;
+        }
+        // A session's: the role itself is not revoked (its other sessions must still be
+        // decided, each on its own).
+        if record.session.is_some() {
+            return Ok(());
         }
         // Only now: a retry after a failed notice must decide in full to send it.
         let unique_id = match self.facts.get(&target) {

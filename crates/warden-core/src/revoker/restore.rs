@@ -44,9 +44,58 @@ pub async fn restore<P: RevokerPorts>(
     target: &Target,
     caller_only: bool,
 ) -> Result<RestoreReport, DomainError> {
+    restore_scoped(port, config, env, target, caller_only, None).await
+}
+
+/// `warden restore --role R --session S`: lifts that session's deny alone (every other
+/// session of the role stays as it is) and puts back what was undone or contained
+/// because of that session's calls.
+pub async fn restore_session<P: RevokerPorts>(
+    port: &P,
+    config: &Config,
+    env: &Environment,
+    role: &Target,
+    session: &str,
+) -> Result<RestoreReport, DomainError> {
+    restore_scoped(port, config, env, role, false, Some(session)).await
+}
+
+async fn restore_scoped<P: RevokerPorts>(
+    port: &P,
+    config: &Config,
+    env: &Environment,
+    target: &Target,
+    caller_only: bool,
+    session: Option<&str>,
+) -> Result<RestoreReport, DomainError> {
     let mut actions = Vec::new();
-    let facts = port.facts(target).await?;
-    if let CallerFacts::Found(facts) = &facts {
+    let mut facts = port.facts(target).await?;
+    // A role's: every session of it the tool denied, lifted too (first: the facts are
+    // read again after, the boundary may have changed).
+    if let (CallerFacts::Found(f), None, crate::principal::EntityKind::Role) =
+        (&facts, session, target.kind)
+    {
+        let lifted = super::session::lift_sessions(port, &env.account_id, target, f, None).await?;
+        if !lifted.is_empty() {
+            actions.extend(lifted);
+            facts = port.facts(target).await?;
+        }
+    }
+    // The session's `aws:userid`: only its records are put back.
+    let session_id = match (&facts, session) {
+        (CallerFacts::Found(f), Some(name)) => {
+            actions.extend(
+                super::session::lift_sessions(port, &env.account_id, target, f, Some(name)).await?,
+            );
+            Some(format!(
+                "{}:{name}",
+                f.unique_id.as_deref().unwrap_or_default()
+            ))
+        }
+        (_, Some(name)) => Some(format!(":{name}")),
+        (_, None) => None,
+    };
+    if let (CallerFacts::Found(facts), None) = (&facts, session) {
         let key = record_key(target, facts.unique_id.as_deref());
         let record = port.revocation(&env.account_id, &key).await?;
         if port.detach_policy(target, &config.deny_policy_arn).await? {
@@ -157,6 +206,10 @@ pub async fn restore<P: RevokerPorts>(
                     _ => false,
                 };
             if entry.state != ActionState::Done || (caller_only && !own_measure) {
+                continue;
+            }
+            // One session's restore: that session's records alone.
+            if session_id.is_some() && entry.session != session_id {
                 continue;
             }
             // Recorded for another principal that had this name (deleted since, its name

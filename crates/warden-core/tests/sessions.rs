@@ -1,0 +1,405 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+//! ROLE_MODE=session (issue 19): a role session that may not manage IAM is denied IAM
+//! alone, by its `aws:userid`; every other session of the role keeps working. The
+//! decision (pure), then the revoker against the in-memory ports, then restore.
+
+use std::collections::BTreeSet;
+
+use warden_core::decision::{decide, Decision, Step, Verdict};
+use warden_core::event::Event;
+use warden_core::facts::{CallerFacts, Facts};
+use warden_core::ports::PortError;
+use warden_core::principal::EntityKind;
+use warden_core::revocation::{Method, RevocationRecord};
+use warden_core::revoker::{restore, restore_session, Revoker};
+use warden_core::session::{ids_in, SessionFacts, SESSIONS_POLICY};
+use warden_core::testing::{
+    config, environment as env, sample_event as event, MemoryAccount, DENY_POLICY_ARN as DENY,
+};
+
+const ROLE_ID: &str = "AROAEXAMPLEROLEID01";
+const FIRST: &str = "AROAEXAMPLEROLEID01:gh-actions-1234";
+
+/// The sample role session's event, as another session of the same role (or with its
+/// identity changed by `edit`).
+fn session_event(name: &str, event_id: &str) -> Event {
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let id = record.user_identity.as_mut().unwrap();
+        id.principal_id = Some(format!("{ROLE_ID}:{name}"));
+        id.arn = Some(format!(
+            "arn:aws:sts::123456789012:assumed-role/deployer/{name}"
+        ));
+        record.event_id = Some(event_id.into());
+    }
+    e
+}
+
+fn run(event: &Event, f: &CallerFacts, extra: &[(&str, &str)]) -> Verdict {
+    let c = config(extra);
+    match decide(event, None, &c, &env()) {
+        Step::Done(v) => v,
+        _ => match decide(event, Some(f), &c, &env()) {
+            Step::Done(v) => v,
+            other => panic!("asked again: {other:?}"),
+        },
+    }
+}
+
+fn role_facts(session: Option<SessionFacts>) -> CallerFacts {
+    CallerFacts::Found(Facts {
+        unique_id: Some(ROLE_ID.into()),
+        session,
+        ..Facts::default()
+    })
+}
+
+fn record(method: Method, notified: bool) -> RevocationRecord {
+    RevocationRecord {
+        kind: EntityKind::Role,
+        name: "deployer".into(),
+        unique_id: Some(ROLE_ID.into()),
+        event_id: "e0".into(),
+        event_name: "CreateRole".into(),
+        at: chrono::Utc::now(),
+        method,
+        previous_boundary: None,
+        notified,
+        session: Some(FIRST.into()),
+    }
+}
+
+#[test]
+fn by_default_a_session_is_revoked_alone_by_its_aws_userid() {
+    let v = run(&event("06-assumed-role.json"), &role_facts(None), &[]);
+    assert_eq!(v.decision, Decision::Revoked, "{}", v.reason);
+    let r = v.revocation.unwrap();
+    assert_eq!(
+        (r.target.kind, r.target.name.as_str(), r.session.as_deref()),
+        (EntityKind::Role, "deployer", Some(FIRST))
+    );
+    assert_eq!(r.method, Method::Inline);
+    assert!(v.reason.contains("gh-actions-1234"), "{}", v.reason);
+
+    // The two other modes stay as they were.
+    let alert = run(
+        &event("06-assumed-role.json"),
+        &role_facts(None),
+        &[("ROLE_MODE", "alert")],
+    );
+    assert_eq!(alert.decision, Decision::Alerted);
+    let whole = run(
+        &event("06-assumed-role.json"),
+        &role_facts(None),
+        &[("ROLE_MODE", "revoke")],
+    );
+    assert_eq!(whole.decision, Decision::Revoked);
+    assert_eq!(whole.revocation.unwrap().session, None);
+    let report = run(
+        &event("06-assumed-role.json"),
+        &role_facts(None),
+        &[("MODE", "report")],
+    );
+    assert_eq!(report.decision, Decision::WouldRevoke);
+    assert!(report.revocation.is_none());
+}
+
+#[test]
+fn a_session_is_already_revoked_only_when_its_record_and_its_deny_both_hold() {
+    let e = event("06-assumed-role.json");
+    let done = SessionFacts {
+        record: Some(record(Method::Inline, true)),
+        denied: true,
+    };
+    assert_eq!(
+        run(&e, &role_facts(Some(done)), &[]).decision,
+        Decision::AlreadyRevoked
+    );
+    // The deny removed since (the caller's doing): applied again.
+    let removed = SessionFacts {
+        record: Some(record(Method::Inline, true)),
+        denied: false,
+    };
+    let v = run(&e, &role_facts(Some(removed)), &[]);
+    assert_eq!(v.decision, Decision::Revoked);
+    assert!(!v.revocation.unwrap().resume);
+    // Denied, not yet notified: the notice resumed, nothing applied again.
+    let pending = SessionFacts {
+        record: Some(record(Method::Managed, false)),
+        denied: true,
+    };
+    let v = run(&e, &role_facts(Some(pending)), &[]);
+    let r = v.revocation.unwrap();
+    assert!(r.resume);
+    assert_eq!(r.method, Method::Managed);
+    // A record of no deny at all: never already revoked.
+    let none = SessionFacts {
+        record: None,
+        denied: true,
+    };
+    assert_eq!(
+        run(&e, &role_facts(Some(none)), &[]).decision,
+        Decision::Revoked
+    );
+}
+
+#[test]
+fn a_session_the_record_does_not_name_exactly_is_alerted_never_guessed() {
+    // No issuer id: its aws:userid cannot be known.
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let id = record.user_identity.as_mut().unwrap();
+        id.session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap()
+            .principal_id = None;
+    }
+    let v = run(&e, &role_facts(None), &[]);
+    assert_eq!(v.decision, Decision::Alerted);
+    assert!(v.reason.contains("cannot be stopped alone"), "{}", v.reason);
+    // An id that is not its role's.
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.user_identity.as_mut().unwrap().principal_id =
+            Some("AROAOTHERROLE:gh-actions-1234".into());
+    }
+    assert_eq!(run(&e, &role_facts(None), &[]).decision, Decision::Alerted);
+    // A session name IAM never issues (a wildcard a caller would like widened).
+    let e = session_event("x*", "e-star");
+    assert_eq!(run(&e, &role_facts(None), &[]).decision, Decision::Alerted);
+    // With the characters IAM allows, it is revoked.
+    let e = session_event("a=b,c.d@e_f+g-h", "e-chars");
+    let v = run(&e, &role_facts(None), &[]);
+    assert_eq!(
+        v.revocation.unwrap().session.as_deref(),
+        Some("AROAEXAMPLEROLEID01:a=b,c.d@e_f+g-h")
+    );
+}
+
+#[test]
+fn a_role_revoked_whole_before_stays_already_revoked() {
+    let f = CallerFacts::Found(Facts {
+        unique_id: Some(ROLE_ID.into()),
+        attached_policies: BTreeSet::from([DENY.to_owned()]),
+        revocation: Some(RevocationRecord {
+            session: None,
+            ..record(Method::Managed, true)
+        }),
+        ..Facts::default()
+    });
+    assert_eq!(
+        run(&event("06-assumed-role.json"), &f, &[]).decision,
+        Decision::AlreadyRevoked
+    );
+}
+
+fn account() -> MemoryAccount {
+    let a = MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_role("deployer", &[])
+        .with_baseline();
+    a.lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "deployer".into()))
+        .unwrap()
+        .unique_id = Some(ROLE_ID.into());
+    a
+}
+
+fn sessions_denied(r: &Revoker<MemoryAccount>) -> BTreeSet<String> {
+    let doc = r
+        .port()
+        .lock()
+        .inline_documents
+        .get(&("role/deployer".into(), SESSIONS_POLICY.into()))
+        .cloned();
+    doc.map(|d| ids_in(&d, ROLE_ID)).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn two_sessions_of_one_role_each_stopped_alone_and_notified_once() {
+    let r = Revoker::new(account(), config(&[]), env());
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert_eq!(sessions_denied(&r), BTreeSet::from([FIRST.to_owned()]));
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert!(
+        !role.attached_policies.contains(DENY),
+        "the role itself is not revoked"
+    );
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0]
+            .body
+            .contains("warden restore --role deployer --session gh-actions-1234"),
+        "{}",
+        notices[0].body
+    );
+    assert!(notices[0].body.contains(FIRST), "{}", notices[0].body);
+
+    // The other session of the role: not already revoked by the first's deny, decided
+    // on its own and denied alone, in the same policy.
+    let other = session_event("alice-laptop", "e-other");
+    let out = r.batch().process(&other, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert_eq!(
+        sessions_denied(&r),
+        BTreeSet::from([
+            FIRST.to_owned(),
+            "AROAEXAMPLEROLEID01:alice-laptop".to_owned()
+        ])
+    );
+    // The first session again, in the same and in a new invocation: already revoked,
+    // no second notice.
+    for _ in 0..2 {
+        let again = r
+            .batch()
+            .process(&event("06-assumed-role.json"), false)
+            .await
+            .unwrap();
+        assert_eq!(again.decision, Decision::AlreadyRevoked, "{}", again.reason);
+    }
+    assert_eq!(r.port().notices().len(), 2);
+    assert!(r.port().lock().revocations.contains_key(FIRST));
+}
+
+fn limit(operation: &'static str) -> PortError {
+    PortError::LimitExceeded {
+        operation,
+        message: "quota".into(),
+    }
+}
+
+#[tokio::test]
+async fn at_the_roles_inline_quota_a_managed_policy_takes_over_then_the_boundary() {
+    let r = Revoker::new(account(), config(&[]), env());
+    r.port()
+        .fail("put_inline_policy", limit("PutRolePolicy"), 1);
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let managed = "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-sessions-deployer";
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert!(role.attached_policies.contains(managed), "{role:?}");
+    let doc = r.port().lock().boundaries.get(managed).cloned().unwrap();
+    assert_eq!(ids_in(&doc, ROLE_ID), BTreeSet::from([FIRST.to_owned()]));
+    assert_eq!(r.port().lock().revocations[FIRST].method, Method::Managed);
+
+    // Every quota full for the next session: the boundary, keeping the old one's limits.
+    let old = "arn:aws:iam::123456789012:policy/team-boundary";
+    r.port().lock().boundaries.insert(
+        old.into(),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+    );
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "deployer".into()))
+        .unwrap()
+        .boundary = Some(old.into());
+    r.port()
+        .fail("put_inline_policy", limit("PutRolePolicy"), 1);
+    r.port().fail("attach_policy", limit("AttachRolePolicy"), 1);
+    let second = session_event("second", "e-second");
+    let out = r.batch().process(&second, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    let boundary = role.boundary.clone().unwrap();
+    assert!(
+        boundary.contains("iam-warden-boundary-role-deployer"),
+        "{boundary}"
+    );
+    let doc = r.port().lock().boundaries.get(&boundary).cloned().unwrap();
+    assert!(doc.contains("s3:*"), "the old limits kept: {doc}");
+    assert_eq!(
+        ids_in(&doc, ROLE_ID),
+        BTreeSet::from(["AROAEXAMPLEROLEID01:second".to_owned()])
+    );
+    let rec = r.port().lock().revocations["AROAEXAMPLEROLEID01:second"].clone();
+    assert_eq!(
+        (rec.method, rec.previous_boundary.as_deref()),
+        (Method::Boundary, Some(old))
+    );
+
+    // Restore of that session alone puts the role's own boundary back, and leaves the
+    // first session denied.
+    let report = restore_session(r.port(), &config(&[]), &env(), &role_target(), "second")
+        .await
+        .unwrap();
+    assert!(report.restored, "{report:?}");
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert_eq!(role.boundary.as_deref(), Some(old));
+    assert!(role.attached_policies.contains(managed));
+    assert!(!r
+        .port()
+        .lock()
+        .revocations
+        .contains_key("AROAEXAMPLEROLEID01:second"));
+}
+
+fn role_target() -> warden_core::principal::Target {
+    warden_core::principal::Target {
+        kind: EntityKind::Role,
+        name: "deployer".into(),
+        arn: "arn:aws:iam::123456789012:role/deployer".into(),
+    }
+}
+
+#[tokio::test]
+async fn restore_of_one_session_lifts_it_alone_and_of_the_role_lifts_them_all() {
+    let r = Revoker::new(account(), config(&[]), env());
+    for (name, id) in [("gh-actions-1234", "e1"), ("b2", "e2"), ("c3", "e3")] {
+        let out = r
+            .batch()
+            .process(&session_event(name, id), false)
+            .await
+            .unwrap();
+        assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    }
+    assert_eq!(sessions_denied(&r).len(), 3);
+    let report = restore_session(r.port(), &config(&[]), &env(), &role_target(), "b2")
+        .await
+        .unwrap();
+    assert!(report.restored);
+    assert_eq!(
+        sessions_denied(&r),
+        BTreeSet::from([FIRST.to_owned(), "AROAEXAMPLEROLEID01:c3".to_owned()])
+    );
+    assert!(!r
+        .port()
+        .lock()
+        .revocations
+        .contains_key("AROAEXAMPLEROLEID01:b2"));
+    // b2 may be revoked again later (its record is gone): decided afresh.
+    let out = r
+        .batch()
+        .process(&session_event("b2", "e4"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+
+    let report = restore(r.port(), &config(&[]), &env(), &role_target(), false)
+        .await
+        .unwrap();
+    assert!(report.restored, "{report:?}");
+    assert!(sessions_denied(&r).is_empty());
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert!(!role.inline_policies.contains(SESSIONS_POLICY));
+    assert!(r.port().lock().revocations.is_empty());
+}
