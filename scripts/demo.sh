@@ -53,5 +53,12 @@ echo "==> warden restore --user eve (had her calls been legitimate: everything c
 "$WARDEN_BIN" restore --user eve
 "$VENV/bin/python" scripts/demo_attack.py restored "$@"
 echo
+echo "==> warden restore --role deployer --session gh-actions-1234 (had the CI session been legitimate: that session alone)"
+"$WARDEN_BIN" restore --role deployer --session gh-actions-1234 | tee "$ROOT/target/demo-session.txt"
+if [ "${1:-}" = "--check" ] && ! grep -q "lifted the inline deny of IAM from the session" "$ROOT/target/demo-session.txt"; then
+  echo "demo check failed: the session's deny was not lifted" >&2
+  exit 1
+fi
+echo
 echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now" >&2
 WARDEN_BIN="$WARDEN_BIN" "$VENV/bin/python" scripts/demo_prune.py "$@"

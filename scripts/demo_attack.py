@@ -142,7 +142,8 @@ def contained():
         f"user/{BACKDOOR} console password": "none",
         f"user/{BACKDOOR} groups": [],
         "role/deployer policies": ["iam-warden-quarantine"],
-        "role/deployer inline": ["iam-warden-revoke-older-sessions"],
+        # iam-warden-sessions: the CI session revoked alone earlier (event 6)
+        "role/deployer inline": ["iam-warden-revoke-older-sessions", "iam-warden-sessions"],
         "user/alice policies": ["OpsFullAccess"],
     }
     for k, v in expected.items():

@@ -28,6 +28,10 @@ def real_ids(detail):
         issuer = (identity.get("sessionContext") or {}).get("sessionIssuer") or {}
         if identity.get("type") == "AssumedRole" and issuer.get("userName"):
             issuer["principalId"] = iam.get_role(RoleName=issuer["userName"])["Role"]["RoleId"]
+            # A session's principalId (its aws:userid) is ROLE-ID:SESSION-NAME.
+            if ":" in identity.get("principalId", ""):
+                session = identity["principalId"].split(":", 1)[1]
+                identity["principalId"] = f"{issuer['principalId']}:{session}"
         if identity.get("type") == "FederatedUser" and issuer.get("userName"):
             issuer["principalId"] = iam.get_user(UserName=issuer["userName"])["User"]["UserId"]
     except iam.exceptions.NoSuchEntityException:

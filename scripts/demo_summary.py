@@ -10,13 +10,14 @@ import boto3
 decisions = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 # With --check, the demo is a test: the decisions and notices of the decision table.
 CHECK = "--check" in sys.argv
-EXPECTED = {"revoked": 5, "already-revoked": 3, "ignored": 4, "alerted": 4, "exempt": 2}
+EXPECTED = {"revoked": 6, "already-revoked": 3, "ignored": 4, "alerted": 3, "exempt": 2}
 # The trust baseline (warden init), a revocation each, alerts; mallory's second
 # escalation, made after she was revoked, is notified as already-revoked.
 # dev3's DisableRule on the IAM rule (event 18): a tampering notice (dev3 was revoked already).
 # dev1's AttachUserPolicy on `backdoor` (event 2, after dev1's revocation) is contained,
 # but the user does not exist in the demo ("already gone"): nothing to notify.
-EXPECTED_NOTICES = {"baseline": 1, "revoked": 5, "alerted": 4, "already-revoked": 1, "tampering": 1}
+# A session of role deployer (event 6, ROLE_MODE=session) is revoked alone.
+EXPECTED_NOTICES = {"baseline": 1, "revoked": 6, "alerted": 3, "already-revoked": 1, "tampering": 1}
 iam = boto3.client("iam")
 sqs = boto3.client("sqs")
 
@@ -36,6 +37,17 @@ for user in iam.list_users()["Users"]:
     state = "deny attached" if deny in attached else ("inline deny" if "iam-warden-deny-iam" in inline else "untouched")
     tags = {t["Key"]: t["Value"] for t in iam.list_user_tags(UserName=name)["Tags"] if t["Key"].startswith("iam-warden:")}
     print(f"  user/{name:<12} {state:<14} {tags if tags else ''}")
+
+# A role session revoked alone (ROLE_MODE=session): the role's inline policy denies IAM to
+# that session's aws:userid, and to no other session of the role.
+role_id = iam.get_role(RoleName="deployer")["Role"]["RoleId"]
+try:
+    doc = iam.get_role_policy(RoleName="deployer", PolicyName="iam-warden-sessions")["PolicyDocument"]
+    denied = doc["Statement"][0]["Condition"]["StringEquals"]["aws:userid"]
+except iam.exceptions.NoSuchEntityException:
+    denied = []
+denied = [denied] if isinstance(denied, str) else denied
+print(f"  role/deployer     sessions denied IAM: {denied}; every other session of the role keeps working")
 
 print("\n=== Notifications (SNS topic -> subscribed queue) ===")
 notices = []
@@ -76,7 +88,11 @@ if CHECK:
     tags = {t["Key"] for t in iam.list_user_tags(UserName="mallory")["Tags"]}
     if "Administrators" in groups or "iam-warden:exempt" in tags:
         problems.append(f"mallory's escalation was not undone: groups {groups}, tags {sorted(tags)}")
+    if denied != [f"{role_id}:gh-actions-1234"]:
+        problems.append(f"the stolen CI session of deployer is not denied alone: {denied}")
+    if deny in {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="deployer")["AttachedPolicies"]}:
+        problems.append("role deployer itself was revoked, not its session")
     if problems:
         sys.exit("demo check failed: " + "; ".join(problems))
     print("\ndemo check: the decisions and notices of the decision table arrived through EventBridge and the queue,"
-          " and mallory's escalations were undone")
+          " mallory's escalations were undone, and the CI session of deployer was denied alone")

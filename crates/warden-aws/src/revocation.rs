@@ -100,6 +100,27 @@ impl Revocations for AwsAccount {
             .map(|_| ())
             .map_err(|e| classify("DeleteItem", e))
     }
+
+    async fn revocations(&self, account: &str) -> Result<Vec<RevocationRecord>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let mut pages = ddb
+            .scan()
+            .table_name(table)
+            .filter_expression("begins_with(#k, :p)")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_values(":p", s(key(account, "")))
+            .consistent_read(true)
+            .into_paginator()
+            .send();
+        let mut records = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("Scan", e))?;
+            for item in page.items.unwrap_or_default() {
+                records.push(from_item(&item)?);
+            }
+        }
+        Ok(records)
+    }
 }
 
 /// The path and name of a policy ARN (`arn:aws:iam::1:policy/iam-warden/name`).

@@ -21,6 +21,13 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
         .revoked(&config.deny_policy_arn, &config.inline_policy_name)
         .await?;
     let trusted = account.trust_set(&env.account_id).await?;
+    // Role sessions revoked alone (ROLE_MODE=session): the ledger's records.
+    let sessions: Vec<warden_core::revocation::RevocationRecord> =
+        warden_core::ports::Revocations::revocations(&account, &env.account_id)
+            .await?
+            .into_iter()
+            .filter(|r| r.session.is_some())
+            .collect();
     let canary = warden_core::ports::Canaries::last_canary(&account, &env.account_id).await?;
     // What was contained (or undone) because of each revoked principal's calls.
     let mut contained = Vec::new();
@@ -91,6 +98,7 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
         let doc = serde_json::json!({
             "revoked": rows,
             "contained_not_revoked": still,
+            "revoked_sessions": sessions.iter().map(session_json).collect::<Vec<_>>(),
             "trusted": rows_json(trusted.as_ref()),
             "baseline": trusted.is_some(),
             "canary": {
@@ -132,6 +140,29 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
         println!("Still contained because of {caller}'s calls ({caller} carries no deny):");
         print_actions(actions);
         println!();
+    }
+    if !sessions.is_empty() {
+        let rows: Vec<[String; 6]> = sessions
+            .iter()
+            .map(|r| {
+                [
+                    format!("role/{}", r.name),
+                    session_name(r).to_owned(),
+                    r.method.as_str().to_owned(),
+                    r.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                    format!("{} {}", r.event_name, r.event_id),
+                    if r.notified { "yes" } else { "no" }.to_owned(),
+                ]
+            })
+            .collect();
+        print_table(
+            &["ROLE", "SESSION", "DENY", "REVOKED AT", "EVENT", "NOTIFIED"],
+            &rows,
+        );
+        println!(
+            "\n{} role session(s) denied IAM alone (every other session of their roles untouched). Undo one with: warden restore --role ROLE --session SESSION\n",
+            rows.len()
+        );
     }
     if revoked.is_empty() {
         println!("No principal carries the iam-warden deny.");
@@ -179,6 +210,29 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
         rows.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The session name of a session's record (its aws:userid after the role's id).
+fn session_name(r: &warden_core::revocation::RevocationRecord) -> &str {
+    r.session
+        .as_deref()
+        .and_then(|id| id.split_once(':'))
+        .map_or("?", |(_, name)| name)
+}
+
+/// One revoked role session as JSON.
+fn session_json(r: &warden_core::revocation::RevocationRecord) -> serde_json::Value {
+    serde_json::json!({
+        "role": r.name,
+        "session": session_name(r),
+        "aws_userid": r.session,
+        "deny": r.method,
+        "revoked_at": r.at.to_rfc3339(),
+        "event_id": r.event_id,
+        "event_name": r.event_name,
+        "notified": r.notified,
+        "restore_command": format!("warden restore --role {} --session {}", r.name, session_name(r)),
+    })
 }
 
 /// One recorded action as JSON.

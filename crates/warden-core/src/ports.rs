@@ -141,6 +141,11 @@ pub trait Revocations: Send + Sync {
         account: &str,
         key: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Every revocation record of the account (a scan: `warden status` only).
+    fn revocations(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Vec<RevocationRecord>, PortError>> + Send;
 }
 
 /// What a verification of one of the tool's policies found.

@@ -2,6 +2,7 @@
 //! and the boundaries), in memory.
 
 use crate::ports::PortError;
+use crate::revocation::RevocationRecord;
 
 use super::MemoryAccount;
 
@@ -41,6 +42,11 @@ impl crate::ports::Revocations for MemoryAccount {
         let mut s = self.enter("remove_revocation")?;
         s.revocations.remove(key);
         Ok(())
+    }
+
+    async fn revocations(&self, _account: &str) -> Result<Vec<RevocationRecord>, PortError> {
+        let s = self.enter("revocations")?;
+        Ok(s.revocations.values().cloned().collect())
     }
 }
 
