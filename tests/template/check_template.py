@@ -112,7 +112,7 @@ read = lambda name: (AWS / name).read_text()
 # the password it makes, actions.rs).
 CLI_ONLY = [
     "ensure_ledger_table", "principal_arn", "put_back", "new_password", "remove_boundary",
-    "delete_boundary_policy", "remove_revocation", "caller_records",
+    "delete_boundary_policy", "remove_revocation", "caller_records", "revocations",
 ]
 FUNCTIONS = {
     "Revoker": {
