@@ -61,11 +61,38 @@ if sys.argv[1:] == ["--canary"]:
     print("put the pruner's canary (TagRole on the canary role) on the default event bus", file=sys.stderr)
     sys.exit(0)
 
+def issued_by(detail, user):
+    """The AssumeRole call that issued a role session, as CloudTrail records it: the
+    revoker looks it up to find who to keep from assuming the role again."""
+    identity = detail["userIdentity"]
+    role = identity["sessionContext"]["sessionIssuer"]
+    session = identity["principalId"].split(":", 1)[1]
+    record = {
+        "eventVersion": "1.08", "eventTime": identity["sessionContext"]["attributes"]["creationDate"],
+        "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole", "awsRegion": "us-east-1",
+        "sourceIPAddress": detail.get("sourceIPAddress"), "userAgent": detail.get("userAgent"),
+        "userIdentity": {"type": "IAMUser", "principalId": iam.get_user(UserName=user)["User"]["UserId"],
+                         "arn": f"arn:aws:iam::{account}:user/{user}", "accountId": account, "userName": user},
+        "requestParameters": {"roleArn": role["arn"], "roleSessionName": session},
+        "responseElements": {"assumedRoleUser": {"assumedRoleId": identity["principalId"],
+                                                 "arn": identity["arn"]}},
+        "eventID": f"assume-{session}", "readOnly": True, "eventType": "AwsApiCall",
+        "managementEvent": True, "recipientAccountId": account,
+    }
+    urllib.request.urlopen(urllib.request.Request(
+        os.environ["AWS_ENDPOINT_URL"] + "/_warden/cloudtrail", method="POST",
+        data=json.dumps({"account": account, "records": [record]}).encode()))
+
+
 for path in sys.argv[1:]:
     with open(path) as f:
         event = json.load(f)
     detail = event["detail"]
     real_ids(detail)
+    # The stolen CI session of deployer (event 6) was issued to dev1, whose key it was.
+    if detail.get("userIdentity", {}).get("type") == "AssumedRole" and \
+            detail["userIdentity"].get("principalId", "").endswith(":gh-actions-1234"):
+        issued_by(detail, "dev1")
     if detail.get("userIdentity", {}).get("userName") == ATTACKER:
         params = detail["requestParameters"]
         if detail["eventName"] == "AddUserToGroup":

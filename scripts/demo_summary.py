@@ -16,8 +16,9 @@ EXPECTED = {"revoked": 6, "already-revoked": 3, "ignored": 4, "alerted": 3, "exe
 # dev3's DisableRule on the IAM rule (event 18): a tampering notice (dev3 was revoked already).
 # dev1's AttachUserPolicy on `backdoor` (event 2, after dev1's revocation) is contained,
 # but the user does not exist in the demo ("already gone"): nothing to notify.
-# A session of role deployer (event 6, ROLE_MODE=session) is revoked alone.
-EXPECTED_NOTICES = {"baseline": 1, "revoked": 6, "alerted": 3, "already-revoked": 1, "tampering": 1}
+# A session of role deployer (event 6, ROLE_MODE=session) is revoked alone, and traced to
+# dev1, who assumed the role (its source: one notice).
+EXPECTED_NOTICES = {"baseline": 1, "revoked": 6, "alerted": 3, "already-revoked": 1, "tampering": 1, "source": 1}
 iam = boto3.client("iam")
 sqs = boto3.client("sqs")
 
@@ -48,6 +49,8 @@ except iam.exceptions.NoSuchEntityException:
     denied = []
 denied = [denied] if isinstance(denied, str) else denied
 print(f"  role/deployer     sessions denied IAM: {denied}; every other session of the role keeps working")
+no_assume = "iam-warden-no-assume" in iam.list_user_policies(UserName="dev1")["PolicyNames"]
+print(f"  user/dev1         the session's source: {'denied assuming deployer again' if no_assume else 'not stopped'}")
 
 print("\n=== Notifications (SNS topic -> subscribed queue) ===")
 notices = []
@@ -90,9 +93,11 @@ if CHECK:
         problems.append(f"mallory's escalation was not undone: groups {groups}, tags {sorted(tags)}")
     if denied != [f"{role_id}:gh-actions-1234"]:
         problems.append(f"the stolen CI session of deployer is not denied alone: {denied}")
+    if not no_assume:
+        problems.append("dev1, who issued the stolen session, may assume deployer again")
     if deny in {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="deployer")["AttachedPolicies"]}:
         problems.append("role deployer itself was revoked, not its session")
     if problems:
         sys.exit("demo check failed: " + "; ".join(problems))
     print("\ndemo check: the decisions and notices of the decision table arrived through EventBridge and the queue,"
-          " mallory's escalations were undone, and the CI session of deployer was denied alone")
+          " mallory's escalations were undone, and the CI session of deployer was denied alone and traced to dev1")

@@ -1884,6 +1884,14 @@ impl Fixture {
     }
 }
 
+/// The notices of one kind (`decision` attribute): a session's source has its own.
+fn of_kind(notices: Vec<serde_json::Value>, kind: &str) -> Vec<serde_json::Value> {
+    notices
+        .into_iter()
+        .filter(|n| n["MessageAttributes"]["decision"]["Value"] == kind)
+        .collect()
+}
+
 #[tokio::test]
 async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
     let f = Fixture::new(&[]).await;
@@ -1926,7 +1934,7 @@ async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
         .attached_policies
         .unwrap_or_default();
     assert!(attached.is_empty(), "the role is not revoked: {attached:?}");
-    let notices = f.account.notices(&f.inbox).await;
+    let notices = of_kind(f.account.notices(&f.inbox).await, "revoked");
     assert_eq!(notices.len(), 2, "{notices:?}");
     assert!(notices.iter().all(|n| n["Message"]
         .as_str()
@@ -2005,7 +2013,7 @@ async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
         .filter_map(|p| p.policy_arn)
         .collect();
     assert_eq!(attached, [managed]);
-    let notices = f.account.notices(&f.inbox).await;
+    let notices = of_kind(f.account.notices(&f.inbox).await, "revoked");
     assert_eq!(notices.len(), 1);
     assert!(notices[0]["Message"]
         .as_str()
@@ -2029,4 +2037,111 @@ async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
         .attached_policies
         .unwrap_or_default();
     assert!(attached.is_empty(), "{attached:?}");
+}
+
+#[tokio::test]
+async fn a_sessions_source_is_found_in_cloudtrail_revoked_and_kept_from_assuming_again() {
+    let f = Fixture::new(&[]).await;
+    let role_id = f.role_with_id("deployer").await;
+    f.account.user("eve", &[], &[]).await;
+    let eve_id = f
+        .account
+        .iam
+        .get_user()
+        .user_name("eve")
+        .send()
+        .await
+        .unwrap()
+        .user
+        .unwrap()
+        .user_id;
+    let r = f.revoker().await;
+    // eve assumed deployer as `stolen-ci` two minutes ago; the session then wrote IAM.
+    let began = (chrono::Utc::now() - chrono::TimeDelta::minutes(2))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut assume = iam_call(
+        &f.account.id,
+        "assume-1",
+        "eve",
+        "AssumeRole",
+        serde_json::json!({"roleArn": format!("arn:aws:iam::{}:role/deployer", f.account.id),
+            "roleSessionName": "stolen-ci"}),
+        2,
+    );
+    assume["eventSource"] = "sts.amazonaws.com".into();
+    assume["userIdentity"]["principalId"] = eve_id.into();
+    assume["responseElements"] = serde_json::json!({"assumedRoleUser": {
+        "assumedRoleId": format!("{role_id}:stolen-ci"),
+        "arn": format!("arn:aws:sts::{}:assumed-role/deployer/stolen-ci", f.account.id)}});
+    f.account.in_trail(&[assume]);
+    let mut body: serde_json::Value =
+        serde_json::from_str(&f.session_event("stolen-ci", "s-src").await).unwrap();
+    body["detail"]["userIdentity"]["sessionContext"]["attributes"]["creationDate"] =
+        began.clone().into();
+    body["detail"]["eventTime"] = began.into();
+    let out = handle_batch(&r, r.port(), f.batch(&[body.to_string()])).await;
+    assert!(out.batch_item_failures.is_empty());
+
+    // The session denied alone; eve, its source, revoked and denied assuming deployer again.
+    let doc = f
+        .sessions_denied("deployer")
+        .await
+        .expect("the sessions deny");
+    assert_eq!(
+        doc["Statement"][0]["Condition"]["StringEquals"]["aws:userid"],
+        serde_json::json!([format!("{role_id}:stolen-ci")])
+    );
+    assert_eq!(f.account.attached("eve").await, [f.deny()]);
+    let no_assume = f
+        .account
+        .iam
+        .get_user_policy()
+        .user_name("eve")
+        .policy_name(warden_core::source::NO_ASSUME_POLICY)
+        .send()
+        .await
+        .unwrap()
+        .policy_document;
+    let no_assume: serde_json::Value =
+        serde_json::from_str(&urlencoding_decode(&no_assume)).unwrap();
+    assert_eq!(
+        no_assume["Statement"][0]["Resource"],
+        serde_json::json!([format!("arn:aws:iam::{}:role/deployer", f.account.id)])
+    );
+    let notices = f.account.notices(&f.inbox).await;
+    let kinds: Vec<&str> = notices
+        .iter()
+        .map(|n| {
+            n["MessageAttributes"]["decision"]["Value"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "source").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "revoked").count(),
+        2,
+        "{kinds:?}"
+    );
+
+    // Restore of the session: its deny and eve's deny of assuming again lifted (eve's own
+    // revocation is hers: `warden restore --user eve`).
+    let role = Target {
+        kind: EntityKind::Role,
+        name: "deployer".into(),
+        arn: format!("arn:aws:iam::{}:role/deployer", f.account.id),
+    };
+    let report =
+        warden_core::revoker::restore_session(r.port(), r.config(), r.env(), &role, "stolen-ci")
+            .await
+            .unwrap();
+    assert!(report.restored, "{report:?}");
+    assert!(f.sessions_denied("deployer").await.is_none());
+    assert!(f.account.inline("eve").await.is_empty());
+    assert_eq!(f.account.attached("eve").await, [f.deny()]);
 }

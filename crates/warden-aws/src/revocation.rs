@@ -101,6 +101,40 @@ impl Revocations for AwsAccount {
             .map_err(|e| classify("DeleteItem", e))
     }
 
+    async fn set_source(
+        &self,
+        account: &str,
+        k: &str,
+        source: &str,
+        user: Option<&str>,
+    ) -> Result<(), PortError> {
+        // Read, changed, written back: the record is one JSON attribute.
+        let Some(mut record) = self.revocation(account, k).await? else {
+            return Ok(());
+        };
+        record.source = Some(source.to_owned());
+        record.source_user = user.map(str::to_owned);
+        let text = serde_json::to_string(&record).map_err(|e| bad("UpdateItem", e.to_string()))?;
+        let (ddb, table) = self.ledger()?;
+        match ddb
+            .update_item()
+            .table_name(table)
+            .key(KEY, s(key(account, k)))
+            .update_expression("SET #r = :r")
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#r", "record")
+            .expression_attribute_names("#k", KEY)
+            .expression_attribute_values(":r", AttributeValue::S(text))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Restored in between: nothing to record on.
+            Err(e) if is_conditional_failure(&e) => Ok(()),
+            Err(e) => Err(classify("UpdateItem", e)),
+        }
+    }
+
     async fn revocations(&self, account: &str) -> Result<Vec<RevocationRecord>, PortError> {
         let (ddb, table) = self.ledger()?;
         let mut pages = ddb

@@ -338,6 +338,8 @@ async fn revocation_records_are_retried_and_a_lasting_failure_is_transient() {
         previous_boundary: None,
         notified: false,
         session: None,
+        source: None,
+        source_user: None,
     };
     let err = a
         .record_revocation("123456789012", "AIDA1", &record)
@@ -363,6 +365,8 @@ async fn a_revocation_recorded_before_keeps_its_first_record() {
         previous_boundary: None,
         notified: true,
         session: None,
+        source: None,
+        source_user: None,
     };
     let put = mock!(aws_sdk_dynamodb::Client::put_item)
         .sequence()
@@ -387,6 +391,8 @@ async fn a_revocation_recorded_before_keeps_its_first_record() {
         method: warden_core::revocation::Method::Managed,
         notified: false,
         session: None,
+        source: None,
+        source_user: None,
         ..first.clone()
     };
     assert_eq!(

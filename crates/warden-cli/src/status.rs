@@ -159,6 +159,14 @@ pub async fn status(json: bool) -> Result<ExitCode, CliError> {
             &["ROLE", "SESSION", "DENY", "REVOKED AT", "EVENT", "NOTIFIED"],
             &rows,
         );
+        for r in &sessions {
+            println!(
+                "  source of `{}` of role/{}: {}",
+                session_name(r),
+                r.name,
+                r.source.as_deref().unwrap_or("not traced yet")
+            );
+        }
         println!(
             "\n{} role session(s) denied IAM alone (every other session of their roles untouched). Undo one with: warden restore --role ROLE --session SESSION\n",
             rows.len()
@@ -231,6 +239,7 @@ fn session_json(r: &warden_core::revocation::RevocationRecord) -> serde_json::Va
         "event_id": r.event_id,
         "event_name": r.event_name,
         "notified": r.notified,
+        "source": r.source,
         "restore_command": format!("warden restore --role {} --session {}", r.name, session_name(r)),
     })
 }

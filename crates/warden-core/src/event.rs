@@ -68,6 +68,9 @@ pub struct UserIdentity {
     pub invoked_by: Option<String>,
     pub session_context: Option<SessionContext>,
     pub on_behalf_of: Option<OnBehalfOf>,
+    /// A federated caller's provider (`WebIdentityUser`, `SAMLUser`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]

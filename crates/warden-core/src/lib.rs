@@ -24,6 +24,7 @@ pub mod pruner;
 pub mod revocation;
 pub mod revoker;
 pub mod session;
+pub mod source;
 pub mod tamper;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -402,6 +402,37 @@ pub fn for_restore(target: &Target, actions: &[String], env: &Environment) -> No
     }
 }
 
+/// The notice of where a revoked role session came from, once per session.
+pub fn for_source(
+    role: &Target,
+    session: &str,
+    source: &str,
+    event_id: &str,
+    env: &Environment,
+) -> Notice {
+    let account = &env.account_id;
+    let headline = format!("source of a revoked session: {role} in {account}");
+    let mut body = format!("iam-warden: {headline}\n\n");
+    let _ = writeln!(body, "{:<12}session `{session}` of {role}", "Session:");
+    let _ = writeln!(body, "{:<12}{source}", "Source:");
+    let _ = writeln!(body, "{:<12}{event_id}", "Event id:");
+    let _ = writeln!(
+        body,
+        "{:<12}warden restore --role {} --session {session}",
+        "Restore:", role.name
+    );
+    let machine = json!({
+        "tool": "iam-warden", "decision": "source", "account": account,
+        "principal": role.to_string(), "session": session, "source": source, "event_id": event_id,
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes("source", account),
+    }
+}
+
 fn caller_line(principal: &Principal, record: &crate::event::CloudTrailRecord) -> String {
     let kind = record
         .user_identity

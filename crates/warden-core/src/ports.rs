@@ -141,6 +141,14 @@ pub trait Revocations: Send + Sync {
         account: &str,
         key: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// Records a session's settled source (and the user denied assuming its role again).
+    fn set_source(
+        &self,
+        account: &str,
+        key: &str,
+        source: &str,
+        user: Option<&str>,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Every revocation record of the account (a scan: `warden status` only).
     fn revocations(
         &self,

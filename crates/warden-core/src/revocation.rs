@@ -71,6 +71,13 @@ pub struct RevocationRecord {
     /// A role session revoked alone: its `aws:userid` (the record's key too).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// A session's source, once settled ([`crate::source`]): for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The user that issued the session and was denied assuming its role again
+    /// (`iam-warden-no-assume`): `warden restore` of the session lifts that too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_user: Option<String>,
 }
 
 /// The key of a principal's revocation record: its unique id when known (a rename keeps

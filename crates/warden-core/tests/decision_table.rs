@@ -512,6 +512,8 @@ fn record(method: Method, notified: bool) -> RevocationRecord {
         previous_boundary: None,
         notified,
         session: None,
+        source: None,
+        source_user: None,
     }
 }
 

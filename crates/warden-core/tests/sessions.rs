@@ -71,6 +71,8 @@ fn record(method: Method, notified: bool) -> RevocationRecord {
         previous_boundary: None,
         notified,
         session: Some(FIRST.into()),
+        source: None,
+        source_user: None,
     }
 }
 
@@ -214,6 +216,15 @@ fn account() -> MemoryAccount {
     a
 }
 
+/// The revocation notices (a session's source has its own notice).
+fn revocations(r: &Revoker<MemoryAccount>) -> Vec<warden_core::notice::Notice> {
+    r.port()
+        .notices()
+        .into_iter()
+        .filter(|n| n.attributes.get("decision").map(String::as_str) == Some("revoked"))
+        .collect()
+}
+
 fn sessions_denied(r: &Revoker<MemoryAccount>) -> BTreeSet<String> {
     let doc = r
         .port()
@@ -239,7 +250,7 @@ async fn two_sessions_of_one_role_each_stopped_alone_and_notified_once() {
         !role.attached_policies.contains(DENY),
         "the role itself is not revoked"
     );
-    let notices = r.port().notices();
+    let notices = revocations(&r);
     assert_eq!(notices.len(), 1);
     assert!(
         notices[0]
@@ -272,7 +283,7 @@ async fn two_sessions_of_one_role_each_stopped_alone_and_notified_once() {
             .unwrap();
         assert_eq!(again.decision, Decision::AlreadyRevoked, "{}", again.reason);
     }
-    assert_eq!(r.port().notices().len(), 2);
+    assert_eq!(revocations(&r).len(), 2);
     assert!(r.port().lock().revocations.contains_key(FIRST));
 }
 
@@ -402,4 +413,255 @@ async fn restore_of_one_session_lifts_it_alone_and_of_the_role_lifts_them_all() 
     let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
     assert!(!role.inline_policies.contains(SESSIONS_POLICY));
     assert!(r.port().lock().revocations.is_empty());
+}
+
+// ---- Sources: the call that issued a revoked session --------------------------------
+
+/// The AssumeRole call by `caller` (a userIdentity) that issued session `name` of
+/// deployer, a minute before the session began.
+fn assume(
+    caller: serde_json::Value,
+    name: &str,
+    call: &str,
+) -> warden_core::event::CloudTrailRecord {
+    serde_json::from_value(serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T08:59:30Z",
+        "eventSource": "sts.amazonaws.com", "eventName": call,
+        "userIdentity": caller, "recipientAccountId": "123456789012",
+        "eventID": format!("assume-{name}"), "readOnly": false,
+        "requestParameters": {"roleArn": "arn:aws:iam::123456789012:role/deployer", "roleSessionName": name},
+        "responseElements": {"assumedRoleUser": {
+            "assumedRoleId": format!("{ROLE_ID}:{name}"),
+            "arn": format!("arn:aws:sts::123456789012:assumed-role/deployer/{name}")}},
+    }))
+    .unwrap()
+}
+
+fn iam_user(name: &str) -> serde_json::Value {
+    serde_json::json!({"type": "IAMUser", "principalId": format!("AIDA{}", name.to_uppercase()),
+        "accountId": "123456789012", "arn": format!("arn:aws:iam::123456789012:user/{name}"),
+        "userName": name})
+}
+
+fn traced_account() -> MemoryAccount {
+    let a = MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_user("eve", &[], &[])
+        .with_role("deployer", &[])
+        .with_role("jump", &[])
+        .with_baseline();
+    {
+        let mut s = a.lock();
+        for ((kind, name), f) in s.principals.iter_mut() {
+            f.unique_id = Some(match (kind, name.as_str()) {
+                (EntityKind::Role, "deployer") => ROLE_ID.to_owned(),
+                (EntityKind::Role, "jump") => "AROAJUMP".to_owned(),
+                (_, n) => format!("AIDA{}", n.to_uppercase()),
+            });
+        }
+    }
+    a
+}
+
+fn source_notices(r: &Revoker<MemoryAccount>) -> Vec<warden_core::notice::Notice> {
+    r.port()
+        .notices()
+        .into_iter()
+        .filter(|n| n.attributes.get("decision").map(String::as_str) == Some("source"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sessions_source_user_is_revoked_and_denied_assuming_the_role_again() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port()
+        .in_trail(assume(iam_user("eve"), "gh-actions-1234", "AssumeRole"));
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        out.actions
+            .iter()
+            .any(|a| a.contains("source of session") && a.contains("user/eve")),
+        "{:?}",
+        out.actions
+    );
+    // eve: her own IAM access revoked, and denied assuming deployer again.
+    let eve = r.port().facts_of(EntityKind::User, "eve").unwrap();
+    assert!(eve.attached_policies.contains(DENY), "{eve:?}");
+    let doc = r
+        .port()
+        .lock()
+        .inline_documents
+        .get(&(
+            "user/eve".into(),
+            warden_core::source::NO_ASSUME_POLICY.into(),
+        ))
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        warden_core::source::roles_in(&doc),
+        BTreeSet::from(["arn:aws:iam::123456789012:role/deployer".to_owned()])
+    );
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 1);
+    assert!(said[0].body.contains("user/eve"), "{}", said[0].body);
+    assert_eq!(
+        r.port().lock().revocations[FIRST].source_user.as_deref(),
+        Some("eve")
+    );
+
+    // Delivered again: the source is settled, nothing said twice.
+    let again = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(again.decision, Decision::AlreadyRevoked);
+    assert_eq!(source_notices(&r).len(), 1);
+
+    // Restore of the session lifts the session's deny and eve's deny of assuming again.
+    let report = restore_session(
+        r.port(),
+        &config(&[]),
+        &env(),
+        &role_target(),
+        "gh-actions-1234",
+    )
+    .await
+    .unwrap();
+    assert!(
+        report
+            .actions
+            .iter()
+            .any(|a| a.contains("assuming role/deployer again")),
+        "{report:?}"
+    );
+    assert!(!r.port().lock().inline_documents.contains_key(&(
+        "user/eve".into(),
+        warden_core::source::NO_ASSUME_POLICY.into()
+    )));
+}
+
+#[tokio::test]
+async fn a_trusted_source_is_not_stopped_and_the_notice_says_what_to_check() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port()
+        .in_trail(assume(iam_user("alice"), "gh-actions-1234", "AssumeRole"));
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    let alice = r.port().facts_of(EntityKind::User, "alice").unwrap();
+    assert!(!alice.attached_policies.contains(DENY));
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 1);
+    assert!(said[0].body.contains("not stopped"), "{}", said[0].body);
+}
+
+#[tokio::test]
+async fn a_chain_of_roles_is_followed_back_to_the_user() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    // eve -> session `hop` of jump -> session gh-actions-1234 of deployer.
+    let hop = serde_json::json!({"type": "AssumedRole", "principalId": "AROAJUMP:hop",
+        "arn": "arn:aws:sts::123456789012:assumed-role/jump/hop", "accountId": "123456789012",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAJUMP",
+            "arn": "arn:aws:iam::123456789012:role/jump", "accountId": "123456789012", "userName": "jump"},
+            "attributes": {"creationDate": "2026-11-20T08:58:00Z"}}});
+    r.port()
+        .in_trail(assume(hop, "gh-actions-1234", "AssumeRole"));
+    let mut first = assume(iam_user("eve"), "hop", "AssumeRole");
+    first.event_time = Some("2026-11-20T08:57:50Z".into());
+    first.response_elements =
+        Some(serde_json::json!({"assumedRoleUser": {"assumedRoleId": "AROAJUMP:hop"}}));
+    r.port().in_trail(first);
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert!(
+        r.port().lock().revocations.contains_key("AROAJUMP:hop"),
+        "{:?}",
+        out.actions
+    );
+    let eve = r.port().facts_of(EntityKind::User, "eve").unwrap();
+    assert!(eve.attached_policies.contains(DENY), "{:?}", out.actions);
+    assert_eq!(source_notices(&r).len(), 2);
+}
+
+#[tokio::test]
+async fn a_federated_source_is_named_with_the_condition_that_excludes_it() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    let github = serde_json::json!({"type": "WebIdentityUser",
+        "principalId": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com:sts.amazonaws.com:repo:org/app:ref:refs/heads/main",
+        "userName": "repo:org/app:ref:refs/heads/main",
+        "identityProvider": "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"});
+    r.port().in_trail(assume(
+        github,
+        "gh-actions-1234",
+        "AssumeRoleWithWebIdentity",
+    ));
+    r.batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 1);
+    assert!(
+        said[0].body.contains("repo:org/app:ref:refs/heads/main"),
+        "{}",
+        said[0].body
+    );
+    assert!(
+        said[0]
+            .body
+            .contains("token.actions.githubusercontent.com:sub"),
+        "{}",
+        said[0].body
+    );
+}
+
+#[tokio::test]
+async fn a_source_not_in_cloudtrail_yet_is_waited_for_and_then_said_not_found() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    // A session that began a minute ago: its issuing call may not be in CloudTrail yet.
+    let now = chrono::Utc::now();
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.event_time = Some(now.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        let id = record.user_identity.as_mut().unwrap();
+        id.session_context
+            .as_mut()
+            .unwrap()
+            .attributes
+            .as_mut()
+            .unwrap()
+            .creation_date = Some(
+            (now - chrono::TimeDelta::minutes(1))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+        );
+    }
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "the session never waits");
+    assert!(out.defer_seconds.is_some(), "{out:?}");
+    assert!(source_notices(&r).is_empty());
+    // The last pass of a replay: settled as not found, said once.
+    let out = r
+        .batch_with(warden_core::revoker::Patience::Done)
+        .process(&e, false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::AlreadyRevoked);
+    assert_eq!(out.defer_seconds, None);
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 1);
+    assert!(said[0].body.contains("not found"), "{}", said[0].body);
 }

@@ -74,7 +74,12 @@ where
                         tracing::Span::current().record("event_id", id);
                     }
                     match batch.process(&event, false).await {
-                        Ok(outcome) if outcome.decision == Decision::Deferred => {
+                        // Deferred, or decided with a follow-up that waits (a revoked
+                        // session's source not in CloudTrail yet).
+                        Ok(outcome)
+                            if outcome.decision == Decision::Deferred
+                                || outcome.defer_seconds.is_some() =>
+                        {
                             let delay = std::time::Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
                             match queues.defer(body, delay).await {
                                 Ok(()) => {

@@ -77,6 +77,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     previous_boundary,
                     notified: false,
                     session: None,
+                    source: None,
+                    source_user: None,
                 };
                 let record = r
                     .port

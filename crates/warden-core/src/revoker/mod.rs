@@ -13,6 +13,7 @@
 //! - `grants`: grants looked up in CloudTrail, trust changed, escalations undone;
 //! - `minted`: whose call it is, when another principal made the caller's credential;
 //! - `session`: a role session revoked alone (ROLE_MODE=session);
+//! - `source`: a revoked session traced to the call that issued it, its source stopped;
 //! - `notify`: the notices, each sent once;
 //! - `restore`: `warden restore`.
 
@@ -25,6 +26,7 @@ mod minted;
 mod notify;
 mod restore;
 mod session;
+mod source;
 mod state;
 mod tamper;
 
@@ -104,7 +106,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             }
         }
         let verdict = self.verdict(event).await?;
-        self.finish(event, verdict, dry_run).await
+        let mut out = self.finish(event, verdict, dry_run).await?;
+        if !dry_run {
+            self.stop_source(event, &mut out).await?;
+        }
+        Ok(out)
     }
 
     /// The decision on `event`: the look-ups it asks for, or one call when this process

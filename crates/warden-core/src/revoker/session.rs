@@ -168,6 +168,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             previous_boundary,
             notified: false,
             session: Some(id.to_owned()),
+            source: None,
+            source_user: None,
         };
         let record = r
             .port

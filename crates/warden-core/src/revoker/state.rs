@@ -30,7 +30,8 @@ pub struct Outcome {
     /// What iam-warden changed besides the deny (an escalation undone), for people.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<String>,
-    /// `deferred`: decide again after this many seconds.
+    /// `deferred`: decide again after this many seconds; also a decided event whose
+    /// follow-up waits (a revoked session's source not in CloudTrail yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub defer_seconds: Option<u64>,
 }

@@ -44,6 +44,21 @@ impl crate::ports::Revocations for MemoryAccount {
         Ok(())
     }
 
+    async fn set_source(
+        &self,
+        _account: &str,
+        key: &str,
+        source: &str,
+        user: Option<&str>,
+    ) -> Result<(), PortError> {
+        let mut s = self.enter("set_source")?;
+        if let Some(record) = s.revocations.get_mut(key) {
+            record.source = Some(source.to_owned());
+            record.source_user = user.map(str::to_owned);
+        }
+        Ok(())
+    }
+
     async fn revocations(&self, _account: &str) -> Result<Vec<RevocationRecord>, PortError> {
         let s = self.enter("revocations")?;
         Ok(s.revocations.values().cloned().collect())

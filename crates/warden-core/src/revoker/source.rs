@@ -1,0 +1,275 @@
+//! A revoked role session traced to its source (ROLE_MODE=session): the `AssumeRole*`
+//! call that issued it, found in CloudTrail by its id, and the source stopped from
+//! coming back under a new session name. Once per session: its record keeps the answer.
+//! The plan is [`crate::source`].
+
+use std::collections::BTreeSet;
+
+use tracing::warn;
+
+use crate::config::{Mode, RoleMode};
+use crate::decision::Decision;
+use crate::error::DomainError;
+use crate::event::{CloudTrailRecord, Event};
+use crate::ports::{PortError, RevokerPorts};
+use crate::principal::Target;
+use crate::session::Session;
+use crate::source::{self, Source, ASSUME_CALLS, MAX_HOPS, NO_ASSUME_POLICY};
+use crate::trust::LOOKUP_RETRY;
+
+use super::state::{Invocation, Outcome};
+
+/// What the look-up for a session's issuing call found.
+enum Issuing {
+    Found(Box<CloudTrailRecord>),
+    /// Not there, and the event may wait no longer (or the record has no start): why.
+    Missing(String),
+    /// Not there yet: the event is asked again after this long.
+    Wait(std::time::Duration),
+}
+
+impl<P: RevokerPorts> Invocation<'_, P> {
+    /// After a role session was revoked (or found revoked): its source, once. A source
+    /// that is an IAM user or a role session of this account is decided as the caller of
+    /// the session's call (its IAM access revoked, what the call made contained, as its
+    /// own); a user is also denied assuming the role again. Federated and foreign sources
+    /// are named. A chain of roles is followed [`MAX_HOPS`] sessions back.
+    pub(super) async fn stop_source(
+        &mut self,
+        event: &Event,
+        out: &mut Outcome,
+    ) -> Result<(), DomainError> {
+        let r = self.revoker;
+        if r.config.role_mode != RoleMode::Session
+            || !matches!(out.decision, Decision::Revoked | Decision::AlreadyRevoked)
+        {
+            return Ok(());
+        }
+        let account = r.env.account_id.clone();
+        let mut current = event.clone();
+        for _ in 0..MAX_HOPS {
+            let Some(record) = current.record().cloned() else {
+                break;
+            };
+            let Ok(session) = Session::of(&record) else {
+                break;
+            };
+            let id = session.userid();
+            let Some(revoked) = r.port.revocation(&account, &id).await? else {
+                break;
+            };
+            if revoked.source.is_some() {
+                break;
+            }
+            let mut next = None;
+            let mut denied_user = None;
+            let settled = match self.find_issuing(&current, &record, &session).await? {
+                Issuing::Wait(wait) => {
+                    out.defer_seconds = Some(wait.as_secs().max(1));
+                    out.actions.push(format!(
+                        "the call that issued session `{}` is not in CloudTrail yet: looking again in {}s",
+                        session.name,
+                        wait.as_secs().max(1)
+                    ));
+                    return Ok(());
+                }
+                Issuing::Missing(why) => {
+                    format!("not found ({why}); the session stays revoked")
+                }
+                Issuing::Found(issuing) => {
+                    let source = source::source_of(&issuing);
+                    let made_by = format!(
+                        "{} ({} `{}`)",
+                        source.describe(),
+                        issuing.event_name.as_deref().unwrap_or("?"),
+                        issuing.event_id.as_deref().unwrap_or("?")
+                    );
+                    match &source {
+                        Source::User(_) | Source::Session(_) => {
+                            let made = Event::CloudTrail {
+                                envelope_id: None,
+                                record: Box::new(crate::minted::as_made_by(&record, &issuing)),
+                            };
+                            let mut verdict = self.verdict(&made).await?;
+                            match verdict.decision {
+                                Decision::Revoked
+                                | Decision::WouldRevoke
+                                | Decision::AlreadyRevoked => {
+                                    verdict.reason = format!(
+                                        "the source of session `{}` of {}: {}",
+                                        session.name, session.role, verdict.reason
+                                    );
+                                    // Revoked already: nothing more to do as its caller
+                                    // (what the call made was contained as the session's).
+                                    let (decision, reason) =
+                                        if verdict.decision == Decision::AlreadyRevoked {
+                                            (verdict.decision, verdict.reason)
+                                        } else {
+                                            let done = self.finish(&made, verdict, false).await?;
+                                            (done.decision, done.reason)
+                                        };
+                                    let mut said = format!("{made_by}: {decision} ({reason})");
+                                    if let (Source::User(user), Mode::Enforce) =
+                                        (&source, r.config.mode)
+                                    {
+                                        let user = Target::user(user);
+                                        match self.no_assume(&user, &session.role).await {
+                                            Ok(()) => {
+                                                said.push_str(&format!(
+                                                    "; {user} denied assuming {} again (`{NO_ASSUME_POLICY}`)",
+                                                    session.role
+                                                ));
+                                                denied_user = Some(user.name.clone());
+                                            }
+                                            Err(e) if e.is_transient() => return Err(e.into()),
+                                            Err(e) => {
+                                                warn!(error = %e, "the deny of assuming again was refused");
+                                                said.push_str(&format!(
+                                                    "; the deny of assuming {} again could not be put on {user}: {e}",
+                                                    session.role
+                                                ));
+                                            }
+                                        }
+                                    }
+                                    if matches!(source, Source::Session(_)) {
+                                        next = Some(made);
+                                    }
+                                    said
+                                }
+                                Decision::Deferred => {
+                                    out.defer_seconds =
+                                        verdict.defer.map(|d| d.as_secs().max(1));
+                                    return Ok(());
+                                }
+                                other => format!(
+                                    "{made_by}, {other} ({}): not stopped. Check who holds its credentials: it gave this session to a caller that may not manage IAM",
+                                    verdict.reason
+                                ),
+                            }
+                        }
+                        Source::Federated { .. } => format!(
+                            "{made_by}; to keep it from assuming {} again: {}",
+                            session.role,
+                            source::exclusion(&source).unwrap_or_default()
+                        ),
+                        Source::Other(_) => {
+                            format!("{made_by}: outside this account, never acted on")
+                        }
+                    }
+                }
+            };
+            r.port
+                .set_source(&account, &id, &settled, denied_user.as_deref())
+                .await?;
+            r.send_once(
+                &[(format!("source/{id}"), revoked.event_id.clone())],
+                || {
+                    crate::notice::for_source(
+                        &session.role,
+                        &session.name,
+                        &settled,
+                        &revoked.event_id,
+                        &r.env,
+                    )
+                },
+            )
+            .await?;
+            out.actions
+                .push(format!("source of session `{}`: {settled}", session.name));
+            match next {
+                Some(made) => current = made,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// The call that issued `session`, from CloudTrail around the session's start.
+    async fn find_issuing(
+        &self,
+        event: &Event,
+        record: &CloudTrailRecord,
+        session: &Session,
+    ) -> Result<Issuing, PortError> {
+        let r = self.revoker;
+        let Some((from, to)) = source::window(record) else {
+            return Ok(Issuing::Missing(
+                "the record does not say when the session began".into(),
+            ));
+        };
+        let mut history = Vec::new();
+        for call in ASSUME_CALLS {
+            match r.port.lookup_between(call, from, to).await {
+                Ok(found) => history.extend(found),
+                Err(e) if e.is_transient() => {
+                    return Ok(self.not_yet(event, format!("CloudTrail did not answer ({e})")))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(match source::issuing(session, &history) {
+            Some(found) => Issuing::Found(Box::new(found.clone())),
+            None => self.not_yet(
+                event,
+                format!(
+                    "no AssumeRole call issued it between {} and {} in this region's CloudTrail: older than CloudTrail's 90 days, made through another region's STS endpoint, or from another account",
+                    from.format("%Y-%m-%dT%H:%M:%SZ"),
+                    to.format("%Y-%m-%dT%H:%M:%SZ")
+                ),
+            ),
+        })
+    }
+
+    /// Waits (within the trust wait, asked again within [`LOOKUP_RETRY`]) only where
+    /// the event may wait on a clock: a replay settles at once.
+    fn not_yet(&self, event: &Event, why: String) -> Issuing {
+        match self.wait_left(event) {
+            Some(left) if !left.is_zero() => Issuing::Wait(left.min(LOOKUP_RETRY)),
+            _ => Issuing::Missing(why),
+        }
+    }
+
+    /// Denies `user` assuming `role` again: the tool's inline policy on the user, with
+    /// the roles it already denied.
+    async fn no_assume(&self, user: &Target, role: &Target) -> Result<(), PortError> {
+        let r = self.revoker;
+        let mut roles: BTreeSet<String> = r
+            .port
+            .inline_document(user, NO_ASSUME_POLICY)
+            .await?
+            .map(|d| source::roles_in(&d))
+            .unwrap_or_default();
+        roles.insert(role.arn.clone());
+        r.port
+            .put_inline_policy(user, NO_ASSUME_POLICY, &source::no_assume_document(&roles))
+            .await
+    }
+}
+
+/// Lifts the role named `role` (whatever its path) from the deny of assuming it again
+/// that the tool put on `user` (the policy removed when no role is left). Returns what
+/// was done, for people.
+pub(crate) async fn lift_no_assume<P: RevokerPorts>(
+    port: &P,
+    user: &Target,
+    role: &str,
+) -> Result<Option<String>, PortError> {
+    let Some(document) = port.inline_document(user, NO_ASSUME_POLICY).await? else {
+        return Ok(None);
+    };
+    let mut roles = source::roles_in(&document);
+    let before = roles.len();
+    roles.retain(|arn| !crate::principal::same_name(arn.rsplit('/').next().unwrap_or(arn), role));
+    if roles.len() == before {
+        return Ok(None);
+    }
+    if roles.is_empty() {
+        port.delete_inline_policy(user, NO_ASSUME_POLICY).await?;
+    } else {
+        port.put_inline_policy(user, NO_ASSUME_POLICY, &source::no_assume_document(&roles))
+            .await?;
+    }
+    Ok(Some(format!(
+        "lifted the deny of assuming role/{role} again from {user}"
+    )))
+}
