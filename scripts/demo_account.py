@@ -5,9 +5,11 @@ prints the environment for `warden`.
 Users: alice (in the admin group), dev1..dev3 and mallory (developers), ci-bot (exempt
 tag), legacy-app (already at the quota of attached managed policies); role deployer.
 """
+import datetime
 import json
 import os
 import sys
+import urllib.request
 
 import boto3
 import yaml
@@ -115,6 +117,22 @@ for name in ("dev2", "dev3"):
         "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "s3:GetObject", "lambda:InvokeFunction"], "Resource": "*"}],
     }))
 iam.create_role(RoleName="deployer", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+# A deployment pipeline whose sessions wrote IAM two days ago (CloudTrail's history): the
+# sessions baseline of `warden init` trusts it, so that ROLE_MODE=session does not lock it out.
+pipeline_id = iam.create_role(RoleName="cfn-deploy", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["RoleId"]
+_account = boto3.client("sts").get_caller_identity()["Account"]
+_at = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+urllib.request.urlopen(urllib.request.Request(
+    os.environ["AWS_ENDPOINT_URL"] + "/_warden/cloudtrail", method="POST",
+    data=json.dumps({"account": _account, "records": [{
+        "eventVersion": "1.08", "eventTime": _at, "eventSource": "iam.amazonaws.com", "eventName": "CreateRole",
+        "awsRegion": "us-east-1", "readOnly": False, "eventType": "AwsApiCall", "recipientAccountId": _account,
+        "eventID": "pipeline-history-1", "requestParameters": {"roleName": "app-runtime"},
+        "userIdentity": {"type": "AssumedRole", "principalId": f"{pipeline_id}:deploy-42", "accountId": _account,
+                         "arn": f"arn:aws:sts::{_account}:assumed-role/cfn-deploy/deploy-42",
+                         "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": pipeline_id, "accountId": _account,
+                                                              "arn": f"arn:aws:iam::{_account}:role/cfn-deploy", "userName": "cfn-deploy"},
+                                            "attributes": {"creationDate": _at}}}}]}).encode()))
 
 # The stack's resources, as template.yaml declares them.
 p = props("DenyPolicy")
@@ -172,4 +190,4 @@ print(f"export PRUNER_ROLE_ARN={resolve({'Fn::GetAtt': ['PrunerRole', 'Arn']})}"
 print(f"export DEMO_INBOX_URL={inbox}")
 print(f"export ADMIN_GROUP_NAME={admin_group}")
 print(f"sample account: group {admin_group} (alice), users dev1 dev2 dev3 mallory ci-bot (exempt tag) legacy-app "
-      f"({quota} managed policies), role deployer; rule {p['Name']} -> {queue_arn}", file=sys.stderr)
+      f"({quota} managed policies), roles deployer and cfn-deploy (a pipeline); rule {p['Name']} -> {queue_arn}", file=sys.stderr)

@@ -85,6 +85,15 @@ impl Fixture {
             let notices = self.account.notices(&self.inbox).await;
             assert_eq!(notices.len(), 1, "{notices:?}");
         }
+        // The sessions baseline (ROLE_MODE=session), as the Lambda's start takes it.
+        if warden_core::vouch::ensure_sessions_baseline(&aws, &self.config, &env)
+            .await
+            .expect("sessions baseline")
+            .is_some()
+        {
+            let notices = self.account.notices(&self.inbox).await;
+            assert_eq!(notices.len(), 1, "{notices:?}");
+        }
         // EXEMPT_PRINCIPALS recorded by unique id, as the Lambda's start does.
         let problems = warden_core::vouch::ensure_listed(&aws, &env, &self.config)
             .await

@@ -14,8 +14,29 @@ impl Trail for AwsAccount {
         event_name: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
-        self.records(LookupAttributeKey::EventName, event_name, Some(since), None)
-            .await
+        self.records(
+            LookupAttributeKey::EventName,
+            event_name,
+            Some(since),
+            None,
+            None,
+        )
+        .await
+    }
+
+    async fn iam_events_since(
+        &self,
+        since: DateTime<Utc>,
+        cap: usize,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        self.records(
+            LookupAttributeKey::EventSource,
+            "iam.amazonaws.com",
+            Some(since),
+            None,
+            Some(cap),
+        )
+        .await
     }
 
     async fn lookup_between(
@@ -29,13 +50,14 @@ impl Trail for AwsAccount {
             event_name,
             Some(from),
             Some(to),
+            None,
         )
         .await
     }
 
     async fn event(&self, event_id: &str) -> Result<Option<CloudTrailRecord>, PortError> {
         let records = self
-            .records(LookupAttributeKey::EventId, event_id, None, None)
+            .records(LookupAttributeKey::EventId, event_id, None, None, None)
             .await?;
         Ok(records
             .into_iter()
@@ -45,13 +67,14 @@ impl Trail for AwsAccount {
 
 impl AwsAccount {
     /// The records of one lookup attribute (since `since`, or the whole 90 days; until
-    /// `until`, or now), every page.
+    /// `until`, or now), every page, or the pages up to `cap` records.
     async fn records(
         &self,
         key: LookupAttributeKey,
         value: &str,
         since: Option<DateTime<Utc>>,
         until: Option<DateTime<Utc>>,
+        cap: Option<usize>,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
         let Some(cloudtrail) = &self.cloudtrail else {
             return Err(bad(
@@ -84,6 +107,9 @@ impl AwsAccount {
                 {
                     out.push(record);
                 }
+            }
+            if cap.is_some_and(|cap| out.len() >= cap) {
+                break;
             }
         }
         Ok(out)

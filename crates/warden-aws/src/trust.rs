@@ -28,6 +28,9 @@ const LISTED: &str = "listed#";
 /// The trust item's attribute that records the admin group's unique id.
 const ADMIN_GROUP_ID: &str = "admin_group_id";
 
+/// The trust item's attribute that records when the sessions baseline was taken.
+const SESSIONS_BASELINE: &str = "sessions_baseline_at";
+
 fn trust_key(account: &str) -> String {
     format!("trust#{account}")
 }
@@ -101,7 +104,12 @@ impl TrustLedger for AwsAccount {
             Some(AttributeValue::S(id)) => Some(id.clone()),
             _ => None,
         };
+        let sessions_baseline = match item.get(SESSIONS_BASELINE) {
+            Some(AttributeValue::S(at)) => Some(at.clone()),
+            _ => None,
+        };
         Ok(Some(TrustSet {
+            sessions_baseline,
             account: account.to_owned(),
             entries: json_map::<TrustEntry>(&item, "entries", "GetItem")?
                 .into_iter()
@@ -187,6 +195,12 @@ impl TrustLedger for AwsAccount {
                     request = request
                         .expression_attribute_names(format!("#n{n}"), ADMIN_GROUP_ID)
                         .expression_attribute_values(format!(":v{n}"), s(id.clone()));
+                    sets.push(format!("#n{n} = if_not_exists(#n{n}, :v{n})"));
+                }
+                LedgerChange::SessionsBaseline(at) => {
+                    request = request
+                        .expression_attribute_names(format!("#n{n}"), SESSIONS_BASELINE)
+                        .expression_attribute_values(format!(":v{n}"), s(at.clone()));
                     sets.push(format!("#n{n} = if_not_exists(#n{n}, :v{n})"));
                 }
             }

@@ -48,5 +48,24 @@ pub async fn init() -> Result<ExitCode, CliError> {
             set.entries.len()
         );
     }
+    // ROLE_MODE=session (the revoker's configuration, when set here): the roles whose
+    // sessions wrote IAM in the last week, trusted so that no pipeline is locked out.
+    if let Some((config, env, revoker)) = crate::setup::setup_if_configured().await? {
+        if let Some(pipelines) =
+            warden_core::vouch::ensure_sessions_baseline(&revoker, &config, &env).await?
+        {
+            println!(
+                "Took the sessions baseline: {} role(s) whose sessions wrote IAM in the last {} days are trusted (their sessions exempt):",
+                pipelines.len(),
+                warden_core::trust::PIPELINE_DAYS
+            );
+            for e in &pipelines {
+                println!(
+                    "  - role/{} ({}); withdraw: warden trust --role {} --withdraw",
+                    e.name, e.provenance, e.name
+                );
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -142,6 +142,11 @@ enum Command {
         /// IAM role name
         #[arg(long)]
         role: Option<String>,
+        /// Withdraw the principal's trust instead (every status the ledger holds for it):
+        /// e.g. a pipeline role the sessions baseline trusted, whose sessions should no
+        /// longer manage IAM
+        #[arg(long)]
+        withdraw: bool,
     },
     /// Run one pruning pass: deny each principal the services it has not used in
     /// UNUSED_DAYS (IAM Access Advisor), in a policy of its own.
@@ -219,9 +224,17 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
                 None => restore::restore_one(kind, name, &service, caller_only).await,
             }
         }
-        Command::Trust { user, role } => {
+        Command::Trust {
+            user,
+            role,
+            withdraw,
+        } => {
             let (kind, name) = who(user, role)?;
-            trust::run_trust(kind, name).await
+            if withdraw {
+                trust::run_withdraw(kind, name).await
+            } else {
+                trust::run_trust(kind, name).await
+            }
         }
         Command::Prune {
             dry_run,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use warden_core::principal::{EntityKind, Target};
-use warden_core::vouch::vouch;
+use warden_core::vouch::{vouch, withdraw};
 
 use crate::setup::setup;
 use crate::CliError;
@@ -28,6 +28,27 @@ pub async fn run_trust(kind: EntityKind, name: String) -> Result<ExitCode, CliEr
                 warden_core::trust::Status::Exempt =>
                     format!("tagged `{}={}`", config.exempt_tag.0, config.exempt_tag.1),
             }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `warden trust --withdraw --user NAME | --role NAME`: the ledger no longer trusts it.
+pub async fn run_withdraw(kind: EntityKind, name: String) -> Result<ExitCode, CliError> {
+    let (_, env, account) = setup().await?;
+    let target = Target {
+        kind,
+        arn: format!("arn:aws:iam::{}:{}/{name}", env.account_id, kind.as_str()),
+        name,
+    };
+    let entries = withdraw(&account, &env, &target).await?;
+    if entries.is_empty() {
+        println!("{target} is not trusted: nothing to withdraw.");
+    }
+    for e in &entries {
+        println!(
+            "Withdrew the trust of {target} as {} ({}).",
+            e.status, e.provenance
         );
     }
     Ok(ExitCode::SUCCESS)

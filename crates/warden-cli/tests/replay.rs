@@ -73,8 +73,13 @@ impl Demo {
                 && out.contains("exempt user/ci-bot"),
             "{out}"
         );
+        assert!(out.contains("Took the sessions baseline"), "{out}");
         let notices = demo.account.notices(&demo.inbox).await;
-        assert_eq!(notices.len(), 1, "the baseline's notice: {notices:?}");
+        assert_eq!(
+            notices.len(),
+            2,
+            "the baseline's notice, and the sessions baseline's: {notices:?}"
+        );
         // Then mallory's two calls (events 16 and 17), as IAM applied them.
         demo.account
             .iam

@@ -455,6 +455,10 @@ fn table(
         match standing(status, &target, facts, config) {
             Standing::Absent => {}
             Standing::Trusted(entry) => {
+                let held = match entry.provenance {
+                    crate::trust::Provenance::Pipeline { .. } => "a pipeline role".to_owned(),
+                    _ => held,
+                };
                 return Step::Done(
                     Verdict::new(
                         Exempt,
@@ -465,7 +469,7 @@ fn table(
                         ),
                     )
                     .about(&target),
-                )
+                );
             }
             Standing::Unverified => match facts.verified.get(&status) {
                 None => unverified.push(status),

@@ -382,6 +382,50 @@ pub fn for_baseline(set: &TrustSet, admin_group: &str, exempt_tag: &(String, Str
     }
 }
 
+/// The notice of the sessions baseline: the roles whose sessions are trusted because
+/// they wrote IAM before the tool stopped role sessions, each with the command that
+/// withdraws that trust.
+pub fn for_sessions_baseline(
+    account: &str,
+    entries: &[crate::trust::TrustEntry],
+    looked_at: usize,
+    capped: bool,
+) -> Notice {
+    let headline = format!(
+        "role sessions trusted: {} pipeline role(s) in {account}",
+        entries.len()
+    );
+    let mut body = format!(
+        "iam-warden: {headline}\n\nROLE_MODE=session denies IAM to a role session that may not manage it. So that a first\nrun does not lock out a deployment pipeline, the roles whose sessions wrote IAM in the\n{} days before are trusted ({looked_at} IAM event(s) read{}):\n\n",
+        crate::trust::PIPELINE_DAYS,
+        if capped {
+            ", the newest only: an older pipeline is not in this list"
+        } else {
+            ""
+        }
+    );
+    for e in entries {
+        let _ = writeln!(
+            body,
+            "  - role/{} ({})\n      withdraw: warden trust --role {} --withdraw",
+            e.name, e.provenance, e.name
+        );
+    }
+    if entries.is_empty() {
+        let _ = writeln!(body, "  (none)");
+    }
+    let machine = json!({
+        "tool": "iam-warden", "decision": "baseline", "account": account,
+        "trusted": entries, "events_read": looked_at, "capped": capped,
+    });
+    let _ = write!(body, "\n--- machine-readable ---\n{machine:#}\n");
+    Notice {
+        subject: subject(&headline),
+        body,
+        attributes: attributes("baseline", account),
+    }
+}
+
 /// The notice after `warden restore`.
 pub fn for_restore(target: &Target, actions: &[String], env: &Environment) -> Notice {
     let account = &env.account_id;

@@ -393,6 +393,14 @@ pub trait Trail: Send + Sync {
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
 
+    /// IAM's events (`iam.amazonaws.com`) since `since`, newest first, at most `cap` of
+    /// them: whose sessions wrote IAM before the tool started (the sessions baseline).
+    fn iam_events_since(
+        &self,
+        since: DateTime<Utc>,
+        cap: usize,
+    ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
+
     /// The management event with this id (`None`: CloudTrail does not have it, or not
     /// yet): what confirms a queued change of trust.
     fn event(

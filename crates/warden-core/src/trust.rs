@@ -71,6 +71,10 @@ pub enum Provenance {
     Grant { by: String, event_id: String },
     /// Vouched for by an operator with `warden trust`.
     Operator { by: String },
+    /// A role whose sessions wrote IAM (successfully) in the days before the tool first
+    /// stopped role sessions (ROLE_MODE=session): a deployment pipeline is not locked
+    /// out by a first run. Trusted by this entry alone (no tag needed).
+    Pipeline { writes: usize, days: u32 },
 }
 
 impl fmt::Display for Provenance {
@@ -79,6 +83,10 @@ impl fmt::Display for Provenance {
             Provenance::Baseline => f.write_str("baseline"),
             Provenance::Grant { by, event_id } => write!(f, "granted by {by} (event {event_id})"),
             Provenance::Operator { by } => write!(f, "vouched for by {by} (warden trust)"),
+            Provenance::Pipeline { writes, days } => write!(
+                f,
+                "its sessions wrote IAM {writes} time(s) in the {days} days before iam-warden stopped role sessions"
+            ),
         }
     }
 }
@@ -122,6 +130,9 @@ pub struct TrustSet {
     /// The admin group's unique id, as first recorded: the admin group is the group with
     /// this id, whatever it is named now (a rename of it is tampering, put back).
     pub admin_group_id: Option<String>,
+    /// When the sessions baseline was taken (the roles whose sessions wrote IAM before):
+    /// once per account, on the first start that stops role sessions.
+    pub sessions_baseline: Option<String>,
 }
 
 impl TrustSet {
@@ -175,6 +186,9 @@ impl TrustSet {
             LedgerChange::AdminGroup(id) => {
                 self.admin_group_id.get_or_insert_with(|| id.clone());
             }
+            LedgerChange::SessionsBaseline(at) => {
+                self.sessions_baseline.get_or_insert_with(|| at.clone());
+            }
         }
     }
 }
@@ -194,6 +208,40 @@ pub enum LedgerChange {
     Unlist(String),
     /// Records the admin group's unique id, unless one is recorded (the first stands).
     AdminGroup(String),
+    /// Records when the sessions baseline was taken, unless it was (the first stands).
+    SessionsBaseline(String),
+}
+
+/// How far back the sessions baseline looks for roles whose sessions wrote IAM.
+pub const PIPELINE_DAYS: u32 = 7;
+
+/// The sessions baseline (issue 19): the roles whose sessions wrote IAM successfully in
+/// `records` (CloudTrail's IAM events of the last [`PIPELINE_DAYS`] days), with how
+/// often, by role unique id. Never the tool's own roles, service-linked roles, Identity
+/// Center roles, another account's, failed or read-only calls.
+pub fn pipelines(
+    records: &[crate::event::CloudTrailRecord],
+    env: &crate::config::Environment,
+) -> BTreeMap<String, (String, usize)> {
+    let mut found: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for record in records {
+        if record.is_failed() || record.is_read_only() || !record.is_iam_api_call() {
+            continue;
+        }
+        if record.recipient_account_id.as_deref() != Some(env.account_id.as_str()) {
+            continue;
+        }
+        let principal = crate::principal::Principal::classify(record);
+        if env.is_tool(&principal) {
+            continue;
+        }
+        if let crate::principal::Principal::AssumedRole { role, .. } = principal {
+            if let Some(id) = role.id {
+                found.entry(id).or_insert((role.name, 0)).1 += 1;
+            }
+        }
+    }
+    found
 }
 
 /// The baseline: every member of the admin group and every holder of the exempt tag,

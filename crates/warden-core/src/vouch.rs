@@ -58,6 +58,87 @@ pub async fn ensure_baseline<P: TrustLedger + Authorizations + Notifier>(
     Ok((set, true))
 }
 
+/// How many of CloudTrail's IAM events the sessions baseline reads at most (the newest):
+/// LookupEvents answers 50 per page, two pages a second.
+pub const PIPELINE_EVENTS_CAP: usize = 5_000;
+
+/// The sessions baseline (ROLE_MODE=session), once per account: the roles whose sessions
+/// wrote IAM in the last [`trust::PIPELINE_DAYS`] days are trusted (their sessions
+/// exempt), with a notice that lists them and how to withdraw each. Taken on the first
+/// start that stops role sessions (a new install, or an upgrade from a version that only
+/// alerted), after the baseline. Returns the entries it wrote (`None`: taken before, or
+/// not stopping sessions).
+pub async fn ensure_sessions_baseline<P: TrustLedger + crate::ports::Trail + Notifier>(
+    port: &P,
+    config: &Config,
+    env: &Environment,
+) -> Result<Option<Vec<trust::TrustEntry>>, PortError> {
+    if config.role_mode != crate::config::RoleMode::Session {
+        return Ok(None);
+    }
+    let Some(set) = port.trust_set(&env.account_id).await? else {
+        return Ok(None);
+    };
+    if set.sessions_baseline.is_some() {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let since = now - chrono::TimeDelta::days(i64::from(trust::PIPELINE_DAYS));
+    let records = port.iam_events_since(since, PIPELINE_EVENTS_CAP).await?;
+    let capped = records.len() >= PIPELINE_EVENTS_CAP;
+    let entries: Vec<trust::TrustEntry> = trust::pipelines(&records, env)
+        .into_iter()
+        // A role already trusted (tagged exempt at the baseline, vouched for) keeps its entry.
+        .filter(|(_, (name, _))| set.get(Status::Exempt, EntityKind::Role, name).is_none())
+        .map(|(id, (name, writes))| trust::TrustEntry {
+            status: Status::Exempt,
+            kind: EntityKind::Role,
+            name,
+            unique_id: Some(id),
+            provenance: Provenance::Pipeline {
+                writes,
+                days: trust::PIPELINE_DAYS,
+            },
+            at: now,
+        })
+        .collect();
+    let mut changes: Vec<LedgerChange> = entries.iter().cloned().map(LedgerChange::Put).collect();
+    changes.push(LedgerChange::SessionsBaseline(now.to_rfc3339()));
+    port.change_trust(&env.account_id, &changes).await?;
+    if port.enabled() {
+        port.publish(&notice::for_sessions_baseline(
+            &env.account_id,
+            &entries,
+            records.len(),
+            capped,
+        ))
+        .await?;
+    }
+    Ok(Some(entries))
+}
+
+/// `warden trust --withdraw`: the principal is no longer trusted for anything (its
+/// entries removed from the trust ledger). Returns the entries removed.
+pub async fn withdraw<P: TrustLedger>(
+    port: &P,
+    env: &Environment,
+    target: &Target,
+) -> Result<Vec<trust::TrustEntry>, DomainError> {
+    let Some(set) = port.trust_set(&env.account_id).await? else {
+        return Err(DomainError::Refused {
+            command: "trust",
+            why: "no trust baseline in the ledger yet: run `warden init` first".into(),
+        });
+    };
+    let entries: Vec<trust::TrustEntry> = set.of(target.kind, &target.name).into_values().collect();
+    let changes: Vec<LedgerChange> = entries
+        .iter()
+        .map(|e| LedgerChange::Remove(e.key()))
+        .collect();
+    port.change_trust(&env.account_id, &changes).await?;
+    Ok(entries)
+}
+
 /// `warden trust`: an operator vouches for a principal's current admin membership and
 /// exempt tag. Returns the entries written; a principal that holds neither is an error
 /// (vouching for nothing would be a silent no-op).

@@ -665,3 +665,188 @@ async fn a_source_not_in_cloudtrail_yet_is_waited_for_and_then_said_not_found() 
     assert_eq!(said.len(), 1);
     assert!(said[0].body.contains("not found"), "{}", said[0].body);
 }
+
+// ---- The sessions baseline: no pipeline locked out by a first run --------------------
+
+/// A CloudTrail record of a session `name` of role `role` (unique id `role_id`) calling
+/// `call`, `days` days ago.
+fn role_call(
+    role: &str,
+    role_id: &str,
+    call: &str,
+    days: i64,
+    extra: serde_json::Value,
+) -> warden_core::event::CloudTrailRecord {
+    let at = (chrono::Utc::now() - chrono::TimeDelta::days(days))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut record = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": at, "eventSource": "iam.amazonaws.com",
+        "eventName": call, "awsRegion": "us-east-1", "readOnly": false,
+        "eventType": "AwsApiCall", "recipientAccountId": "123456789012",
+        "eventID": format!("{role}-{call}-{days}"),
+        "userIdentity": {"type": "AssumedRole", "principalId": format!("{role_id}:run-1"),
+            "arn": format!("arn:aws:sts::123456789012:assumed-role/{role}/run-1"),
+            "accountId": "123456789012",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": role_id,
+                "arn": format!("arn:aws:iam::123456789012:role/{role}"),
+                "accountId": "123456789012", "userName": role},
+                "attributes": {"creationDate": at}}},
+        "requestParameters": {"userName": "made"},
+    });
+    if let (Some(r), Some(e)) = (record.as_object_mut(), extra.as_object()) {
+        r.extend(e.clone());
+    }
+    serde_json::from_value(record).unwrap()
+}
+
+#[tokio::test]
+async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_be_withdrawn() {
+    let account = traced_account();
+    {
+        let mut s = account.lock();
+        for (name, id) in [
+            ("pipeline", "AROAPIPE"),
+            ("flaky", "AROAFLAKY"),
+            ("reader", "AROAREADER"),
+        ] {
+            let f = warden_core::facts::Facts {
+                unique_id: Some(id.into()),
+                ..Default::default()
+            };
+            s.principals.insert((EntityKind::Role, name.into()), f);
+        }
+    }
+    for record in [
+        role_call(
+            "pipeline",
+            "AROAPIPE",
+            "CreateUser",
+            2,
+            serde_json::json!({}),
+        ),
+        role_call(
+            "pipeline",
+            "AROAPIPE",
+            "AttachRolePolicy",
+            3,
+            serde_json::json!({}),
+        ),
+        role_call(
+            "flaky",
+            "AROAFLAKY",
+            "CreateUser",
+            1,
+            serde_json::json!({"errorCode": "AccessDenied"}),
+        ),
+        role_call(
+            "reader",
+            "AROAREADER",
+            "ListUsers",
+            1,
+            serde_json::json!({"readOnly": true}),
+        ),
+        role_call("oldie", "AROAOLD", "CreateUser", 9, serde_json::json!({})),
+        role_call(
+            "iam-warden-revoker",
+            "AROATOOL",
+            "AttachUserPolicy",
+            1,
+            serde_json::json!({}),
+        ),
+    ] {
+        account.in_trail(record);
+    }
+    let r = Revoker::new(account, config(&[]), env());
+    let taken = warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env())
+        .await
+        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = taken.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["pipeline"]);
+    assert!(matches!(
+        taken[0].provenance,
+        warden_core::trust::Provenance::Pipeline { writes: 2, days: 7 }
+    ));
+    let notices = r.port().notices();
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0]
+            .body
+            .contains("warden trust --role pipeline --withdraw"),
+        "{}",
+        notices[0].body
+    );
+    // Once: a second start takes nothing, says nothing.
+    assert!(
+        warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(r.port().notices().len(), 1);
+    // Not with ROLE_MODE=alert (sessions are not stopped: nothing to trust for).
+    assert!(warden_core::vouch::ensure_sessions_baseline(
+        r.port(),
+        &config(&[("ROLE_MODE", "alert")]),
+        &env()
+    )
+    .await
+    .unwrap()
+    .is_none());
+
+    // The pipeline's next session writing IAM is exempt, without any tag.
+    let next = Event::CloudTrail {
+        envelope_id: None,
+        record: Box::new(role_call(
+            "pipeline",
+            "AROAPIPE",
+            "CreateRole",
+            0,
+            serde_json::json!({"eventID": "next-1"}),
+        )),
+    };
+    let out = r.batch().process(&next, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    assert!(out.reason.contains("pipeline role"), "{}", out.reason);
+    // A role that did not write IAM successfully is not trusted.
+    let flaky = Event::CloudTrail {
+        envelope_id: None,
+        record: Box::new(role_call(
+            "flaky",
+            "AROAFLAKY",
+            "CreateRole",
+            0,
+            serde_json::json!({"eventID": "next-2"}),
+        )),
+    };
+    assert_eq!(
+        r.batch().process(&flaky, false).await.unwrap().decision,
+        Decision::Revoked
+    );
+
+    // Withdrawn: the pipeline's sessions are stopped like anyone's.
+    let pipeline = warden_core::principal::Target {
+        kind: EntityKind::Role,
+        name: "pipeline".into(),
+        arn: String::new(),
+    };
+    let gone = warden_core::vouch::withdraw(r.port(), &env(), &pipeline)
+        .await
+        .unwrap();
+    assert_eq!(gone.len(), 1);
+    let again = Event::CloudTrail {
+        envelope_id: None,
+        record: Box::new(role_call(
+            "pipeline",
+            "AROAPIPE",
+            "CreateRole",
+            0,
+            serde_json::json!({"eventID": "next-3"}),
+        )),
+    };
+    assert_eq!(
+        r.batch().process(&again, false).await.unwrap().decision,
+        Decision::Revoked
+    );
+}

@@ -37,6 +37,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         baseline_taken = taken,
         "trust ledger read"
     );
+    // ROLE_MODE=session: the first start that stops role sessions trusts the roles whose
+    // sessions wrote IAM in the week before (a pipeline is not locked out), and says so.
+    if let Some(pipelines) =
+        warden_core::vouch::ensure_sessions_baseline(&account, &config, &env).await?
+    {
+        tracing::info!(pipelines = pipelines.len(), "sessions baseline taken");
+    }
     // EXEMPT_PRINCIPALS known by unique id: recorded on first sight, then checked.
     for problem in warden_core::vouch::ensure_listed(&account, &env, &config).await? {
         tracing::warn!(%problem, "EXEMPT_PRINCIPALS");

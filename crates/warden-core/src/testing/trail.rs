@@ -32,6 +32,29 @@ impl MemoryAccount {
 }
 
 impl Trail for MemoryAccount {
+    async fn iam_events_since(
+        &self,
+        since: DateTime<Utc>,
+        cap: usize,
+    ) -> Result<Vec<CloudTrailRecord>, PortError> {
+        let s = self.enter("iam_events_since")?;
+        let mut found: Vec<CloudTrailRecord> = s
+            .trail
+            .iter()
+            .filter(|r| r.event_source.as_deref() == Some("iam.amazonaws.com"))
+            .filter(|r| {
+                r.event_time
+                    .as_deref()
+                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t >= since)
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| b.event_time.cmp(&a.event_time));
+        found.truncate(cap);
+        Ok(found)
+    }
+
     async fn lookup(
         &self,
         event_name: &str,
