@@ -95,6 +95,10 @@ if CHECK:
         problems.append(f"mallory's escalation was not undone: groups {groups}, tags {sorted(tags)}")
     if denied != [f"{role_id}:gh-actions-1234"]:
         problems.append(f"the stolen CI session of deployer is not denied alone: {denied}")
+    # An Identity Center user's write (event 7): contained, the remedy (a Deny on the user)
+    # in the notice; its role is Identity Center's and never touched.
+    if not any("*:carol@example.com" in n.get("Message", "") for n in notices):
+        problems.append("the Identity Center user's notice does not give the Deny that stops her sessions")
     if not no_assume:
         problems.append("dev1, who issued the stolen session, may assume deployer again")
     if deny in {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName="deployer")["AttachedPolicies"]}:

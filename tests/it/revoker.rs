@@ -2154,3 +2154,86 @@ async fn a_sessions_source_is_found_in_cloudtrail_revoked_and_kept_from_assuming
     assert!(f.account.inline("eve").await.is_empty());
     assert_eq!(f.account.attached("eve").await, [f.deny()]);
 }
+
+// ---- Identity Center (issue 19) ---------------------------------------------------
+
+#[tokio::test]
+async fn an_identity_center_users_write_is_contained_its_role_never_touched_and_an_admin_set_exempt(
+) {
+    const SSO_ROLE: &str = "AWSReservedSSO_PowerUser_0a1b2c3d4e5f6a7b";
+    for admin_sets in ["", "PowerUser"] {
+        let f = Fixture::new(&[("ADMIN_PERMISSION_SETS", admin_sets)]).await;
+        // Identity Center's role (the test support refuses IAM writes to it, as AWS does).
+        f.account
+            .iam
+            .create_role()
+            .role_name(SSO_ROLE)
+            .path("/aws-reserved/sso.amazonaws.com/")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send()
+            .await
+            .unwrap();
+        f.role_with_id("app").await;
+        let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        f.account
+            .iam
+            .put_role_policy()
+            .role_name("app")
+            .policy_name("extra")
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap();
+        let r = f.revoker().await;
+        let mut body: serde_json::Value =
+            serde_json::from_str(&f.account.real_event("07-identity-center-role.json").await)
+                .unwrap();
+        body["detail"]["requestParameters"]["policyDocument"] = document.into();
+        body["detail"]["userIdentity"]["onBehalfOf"] = serde_json::json!({"userId": "9067-aaaa", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1"});
+        let out = handle_batch(&r, r.port(), f.batch(&[body.to_string()])).await;
+        assert!(out.batch_item_failures.is_empty(), "{admin_sets}");
+        let inline = f
+            .account
+            .iam
+            .list_role_policies()
+            .role_name("app")
+            .send()
+            .await
+            .unwrap()
+            .policy_names;
+        let sso = f
+            .account
+            .iam
+            .list_role_policies()
+            .role_name(SSO_ROLE)
+            .send()
+            .await
+            .unwrap()
+            .policy_names;
+        assert!(sso.is_empty(), "Identity Center's role is never written to");
+        let notices = f.account.notices(&f.inbox).await;
+        if admin_sets.is_empty() {
+            assert!(inline.is_empty(), "the inline policy it put is contained");
+            assert!(
+                notices.iter().any(|n| n["Message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("identitystore:userId")),
+                "{notices:?}"
+            );
+        } else {
+            assert_eq!(inline, ["extra"], "an admin permission set's write stands");
+            let set = warden_core::ports::TrustLedger::trust_set(r.port(), &f.account.id)
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(set
+                .get(
+                    warden_core::trust::Status::Exempt,
+                    EntityKind::Role,
+                    SSO_ROLE
+                )
+                .is_some());
+        }
+    }
+}

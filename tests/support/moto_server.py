@@ -51,6 +51,7 @@ UpdateSigningCertificate (ValidationError), and adds service-specific credential
 
 import base64
 import datetime
+import inspect
 import json
 import random
 import secrets
@@ -421,6 +422,42 @@ def create_role(self, role_name, *args, **kwargs):
 
 IAMBackend.get_role = get_role
 IAMBackend.create_role = create_role
+
+# IAM Identity Center's roles (at /aws-reserved/sso.amazonaws.com/) are protected: AWS
+# refuses every IAM write to them ("UnmodifiableEntity ... only modifiable by AWS"); moto
+# does not. A test makes one with CreateRole at that path, standing in for Identity Center.
+PROTECTED_PATH = "/aws-reserved/sso.amazonaws.com/"
+
+
+class UnmodifiableEntity(IAMException):
+    code = "UnmodifiableEntity"
+
+    def __init__(self, name):
+        super().__init__(
+            f"Cannot perform the operation on the protected role '{name}' - this role is only modifiable by AWS"
+        )
+
+
+def _protect(method):
+    original = getattr(IAMBackend, method)
+    signature = inspect.signature(original)
+
+    def guarded(self, *args, **kwargs):
+        name = signature.bind(self, *args, **kwargs).arguments.get("role_name")
+        if name is not None:
+            role = next((r for r in self.get_roles() if r.name.lower() == str(name).lower()), None)
+            if role is not None and role.path.startswith(PROTECTED_PATH):
+                raise UnmodifiableEntity(role.name)
+        return original(self, *args, **kwargs)
+
+    setattr(IAMBackend, method, guarded)
+
+
+for _method in ("attach_role_policy", "detach_role_policy", "put_role_policy", "delete_role_policy",
+                "put_role_permissions_boundary", "delete_role_permissions_boundary",
+                "update_assume_role_policy", "tag_role", "untag_role", "update_role",
+                "update_role_description", "delete_role"):
+    _protect(_method)
 
 # The account's quota of customer managed policies (1,500 by default; IAM answers
 # LimitExceeded at it), which moto does not have. Seeded per account with

@@ -168,6 +168,9 @@ pub struct Config {
     pub dead_letter_queue_url: Option<String>,
     pub exempt_tag: (String, String),
     pub exempt_principals: BTreeSet<String>,
+    /// `ADMIN_PERMISSION_SETS`: the IAM Identity Center permission sets whose sessions may
+    /// manage IAM (their roles recorded in the trust ledger on first sight).
+    pub admin_permission_sets: BTreeSet<String>,
     pub mode: Mode,
     pub role_mode: RoleMode,
     /// `CONTAIN`, default `revoked`.
@@ -249,6 +252,18 @@ impl Config {
                 ));
             }
             exempt_principals.insert(arn);
+        }
+
+        let mut admin_permission_sets = BTreeSet::new();
+        for name in list(get("ADMIN_PERMISSION_SETS")) {
+            if !crate::identity_center::is_permission_set_name(&name) {
+                return Err(invalid(
+                    "ADMIN_PERMISSION_SETS",
+                    &name,
+                    "comma-separated permission set names (1 to 32 of letters, digits and `+=,.@_-`), e.g. AdministratorAccess",
+                ));
+            }
+            admin_permission_sets.insert(name);
         }
 
         let mode = mode(get("MODE"))?;
@@ -390,6 +405,7 @@ impl Config {
             dead_letter_queue_url,
             exempt_tag,
             exempt_principals,
+            admin_permission_sets,
             mode,
             role_mode,
             contain,

@@ -97,6 +97,15 @@ pub fn scope(
     match (config.contain, decision) {
         (Contain::Off, _) => Scope::Leave,
         (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => Scope::Contain,
+        // An Identity Center session whose permission set may not manage IAM: its roles
+        // cannot be changed through IAM, what it made is contained as a revoked caller's.
+        (_, Decision::Alerted)
+            if matches!(caller, Principal::IdentityCenterRole { role, .. }
+                if crate::identity_center::permission_set(&role.name)
+                    .is_none_or(|set| !config.admin_permission_sets.contains(set))) =>
+        {
+            Scope::Contain
+        }
         (Contain::All, Decision::Alerted) => match (caller, untrusted) {
             (Principal::AssumedRole { role, .. }, None) => Scope::AskUntrusted(role.name.clone()),
             (Principal::AssumedRole { .. }, Some(true)) => Scope::Contain,

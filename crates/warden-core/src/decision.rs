@@ -304,10 +304,19 @@ fn table(
 
     // Row 6: IAM Identity Center roles, cross-account callers, unknown types: alerted.
     let alert_only = match &principal {
-        Principal::IdentityCenterRole { role, .. } => Some(format!(
-            "{name} called through the IAM Identity Center role `{}`: manage its permission set instead",
-            role.name
-        )),
+        // An admin permission set's session is decided on with the trust ledger below;
+        // any other is alerted, what it made contained, the remedy given.
+        Principal::IdentityCenterRole { role, .. } => crate::identity_center::permission_set(
+            &role.name,
+        )
+        .is_none_or(|set| !config.admin_permission_sets.contains(set))
+        .then(|| {
+            format!(
+                "{name} called through the IAM Identity Center role `{}`, whose permission set may not manage IAM (not in ADMIN_PERMISSION_SETS): {}",
+                role.name,
+                crate::identity_center::remedy(record, &role.name)
+            )
+        }),
         Principal::IdentityCenterUser { user_id } => Some(format!(
             "{name} called by the IAM Identity Center user `{user_id}`"
         )),
@@ -368,6 +377,7 @@ fn table(
             }
             Target::role(role)
         }
+        Principal::IdentityCenterRole { role, .. } => Target::role(role),
         // Every other kind returned above.
         _ => return done(Alerted, format!("{name}: caller not actionable")),
     };
@@ -376,7 +386,9 @@ fn table(
     // must neither hide the caller nor turn its revocation on someone else.
     let caller_id = match &principal {
         Principal::IamUser(e) | Principal::FederatedUser { user: e, .. } => e.id.clone(),
-        Principal::AssumedRole { role, .. } => role.id.clone(),
+        Principal::AssumedRole { role, .. } | Principal::IdentityCenterRole { role, .. } => {
+            role.id.clone()
+        }
         _ => None,
     };
     let facts = match facts {
@@ -553,6 +565,17 @@ fn table(
     }
     if !unverified.is_empty() {
         return Step::Verify(target, unverified);
+    }
+    // An admin permission set's role the trust ledger does not hold (it is recorded on
+    // first sight): never acted on, its roles are Identity Center's.
+    if matches!(principal, Principal::IdentityCenterRole { .. }) {
+        return Step::Done(
+            Verdict::new(
+                Alerted,
+                format!("{name} called through {target}, of a permission set in ADMIN_PERMISSION_SETS that the trust ledger does not hold: never acted on"),
+            )
+            .about(&target),
+        );
     }
     let untrusted_note = match &escalation {
         Some(g) => format!(

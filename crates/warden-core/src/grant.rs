@@ -40,9 +40,10 @@ pub fn standing(status: Status, target: &Target, facts: &Facts, config: &Config)
             // A pipeline role of the sessions baseline holds it by its entry alone.
             facts.tags.get(k) == Some(v)
                 || (target.kind == EntityKind::Role
-                    && facts.trusted.get(&status).is_some_and(|e| {
-                        matches!(e.provenance, crate::trust::Provenance::Pipeline { .. })
-                    }))
+                    && facts
+                        .trusted
+                        .get(&status)
+                        .is_some_and(|e| e.provenance.holds_alone()))
         }
     };
     if !holds {

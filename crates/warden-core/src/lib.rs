@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod facts;
 pub mod grant;
+pub mod identity_center;
 pub mod minted;
 pub mod notice;
 pub mod ports;

@@ -75,6 +75,19 @@ pub enum Provenance {
     /// stopped role sessions (ROLE_MODE=session): a deployment pipeline is not locked
     /// out by a first run. Trusted by this entry alone (no tag needed).
     Pipeline { writes: usize, days: u32 },
+    /// An IAM Identity Center role of a permission set in ADMIN_PERMISSION_SETS, recorded
+    /// by its unique id on first sight (only Identity Center makes roles at its path).
+    PermissionSet { name: String },
+}
+
+impl Provenance {
+    /// Whether the entry alone makes its role hold the exempt status (no tag needed).
+    pub fn holds_alone(&self) -> bool {
+        matches!(
+            self,
+            Provenance::Pipeline { .. } | Provenance::PermissionSet { .. }
+        )
+    }
 }
 
 impl fmt::Display for Provenance {
@@ -86,6 +99,10 @@ impl fmt::Display for Provenance {
             Provenance::Pipeline { writes, days } => write!(
                 f,
                 "its sessions wrote IAM {writes} time(s) in the {days} days before iam-warden stopped role sessions"
+            ),
+            Provenance::PermissionSet { name } => write!(
+                f,
+                "the Identity Center permission set `{name}` (ADMIN_PERMISSION_SETS)"
             ),
         }
     }

@@ -1,0 +1,154 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)] // test code
+//! IAM Identity Center sessions (issue 19): an admin permission set's sessions exempt
+//! once its role is in the trust ledger; any other session's IAM writes contained, its
+//! role never touched, the remedy (a Deny on the user) in the notice.
+
+use warden_core::decision::Decision;
+use warden_core::event::Event;
+use warden_core::principal::EntityKind;
+use warden_core::revoker::Revoker;
+use warden_core::testing::{config, environment as env, sample_event as event, MemoryAccount};
+use warden_core::trust::{Provenance, Status};
+
+const ROLE: &str = "AWSReservedSSO_PowerUser_0a1b2c3d4e5f6a7b";
+
+fn account() -> MemoryAccount {
+    let a = MemoryAccount::new()
+        .with_user("alice", &["Administrators"], &[])
+        .with_role(ROLE, &[])
+        .with_role("app", &[])
+        .with_baseline();
+    a.lock()
+        .principals
+        .get_mut(&(EntityKind::Role, ROLE.into()))
+        .unwrap()
+        .unique_id = Some("AROAEXAMPLEROLEID01".into());
+    a
+}
+
+/// The sample Identity Center session's PutRolePolicy, with the Identity Store id of its
+/// user when `store_id` is given.
+fn sso_event(store_id: Option<&str>) -> Event {
+    let mut e = event("07-identity-center-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.request_parameters = Some(
+            serde_json::json!({"roleName": "app", "policyName": "extra",
+            "policyDocument": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#}),
+        );
+    }
+    if let (Event::CloudTrail { record, .. }, Some(id)) = (&mut e, store_id) {
+        record.user_identity.as_mut().unwrap().on_behalf_of =
+            Some(serde_json::from_value(serde_json::json!({"userId": id, "identityStoreArn": "arn:aws:identitystore::123456789012:identitystore/d-9067"})).unwrap());
+    }
+    e
+}
+
+#[tokio::test]
+async fn a_session_of_another_permission_set_is_contained_never_its_role_and_the_remedy_given() {
+    let r = Revoker::new(account(), config(&[]), env());
+    r.port().lock().inline_documents.insert(
+        ("role/app".into(), "extra".into()),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+            .into(),
+    );
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "app".into()))
+        .unwrap()
+        .inline_policies
+        .insert("extra".into());
+    let out = r
+        .batch()
+        .process(&sso_event(Some("9067-aaaa-bbbb")), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
+    assert!(
+        out.reason.contains("identitystore:userId"),
+        "{}",
+        out.reason
+    );
+    assert!(out.reason.contains("9067-aaaa-bbbb"), "{}", out.reason);
+    // What it made is contained: the inline policy it put on `app` is removed.
+    let app = r.port().facts_of(EntityKind::Role, "app").unwrap();
+    assert!(!app.inline_policies.contains("extra"), "{:?}", out.actions);
+    // Its own role is never written to (Identity Center's).
+    let role = r.port().facts_of(EntityKind::Role, ROLE).unwrap();
+    assert!(role.attached_policies.is_empty() && role.inline_policies.is_empty());
+    assert!(role.boundary.is_none());
+    let notices = r.port().notices();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.body.contains("aws organizations attach-policy")),
+        "{notices:?}"
+    );
+    // Without the Identity Store id: the Deny is on aws:userid `*:<user>`.
+    let r = Revoker::new(account(), config(&[]), env());
+    let out = r.batch().process(&sso_event(None), false).await.unwrap();
+    assert!(out.reason.contains("*:carol@example.com"), "{}", out.reason);
+}
+
+#[tokio::test]
+async fn an_admin_permission_sets_role_is_recorded_on_first_sight_and_its_sessions_exempt() {
+    let r = Revoker::new(
+        account(),
+        config(&[("ADMIN_PERMISSION_SETS", "PowerUser")]),
+        env(),
+    );
+    let out = r.batch().process(&sso_event(None), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    let set = r.port().lock().trust.clone().unwrap();
+    let entry = set.get(Status::Exempt, EntityKind::Role, ROLE).unwrap();
+    assert_eq!(entry.unique_id.as_deref(), Some("AROAEXAMPLEROLEID01"));
+    assert_eq!(
+        entry.provenance,
+        Provenance::PermissionSet {
+            name: "PowerUser".into()
+        }
+    );
+    // Nothing contained, nothing revoked.
+    let app = r.port().facts_of(EntityKind::Role, "app").unwrap();
+    assert!(app.attached_policies.is_empty());
+    // A role of that name re-created since (another unique id) is not the recorded one.
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, ROLE.into()))
+        .unwrap()
+        .unique_id = Some("AROAOTHER".into());
+    let mut e = sso_event(None);
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.event_id = Some("again".into());
+        let id = record.user_identity.as_mut().unwrap();
+        id.principal_id = Some("AROAOTHER:carol@example.com".into());
+        id.session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap()
+            .principal_id = Some("AROAOTHER".into());
+    }
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_ne!(out.decision, Decision::Exempt, "{}", out.reason);
+    let role = r.port().facts_of(EntityKind::Role, ROLE).unwrap();
+    assert!(role.attached_policies.is_empty() && role.inline_policies.is_empty());
+}
+
+#[test]
+fn bad_permission_set_names_stop_the_start() {
+    let err = warden_core::config::Config::from_lookup(|k| match k {
+        "DENY_POLICY_ARN" => Some("arn:aws:iam::123456789012:policy/iam-warden/deny".into()),
+        "ADMIN_PERMISSION_SETS" => Some("Admin Access".into()),
+        _ => None,
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("ADMIN_PERMISSION_SETS"), "{err}");
+}
