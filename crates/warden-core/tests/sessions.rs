@@ -850,3 +850,108 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
         Decision::Revoked
     );
 }
+
+#[tokio::test]
+async fn a_trusted_roles_session_given_to_an_untrusted_user_stops_the_user_not_the_role() {
+    let account = traced_account();
+    {
+        // deployer is trusted: tagged exempt at the baseline.
+        let mut s = account.lock();
+        s.principals
+            .get_mut(&(EntityKind::Role, "deployer".into()))
+            .unwrap()
+            .tags
+            .insert("iam-warden:exempt".into(), "true".into());
+    }
+    let account = account.with_baseline();
+    account.in_trail(assume(iam_user("eve"), "gh-actions-1234", "AssumeRole"));
+    let r = Revoker::new(account, config(&[]), env());
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
+    // The session is not denied; eve, who was given it, is stopped.
+    assert!(sessions_denied(&r).is_empty());
+    let eve = r.port().facts_of(EntityKind::User, "eve").unwrap();
+    assert!(eve.attached_policies.contains(DENY), "{:?}", out.actions);
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 1);
+    assert!(
+        said[0].body.contains("trust is not lifted"),
+        "{}",
+        said[0].body
+    );
+    // Once per session: the next call of the same session looks nothing up.
+    let calls = r.port().lock().calls.len();
+    let mut again = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut again {
+        record.event_id = Some("again".into());
+    }
+    r.batch().process(&again, false).await.unwrap();
+    let looked = r.port().lock().calls[calls..]
+        .iter()
+        .filter(|c| **c == "lookup_between")
+        .count();
+    assert_eq!(looked, 0);
+    assert_eq!(source_notices(&r).len(), 1);
+}
+
+#[tokio::test]
+async fn a_role_deleted_or_recreated_since_the_call_is_alerted_never_acted_on() {
+    // Deleted: neither its name nor its unique id exists.
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port()
+        .lock()
+        .principals
+        .remove(&(EntityKind::Role, "deployer".into()));
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
+    // Re-created: the name has another unique id now.
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "deployer".into()))
+        .unwrap()
+        .unique_id = Some("AROANEWONE".into());
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
+    assert!(
+        r.port().lock().inline_documents.is_empty(),
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_look_up_for_the_source_waits_and_never_holds_the_sessions_deny() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port().fail(
+        "lookup_between",
+        PortError::Transient {
+            operation: "LookupEvents",
+            message: "ThrottlingException".into(),
+        },
+        1,
+    );
+    let now = chrono::Utc::now();
+    let mut e = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut e {
+        record.event_time = Some(now.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    }
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked);
+    assert_eq!(sessions_denied(&r), BTreeSet::from([FIRST.to_owned()]));
+    assert!(out.defer_seconds.is_some(), "{out:?}");
+    assert!(source_notices(&r).is_empty());
+    assert_eq!(r.port().lock().revocations[FIRST].source, None);
+}

@@ -111,6 +111,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let mut out = self.finish(event, verdict, dry_run).await?;
         if !dry_run {
             self.stop_source(event, &mut out).await?;
+            self.trusted_session_source(event, &mut out).await?;
         }
         Ok(out)
     }

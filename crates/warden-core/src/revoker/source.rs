@@ -184,6 +184,100 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(())
     }
 
+    /// A session of a trusted role (exempt) that writes IAM: the caller that was given
+    /// it, once per session and process. An IAM user or role session of this account that
+    /// may not manage IAM is stopped (revoked, and a user denied assuming the role again);
+    /// the role's trust is not lifted, and the notice says what to check. A federated or
+    /// trusted source, or one not in CloudTrail yet: nothing (looked at again later).
+    pub(super) async fn trusted_session_source(
+        &mut self,
+        event: &Event,
+        out: &mut Outcome,
+    ) -> Result<(), DomainError> {
+        let r = self.revoker;
+        if r.config.role_mode != RoleMode::Session || out.decision != Decision::Exempt {
+            return Ok(());
+        }
+        let Some(record) = event.record().cloned() else {
+            return Ok(());
+        };
+        let Ok(session) = Session::of(&record) else {
+            return Ok(());
+        };
+        let id = session.userid();
+        if r.traced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id)
+        {
+            return Ok(());
+        }
+        let Some((from, to)) = source::window(&record) else {
+            return Ok(());
+        };
+        let mut history = Vec::new();
+        for call in ASSUME_CALLS {
+            match r.port.lookup_between(call, from, to).await {
+                Ok(found) => history.extend(found),
+                // Looked at again with the session's next call.
+                Err(e) if e.is_transient() => return Ok(()),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(issuing) = source::issuing(&session, &history).cloned() else {
+            return Ok(());
+        };
+        r.traced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone());
+        let source = source::source_of(&issuing);
+        if !matches!(source, Source::User(_) | Source::Session(_)) {
+            return Ok(());
+        }
+        let made = Event::CloudTrail {
+            envelope_id: None,
+            record: Box::new(crate::minted::as_made_by(&record, &issuing)),
+        };
+        let mut verdict = self.verdict(&made).await?;
+        if !matches!(verdict.decision, Decision::Revoked | Decision::WouldRevoke) {
+            return Ok(());
+        }
+        verdict.reason = format!(
+            "given session `{}` of the trusted {}: {}",
+            session.name, session.role, verdict.reason
+        );
+        let done = self.finish(&made, verdict, false).await?;
+        let mut said = format!(
+            "{} ({} `{}`), who may not manage IAM, was given session `{}` of the trusted {}: {} ({})",
+            source.describe(),
+            issuing.event_name.as_deref().unwrap_or("?"),
+            issuing.event_id.as_deref().unwrap_or("?"),
+            session.name,
+            session.role,
+            done.decision,
+            done.reason
+        );
+        if let (Source::User(user), Mode::Enforce) = (&source, r.config.mode) {
+            let user = Target::user(user);
+            self.no_assume(&user, &session.role).await?;
+            said.push_str(&format!("; {user} denied assuming {} again", session.role));
+        }
+        said.push_str(&format!(
+            ". The role's trust is not lifted: check its trust policy (who may assume {}) and why {} could",
+            session.role,
+            source.describe()
+        ));
+        let event_id = record.event_id.clone().unwrap_or_default();
+        r.send_once(&[(format!("source/{id}"), event_id.clone())], || {
+            crate::notice::for_source(&session.role, &session.name, &said, &event_id, &r.env)
+        })
+        .await?;
+        out.actions
+            .push(format!("source of session `{}`: {said}", session.name));
+        Ok(())
+    }
+
     /// The call that issued `session`, from CloudTrail around the session's start.
     async fn find_issuing(
         &self,

@@ -54,6 +54,9 @@ pub struct Revoker<P> {
     /// Who made each credential seen, once settled: the making call of another
     /// principal, or `None` (its own user's, or older than CloudTrail can say).
     pub(super) made: Mutex<HashMap<Credential, Option<CloudTrailRecord>>>,
+    /// The sessions of trusted roles whose source was looked at (per process): each costs
+    /// CloudTrail look-ups once.
+    pub(super) traced: Mutex<std::collections::HashSet<String>>,
 }
 
 /// How an unverified principal's event waits for its grant.
@@ -94,6 +97,7 @@ impl<P: RevokerPorts> Revoker<P> {
             confirmed: Mutex::new(HashMap::new()),
             trail: Mutex::new(HashMap::new()),
             made: Mutex::new(HashMap::new()),
+            traced: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
