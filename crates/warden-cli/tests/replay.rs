@@ -37,6 +37,15 @@ impl Demo {
         let deny = account.deny_policy().await;
         let (topic, inbox) = account.topic_with_inbox().await;
         account.user("mallory", &[], &[]).await;
+        // The role of event 6's session (ROLE_MODE=session: that session is revoked alone).
+        account
+            .iam
+            .create_role()
+            .role_name("deployer")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send()
+            .await
+            .unwrap();
         let (key, secret) = account.access_key("operator").await;
         let dir = std::env::temp_dir().join(format!("warden-replay-{}", account.id));
         std::fs::create_dir_all(&dir).unwrap();
@@ -169,7 +178,8 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
         (3, "revoked"),
         (4, "ignored"),
         (5, "ignored"),
-        (6, "alerted"),
+        // A session of deployer: revoked alone (ROLE_MODE=session, the default).
+        (6, "revoked"),
         (7, "alerted"),
         (8, "revoked"),
         (9, "alerted"),
@@ -249,10 +259,10 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
     decisions.sort();
     // The `already-revoked` one is an escalation undone (dev1's AttachUserPolicy on
     // `backdoor`, a user the demo account does not have, contains nothing: no notice).
+    // Event 6's session of deployer: revoked alone, and its source said (not found).
     assert_eq!(
         decisions,
         [
-            "alerted",
             "alerted",
             "alerted",
             "alerted",
@@ -262,6 +272,8 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
             "revoked",
             "revoked",
             "revoked",
+            "revoked",
+            "source",
             "tampering"
         ]
     );
@@ -318,6 +330,43 @@ async fn replay_of_the_sample_events_gives_the_table_and_the_state_that_goes_wit
             ("user/ci-bot", "exempt", "baseline")
         ]
     );
+    // The session of deployer, revoked alone, with its source (not in this CloudTrail).
+    let sessions = doc["revoked_sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{doc}");
+    assert_eq!(
+        (
+            sessions[0]["role"].as_str(),
+            sessions[0]["session"].as_str()
+        ),
+        (Some("deployer"), Some("gh-actions-1234"))
+    );
+    assert!(
+        sessions[0]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("not found"),
+        "{doc}"
+    );
+    let lifted = demo.warden(&[
+        "restore",
+        "--role",
+        "deployer",
+        "--session",
+        "gh-actions-1234",
+    ]);
+    let text = String::from_utf8_lossy(&lifted.stdout);
+    assert!(
+        lifted.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&lifted.stderr)
+    );
+    assert!(
+        text.contains("lifted the inline deny of IAM from the session"),
+        "{text}"
+    );
+    let bad = demo.warden(&["restore", "--role", "deployer", "--session", "x*"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--session"));
     let dev1 = rows.iter().find(|r| r["name"] == "dev1").unwrap();
     assert_eq!(dev1["event_id"], id(1));
     assert_eq!(dev1["event_name"], "CreateUser");
