@@ -955,3 +955,28 @@ async fn a_throttled_look_up_for_the_source_waits_and_never_holds_the_sessions_d
     assert!(source_notices(&r).is_empty());
     assert_eq!(r.port().lock().revocations[FIRST].source, None);
 }
+
+#[tokio::test]
+async fn restore_of_the_whole_role_lifts_its_sessions_sources_deny_of_assuming_it_again() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port()
+        .in_trail(assume(iam_user("eve"), "gh-actions-1234", "AssumeRole"));
+    r.batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    let key = (
+        "user/eve".to_owned(),
+        warden_core::source::NO_ASSUME_POLICY.to_owned(),
+    );
+    assert!(r.port().lock().inline_documents.contains_key(&key));
+    let report = restore(r.port(), &config(&[]), &env(), &role_target(), false)
+        .await
+        .unwrap();
+    assert!(report.restored, "{report:?}");
+    assert!(
+        !r.port().lock().inline_documents.contains_key(&key),
+        "{report:?}"
+    );
+    assert!(sessions_denied(&r).is_empty());
+}

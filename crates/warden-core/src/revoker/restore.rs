@@ -84,20 +84,6 @@ async fn restore_scoped<P: RevokerPorts>(
     // The session's `aws:userid`: only its records are put back.
     let session_id = match (&facts, session) {
         (CallerFacts::Found(f), Some(name)) => {
-            // Its source's deny of assuming the role again.
-            let id = format!("{}:{name}", f.unique_id.as_deref().unwrap_or_default());
-            if let Some(user) = port
-                .revocation(&env.account_id, &id)
-                .await?
-                .and_then(|r| r.source_user)
-            {
-                let user = Target {
-                    kind: crate::principal::EntityKind::User,
-                    name: user,
-                    arn: String::new(),
-                };
-                actions.extend(super::source::lift_no_assume(port, &user, &target.name).await?);
-            }
             actions.extend(
                 super::session::lift_sessions(port, &env.account_id, target, f, Some(name)).await?,
             );

@@ -284,6 +284,17 @@ pub(crate) async fn lift_sessions<P: RevokerPorts>(
             records.push((id.clone(), record));
         }
     }
+    // The sources' deny of assuming the role again.
+    for (_, record) in &records {
+        if let Some(user) = &record.source_user {
+            let user = Target {
+                kind: EntityKind::User,
+                name: user.clone(),
+                arn: String::new(),
+            };
+            actions.extend(super::source::lift_no_assume(port, &user, &role.name).await?);
+        }
+    }
     for (method, ids) in homes {
         if ids.is_disjoint(&lifting) {
             continue;
