@@ -78,6 +78,10 @@ pub struct UserIdentity {
 pub struct SessionContext {
     pub session_issuer: Option<SessionIssuer>,
     pub attributes: Option<SessionAttributes>,
+    /// The identity set with `sts:SetSourceIdentity` when the session was made (it stays
+    /// through a chain of roles): who is behind the session, for the notice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_identity: Option<String>,
 }
 
 /// When a session began (`creationDate`): for an IAM user's session, when it signed in.

@@ -980,3 +980,137 @@ async fn restore_of_the_whole_role_lifts_its_sessions_sources_deny_of_assuming_i
     );
     assert!(sessions_denied(&r).is_empty());
 }
+
+#[tokio::test]
+async fn a_renamed_session_is_stopped_again_and_its_source_named_once_per_session() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    // eve's first session, then a second one under a new name (a new AssumeRole).
+    r.port()
+        .in_trail(assume(iam_user("eve"), "gh-actions-1234", "AssumeRole"));
+    r.port()
+        .in_trail(assume(iam_user("eve"), "renamed", "AssumeRole"));
+    r.batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    let mut second = session_event("renamed", "e-renamed");
+    if let Event::CloudTrail { record, .. } = &mut second {
+        record
+            .user_identity
+            .as_mut()
+            .unwrap()
+            .session_context
+            .as_mut()
+            .unwrap()
+            .source_identity = Some("eve@example.com".into());
+    }
+    let out = r.batch().process(&second, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert_eq!(
+        sessions_denied(&r),
+        BTreeSet::from([FIRST.to_owned(), "AROAEXAMPLEROLEID01:renamed".to_owned()])
+    );
+    // eve was stopped by the first: already revoked; the deny of assuming again holds
+    // deployer once.
+    let doc = r
+        .port()
+        .lock()
+        .inline_documents
+        .get(&(
+            "user/eve".into(),
+            warden_core::source::NO_ASSUME_POLICY.into(),
+        ))
+        .cloned()
+        .unwrap();
+    assert_eq!(warden_core::source::roles_in(&doc).len(), 1);
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 2);
+    assert!(said[1].body.contains("already-revoked"), "{}", said[1].body);
+    assert!(said[1].body.contains("eve@example.com"), "{}", said[1].body);
+    // One revocation notice for eve herself, one per session.
+    assert_eq!(revocations(&r).len(), 3);
+}
+
+#[tokio::test]
+async fn a_session_of_a_role_its_revoked_maker_created_is_stopped_and_traced_to_the_maker() {
+    let account = traced_account().with_role("made-by-eve", &[]);
+    account
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "made-by-eve".into()))
+        .unwrap()
+        .unique_id = Some("AROAMADE".into());
+    let r = Revoker::new(account, config(&[]), env());
+    // eve (not an admin) creates a role: she is revoked, the role quarantined and its
+    // sessions revoked.
+    let create: warden_core::event::CloudTrailRecord = serde_json::from_value(serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T08:50:00Z", "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateRole", "awsRegion": "us-east-1", "readOnly": false, "eventType": "AwsApiCall",
+        "recipientAccountId": "123456789012", "eventID": "eve-create-role",
+        "userIdentity": iam_user("eve"),
+        "requestParameters": {"roleName": "made-by-eve", "assumeRolePolicyDocument": "{}"},
+        "responseElements": {"role": {"roleName": "made-by-eve", "roleId": "AROAMADE",
+            "arn": "arn:aws:iam::123456789012:role/made-by-eve"}},
+    }))
+    .unwrap();
+    let out = r
+        .batch()
+        .process(
+            &Event::CloudTrail {
+                envelope_id: None,
+                record: Box::new(create),
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let role = r.port().facts_of(EntityKind::Role, "made-by-eve").unwrap();
+    assert!(
+        role.attached_policies
+            .iter()
+            .any(|p| p.ends_with("iam-warden-quarantine")),
+        "{:?}",
+        out.actions
+    );
+    // A session of that role (eve's) writes IAM: stopped alone, traced to eve.
+    let mut hop = assume(iam_user("eve"), "backdoor", "AssumeRole");
+    hop.response_elements =
+        Some(serde_json::json!({"assumedRoleUser": {"assumedRoleId": "AROAMADE:backdoor"}}));
+    r.port().in_trail(hop);
+    let call = role_call(
+        "made-by-eve",
+        "AROAMADE",
+        "CreateUser",
+        0,
+        serde_json::json!({
+        "eventID": "made-session-call", "eventTime": "2026-11-20T09:01:00Z",
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROAMADE:backdoor",
+            "arn": "arn:aws:sts::123456789012:assumed-role/made-by-eve/backdoor", "accountId": "123456789012",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAMADE",
+                "arn": "arn:aws:iam::123456789012:role/made-by-eve", "accountId": "123456789012",
+                "userName": "made-by-eve"}, "attributes": {"creationDate": "2026-11-20T08:59:00Z"}}}}),
+    );
+    let out = r
+        .batch()
+        .process(
+            &Event::CloudTrail {
+                envelope_id: None,
+                record: Box::new(call),
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(r
+        .port()
+        .lock()
+        .revocations
+        .contains_key("AROAMADE:backdoor"));
+    assert!(
+        out.actions.iter().any(|a| a.contains("user/eve")),
+        "{:?}",
+        out.actions
+    );
+}

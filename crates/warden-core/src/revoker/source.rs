@@ -158,6 +158,16 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     }
                 }
             };
+            // The source identity the session carries (set by whoever made it), named.
+            let settled = match record
+                .user_identity
+                .as_ref()
+                .and_then(|u| u.session_context.as_ref())
+                .and_then(|c| c.source_identity.as_deref())
+            {
+                Some(identity) => format!("{settled}; its source identity: `{identity}`"),
+                None => settled,
+            };
             r.port
                 .set_source(&account, &id, &settled, denied_user.as_deref())
                 .await?;
