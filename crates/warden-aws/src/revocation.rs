@@ -216,7 +216,13 @@ impl ToolPolicies for AwsAccount {
             .policy_name(name)
             .path(TOOL_PATH)
             .policy_document(document)
-            .description("iam-warden - a permissions boundary that denies IAM and keeps the previous boundary's limits")
+            .description(
+                if name.starts_with(warden_core::session::MANAGED_PREFIX) {
+                    "iam-warden - a Deny of IAM to the revoked sessions of one role, by their aws:userid"
+                } else {
+                    "iam-warden - a permissions boundary that denies IAM and keeps the previous boundary's limits"
+                },
+            )
             .send()
             .await;
         match created {
