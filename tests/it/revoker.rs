@@ -1922,7 +1922,10 @@ async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
     let st = &doc["Statement"][0];
     assert_eq!(
         (&st["Effect"], &st["Action"]),
-        (&"Deny".into(), &"iam:*".into())
+        (
+            &"Deny".into(),
+            &serde_json::json!(["iam:*", "sts:AssumeRole"])
+        )
     );
     assert_eq!(
         st["Condition"]["StringEquals"]["aws:userid"],

@@ -3,8 +3,9 @@
 //! tool keeps it on the role.
 //!
 //! A role session's `aws:userid` is `ROLE-UNIQUE-ID:SESSION-NAME`, exactly CloudTrail's
-//! `principalId` for it. A Deny of `iam:*` on the role with `StringEquals aws:userid`
-//! and the ids of the revoked sessions stops those sessions and no other: every other
+//! `principalId` for it. A Deny of `iam:*` (and of `sts:AssumeRole`: a chain of roles
+//! would give IAM back) on the role with `StringEquals aws:userid` and the ids of the
+//! revoked sessions stops those sessions and no other: every other
 //! session of the role is untouched, and a policy change applies to sessions already
 //! issued. The ids come from the events, never a wildcard (`StringEquals` reads `*` as a
 //! character, and ids of another role are never written).
@@ -114,12 +115,16 @@ pub fn managed_name(role: &Target) -> String {
         .collect()
 }
 
-/// The deny of IAM to exactly these sessions.
+/// What a revoked session is denied: IAM, and assuming another role (a chain of roles
+/// would give it IAM again through a role it may assume).
+pub const DENIED_ACTIONS: [&str; 2] = ["iam:*", "sts:AssumeRole"];
+
+/// The deny of IAM (and of assuming another role) to exactly these sessions.
 pub fn statement(ids: &BTreeSet<String>) -> Value {
     json!({
         "Sid": SESSIONS_SID,
         "Effect": "Deny",
-        "Action": "iam:*",
+        "Action": DENIED_ACTIONS,
         "Resource": "*",
         "Condition": {"StringEquals": {"aws:userid": ids.iter().collect::<Vec<_>>()}}
     })
@@ -240,7 +245,10 @@ mod tests {
         let doc = document(&ids(&["AROA1:alice", "AROA1:ci-42"]));
         let v: Value = serde_json::from_str(&doc).unwrap();
         assert_eq!(v["Statement"][0]["Effect"], "Deny");
-        assert_eq!(v["Statement"][0]["Action"], "iam:*");
+        assert_eq!(
+            v["Statement"][0]["Action"],
+            json!(["iam:*", "sts:AssumeRole"])
+        );
         assert_eq!(
             v["Statement"][0]["Condition"]["StringEquals"]["aws:userid"],
             json!(["AROA1:alice", "AROA1:ci-42"])

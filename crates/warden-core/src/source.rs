@@ -255,6 +255,14 @@ mod tests {
             })
         );
         assert!(issuing(&session(), &history[..2]).is_none());
+        // A record CloudTrail left fields out of (no responseElements, no source): never
+        // taken for the issuing call.
+        let mut bare = assume(user("eve"), "AROA1:ci", None);
+        bare.response_elements = None;
+        assert!(issuing(&session(), &[bare.clone()]).is_none());
+        bare.response_elements = Some(json!({"assumedRoleUser": {"assumedRoleId": "AROA1:ci"}}));
+        bare.event_source = None;
+        assert!(issuing(&session(), &[bare]).is_none());
         // A prefix or another role's session of the same name is not it.
         let near = vec![
             assume(user("x"), "AROA1:c", None),

@@ -152,3 +152,49 @@ fn bad_permission_set_names_stop_the_start() {
     .unwrap_err();
     assert!(err.to_string().contains("ADMIN_PERMISSION_SETS"), "{err}");
 }
+
+#[tokio::test]
+async fn a_role_merely_named_like_an_admin_permission_sets_is_not_exempt() {
+    // A caller may name a role `AWSReservedSSO_PowerUser_…` at any path but Identity
+    // Center's: an ordinary role, its session revoked alone.
+    let account = account().with_role("AWSReservedSSO_PowerUser_ffff", &[]);
+    account
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "AWSReservedSSO_PowerUser_ffff".into()))
+        .unwrap()
+        .unique_id = Some("AROAFAKE".into());
+    let r = Revoker::new(
+        account,
+        config(&[("ADMIN_PERMISSION_SETS", "PowerUser")]),
+        env(),
+    );
+    let mut e = sso_event(None);
+    if let Event::CloudTrail { record, .. } = &mut e {
+        let id = record.user_identity.as_mut().unwrap();
+        id.principal_id = Some("AROAFAKE:mallory".into());
+        id.arn = Some(
+            "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_PowerUser_ffff/mallory".into(),
+        );
+        let issuer = id
+            .session_context
+            .as_mut()
+            .unwrap()
+            .session_issuer
+            .as_mut()
+            .unwrap();
+        issuer.principal_id = Some("AROAFAKE".into());
+        issuer.arn = Some("arn:aws:iam::123456789012:role/AWSReservedSSO_PowerUser_ffff".into());
+        issuer.user_name = Some("AWSReservedSSO_PowerUser_ffff".into());
+    }
+    let out = r.batch().process(&e, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let set = r.port().lock().trust.clone().unwrap();
+    assert!(set
+        .get(
+            Status::Exempt,
+            EntityKind::Role,
+            "AWSReservedSSO_PowerUser_ffff"
+        )
+        .is_none());
+}

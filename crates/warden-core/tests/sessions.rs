@@ -1114,3 +1114,54 @@ async fn a_session_of_a_role_its_revoked_maker_created_is_stopped_and_traced_to_
         out.actions
     );
 }
+
+#[tokio::test]
+async fn restore_of_one_session_puts_back_what_its_calls_made_and_not_another_sessions() {
+    let account = traced_account()
+        .with_user("backdoor-a", &[], &[])
+        .with_user("backdoor-b", &[], &[]);
+    for user in ["backdoor-a", "backdoor-b"] {
+        account
+            .lock()
+            .principals
+            .get_mut(&(EntityKind::User, user.into()))
+            .unwrap()
+            .unique_id = Some(format!("AIDA{}", user.to_uppercase().replace('-', "")));
+    }
+    let r = Revoker::new(account, config(&[]), env());
+    for (session, user, id) in [("s-a", "backdoor-a", "ev-a"), ("s-b", "backdoor-b", "ev-b")] {
+        let mut e = session_event(session, id);
+        if let Event::CloudTrail { record, .. } = &mut e {
+            record.event_name = Some("CreateUser".into());
+            record.request_parameters = Some(serde_json::json!({"userName": user}));
+            record.response_elements = Some(serde_json::json!({"user": {"userName": user,
+                "userId": format!("AIDA{}", user.to_uppercase().replace('-', "")),
+                "arn": format!("arn:aws:iam::123456789012:user/{user}")}}));
+        }
+        let out = r.batch().process(&e, false).await.unwrap();
+        assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+        assert!(!out.actions.is_empty(), "{out:?}");
+    }
+    let quarantined = |user: &str| {
+        r.port()
+            .facts_of(EntityKind::User, user)
+            .unwrap()
+            .attached_policies
+            .iter()
+            .any(|p| p.ends_with("iam-warden-quarantine"))
+    };
+    assert!(quarantined("backdoor-a") && quarantined("backdoor-b"));
+    let report = restore_session(r.port(), &config(&[]), &env(), &role_target(), "s-a")
+        .await
+        .unwrap();
+    assert!(report.restored, "{report:?}");
+    assert!(!quarantined("backdoor-a"), "{report:?}");
+    assert!(
+        quarantined("backdoor-b"),
+        "another session's containment stays"
+    );
+    assert_eq!(
+        sessions_denied(&r),
+        BTreeSet::from(["AROAEXAMPLEROLEID01:s-b".to_owned()])
+    );
+}
