@@ -85,6 +85,10 @@ impl Fixture {
             let notices = self.account.notices(&self.inbox).await;
             assert_eq!(notices.len(), 1, "{notices:?}");
         }
+        // ADMIN_PERMISSION_SETS recorded, as the Lambda's start does.
+        warden_core::vouch::ensure_permission_sets(&aws, &self.config, &env)
+            .await
+            .expect("permission sets");
         // The sessions baseline (ROLE_MODE=session), as the Lambda's start takes it.
         if warden_core::vouch::ensure_sessions_baseline(&aws, &self.config, &env)
             .await

@@ -307,6 +307,23 @@ impl Directory for AwsAccount {
         }
     }
 
+    async fn identity_center_roles(&self) -> Result<Vec<(String, String)>, PortError> {
+        let roles: Vec<_> = self
+            .iam
+            .list_roles()
+            .path_prefix("/aws-reserved/sso.amazonaws.com/")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListRoles", e))?;
+        Ok(roles
+            .into_iter()
+            .map(|r| (r.role_name, r.role_id))
+            .collect())
+    }
+
     async fn group_id(&self, name: &str) -> Result<Option<String>, PortError> {
         match self
             .iam

@@ -51,6 +51,12 @@ pub async fn init() -> Result<ExitCode, CliError> {
     // ROLE_MODE=session (the revoker's configuration, when set here): the roles whose
     // sessions wrote IAM in the last week, trusted so that no pipeline is locked out.
     if let Some((config, env, revoker)) = crate::setup::setup_if_configured().await? {
+        for e in warden_core::vouch::ensure_permission_sets(&revoker, &config, &env).await? {
+            println!(
+                "Trusted role/{} ({}); withdraw: warden trust --role {} --withdraw",
+                e.name, e.provenance, e.name
+            );
+        }
         if let Some(pipelines) =
             warden_core::vouch::ensure_sessions_baseline(&revoker, &config, &env).await?
         {

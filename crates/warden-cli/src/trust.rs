@@ -23,9 +23,12 @@ pub async fn run_trust(kind: EntityKind, name: String) -> Result<ExitCode, CliEr
         println!(
             "Trusted {target} as {} ({}), vouched for by {operator}.",
             e.status,
-            match e.status {
-                warden_core::trust::Status::Admin => format!("member of `{}`", config.admin_group),
-                warden_core::trust::Status::Exempt =>
+            match (&e.status, &e.provenance) {
+                (_, warden_core::trust::Provenance::PermissionSet { .. }) =>
+                    e.provenance.to_string(),
+                (warden_core::trust::Status::Admin, _) =>
+                    format!("member of `{}`", config.admin_group),
+                (warden_core::trust::Status::Exempt, _) =>
                     format!("tagged `{}={}`", config.exempt_tag.0, config.exempt_tag.1),
             }
         );

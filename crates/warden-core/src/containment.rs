@@ -99,10 +99,13 @@ pub fn scope(
         (_, Decision::Revoked | Decision::AlreadyRevoked | Decision::WouldRevoke) => Scope::Contain,
         // An Identity Center session whose permission set may not manage IAM: its roles
         // cannot be changed through IAM, what it made is contained as a revoked caller's.
+        // A role of an admin permission set that the trust ledger does not hold (a new
+        // one since the set was configured) is contained only with UNVERIFIED_TRUST=revoke.
         (_, Decision::Alerted)
             if matches!(caller, Principal::IdentityCenterRole { role, .. }
                 if crate::identity_center::permission_set(&role.name)
-                    .is_none_or(|set| !config.admin_permission_sets.contains(set))) =>
+                    .is_none_or(|set| !config.admin_permission_sets.contains(set))
+                    || config.unverified == crate::config::Unverified::Revoke) =>
         {
             Scope::Contain
         }

@@ -106,6 +106,11 @@ pub trait Directory: Send + Sync {
         &self,
         id: &str,
     ) -> impl Future<Output = Result<Option<String>, PortError>> + Send;
+    /// The roles IAM Identity Center made in the account (at its path,
+    /// `/aws-reserved/sso.amazonaws.com/`): (name, unique id).
+    fn identity_center_roles(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, PortError>> + Send;
     /// When IAM says `credential` was made: the access key's creation (ListAccessKeys),
     /// the console password's (GetLoginProfile). `None` when it no longer exists.
     fn credential_created(

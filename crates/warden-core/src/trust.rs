@@ -76,8 +76,13 @@ pub enum Provenance {
     /// out by a first run. Trusted by this entry alone (no tag needed).
     Pipeline { writes: usize, days: u32 },
     /// An IAM Identity Center role of a permission set in ADMIN_PERMISSION_SETS, recorded
-    /// by its unique id on first sight (only Identity Center makes roles at its path).
-    PermissionSet { name: String },
+    /// by its unique id when the set was first configured (only Identity Center makes
+    /// roles at its path), or vouched for by an operator (`by`) with `warden trust`.
+    PermissionSet {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+    },
 }
 
 impl Provenance {
@@ -100,9 +105,13 @@ impl fmt::Display for Provenance {
                 f,
                 "its sessions wrote IAM {writes} time(s) in the {days} days before iam-warden stopped role sessions"
             ),
-            Provenance::PermissionSet { name } => write!(
+            Provenance::PermissionSet { name, by: None } => write!(
                 f,
                 "the Identity Center permission set `{name}` (ADMIN_PERMISSION_SETS)"
+            ),
+            Provenance::PermissionSet { name, by: Some(by) } => write!(
+                f,
+                "the Identity Center permission set `{name}` (ADMIN_PERMISSION_SETS), vouched for by {by} (warden trust)"
             ),
         }
     }

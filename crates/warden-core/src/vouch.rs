@@ -117,6 +117,63 @@ pub async fn ensure_sessions_baseline<P: TrustLedger + crate::ports::Trail + Not
     Ok(Some(entries))
 }
 
+/// The key under which the trust ledger remembers that a permission set's roles were
+/// recorded (its `listed` map).
+fn permission_set_key(name: &str) -> String {
+    format!("permission-set/{name}")
+}
+
+/// ADMIN_PERMISSION_SETS, recorded: the first start that names a permission set records
+/// the roles Identity Center made for it in the account, each by its unique id (only
+/// Identity Center makes roles at its path). A role made for it later (a new assignment,
+/// or the set re-created) is not trusted until an operator's `warden trust --role`.
+/// Returns the entries written.
+pub async fn ensure_permission_sets<P: TrustLedger + Directory>(
+    port: &P,
+    config: &Config,
+    env: &Environment,
+) -> Result<Vec<trust::TrustEntry>, PortError> {
+    let Some(set) = port.trust_set(&env.account_id).await? else {
+        return Ok(Vec::new());
+    };
+    let new: Vec<&String> = config
+        .admin_permission_sets
+        .iter()
+        .filter(|name| !set.listed.contains_key(&permission_set_key(name)))
+        .collect();
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roles = port.identity_center_roles().await?;
+    let now = Utc::now();
+    let mut entries = Vec::new();
+    let mut changes = Vec::new();
+    for name in new {
+        for (role, id) in &roles {
+            if crate::identity_center::permission_set(role) == Some(name.as_str()) {
+                entries.push(trust::TrustEntry {
+                    status: Status::Exempt,
+                    kind: EntityKind::Role,
+                    name: role.clone(),
+                    unique_id: Some(id.clone()),
+                    provenance: Provenance::PermissionSet {
+                        name: name.clone(),
+                        by: None,
+                    },
+                    at: now,
+                });
+            }
+        }
+        changes.push(LedgerChange::List {
+            arn: permission_set_key(name),
+            unique_id: now.to_rfc3339(),
+        });
+    }
+    changes.extend(entries.iter().cloned().map(LedgerChange::Put));
+    port.change_trust(&env.account_id, &changes).await?;
+    Ok(entries)
+}
+
 /// `warden trust --withdraw`: the principal is no longer trusted for anything (its
 /// entries removed from the trust ledger). Returns the entries removed.
 pub async fn withdraw<P: TrustLedger>(
@@ -158,6 +215,29 @@ pub async fn vouch<P: RevokerPorts>(
             })
         }
     };
+    // A role Identity Center made for a permission set in ADMIN_PERMISSION_SETS (at its
+    // path): its sessions may manage IAM, vouched for by the operator.
+    if let Some(set) = crate::identity_center::permission_set(&target.name)
+        .filter(|s| target.kind == EntityKind::Role && config.admin_permission_sets.contains(*s))
+    {
+        let made = port.identity_center_roles().await?;
+        if let Some((_, id)) = made.iter().find(|(name, _)| *name == target.name) {
+            let entry = trust::TrustEntry {
+                status: Status::Exempt,
+                kind: EntityKind::Role,
+                name: target.name.clone(),
+                unique_id: Some(id.clone()),
+                provenance: Provenance::PermissionSet {
+                    name: set.to_owned(),
+                    by: Some(operator.to_owned()),
+                },
+                at: Utc::now(),
+            };
+            port.change_trust(&env.account_id, &[LedgerChange::Put(entry.clone())])
+                .await?;
+            return Ok(vec![entry]);
+        }
+    }
     let entries: Vec<trust::TrustEntry> = [Status::Admin, Status::Exempt]
         .into_iter()
         .filter(|s| {

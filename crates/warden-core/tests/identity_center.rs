@@ -96,50 +96,110 @@ async fn a_session_of_another_permission_set_is_contained_never_its_role_and_the
 }
 
 #[tokio::test]
-async fn an_admin_permission_sets_role_is_recorded_on_first_sight_and_its_sessions_exempt() {
-    let r = Revoker::new(
-        account(),
-        config(&[("ADMIN_PERMISSION_SETS", "PowerUser")]),
-        env(),
+async fn an_admin_permission_sets_roles_are_recorded_when_first_configured_and_their_sessions_exempt(
+) {
+    let account = account();
+    account.lock().reserved_roles.insert(ROLE.into());
+    let cfg = config(&[("ADMIN_PERMISSION_SETS", "PowerUser")]);
+    let r = Revoker::new(account, cfg.clone(), env());
+    let recorded = warden_core::vouch::ensure_permission_sets(r.port(), &cfg, &env())
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        recorded[0].provenance,
+        Provenance::PermissionSet {
+            name: "PowerUser".into(),
+            by: None
+        }
+    );
+    assert_eq!(
+        recorded[0].unique_id.as_deref(),
+        Some("AROAEXAMPLEROLEID01")
+    );
+    // Once per set: the next start records nothing.
+    assert!(
+        warden_core::vouch::ensure_permission_sets(r.port(), &cfg, &env())
+            .await
+            .unwrap()
+            .is_empty()
     );
     let out = r.batch().process(&sso_event(None), false).await.unwrap();
     assert_eq!(out.decision, Decision::Exempt, "{}", out.reason);
-    let set = r.port().lock().trust.clone().unwrap();
-    let entry = set.get(Status::Exempt, EntityKind::Role, ROLE).unwrap();
-    assert_eq!(entry.unique_id.as_deref(), Some("AROAEXAMPLEROLEID01"));
-    assert_eq!(
-        entry.provenance,
-        Provenance::PermissionSet {
-            name: "PowerUser".into()
-        }
-    );
-    // Nothing contained, nothing revoked.
     let app = r.port().facts_of(EntityKind::Role, "app").unwrap();
     assert!(app.attached_policies.is_empty());
-    // A role of that name re-created since (another unique id) is not the recorded one.
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::Role, ROLE.into()))
+}
+
+#[tokio::test]
+async fn a_role_made_for_an_admin_set_later_is_not_trusted_until_an_operator_vouches() {
+    // The set was recorded before its role existed here (or the set was re-created).
+    let account = account();
+    let cfg = config(&[("ADMIN_PERMISSION_SETS", "PowerUser")]);
+    let r = Revoker::new(account, cfg.clone(), env());
+    assert!(
+        warden_core::vouch::ensure_permission_sets(r.port(), &cfg, &env())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    r.port().lock().reserved_roles.insert(ROLE.into());
+    let out = r.batch().process(&sso_event(None), false).await.unwrap();
+    assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
+    assert!(out.reason.contains("warden trust --role"), "{}", out.reason);
+    // Not contained (UNVERIFIED_TRUST=alert, the default), its role never touched.
+    assert!(r
+        .port()
+        .facts_of(EntityKind::Role, "app")
         .unwrap()
-        .unique_id = Some("AROAOTHER".into());
-    let mut e = sso_event(None);
-    if let Event::CloudTrail { record, .. } = &mut e {
-        record.event_id = Some("again".into());
-        let id = record.user_identity.as_mut().unwrap();
-        id.principal_id = Some("AROAOTHER:carol@example.com".into());
-        id.session_context
-            .as_mut()
-            .unwrap()
-            .session_issuer
-            .as_mut()
-            .unwrap()
-            .principal_id = Some("AROAOTHER".into());
-    }
-    let out = r.batch().process(&e, false).await.unwrap();
-    assert_ne!(out.decision, Decision::Exempt, "{}", out.reason);
+        .inline_policies
+        .is_empty());
     let role = r.port().facts_of(EntityKind::Role, ROLE).unwrap();
     assert!(role.attached_policies.is_empty() && role.inline_policies.is_empty());
+    // An operator vouches for it: trusted, its sessions exempt.
+    let target = warden_core::principal::Target {
+        kind: EntityKind::Role,
+        name: ROLE.into(),
+        arn: String::new(),
+    };
+    let entries = warden_core::vouch::vouch(
+        r.port(),
+        &cfg,
+        &env(),
+        &target,
+        "arn:aws:iam::123456789012:user/op",
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        &entries[0].provenance,
+        Provenance::PermissionSet { by: Some(by), .. } if by.ends_with("user/op")
+    ));
+    let mut again = sso_event(None);
+    if let Event::CloudTrail { record, .. } = &mut again {
+        record.event_id = Some("again".into());
+    }
+    assert_eq!(
+        r.batch().process(&again, false).await.unwrap().decision,
+        Decision::Exempt
+    );
+    // A role named like it at another path is not Identity Center's: refused.
+    let fake = warden_core::principal::Target {
+        kind: EntityKind::Role,
+        name: "AWSReservedSSO_PowerUser_ffff".into(),
+        arn: String::new(),
+    };
+    let r2 = Revoker::new(account_with_fake(), cfg.clone(), env());
+    assert!(
+        warden_core::vouch::vouch(r2.port(), &cfg, &env(), &fake, "op")
+            .await
+            .is_err()
+    );
+}
+
+fn account_with_fake() -> MemoryAccount {
+    account()
+        .with_role("AWSReservedSSO_PowerUser_ffff", &[])
+        .with_baseline()
 }
 
 #[test]

@@ -44,6 +44,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     {
         tracing::info!(pipelines = pipelines.len(), "sessions baseline taken");
     }
+    // ADMIN_PERMISSION_SETS: a set named for the first time has its Identity Center roles
+    // recorded by unique id (a role made for it later needs `warden trust`).
+    for entry in warden_core::vouch::ensure_permission_sets(&account, &config, &env).await? {
+        tracing::info!(role = %entry.name, provenance = %entry.provenance, "trusted");
+    }
     // EXEMPT_PRINCIPALS known by unique id: recorded on first sight, then checked.
     for problem in warden_core::vouch::ensure_listed(&account, &env, &config).await? {
         tracing::warn!(%problem, "EXEMPT_PRINCIPALS");

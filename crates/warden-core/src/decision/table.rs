@@ -380,7 +380,7 @@ pub(super) fn table(
         return Step::Done(
             Verdict::new(
                 Alerted,
-                format!("{name} called through {target}, of a permission set in ADMIN_PERMISSION_SETS that the trust ledger does not hold: never acted on"),
+                format!("{name} called through {target}, of a permission set in ADMIN_PERMISSION_SETS, a role the trust ledger does not hold (made since the set was configured): its role is never acted on; what it made is contained only with UNVERIFIED_TRUST=revoke; run `warden trust --role {}` if it should be trusted", target.name),
             )
             .about(&target),
         );

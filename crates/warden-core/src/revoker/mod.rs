@@ -11,7 +11,6 @@
 //! - `deny`: the deny put in place (managed, inline, boundary) and recorded;
 //! - `contain`: what the caller made, contained; each action recorded before it is taken;
 //! - `grants`: grants looked up in CloudTrail, trust changed, escalations undone;
-//! - `identity_center`: an admin permission set's role recorded on first sight;
 //! - `minted`: whose call it is, when another principal made the caller's credential;
 //! - `session`: a role session revoked alone (ROLE_MODE=session);
 //! - `source`: a revoked session traced to the call that issued it, its source stopped;
@@ -22,7 +21,6 @@ mod contain;
 mod deny;
 mod facts;
 mod grants;
-mod identity_center;
 mod keys;
 mod minted;
 mod notify;
@@ -258,7 +256,6 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         let mut facts = self.facts_of(target).await?;
         loop {
             self.with_session(event, &mut facts).await?;
-            self.with_permission_set(event, &mut facts).await?;
             match decide(event, Some(&facts), &r.config, &r.env) {
                 Step::Done(verdict) => {
                     self.note_confirmed(target, &verdict, &facts);

@@ -104,6 +104,15 @@ impl Directory for MemoryAccount {
             .or_else(|| chrono::DateTime::from_timestamp(1_577_836_800, 0)))
     }
 
+    async fn identity_center_roles(&self) -> Result<Vec<(String, String)>, PortError> {
+        let s = self.enter("identity_center_roles")?;
+        Ok(s.principals
+            .iter()
+            .filter(|((k, name), _)| *k == EntityKind::Role && s.reserved_roles.contains(name))
+            .map(|((_, name), f)| (name.clone(), f.unique_id.clone().unwrap_or_default()))
+            .collect())
+    }
+
     async fn find_by_id(&self, kind: EntityKind, id: &str) -> Result<Option<Target>, PortError> {
         let s = self.enter("find_by_id")?;
         Ok(s.principals
