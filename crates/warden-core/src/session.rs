@@ -291,6 +291,27 @@ mod tests {
     }
 
     #[test]
+    fn a_boundary_exactly_at_the_limit_fits_one_more_character_does_not() {
+        let ids = ids(&["AROA1:a1"]);
+        let doc = |n: usize| {
+            format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Action":"s3:GetObject","Resource":"x{}"}}]}}"#,
+                "y".repeat(n)
+            )
+        };
+        let base = boundary_document(Some(&doc(0)), &ids).unwrap().len();
+        let room = MANAGED_POLICY_MAX - base;
+        assert_eq!(
+            boundary_document(Some(&doc(room)), &ids).unwrap().len(),
+            MANAGED_POLICY_MAX
+        );
+        assert_eq!(
+            boundary_document(Some(&doc(room + 1)), &ids),
+            Err(BoundaryError::TooLarge(MANAGED_POLICY_MAX + 1))
+        );
+    }
+
+    #[test]
     fn a_sessions_deny_falls_back_inline_managed_boundary_then_nothing() {
         assert_eq!(fallback(Method::Inline), Some(Method::Managed));
         assert_eq!(fallback(Method::Managed), Some(Method::Boundary));

@@ -312,6 +312,26 @@ mod tests {
     }
 
     #[test]
+    fn sources_are_described_for_people() {
+        let user = Entity::from_arn("arn:aws:iam::1:user/eve", EntityKind::User).unwrap();
+        assert_eq!(Source::User(user).describe(), "user/eve");
+        assert_eq!(
+            Source::Session(session()).describe(),
+            "session `ci` of role/deployer"
+        );
+        assert_eq!(
+            Source::Federated {
+                kind: "SAML",
+                provider: "arn:aws:iam::1:saml-provider/Okta".into(),
+                subject: "alice".into()
+            }
+            .describe(),
+            "SAML `alice` of the provider arn:aws:iam::1:saml-provider/Okta"
+        );
+        assert_eq!(Source::Other("root".into()).describe(), "root");
+    }
+
+    #[test]
     fn the_window_is_around_the_sessions_start() {
         let record: CloudTrailRecord = serde_json::from_value(json!({
             "userIdentity": {"type": "AssumedRole", "sessionContext": {"attributes": {"creationDate": "2026-11-20T09:00:00Z"}}}
