@@ -90,10 +90,15 @@ impl Fixture {
             .await
             .expect("permission sets");
         // The sessions baseline (ROLE_MODE=session), as the Lambda's start takes it.
-        if warden_core::vouch::ensure_sessions_baseline(&aws, &self.config, &env)
-            .await
-            .expect("sessions baseline")
-            .is_some()
+        if warden_core::vouch::ensure_sessions_baseline(
+            &aws,
+            &self.config,
+            &env,
+            warden_core::vouch::PIPELINE_EVENTS_AT_START,
+        )
+        .await
+        .expect("sessions baseline")
+        .is_some()
         {
             let notices = self.account.notices(&self.inbox).await;
             assert_eq!(notices.len(), 1, "{notices:?}");

@@ -57,8 +57,13 @@ pub async fn init() -> Result<ExitCode, CliError> {
                 e.name, e.provenance, e.name
             );
         }
-        if let Some(pipelines) =
-            warden_core::vouch::ensure_sessions_baseline(&revoker, &config, &env).await?
+        if let Some(pipelines) = warden_core::vouch::ensure_sessions_baseline(
+            &revoker,
+            &config,
+            &env,
+            warden_core::vouch::PIPELINE_EVENTS_AT_INIT,
+        )
+        .await?
         {
             println!(
                 "Took the sessions baseline: {} role(s) whose sessions wrote IAM in the last {} days are trusted (their sessions exempt):",

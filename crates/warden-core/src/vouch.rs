@@ -58,9 +58,14 @@ pub async fn ensure_baseline<P: TrustLedger + Authorizations + Notifier>(
     Ok((set, true))
 }
 
-/// How many of CloudTrail's IAM events the sessions baseline reads at most (the newest):
-/// LookupEvents answers 50 per page, two pages a second.
-pub const PIPELINE_EVENTS_CAP: usize = 5_000;
+/// How many of CloudTrail's IAM events the sessions baseline reads at most (the newest)
+/// at a Lambda's start: LookupEvents answers 50 per page, two pages a second, so about
+/// ten seconds of the start.
+pub const PIPELINE_EVENTS_AT_START: usize = 1_000;
+
+/// The same, for `warden init`, which an operator runs with time to spare: run it before
+/// the stack's first start to read a busy account's whole week.
+pub const PIPELINE_EVENTS_AT_INIT: usize = 20_000;
 
 /// The sessions baseline (ROLE_MODE=session), once per account: the roles whose sessions
 /// wrote IAM in the last [`trust::PIPELINE_DAYS`] days are trusted (their sessions
@@ -72,6 +77,7 @@ pub async fn ensure_sessions_baseline<P: TrustLedger + crate::ports::Trail + Not
     port: &P,
     config: &Config,
     env: &Environment,
+    cap: usize,
 ) -> Result<Option<Vec<trust::TrustEntry>>, PortError> {
     if config.role_mode != crate::config::RoleMode::Session {
         return Ok(None);
@@ -84,8 +90,8 @@ pub async fn ensure_sessions_baseline<P: TrustLedger + crate::ports::Trail + Not
     }
     let now = Utc::now();
     let since = now - chrono::TimeDelta::days(i64::from(trust::PIPELINE_DAYS));
-    let records = port.iam_events_since(since, PIPELINE_EVENTS_CAP).await?;
-    let capped = records.len() >= PIPELINE_EVENTS_CAP;
+    let records = port.iam_events_since(since, cap).await?;
+    let capped = records.len() >= cap;
     let entries: Vec<trust::TrustEntry> = trust::pipelines(&records, env)
         .into_iter()
         // A role already trusted (tagged exempt at the baseline, vouched for) keeps its entry.

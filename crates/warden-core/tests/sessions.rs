@@ -758,7 +758,7 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
         account.in_trail(record);
     }
     let r = Revoker::new(account, config(&[]), env());
-    let taken = warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env())
+    let taken = warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env(), 100)
         .await
         .unwrap()
         .unwrap();
@@ -779,7 +779,7 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
     );
     // Once: a second start takes nothing, says nothing.
     assert!(
-        warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env())
+        warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env(), 100)
             .await
             .unwrap()
             .is_none()
@@ -789,7 +789,8 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
     assert!(warden_core::vouch::ensure_sessions_baseline(
         r.port(),
         &config(&[("ROLE_MODE", "alert")]),
-        &env()
+        &env(),
+        100
     )
     .await
     .unwrap()
@@ -1163,5 +1164,34 @@ async fn restore_of_one_session_puts_back_what_its_calls_made_and_not_another_se
     assert_eq!(
         sessions_denied(&r),
         BTreeSet::from(["AROAEXAMPLEROLEID01:s-b".to_owned()])
+    );
+}
+
+#[tokio::test]
+async fn a_sessions_baseline_that_read_only_the_newest_events_says_so() {
+    let account = traced_account();
+    for days in [1, 2, 3] {
+        account.in_trail(role_call(
+            "pipeline",
+            "AROAPIPE",
+            "CreateUser",
+            days,
+            serde_json::json!({}),
+        ));
+    }
+    let r = Revoker::new(account, config(&[]), env());
+    let taken = warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env(), 2)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        taken[0].provenance,
+        warden_core::trust::Provenance::Pipeline { writes: 2, .. }
+    ));
+    let notices = r.port().notices();
+    assert!(
+        notices[0].body.contains("the newest only"),
+        "{}",
+        notices[0].body
     );
 }

@@ -39,8 +39,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     // ROLE_MODE=session: the first start that stops role sessions trusts the roles whose
     // sessions wrote IAM in the week before (a pipeline is not locked out), and says so.
-    if let Some(pipelines) =
-        warden_core::vouch::ensure_sessions_baseline(&account, &config, &env).await?
+    if let Some(pipelines) = warden_core::vouch::ensure_sessions_baseline(
+        &account,
+        &config,
+        &env,
+        warden_core::vouch::PIPELINE_EVENTS_AT_START,
+    )
+    .await?
     {
         tracing::info!(pipelines = pipelines.len(), "sessions baseline taken");
     }
