@@ -39,15 +39,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     );
     // ROLE_MODE=session: the first start that stops role sessions trusts the roles whose
     // sessions wrote IAM in the week before (a pipeline is not locked out), and says so.
-    if let Some(pipelines) = warden_core::vouch::ensure_sessions_baseline(
+    // Never a reason not to start: CloudTrail's LookupEvents (two requests a second per
+    // account, which anyone may use up) failing leaves it for the next start, and says so.
+    match warden_core::vouch::ensure_sessions_baseline(
         &account,
         &config,
         &env,
         warden_core::vouch::PIPELINE_EVENTS_AT_START,
     )
-    .await?
+    .await
     {
-        tracing::info!(pipelines = pipelines.len(), "sessions baseline taken");
+        Ok(Some(pipelines)) => {
+            tracing::info!(pipelines = pipelines.len(), "sessions baseline taken")
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(
+            error = %e,
+            "the sessions baseline could not be taken: taken at the next start (or run `warden init`)"
+        ),
     }
     // ADMIN_PERMISSION_SETS: a set named for the first time has its Identity Center roles
     // recorded by unique id (a role made for it later needs `warden trust`).
