@@ -126,8 +126,11 @@ pub async fn ensure_sessions_baseline<P: TrustLedger + crate::ports::Trail + Not
 /// The key under which the trust ledger remembers that a permission set's roles were
 /// recorded (its `listed` map).
 fn permission_set_key(name: &str) -> String {
-    format!("permission-set/{name}")
+    format!("{PERMISSION_SET_MARK}{name}")
 }
+
+/// The prefix of a permission set's marker among the ledger's listed keys (never an ARN).
+const PERMISSION_SET_MARK: &str = "permission-set/";
 
 /// ADMIN_PERMISSION_SETS, recorded: the first start that names a permission set records
 /// the roles Identity Center made for it in the account, each by its unique id (only
@@ -332,8 +335,9 @@ pub async fn ensure_listed<P: TrustLedger + Directory>(
             )),
         }
     }
+    // Only EXEMPT_PRINCIPALS' own: a permission set's marker is ensure_permission_sets'.
     for arn in set.listed.keys() {
-        if !config.exempt_principals.contains(arn) {
+        if !config.exempt_principals.contains(arn) && !arn.starts_with(PERMISSION_SET_MARK) {
             changes.push(LedgerChange::Unlist(arn.clone()));
         }
     }

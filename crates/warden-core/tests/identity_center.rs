@@ -117,7 +117,12 @@ async fn an_admin_permission_sets_roles_are_recorded_when_first_configured_and_t
         recorded[0].unique_id.as_deref(),
         Some("AROAEXAMPLEROLEID01")
     );
-    // Once per set: the next start records nothing.
+    // Once per set: the next start records nothing, EXEMPT_PRINCIPALS' check in between
+    // (as each start runs it) keeping the set's marker.
+    let problems = warden_core::vouch::ensure_listed(r.port(), &env(), &cfg)
+        .await
+        .unwrap();
+    assert!(problems.is_empty());
     assert!(
         warden_core::vouch::ensure_permission_sets(r.port(), &cfg, &env())
             .await
@@ -143,6 +148,16 @@ async fn a_role_made_for_an_admin_set_later_is_not_trusted_until_an_operator_vou
             .is_empty()
     );
     r.port().lock().reserved_roles.insert(ROLE.into());
+    // The next start (EXEMPT_PRINCIPALS checked, the sets again) does not trust it either.
+    warden_core::vouch::ensure_listed(r.port(), &env(), &cfg)
+        .await
+        .unwrap();
+    assert!(
+        warden_core::vouch::ensure_permission_sets(r.port(), &cfg, &env())
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let out = r.batch().process(&sso_event(None), false).await.unwrap();
     assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
     assert!(out.reason.contains("warden trust --role"), "{}", out.reason);
