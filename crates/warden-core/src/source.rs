@@ -92,25 +92,60 @@ pub fn window(record: &CloudTrailRecord) -> Option<(DateTime<Utc>, DateTime<Utc>
     Some((at - slack, at + slack))
 }
 
-/// The call that issued `session`: an `AssumeRole*` call that succeeded and whose
-/// `assumedRoleUser.assumedRoleId` is the session's id, exactly.
+/// What the look-up found of the call that issued a session.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Issued<'a> {
+    One(&'a CloudTrailRecord),
+    None,
+    /// Several calls issued a session of that id (a session name is the caller's to
+    /// choose, and can be chosen twice) and its access key does not tell them apart:
+    /// none is acted on.
+    Ambiguous(usize),
+}
+
+/// The call that issued `session`: an `AssumeRole*` call that succeeded, whose
+/// `assumedRoleUser.assumedRoleId` is the session's id, and, when the session's record
+/// names its access key and the calls name theirs, whose `credentials.accessKeyId` is
+/// that key. A session name is anyone's to reuse: the key is what only that call gave.
 pub fn issuing<'a>(
     session: &Session,
+    access_key: Option<&str>,
     history: &'a [CloudTrailRecord],
-) -> Option<&'a CloudTrailRecord> {
+) -> Issued<'a> {
     let id = session.userid();
-    history.iter().find(|r| {
-        r.event_source.as_deref() == Some("sts.amazonaws.com")
-            && r.event_name
-                .as_deref()
-                .is_some_and(|n| ASSUME_CALLS.contains(&n))
-            && r.error_code.is_none()
-            && r.response_elements
-                .as_ref()
-                .and_then(|v| v.pointer("/assumedRoleUser/assumedRoleId"))
-                .and_then(Value::as_str)
-                == Some(id.as_str())
-    })
+    let element = |r: &CloudTrailRecord, path: &str| {
+        r.response_elements
+            .as_ref()
+            .and_then(|v| v.pointer(path))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let named: Vec<&CloudTrailRecord> = history
+        .iter()
+        .filter(|r| {
+            r.event_source.as_deref() == Some("sts.amazonaws.com")
+                && r.event_name
+                    .as_deref()
+                    .is_some_and(|n| ASSUME_CALLS.contains(&n))
+                && r.error_code.is_none()
+                && element(r, "/assumedRoleUser/assumedRoleId").as_deref() == Some(id.as_str())
+        })
+        .collect();
+    let keyed = named
+        .iter()
+        .any(|r| element(r, "/credentials/accessKeyId").is_some());
+    let found: Vec<&CloudTrailRecord> = match access_key {
+        Some(key) if keyed => named
+            .into_iter()
+            .filter(|r| element(r, "/credentials/accessKeyId").as_deref() == Some(key))
+            .collect(),
+        _ => named,
+    };
+    match found.as_slice() {
+        [] => Issued::None,
+        [one] => Issued::One(one),
+        many => Issued::Ambiguous(many.len()),
+    }
 }
 
 /// Who made the issuing call.
@@ -243,7 +278,9 @@ mod tests {
             assume(user("failed"), "AROA1:ci", Some("AccessDenied")),
             assume(user("eve"), "AROA1:ci", None),
         ];
-        let found = issuing(&session(), &history).unwrap();
+        let Issued::One(found) = issuing(&session(), None, &history) else {
+            panic!("not found")
+        };
         assert_eq!(
             source_of(found),
             Source::User(Entity {
@@ -254,21 +291,50 @@ mod tests {
                 id: Some("AIDA1".into()),
             })
         );
-        assert!(issuing(&session(), &history[..2]).is_none());
+        assert_eq!(issuing(&session(), None, &history[..2]), Issued::None);
         // A record CloudTrail left fields out of (no responseElements, no source): never
         // taken for the issuing call.
         let mut bare = assume(user("eve"), "AROA1:ci", None);
         bare.response_elements = None;
-        assert!(issuing(&session(), &[bare.clone()]).is_none());
+        assert_eq!(issuing(&session(), None, &[bare.clone()]), Issued::None);
         bare.response_elements = Some(json!({"assumedRoleUser": {"assumedRoleId": "AROA1:ci"}}));
         bare.event_source = None;
-        assert!(issuing(&session(), &[bare]).is_none());
+        assert_eq!(issuing(&session(), None, &[bare]), Issued::None);
         // A prefix or another role's session of the same name is not it.
         let near = vec![
             assume(user("x"), "AROA1:c", None),
             assume(user("y"), "AROA2:ci", None),
         ];
-        assert!(issuing(&session(), &near).is_none());
+        assert_eq!(issuing(&session(), None, &near), Issued::None);
+    }
+
+    #[test]
+    fn a_session_name_chosen_twice_is_told_apart_by_its_access_key_or_never_guessed() {
+        let keyed = |caller: &str, key: &str| {
+            let mut r = assume(user(caller), "AROA1:ci", None);
+            r.response_elements = Some(json!({"assumedRoleUser": {"assumedRoleId": "AROA1:ci"},
+                "credentials": {"accessKeyId": key}}));
+            r
+        };
+        let history = vec![keyed("victim", "ASIAVICTIM"), keyed("eve", "ASIAEVE")];
+        let Issued::One(found) = issuing(&session(), Some("ASIAEVE"), &history) else {
+            panic!("not told apart")
+        };
+        assert!(matches!(source_of(found), Source::User(u) if u.name == "eve"));
+        // Neither key: not found; without a key to tell them: ambiguous, none acted on.
+        assert_eq!(
+            issuing(&session(), Some("ASIAOTHER"), &history),
+            Issued::None
+        );
+        assert_eq!(issuing(&session(), None, &history), Issued::Ambiguous(2));
+        let unkeyed = vec![
+            assume(user("victim"), "AROA1:ci", None),
+            assume(user("eve"), "AROA1:ci", None),
+        ];
+        assert_eq!(
+            issuing(&session(), Some("ASIAEVE"), &unkeyed),
+            Issued::Ambiguous(2)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::event::{CloudTrailRecord, Event};
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::Target;
 use crate::session::Session;
-use crate::source::{self, Source, ASSUME_CALLS, MAX_HOPS, NO_ASSUME_POLICY};
+use crate::source::{self, Issued, Source, ASSUME_CALLS, MAX_HOPS, NO_ASSUME_POLICY};
 use crate::trust::LOOKUP_RETRY;
 
 use super::state::{Invocation, Outcome};
@@ -234,9 +234,14 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Err(e) => return Err(e.into()),
             }
         }
-        let Some(issuing) = source::issuing(&session, &history).cloned() else {
+        let key = record
+            .user_identity
+            .as_ref()
+            .and_then(|u| u.access_key_id.as_deref());
+        let Issued::One(issuing) = source::issuing(&session, key, &history) else {
             return Ok(());
         };
+        let issuing = issuing.clone();
         r.traced
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -311,9 +316,17 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(match source::issuing(session, &history) {
-            Some(found) => Issuing::Found(Box::new(found.clone())),
-            None => self.not_yet(
+        let key = record
+            .user_identity
+            .as_ref()
+            .and_then(|u| u.access_key_id.as_deref());
+        Ok(match source::issuing(session, key, &history) {
+            Issued::One(found) => Issuing::Found(Box::new(found.clone())),
+            Issued::Ambiguous(n) => Issuing::Missing(format!(
+                "{n} AssumeRole calls issued a session named `{}` of {} around its start, and its access key does not tell them apart: none is taken for its source",
+                session.name, session.role
+            )),
+            Issued::None => self.not_yet(
                 event,
                 format!(
                     "no AssumeRole call issued it between {} and {} in this region's CloudTrail: older than CloudTrail's 90 days, made through another region's STS endpoint, or from another account",
