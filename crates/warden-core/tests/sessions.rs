@@ -1195,3 +1195,27 @@ async fn a_sessions_baseline_that_read_only_the_newest_events_says_so() {
         notices[0].body
     );
 }
+
+#[tokio::test]
+async fn with_every_home_of_the_sessions_deny_full_the_whole_role_is_denied_not_none_of_it() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    // The inline room, then the account's policies (no managed policy, no boundary).
+    r.port()
+        .fail("put_inline_policy", limit("PutRolePolicy"), 1);
+    r.port()
+        .fail("put_boundary_policy", limit("CreatePolicy"), 2);
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert!(
+        out.reason.contains("whole of role/deployer"),
+        "{}",
+        out.reason
+    );
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert!(role.attached_policies.contains(DENY), "{role:?}");
+    assert_eq!(revocations(&r).len(), 1);
+}

@@ -42,13 +42,23 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         event: &Event,
         verdict: &mut Verdict,
     ) -> Result<Option<(RevocationRecord, String)>, PortError> {
-        let r = self.revoker;
         let Some(revocation) = verdict.revocation.clone() else {
             return Ok(None);
         };
         if let Some(id) = &revocation.session {
             return self.revoke_session(event, verdict, &revocation, id).await;
         }
+        self.revoke_principal(event, verdict, &revocation).await
+    }
+
+    /// The deny on the principal itself (a user, or a whole role).
+    pub(super) async fn revoke_principal(
+        &mut self,
+        event: &Event,
+        verdict: &mut Verdict,
+        revocation: &crate::decision::Revocation,
+    ) -> Result<Option<(RevocationRecord, String)>, PortError> {
+        let r = self.revoker;
         let target = revocation.target.clone();
         let account = r.env.account_id.clone();
         // Read again if an action of the tool (an escalation undone) made them stale:

@@ -134,12 +134,21 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Ok(previous) => break previous,
                 Err(PortError::LimitExceeded { message, .. }) => {
                     let Some(next) = session::fallback(method) else {
-                        return Err(PortError::Failed {
-                            operation: "revoke",
-                            message: format!(
-                                "every home of the deny of session `{id}` on {role} was refused: {message}"
-                            ),
-                        });
+                        // Every home full (a caller can fill them, a session at a time):
+                        // the whole role is denied IAM rather than none of it.
+                        warn!(role = %role.arn, session = id, %message, "no room for the sessions deny: the whole role is denied");
+                        verdict.reason = format!(
+                            "{}; no home of the sessions deny had room ({message}): the whole of {role} is denied IAM instead, its other sessions too, until `warden restore --role {}`",
+                            verdict.reason, role.name
+                        );
+                        let whole = Revocation {
+                            session: None,
+                            method: Method::Managed,
+                            resume: false,
+                            ..revocation.clone()
+                        };
+                        verdict.revocation = Some(whole.clone());
+                        return self.revoke_principal(event, verdict, &whole).await;
                     };
                     warn!(role = %role.arn, session = id, from = method.as_str(), to = next.as_str(), %message, "quota reached: falling back");
                     verdict.reason = format!(
