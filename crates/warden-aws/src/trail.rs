@@ -24,16 +24,17 @@ impl Trail for AwsAccount {
         .await
     }
 
-    async fn iam_events_since(
+    async fn iam_events_between(
         &self,
         since: DateTime<Utc>,
+        until: DateTime<Utc>,
         cap: usize,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
         self.records(
             LookupAttributeKey::EventSource,
             "iam.amazonaws.com",
             Some(since),
-            None,
+            Some(until),
             Some(cap),
         )
         .await

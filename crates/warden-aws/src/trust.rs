@@ -31,6 +31,9 @@ const ADMIN_GROUP_ID: &str = "admin_group_id";
 /// The trust item's attribute that records when the sessions baseline was taken.
 const SESSIONS_BASELINE: &str = "sessions_baseline_at";
 
+/// The trust item's attribute that records when the tool first set out to stop sessions.
+const SESSIONS_STARTED: &str = "sessions_started_at";
+
 fn trust_key(account: &str) -> String {
     format!("trust#{account}")
 }
@@ -108,8 +111,13 @@ impl TrustLedger for AwsAccount {
             Some(AttributeValue::S(at)) => Some(at.clone()),
             _ => None,
         };
+        let sessions_started = match item.get(SESSIONS_STARTED) {
+            Some(AttributeValue::S(at)) => Some(at.clone()),
+            _ => None,
+        };
         Ok(Some(TrustSet {
             sessions_baseline,
+            sessions_started,
             account: account.to_owned(),
             entries: json_map::<TrustEntry>(&item, "entries", "GetItem")?
                 .into_iter()
@@ -200,6 +208,12 @@ impl TrustLedger for AwsAccount {
                 LedgerChange::SessionsBaseline(at) => {
                     request = request
                         .expression_attribute_names(format!("#n{n}"), SESSIONS_BASELINE)
+                        .expression_attribute_values(format!(":v{n}"), s(at.clone()));
+                    sets.push(format!("#n{n} = if_not_exists(#n{n}, :v{n})"));
+                }
+                LedgerChange::SessionsStarted(at) => {
+                    request = request
+                        .expression_attribute_names(format!("#n{n}"), SESSIONS_STARTED)
                         .expression_attribute_values(format!(":v{n}"), s(at.clone()));
                     sets.push(format!("#n{n} = if_not_exists(#n{n}, :v{n})"));
                 }

@@ -398,11 +398,13 @@ pub trait Trail: Send + Sync {
         to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
 
-    /// IAM's events (`iam.amazonaws.com`) since `since`, newest first, at most `cap` of
-    /// them: whose sessions wrote IAM before the tool started (the sessions baseline).
-    fn iam_events_since(
+    /// IAM's events (`iam.amazonaws.com`) from `since` to `until`, newest first, at most
+    /// `cap` of them: whose sessions wrote IAM before the tool started stopping sessions
+    /// (the sessions baseline).
+    fn iam_events_between(
         &self,
         since: DateTime<Utc>,
+        until: DateTime<Utc>,
         cap: usize,
     ) -> impl Future<Output = Result<Vec<CloudTrailRecord>, PortError>> + Send;
 

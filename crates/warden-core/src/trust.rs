@@ -159,6 +159,10 @@ pub struct TrustSet {
     /// When the sessions baseline was taken (the roles whose sessions wrote IAM before):
     /// once per account, on the first start that stops role sessions.
     pub sessions_baseline: Option<String>,
+    /// When the tool first set out to stop role sessions (the first attempt at the
+    /// sessions baseline): only IAM writes made before it count for the baseline, so a
+    /// write made since (an attacker's, revoked) never makes its role trusted.
+    pub sessions_started: Option<String>,
 }
 
 impl TrustSet {
@@ -215,6 +219,9 @@ impl TrustSet {
             LedgerChange::SessionsBaseline(at) => {
                 self.sessions_baseline.get_or_insert_with(|| at.clone());
             }
+            LedgerChange::SessionsStarted(at) => {
+                self.sessions_started.get_or_insert_with(|| at.clone());
+            }
         }
     }
 }
@@ -236,6 +243,8 @@ pub enum LedgerChange {
     AdminGroup(String),
     /// Records when the sessions baseline was taken, unless it was (the first stands).
     SessionsBaseline(String),
+    /// Records when the tool first set out to stop role sessions (the first stands).
+    SessionsStarted(String),
 }
 
 /// How far back the sessions baseline looks for roles whose sessions wrote IAM.

@@ -89,8 +89,26 @@ pub async fn ensure_sessions_baseline<P: TrustLedger + crate::ports::Trail + Not
         return Ok(None);
     }
     let now = Utc::now();
-    let since = now - chrono::TimeDelta::days(i64::from(trust::PIPELINE_DAYS));
-    let records = port.iam_events_since(since, cap).await?;
+    // Only what was written before the tool first set out to stop sessions counts: a
+    // write since (the baseline failed at a start, and an attacker's session wrote IAM
+    // before the next) never makes its role trusted.
+    let started = match set
+        .sessions_started
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    {
+        Some(t) => t.with_timezone(&Utc),
+        None => {
+            port.change_trust(
+                &env.account_id,
+                &[LedgerChange::SessionsStarted(now.to_rfc3339())],
+            )
+            .await?;
+            now
+        }
+    };
+    let since = started - chrono::TimeDelta::days(i64::from(trust::PIPELINE_DAYS));
+    let records = port.iam_events_between(since, started, cap).await?;
     let capped = records.len() >= cap;
     let entries: Vec<trust::TrustEntry> = trust::pipelines(&records, env)
         .into_iter()

@@ -1219,3 +1219,48 @@ async fn with_every_home_of_the_sessions_deny_full_the_whole_role_is_denied_not_
     assert!(role.attached_policies.contains(DENY), "{role:?}");
     assert_eq!(revocations(&r).len(), 1);
 }
+
+#[tokio::test]
+async fn a_write_made_after_a_failed_baseline_never_makes_its_role_a_pipeline() {
+    let account = traced_account();
+    account.in_trail(role_call(
+        "pipeline",
+        "AROAPIPE",
+        "CreateUser",
+        2,
+        serde_json::json!({}),
+    ));
+    let r = Revoker::new(account, config(&[]), env());
+    // The first start's look-up is not answered (LookupEvents is anyone's to use up).
+    r.port().fail(
+        "iam_events_between",
+        PortError::Transient {
+            operation: "LookupEvents",
+            message: "ThrottlingException".into(),
+        },
+        1,
+    );
+    assert!(
+        warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env(), 100)
+            .await
+            .is_err()
+    );
+    // Meanwhile an attacker's session of `mallets` writes IAM (revoked, but successful).
+    let later = chrono::Utc::now() + chrono::TimeDelta::seconds(5);
+    let mut write = role_call(
+        "mallets",
+        "AROAMALLETS",
+        "CreateUser",
+        0,
+        serde_json::json!({}),
+    );
+    write.event_time = Some(later.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    r.port().in_trail(write);
+    // The next start takes the baseline: the pipeline, never the attacker's role.
+    let taken = warden_core::vouch::ensure_sessions_baseline(r.port(), &config(&[]), &env(), 100)
+        .await
+        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = taken.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names, ["pipeline"]);
+}

@@ -32,12 +32,13 @@ impl MemoryAccount {
 }
 
 impl Trail for MemoryAccount {
-    async fn iam_events_since(
+    async fn iam_events_between(
         &self,
         since: DateTime<Utc>,
+        until: DateTime<Utc>,
         cap: usize,
     ) -> Result<Vec<CloudTrailRecord>, PortError> {
-        let s = self.enter("iam_events_since")?;
+        let s = self.enter("iam_events_between")?;
         let mut found: Vec<CloudTrailRecord> = s
             .trail
             .iter()
@@ -46,7 +47,7 @@ impl Trail for MemoryAccount {
                 r.event_time
                     .as_deref()
                     .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .is_some_and(|t| t >= since)
+                    .is_some_and(|t| t >= since && t <= until)
             })
             .cloned()
             .collect();
