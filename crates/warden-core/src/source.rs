@@ -176,6 +176,12 @@ pub fn source_of(issuing: &CloudTrailRecord) -> Source {
             Ok(session) => Source::Session(session),
             Err(why) => Source::Other(format!("a role session not named exactly ({why})")),
         },
+        // An Identity Center user: named, with the Deny that stops it.
+        Principal::IdentityCenterRole { role, .. } => Source::Other(format!(
+            "an Identity Center session of `{}`; {}",
+            role.name,
+            crate::identity_center::remedy(issuing, &role.name)
+        )),
         other => Source::Other(other.display()),
     }
 }
@@ -363,6 +369,16 @@ mod tests {
             Source::Other(_)
         ));
         assert_eq!(exclusion(&Source::Other("x".into())), None);
+        // An Identity Center user who chained into the role: named, with its remedy.
+        let sso = json!({"type": "AssumedRole", "principalId": "AROASSO:jane@example.com",
+            "arn": "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_ab12/jane@example.com",
+            "accountId": "123456789012",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROASSO", "accountId": "123456789012",
+                "arn": "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Dev_ab12"}}});
+        let Source::Other(said) = source_of(&assume(sso, "AROA1:ci", None)) else {
+            panic!("not named")
+        };
+        assert!(said.contains("*:jane@example.com"), "{said}");
     }
 
     #[test]

@@ -1264,3 +1264,71 @@ async fn a_write_made_after_a_failed_baseline_never_makes_its_role_a_pipeline() 
     let names: Vec<&str> = taken.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["pipeline"]);
 }
+
+#[tokio::test]
+async fn restore_of_one_of_two_sessions_from_one_source_keeps_it_from_assuming_the_role() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.port()
+        .in_trail(assume(iam_user("eve"), "gh-actions-1234", "AssumeRole"));
+    r.port()
+        .in_trail(assume(iam_user("eve"), "second", "AssumeRole"));
+    r.batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    r.batch()
+        .process(&session_event("second", "e-second"), false)
+        .await
+        .unwrap();
+    let key = (
+        "user/eve".to_owned(),
+        warden_core::source::NO_ASSUME_POLICY.to_owned(),
+    );
+    restore_session(r.port(), &config(&[]), &env(), &role_target(), "second")
+        .await
+        .unwrap();
+    assert!(
+        r.port().lock().inline_documents.contains_key(&key),
+        "eve's other session is still denied: she stays kept from deployer"
+    );
+    restore_session(
+        r.port(),
+        &config(&[]),
+        &env(),
+        &role_target(),
+        "gh-actions-1234",
+    )
+    .await
+    .unwrap();
+    assert!(!r.port().lock().inline_documents.contains_key(&key));
+}
+
+#[tokio::test]
+async fn a_trusted_roles_session_chained_from_another_roles_session_is_said_not_stopped() {
+    let account = traced_account();
+    account
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "deployer".into()))
+        .unwrap()
+        .tags
+        .insert("iam-warden:exempt".into(), "true".into());
+    let account = account.with_baseline();
+    let gha = serde_json::json!({"type": "AssumedRole", "principalId": "AROAJUMP:GitHubActions",
+        "arn": "arn:aws:sts::123456789012:assumed-role/jump/GitHubActions", "accountId": "123456789012",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROAJUMP",
+            "arn": "arn:aws:iam::123456789012:role/jump", "accountId": "123456789012", "userName": "jump"},
+            "attributes": {"creationDate": "2026-11-20T08:58:00Z"}}});
+    account.in_trail(assume(gha, "gh-actions-1234", "AssumeRole"));
+    let r = Revoker::new(account, config(&[]), env());
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Exempt);
+    assert!(r.port().lock().revocations.is_empty(), "nobody stopped");
+    let said = source_notices(&r);
+    assert_eq!(said.len(), 1);
+    assert!(said[0].body.contains("not stopped"), "{}", said[0].body);
+}

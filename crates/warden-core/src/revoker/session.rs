@@ -293,9 +293,24 @@ pub(crate) async fn lift_sessions<P: RevokerPorts>(
             records.push((id.clone(), record));
         }
     }
-    // The sources' deny of assuming the role again.
+    // The sources' deny of assuming the role again, unless a session of the role that
+    // stays denied came from the same source.
+    let mut still = BTreeSet::new();
+    for other in homes
+        .iter()
+        .flat_map(|(_, ids)| ids)
+        .filter(|id| !lifting.contains(*id))
+    {
+        if let Some(user) = port
+            .revocation(account, other)
+            .await?
+            .and_then(|r| r.source_user)
+        {
+            still.insert(user);
+        }
+    }
     for (_, record) in &records {
-        if let Some(user) = &record.source_user {
+        if let Some(user) = record.source_user.as_ref().filter(|u| !still.contains(*u)) {
             let user = Target {
                 kind: EntityKind::User,
                 name: user.clone(),

@@ -153,7 +153,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                             source::exclusion(&source).unwrap_or_default()
                         ),
                         Source::Other(_) => {
-                            format!("{made_by}: outside this account, never acted on")
+                            format!("{made_by}: not a principal of this account iam-warden can stop, never acted on")
                         }
                     }
                 }
@@ -247,7 +247,29 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone());
         let source = source::source_of(&issuing);
-        if !matches!(source, Source::User(_) | Source::Session(_)) {
+        // A role session that chained into the trusted role is most often a pipeline's
+        // (an OIDC role assuming its deploy role, under a constant session name): said,
+        // never stopped. An IAM user's long-lived key is stopped.
+        if let Source::Session(from) = &source {
+            let said = format!(
+                "{} ({} `{}`) was given session `{}` of the trusted {}: not stopped (a chain of roles is most often a pipeline's). If {} should not reach {}, trust it or narrow {}'s trust policy",
+                source.describe(),
+                issuing.event_name.as_deref().unwrap_or("?"),
+                issuing.event_id.as_deref().unwrap_or("?"),
+                session.name,
+                session.role,
+                from.role,
+                session.role,
+                session.role
+            );
+            let event_id = record.event_id.clone().unwrap_or_default();
+            r.send_once(&[(format!("source/{id}"), event_id.clone())], || {
+                crate::notice::for_source(&session.role, &session.name, &said, &event_id, &r.env)
+            })
+            .await?;
+            return Ok(());
+        }
+        if !matches!(source, Source::User(_)) {
             return Ok(());
         }
         let made = Event::CloudTrail {
