@@ -1962,6 +1962,13 @@ async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
         .unwrap()
         .contains("warden restore --role deployer --session ")));
 
+    // The ledger holds the same two ids (IAM's copy is anyone's to edit who may write
+    // the role's policies).
+    let held = warden_core::ports::Revocations::denied_sessions(r.port(), &f.account.id, &role_id)
+        .await
+        .unwrap();
+    assert_eq!(held.len(), 2, "{held:?}");
+
     // Delivered again: already revoked, no notice.
     let out = handle_batch(&r, r.port(), f.batch(&bodies)).await;
     assert!(out.batch_item_failures.is_empty());
@@ -2034,6 +2041,18 @@ async fn a_session_is_denied_alone_by_its_aws_userid_and_restored_alone() {
         .filter_map(|p| p.policy_arn)
         .collect();
     assert_eq!(attached, [managed]);
+    let held = warden_core::ports::Revocations::denied_sessions(r.port(), &f.account.id, &role_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        held,
+        [
+            format!("{role_id}:alice@example.com"),
+            format!("{role_id}:third")
+        ]
+        .into_iter()
+        .collect()
+    );
     let notices = of_kind(f.account.notices(&f.inbox).await, "revoked");
     assert_eq!(notices.len(), 1);
     assert!(notices[0]["Message"]

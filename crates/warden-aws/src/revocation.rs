@@ -19,6 +19,12 @@ fn key(account: &str, key: &str) -> String {
     format!("revocation#{account}#{key}")
 }
 
+/// The ledger item of a role's revoked sessions: `sessions#<account>#<role unique id>`,
+/// their ids in the string set `ids` (added and removed atomically).
+fn sessions_key(account: &str, role_id: &str) -> String {
+    format!("sessions#{account}#{role_id}")
+}
+
 fn from_item(
     item: &std::collections::HashMap<String, AttributeValue>,
 ) -> Result<RevocationRecord, PortError> {
@@ -99,6 +105,48 @@ impl Revocations for AwsAccount {
             .await
             .map(|_| ())
             .map_err(|e| classify("DeleteItem", e))
+    }
+
+    async fn denied_sessions(
+        &self,
+        account: &str,
+        role_id: &str,
+    ) -> Result<std::collections::BTreeSet<String>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let out = ddb
+            .get_item()
+            .table_name(table)
+            .key(KEY, s(sessions_key(account, role_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", e))?;
+        Ok(match out.item.as_ref().and_then(|i| i.get("ids")) {
+            Some(AttributeValue::Ss(ids)) => ids.iter().cloned().collect(),
+            _ => std::collections::BTreeSet::new(),
+        })
+    }
+
+    async fn change_denied_sessions(
+        &self,
+        account: &str,
+        role_id: &str,
+        ids: &std::collections::BTreeSet<String>,
+        add: bool,
+    ) -> Result<(), PortError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (ddb, table) = self.ledger()?;
+        ddb.update_item()
+            .table_name(table)
+            .key(KEY, s(sessions_key(account, role_id)))
+            .update_expression(if add { "ADD ids :i" } else { "DELETE ids :i" })
+            .expression_attribute_values(":i", AttributeValue::Ss(ids.iter().cloned().collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem", e))
     }
 
     async fn set_source(

@@ -146,6 +146,22 @@ pub trait Revocations: Send + Sync {
         account: &str,
         key: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+    /// The revoked sessions of the role `role_id` (their `aws:userid`s): the ledger's, the
+    /// source of truth for the role's sessions deny (IAM's copy may be edited by anyone
+    /// who may write the role's policies).
+    fn denied_sessions(
+        &self,
+        account: &str,
+        role_id: &str,
+    ) -> impl Future<Output = Result<std::collections::BTreeSet<String>, PortError>> + Send;
+    /// Adds (`true`) or removes (`false`) session ids of a role, atomically.
+    fn change_denied_sessions(
+        &self,
+        account: &str,
+        role_id: &str,
+        ids: &std::collections::BTreeSet<String>,
+        add: bool,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Records a session's settled source (and the user denied assuming its role again).
     fn set_source(
         &self,

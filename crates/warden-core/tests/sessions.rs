@@ -1332,3 +1332,52 @@ async fn a_trusted_roles_session_chained_from_another_roles_session_is_said_not_
     assert_eq!(said.len(), 1);
     assert!(said[0].body.contains("not stopped"), "{}", said[0].body);
 }
+
+#[tokio::test]
+async fn a_sessions_deny_removed_by_someone_is_put_back_whole_from_the_ledger_and_said() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    r.batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    r.batch()
+        .process(&session_event("second", "e-second"), false)
+        .await
+        .unwrap();
+    // Another session of the role deletes the tool's policy (its own call is revoked in
+    // turn): every session the policy held has IAM back, for now.
+    {
+        let mut s = r.port().lock();
+        s.inline_documents
+            .remove(&("role/deployer".into(), SESSIONS_POLICY.into()));
+        s.principals
+            .get_mut(&(EntityKind::Role, "deployer".into()))
+            .unwrap()
+            .inline_policies
+            .remove(SESSIONS_POLICY);
+    }
+    let tampering_before = r
+        .port()
+        .notices()
+        .iter()
+        .filter(|n| n.attributes.get("decision").map(String::as_str) == Some("tampering"))
+        .count();
+    let mut again = event("06-assumed-role.json");
+    if let Event::CloudTrail { record, .. } = &mut again {
+        record.event_id = Some("after-the-delete".into());
+    }
+    let out = r.batch().process(&again, false).await.unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    // Both sessions denied again: the ledger, not IAM's copy, said which.
+    assert_eq!(
+        sessions_denied(&r),
+        BTreeSet::from([FIRST.to_owned(), "AROAEXAMPLEROLEID01:second".to_owned()])
+    );
+    let tampering = r
+        .port()
+        .notices()
+        .iter()
+        .filter(|n| n.attributes.get("decision").map(String::as_str) == Some("tampering"))
+        .count();
+    assert_eq!(tampering, tampering_before + 1);
+}

@@ -127,9 +127,31 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 return Ok(Some((record, id.to_owned())));
             }
         }
+        // The ledger first: it, not IAM's copy (anyone who may write the role's policies
+        // can edit that), says which sessions the role's deny holds.
+        r.port
+            .change_denied_sessions(&account, role_id, &BTreeSet::from([id.to_owned()]), true)
+            .await?;
+        // Revoked before, its deny gone since: put back with every session the ledger
+        // holds, and said (the revocation's own notice went out the first time).
+        let before = r.port.revocation(&account, id).await?;
+        let repair = before.is_some();
+        if let Some(before) = before {
+            let what = format!(
+                "the deny of IAM to session `{id}` of {role} (revoked for event `{}`) was no longer in place: the role's sessions deny was removed or edited since; put back with every session of the role the ledger holds",
+                before.event_id
+            );
+            let event_id = event.event_id().unwrap_or("unknown").to_owned();
+            r.send_once(&[(format!("sessions-deny/{id}"), event_id)], || {
+                crate::notice::for_tampering(None, &what, &r.env)
+            })
+            .await?;
+        }
         let mut method = Method::Inline;
         let previous_boundary = loop {
-            let result = self.deny_session(&role, role_id, id, method, &facts).await;
+            let result = self
+                .deny_session(&role, role_id, id, method, &facts, repair)
+                .await;
             match result {
                 Ok(previous) => break previous,
                 Err(PortError::LimitExceeded { message, .. }) => {
@@ -197,12 +219,28 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         id: &str,
         method: Method,
         facts: &Facts,
+        repair: bool,
     ) -> Result<Option<String>, PortError> {
         let r = self.revoker;
         let account = &r.env.account_id;
         let current = facts.boundary.as_deref();
         let mut ids = held(&r.port, account, role, role_id, method, current).await?;
         ids.insert(id.to_owned());
+        // A deny found gone or edited: every session of the role the ledger holds (only
+        // this role's exact ids), not IAM's copy.
+        if repair {
+            let prefix = format!("{role_id}:");
+            ids.extend(
+                r.port
+                    .denied_sessions(account, role_id)
+                    .await?
+                    .into_iter()
+                    .filter(|i| {
+                        i.strip_prefix(&prefix)
+                            .is_some_and(session::is_session_name)
+                    }),
+            );
+        }
         match method {
             Method::Inline => {
                 r.port
@@ -283,10 +321,17 @@ pub(crate) async fn lift_sessions<P: RevokerPorts>(
             held(port, account, role, role_id, method, boundary).await?,
         ));
     }
+    let ledger = port.denied_sessions(account, role_id).await?;
     let lifting: BTreeSet<String> = match name {
         Some(n) => BTreeSet::from([format!("{role_id}:{n}")]),
-        None => homes.iter().flat_map(|(_, ids)| ids.clone()).collect(),
+        None => homes
+            .iter()
+            .flat_map(|(_, ids)| ids.clone())
+            .chain(ledger.iter().cloned())
+            .collect(),
     };
+    port.change_denied_sessions(account, role_id, &lifting, false)
+        .await?;
     let mut records = Vec::new();
     for id in &lifting {
         if let Some(record) = port.revocation(account, id).await? {

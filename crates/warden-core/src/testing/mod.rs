@@ -95,6 +95,8 @@ pub struct State {
     pub made: BTreeMap<crate::minted::Credential, chrono::DateTime<chrono::Utc>>,
     /// Groups' unique ids, by name (those the tests set).
     pub group_ids: BTreeMap<String, String>,
+    /// The ledger's revoked sessions, by role unique id.
+    pub denied_sessions: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// Roles at Identity Center's path (`/aws-reserved/sso.amazonaws.com/`), by name.
     pub reserved_roles: std::collections::BTreeSet<String>,
     /// Notices being sent, by (caller, event id): when they were claimed.

@@ -44,6 +44,34 @@ impl crate::ports::Revocations for MemoryAccount {
         Ok(())
     }
 
+    async fn denied_sessions(
+        &self,
+        _account: &str,
+        role_id: &str,
+    ) -> Result<std::collections::BTreeSet<String>, PortError> {
+        let s = self.enter("denied_sessions")?;
+        Ok(s.denied_sessions.get(role_id).cloned().unwrap_or_default())
+    }
+
+    async fn change_denied_sessions(
+        &self,
+        _account: &str,
+        role_id: &str,
+        ids: &std::collections::BTreeSet<String>,
+        add: bool,
+    ) -> Result<(), PortError> {
+        let mut s = self.enter("change_denied_sessions")?;
+        let set = s.denied_sessions.entry(role_id.to_owned()).or_default();
+        for id in ids {
+            if add {
+                set.insert(id.clone());
+            } else {
+                set.remove(id);
+            }
+        }
+        Ok(())
+    }
+
     async fn set_source(
         &self,
         _account: &str,
