@@ -149,6 +149,55 @@ impl Revocations for AwsAccount {
             .map_err(|e| classify("UpdateItem", e))
     }
 
+    async fn session_boundary(
+        &self,
+        account: &str,
+        role_id: &str,
+    ) -> Result<Option<Option<String>>, PortError> {
+        let (ddb, table) = self.ledger()?;
+        let out = ddb
+            .get_item()
+            .table_name(table)
+            .key(KEY, s(sessions_key(account, role_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| classify("GetItem", e))?;
+        // `previous_boundary` is the ARN, or the empty string for none.
+        Ok(
+            match out.item.as_ref().and_then(|i| i.get("previous_boundary")) {
+                Some(AttributeValue::S(arn)) if arn.is_empty() => Some(None),
+                Some(AttributeValue::S(arn)) => Some(Some(arn.clone())),
+                _ => None,
+            },
+        )
+    }
+
+    async fn keep_session_boundary(
+        &self,
+        account: &str,
+        role_id: &str,
+        previous: Option<Option<&str>>,
+    ) -> Result<(), PortError> {
+        let (ddb, table) = self.ledger()?;
+        let request = ddb
+            .update_item()
+            .table_name(table)
+            .key(KEY, s(sessions_key(account, role_id)))
+            .expression_attribute_names("#b", "previous_boundary");
+        let request = match previous {
+            Some(p) => request
+                .update_expression("SET #b = if_not_exists(#b, :b)")
+                .expression_attribute_values(":b", s(p.unwrap_or_default())),
+            None => request.update_expression("REMOVE #b"),
+        };
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("UpdateItem", e))
+    }
+
     async fn set_source(
         &self,
         account: &str,

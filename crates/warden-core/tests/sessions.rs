@@ -1381,3 +1381,64 @@ async fn a_sessions_deny_removed_by_someone_is_put_back_whole_from_the_ledger_an
         .count();
     assert_eq!(tampering, tampering_before + 1);
 }
+
+#[tokio::test]
+async fn a_failure_after_the_boundary_never_loses_the_roles_own_boundary() {
+    let r = Revoker::new(traced_account(), config(&[]), env());
+    let old = "arn:aws:iam::123456789012:policy/team-boundary";
+    r.port().lock().boundaries.insert(
+        old.into(),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+    );
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::Role, "deployer".into()))
+        .unwrap()
+        .boundary = Some(old.into());
+    // Every policy home full: the boundary; then the record is not written (throttled).
+    r.port()
+        .fail("put_inline_policy", limit("PutRolePolicy"), 1);
+    r.port().fail("attach_policy", limit("AttachRolePolicy"), 1);
+    r.port().fail(
+        "record_revocation",
+        PortError::Transient {
+            operation: "PutItem",
+            message: "ProvisionedThroughputExceededException".into(),
+        },
+        1,
+    );
+    assert!(r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .is_err());
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert!(role
+        .boundary
+        .as_deref()
+        .unwrap()
+        .contains("iam-warden-boundary"));
+    // The retry (the message again) finds the tool's boundary in place: the role's own is
+    // still known, from the ledger.
+    r.port()
+        .fail("put_inline_policy", limit("PutRolePolicy"), 1);
+    r.port().fail("attach_policy", limit("AttachRolePolicy"), 1);
+    let out = r
+        .batch()
+        .process(&event("06-assumed-role.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    assert_eq!(
+        r.port().lock().revocations[FIRST]
+            .previous_boundary
+            .as_deref(),
+        Some(old)
+    );
+    restore(r.port(), &config(&[]), &env(), &role_target(), false)
+        .await
+        .unwrap();
+    let role = r.port().facts_of(EntityKind::Role, "deployer").unwrap();
+    assert_eq!(role.boundary.as_deref(), Some(old));
+}

@@ -269,10 +269,18 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                         ),
                     }
                 })?;
-                // The boundary the tool found: the role's own, or (the tool's already)
-                // the one an earlier session's record keeps.
-                let previous = match current {
-                    Some(b) if is_tool_boundary(b) => {
+                // The boundary the tool found, kept in the ledger before the tool's takes
+                // its place: a retry after a failure in between (the tool's boundary set,
+                // its record not written) finds it there, never the tool's own.
+                if !current.is_some_and(is_tool_boundary) {
+                    r.port
+                        .keep_session_boundary(account, role_id, Some(current))
+                        .await?;
+                }
+                let previous = match r.port.session_boundary(account, role_id).await? {
+                    Some(kept) => kept,
+                    // Set by an earlier version: the one an earlier session's record keeps.
+                    None => {
                         let mut found = None;
                         for other in ids.iter().filter(|o| o.as_str() != id) {
                             if let Some(rec) = r.port.revocation(account, other).await? {
@@ -281,7 +289,6 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                         }
                         found
                     }
-                    other => other.map(str::to_owned),
                 };
                 let arn = r
                     .port
@@ -389,13 +396,17 @@ pub(crate) async fn lift_sessions<P: RevokerPorts>(
                     .await?;
             }
             (Method::Boundary, true) => {
-                let previous = records
-                    .iter()
-                    .find_map(|(_, r)| r.previous_boundary.clone());
+                let previous = match port.session_boundary(account, role_id).await? {
+                    Some(kept) => kept,
+                    None => records
+                        .iter()
+                        .find_map(|(_, r)| r.previous_boundary.clone()),
+                };
                 port.set_boundary(role, previous.as_deref()).await?;
                 if let Some(tool) = boundary {
                     port.delete_boundary_policy(tool).await?;
                 }
+                port.keep_session_boundary(account, role_id, None).await?;
                 actions.push(match &previous {
                     Some(p) => format!("put back the permissions boundary {p} of {role}"),
                     None => format!("removed iam-warden's permissions boundary from {role} (there was none before)"),

@@ -72,6 +72,35 @@ impl crate::ports::Revocations for MemoryAccount {
         Ok(())
     }
 
+    async fn session_boundary(
+        &self,
+        _account: &str,
+        role_id: &str,
+    ) -> Result<Option<Option<String>>, PortError> {
+        let s = self.enter("session_boundary")?;
+        Ok(s.session_boundaries.get(role_id).cloned())
+    }
+
+    async fn keep_session_boundary(
+        &self,
+        _account: &str,
+        role_id: &str,
+        previous: Option<Option<&str>>,
+    ) -> Result<(), PortError> {
+        let mut s = self.enter("keep_session_boundary")?;
+        match previous {
+            Some(p) => {
+                s.session_boundaries
+                    .entry(role_id.to_owned())
+                    .or_insert_with(|| p.map(str::to_owned));
+            }
+            None => {
+                s.session_boundaries.remove(role_id);
+            }
+        }
+        Ok(())
+    }
+
     async fn set_source(
         &self,
         _account: &str,
