@@ -2268,3 +2268,54 @@ async fn an_identity_center_users_write_is_contained_its_role_never_touched_and_
         }
     }
 }
+
+#[tokio::test]
+async fn the_ledger_keeps_a_roles_own_boundary_once_and_its_revoked_sessions_as_a_set() {
+    use warden_core::ports::Revocations;
+    let f = Fixture::new(&[]).await;
+    let aws = f.account.aws(&f.config);
+    let account = f.account.id.clone();
+    assert_eq!(aws.session_boundary(&account, "AROA1").await.unwrap(), None);
+    // None kept ("it had none"), then another: the first stands.
+    aws.keep_session_boundary(&account, "AROA1", Some(None))
+        .await
+        .unwrap();
+    aws.keep_session_boundary(&account, "AROA1", Some(Some("arn:aws:iam::1:policy/x")))
+        .await
+        .unwrap();
+    assert_eq!(
+        aws.session_boundary(&account, "AROA1").await.unwrap(),
+        Some(None)
+    );
+    aws.keep_session_boundary(&account, "AROA1", None)
+        .await
+        .unwrap();
+    assert_eq!(aws.session_boundary(&account, "AROA1").await.unwrap(), None);
+    aws.keep_session_boundary(&account, "AROA1", Some(Some("arn:aws:iam::1:policy/x")))
+        .await
+        .unwrap();
+    assert_eq!(
+        aws.session_boundary(&account, "AROA1").await.unwrap(),
+        Some(Some("arn:aws:iam::1:policy/x".into()))
+    );
+    // The set of revoked sessions, added to and taken from atomically.
+    let ids = |list: &[&str]| -> std::collections::BTreeSet<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    };
+    aws.change_denied_sessions(&account, "AROA1", &ids(&["AROA1:a", "AROA1:b"]), true)
+        .await
+        .unwrap();
+    aws.change_denied_sessions(&account, "AROA1", &ids(&["AROA1:a"]), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        aws.denied_sessions(&account, "AROA1").await.unwrap(),
+        ids(&["AROA1:b"])
+    );
+    // The boundary kept is still there beside the set.
+    assert!(aws
+        .session_boundary(&account, "AROA1")
+        .await
+        .unwrap()
+        .is_some());
+}
