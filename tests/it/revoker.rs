@@ -2275,27 +2275,25 @@ async fn the_ledger_keeps_a_roles_own_boundary_once_and_its_revoked_sessions_as_
     let f = Fixture::new(&[]).await;
     let aws = f.account.aws(&f.config);
     let account = f.account.id.clone();
-    assert_eq!(aws.session_boundary(&account, "AROA1").await.unwrap(), None);
+    assert_eq!(aws.kept_boundary(&account, "AROA1").await.unwrap(), None);
     // None kept ("it had none"), then another: the first stands.
-    aws.keep_session_boundary(&account, "AROA1", Some(None))
+    aws.keep_boundary(&account, "AROA1", Some(None))
         .await
         .unwrap();
-    aws.keep_session_boundary(&account, "AROA1", Some(Some("arn:aws:iam::1:policy/x")))
+    aws.keep_boundary(&account, "AROA1", Some(Some("arn:aws:iam::1:policy/x")))
         .await
         .unwrap();
     assert_eq!(
-        aws.session_boundary(&account, "AROA1").await.unwrap(),
+        aws.kept_boundary(&account, "AROA1").await.unwrap(),
         Some(None)
     );
-    aws.keep_session_boundary(&account, "AROA1", None)
-        .await
-        .unwrap();
-    assert_eq!(aws.session_boundary(&account, "AROA1").await.unwrap(), None);
-    aws.keep_session_boundary(&account, "AROA1", Some(Some("arn:aws:iam::1:policy/x")))
+    aws.keep_boundary(&account, "AROA1", None).await.unwrap();
+    assert_eq!(aws.kept_boundary(&account, "AROA1").await.unwrap(), None);
+    aws.keep_boundary(&account, "AROA1", Some(Some("arn:aws:iam::1:policy/x")))
         .await
         .unwrap();
     assert_eq!(
-        aws.session_boundary(&account, "AROA1").await.unwrap(),
+        aws.kept_boundary(&account, "AROA1").await.unwrap(),
         Some(Some("arn:aws:iam::1:policy/x".into()))
     );
     // The set of revoked sessions, added to and taken from atomically.
@@ -2314,7 +2312,7 @@ async fn the_ledger_keeps_a_roles_own_boundary_once_and_its_revoked_sessions_as_
     );
     // The boundary kept is still there beside the set.
     assert!(aws
-        .session_boundary(&account, "AROA1")
+        .kept_boundary(&account, "AROA1")
         .await
         .unwrap()
         .is_some());

@@ -25,6 +25,12 @@ fn sessions_key(account: &str, role_id: &str) -> String {
     format!("sessions#{account}#{role_id}")
 }
 
+/// The ledger item of the boundary a principal had before the tool's:
+/// `boundary#<account>#<key>`, its ARN in `previous_boundary` ("" for none).
+fn boundary_key(account: &str, k: &str) -> String {
+    format!("boundary#{account}#{k}")
+}
+
 fn from_item(
     item: &std::collections::HashMap<String, AttributeValue>,
 ) -> Result<RevocationRecord, PortError> {
@@ -149,16 +155,16 @@ impl Revocations for AwsAccount {
             .map_err(|e| classify("UpdateItem", e))
     }
 
-    async fn session_boundary(
+    async fn kept_boundary(
         &self,
         account: &str,
-        role_id: &str,
+        k: &str,
     ) -> Result<Option<Option<String>>, PortError> {
         let (ddb, table) = self.ledger()?;
         let out = ddb
             .get_item()
             .table_name(table)
-            .key(KEY, s(sessions_key(account, role_id)))
+            .key(KEY, s(boundary_key(account, k)))
             .consistent_read(true)
             .send()
             .await
@@ -173,17 +179,17 @@ impl Revocations for AwsAccount {
         )
     }
 
-    async fn keep_session_boundary(
+    async fn keep_boundary(
         &self,
         account: &str,
-        role_id: &str,
+        k: &str,
         previous: Option<Option<&str>>,
     ) -> Result<(), PortError> {
         let (ddb, table) = self.ledger()?;
         let request = ddb
             .update_item()
             .table_name(table)
-            .key(KEY, s(sessions_key(account, role_id)))
+            .key(KEY, s(boundary_key(account, k)))
             .expression_attribute_names("#b", "previous_boundary");
         let request = match previous {
             Some(p) => request

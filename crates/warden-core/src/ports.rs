@@ -162,19 +162,20 @@ pub trait Revocations: Send + Sync {
         ids: &std::collections::BTreeSet<String>,
         add: bool,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
-    /// The permissions boundary a role had before its sessions deny took the boundary's
-    /// place (`Some(None)`: it had none), kept before the boundary is set so that a retry
+    /// The permissions boundary a principal had before a boundary of the tool took its
+    /// place (`Some(None)`: it had none), kept under `key` (a role's unique id for its
+    /// sessions deny, a revocation's record key) before the tool's is set, so that a retry
     /// after a failure in between never loses it; `None`: nothing kept.
-    fn session_boundary(
+    fn kept_boundary(
         &self,
         account: &str,
-        role_id: &str,
+        key: &str,
     ) -> impl Future<Output = Result<Option<Option<String>>, PortError>> + Send;
     /// Keeps `previous` unless one is kept (`Some`), or forgets it (`None`).
-    fn keep_session_boundary(
+    fn keep_boundary(
         &self,
         account: &str,
-        role_id: &str,
+        key: &str,
         previous: Option<Option<&str>>,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
     /// Records a session's settled source (and the user denied assuming its role again).

@@ -546,3 +546,58 @@ async fn an_old_boundary_that_cannot_be_read_or_kept_gives_a_boundary_that_denie
         Some("arn:aws:iam::aws:policy/SomeManagedBoundary")
     );
 }
+
+#[tokio::test]
+async fn a_failure_between_the_boundary_and_its_record_never_loses_the_principals_own() {
+    let r = revoker(account());
+    let theirs = "arn:aws:iam::123456789012:policy/team-boundary";
+    {
+        let mut s = r.port().lock();
+        s.boundaries.insert(
+            theirs.into(),
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.into(),
+        );
+        s.principals
+            .get_mut(&(EntityKind::User, "dev1".into()))
+            .unwrap()
+            .boundary = Some(theirs.into());
+    }
+    let quotas = |r: &Revoker<MemoryAccount>| {
+        r.port()
+            .fail("attach_policy", limit("PoliciesPerUser: 10"), 1);
+        r.port().fail("put_inline_policy", limit("2048 bytes"), 1);
+    };
+    quotas(&r);
+    r.port().fail(
+        "record_revocation",
+        PortError::Transient {
+            operation: "PutItem",
+            message: "ProvisionedThroughputExceededException".into(),
+        },
+        1,
+    );
+    assert!(r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .is_err());
+    // The retry finds the tool's boundary in place; the user's own is in the ledger.
+    quotas(&r);
+    let out = r
+        .batch()
+        .process(&event("01-iam-user-create-user.json"), false)
+        .await
+        .unwrap();
+    assert_eq!(out.decision, Decision::Revoked, "{}", out.reason);
+    let record = r.port().lock().revocations["user/dev1"].clone();
+    assert_eq!(record.previous_boundary.as_deref(), Some(theirs));
+    restore(r.port(), r.config(), r.env(), &dev1(), false)
+        .await
+        .unwrap();
+    let f = r.port().facts_of(EntityKind::User, "dev1").unwrap();
+    assert_eq!(f.boundary.as_deref(), Some(theirs));
+    assert!(
+        r.port().lock().kept_boundaries.is_empty(),
+        "forgotten once put back"
+    );
+}

@@ -187,10 +187,22 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             }
         }
         let previous = match method {
-            Method::Boundary => facts
-                .boundary
-                .clone()
-                .filter(|b| !is_revocation_boundary(b, r.config.quarantine_policy_arn.as_deref())),
+            // Kept in the ledger before the tool's boundary was set: a retry after a
+            // failure in between (the boundary set, the record not written) finds the
+            // principal's own there, never the tool's.
+            Method::Boundary => match r
+                .port
+                .kept_boundary(
+                    &r.env.account_id,
+                    &record_key(target, facts.unique_id.as_deref()),
+                )
+                .await?
+            {
+                Some(kept) => kept,
+                None => facts.boundary.clone().filter(|b| {
+                    !is_revocation_boundary(b, r.config.quarantine_policy_arn.as_deref())
+                }),
+            },
             _ => None,
         };
         let (policy, inline) = (
@@ -228,6 +240,20 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             .boundary
             .as_deref()
             .filter(|b| !is_revocation_boundary(b, quarantine));
+        // The principal's own boundary, kept before the tool's takes its place.
+        if !facts
+            .boundary
+            .as_deref()
+            .is_some_and(|b| is_revocation_boundary(b, quarantine))
+        {
+            r.port
+                .keep_boundary(
+                    &r.env.account_id,
+                    &record_key(target, facts.unique_id.as_deref()),
+                    Some(previous),
+                )
+                .await?;
+        }
         let previous_doc = match previous {
             Some(arn) => match r.port.policy_document(arn).await {
                 Ok(doc) => doc,

@@ -120,6 +120,7 @@ async fn restore_scoped<P: RevokerPorts>(
         if quarantine_boundary {
             let previous = record.as_ref().and_then(|r| r.previous_boundary.clone());
             port.set_boundary(target, previous.as_deref()).await?;
+            port.keep_boundary(&env.account_id, &key, None).await?;
             actions.push(match &previous {
                 Some(p) => {
                     format!("put back the permissions boundary {p} in place of the quarantine")
@@ -132,9 +133,14 @@ async fn restore_scoped<P: RevokerPorts>(
         }
         // The tool's boundary: the exact previous boundary put back (or none).
         if let Some(tool) = facts.boundary.as_deref().filter(|b| is_tool_boundary(b)) {
-            let previous = record.as_ref().and_then(|r| r.previous_boundary.clone());
+            // The record's, or (a failure left no record) the one kept before it was set.
+            let previous = match &record {
+                Some(r) => r.previous_boundary.clone(),
+                None => port.kept_boundary(&env.account_id, &key).await?.flatten(),
+            };
             port.set_boundary(target, previous.as_deref()).await?;
             port.delete_boundary_policy(tool).await?;
+            port.keep_boundary(&env.account_id, &key, None).await?;
             actions.push(match &previous {
                 Some(p) => {
                     format!("put back the permissions boundary {p} in place of iam-warden's")
@@ -155,6 +161,13 @@ async fn restore_scoped<P: RevokerPorts>(
         }
         if record.is_some() {
             port.remove_revocation(&env.account_id, &key).await?;
+            // Whatever boundary was kept for it is the revocation's: forgotten with it.
+            if record
+                .as_ref()
+                .is_some_and(|r| r.method == crate::revocation::Method::Boundary)
+            {
+                port.keep_boundary(&env.account_id, &key, None).await?;
+            }
             if actions.is_empty() {
                 actions.push("removed the revocation record (its deny was already gone)".into());
             }

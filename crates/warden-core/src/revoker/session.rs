@@ -274,10 +274,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 // its record not written) finds it there, never the tool's own.
                 if !current.is_some_and(is_tool_boundary) {
                     r.port
-                        .keep_session_boundary(account, role_id, Some(current))
+                        .keep_boundary(account, role_id, Some(current))
                         .await?;
                 }
-                let previous = match r.port.session_boundary(account, role_id).await? {
+                let previous = match r.port.kept_boundary(account, role_id).await? {
                     Some(kept) => kept,
                     // Set by an earlier version: the one an earlier session's record keeps.
                     None => {
@@ -396,7 +396,7 @@ pub(crate) async fn lift_sessions<P: RevokerPorts>(
                     .await?;
             }
             (Method::Boundary, true) => {
-                let previous = match port.session_boundary(account, role_id).await? {
+                let previous = match port.kept_boundary(account, role_id).await? {
                     Some(kept) => kept,
                     None => records
                         .iter()
@@ -406,7 +406,7 @@ pub(crate) async fn lift_sessions<P: RevokerPorts>(
                 if let Some(tool) = boundary {
                     port.delete_boundary_policy(tool).await?;
                 }
-                port.keep_session_boundary(account, role_id, None).await?;
+                port.keep_boundary(account, role_id, None).await?;
                 actions.push(match &previous {
                     Some(p) => format!("put back the permissions boundary {p} of {role}"),
                     None => format!("removed iam-warden's permissions boundary from {role} (there was none before)"),

@@ -96,7 +96,7 @@ pub struct State {
     /// Groups' unique ids, by name (those the tests set).
     pub group_ids: BTreeMap<String, String>,
     /// The boundaries roles had before their sessions deny took its place, by role id.
-    pub session_boundaries: BTreeMap<String, Option<String>>,
+    pub kept_boundaries: BTreeMap<String, Option<String>>,
     /// The ledger's revoked sessions, by role unique id.
     pub denied_sessions: BTreeMap<String, std::collections::BTreeSet<String>>,
     /// Roles at Identity Center's path (`/aws-reserved/sso.amazonaws.com/`), by name.

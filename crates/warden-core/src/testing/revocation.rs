@@ -72,30 +72,30 @@ impl crate::ports::Revocations for MemoryAccount {
         Ok(())
     }
 
-    async fn session_boundary(
+    async fn kept_boundary(
         &self,
         _account: &str,
         role_id: &str,
     ) -> Result<Option<Option<String>>, PortError> {
-        let s = self.enter("session_boundary")?;
-        Ok(s.session_boundaries.get(role_id).cloned())
+        let s = self.enter("kept_boundary")?;
+        Ok(s.kept_boundaries.get(role_id).cloned())
     }
 
-    async fn keep_session_boundary(
+    async fn keep_boundary(
         &self,
         _account: &str,
         role_id: &str,
         previous: Option<Option<&str>>,
     ) -> Result<(), PortError> {
-        let mut s = self.enter("keep_session_boundary")?;
+        let mut s = self.enter("keep_boundary")?;
         match previous {
             Some(p) => {
-                s.session_boundaries
+                s.kept_boundaries
                     .entry(role_id.to_owned())
                     .or_insert_with(|| p.map(str::to_owned));
             }
             None => {
-                s.session_boundaries.remove(role_id);
+                s.kept_boundaries.remove(role_id);
             }
         }
         Ok(())
