@@ -289,15 +289,7 @@ impl Directory for AwsAccount {
                 }))
             }
             EntityKind::Role => {
-                let roles: Vec<_> = self
-                    .iam
-                    .list_roles()
-                    .into_paginator()
-                    .items()
-                    .send()
-                    .try_collect()
-                    .await
-                    .map_err(|e| classify("ListRoles", e))?;
+                let roles = self.roles_under(None).await?;
                 Ok(roles.into_iter().find(|r| r.role_id == id).map(|r| Target {
                     kind,
                     name: r.role_name,
@@ -308,16 +300,9 @@ impl Directory for AwsAccount {
     }
 
     async fn identity_center_roles(&self) -> Result<Vec<(String, String)>, PortError> {
-        let roles: Vec<_> = self
-            .iam
-            .list_roles()
-            .path_prefix("/aws-reserved/sso.amazonaws.com/")
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| classify("ListRoles", e))?;
+        let roles = self
+            .roles_under(Some("/aws-reserved/sso.amazonaws.com/"))
+            .await?;
         Ok(roles
             .into_iter()
             .map(|r| (r.role_name, r.role_id))
@@ -606,4 +591,22 @@ pub(crate) fn account_of(arn: &str) -> Option<String> {
         .nth(4)
         .filter(|a| !a.is_empty())
         .map(str::to_owned)
+}
+
+impl AwsAccount {
+    /// Every role (ListRoles, every page), or those under `path`.
+    async fn roles_under(
+        &self,
+        path: Option<&str>,
+    ) -> Result<Vec<aws_sdk_iam::types::Role>, PortError> {
+        self.iam
+            .list_roles()
+            .set_path_prefix(path.map(str::to_owned))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| classify("ListRoles", e))
+    }
 }
