@@ -222,26 +222,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         {
             return Ok(());
         }
-        let Some((from, to)) = source::window(&record) else {
+        // Not in CloudTrail (yet), not told apart, not answered: looked at again with the
+        // session's next call.
+        let Issuing::Found(issuing) = self.find_issuing(event, &record, &session).await? else {
             return Ok(());
         };
-        let mut history = Vec::new();
-        for call in ASSUME_CALLS {
-            match r.port.lookup_between(call, from, to).await {
-                Ok(found) => history.extend(found),
-                // Looked at again with the session's next call.
-                Err(e) if e.is_transient() => return Ok(()),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let key = record
-            .user_identity
-            .as_ref()
-            .and_then(|u| u.access_key_id.as_deref());
-        let Issued::One(issuing) = source::issuing(&session, key, &history) else {
-            return Ok(());
-        };
-        let issuing = issuing.clone();
         r.traced
             .lock()
             .unwrap_or_else(|e| e.into_inner())
