@@ -355,6 +355,36 @@ impl TestAccount {
         }
     }
 
+    /// A role of this account with the trust policy `trust`; its ARN.
+    pub async fn role_with_trust(&self, name: &str, trust: &serde_json::Value) -> String {
+        self.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .expect("CreateRole")
+            .role
+            .expect("role")
+            .arn
+    }
+
+    /// The SDK configuration of one of this account's roles, as a function running as it
+    /// has: credentials from STS AssumeRole (its trust must admit the tests' own identity),
+    /// no account header (moto knows the account from the credentials).
+    pub async fn as_role(&self, role: &str) -> SdkConfig {
+        let arn = format!("arn:aws:iam::{}:role/{role}", self.id);
+        let creds = assume(&self.sdk, &arn, "tests")
+            .await
+            .unwrap_or_else(|e| panic!("AssumeRole {arn}: {e}"));
+        self.sdk
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(creds),
+            )
+            .build()
+    }
+
     pub async fn deny_policy(&self) -> String {
         self.policy(
             "iam-warden-deny-iam",
@@ -646,6 +676,44 @@ pub fn iam_call(
         "eventID": id, "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
         "recipientAccountId": account,
     })
+}
+
+/// STS AssumeRole of `role_arn` with the credentials of `sdk`: the credentials, or the
+/// error code (`AccessDenied`).
+pub async fn assume(sdk: &SdkConfig, role_arn: &str, session: &str) -> Result<Credentials, String> {
+    let out = aws_sdk_sts::Client::new(sdk)
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name(session)
+        .send()
+        .await
+        .map_err(|e| {
+            aws_sdk_sts::error::ProvideErrorMetadata::code(&e)
+                .unwrap_or("no code")
+                .to_owned()
+        })?;
+    let c = out.credentials.expect("credentials");
+    Ok(Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        None,
+        "assumed",
+    ))
+}
+
+/// The member role's trust policy (central mode): only the central account's function
+/// roles may assume it.
+pub fn member_trust(central: &str, roles: &[&str]) -> serde_json::Value {
+    let arns: Vec<String> = roles
+        .iter()
+        .map(|r| format!("arn:aws:iam::{central}:role/{r}"))
+        .collect();
+    serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{central}:root")},
+        "Action": "sts:AssumeRole",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": arns}}
+    }]})
 }
 
 /// The EventBridge event that carries a CloudTrail record (the body of an SQS message).

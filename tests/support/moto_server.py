@@ -47,6 +47,9 @@ PasswordResetRequired; UpdateLoginProfile changes only what it names), rejects a
 other than Active|Inactive on UpdateAccessKey, UpdateSSHPublicKey and
 UpdateSigningCertificate (ValidationError), and adds service-specific credentials
 (Create/Update/List/DeleteServiceSpecificCredential), which moto lacks.
+
+STS AssumeRole refuses (AccessDenied) a role that does not exist and a caller the role's
+trust policy does not admit, as AWS does; moto admits anyone into any ARN.
 """
 
 import base64
@@ -736,6 +739,101 @@ def seed_route(environ, start_response):
             return [b"POST or DELETE"]
     start_response("200 OK", [("Content-Type", "application/json")])
     return [b'{"ok":true}']
+
+
+# STS AssumeRole as AWS answers it: moto hands out credentials for any role ARN, existing
+# or not, whatever its trust policy. AWS refuses (AccessDenied) a role that does not
+# exist and a caller its trust policy does not admit: an Allow naming the caller's
+# principal ARN, its account (`<id>` or `arn:aws:iam::<id>:root`) or `*`, with its
+# conditions on aws:PrincipalArn (ArnEquals/ArnLike/StringEquals/StringLike) met, and no
+# Deny. (An account principal stands for the account's principals allowed to assume the
+# role by their own policies, which this support does not evaluate.)
+from fnmatch import fnmatchcase
+
+from moto.sts.exceptions import STSClientError
+from moto.sts.responses import TokenResponse as STSResponse
+
+
+class AssumeRoleDenied(STSClientError):
+    code = "AccessDenied"
+
+    def __init__(self, caller, role_arn):
+        super().__init__(
+            "AccessDenied",
+            f"User: {caller} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+        )
+
+
+def _principal_arn(caller_arn):
+    """The IAM principal behind a caller ARN (an assumed role's is its role)."""
+    parts = caller_arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        name = parts[5].split("/")[1]
+        return f"arn:{parts[1]}:iam::{parts[4]}:role/{name}"
+    if len(parts) == 6 and parts[2] == "sts":
+        return f"arn:{parts[1]}:iam::{parts[4]}:{parts[5]}"
+    return caller_arn
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _admits(statement, principal, account):
+    actions = [a.lower() for a in _as_list(statement.get("Action", []))]
+    if not any(a in ("sts:assumerole", "sts:*", "*") for a in actions):
+        return False
+    named = statement.get("Principal", {})
+    if named == "*":
+        aws = ["*"]
+    else:
+        aws = _as_list(named.get("AWS", [])) if isinstance(named, dict) else []
+    if not any(p in ("*", principal, account, f"arn:aws:iam::{account}:root") for p in aws):
+        return False
+    for operator, keys in statement.get("Condition", {}).items():
+        for key, values in keys.items():
+            if key.lower() != "aws:principalarn":
+                return False  # a condition this support cannot evaluate is not met
+            values = _as_list(values)
+            if operator in ("ArnEquals", "StringEquals"):
+                if principal not in values:
+                    return False
+            elif operator in ("ArnLike", "StringLike"):
+                if not any(fnmatchcase(principal, v) for v in values):
+                    return False
+            else:
+                return False
+    return True
+
+
+_sts_assume_role = STSResponse.assume_role
+
+
+def assume_role(self):
+    role_arn = self._get_param("RoleArn") or ""
+    caller = self.backend.get_caller_identity(self.get_access_key(), self.region)[1]
+    principal = _principal_arn(caller)
+    account = principal.split(":")[4] if principal.count(":") >= 5 else ""
+    parts = role_arn.split(":", 5)
+    role = None
+    if len(parts) == 6 and parts[5].startswith("role/"):
+        backend = iam_backends[parts[4]]["aws"]
+        name = parts[5].split("/")[-1]
+        role = next((r for r in backend.get_roles() if r.name.lower() == name.lower()), None)
+    if role is None:
+        raise AssumeRoleDenied(caller, role_arn)
+    document = role.assume_role_policy_document
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = _as_list(document.get("Statement", []))
+    if any(s.get("Effect") == "Deny" and _admits(s, principal, account) for s in statements):
+        raise AssumeRoleDenied(caller, role_arn)
+    if not any(s.get("Effect") == "Allow" and _admits(s, principal, account) for s in statements):
+        raise AssumeRoleDenied(caller, role_arn)
+    return _sts_assume_role(self)
+
+
+STSResponse.assume_role = assume_role
 
 
 class App(server.DomainDispatcherApplication):

@@ -21,6 +21,22 @@ from cfnlint.decode import cfn_yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 template = cfn_yaml.load(str(ROOT / "template.yaml"))
+
+
+def central_view(node):
+    """The template as deployed in central mode (MemberRoleName set): every
+    `Fn::If [Central, yes, no]` is `yes` (AWS::NoValue dropped from lists). Central mode
+    adds to the stand-alone stack; the checks hold both."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"} and node["Fn::If"][0] == "Central":
+            return central_view(node["Fn::If"][1])
+        return {k: central_view(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [central_view(v) for v in node if not (isinstance(v, dict) and v == {"Ref": "AWS::NoValue"})]
+    return node
+
+
+template = central_view(template)
 resources = template["Resources"]
 failures = []
 
@@ -133,6 +149,8 @@ FUNCTIONS = {
             only_fns(read("prune.rs"), ["default_document", "new_default_version", "delete_oldest_version"]),
             # Containment (issue 12): `take_away`, the lookups of the plan.
             strip_fns(read("actions.rs"), CLI_ONLY),
+            # Central mode: the member roles assumed.
+            read("members.rs"),
         ],
     },
     "Pruner": {
@@ -548,7 +566,8 @@ FORGERS = {
     "the caller's own EventBridge rule": rule("mal-forwarder"),
 }
 senders = {
-    "EventsQueue": [rule(resources["IamEventsRule"]["Properties"]["Name"]), rule(resources["TamperingRule"]["Properties"]["Name"])],
+    "EventsQueue": [rule(resources["IamEventsRule"]["Properties"]["Name"]), rule(resources["TamperingRule"]["Properties"]["Name"]),
+                    rule(resources["CentralEventsRule"]["Properties"]["Name"])],
     "DeadLetterQueue": [REVOKER],
     "DeferralQueue": [REVOKER],
     "DeferralDeadLetterQueue": [REVOKER],
@@ -585,6 +604,98 @@ for deployer in ("", "Deployer"):
                 fail(f"the ledger table refuses {write} to {request['aws:PrincipalArn']}")
 if "sqs:SendMessage" not in scp_actions:
     fail("the guard SCP does not deny sqs:SendMessage to the tool's queues")
+
+# 13. Central mode (issue 20): member.yaml's member role may do exactly what the revoker
+# and the pruner do in an account of their own (their IAM and CloudTrail statements, the
+# same actions and conditions), and only the central functions' roles may assume it; the
+# forwarding rule leaves out the member role's own calls but the canary and puts events
+# only on the central bus; the central bus admits the organization alone and its rule
+# only AWS's sources; the functions may assume only the member role.
+member = cfn_yaml.load(str(ROOT / "member.yaml"))
+mres = member["Resources"]
+CENTRAL = "444455556666"
+MPARAMS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": "us-east-1",
+           "CentralAccountId": CENTRAL, "MemberRoleName": "iam-warden-member"}
+policies = {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in mres["MemberRole"]["Properties"]["Policies"]}
+local = lambda st: all(a.split(":")[0] in ("iam", "cloudtrail") for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
+for fn, statements in (("revoker", revoker_statements), ("pruner", pruner_statements)):
+    want = {st["Sid"]: st for st in statements if local(st)}
+    got = {st["Sid"]: st for st in policies.get(fn, [])}
+    for sid in sorted(set(want) - set(got)):
+        fail(f"the member role's {fn} policy lacks {sid}: the central {fn} could not do it in a member")
+    for sid in sorted(set(got) - set(want)):
+        fail(f"the member role's {fn} policy has {sid}, which the {fn} does not have in an account of its own")
+    for sid in sorted(set(want) & set(got)):
+        for key in ("Effect", "Action", "Condition"):
+            if json.dumps(want[sid].get(key), sort_keys=True) != json.dumps(got[sid].get(key), sort_keys=True):
+                fail(f"the member role's {fn} statement {sid} differs in {key} from the {fn}'s own")
+        if sid not in ("RestoreOwnTrust", "RemoveBoundariesFromOwnRoles") and json.dumps(want[sid]["Resource"], sort_keys=True) != json.dumps(got[sid]["Resource"], sort_keys=True):
+            fail(f"the member role's {fn} statement {sid} differs in Resource from the {fn}'s own")
+member_role_arn = f"arn:aws:iam::{ACCOUNT}:role/iam-warden-member"
+for sid in ("RestoreOwnTrust", "RemoveBoundariesFromOwnRoles"):
+    st = next((s for s in policies.get("revoker", []) if s.get("Sid") == sid), None)
+    if st is None or render(st["Resource"], MPARAMS) != member_role_arn:
+        fail(f"the member role's {sid} is not on exactly the member role")
+trust = mres["MemberRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+
+
+def admitted(principal):
+    request = {"aws:PrincipalArn": principal}
+    for st in trust:
+        named = render(st.get("Principal", {}).get("AWS"), MPARAMS)
+        account = principal.split(":")[4]
+        if st["Effect"] != "Allow" or named not in (f"arn:aws:iam::{account}:root", principal):
+            continue
+        if all(condition_holds(op, key, render(v, MPARAMS), request)
+               for op, keys in st.get("Condition", {}).items() for key, v in keys.items()):
+            return True
+    return False
+
+
+for who in ("iam-warden/iam-warden-revoker", "iam-warden/iam-warden-pruner"):
+    if not admitted(f"arn:aws:iam::{CENTRAL}:role/{who}"):
+        fail(f"the member role does not admit the central {who}")
+for who in (f"arn:aws:iam::{CENTRAL}:role/PowerUser", f"arn:aws:iam::{CENTRAL}:role/iam-warden/other",
+            f"arn:aws:iam::{ACCOUNT}:role/iam-warden/iam-warden-revoker", f"arn:aws:iam::{ACCOUNT}:user/alice"):
+    if admitted(who):
+        fail(f"the member role admits {who}, not a central function")
+bus = f"arn:aws:events:us-east-1:{CENTRAL}:event-bus/iam-warden"
+forward = mres["ForwardingRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+if [(st["Action"], render(st["Resource"], MPARAMS)) for st in forward] != [("events:PutEvents", bus)]:
+    fail("the forwarding role may do more than put events on the central bus")
+for name in ("IamForwardingRule", "TamperingForwardingRule"):
+    targets = mres[name]["Properties"]["Targets"]
+    if [render(t["Arn"], MPARAMS) for t in targets] != [bus] or any(t.get("RoleArn") != {"Fn::GetAtt": ["ForwardingRole", "Arn"]} for t in targets):
+        fail(f"{name} does not forward to exactly the central bus with the forwarding role")
+mbranches = mres["IamForwardingRule"]["Properties"]["EventPattern"]["detail"].get("$or", [])
+for branch in mbranches:
+    issuer = branch.get("userIdentity", {}).get("sessionContext", {}).get("sessionIssuer", {}).get("arn")
+    if issuer == [{"anything-but": [{"Fn::GetAtt": ["MemberRole", "Arn"]}]}] or issuer == [{"exists": False}]:
+        continue
+    if branch.get("eventName") == ["TagRole"] and branch.get("requestParameters") == {"roleName": [{"Ref": "CanaryRole"}]}:
+        continue
+    fail(f"a branch of the forwarding rule may let the member role's own calls through, or miss callers: {branch}")
+mpattern = mres["IamForwardingRule"]["Properties"]["EventPattern"]
+if (mpattern["source"], mpattern["detail-type"], mpattern["detail"]["eventSource"]) != (iam_pattern["source"], iam_pattern["detail-type"], iam_pattern["detail"]["eventSource"]):
+    fail("the forwarding rule does not match the IAM calls the stand-alone rule matches")
+for kind in ("DenyPolicy", "QuarantinePolicy"):
+    a, b = mres[kind]["Properties"], resources[kind]["Properties"]
+    if (a["ManagedPolicyName"], a["Path"], a["PolicyDocument"]) != (b["ManagedPolicyName"], b["Path"], b["PolicyDocument"]):
+        fail(f"member.yaml's {kind} is not the stack's (same path, name and document in every account)")
+bus_policy = resources["CentralBusPolicy"]["Properties"]["Statement"]
+if bus_policy.get("Condition") != {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}:
+    fail("the central bus admits more than the organization")
+sources = resources["CentralEventsRule"]["Properties"]["EventPattern"]["source"]
+if any(not s.startswith("aws.") for s in sources):
+    fail(f"the central rule takes events of sources a caller may put ({sources}): only AWS's own")
+if resources["CentralEventsRule"]["Properties"]["Targets"][0]["Arn"] != {"Fn::GetAtt": ["EventsQueue", "Arn"]}:
+    fail("the central rule does not feed the revoker's queue")
+for fn, statements in (("Revoker", revoker_statements), ("Pruner", pruner_statements)):
+    assume = [st for st in statements if "sts:AssumeRole" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])]
+    if len(assume) != 1 or assume[0]["Resource"] != {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}:
+        fail(f"{fn}Role may assume more than the member roles")
+if revoker_env.get("MEMBER_ROLE_NAME") != {"Ref": "MemberRoleName"}:
+    fail("the revoker's MEMBER_ROLE_NAME is not the MemberRoleName parameter")
 
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)

@@ -7,6 +7,7 @@ mod enforcer;
 mod error;
 mod iam;
 mod ledger;
+mod members;
 mod notify;
 mod prune;
 mod queue;
@@ -24,6 +25,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 pub use error::classify;
+pub use members::AwsMembers;
 pub use queue::QueuedMessage;
 use startup::discover;
 pub use startup::StartupError;
@@ -180,6 +182,20 @@ impl AwsAccount {
         self.dynamodb = Some(dynamodb);
         self.ledger_table = Some(table.to_owned());
         self
+    }
+
+    /// The same ports in a member account (central mode): IAM, STS and CloudTrail with
+    /// `member`'s credentials, the topic, queues and ledger unchanged.
+    pub fn in_member(&self, member: &SdkConfig) -> Self {
+        Self {
+            iam: aws_sdk_iam::Client::new(member),
+            sts: aws_sdk_sts::Client::new(member),
+            cloudtrail: self
+                .cloudtrail
+                .as_ref()
+                .map(|_| aws_sdk_cloudtrail::Client::new(member)),
+            ..self.clone()
+        }
     }
 
     /// Start-up: see [`discover`].

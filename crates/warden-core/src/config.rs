@@ -203,6 +203,10 @@ pub struct Config {
     pub tool: ToolResources,
     /// The canary role (`CANARY_ROLE_NAME`): a tag written on it daily proves the path.
     pub canary_role: Option<String>,
+    /// Central mode (`MEMBER_ROLE_NAME`): the member role, the same name in every member
+    /// account, that the tool acts through in the account of each event. Unset: the
+    /// tool acts in the account it runs in, as an account's own stack.
+    pub member_role: Option<String>,
 }
 
 impl Config {
@@ -398,7 +402,19 @@ impl Config {
             }
         }
 
+        let member_role = get("MEMBER_ROLE_NAME");
+        if let Some(r) = &member_role {
+            if !is_iam_name(r, 64) {
+                return Err(invalid(
+                    "MEMBER_ROLE_NAME",
+                    r,
+                    "an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-), the same in every member account",
+                ));
+            }
+        }
+
         Ok(Self {
+            member_role,
             admin_group,
             deny_policy_arn,
             topic_arn,

@@ -142,6 +142,9 @@ pub enum Event {
     /// A CloudTrail record, from EventBridge (with the envelope's id) or from a log file.
     CloudTrail {
         envelope_id: Option<String>,
+        /// The EventBridge envelope's `account`: the account whose bus the event was put
+        /// on by AWS (central mode routes by it, and it must equal `recipientAccountId`).
+        envelope_account: Option<String>,
         record: Box<CloudTrailRecord>,
     },
     /// An EventBridge event of another `detail-type`: never acted on.
@@ -165,8 +168,19 @@ impl Event {
             Event::CloudTrail {
                 envelope_id,
                 record,
+                ..
             } => record.event_id.as_deref().or(envelope_id.as_deref()),
             Event::Other { envelope_id, .. } => envelope_id.as_deref(),
+        }
+    }
+
+    /// The EventBridge envelope's `account`, when the event came through EventBridge.
+    pub fn envelope_account(&self) -> Option<&str> {
+        match self {
+            Event::CloudTrail {
+                envelope_account, ..
+            } => envelope_account.as_deref(),
+            Event::Other { .. } => None,
         }
     }
 
@@ -195,6 +209,10 @@ fn eventbridge_from_value(mut value: Value) -> Result<Event, ParseError> {
         ));
     };
     let envelope_id = obj.get("id").and_then(Value::as_str).map(str::to_owned);
+    let envelope_account = obj
+        .get("account")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     if detail_type != CLOUDTRAIL_DETAIL_TYPE {
         return Ok(Event::Other {
             envelope_id,
@@ -205,6 +223,7 @@ fn eventbridge_from_value(mut value: Value) -> Result<Event, ParseError> {
     let record = record_from_value(detail)?;
     Ok(Event::CloudTrail {
         envelope_id,
+        envelope_account,
         record: Box::new(record),
     })
 }
@@ -276,6 +295,7 @@ fn from_record_item(item: Value) -> Result<Event, ParseError> {
     }
     record_from_value(item).map(|record| Event::CloudTrail {
         envelope_id: None,
+        envelope_account: None,
         record: Box::new(record),
     })
 }

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod admin_group;
+pub mod central;
 pub mod config;
 pub mod confirm;
 pub mod containment;

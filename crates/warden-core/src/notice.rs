@@ -503,7 +503,7 @@ fn short_name(arn: &str) -> &str {
     }
 }
 
-fn subject(headline: &str) -> String {
+pub(crate) fn subject(headline: &str) -> String {
     let full: String = format!("[iam-warden] {headline}")
         .chars()
         .map(|c| {

@@ -799,6 +799,7 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
     // The pipeline's next session writing IAM is exempt, without any tag.
     let next = Event::CloudTrail {
         envelope_id: None,
+        envelope_account: None,
         record: Box::new(role_call(
             "pipeline",
             "AROAPIPE",
@@ -813,6 +814,7 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
     // A role that did not write IAM successfully is not trusted.
     let flaky = Event::CloudTrail {
         envelope_id: None,
+        envelope_account: None,
         record: Box::new(role_call(
             "flaky",
             "AROAFLAKY",
@@ -838,6 +840,7 @@ async fn the_roles_whose_sessions_wrote_iam_last_week_are_trusted_once_and_can_b
     assert_eq!(gone.len(), 1);
     let again = Event::CloudTrail {
         envelope_id: None,
+        envelope_account: None,
         record: Box::new(role_call(
             "pipeline",
             "AROAPIPE",
@@ -1059,6 +1062,7 @@ async fn a_session_of_a_role_its_revoked_maker_created_is_stopped_and_traced_to_
         .process(
             &Event::CloudTrail {
                 envelope_id: None,
+                envelope_account: None,
                 record: Box::new(create),
             },
             false,
@@ -1097,6 +1101,7 @@ async fn a_session_of_a_role_its_revoked_maker_created_is_stopped_and_traced_to_
         .process(
             &Event::CloudTrail {
                 envelope_id: None,
+                envelope_account: None,
                 record: Box::new(call),
             },
             false,

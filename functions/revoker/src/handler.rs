@@ -2,11 +2,15 @@
 //! queue; on a failure, that message and every later one reported failed (FIFO order).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use std::collections::HashMap;
 use tracing::{error, info, info_span, warn, Instrument};
 use warden_core::decision::Decision;
-use warden_core::event::parse_eventbridge;
+
+use warden_core::central::Unrouted;
+use warden_core::event::{parse_eventbridge, Event, ParseError};
 use warden_core::ports::{DeadLetters, Deferrals, RevokerPorts};
-use warden_core::revoker::{Outcome, Revoker};
+use warden_core::principal::Principal;
+use warden_core::revoker::{Blocked, Lanes, Outcome, Revoker};
 
 /// The batch response for Lambda, and what was decided (for `warden consume`).
 #[derive(Debug, Default)]
@@ -15,121 +19,62 @@ pub struct BatchReport {
     pub outcomes: Vec<Outcome>,
 }
 
-pub async fn handle_batch<P, Q>(
-    revoker: &Revoker<P>,
-    dead_letters: &Q,
-    event: SqsEvent,
-) -> SqsBatchResponse
+pub async fn handle_batch<L, Q>(lanes: &L, dead_letters: &Q, event: SqsEvent) -> SqsBatchResponse
 where
-    P: RevokerPorts,
+    L: Lanes,
     Q: DeadLetters + Deferrals,
 {
-    handle(revoker, dead_letters, event).await.response
+    handle(lanes, dead_letters, event).await.response
 }
 
 /// [`handle_batch`], keeping the outcomes. A `deferred` event (an unverified admin or
 /// exempt principal whose grant may still arrive) is sent to the deferral queue, to come
 /// back after its delay, and acknowledged here: it never holds up the FIFO group.
-pub async fn handle<P, Q>(revoker: &Revoker<P>, queues: &Q, event: SqsEvent) -> BatchReport
+///
+/// The batch is split into lanes (one per account in central mode, one in all otherwise):
+/// a lane's messages are decided in order and a failure holds its later messages; lanes
+/// are decided side by side, so one account's failures never fail another's messages.
+pub async fn handle<L, Q>(lanes: &L, queues: &Q, event: SqsEvent) -> BatchReport
 where
-    P: RevokerPorts,
+    L: Lanes,
     Q: DeadLetters + Deferrals,
 {
-    let dead_letters = queues;
-    let mut batch = revoker.batch();
-    let mut failures: Vec<String> = Vec::new();
-    let mut outcomes = Vec::new();
-    let mut stopped = false;
-
+    // Each message to its lane, in the batch's order.
+    let mut order: Vec<String> = Vec::new();
+    let mut by_lane: HashMap<String, Vec<Message>> = HashMap::new();
     for message in event.records {
-        let message_id = message.message_id.clone().unwrap_or_default();
-        // Only a FIFO queue's later messages must wait for a failed one; the deferral
-        // queue (standard) goes on.
-        let fifo = message
-            .event_source_arn
-            .as_deref()
-            .is_none_or(|arn| arn.ends_with(".fifo"));
-        if stopped && fifo {
-            // Later messages of a FIFO group must not overtake the failed one.
-            failures.push(message_id);
-            continue;
+        let body = message.body.clone().unwrap_or_default();
+        let parsed = parse_eventbridge(&body);
+        let route = match &parsed {
+            Ok(event) => lanes.lane(event),
+            Err(_) => Ok(String::new()),
+        };
+        let key = route.clone().unwrap_or_default();
+        if !by_lane.contains_key(&key) {
+            order.push(key.clone());
         }
-        let span =
-            info_span!("message", message_id = %message_id, event_id = tracing::field::Empty);
-        let body = message.body.as_deref().unwrap_or_default();
-        let ok = async {
-            match parse_eventbridge(body) {
-                Err(reason) => {
-                    warn!(%reason, "malformed message: sending it to the dead-letter queue");
-                    match dead_letters.send(body, &reason.to_string(), &message_id).await {
-                        Ok(()) => true,
-                        Err(e) => {
-                            error!(error = %e, "could not dead-letter the message: will retry");
-                            false
-                        }
-                    }
-                }
-                Ok(event) => {
-                    if let Some(id) = event.event_id() {
-                        tracing::Span::current().record("event_id", id);
-                    }
-                    match batch.process(&event, false).await {
-                        // Deferred, or decided with a follow-up that waits (a revoked
-                        // session's source not in CloudTrail yet).
-                        Ok(outcome)
-                            if outcome.decision == Decision::Deferred
-                                || outcome.defer_seconds.is_some() =>
-                        {
-                            let delay = std::time::Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
-                            match queues.defer(body, delay).await {
-                                Ok(()) => {
-                                    info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");
-                                    outcomes.push(outcome);
-                                    true
-                                }
-                                Err(e) => {
-                                    error!(error = %e, "could not defer the event: will retry");
-                                    false
-                                }
-                            }
-                        }
-                        Ok(outcome) => {
-                            info!(
-                                decision = %outcome.decision,
-                                principal = %outcome.principal,
-                                event_name = outcome.event_name.as_deref().unwrap_or_default(),
-                                reason = %outcome.reason,
-                                "decided"
-                            );
-                            outcomes.push(outcome);
-                            true
-                        }
-                        Err(e) if e.is_transient() => {
-                            error!(error = %e, "not decided: will retry");
-                            false
-                        }
-                        // Retrying cannot help: to the dead-letter queue at once, with the
-                        // reason, notified once; the batch goes on.
-                        Err(e) => {
-                            error!(error = %e, "cannot be processed: dead-lettering it now");
-                            match give_up(revoker, queues, &event, body, &message_id, &e.to_string()).await {
-                                Ok(()) => true,
-                                Err(e) => {
-                                    error!(error = %e, "could not dead-letter the message: will retry");
-                                    false
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        .instrument(span)
-        .await;
-        if !ok {
-            stopped |= fifo;
-            failures.push(message_id);
-        }
+        by_lane.entry(key).or_default().push(Message {
+            id: message.message_id.clone().unwrap_or_default(),
+            // Only a FIFO queue's later messages must wait for a failed one; the
+            // deferral queue (standard) goes on.
+            fifo: message
+                .event_source_arn
+                .as_deref()
+                .is_none_or(|arn| arn.ends_with(".fifo")),
+            body,
+            parsed,
+            unrouted: route.err(),
+        });
+    }
+    let runs = order.into_iter().map(|key| {
+        let messages = by_lane.remove(&key).unwrap_or_default();
+        lane(lanes, queues, key, messages)
+    });
+    let mut failures = Vec::new();
+    let mut outcomes = Vec::new();
+    for (failed, decided) in futures_util::future::join_all(runs).await {
+        failures.extend(failed);
+        outcomes.extend(decided);
     }
 
     let mut response = SqsBatchResponse::default();
@@ -144,12 +89,200 @@ where
     BatchReport { response, outcomes }
 }
 
+/// One message of a batch, parsed, with its lane's verdict.
+struct Message {
+    id: String,
+    fifo: bool,
+    body: String,
+    parsed: Result<Event, ParseError>,
+    /// Central mode: why the event names no usable account.
+    unrouted: Option<Unrouted>,
+}
+
+/// One lane's messages, in order: the failed messages' ids and the outcomes.
+async fn lane<L, Q>(
+    lanes: &L,
+    queues: &Q,
+    key: String,
+    messages: Vec<Message>,
+) -> (Vec<String>, Vec<Outcome>)
+where
+    L: Lanes,
+    Q: DeadLetters + Deferrals,
+{
+    let dead_letters = queues;
+    let routed = messages
+        .iter()
+        .any(|m| m.parsed.is_ok() && m.unrouted.is_none());
+    // The lane's revoker, opened (central mode: its member role assumed) only when one
+    // of its events can be decided there.
+    let held = if routed {
+        Some(lanes.revoker(&key).await)
+    } else {
+        None
+    };
+    let mut batch = match &held {
+        Some(Ok(revoker)) => Some(revoker.batch()),
+        _ => None,
+    };
+    let mut failures: Vec<String> = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut stopped = false;
+
+    for message in messages {
+        let message_id = message.id.clone();
+        if stopped && message.fifo {
+            // Later messages of a FIFO group must not overtake the failed one.
+            failures.push(message_id);
+            continue;
+        }
+        let span = info_span!("message", message_id = %message_id, account = %key, event_id = tracing::field::Empty);
+        let body = message.body.as_str();
+        let ok = async {
+            let event = match &message.parsed {
+                Err(reason) => {
+                    warn!(%reason, "malformed message: sending it to the dead-letter queue");
+                    return match dead_letters.send(body, &reason.to_string(), &message_id).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            error!(error = %e, "could not dead-letter the message: will retry");
+                            false
+                        }
+                    };
+                }
+                Ok(event) => event,
+            };
+            if let Some(id) = event.event_id() {
+                tracing::Span::current().record("event_id", id);
+            }
+            if let Some(unrouted) = &message.unrouted {
+                let why = unrouted.to_string();
+                warn!(reason = %why, "no account to decide the event in: reported, nothing changed");
+                return reported(lanes, event, None, &why, &mut outcomes).await;
+            }
+            let (Some(Ok(revoker)), Some(batch)) = (&held, batch.as_mut()) else {
+                return match &held {
+                    Some(Err(Blocked::Report(why))) => {
+                        warn!(reason = %why, "account not onboarded: reported, nothing changed");
+                        let why = format!("account {key} not onboarded: {why}");
+                        reported(lanes, event, Some(&key), &why, &mut outcomes).await
+                    }
+                    Some(Err(Blocked::DeadLetter(why))) => {
+                        error!(reason = %why, "the account cannot be decided in: dead-lettering the event");
+                        let why = format!("account {key} unusable: {why}");
+                        let _ = lanes.report(event, Some(&key), &why).await;
+                        match dead_letters.send(body, &why, &message_id).await {
+                            Ok(()) => true,
+                            Err(e) => {
+                                error!(error = %e, "could not dead-letter the message: will retry");
+                                false
+                            }
+                        }
+                    }
+                    Some(Err(Blocked::Retry(why))) => {
+                        error!(reason = %why, "the account cannot be reached now: will retry");
+                        false
+                    }
+                    _ => false,
+                };
+            };
+            match batch.process(event, false).await {
+                // Deferred, or decided with a follow-up that waits (a revoked
+                // session's source not in CloudTrail yet).
+                Ok(outcome)
+                    if outcome.decision == Decision::Deferred
+                        || outcome.defer_seconds.is_some() =>
+                {
+                    let delay = std::time::Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
+                    match queues.defer(body, delay).await {
+                        Ok(()) => {
+                            info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");
+                            outcomes.push(outcome);
+                            true
+                        }
+                        Err(e) => {
+                            error!(error = %e, "could not defer the event: will retry");
+                            false
+                        }
+                    }
+                }
+                Ok(outcome) => {
+                    info!(
+                        decision = %outcome.decision,
+                        principal = %outcome.principal,
+                        event_name = outcome.event_name.as_deref().unwrap_or_default(),
+                        reason = %outcome.reason,
+                        "decided"
+                    );
+                    outcomes.push(outcome);
+                    true
+                }
+                Err(e) if e.is_transient() => {
+                    error!(error = %e, "not decided: will retry");
+                    false
+                }
+                // Retrying cannot help: to the dead-letter queue at once, with the
+                // reason, notified once; the batch goes on.
+                Err(e) => {
+                    error!(error = %e, "cannot be processed: dead-lettering it now");
+                    match give_up(revoker, queues, event, body, &message_id, &e.to_string()).await {
+                        Ok(()) => true,
+                        Err(e) => {
+                            error!(error = %e, "could not dead-letter the message: will retry");
+                            false
+                        }
+                    }
+                }
+            }
+        }
+        .instrument(span)
+        .await;
+        if !ok {
+            stopped |= message.fifo;
+            failures.push(message_id);
+        }
+    }
+    (failures, outcomes)
+}
+
+/// An event no account can decide: told once per account and window, acknowledged, an
+/// `alerted` outcome; retried only when the notice could not be sent.
+async fn reported<L: Lanes>(
+    lanes: &L,
+    event: &Event,
+    account: Option<&str>,
+    why: &str,
+    outcomes: &mut Vec<Outcome>,
+) -> bool {
+    match lanes.report(event, account, why).await {
+        Ok(_) => {
+            outcomes.push(Outcome {
+                event_id: event.event_id().map(str::to_owned),
+                event_name: event.event_name().map(str::to_owned),
+                principal: event
+                    .record()
+                    .map(|r| Principal::classify(r).display())
+                    .unwrap_or_else(|| "unknown".to_owned()),
+                decision: Decision::Alerted,
+                reason: why.to_owned(),
+                actions: Vec::new(),
+                defer_seconds: None,
+            });
+            true
+        }
+        Err(e) => {
+            error!(error = %e, "could not report the event: will retry");
+            false
+        }
+    }
+}
+
 /// A message that failed for good: notified once (the ledger remembers it), then
 /// dead-lettered with the reason.
 async fn give_up<P, Q>(
     revoker: &Revoker<P>,
     queues: &Q,
-    event: &warden_core::event::Event,
+    event: &Event,
     body: &str,
     message_id: &str,
     reason: &str,

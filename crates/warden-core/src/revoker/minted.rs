@@ -72,6 +72,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             Some(making) => Attribution::Maker(
                 Event::CloudTrail {
                     envelope_id: None,
+                    envelope_account: None,
                     record: Box::new(minted::as_made_by(record, &making)),
                 },
                 minted::reason(&credential, &making),

@@ -4,6 +4,7 @@
 //! the verdict out in its order: tampering, trust, the deny, containment, one notice.
 //!
 //! One file per idea, each with its own `impl` block of [`Invocation`]:
+//! - `fleet`: where each event is decided (this account, or its member account);
 //! - `state`: what the process and one invocation remember;
 //! - `keys`: how events and notices are keyed in the records;
 //! - `facts`: IAM's facts and the trust ledger, read at most once per invocation;
@@ -20,6 +21,7 @@
 mod contain;
 mod deny;
 mod facts;
+mod fleet;
 mod grants;
 mod keys;
 mod minted;
@@ -30,6 +32,7 @@ mod source;
 mod state;
 mod tamper;
 
+pub use fleet::{start_up, Blocked, Fleet, Held, Lanes};
 pub use restore::{restore, restore_session, RestoreReport};
 pub use state::{Invocation, Outcome, Patience, Revoker};
 

@@ -88,6 +88,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                         Source::User(_) | Source::Session(_) => {
                             let made = Event::CloudTrail {
                                 envelope_id: None,
+                                envelope_account: None,
                                 record: Box::new(crate::minted::as_made_by(&record, &issuing)),
                             };
                             let mut verdict = self.verdict(&made).await?;
@@ -259,6 +260,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         }
         let made = Event::CloudTrail {
             envelope_id: None,
+            envelope_account: None,
             record: Box::new(crate::minted::as_made_by(&record, &issuing)),
         };
         let mut verdict = self.verdict(&made).await?;
