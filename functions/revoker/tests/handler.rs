@@ -7,7 +7,7 @@
 //! The handler against the in-memory ports: exact failed message ids of the batch response.
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use warden_core::ports::PortError;
+use warden_core::ports::{Members as _, PortError};
 use warden_core::principal::EntityKind;
 use warden_core::revoker::Revoker;
 use warden_core::testing::{
@@ -313,4 +313,114 @@ async fn on_the_deferral_queue_a_failed_message_does_not_hold_up_the_others() {
         .unwrap()
         .attached_policies
         .contains(DENY));
+}
+
+/// Central mode over the in-memory ports: each member account its own MemoryAccount,
+/// `faulty` failing its look-ups transiently once.
+struct MemoryMembers {
+    home: MemoryAccount,
+    faulty: &'static str,
+}
+
+impl warden_core::ports::Members for MemoryMembers {
+    type Port = MemoryAccount;
+    type Home = MemoryAccount;
+
+    fn home(&self) -> &MemoryAccount {
+        &self.home
+    }
+
+    async fn open(
+        &self,
+        account: &str,
+        _config: &warden_core::config::Config,
+    ) -> Result<(MemoryAccount, warden_core::config::Environment), warden_core::ports::Unreachable>
+    {
+        let port = MemoryAccount::new()
+            .with_user("alice", &["Administrators"], &[])
+            .with_user("dev1", &[], &[]);
+        if account == self.faulty {
+            port.fail(
+                "facts",
+                PortError::Transient {
+                    operation: "ListGroupsForUser",
+                    message: "Throttling".into(),
+                },
+                1,
+            );
+        }
+        let env = warden_core::config::Environment {
+            account_id: account.to_owned(),
+            caller_arn: format!("arn:aws:sts::{account}:assumed-role/iam-warden-member/iam-warden"),
+            ..environment()
+        };
+        Ok((port, env))
+    }
+}
+
+/// The sample CreateUser by dev1, made in `account`.
+fn create_user_in(account: &str) -> String {
+    fixture("01-iam-user-create-user.json").replace("123456789012", account)
+}
+
+#[tokio::test]
+async fn central_mode_a_failure_in_one_account_holds_only_that_accounts_later_events() {
+    let (a, b) = ("111111111111", "222222222222");
+    let config = config(&[
+        (
+            "DEAD_LETTER_QUEUE_URL",
+            "http://localhost/123456789012/dlq.fifo",
+        ),
+        ("MEMBER_ROLE_NAME", "iam-warden-member"),
+    ]);
+    let fleet = warden_core::revoker::Fleet::new(
+        MemoryMembers {
+            home: MemoryAccount::new(),
+            faulty: a,
+        },
+        config,
+    );
+    let bodies = [
+        create_user_in(a),
+        create_user_in(b),
+        create_user_in(a).replace("\"eventID\": \"", "\"eventID\": \"again-"),
+        fixture("12-admin-create-user.json").replace("123456789012", b),
+    ];
+    let response = handle_batch(&fleet, fleet.members().home(), batch_of(&bodies)).await;
+    // a's first event failed (throttled) and holds a's later one; b's two went through.
+    assert_eq!(failed_ids(&response), ["m0", "m2"]);
+    let in_b = warden_core::revoker::Lanes::revoker(&fleet, b)
+        .await
+        .ok()
+        .unwrap();
+    assert!(in_b
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(&DENY.replace("123456789012", b)));
+    let in_a = warden_core::revoker::Lanes::revoker(&fleet, a)
+        .await
+        .ok()
+        .unwrap();
+    assert!(in_a
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+    // Redelivered, a's events go through, in a's account.
+    let response = handle_batch(
+        &fleet,
+        fleet.members().home(),
+        batch_of(&[bodies[0].clone(), bodies[2].clone()]),
+    )
+    .await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(in_a
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(&DENY.replace("123456789012", a)));
 }
