@@ -154,7 +154,7 @@ FUNCTIONS = {
         ],
     },
     "Pruner": {
-        "vars": env_vars("crates/warden-core/src/prune.rs"),
+        "vars": env_vars("crates/warden-core/src/prune_config.rs"),
         "sources": [
             strip_fns(read("prune.rs"), CLI_ONLY),
             strip_fns(read("ledger.rs"), CLI_ONLY),

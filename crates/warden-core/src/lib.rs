@@ -21,6 +21,7 @@ pub mod ports;
 pub mod principal;
 pub mod prior;
 pub mod prune;
+pub mod prune_config;
 pub mod prune_policy;
 pub mod pruner;
 pub mod revocation;
