@@ -351,3 +351,198 @@ async fn the_central_accounts_own_events_are_decided_by_its_own_stack_without_a_
     // Only the member's role was assumed: the central account has none.
     assert_eq!(fleet.members().assume_role_calls(), 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// The pruner across accounts.
+
+use warden_core::prune::{PruneConfig, PruneDecision};
+use warden_core::pruner::{run_member_chunk, start_central, Chunk, Started};
+
+fn prune_cfg(pairs: &[(&str, &str)]) -> PruneConfig {
+    let map: std::collections::BTreeMap<&str, &str> = pairs.iter().copied().collect();
+    PruneConfig::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap()
+}
+
+/// Principals created now are 120 days old then: past the 90-day grace.
+fn run_time() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() + chrono::Duration::days(120)
+}
+
+/// A member whose users use S3 and never EC2, for the pruner.
+async fn member_with_users(central: &Central, users: &[&str]) -> TestAccount {
+    let m = central.member().await;
+    for user in users {
+        let arn = m
+            .user_with_access(user, &[], &["s3:GetObject", "ec2:*"])
+            .await;
+        m.seed_access(
+            &arn,
+            &[("s3", (run_time() - chrono::Duration::days(3)).to_rfc3339())],
+            None,
+        );
+    }
+    m
+}
+
+fn prune_policy_in(m: &TestAccount, user: &str) -> String {
+    format!(
+        "arn:aws:iam::{}:policy/iam-warden/iam-warden-prune-{user}",
+        m.id
+    )
+}
+
+#[tokio::test]
+async fn a_central_pruning_run_prunes_each_member_in_its_own_account_and_sends_one_digest() {
+    let central = Central::new().await;
+    let (m1, m2) = (
+        member_with_users(&central, &["bob"]).await,
+        member_with_users(&central, &["bob"]).await,
+    );
+    let stranger = TestAccount::new().await;
+    let accounts = format!("{},{},{}", m1.id, m2.id, stranger.id);
+    let topic = central.config.topic_arn.clone().unwrap();
+    let cfg = prune_cfg(&[
+        ("MEMBER_ROLE_NAME", MEMBER_ROLE),
+        ("ACCOUNTS", &accounts),
+        ("GRANT_GRACE_DAYS", "0"),
+        ("TOPIC_ARN", &topic),
+    ]);
+    let home = central.account.pruner(&cfg).await;
+    let sdk = central.account.as_role(PRUNER_ROLE).await;
+    let members = AwsMembers::new(&sdk, home, MEMBER_ROLE);
+
+    let started = start_central(&members, &cfg, "run-1", run_time(), false)
+        .await
+        .unwrap();
+    let Started::Inline(outcomes) = started else {
+        panic!("{started:?}")
+    };
+    // bob denied EC2 in each member, by a policy of that member's own account.
+    for m in [&m1, &m2] {
+        assert_eq!(m.attached("bob").await, vec![prune_policy_in(m, "bob")]);
+        let bob = outcomes
+            .iter()
+            .find(|o| o.principal.contains(&m.id) && o.name == "bob")
+            .unwrap();
+        assert_eq!(bob.decision, PruneDecision::Denied, "{bob:?}");
+        assert_eq!(bob.newly_denied, ["ec2"]);
+    }
+    // The stranger is reported, not pruned; the others went on.
+    let failed: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.decision == PruneDecision::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{outcomes:?}");
+    assert!(failed[0].principal.contains(&stranger.id));
+    // One digest for the run, grouped by account.
+    let notices = central.account.notices(&central.inbox).await;
+    let digests: Vec<_> = notices
+        .iter()
+        .filter(|n| n["MessageAttributes"]["decision"]["Value"] == "pruned")
+        .collect();
+    assert_eq!(digests.len(), 1, "{notices:?}");
+    let text = digests[0]["Message"].as_str().unwrap();
+    for id in [&m1.id, &m2.id, &stranger.id] {
+        assert!(text.contains(&format!("== account {id} ==")), "{text}");
+    }
+    assert!(text.contains("not onboarded"), "{text}");
+    assert!(digests[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .contains("3 accounts"));
+    // One AssumeRole per account for the whole run.
+    assert_eq!(members.assume_role_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_fanned_out_central_run_interleaves_the_accounts_chunks_and_completes_once() {
+    let central = Central::new().await;
+    let (m1, m2) = (
+        member_with_users(&central, &["bob", "carol"]).await,
+        member_with_users(&central, &["dave"]).await,
+    );
+    let work = central.account.queue("iam-warden-work", false).await;
+    let accounts = format!("{},{}", m1.id, m2.id);
+    let topic = central.config.topic_arn.clone().unwrap();
+    let cfg = prune_cfg(&[
+        ("MEMBER_ROLE_NAME", MEMBER_ROLE),
+        ("ACCOUNTS", &accounts),
+        ("GRANT_GRACE_DAYS", "0"),
+        ("TOPIC_ARN", &topic),
+        ("WORK_QUEUE_URL", &work),
+        ("CHUNK_SIZE", "1"),
+    ]);
+    let home = central
+        .account
+        .pruner(&cfg)
+        .await
+        .with_work_queue(Some(work.clone()));
+    let sdk = central.account.as_role(PRUNER_ROLE).await;
+    let members = AwsMembers::new(&sdk, home, MEMBER_ROLE);
+    let started = start_central(&members, &cfg, "run-2", run_time(), true)
+        .await
+        .unwrap();
+    // One user a chunk: alice, dev1, bob and carol in m1; alice, dev1 and dave in m2.
+    assert_eq!(started, Started::Queued(7));
+    let chunks: Vec<Chunk> = central
+        .account
+        .drain(&work)
+        .await
+        .iter()
+        .map(|m| serde_json::from_str(m.body.as_deref().unwrap()).unwrap())
+        .collect();
+    // The accounts take turns: the second chunk is not the first account's again.
+    let order: Vec<String> = chunks.iter().map(|c| c.account.clone().unwrap()).collect();
+    assert_eq!(order.len(), 7);
+    for pair in order.windows(2).take(5) {
+        assert_ne!(pair[0], pair[1], "{order:?}");
+    }
+    for chunk in &chunks {
+        run_member_chunk(&members, &cfg, chunk).await.unwrap();
+    }
+    for (m, user) in [(&m1, "bob"), (&m1, "carol"), (&m2, "dave")] {
+        assert_eq!(m.attached(user).await, vec![prune_policy_in(m, user)]);
+    }
+    let digests = central.account.notices(&central.inbox).await;
+    let digests: Vec<_> = digests
+        .iter()
+        .filter(|n| n["MessageAttributes"]["decision"]["Value"] == "pruned")
+        .collect();
+    assert_eq!(digests.len(), 1);
+    assert!(digests[0]["Subject"]
+        .as_str()
+        .unwrap()
+        .contains("2 accounts"));
+    // Each member's credentials taken once for the whole run (cached across chunks).
+    assert_eq!(members.assume_role_calls(), 2);
+}
+
+#[tokio::test]
+async fn without_accounts_the_pruner_takes_the_organizations_active_accounts() {
+    let central = Central::new().await;
+    let sdk = central.account.as_role(PRUNER_ROLE).await;
+    let org = aws_sdk_organizations::Client::new(&sdk);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let created = org
+        .create_account()
+        .email("member@example.com")
+        .account_name("member")
+        .send()
+        .await
+        .unwrap()
+        .create_account_status
+        .and_then(|s| s.account_id)
+        .unwrap();
+    let members = AwsMembers::new(&sdk, central.account.aws(&central.config), MEMBER_ROLE);
+    let accounts = members.active_accounts().await.unwrap();
+    assert!(accounts.contains(&created), "{accounts:?}");
+    assert!(accounts.contains(&central.account.id), "{accounts:?}");
+    assert!(
+        accounts.windows(2).all(|w| w[0] < w[1]),
+        "sorted: {accounts:?}"
+    );
+}

@@ -100,7 +100,7 @@ def operations(sources):
         # which the method's name does not (`UpdateSshPublicKey`).
         spelled = {op.lower(): op for op in re.findall(r'send!\(\s*"([A-Za-z]+)"', src)}
         found = set()
-        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
+        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail|organizations)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
             service = {"ddb": "dynamodb", "secrets": "secretsmanager"}.get(service, service)
             name = pascal(op)
             if service == "iam":
@@ -150,7 +150,7 @@ FUNCTIONS = {
             # Containment (issue 12): `take_away`, the lookups of the plan.
             strip_fns(read("actions.rs"), CLI_ONLY),
             # Central mode: the member roles assumed.
-            read("members.rs"),
+            strip_fns(read("members.rs"), ["active_accounts"]),
         ],
     },
     "Pruner": {
@@ -166,6 +166,8 @@ FUNCTIONS = {
             read("chat.rs"),
             # The trust ledger: read each pass, the baseline taken when there is none.
             only_fns(read("trust.rs"), ["trust_set", "put_baseline", "get_item"]),
+            # Central mode: the member roles assumed, the organization's accounts listed.
+            read("members.rs"),
         ],
     },
 }
@@ -210,7 +212,7 @@ for fn, spec in FUNCTIONS.items():
             fail(f"{fn}Role statement {st.get('Sid')} allows a wildcard action {actions}")
         if st.get("Resource") == "*" and st.get("Sid") not in (
             "QuotaHasNoResource", "Tracing", "InventoryHasNoResource", "BaselineHasNoResource",
-            "LookupHasNoResource", "FindByIdHasNoResource",
+            "LookupHasNoResource", "FindByIdHasNoResource", "ListAccountsHasNoResource",
         ):
             fail(f"{fn}Role statement {st.get('Sid')} allows Resource * where it could be scoped")
     counts[fn] = (len(read_vars), len(calls))

@@ -12,7 +12,7 @@ use aws_credential_types::provider::{self, error::CredentialsError, future};
 use aws_credential_types::Credentials;
 use warden_core::central::{member_role_arn, SESSION_NAME};
 use warden_core::config::{Config, Environment};
-use warden_core::ports::{Members, PortError, Unreachable};
+use warden_core::ports::{Members, PortError, PrunerMembers, Unreachable};
 
 use crate::error::classify;
 use crate::{AwsAccount, StartupError};
@@ -93,6 +93,11 @@ pub struct AwsMembers {
     sts: aws_sdk_sts::Client,
     role_name: String,
     assumed: Arc<AtomicU64>,
+    /// The account the functions run in: its ports are the central ones.
+    home_account: Option<String>,
+    /// The accounts opened so far (their credentials cached), for the life of the process.
+    opened: Arc<std::sync::Mutex<std::collections::HashMap<String, AwsAccount>>>,
+    organizations: aws_sdk_organizations::Client,
 }
 
 impl AwsMembers {
@@ -106,12 +111,32 @@ impl AwsMembers {
             central,
             role_name: role_name.to_owned(),
             assumed: Arc::default(),
+            home_account: None,
+            opened: Arc::default(),
+            organizations: aws_sdk_organizations::Client::new(sdk),
         }
+    }
+
+    /// The account the functions run in (its own stack's roles act there, no member role).
+    pub fn with_home_account(mut self, account: &str) -> Self {
+        self.home_account = Some(account.to_owned());
+        self
     }
 
     /// The ports of member `account`: its credentials are fetched once here, so that an
     /// account that is not a member is known now (access denied, no such role).
     pub async fn account(&self, account: &str) -> Result<AwsAccount, Unreachable> {
+        if self.home_account.as_deref() == Some(account) {
+            return Ok(self.central.clone());
+        }
+        if let Some(opened) = self
+            .opened
+            .lock()
+            .ok()
+            .and_then(|o| o.get(account).cloned())
+        {
+            return Ok(opened);
+        }
         let creds = Arc::new(MemberCredentials {
             sts: Clone::clone(&self.sts),
             role_arn: member_role_arn(account, &self.role_name),
@@ -137,12 +162,55 @@ impl AwsMembers {
                 )),
             )
             .build();
-        Ok(self.central.in_member(&sdk))
+        let member = self.central.in_member(&sdk);
+        if let Ok(mut opened) = self.opened.lock() {
+            opened.insert(account.to_owned(), member.clone());
+        }
+        Ok(member)
+    }
+
+    /// The organization's active accounts (Organizations ListAccounts, from the
+    /// management account or a delegated administrator), sorted.
+    pub async fn active_accounts(&self) -> Result<Vec<String>, PortError> {
+        let mut pages = self.organizations.list_accounts().into_paginator().send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify("ListAccounts", e))?;
+            for a in page.accounts.unwrap_or_default() {
+                let active = a
+                    .state
+                    .as_ref()
+                    .map(|s| s.as_str() == "ACTIVE")
+                    .or_else(|| a.status.as_ref().map(|s| s.as_str() == "ACTIVE"))
+                    .unwrap_or(false);
+                if let (true, Some(id)) = (active, a.id) {
+                    out.push(id);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// STS AssumeRole calls made so far, over every account (those refused included).
     pub fn assume_role_calls(&self) -> u64 {
         self.assumed.load(Ordering::Relaxed)
+    }
+}
+
+impl PrunerMembers for AwsMembers {
+    type Port = AwsAccount;
+
+    fn home(&self) -> &AwsAccount {
+        &self.central
+    }
+
+    async fn accounts(&self) -> Result<Vec<String>, PortError> {
+        self.active_accounts().await
+    }
+
+    async fn open_pruner(&self, account: &str) -> Result<AwsAccount, Unreachable> {
+        self.account(account).await
     }
 }
 

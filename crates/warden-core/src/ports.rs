@@ -534,6 +534,22 @@ pub trait Members: Send + Sync {
     ) -> impl Future<Output = Result<(Self::Port, crate::config::Environment), Unreachable>> + Send;
 }
 
+/// Central mode, the pruner's side: the organization's accounts, and each member
+/// account's pruner ports through its member role (the central account's own ports for
+/// the account the pruner runs in).
+pub trait PrunerMembers: Send + Sync {
+    type Port: PrunerPorts;
+    /// The central account's ports: the run's records, the work queue, the digest.
+    fn home(&self) -> &Self::Port;
+    /// The organization's active accounts (Organizations ListAccounts).
+    fn accounts(&self) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    /// The pruner's ports in `account`.
+    fn open_pruner(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<Self::Port, Unreachable>> + Send;
+}
+
 /// Keeps a message that cannot be processed, with the reason.
 pub trait DeadLetters: Send + Sync {
     fn send(

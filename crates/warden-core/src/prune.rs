@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use crate::prune_config::PruneConfig;
 use crate::principal::{has_name, EntityKind, Target};
+pub use crate::prune_config::PruneConfig;
 use crate::prune_policy::{documents, is_prune_policy, policy_arn, policy_name};
 
 /// History entries kept per principal in the ledger (the oldest are dropped).

@@ -33,6 +33,16 @@ pub struct PruneConfig {
     pub canary_role: Option<String>,
     /// How long to wait for one principal's Access Advisor job.
     pub report_timeout: Duration,
+    /// Central mode (`MEMBER_ROLE_NAME`): the member role the pruner acts through in
+    /// each member account. Unset: this account only.
+    pub member_role: Option<String>,
+    /// `ACCOUNTS`: the member accounts to prune; empty: the organization's active
+    /// accounts (Organizations ListAccounts). Only with MEMBER_ROLE_NAME.
+    pub accounts: Vec<String>,
+    /// `ACCOUNT_CONCURRENCY`: accounts taken stock of at once when a run starts (IAM's
+    /// rate limit is per account: the principals of one account are `CONCURRENCY` at a
+    /// time in a chunk, and the chunks of the accounts are interleaved).
+    pub account_concurrency: usize,
 }
 
 impl PruneConfig {
@@ -97,6 +107,31 @@ impl PruneConfig {
             }
         }
         let slack_webhook_secret = get("SLACK_WEBHOOK_SECRET");
+        let member_role = get("MEMBER_ROLE_NAME");
+        if let Some(r) = &member_role {
+            if !is_iam_name(r, 64) {
+                return Err(invalid(
+                    "MEMBER_ROLE_NAME",
+                    r,
+                    "an IAM role name, the same in every member account",
+                ));
+            }
+        }
+        let accounts: Vec<String> = list(get("ACCOUNTS")).collect();
+        if let Some(bad) = accounts.iter().find(|a| !crate::central::is_account_id(a)) {
+            return Err(invalid(
+                "ACCOUNTS",
+                bad,
+                "comma-separated twelve-digit account ids",
+            ));
+        }
+        if !accounts.is_empty() && member_role.is_none() {
+            return Err(invalid(
+                "ACCOUNTS",
+                &accounts.join(","),
+                "no ACCOUNTS without MEMBER_ROLE_NAME (central mode): a stand-alone pruner prunes its own account",
+            ));
+        }
 
         Ok(Self {
             unused_days,
@@ -121,6 +156,10 @@ impl PruneConfig {
                 }
                 other => other,
             },
+            member_role,
+            accounts,
+            account_concurrency: usize::try_from(number("ACCOUNT_CONCURRENCY", 4, 1, 64)?)
+                .unwrap_or(4),
         })
     }
 }
@@ -153,6 +192,10 @@ mod tests {
             ("TOPIC_ARN", "topic"),
             ("WORK_QUEUE_URL", "queue"),
             ("EXEMPT_TAG", "=x"),
+            ("MEMBER_ROLE_NAME", "bad name"),
+            ("ACCOUNT_CONCURRENCY", "0"),
+            // Without MEMBER_ROLE_NAME, any ACCOUNTS is refused.
+            ("ACCOUNTS", "111111111111"),
         ] {
             let err =
                 PruneConfig::from_lookup(|k| (k == var).then(|| value.to_owned())).expect_err(var);
@@ -176,5 +219,33 @@ mod tests {
         assert!(!c.prune_admins && !c.prune_roles);
         assert_eq!(c.mode, Mode::Enforce);
         assert_eq!(c.policy_prefix, "iam-warden-prune-");
+    }
+
+    #[test]
+    fn central_mode_reads_the_member_role_and_the_accounts() {
+        let read = |pairs: &'static [(&'static str, &'static str)]| {
+            PruneConfig::from_lookup(|k| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        let c = read(&[
+            ("MEMBER_ROLE_NAME", "iam-warden-member"),
+            ("ACCOUNTS", "111111111111, 222222222222"),
+        ])
+        .unwrap_or_else(|e| unreachable!("{e}"));
+        assert_eq!(c.member_role.as_deref(), Some("iam-warden-member"));
+        assert_eq!(c.accounts, ["111111111111", "222222222222"]);
+        assert_eq!(c.account_concurrency, 4);
+        let err = read(&[
+            ("MEMBER_ROLE_NAME", "iam-warden-member"),
+            ("ACCOUNTS", "111111111111,12345"),
+        ])
+        .expect_err("a bad account id");
+        assert!(err.to_string().contains("`12345`"), "{err}");
+        let alone = read(&[]).unwrap_or_else(|e| unreachable!("{e}"));
+        assert!(alone.member_role.is_none() && alone.accounts.is_empty());
     }
 }

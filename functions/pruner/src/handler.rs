@@ -5,9 +5,9 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use tracing::{error, info, info_span, Instrument};
-use warden_core::ports::{PortError, PrunerPorts};
-use warden_core::prune::PruneConfig;
-use warden_core::pruner::{run_chunk, start, Chunk, Started};
+use warden_core::ports::{PortError, PrunerMembers, PrunerPorts};
+use warden_core::prune::{Outcome, PruneConfig};
+use warden_core::pruner::{run_chunk, run_member_chunk, start, start_central, Chunk, Started};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -32,7 +32,10 @@ where
     P: PrunerPorts,
 {
     if let Some(records) = event.get("Records").and_then(Value::as_array) {
-        return Ok(chunks(ports, cfg, account, records).await);
+        return Ok(chunks(records, |chunk| async move {
+            run_chunk(ports, cfg, account, &chunk).await
+        })
+        .await);
     }
     // A retried schedule delivers the same event: its time names the run.
     let run_id = event.get("time").and_then(Value::as_str).map_or_else(
@@ -64,9 +67,48 @@ where
     })
 }
 
-async fn chunks<P>(ports: &P, cfg: &PruneConfig, account: &str, records: &[Value]) -> Value
+/// Central mode: the schedule starts one run over the organization's accounts (each
+/// through its member role); a work-queue chunk is pruned in its own account.
+pub async fn handle_central<M>(
+    members: &M,
+    cfg: &PruneConfig,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Value, HandlerError>
 where
-    P: PrunerPorts,
+    M: PrunerMembers,
+{
+    if let Some(records) = event.get("Records").and_then(Value::as_array) {
+        return Ok(chunks(records, |chunk| async move {
+            run_member_chunk(members, cfg, &chunk).await
+        })
+        .await);
+    }
+    let run_id = event.get("time").and_then(Value::as_str).map_or_else(
+        || now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        str::to_owned,
+    );
+    let started = start_central(members, cfg, &run_id, now, cfg.work_queue_url.is_some())
+        .instrument(info_span!("run", run_id = %run_id))
+        .await
+        .map_err(|source| HandlerError::Start {
+            run_id: run_id.clone(),
+            source,
+        })?;
+    Ok(match started {
+        Started::Inline(outcomes) => json!({
+            "run_id": run_id, "mode": "inline",
+            "summary": warden_core::prune::summary(&outcomes),
+        }),
+        Started::Queued(chunks) => json!({"run_id": run_id, "mode": "queued", "chunks": chunks}),
+        Started::AlreadyQueued => json!({"run_id": run_id, "mode": "already-queued"}),
+    })
+}
+
+async fn chunks<F, Fut>(records: &[Value], run: F) -> Value
+where
+    F: Fn(Chunk) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Outcome>, PortError>>,
 {
     let mut failures = Vec::new();
     for record in records {
@@ -90,10 +132,7 @@ where
         };
         let span =
             info_span!("chunk", message_id = %id, run_id = %chunk.run_id, chunk = chunk.chunk);
-        match run_chunk(ports, cfg, account, &chunk)
-            .instrument(span)
-            .await
-        {
+        match run(chunk).instrument(span).await {
             Ok(outcomes) => info!(message_id = %id, principals = outcomes.len(), "chunk done"),
             Err(e) => {
                 error!(message_id = %id, error = %e, "chunk failed: left for redelivery");

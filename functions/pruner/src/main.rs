@@ -28,6 +28,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let account_id = account.check_pruner(&config).await?;
     tracing::info!(account = %account_id, ledger = %config.ledger_table, "iam-warden pruner ready");
 
+    if let Some(role) = config.member_role.clone() {
+        // Central mode: one run over the organization's accounts, each through its
+        // member role (this account through its own role).
+        tracing::info!(member_role = %role, accounts = ?config.accounts, "central mode");
+        let members =
+            warden_aws::AwsMembers::new(&sdk, account, &role).with_home_account(&account_id);
+        return lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+            let (members, config) = (&members, &config);
+            async move {
+                pruner::handler::handle_central(members, config, event.payload, chrono::Utc::now())
+                    .await
+            }
+        }))
+        .await;
+    }
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (account, config, account_id) = (&account, &config, &account_id);
         async move {

@@ -1,4 +1,5 @@
-//! The digest of a run: one notice per run per account, to the topic and to Slack.
+//! The digest of a run: one notice per run (grouped by account in central mode), to the
+//! topic and to Slack.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -7,13 +8,30 @@ use crate::notice::{restore_command, Notice};
 use crate::ports::{Chat, Notifier, PortError};
 use crate::prune::{summary, Outcome, PruneDecision};
 
-/// The digest of a run: one notice per run per account.
+/// The account of a principal's ARN.
+fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or("")
+}
+
+/// The digest of a run: one notice per run, its principals grouped by account when the
+/// run covered several (central mode).
 pub fn digest(account: &str, run_id: &str, outcomes: &[Outcome], dry: bool) -> Notice {
+    let accounts: std::collections::BTreeSet<&str> =
+        outcomes.iter().map(|o| account_of(&o.principal)).collect();
+    let grouped = accounts.len() > 1;
+    let label = if grouped {
+        format!("{} accounts", accounts.len())
+    } else {
+        accounts
+            .first()
+            .filter(|a| !a.is_empty())
+            .map_or_else(|| account.to_owned(), |a| (*a).to_owned())
+    };
     let counts = summary(outcomes);
     let count = |k: &str| counts.get(k).copied().unwrap_or(0);
     let changed = count("denied") + count("updated");
     let subject = format!(
-        "iam-warden pruning in {account}: {changed} changed, {} skipped, {} failed{}",
+        "iam-warden pruning in {label}: {changed} changed, {} skipped, {} failed{}",
         count("skipped"),
         count("failed"),
         if dry { " (not applied)" } else { "" }
@@ -21,8 +39,51 @@ pub fn digest(account: &str, run_id: &str, outcomes: &[Outcome], dry: bool) -> N
     let mut body = String::new();
     let _ = writeln!(
         body,
-        "iam-warden pruning run {run_id} in account {account}\n"
+        "iam-warden pruning run {run_id} in {}\n",
+        if grouped {
+            label.clone()
+        } else {
+            format!("account {label}")
+        }
     );
+    if grouped {
+        let _ = writeln!(body, "Principals checked: {}", outcomes.len());
+        for (k, v) in &counts {
+            let _ = writeln!(body, "  {k:<10} {v}");
+        }
+        for a in &accounts {
+            let mine: Vec<Outcome> = outcomes
+                .iter()
+                .filter(|o| account_of(&o.principal) == *a)
+                .cloned()
+                .collect();
+            let _ = writeln!(body, "\n== account {a} ==");
+            section(&mut body, &mine);
+        }
+    } else {
+        section(&mut body, outcomes);
+    }
+    let attributes = BTreeMap::from([
+        ("decision".to_owned(), "pruned".to_owned()),
+        (
+            "account".to_owned(),
+            if grouped {
+                "organization".to_owned()
+            } else {
+                label
+            },
+        ),
+    ]);
+    Notice {
+        subject: subject.chars().take(100).collect(),
+        body,
+        attributes,
+    }
+}
+
+/// The counts and lists of one account's outcomes.
+fn section(body: &mut String, outcomes: &[Outcome]) {
+    let counts = summary(outcomes);
     let _ = writeln!(body, "Principals checked: {}", outcomes.len());
     for (k, v) in &counts {
         let _ = writeln!(body, "  {k:<10} {v}");
@@ -72,15 +133,6 @@ pub fn digest(account: &str, run_id: &str, outcomes: &[Outcome], dry: bool) -> N
                 );
             }
         }
-    }
-    let attributes = BTreeMap::from([
-        ("decision".to_owned(), "pruned".to_owned()),
-        ("account".to_owned(), account.to_owned()),
-    ]);
-    Notice {
-        subject: subject.chars().take(100).collect(),
-        body,
-        attributes,
     }
 }
 

@@ -1,12 +1,15 @@
 //! The pruner's work: one pruning pass over a set of principals, the plan of
 //! [`crate::prune`] applied through the ports (this file); the operator's lift
 //! (`lift`); the run's digest (`digest`); a scheduled run, inline or fanned out in
-//! chunks, with the daily canary (`run`).
+//! chunks, with the daily canary (`run`); central mode's run over the organization's
+//! accounts (`central`).
 
+mod central;
 mod digest;
 mod lift;
 mod run;
 
+pub use central::{account_failed, run_member_chunk, start_central};
 pub use digest::{digest, send_digest};
 pub use lift::lift;
 pub use run::{pack, run_chunk, start, write_canary, Chunk, Started, CHUNK_BYTES_MAX};

@@ -21,6 +21,9 @@ pub struct Chunk {
     pub chunks: usize,
     pub quotas: Quotas,
     pub subjects: Vec<Subject>,
+    /// Central mode: the member account the chunk's principals are in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 /// The largest chunk body (SQS takes 256 KiB and more; this leaves room).
@@ -60,6 +63,7 @@ pub fn pack(
             chunks,
             quotas,
             subjects,
+            account: None,
         })
         .collect()
 }
