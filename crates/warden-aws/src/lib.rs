@@ -22,8 +22,9 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 
+pub use aws_config::SdkConfig;
 pub use error::classify;
 pub use members::AwsMembers;
 pub use queue::QueuedMessage;

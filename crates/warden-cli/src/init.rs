@@ -16,7 +16,7 @@ The pruner's other settings are checked too: see `warden prune --help`.";
 
 pub async fn init() -> Result<ExitCode, CliError> {
     let cfg = PruneConfig::from_env()?;
-    let account = pruner_account(&cfg).await;
+    let account = pruner_account(&cfg).await?;
     if account.ensure_ledger_table().await? {
         println!("Created the ledger table `{}`.", cfg.ledger_table);
     } else {

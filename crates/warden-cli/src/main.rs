@@ -1,6 +1,7 @@
 //! `warden`: the operators' tool. Runs exactly the Lambda's decision and effect code,
 //! configured by the same environment variables.
 
+mod accounts;
 mod canary;
 mod consume;
 mod init;
@@ -48,6 +49,15 @@ struct Cli {
     /// Log what is done to stderr (repeat for more detail)
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
+    /// Central mode: act in this member account, through its member role
+    /// (MEMBER_ROLE_NAME), with the same configuration
+    #[arg(long, global = true, value_name = "ID", value_parser = account_id,
+          conflicts_with = "all_accounts")]
+    account: Option<String>,
+    /// Central mode: every account (ACCOUNTS, else the organization's active accounts,
+    /// Organizations ListAccounts): `status` as one table, `prune` a pass in each
+    #[arg(long, global = true)]
+    all_accounts: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -197,7 +207,25 @@ enum CliError {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     setup::logging(cli.verbose);
-    match run(cli.command).await {
+    if let Some(account) = &cli.account {
+        setup::choose_account(account);
+    }
+    let result = if cli.all_accounts {
+        match cli.command {
+            Command::Status { json } => accounts::status_all(json).await,
+            Command::Prune {
+                dry_run,
+                principal: None,
+                now,
+            } => accounts::prune_all(dry_run, now).await,
+            _ => Err(CliError::Failed(
+                "--all-accounts is for `status` and `prune` (without --principal); one account: --account ID".into(),
+            )),
+        }
+    } else {
+        run(cli.command).await
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("warden: error: {e}");
@@ -243,6 +271,15 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         } => prune::run_prune(dry_run, principal, now).await,
         Command::Init => init::init().await,
         Command::Canary => canary::canary().await,
+    }
+}
+
+/// `--account`: a twelve-digit AWS account id.
+fn account_id(value: &str) -> Result<String, String> {
+    if warden_core::central::is_account_id(value) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("`{value}` is not a twelve-digit AWS account id"))
     }
 }
 

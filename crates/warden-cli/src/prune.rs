@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use chrono::{DateTime, Utc};
 use warden_core::ports::{Authorizations, Notifier};
-use warden_core::prune::{summary, PruneConfig, PruneDecision};
+use warden_core::prune::{summary, Outcome, PruneConfig, PruneDecision};
 use warden_core::pruner::{digest, prune, send_digest, Writes};
 
 use crate::setup::pruner_account;
@@ -37,13 +37,59 @@ pub async fn run_prune(
 ) -> Result<ExitCode, CliError> {
     let cfg = PruneConfig::from_env()?;
     let now = parse_now(now.as_deref())?;
-    let account = pruner_account(&cfg).await;
+    let account = pruner_account(&cfg).await?;
+    let (account_id, outcomes, run_id, writes) =
+        pass_in(&account, &cfg, dry_run, principal.as_deref(), now).await?;
+    finish(&account, &account_id, &run_id, &outcomes, writes).await
+}
+
+/// The digest of the pass (unless a dry run), and the exit code: non-zero when a
+/// principal failed.
+pub async fn finish(
+    account: &warden_aws::AwsAccount,
+    label: &str,
+    run_id: &str,
+    outcomes: &[Outcome],
+    writes: Writes,
+) -> Result<ExitCode, CliError> {
+    let counts = summary(outcomes);
+    println!(
+        "{}",
+        serde_json::json!({ "summary": counts, "run_id": run_id, "principals": outcomes.len(), "dry_run": writes != Writes::All })
+    );
+    if writes != Writes::Nothing && account.enabled() && !outcomes.is_empty() {
+        let notice = digest(label, run_id, outcomes, writes != Writes::All);
+        send_digest(account, &notice).await?;
+    }
+    let failed = counts
+        .get(PruneDecision::Failed.as_str())
+        .copied()
+        .unwrap_or(0);
+    Ok(if failed > 0 {
+        eprintln!(
+            "warden: {failed} principal(s) failed: nothing new denied for them; see `reason`"
+        );
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One pruning pass in `account`, one JSON line per principal: the account's id, the
+/// outcomes, the run id and what the pass wrote.
+pub async fn pass_in(
+    account: &warden_aws::AwsAccount,
+    cfg: &PruneConfig,
+    dry_run: bool,
+    principal: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(String, Vec<Outcome>, String, Writes), CliError> {
     // The Lambda's start-up checks: the admin group, the ledger table, the topic.
-    let account_id = account.check_pruner(&cfg).await?;
+    let account_id = account.check_pruner(cfg).await?;
     let quotas = account.quotas().await?;
     let mut subjects = account.subjects(cfg.prune_roles).await?;
-    if let Some(arn) = &principal {
-        subjects.retain(|s| &s.arn == arn || &s.name == arn);
+    if let Some(arn) = principal {
+        subjects.retain(|s| s.arn == arn || s.name == arn);
         if subjects.is_empty() {
             return Err(CliError::Failed(format!(
                 "--principal `{arn}`: no such user{} in the account",
@@ -71,7 +117,7 @@ pub async fn run_prune(
     );
     let mut outcomes = Vec::with_capacity(total);
     for (i, chunk) in subjects.chunks(CHUNK).enumerate() {
-        let done = prune(&account, &cfg, chunk, quotas, now, &run_id, writes).await?;
+        let done = prune(account, cfg, chunk, quotas, now, &run_id, writes).await?;
         for o in &done {
             println!(
                 "{}",
@@ -90,27 +136,7 @@ pub async fn run_prune(
             eprintln!("warden: {}/{total} principals", (i * CHUNK + chunk.len()));
         }
     }
-    let counts = summary(&outcomes);
-    println!(
-        "{}",
-        serde_json::json!({ "summary": counts, "run_id": run_id, "principals": total, "dry_run": writes != Writes::All })
-    );
-    if writes != Writes::Nothing && account.enabled() && !outcomes.is_empty() {
-        let notice = digest(&account_id, &run_id, &outcomes, writes != Writes::All);
-        send_digest(&account, &notice).await?;
-    }
-    let failed = counts
-        .get(PruneDecision::Failed.as_str())
-        .copied()
-        .unwrap_or(0);
-    Ok(if failed > 0 {
-        eprintln!(
-            "warden: {failed} principal(s) failed: nothing new denied for them; see `reason`"
-        );
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok((account_id, outcomes, run_id, writes))
 }
 
 /// For `--help`.

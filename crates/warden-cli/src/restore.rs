@@ -144,7 +144,7 @@ async fn lift_pruner_deny(
     services: &[String],
 ) -> Result<Option<BTreeSet<String>>, CliError> {
     let cfg = PruneConfig::from_env()?;
-    let account = pruner_account(&cfg).await;
+    let account = pruner_account(&cfg).await?;
     let arn = account.principal_arn(target.kind, &target.name).await?;
     let target = Target {
         arn,

@@ -2,12 +2,51 @@
 //! its Lambda starts, or the pruner's), and the log its person reads. The CLI reads its
 //! settings only here.
 
-use warden_aws::AwsAccount;
+use std::sync::OnceLock;
+
+use warden_aws::{AwsAccount, AwsMembers};
 use warden_core::config::Environment;
 use warden_core::config::{Config, ConfigError};
+use warden_core::ports::Unreachable;
 use warden_core::prune::PruneConfig;
 
 use crate::CliError;
+
+/// `--account ID`: the member account the command acts in (central mode), through its
+/// member role; unset, the account of the caller's credentials.
+static ACCOUNT: OnceLock<String> = OnceLock::new();
+
+/// Chooses the account every command of this process acts in (`--account`).
+pub fn choose_account(account: &str) {
+    let _ = ACCOUNT.set(account.to_owned());
+}
+
+/// `home`'s ports in the chosen account: unchanged without `--account` (or when it names
+/// the caller's own account), else through the member role `role` there.
+async fn in_chosen(
+    sdk: &warden_aws::SdkConfig,
+    home: AwsAccount,
+    role: Option<&str>,
+) -> Result<(AwsAccount, Option<String>), CliError> {
+    let Some(account) = ACCOUNT.get() else {
+        return Ok((home, None));
+    };
+    if home.account_id().await? == *account {
+        return Ok((home, None));
+    }
+    let Some(role) = role else {
+        return Err(CliError::Failed(format!(
+            "--account {account}: set MEMBER_ROLE_NAME, the member role the CLI acts through in a member account (central mode)"
+        )));
+    };
+    match AwsMembers::new(sdk, home, role).account(account).await {
+        Ok(member) => Ok((member, Some(account.clone()))),
+        Err(Unreachable::NotMember(why) | Unreachable::Unusable(why)) => Err(CliError::Failed(
+            format!("--account {account}: not onboarded: {why}"),
+        )),
+        Err(Unreachable::Transient(e)) => Err(e.into()),
+    }
+}
 
 /// The revoker's configuration, its clients and what its start-up learns and checks, as
 /// the Lambda starts.
@@ -28,7 +67,13 @@ pub async fn setup_if_configured() -> Result<Option<(Config, Environment, AwsAcc
 
 async fn connect(config: Config) -> Result<(Config, Environment, AwsAccount), CliError> {
     let sdk = warden_aws::load_sdk_config().await;
-    let account = AwsAccount::for_revoker(&sdk, &config);
+    let home = AwsAccount::for_revoker(&sdk, &config);
+    let role = config.member_role.clone();
+    let (account, member) = in_chosen(&sdk, home, role.as_deref()).await?;
+    let config = match &member {
+        Some(id) => warden_core::central::in_account(&config, id),
+        None => config,
+    };
     let env = account.discover(&config).await?;
     // EXEMPT_PRINCIPALS known by unique id, as the Lambda's start records them (a
     // listing not recorded yet is recorded here; one whose name was taken is said).
@@ -54,10 +99,11 @@ async fn connect(config: Config) -> Result<(Config, Environment, AwsAccount), Cl
     Ok((config, env, account))
 }
 
-/// The pruner's clients.
-pub async fn pruner_account(cfg: &PruneConfig) -> AwsAccount {
+/// The pruner's clients (in the `--account` chosen, through the member role).
+pub async fn pruner_account(cfg: &PruneConfig) -> Result<AwsAccount, CliError> {
     let sdk = warden_aws::load_sdk_config().await;
-    AwsAccount::for_pruner(&sdk, cfg)
+    let home = AwsAccount::for_pruner(&sdk, cfg);
+    Ok(in_chosen(&sdk, home, cfg.member_role.as_deref()).await?.0)
 }
 
 /// Plain-text logs on standard error, for a person: `-v` info, `-vv` debug (or
@@ -81,4 +127,27 @@ pub fn logging(verbose: u8) {
             }),
         )
         .init();
+}
+
+/// `ACCOUNTS` (central mode): the accounts `--all-accounts` covers, or `None` for the
+/// organization's active accounts.
+pub fn accounts_list() -> Result<Option<Vec<String>>, CliError> {
+    let Ok(raw) = std::env::var("ACCOUNTS") else {
+        return Ok(None);
+    };
+    let list: Vec<String> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = list
+        .iter()
+        .find(|a| !warden_core::central::is_account_id(a))
+    {
+        return Err(CliError::Failed(format!(
+            "ACCOUNTS=`{raw}` is invalid: `{bad}` is not a twelve-digit account id"
+        )));
+    }
+    Ok((!list.is_empty()).then_some(list))
 }

@@ -13,7 +13,7 @@ use crate::table::print_table;
 use crate::CliError;
 
 /// How long without a canary before `warden status` (and the alarm) say so.
-const CANARY_MAX_AGE_HOURS: i64 = 26;
+pub(crate) const CANARY_MAX_AGE_HOURS: i64 = 26;
 
 pub async fn status(json: bool) -> Result<ExitCode, CliError> {
     let (config, env, account) = setup().await?;
