@@ -129,6 +129,27 @@ if os.path.exists(os.path.join(out, "contain.json")):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from contain_report import section  # noqa: E402
     lines.extend(section(load("contain.json")))
+if os.path.exists(os.path.join(out, "central.json")):
+    c = load("central.json")
+    pr, rv = c["pruner"], c["revoker"]
+    w("## 6. Central mode")
+    w("")
+    w(f"`warden-bench central`: one central pruning run over {c['accounts']} member accounts (moto accounts) of "
+      f"{c['principals_per_account']} users each, every account behind its own {c['rate_per_account']:.0f} IAM "
+      "requests/s (the rate-limiting proxy in per-key mode: each member is reached with its member role's own key), "
+      "the accounts pruned side by side; then the revoker deciding events of each member through the member role.")
+    w("")
+    w("| measure | value | target |")
+    w("|---|---|---|")
+    w(f"| pruning run wall time | {pr['wall_s']:.1f} s | – |")
+    w(f"| floor: the slowest account's IAM requests at the rate | {pr['slowest_account_iam_requests']} requests, "
+      f"{pr['floor_s']:.1f} s | – |")
+    w(f"| wall time / floor | {pr['wall_over_floor']:.2f}× | ≤ 1.1×: {ok(pr['wall_over_floor'] <= 1.1)} |")
+    w(f"| STS AssumeRole per account per run | {pr['sts_assume_role_per_account']:.1f} | – |")
+    w(f"| revoker: STS AssumeRole per event once an account's credentials are cached | "
+      f"{rv['sts_per_event_after_the_first_of_each_account']:.2f} ({rv['sts_assume_role']} for {rv['events']} events "
+      f"of {c['accounts']} accounts) | 0: {ok(rv['sts_per_event_after_the_first_of_each_account'] == 0)} |")
+    w("")
 rev = rust["by_decision"]
 w("## Where a target is missed: why, and what would close it")
 w("")

@@ -2,8 +2,9 @@
 # The benchmarks, side by side in one run against one local moto server, written to
 # bench/RESULTS.md: revoker throughput and API calls (Rust vs Python/boto3), cold start
 # and peak RSS, pruner calls per principal and wall time (and under a 20 req/s IAM
-# limit), containment's calls per artifact and the attack chain's wall time, and the
-# zipped arm64 bootstraps. Not a test: nothing here fails on a figure.
+# limit), containment's calls per artifact and the attack chain's wall time, central mode
+# (a pruning run over member accounts each behind its own rate limit), and the zipped
+# arm64 bootstraps. Not a test: nothing here fails on a figure.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
 ensure_venv                      # moto[server], which brings boto3
@@ -47,6 +48,12 @@ fi
 
 echo "==> 5. containment: 20 attack chains, calls per contained artifact and wall time" >&2
 "$BIN" contain --attackers 20 >"$OUT/contain.json"
+
+echo "==> 6. central mode: a pruning run over 5 member accounts, each behind its own 20 req/s" >&2
+coproc PROXY { "$PY" bench/python/ratelimit_proxy.py "$AWS_ENDPOINT_URL" 20 per-key; }
+read -r PROXY_URL <&"${PROXY[0]}"
+"$BIN" central --accounts 5 --principals 60 --via "$PROXY_URL" >"$OUT/central.json"
+kill "$PROXY_PID" 2>/dev/null || true
 
 echo "==> 4. zipped arm64 bootstraps" >&2
 "$ROOT/scripts/package.sh" >"$OUT/package.txt"

@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )] // a benchmark: a broken set-up should stop it loudly
 
+mod central;
 mod contain;
 mod counted;
 mod measure;
@@ -55,6 +56,21 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         attackers: usize,
     },
+    /// Central mode: a pruning run over ACCOUNTS member accounts of N users each, each
+    /// behind its own IAM rate limit (the proxy's per-key mode at VIA), and the revoker's
+    /// STS calls per event.
+    Central {
+        #[arg(long, default_value_t = 3)]
+        accounts: usize,
+        #[arg(long, default_value_t = 40)]
+        principals: usize,
+        /// The rate-limiting proxy in per-key mode
+        #[arg(long)]
+        via: String,
+        /// Its IAM requests per second per account
+        #[arg(long, default_value_t = 20.0)]
+        rate: f64,
+    },
     /// Pruning passes over a fresh account of N users.
     Pruner {
         #[arg(long)]
@@ -79,6 +95,12 @@ async fn main() {
         Command::Revoker { setup } => revoker::revoker(&setup::load(&setup)).await,
         Command::Contain { attackers } => contain::contain(attackers).await,
         Command::Cold { setup } => revoker::cold(&setup::load(&setup)).await,
+        Command::Central {
+            accounts,
+            principals,
+            via,
+            rate,
+        } => central::central(accounts, principals, via, rate).await,
         Command::Pruner {
             principals,
             concurrency,

@@ -13,7 +13,7 @@ use crate::counted::{counted, sdk, Calls};
 
 /// A fresh account of `principals` users, each granted EC2, S3 and Lambda; a third
 /// used S3 lately.
-async fn fleet(principals: usize) -> TestAccount {
+pub(crate) async fn fleet(principals: usize) -> TestAccount {
     let t = TestAccount::new().await;
     // One deny policy per user: a fleet over the default quota of 1,500 customer managed
     // policies (the test support enforces it) is an account that raised it.

@@ -546,3 +546,45 @@ async fn without_accounts_the_pruner_takes_the_organizations_active_accounts() {
         "sorted: {accounts:?}"
     );
 }
+
+#[tokio::test]
+async fn tampering_with_a_members_role_is_notified_as_that_accounts_and_its_caller_revoked() {
+    let central = Central::new().await;
+    let m1 = central.member().await;
+    let fleet = central.fleet().await;
+    let opened = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
+    .to_string();
+    let mut record = iam_call(
+        &m1.id,
+        "t-1",
+        "dev1",
+        "UpdateAssumeRolePolicy",
+        serde_json::json!({"roleName": MEMBER_ROLE, "policyDocument": opened}),
+        1,
+    );
+    m1.real_ids(&mut record).await;
+    let report = handle(
+        &fleet,
+        fleet.members().home(),
+        batch(&[eventbridge(&record)]),
+    )
+    .await;
+    assert!(report.response.batch_item_failures.is_empty());
+    assert_eq!(report.outcomes[0].decision.to_string(), "revoked");
+    assert_eq!(m1.attached("dev1").await, vec![deny_in(&m1)]);
+    let notices = central.account.notices(&central.inbox).await;
+    let tampering: Vec<_> = notices
+        .iter()
+        .filter(|n| n["MessageAttributes"]["decision"]["Value"] == "tampering")
+        .collect();
+    assert_eq!(tampering.len(), 1, "{notices:?}");
+    assert_eq!(
+        tampering[0]["MessageAttributes"]["account"]["Value"],
+        m1.id.as_str()
+    );
+    assert!(tampering[0]["Message"]
+        .as_str()
+        .unwrap()
+        .contains(MEMBER_ROLE));
+}
