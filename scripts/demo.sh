@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo: moto server, a sample account with the resources of template.yaml, the
 # sample events of events/ through EventBridge -> rule -> FIFO queue -> the revoker's
-# handler, and a summary of the decisions and of the notifications; then a pruning pass.
+# handler, and a summary of the decisions and of the notifications; then a pruning pass;
+# then central mode (member accounts decided through their member role).
 # With --check (the test command uses it), fails unless they are the expected ones.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -62,3 +63,16 @@ fi
 echo
 echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now" >&2
 WARDEN_BIN="$WARDEN_BIN" "$VENV/bin/python" scripts/demo_prune.py "$@"
+echo
+echo "==> central mode: this account decides for two member accounts, through their member role" >&2
+"$VENV/bin/python" scripts/demo_central.py setup >"$ROOT/target/demo-central.env"
+(
+  source "$ROOT/target/demo-central.env"   # the central revoker's role; MEMBER_ROLE_NAME, ACCOUNTS
+  echo "==> warden consume: each event decided in its own account (the third has no member role)" >&2
+  "$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$ROOT/target/demo-central.jsonl"
+  echo "==> warden --all-accounts status: one table for the organization" >&2
+  "$WARDEN_BIN" --all-accounts status || true
+  echo "==> warden --account ${ACCOUNTS%%,*} restore --user dev1: that member only" >&2
+  "$WARDEN_BIN" --account "${ACCOUNTS%%,*}" restore --user dev1
+)
+"$VENV/bin/python" scripts/demo_central.py check "$ROOT/target/demo-central.jsonl" "$@"

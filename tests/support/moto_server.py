@@ -768,8 +768,11 @@ def _principal_arn(caller_arn):
     """The IAM principal behind a caller ARN (an assumed role's is its role)."""
     parts = caller_arn.split(":", 5)
     if len(parts) == 6 and parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+        # The role's ARN, path included, as AWS gives aws:PrincipalArn (the session's ARN
+        # has no path).
         name = parts[5].split("/")[1]
-        return f"arn:{parts[1]}:iam::{parts[4]}:role/{name}"
+        role = next((r for r in iam_backends[parts[4]]["aws"].get_roles() if r.name == name), None)
+        return role.arn if role is not None else f"arn:{parts[1]}:iam::{parts[4]}:role/{name}"
     if len(parts) == 6 and parts[2] == "sts":
         return f"arn:{parts[1]}:iam::{parts[4]}:{parts[5]}"
     return caller_arn

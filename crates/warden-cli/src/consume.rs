@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-use warden_core::revoker::Revoker;
+use warden_aws::{AwsAccount, AwsMembers};
+use warden_core::revoker::{Fleet, Lanes, Revoker};
 
 use crate::setup::setup;
 use crate::CliError;
@@ -11,7 +12,25 @@ use crate::CliError;
 pub async fn consume(queue_url: &str, wait: i32) -> Result<ExitCode, CliError> {
     let (config, env, account) = setup().await?;
     config.require_dead_letter_queue()?;
+    if let Some(role) = config.member_role.clone() {
+        // Central mode, as the Lambda runs it: each event decided in its own account
+        // through its member role; this account's own by its own revoker.
+        let sdk = warden_aws::load_sdk_config().await;
+        let own = Revoker::new(account.clone(), config.clone(), env);
+        let fleet = Fleet::new(AwsMembers::new(&sdk, account.clone(), &role), config).with_own(own);
+        return drain(&fleet, &account, queue_url, wait).await;
+    }
     let revoker = Revoker::new(account.clone(), config, env);
+    drain(&revoker, &account, queue_url, wait).await
+}
+
+/// Batches of the queue through the handler until it is empty or a batch has failures.
+async fn drain<L: Lanes>(
+    lanes: &L,
+    account: &AwsAccount,
+    queue_url: &str,
+    wait: i32,
+) -> Result<ExitCode, CliError> {
     let (mut decided, mut dead_lettered) = (0usize, 0usize);
     loop {
         let messages = account.receive(queue_url, wait).await?;
@@ -30,7 +49,7 @@ pub async fn consume(queue_url: &str, wait: i32) -> Result<ExitCode, CliError> {
         let event: aws_lambda_events::event::sqs::SqsEvent =
             serde_json::from_value(serde_json::json!({ "Records": records }))
                 .map_err(|e| CliError::Failed(e.to_string()))?;
-        let report = revoker::handler::handle(&revoker, revoker.port(), event).await;
+        let report = revoker::handler::handle(lanes, account, event).await;
         for outcome in &report.outcomes {
             println!(
                 "{}",
