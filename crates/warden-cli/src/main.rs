@@ -34,6 +34,10 @@ Configuration comes from the same environment variables as the Lambda functions:
   CONTAIN                       revoked (default), all or off: whose IAM writes are contained
   QUARANTINE_POLICY_ARN         the managed deny-everything policy for what a caller created
                                 (unset: an inline quarantine)
+  MEMBER_ROLE_NAME              central mode: the member role in every member account
+                                (--account ID acts through it; consume decides each event there)
+  ACCOUNTS                      central mode: the accounts --all-accounts covers
+                                (unset: the organization's active accounts)
 AWS credentials, region and endpoint come from the standard AWS environment
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
 
