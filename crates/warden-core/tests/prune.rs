@@ -506,6 +506,43 @@ async fn the_digest_names_changes_restore_commands_and_problems() {
     );
 }
 
+#[tokio::test]
+async fn a_digest_of_several_accounts_is_grouped_by_account() {
+    let account = account_with_bob(report(&[("ec2", None)]), seen(&["ec2"], 365));
+    let mut outcomes = pass(&account, &cfg(&[]), Writes::All).await;
+    let mut other = Outcome::new(&bob(), PruneDecision::Unchanged, None);
+    other.principal = "arn:aws:iam::222222222222:user/dave".into();
+    other.name = "dave".into();
+    outcomes.push(other);
+    outcomes.push(warden_core::pruner::account_failed(
+        "333333333333",
+        "not onboarded (AccessDenied)",
+    ));
+    let n = digest("the organization", "run-1", &outcomes, false);
+    assert!(n.subject.contains("3 accounts"), "{}", n.subject);
+    assert!(n.subject.contains("1 changed") && n.subject.contains("1 failed"));
+    let at = |text: &str| n.body.find(text).expect(text);
+    // Each account's section holds its own principals, in account order.
+    let (a, b, c) = (
+        at("== account 123456789012 =="),
+        at("== account 222222222222 =="),
+        at("== account 333333333333 =="),
+    );
+    assert!(a < b && b < c);
+    let bob_at = at("warden restore --user bob");
+    assert!(a < bob_at && bob_at < b, "{}", n.body);
+    let failed_at = at("not onboarded");
+    assert!(c < failed_at, "{}", n.body);
+    assert_eq!(
+        n.attributes.get("account").map(String::as_str),
+        Some("organization")
+    );
+    // One account: no sections, the account named as before.
+    let one = digest("123456789012", "run-1", &outcomes[..1], false);
+    assert!(!one.body.contains("== account"), "{}", one.body);
+    assert!(one.subject.contains("in 123456789012"), "{}", one.subject);
+}
+
 /// An account of `n` users, each granted ec2 (never used) for a year.
 fn fleet(n: usize) -> MemoryAccount {
     let mut account = MemoryAccount::new();

@@ -57,14 +57,7 @@ where
         run_id: run_id.clone(),
         source,
     })?;
-    Ok(match started {
-        Started::Inline(outcomes) => json!({
-            "run_id": run_id, "mode": "inline",
-            "summary": warden_core::prune::summary(&outcomes),
-        }),
-        Started::Queued(chunks) => json!({"run_id": run_id, "mode": "queued", "chunks": chunks}),
-        Started::AlreadyQueued => json!({"run_id": run_id, "mode": "already-queued"}),
-    })
+    Ok(started_json(&run_id, &started))
 }
 
 /// Central mode: the schedule starts one run over the organization's accounts (each
@@ -95,14 +88,19 @@ where
             run_id: run_id.clone(),
             source,
         })?;
-    Ok(match started {
+    Ok(started_json(&run_id, &started))
+}
+
+/// What the schedule's invocation returns: how the run started.
+fn started_json(run_id: &str, started: &Started) -> Value {
+    match started {
         Started::Inline(outcomes) => json!({
             "run_id": run_id, "mode": "inline",
-            "summary": warden_core::prune::summary(&outcomes),
+            "summary": warden_core::prune::summary(outcomes),
         }),
         Started::Queued(chunks) => json!({"run_id": run_id, "mode": "queued", "chunks": chunks}),
         Started::AlreadyQueued => json!({"run_id": run_id, "mode": "already-queued"}),
-    })
+    }
 }
 
 async fn chunks<F, Fut>(records: &[Value], run: F) -> Value

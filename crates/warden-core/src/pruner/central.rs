@@ -10,12 +10,12 @@
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};
 
-use crate::ports::{Authorizations, PortError, PrunerMembers, Runs, Unreachable, WorkQueue};
+use crate::ports::{Authorizations, PortError, PrunerMembers, Runs, Unreachable};
 use crate::principal::EntityKind;
 use crate::prune::{Outcome, PruneConfig, PruneDecision, Quotas, Subject};
 
 use super::digest::{digest, send_digest};
-use super::run::{pack, run_chunk, write_canary, Chunk, Started};
+use super::run::{enqueue_chunks, pack, run_chunk, write_canary, Chunk, Started};
 use super::{prune, Writes};
 
 /// The outcome that reports a whole account not pruned, and why.
@@ -174,16 +174,7 @@ pub async fn start_central<M: PrunerMembers>(
         home.settle_digest(run_id, true).await?;
         return Ok(Started::Inline(failed));
     }
-    let bodies = chunks
-        .iter()
-        .map(serde_json::to_string)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| PortError::Failed {
-            operation: "start",
-            message: e.to_string(),
-        })?;
-    home.enqueue(&bodies).await?;
-    home.mark_queued(run_id).await?;
+    enqueue_chunks(home, run_id, &chunks).await?;
     tracing::info!(run_id, chunks = total, "central pruning run fanned out");
     Ok(Started::Queued(total))
 }

@@ -136,6 +136,18 @@ where
     if !ports.start_run(run_id, chunks.len()).await? {
         return Ok(Started::AlreadyQueued);
     }
+    enqueue_chunks(ports, run_id, &chunks).await?;
+    tracing::info!(run_id, chunks = chunks.len(), "pruning run fanned out");
+    Ok(Started::Queued(chunks.len()))
+}
+
+/// Puts a started run's chunks on the work queue, then marks the run queued (a retried
+/// start finds it so and queues nothing twice).
+pub(super) async fn enqueue_chunks<P: PrunerPorts>(
+    ports: &P,
+    run_id: &str,
+    chunks: &[Chunk],
+) -> Result<(), PortError> {
     let bodies = chunks
         .iter()
         .map(serde_json::to_string)
@@ -145,9 +157,7 @@ where
             message: e.to_string(),
         })?;
     ports.enqueue(&bodies).await?;
-    ports.mark_queued(run_id).await?;
-    tracing::info!(run_id, chunks = chunks.len(), "pruning run fanned out");
-    Ok(Started::Queued(chunks.len()))
+    ports.mark_queued(run_id).await
 }
 
 /// One chunk of a fanned-out run. The chunk that completes the run sends the digest;
