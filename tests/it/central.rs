@@ -588,3 +588,54 @@ async fn tampering_with_a_members_role_is_notified_as_that_accounts_and_its_call
         .unwrap()
         .contains(MEMBER_ROLE));
 }
+
+#[tokio::test]
+async fn a_caller_who_made_herself_admin_before_her_accounts_first_event_is_not_baselined() {
+    let central = Central::new().await;
+    let m1 = central.member().await;
+    // dev1 adds herself to the admin group; IAM applies it at once, the event (the first
+    // of this member) arrives minutes later, and CloudTrail's history already has it.
+    m1.iam
+        .add_user_to_group()
+        .group_name("Administrators")
+        .user_name("dev1")
+        .send()
+        .await
+        .unwrap();
+    let grant = iam_call(
+        &m1.id,
+        "g-1",
+        "dev1",
+        "AddUserToGroup",
+        serde_json::json!({"groupName": "Administrators", "userName": "dev1"}),
+        3,
+    );
+    m1.recorded(std::slice::from_ref(&grant)).await;
+    let mut event = grant.clone();
+    m1.real_ids(&mut event).await;
+    let fleet = central.fleet().await;
+    let report = handle(
+        &fleet,
+        fleet.members().home(),
+        batch(&[eventbridge(&event)]),
+    )
+    .await;
+    assert!(report.response.batch_item_failures.is_empty());
+    // The member's baseline trusts alice only: dev1's grant is hers, an escalation.
+    assert_eq!(
+        report.outcomes[0].decision.to_string(),
+        "revoked",
+        "{:?}",
+        report.outcomes
+    );
+    assert_eq!(m1.attached("dev1").await, vec![deny_in(&m1)]);
+    let groups = m1
+        .iam
+        .list_groups_for_user()
+        .user_name("dev1")
+        .send()
+        .await
+        .unwrap()
+        .groups;
+    assert!(groups.is_empty(), "the escalation is undone: {groups:?}");
+}

@@ -214,6 +214,57 @@ async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
     assert_eq!(port.notices().len(), 1);
 }
 
+/// A baseline taken while the account's events may be on their way (a member account
+/// opened on its first event) leaves out whoever a call of the last hour made an admin or
+/// exempt: that grant, still to be decided, says whether a trusted admin made it.
+#[tokio::test]
+async fn a_baseline_taken_with_events_in_flight_leaves_out_the_grantees_of_the_last_hour() {
+    let port = MemoryAccount::new();
+    {
+        let mut s = port.lock();
+        for (name, groups, tags) in [
+            ("alice", vec!["Administrators"], vec![]),
+            ("mallory", vec!["Administrators"], vec![]),
+            ("ci-bot", vec![], vec![("iam-warden:exempt", "true")]),
+            ("old-admin", vec!["Administrators"], vec![]),
+        ] {
+            s.subjects.push(warden_core::prune::Subject {
+                kind: EntityKind::User,
+                name: name.into(),
+                arn: user_arn(name),
+                created: chrono::Utc::now(),
+                tags: tags
+                    .into_iter()
+                    .map(|(k, v): (&str, &str)| (k.to_owned(), v.to_owned()))
+                    .collect(),
+                groups: groups.into_iter().map(str::to_owned).collect(),
+                attached: Default::default(),
+                trusted: Default::default(),
+                unique_id: Some(format!("ID-{name}")),
+            });
+        }
+    }
+    // mallory made herself an admin 5 minutes ago (in flight); ci-bot was tagged 30
+    // minutes ago; old-admin was added 2 hours ago (delivered long since).
+    port.in_trail(trail(&add_to_admins("g-1", "mallory", "MALLORY", 5)));
+    port.in_trail(trail(&tag_exempt("g-2", "alice", "ci-bot")));
+    port.in_trail(trail(&add_to_admins("g-3", "alice", "old-admin", 120)));
+    let (set, taken) = warden_core::vouch::ensure_baseline_in_flight(&port, ACCOUNT, &config(&[]))
+        .await
+        .unwrap();
+    assert!(taken);
+    let keys: Vec<&String> = set.entries.keys().collect();
+    assert_eq!(keys, ["admin:user/alice", "admin:user/old-admin"]);
+    // Taken once: a second call reads it.
+    port.in_trail(trail(&add_to_admins("g-4", "mallory", "alice", 1)));
+    let (again, taken) =
+        warden_core::vouch::ensure_baseline_in_flight(&port, ACCOUNT, &config(&[]))
+            .await
+            .unwrap();
+    assert!(!taken);
+    assert_eq!(again.entries.len(), 2);
+}
+
 #[tokio::test]
 async fn a_trusted_admin_grants_admin_and_the_new_admins_calls_are_exempt() {
     let r = revoker(account(), &[]);

@@ -205,7 +205,8 @@ where
 }
 
 /// What a revoker does once per account before its first event: the trust baseline
-/// (first start of a deployment), the sessions baseline (ROLE_MODE=session, never a
+/// (first start of a deployment, or a member's first event: grants still on their way
+/// left out), the sessions baseline (ROLE_MODE=session, never a
 /// reason not to start), the admin permission sets' roles, EXEMPT_PRINCIPALS and the
 /// admin group by unique id (a rename made while no revoker ran put back, and said).
 pub async fn start_up<P: RevokerPorts + Authorizations>(
@@ -214,9 +215,9 @@ pub async fn start_up<P: RevokerPorts + Authorizations>(
     env: &Environment,
 ) -> Result<(), PortError> {
     let account = env.account_id.as_str();
-    let (trusted, taken) =
-        crate::vouch::ensure_baseline(port, account, &config.admin_group, &config.exempt_tag)
-            .await?;
+    // The baseline leaves out whoever was given trust by a call that may still be on
+    // its way (a member is opened on its first event, which may be that very grant).
+    let (trusted, taken) = crate::vouch::ensure_baseline_in_flight(port, account, config).await?;
     tracing::info!(
         account,
         trusted = trusted.entries.len(),
