@@ -150,35 +150,44 @@ fn escalation_notices(r: &Revoker<MemoryAccount>) -> usize {
         .count()
 }
 
+/// A user as IAM's inventory lists it: name, groups, tags.
+type Listed<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
+/// The users IAM's inventory lists (what a baseline reads).
+fn with_subjects(port: &MemoryAccount, users: &[Listed<'_>]) {
+    let mut s = port.lock();
+    for (name, groups, tags) in users {
+        s.subjects.push(warden_core::prune::Subject {
+            kind: EntityKind::User,
+            name: (*name).into(),
+            arn: user_arn(name),
+            created: chrono::Utc::now(),
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            attached: Default::default(),
+            trusted: Default::default(),
+            unique_id: Some(format!("ID-{name}")),
+        });
+    }
+}
+
 #[tokio::test]
 async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
     let port = MemoryAccount::new()
         .with_user("alice", &["Administrators"], &[])
         .with_user("dev1", &["Developers"], &[]);
-    {
-        let mut s = port.lock();
-        for (name, groups, tags) in [
-            ("alice", vec!["Administrators"], vec![]),
-            ("dev1", vec!["Developers"], vec![]),
-            ("ci-bot", vec![], vec![("iam-warden:exempt", "true")]),
-            ("tagged-wrong", vec![], vec![("iam-warden:exempt", "yes")]),
-        ] {
-            s.subjects.push(warden_core::prune::Subject {
-                kind: EntityKind::User,
-                name: name.into(),
-                arn: user_arn(name),
-                created: chrono::Utc::now(),
-                tags: tags
-                    .into_iter()
-                    .map(|(k, v): (&str, &str)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-                groups: groups.into_iter().map(str::to_owned).collect(),
-                attached: Default::default(),
-                trusted: Default::default(),
-                unique_id: Some(format!("ID-{name}")),
-            });
-        }
-    }
+    with_subjects(
+        &port,
+        &[
+            ("alice", &["Administrators"], &[]),
+            ("dev1", &["Developers"], &[]),
+            ("ci-bot", &[], &[("iam-warden:exempt", "true")]),
+            ("tagged-wrong", &[], &[("iam-warden:exempt", "yes")]),
+        ],
+    );
     let tag = ("iam-warden:exempt".to_owned(), "true".to_owned());
     let (set, taken) = ensure_baseline(&port, ACCOUNT, "Administrators", &tag)
         .await
@@ -220,30 +229,15 @@ async fn the_baseline_trusts_members_and_tag_holders_once_and_says_so() {
 #[tokio::test]
 async fn a_baseline_taken_with_events_in_flight_leaves_out_the_grantees_of_the_last_hour() {
     let port = MemoryAccount::new();
-    {
-        let mut s = port.lock();
-        for (name, groups, tags) in [
-            ("alice", vec!["Administrators"], vec![]),
-            ("mallory", vec!["Administrators"], vec![]),
-            ("ci-bot", vec![], vec![("iam-warden:exempt", "true")]),
-            ("old-admin", vec!["Administrators"], vec![]),
-        ] {
-            s.subjects.push(warden_core::prune::Subject {
-                kind: EntityKind::User,
-                name: name.into(),
-                arn: user_arn(name),
-                created: chrono::Utc::now(),
-                tags: tags
-                    .into_iter()
-                    .map(|(k, v): (&str, &str)| (k.to_owned(), v.to_owned()))
-                    .collect(),
-                groups: groups.into_iter().map(str::to_owned).collect(),
-                attached: Default::default(),
-                trusted: Default::default(),
-                unique_id: Some(format!("ID-{name}")),
-            });
-        }
-    }
+    with_subjects(
+        &port,
+        &[
+            ("alice", &["Administrators"], &[]),
+            ("mallory", &["Administrators"], &[]),
+            ("ci-bot", &[], &[("iam-warden:exempt", "true")]),
+            ("old-admin", &["Administrators"], &[]),
+        ],
+    );
     // mallory made herself an admin 5 minutes ago (in flight); ci-bot was tagged 30
     // minutes ago; old-admin was added 2 hours ago (delivered long since).
     port.in_trail(trail(&add_to_admins("g-1", "mallory", "MALLORY", 5)));
