@@ -4,6 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+CBOR2_VERSION="${CBOR2_VERSION:-6.2.1}"
 
 # pip_install VENV PACKAGE...: pip install into VENV, patient with a flaky network
 # (a CI run once failed on a download cut five times at the same byte): pip's own
@@ -33,6 +34,10 @@ ensure_venv() {
     python3 -m venv "$VENV"
     pip_install "$VENV" --upgrade pip
     pip_install "$VENV" "moto[server]==$MOTO_VERSION"
+  fi
+  # CloudWatch's protocol (CBOR) in front of moto (tests/support/cbor_rpc.py)
+  if ! "$VENV/bin/python" -c 'import cbor2' 2>/dev/null; then
+    pip_install "$VENV" "cbor2==$CBOR2_VERSION"
   fi
 }
 

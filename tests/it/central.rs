@@ -356,6 +356,7 @@ async fn the_central_accounts_own_events_are_decided_by_its_own_stack_without_a_
 // The pruner across accounts.
 
 use warden_core::prune::{PruneConfig, PruneDecision};
+
 use warden_core::pruner::{run_member_chunk, start_central, Chunk, Started};
 
 fn prune_cfg(pairs: &[(&str, &str)]) -> PruneConfig {
@@ -515,6 +516,122 @@ async fn a_fanned_out_central_run_interleaves_the_accounts_chunks_and_completes_
         .contains("2 accounts"));
     // Each member's credentials taken once for the whole run (cached across chunks).
     assert_eq!(members.assume_role_calls(), 2);
+}
+
+/// The alarms under the tool's prefix in `account`, by name.
+async fn canary_alarms(
+    account: &TestAccount,
+) -> std::collections::BTreeMap<String, aws_sdk_cloudwatch::types::MetricAlarm> {
+    account
+        .cloudwatch()
+        .describe_alarms()
+        .alarm_name_prefix("iam-warden-canary-missing-")
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms()
+        .iter()
+        .map(|a| (a.alarm_name().unwrap().to_owned(), a.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_central_run_keeps_one_canary_alarm_per_account_and_puts_back_a_changed_one() {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
+    let central = Central::new().await;
+    let (m1, m2) = (
+        member_with_users(&central, &[]).await,
+        member_with_users(&central, &[]).await,
+    );
+    let topic = central.config.topic_arn.clone().unwrap();
+    let cw = central.account.cloudwatch();
+    let put = |name: String, threshold: f64, enabled: bool, account: &str| {
+        cw.put_metric_alarm()
+            .alarm_name(name)
+            .namespace("iam-warden")
+            .metric_name("CanaryArrived")
+            .dimensions(Dimension::builder().name("Account").value(account).build())
+            .statistic(Statistic::Sum)
+            .period(3600)
+            .evaluation_periods(26)
+            .datapoints_to_alarm(26)
+            .threshold(threshold)
+            .comparison_operator(ComparisonOperator::LessThanThreshold)
+            .treat_missing_data("breaching")
+            .actions_enabled(enabled)
+            .alarm_actions(&topic)
+            .send()
+    };
+    // m1's alarm switched off by someone (actions disabled, threshold 0: never fires),
+    // an alarm of an account that left, and an alarm not the tool's.
+    put(
+        format!("iam-warden-canary-missing-{}", m1.id),
+        0.0,
+        false,
+        &m1.id,
+    )
+    .await
+    .unwrap();
+    put(
+        "iam-warden-canary-missing-999999999999".into(),
+        1.0,
+        true,
+        "999999999999",
+    )
+    .await
+    .unwrap();
+    put("iam-warden-canary-missing-notes".into(), 1.0, true, "x")
+        .await
+        .unwrap();
+
+    let accounts = format!("{},{}", m1.id, m2.id);
+    let cfg = prune_cfg(&[
+        ("MEMBER_ROLE_NAME", MEMBER_ROLE),
+        ("ACCOUNTS", &accounts),
+        ("TOPIC_ARN", &topic),
+    ]);
+    let home = central.account.pruner(&cfg).await;
+    let sdk = central.account.as_role(PRUNER_ROLE).await;
+    let members = AwsMembers::new(&sdk, home, MEMBER_ROLE);
+    let started = start_central(&members, &cfg, "run-alarms", run_time(), false)
+        .await
+        .unwrap();
+    let Started::Inline(outcomes) = started else {
+        panic!("{started:?}")
+    };
+    assert!(
+        outcomes.iter().all(|o| o.decision != PruneDecision::Failed),
+        "{outcomes:?}"
+    );
+
+    let alarms = canary_alarms(&central.account).await;
+    let names: Vec<&String> = alarms.keys().collect();
+    assert_eq!(
+        names,
+        [
+            &format!("iam-warden-canary-missing-{}", m1.id),
+            &format!("iam-warden-canary-missing-{}", m2.id),
+            &"iam-warden-canary-missing-notes".to_owned(),
+        ],
+        "one per account; the gone account's deleted; not the tool's left alone"
+    );
+    for m in [&m1, &m2] {
+        let a = &alarms[&format!("iam-warden-canary-missing-{}", m.id)];
+        assert_eq!(a.threshold(), Some(1.0), "{a:?}");
+        assert_eq!(a.actions_enabled(), Some(true), "{a:?}");
+        assert_eq!(a.alarm_actions(), std::slice::from_ref(&topic));
+        assert_eq!(a.evaluation_periods(), Some(26));
+        assert_eq!(a.treat_missing_data(), Some("breaching"));
+        assert_eq!(a.dimensions()[0].value(), Some(m.id.as_str()));
+    }
+    // As kept: the next run changes nothing.
+    let again = warden_core::ports::PrunerMembers::keep_canary_alarms(
+        &members,
+        &[m1.id.clone(), m2.id.clone()],
+    )
+    .await
+    .unwrap();
+    assert!(again.is_empty(), "{again:?}");
 }
 
 #[tokio::test]

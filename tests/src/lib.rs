@@ -157,6 +157,16 @@ impl TestAccount {
         }
     }
 
+    /// A CloudWatch client of this account (moto answers it through
+    /// tests/support/cbor_rpc.py).
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::from_conf(
+            aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
+                .interceptor(MotoAccount(self.id.clone()))
+                .build(),
+        )
+    }
+
     /// The revoker's ports over this account's clients: IAM, SNS, SQS, STS, the ledger
     /// table of `config` (trust and action records), CloudTrail and the deferral queue.
     pub fn aws(&self, config: &Config) -> AwsAccount {
@@ -206,6 +216,11 @@ impl TestAccount {
             None,
         )
         .with_ledger(self.dynamodb.clone(), &config.ledger_table);
+        // Central mode keeps the canary alarms, as `AwsAccount::for_pruner`.
+        let account = match config.member_role {
+            Some(_) => account.with_alarms(self.cloudwatch()),
+            None => account,
+        };
         account.ensure_ledger_table().await.expect("ledger table");
         account
     }

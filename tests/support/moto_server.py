@@ -50,6 +50,9 @@ UpdateSigningCertificate (ValidationError), and adds service-specific credential
 
 STS AssumeRole refuses (AccessDenied) a role that does not exist and a caller the role's
 trust policy does not admit, as AWS does; moto admits anyone into any ARN.
+
+CloudWatch, which the Rust SDK calls in the Smithy RPC v2 CBOR protocol, is answered
+through moto's JSON protocol (tests/support/cbor_rpc.py).
 """
 
 import base64
@@ -63,6 +66,7 @@ import threading
 import uuid
 
 import botocore.session
+import cbor_rpc
 import moto.server as server
 from moto.core.responses import ActionResult
 from moto.iam.exceptions import IAMException, LimitExceededException, NotFoundException, ValidationError
@@ -841,6 +845,8 @@ STSResponse.assume_role = assume_role
 
 class App(server.DomainDispatcherApplication):
     def __call__(self, environ, start_response):
+        if cbor_rpc.is_cbor(environ):
+            return cbor_rpc.handle(super().__call__, environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/_warden/access-advisor"):
             return seed_route(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/_warden/cloudtrail"):

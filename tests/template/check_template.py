@@ -100,8 +100,8 @@ def operations(sources):
         # which the method's name does not (`UpdateSshPublicKey`).
         spelled = {op.lower(): op for op in re.findall(r'send!\(\s*"([A-Za-z]+)"', src)}
         found = set()
-        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail|organizations)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
-            service = {"ddb": "dynamodb", "secrets": "secretsmanager"}.get(service, service)
+        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail|organizations|cw)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
+            service = {"ddb": "dynamodb", "secrets": "secretsmanager", "cw": "cloudwatch"}.get(service, service)
             name = pascal(op)
             if service == "iam":
                 found.add(name.lower())
@@ -140,7 +140,8 @@ FUNCTIONS = {
             # The deferral and dead-letter queues (`receive` and `delete` are `warden consume`'s).
             only_fns(read("queue.rs"), ["defer", "send"]),
             read("trail.rs"),
-            read("canary.rs"),
+            # The canary's arrival (the alarms are the pruner's, in central mode).
+            strip_fns(read("canary.rs"), ["keep_canary_alarms"]),
             strip_fns(read("startup.rs"), ["check_pruner"]),
             only_fns(read("prune.rs"), ["quotas", "subjects"]),
             strip_fns(read("trust.rs"), CLI_ONLY),
@@ -166,8 +167,10 @@ FUNCTIONS = {
             read("chat.rs"),
             # The trust ledger: read each pass, the baseline taken when there is none.
             only_fns(read("trust.rs"), ["trust_set", "put_baseline", "get_item"]),
-            # Central mode: the member roles assumed, the organization's accounts listed.
+            # Central mode: the member roles assumed, the organization's accounts listed,
+            # one canary alarm kept per account.
             read("members.rs"),
+            only_fns(read("canary.rs"), ["keep_canary_alarms"]),
         ],
     },
 }

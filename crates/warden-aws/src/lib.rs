@@ -88,6 +88,10 @@ pub struct AwsAccount {
     /// Metrics as CloudWatch embedded-metric lines on stdout (in Lambda, whose log group
     /// turns them into metrics); elsewhere they are logged.
     metrics_on_stdout: bool,
+    /// Central mode: the canary's metric is also put per account (`Account` dimension).
+    metrics_per_account: bool,
+    /// CloudWatch, where central mode's per-account canary alarms are kept.
+    cloudwatch: Option<aws_sdk_cloudwatch::Client>,
 }
 
 /// The Slack webhook's secret, and its URL once read.
@@ -131,8 +135,26 @@ impl AwsAccount {
     /// restore`): [`Self::new`] with the ledger table. The Lambda adds its work queue and
     /// Slack.
     pub fn for_pruner(sdk: &SdkConfig, config: &warden_core::prune::PruneConfig) -> Self {
-        Self::new(sdk, config.topic_arn.clone(), None)
-            .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table)
+        let account = Self::new(sdk, config.topic_arn.clone(), None)
+            .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table);
+        match config.member_role {
+            // Central mode keeps one canary alarm per account.
+            Some(_) => account.with_alarms(aws_sdk_cloudwatch::Client::new(sdk)),
+            None => account,
+        }
+    }
+
+    /// CloudWatch, for central mode's per-account canary alarms.
+    pub fn with_alarms(mut self, cloudwatch: aws_sdk_cloudwatch::Client) -> Self {
+        self.cloudwatch = Some(cloudwatch);
+        self
+    }
+
+    /// Central mode: the canary's metric is also put with the `Account` dimension, which
+    /// the per-account alarms watch.
+    pub fn with_metrics_per_account(mut self) -> Self {
+        self.metrics_per_account = true;
+        self
     }
 
     /// CloudTrail's event history, where unverified principals' grants are looked for.
@@ -175,6 +197,8 @@ impl AwsAccount {
             cloudtrail: None,
             deferral_queue_url: None,
             metrics_on_stdout: false,
+            metrics_per_account: false,
+            cloudwatch: None,
         }
     }
 

@@ -209,6 +209,13 @@ impl PrunerMembers for AwsMembers {
         self.active_accounts().await
     }
 
+    async fn keep_canary_alarms(
+        &self,
+        accounts: &[String],
+    ) -> Result<warden_core::canary::AlarmPlan, PortError> {
+        self.central.keep_canary_alarms(accounts).await
+    }
+
     async fn open_pruner(&self, account: &str) -> Result<AwsAccount, Unreachable> {
         self.account(account).await
     }

@@ -1,5 +1,6 @@
 //! `--all-accounts` (central mode): `warden status` as one table for the organization,
-//! `warden prune` as a pass in every account with one digest. Each member account is
+//! `warden prune` as a pass in every account with one digest, `warden restore` in every
+//! account. Each member account is
 //! reached through its member role; one that cannot be is a row that says why, and the
 //! others go on.
 
@@ -8,10 +9,12 @@ use std::process::ExitCode;
 use warden_aws::{AwsAccount, AwsMembers};
 use warden_core::config::Config;
 use warden_core::ports::{Canaries, Inventory, Revocations, TrustLedger, Unreachable};
+use warden_core::principal::EntityKind;
 use warden_core::prune::PruneConfig;
 
 use crate::prune::{finish, parse_now, pass_in};
-use crate::setup::accounts_list;
+use crate::restore::{restore_one, Absent};
+use crate::setup::{accounts_list, in_account};
 use crate::table::print_table;
 use crate::CliError;
 
@@ -230,4 +233,45 @@ pub async fn prune_all(dry_run: bool, now: Option<String>) -> Result<ExitCode, C
         run_id
     };
     finish(&home, "the organization", &run_id, &outcomes, writes).await
+}
+
+/// `warden restore --all-accounts`: the principal restored in each account, one account
+/// at a time, each with its own heading; an account where it does not exist or carries
+/// nothing of the tool's says so in one line. An account that cannot be reached is said
+/// and the others go on; the exit code is non-zero when one could not be restored.
+pub async fn restore_all(
+    kind: EntityKind,
+    name: String,
+    services: &[String],
+    caller_only: bool,
+) -> Result<ExitCode, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let sdk = warden_aws::load_sdk_config().await;
+    let home = AwsAccount::for_pruner(&sdk, &cfg);
+    let members = AwsMembers::new(&sdk, home, role(cfg.member_role.as_ref())?);
+    let accounts = accounts(&members).await?;
+    let mut failed = Vec::new();
+    for account in &accounts {
+        println!("== account {account} ==");
+        let restored = in_account(
+            Some(account.clone()),
+            restore_one(kind, name.clone(), services, caller_only, Absent::Said),
+        )
+        .await;
+        if let Err(e) = restored {
+            println!("Not restored in account {account}: {e}");
+            failed.push(account.clone());
+        }
+    }
+    if failed.is_empty() {
+        eprintln!("warden: {} account(s) done", accounts.len());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "warden: {} account(s) done, not restored in {}: run `warden --account ID restore` there once it can be reached",
+            accounts.len() - failed.len(),
+            failed.join(", ")
+        );
+        Ok(ExitCode::FAILURE)
+    }
 }

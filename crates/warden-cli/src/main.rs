@@ -59,7 +59,9 @@ struct Cli {
           conflicts_with = "all_accounts")]
     account: Option<String>,
     /// Central mode: every account (ACCOUNTS, else the organization's active accounts,
-    /// Organizations ListAccounts): `status` as one table, `prune` a pass in each
+    /// Organizations ListAccounts): `status` as one table, `prune` a pass in each,
+    /// `restore` the principal in each account where iam-warden acted on it, `replay`
+    /// each event in its own account
     #[arg(long, global = true)]
     all_accounts: bool,
     #[command(subcommand)]
@@ -211,9 +213,6 @@ enum CliError {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     setup::logging(cli.verbose);
-    if let Some(account) = &cli.account {
-        setup::choose_account(account);
-    }
     let result = if cli.all_accounts {
         match cli.command {
             Command::Status { json } => accounts::status_all(json).await,
@@ -222,12 +221,25 @@ async fn main() -> ExitCode {
                 principal: None,
                 now,
             } => accounts::prune_all(dry_run, now).await,
+            Command::Restore {
+                user,
+                role,
+                service,
+                caller_only,
+                session: None,
+            } => match who(user, role) {
+                Ok((kind, name)) => {
+                    accounts::restore_all(kind, name, &service, caller_only).await
+                }
+                Err(e) => Err(e),
+            },
+            Command::Replay { dry_run, files } => replay::replay_all(dry_run, &files).await,
             _ => Err(CliError::Failed(
-                "--all-accounts is for `status` and `prune` (without --principal); one account: --account ID".into(),
+                "--all-accounts is for `status`, `prune` (without --principal), `restore` (without --session) and `replay`; one account: --account ID".into(),
             )),
         }
     } else {
-        run(cli.command).await
+        setup::in_account(cli.account, run(cli.command)).await
     };
     match result {
         Ok(code) => code,
@@ -253,7 +265,10 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             let (kind, name) = who(user, role)?;
             match session {
                 Some(session) => restore::restore_one_session(name, &session).await,
-                None => restore::restore_one(kind, name, &service, caller_only).await,
+                None => {
+                    restore::restore_one(kind, name, &service, caller_only, restore::Absent::Error)
+                        .await
+                }
             }
         }
         Command::Trust {

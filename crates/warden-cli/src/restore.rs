@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use chrono::Utc;
+use warden_core::error::DomainError;
 use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
 use warden_core::prune::PruneConfig;
@@ -13,11 +14,20 @@ use warden_core::revoker::{restore, restore_session};
 use crate::setup::{pruner_account, setup_if_configured};
 use crate::CliError;
 
+/// A principal that does not exist: an error (one account: a name mistyped), or said
+/// in one line (`--all-accounts`: most accounts do not have it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absent {
+    Error,
+    Said,
+}
+
 pub async fn restore_one(
     kind: EntityKind,
     name: String,
     services: &[String],
     caller_only: bool,
+    absent: Absent,
 ) -> Result<ExitCode, CliError> {
     let target = Target {
         kind,
@@ -42,7 +52,13 @@ pub async fn restore_one(
             ),
             ..target.clone()
         };
-        let report = restore(&account, &config, &env, &target, caller_only).await?;
+        let report = match restore(&account, &config, &env, &target, caller_only).await {
+            Err(DomainError::NoSuchPrincipal { .. }) if absent == Absent::Said => {
+                println!("{target} does not exist here: nothing to do.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => other?,
+        };
         if report.restored {
             did_something = true;
             println!("Restored {target}:");
@@ -67,7 +83,16 @@ pub async fn restore_one(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    match lift_pruner_deny(&target, services).await? {
+    let lifted = match lift_pruner_deny(&target, services).await {
+        Err(CliError::Aws(PortError::NoSuchEntity { .. }))
+            if absent == Absent::Said && !did_something =>
+        {
+            println!("{target} does not exist here: nothing to do.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other?,
+    };
+    match lifted {
         Some(lifted) if !lifted.is_empty() => {
             did_something = true;
             let list: Vec<&str> = lifted.iter().map(String::as_str).collect();

@@ -2,8 +2,6 @@
 //! its Lambda starts, or the pruner's), and the log its person reads. The CLI reads its
 //! settings only here.
 
-use std::sync::OnceLock;
-
 use warden_aws::{AwsAccount, AwsMembers};
 use warden_core::config::Environment;
 use warden_core::config::{Config, ConfigError};
@@ -12,13 +10,17 @@ use warden_core::prune::PruneConfig;
 
 use crate::CliError;
 
-/// `--account ID`: the member account the command acts in (central mode), through its
-/// member role; unset, the account of the caller's credentials.
-static ACCOUNT: OnceLock<String> = OnceLock::new();
+tokio::task_local! {
+    /// `--account ID`: the member account the command acts in (central mode), through
+    /// its member role; unset, the account of the caller's credentials. `--all-accounts
+    /// restore` sets it for each account in turn.
+    static ACCOUNT: Option<String>;
+}
 
-/// Chooses the account every command of this process acts in (`--account`).
-pub fn choose_account(account: &str) {
-    let _ = ACCOUNT.set(account.to_owned());
+/// Runs `command` in `account` (`None`: the caller's own account): every setting and
+/// client the command reads is that account's.
+pub async fn in_account<F: std::future::Future>(account: Option<String>, command: F) -> F::Output {
+    ACCOUNT.scope(account, command).await
 }
 
 /// `home`'s ports in the chosen account: unchanged without `--account` (or when it names
@@ -28,10 +30,10 @@ async fn in_chosen(
     home: AwsAccount,
     role: Option<&str>,
 ) -> Result<(AwsAccount, Option<String>), CliError> {
-    let Some(account) = ACCOUNT.get() else {
+    let Some(account) = ACCOUNT.try_with(Clone::clone).ok().flatten() else {
         return Ok((home, None));
     };
-    if home.account_id().await? == *account {
+    if home.account_id().await? == account {
         return Ok((home, None));
     }
     let Some(role) = role else {
@@ -39,8 +41,8 @@ async fn in_chosen(
             "--account {account}: set MEMBER_ROLE_NAME, the member role the CLI acts through in a member account (central mode)"
         )));
     };
-    match AwsMembers::new(sdk, home, role).account(account).await {
-        Ok(member) => Ok((member, Some(account.clone()))),
+    match AwsMembers::new(sdk, home, role).account(&account).await {
+        Ok(member) => Ok((member, Some(account))),
         Err(Unreachable::NotMember(why) | Unreachable::Unusable(why)) => Err(CliError::Failed(
             format!("--account {account}: not onboarded: {why}"),
         )),

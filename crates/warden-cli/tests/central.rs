@@ -173,3 +173,62 @@ async fn the_cli_acts_in_one_member_through_its_role_and_lists_the_organization(
     assert!(!out.status.success());
     assert!(text(&out).contains("not onboarded"), "{}", text(&out));
 }
+
+#[tokio::test]
+async fn all_accounts_replay_decides_each_event_in_its_account_and_restore_undoes_each() {
+    let org = Org::new().await;
+    let (m1, m2) = (org.member().await, org.member().await);
+    let stranger = TestAccount::new().await;
+    // One file with events of both members and of an account that is not onboarded.
+    let mut events = Vec::new();
+    for m in [&m1, &m2, &stranger] {
+        let file = org.event_of(m).await;
+        let one: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        events.push(one);
+    }
+    let file = org.dir.join("organization.json");
+    std::fs::write(&file, serde_json::to_string(&events).unwrap()).unwrap();
+    let out = org.warden(&["--all-accounts", "replay", file.to_str().unwrap()]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(said.matches("\"revoked\"").count(), 2, "{said}");
+    for m in [&m1, &m2] {
+        assert_eq!(m.attached("dev1").await, vec![deny_in(m)], "{said}");
+    }
+    assert!(
+        said.contains(&format!("of account {}", stranger.id)) && said.contains("cannot be assumed"),
+        "{said}"
+    );
+    assert!(said.contains("2 event(s) decided"), "{said}");
+    assert!(said.contains("1 reported"), "{said}");
+
+    // Restored in every account where the tool acted on dev1; the central account has no
+    // dev1 and says so in one line.
+    let accounts = format!("{},{},{}", m1.id, m2.id, org.central.id);
+    let out = org.warden_with(
+        &["--all-accounts", "restore", "--user", "dev1"],
+        &[("ACCOUNTS", accounts)],
+    );
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert_eq!(said.matches("== account ").count(), 3, "{said}");
+    for m in [&m1, &m2] {
+        assert!(m.attached("dev1").await.is_empty(), "{said}");
+    }
+    assert!(said.contains("does not exist here"), "{said}");
+
+    // An account that cannot be reached is said, the exit code non-zero, the others done.
+    let accounts = format!("{},{}", stranger.id, m1.id);
+    let out = org.warden_with(
+        &["--all-accounts", "restore", "--user", "dev1"],
+        &[("ACCOUNTS", accounts)],
+    );
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("Not restored in account {}", stranger.id)),
+        "{said}"
+    );
+    assert!(said.contains(&format!("== account {}", m1.id)), "{said}");
+}

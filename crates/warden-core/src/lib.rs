@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod admin_group;
+pub mod canary;
 pub mod central;
 pub mod config;
 pub mod confirm;

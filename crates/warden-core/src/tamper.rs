@@ -265,30 +265,6 @@ pub fn is_canary(record: &CloudTrailRecord, config: &Config, env: &Environment) 
     tagged && by_tool
 }
 
-/// The metric of a canary's arrival, in CloudWatch's embedded metric format: one log line
-/// that becomes `iam-warden/CanaryArrived` (the alarm's metric, one a day) and
-/// `iam-warden/CanaryDelaySeconds` (CloudTrail's delivery delay: a caller's window).
-pub fn canary_metric(
-    made_at: chrono::DateTime<chrono::Utc>,
-    seen_at: chrono::DateTime<chrono::Utc>,
-) -> serde_json::Value {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": seen_at.timestamp_millis(),
-            "CloudWatchMetrics": [{
-                "Namespace": "iam-warden",
-                "Dimensions": [[]],
-                "Metrics": [
-                    {"Name": "CanaryArrived", "Unit": "Count"},
-                    {"Name": "CanaryDelaySeconds", "Unit": "Seconds"}
-                ],
-            }],
-        },
-        "CanaryArrived": 1,
-        "CanaryDelaySeconds": (seen_at - made_at).num_seconds().max(0),
-    })
-}
-
 /// The names of the tool's own roles: the one it runs as, and the pruner's.
 pub fn tool_roles(config: &Config, env: &Environment) -> Vec<String> {
     let own = env
@@ -605,28 +581,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn the_canary_metric_is_an_embedded_metric_with_the_delay() {
-        let made = chrono::DateTime::parse_from_rfc3339("2026-11-25T03:00:00Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        let seen = made + chrono::TimeDelta::seconds(312);
-        let m = canary_metric(made, seen);
-        assert_eq!(m["CanaryArrived"], 1);
-        assert_eq!(m["CanaryDelaySeconds"], 312);
-        assert_eq!(m["_aws"]["CloudWatchMetrics"][0]["Namespace"], "iam-warden");
-        assert_eq!(
-            m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
-            "CanaryArrived"
-        );
-        assert_eq!(m["_aws"]["Timestamp"], seen.timestamp_millis());
-        assert_eq!(
-            canary_metric(seen, made)["CanaryDelaySeconds"],
-            0,
-            "a clock skew is no negative delay"
-        );
     }
 
     #[test]

@@ -21,7 +21,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 
     let config = revoker::config::load()?;
     let sdk = warden_aws::load_sdk_config().await;
-    let account = AwsAccount::for_revoker(&sdk, &config).with_metrics_on_stdout();
+    let mut account = AwsAccount::for_revoker(&sdk, &config).with_metrics_on_stdout();
+    if config.member_role.is_some() {
+        // Central mode: each account's canary is also its own metric, which its alarm
+        // (kept by the pruner) watches.
+        account = account.with_metrics_per_account();
+    }
     let env = account.discover(&config).await?;
     // Trust comes from the ledger: the first start of a new deployment takes the
     // baseline (and notifies whom it trusts), then the sessions baseline, the admin

@@ -44,6 +44,12 @@ pub trait PrunerMembers: Send + Sync {
     fn home(&self) -> &Self::Port;
     /// The organization's active accounts (Organizations ListAccounts).
     fn accounts(&self) -> impl Future<Output = Result<Vec<String>, PortError>> + Send;
+    /// Central mode's canary alarms: exactly one per account of `accounts`, as the tool
+    /// keeps them ([`crate::canary`]); what was changed.
+    fn keep_canary_alarms(
+        &self,
+        accounts: &[String],
+    ) -> impl Future<Output = Result<crate::canary::AlarmPlan, PortError>> + Send;
     /// The pruner's ports in `account`.
     fn open_pruner(
         &self,

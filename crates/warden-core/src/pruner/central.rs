@@ -32,6 +32,19 @@ pub fn account_failed(account: &str, why: &str) -> Outcome {
     }
 }
 
+/// The outcome that reports the canary alarms not kept this run, and why: the run goes
+/// on (the alarms are checked again the next run).
+fn alarms_failed(why: &str) -> Outcome {
+    Outcome {
+        principal: "arn:aws:iam::central:root".into(),
+        name: "(canary alarms)".into(),
+        reason: Some(format!(
+            "the per-account canary alarms were not kept this run: {why}"
+        )),
+        ..account_failed("", why)
+    }
+}
+
 fn unreachable_why(u: Unreachable) -> String {
     match u {
         Unreachable::NotMember(why) => format!("not onboarded ({why})"),
@@ -99,6 +112,18 @@ pub async fn start_central<M: PrunerMembers>(
     } else {
         cfg.accounts.clone()
     };
+    // One canary alarm per account, kept before the accounts are pruned.
+    let mut failed: Vec<Outcome> = Vec::new();
+    match members.keep_canary_alarms(&accounts).await {
+        Ok(plan) if !plan.is_empty() => {
+            tracing::info!(put = ?plan.put, deleted = ?plan.delete, "canary alarms kept")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "canary alarms not kept");
+            failed.push(alarms_failed(&e.to_string()));
+        }
+    }
     let mut taken: Vec<(String, Stock<M::Port>)> = stream::iter(accounts)
         .map(|account| async move {
             let stock = take_stock(members, cfg, &account, now).await;
@@ -108,7 +133,6 @@ pub async fn start_central<M: PrunerMembers>(
         .collect()
         .await;
     taken.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut failed: Vec<Outcome> = Vec::new();
     let mut ready = Vec::new();
     for (account, stock) in taken {
         match stock {
