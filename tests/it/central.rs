@@ -18,6 +18,9 @@ use warden_it::{assume, config, eventbridge, iam_call, member_trust, TestAccount
 
 use revoker::handler::handle;
 
+/// SESSION_SCP: Identity Center users stopped by the tool's SCP.
+mod central_scp;
+
 const MEMBER_ROLE: &str = "iam-warden-member";
 const REVOKER_ROLE: &str = "iam-warden-revoker";
 const PRUNER_ROLE: &str = "iam-warden-pruner";
@@ -77,7 +80,11 @@ impl Central {
     /// central roles, the deny and quarantine policies; and its people: the admin group
     /// with alice, developer dev1.
     async fn member(&self) -> TestAccount {
-        let m = TestAccount::new().await;
+        self.member_in(TestAccount::new().await).await
+    }
+
+    /// [`Self::member`] in the account `m`.
+    async fn member_in(&self, m: TestAccount) -> TestAccount {
         m.role_with_trust(
             MEMBER_ROLE,
             &member_trust(&self.account.id, &[REVOKER_ROLE, PRUNER_ROLE]),

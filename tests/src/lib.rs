@@ -101,7 +101,11 @@ pub struct TestAccount {
 
 impl TestAccount {
     pub async fn new() -> Self {
-        let id = unique_account_id();
+        Self::with_id(unique_account_id()).await
+    }
+
+    /// The account `id` (e.g. one that Organizations' CreateAccount made in moto).
+    pub async fn with_id(id: String) -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(endpoint())
             .region(Region::new("us-east-1"))

@@ -52,7 +52,8 @@ STS AssumeRole refuses (AccessDenied) a role that does not exist and a caller th
 trust policy does not admit, as AWS does; moto admits anyone into any ARN.
 
 CloudWatch, which the Rust SDK calls in the Smithy RPC v2 CBOR protocol, is answered
-through moto's JSON protocol (tests/support/cbor_rpc.py).
+through moto's JSON protocol (tests/support/cbor_rpc.py). Organizations enforces the SCP
+quotas: 5,120 characters a document, five SCPs a target (tests/support/scp_quotas.py).
 """
 
 import base64
@@ -67,6 +68,7 @@ import uuid
 
 import botocore.session
 import cbor_rpc
+import scp_quotas
 import moto.server as server
 from moto.core.responses import ActionResult
 from moto.iam.exceptions import IAMException, LimitExceededException, NotFoundException, ValidationError
@@ -857,6 +859,7 @@ class App(server.DomainDispatcherApplication):
 
 
 server.DomainDispatcherApplication = App
+scp_quotas.install()
 
 if __name__ == "__main__":
     server.main()

@@ -49,6 +49,11 @@ impl Actions for AwsAccount {
                 boundary: None,
                 ..
             } => self.put_back(action).await,
+            Action::DenyPerson { account, person } => self
+                .deny_person(account, person)
+                .await
+                .map(|()| Applied::Done),
+            Action::LiftPerson { account, person } => self.lift_person(account, person).await,
             _ => self.take_away(action).await.map(|()| Applied::Done),
         };
         match result {

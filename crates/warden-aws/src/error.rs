@@ -37,6 +37,8 @@ use warden_core::ports::PortError;
 const TRANSIENT_CODES: &[&str] = &[
     // IAM: another change to the same entity is in progress; it passes.
     "ConcurrentModification",
+    // Organizations: another change to the organization's policies is in progress.
+    "ConcurrentModificationException",
     "EntityTemporarilyUnmodifiable",
     "Throttling",
     "ThrottlingException",

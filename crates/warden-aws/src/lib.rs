@@ -14,6 +14,7 @@ mod queue;
 mod records;
 mod revocation;
 mod runs;
+mod scp;
 mod startup;
 mod trail;
 mod trust;
@@ -92,6 +93,9 @@ pub struct AwsAccount {
     metrics_per_account: bool,
     /// CloudWatch, where central mode's per-account canary alarms are kept.
     cloudwatch: Option<aws_sdk_cloudwatch::Client>,
+    /// AWS Organizations, with the central account's credentials (SESSION_SCP=on): kept
+    /// as it is in a member's ports.
+    organizations: Option<aws_sdk_organizations::Client>,
 }
 
 /// The Slack webhook's secret, and its URL once read.
@@ -129,6 +133,21 @@ impl AwsAccount {
         )
         .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table)
         .with_deferrals(config.deferral_queue_url.clone())
+        .with_session_scp(
+            config
+                .session_scp
+                .then(|| aws_sdk_organizations::Client::new(sdk)),
+        )
+    }
+
+    /// AWS Organizations for the SCP of Identity Center users (SESSION_SCP=on), with
+    /// the central account's credentials.
+    pub fn with_session_scp(
+        mut self,
+        organizations: Option<aws_sdk_organizations::Client>,
+    ) -> Self {
+        self.organizations = organizations;
+        self
     }
 
     /// The pruner's ports (`warden prune`, `warden init`, the pruner's part of `warden
@@ -199,6 +218,7 @@ impl AwsAccount {
             metrics_on_stdout: false,
             metrics_per_account: false,
             cloudwatch: None,
+            organizations: None,
         }
     }
 

@@ -51,6 +51,15 @@ pub async fn init() -> Result<ExitCode, CliError> {
     // ROLE_MODE=session (the revoker's configuration, when set here): the roles whose
     // sessions wrote IAM in the last week, trusted so that no pipeline is locked out.
     if let Some((config, env, revoker)) = crate::setup::setup_if_configured().await? {
+        // SESSION_SCP=on: Organizations as the revoker will need it, checked now.
+        if config.session_scp {
+            let management = revoker.check_session_scp().await.map_err(|e| {
+                CliError::Failed(format!("SESSION_SCP=on cannot work from this account: {e}"))
+            })?;
+            println!(
+                "SESSION_SCP=on: the organization has SCPs enabled and this account can manage them (management account {management}, which SCPs do not restrict)."
+            );
+        }
         for e in warden_core::vouch::ensure_permission_sets(&revoker, &config, &env).await? {
             println!(
                 "Trusted role/{} ({}); withdraw: warden trust --role {} --withdraw",

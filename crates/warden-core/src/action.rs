@@ -161,6 +161,17 @@ pub enum Action {
         version: String,
         replacing: String,
     },
+    /// Denies IAM to an Identity Center person by the tool's SCP on `account`
+    /// (SESSION_SCP=on, [`crate::session_scp`]).
+    DenyPerson {
+        account: String,
+        person: crate::session_scp::Person,
+    },
+    /// Takes the person off the tool's SCPs on `account` (the SCP lifted with its last).
+    LiftPerson {
+        account: String,
+        person: crate::session_scp::Person,
+    },
 }
 
 impl Action {
@@ -276,6 +287,8 @@ impl Action {
                 from: to,
                 to: from,
             },
+            Action::DenyPerson { account, person } => Action::LiftPerson { account, person },
+            Action::LiftPerson { account, person } => Action::DenyPerson { account, person },
         }
     }
 
@@ -298,7 +311,10 @@ impl Action {
             | Action::PutInlinePolicy { holder, name, .. }
             | Action::SetBoundary { holder, name, .. } => holder.kind().map(|k| (k, name)),
             Action::SetTrustPolicy { role, .. } => Some((EntityKind::Role, role)),
-            Action::SetDefaultVersion { .. } | Action::Rename { .. } => None,
+            Action::SetDefaultVersion { .. }
+            | Action::Rename { .. }
+            | Action::DenyPerson { .. }
+            | Action::LiftPerson { .. } => None,
         }
     }
 
@@ -323,6 +339,9 @@ impl Action {
             Action::SetDefaultVersion { policy_arn, .. } => format!("policy/{policy_arn}"),
             Action::SetTrustPolicy { role, .. } => actor_key(EntityKind::Role, role),
             Action::Rename { holder, to, .. } => format!("{}/{to}", holder.as_str()),
+            Action::DenyPerson { account, .. } | Action::LiftPerson { account, .. } => {
+                format!("account/{account}")
+            }
         }
     }
 }
@@ -377,6 +396,15 @@ impl fmt::Display for Action {
                 "made {version} the default version of {policy_arn} again (instead of {replacing})"
             ),
             Action::SetTrustPolicy { .. } => write!(f, "set the trust policy of {subject}"),
+            Action::DenyPerson { account, person } => write!(
+                f,
+                "denied IAM to {person} in account {account} by the SCP of iam-warden ({}{account})",
+                crate::session_scp::SCP_PREFIX
+            ),
+            Action::LiftPerson { account, person } => write!(
+                f,
+                "took {person} off the SCP of iam-warden in account {account}"
+            ),
             Action::Rename { holder, from, to } => {
                 write!(f, "renamed {}/{from} to {to}", holder.as_str())
             }

@@ -207,6 +207,10 @@ pub struct Config {
     /// account, that the tool acts through in the account of each event. Unset: the
     /// tool acts in the account it runs in, as an account's own stack.
     pub member_role: Option<String>,
+    /// `SESSION_SCP=on` (central mode, with Organizations access): an Identity Center
+    /// user whose permission set may not manage IAM is denied IAM by the tool's SCP on
+    /// the event's account ([`crate::session_scp`]). Default `off`: the remedy is given.
+    pub session_scp: bool,
 }
 
 impl Config {
@@ -413,8 +417,22 @@ impl Config {
             }
         }
 
+        let session_scp = match get("SESSION_SCP").as_deref() {
+            None | Some("off") => false,
+            Some("on") if member_role.is_some() => true,
+            Some("on") => {
+                return Err(invalid(
+                    "SESSION_SCP",
+                    "on",
+                    "`off` without MEMBER_ROLE_NAME: an SCP is applied from the central account of central mode (with Organizations access), never from an account's own stack",
+                ))
+            }
+            Some(v) => return Err(invalid("SESSION_SCP", v, "`on` or `off`")),
+        };
+
         Ok(Self {
             member_role,
+            session_scp,
             admin_group,
             deny_policy_arn,
             topic_arn,

@@ -28,6 +28,7 @@ pub mod pruner;
 pub mod revocation;
 pub mod revoker;
 pub mod session;
+pub mod session_scp;
 pub mod source;
 pub mod tamper;
 #[cfg(any(test, feature = "testing"))]

@@ -273,3 +273,71 @@ async fn a_role_merely_named_like_an_admin_permission_sets_is_not_exempt() {
         )
         .is_none());
 }
+
+#[tokio::test]
+async fn with_session_scp_the_user_is_denied_by_the_scp_whatever_contain_says_and_restore_lifts_it()
+{
+    use warden_core::session_scp::Person;
+    let carol = (env().account_id, Person::StoreId("9067-aaaa-bbbb".into()));
+    for contain in ["revoked", "off"] {
+        let cfg = config(&[
+            ("MEMBER_ROLE_NAME", "iam-warden-member"),
+            ("SESSION_SCP", "on"),
+            ("CONTAIN", contain),
+        ]);
+        let r = Revoker::new(account(), cfg.clone(), env());
+        let out = r
+            .batch()
+            .process(&sso_event(Some("9067-aaaa-bbbb")), false)
+            .await
+            .unwrap();
+        assert_eq!(out.decision, Decision::Alerted, "{}", out.reason);
+        assert!(
+            out.reason.contains("SESSION_SCP=on")
+                && out.reason.contains("--session carol@example.com")
+                && !out.reason.contains("aws organizations attach-policy"),
+            "{}",
+            out.reason
+        );
+        assert!(
+            r.port().lock().scp_people.contains(&carol),
+            "CONTAIN={contain}: {:?}",
+            out.actions
+        );
+        let role = warden_core::principal::Target {
+            kind: EntityKind::Role,
+            name: ROLE.into(),
+            arn: format!("arn:aws:iam::{}:role/{ROLE}", env().account_id),
+        };
+        let restored = warden_core::revoker::restore_session(
+            r.port(),
+            &cfg,
+            &env(),
+            &role,
+            "carol@example.com",
+        )
+        .await
+        .unwrap();
+        assert!(restored.restored, "{:?}", restored.actions);
+        assert!(r.port().lock().scp_people.is_empty());
+    }
+    // MODE=report: planned, not applied.
+    let cfg = config(&[
+        ("MEMBER_ROLE_NAME", "iam-warden-member"),
+        ("SESSION_SCP", "on"),
+        ("MODE", "report"),
+    ]);
+    let r = Revoker::new(account(), cfg, env());
+    r.batch()
+        .process(&sso_event(Some("9067-aaaa-bbbb")), false)
+        .await
+        .unwrap();
+    assert!(r.port().lock().scp_people.is_empty());
+    // Without it: the remedy is given, nothing applied.
+    let r = Revoker::new(account(), config(&[]), env());
+    r.batch()
+        .process(&sso_event(Some("9067-aaaa-bbbb")), false)
+        .await
+        .unwrap();
+    assert!(r.port().lock().scp_people.is_empty());
+}

@@ -28,6 +28,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         account = account.with_metrics_per_account();
     }
     let env = account.discover(&config).await?;
+    if config.session_scp {
+        // SESSION_SCP=on: the organization's SCPs, checked before the first event.
+        let management = account.check_session_scp().await?;
+        tracing::info!(%management, "SESSION_SCP=on: Identity Center users who may not manage IAM are denied it by the tool's SCP");
+    }
     // Trust comes from the ledger: the first start of a new deployment takes the
     // baseline (and notifies whom it trusts), then the sessions baseline, the admin
     // permission sets, EXEMPT_PRINCIPALS and the admin group by unique id.

@@ -122,7 +122,11 @@ pub(super) fn table(
             format!(
                 "{name} called through the IAM Identity Center role `{}`, whose permission set may not manage IAM (not in ADMIN_PERMISSION_SETS): {}",
                 role.name,
-                crate::identity_center::remedy(record, &role.name)
+                if config.session_scp {
+                    crate::identity_center::applied(record, &role.name)
+                } else {
+                    crate::identity_center::remedy(record, &role.name)
+                }
             )
         }),
         Principal::IdentityCenterUser { user_id } => Some(format!(

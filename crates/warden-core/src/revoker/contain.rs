@@ -18,6 +18,7 @@ use crate::grant;
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{same_name, EntityKind, Principal, Target};
 use crate::prior;
+use crate::session_scp;
 
 use super::keys::event_key;
 use super::state::Invocation;
@@ -95,7 +96,14 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Scope::AskStopped(user) => stopped = Some(self.stopped(&user).await?),
             }
         };
-        if !contained && own_role.is_none() {
+        // SESSION_SCP=on: an Identity Center user who may not manage IAM is denied IAM by
+        // the tool's SCP on this account (stopping the caller: whatever CONTAIN says).
+        let stop_person = session_scp::person_to_stop(record, &caller, verdict.decision, &r.config)
+            .map(|person| Action::DenyPerson {
+                account: r.env.account_id.clone(),
+                person,
+            });
+        if !contained && own_role.is_none() && stop_person.is_none() {
             return Ok(None);
         }
         let mut plan = if contained {
@@ -110,6 +118,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         if let Some(role) = own_role {
             plan.actions.push(containment::revoke_sessions(&role, now));
         }
+        plan.actions.extend(stop_person);
         let quarantines = plan.actions.iter().any(|a| {
             matches!(a, Action::AttachPolicy { policy_arn, .. }
                 if r.config.quarantine_policy_arn.as_deref() == Some(policy_arn.as_str()))

@@ -56,5 +56,22 @@ pub(super) fn caller_id(record: &crate::event::CloudTrailRecord) -> Option<Strin
 
 /// A role session's `aws:userid`, when the record names it exactly.
 pub(super) fn session_id(record: &crate::event::CloudTrailRecord) -> Option<String> {
-    crate::session::Session::of(record).ok().map(|s| s.userid())
+    match crate::session::Session::of(record) {
+        Ok(s) => Some(s.userid()),
+        Err(_) => identity_center_userid(record),
+    }
+}
+
+/// An Identity Center session's `aws:userid` (`ROLE-ID:USER-NAME`), read from the record
+/// as a role session's is: `warden restore --role <its role> --session <user name>` puts
+/// back what was done because of that user's calls (the SCP's deny included).
+fn identity_center_userid(record: &crate::event::CloudTrailRecord) -> Option<String> {
+    let Principal::IdentityCenterRole { role, .. } = Principal::classify(record) else {
+        return None;
+    };
+    let role_id = role.id?;
+    let principal_id = record.user_identity.as_ref()?.principal_id.as_deref()?;
+    let (id, name) = principal_id.split_once(':')?;
+    (id == role_id && crate::session::is_role_id(id) && crate::session::is_session_name(name))
+        .then(|| principal_id.to_owned())
 }

@@ -20,6 +20,16 @@ impl Actions for MemoryAccount {
             arn: String::new(),
         };
         let result = match action {
+            Action::DenyPerson { account, person } => {
+                let mut s = self.enter("apply")?;
+                s.scp_people.insert((account.clone(), person.clone()));
+                Ok(())
+            }
+            Action::LiftPerson { account, person } => {
+                let mut s = self.enter("apply")?;
+                s.scp_people.remove(&(account.clone(), person.clone()));
+                Ok(())
+            }
             Action::RemoveFromGroup { user, .. } | Action::AddToGroup { user, .. } => self
                 .with_principal("apply", &principal(Holder::User, user), |f, _| {
                     match action {

@@ -86,6 +86,8 @@ pub struct State {
     pub inline_documents: BTreeMap<(String, String), String>,
     /// Managed policies attached to groups: (group, policy ARN).
     pub group_policies: std::collections::BTreeSet<(String, String)>,
+    /// The people the tool's SCPs deny IAM to, by account (SESSION_SCP).
+    pub scp_people: std::collections::BTreeSet<(String, crate::session_scp::Person)>,
     /// Roles' trust policies, by role name (those the tests set).
     pub trust_policies: BTreeMap<String, String>,
     /// Customer managed policies' versions, by ARN.
