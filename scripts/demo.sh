@@ -76,3 +76,16 @@ echo "==> central mode: this account decides for two member accounts, through th
   "$WARDEN_BIN" --account "${ACCOUNTS%%,*}" restore --user dev1
 )
 "$VENV/bin/python" scripts/demo_central.py check "$ROOT/target/demo-central.jsonl" "$@"
+echo
+echo "==> SESSION_SCP=on: an Identity Center user of a member account, denied IAM by the tool's SCP" >&2
+"$VENV/bin/python" scripts/demo_central.py scp-setup >"$ROOT/target/demo-scp.env"
+(
+  source "$ROOT/target/demo-central.env"
+  source "$ROOT/target/demo-scp.env"   # SCP_MEMBER, SSO_ROLE
+  export SESSION_SCP=on
+  "$WARDEN_BIN" consume --queue-url "$EVENTS_QUEUE_URL" | tee "$ROOT/target/demo-scp.jsonl"
+  "$VENV/bin/python" scripts/demo_central.py scp-show
+  echo "==> warden --account $SCP_MEMBER restore --role $SSO_ROLE --session carol@example.com" >&2
+  "$WARDEN_BIN" --account "$SCP_MEMBER" restore --role "$SSO_ROLE" --session carol@example.com
+)
+"$VENV/bin/python" scripts/demo_central.py scp-check "$ROOT/target/demo-scp.jsonl" "$@"

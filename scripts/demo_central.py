@@ -9,6 +9,13 @@ revoker's and pruner's roles, and the deny and quarantine policies), with an adm
                               in for the Lambda)
     demo_central.py check FILE [--check]
                               the decisions `warden consume` printed, and each account's IAM
+    demo_central.py scp-setup the organization (the demo account is its management account,
+                              SCPs enabled), a member account it creates, and an Identity
+                              Center user's IAM write there on the central queue; on stdout
+                              SCP_MEMBER and SSO_ROLE
+    demo_central.py scp-show  the tool's SCPs on that member
+    demo_central.py scp-check FILE [--check]
+                              the user denied by the SCP, then lifted by `warden restore`
 """
 import datetime
 import json
@@ -115,8 +122,94 @@ def check(path, strict):
         sys.exit(1)
 
 
+SSO_ROLE = "AWSReservedSSO_PowerUser_0a1b2c3d4e5f6a7b"
+SCP_STATE = os.path.join(os.path.dirname(__file__), "..", "target", "demo-scp-member")
+
+
+def scp_setup():
+    org = client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    member = org.create_account(Email="team@example.com", AccountName="team")["CreateAccountStatus"]["AccountId"]
+    open(SCP_STATE, "w").write(member)
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{CENTRAL}:root"}, "Action": "sts:AssumeRole",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": [f"arn:aws:iam::{CENTRAL}:role/iam-warden/{REVOKER_ROLE}"]}}}]}
+    policies = os.path.join(os.path.dirname(__file__), "..", "policies")
+    m = client("iam", member)
+    m.create_role(RoleName=MEMBER_ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    m.create_policy(PolicyName=DENY, Path="/iam-warden/", PolicyDocument=open(os.path.join(policies, "deny-all-iam.json")).read())
+    m.create_policy(PolicyName="iam-warden-quarantine", Path="/iam-warden/",
+                    PolicyDocument=open(os.path.join(policies, "quarantine.json")).read())
+    m.create_group(GroupName="Administrators")
+    # Identity Center's role for the permission set PowerUser (Identity Center makes it).
+    role = m.create_role(RoleName=SSO_ROLE, Path="/aws-reserved/sso.amazonaws.com/",
+                         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    record = {
+        "eventVersion": "1.08", "eventTime": now, "eventSource": "iam.amazonaws.com",
+        "eventName": "CreateUser", "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.9",
+        "userAgent": "aws-cli/2.17.0", "requestParameters": {"userName": "backdoor"},
+        "responseElements": None, "requestID": str(uuid.uuid4()), "eventID": "central-sso",
+        "readOnly": False, "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": member,
+        "userIdentity": {
+            "type": "AssumedRole", "principalId": f"{role['RoleId']}:carol@example.com", "accountId": member,
+            "arn": f"arn:aws:sts::{member}:assumed-role/{SSO_ROLE}/carol@example.com",
+            "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": role["RoleId"], "arn": role["Arn"],
+                                                 "accountId": member, "userName": SSO_ROLE}},
+            "onBehalfOf": {"userId": "9067-carol", "identityStoreArn": "arn:aws:identitystore::1:identitystore/d-1"}},
+    }
+    body = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.iam", "account": member, "time": now, "region": "us-east-1",
+            "resources": [], "detail": record}
+    client("sqs").send_message(QueueUrl=os.environ["EVENTS_QUEUE_URL"], MessageBody=json.dumps(body),
+                               MessageGroupId="member-events", MessageDeduplicationId="central-sso")
+    print(f"export SCP_MEMBER={member}")
+    print(f"export SSO_ROLE={SSO_ROLE}")
+    print(f"organization created (this account is its management account, SCPs enabled); member {member}; "
+          f"carol@example.com (PowerUser, not an admin set) made a user there.", file=sys.stderr)
+
+
+def tool_scps(member):
+    org = client("organizations")
+    out = []
+    for p in org.list_policies_for_target(TargetId=member, Filter="SERVICE_CONTROL_POLICY")["Policies"]:
+        if p["Name"].startswith("iam-warden-sessions-"):
+            out.append((p["Name"], org.describe_policy(PolicyId=p["Id"])["Policy"]["Content"]))
+    return out
+
+
+def scp_show():
+    member = open(SCP_STATE).read().strip()
+    for name, content in tool_scps(member):
+        print(f"  SCP {name} on {member}: {content}")
+
+
+def scp_check(path, strict):
+    member = open(SCP_STATE).read().strip()
+    decisions = {d["event_id"]: d for d in (json.loads(l) for l in open(path) if l.strip())}
+    d = decisions.get("central-sso", {})
+    print("\n=== SESSION_SCP=on: an Identity Center user stopped by the tool's SCP ===")
+    print(f"  {member}  {d.get('decision', 'missing')}: " + "; ".join(d.get("actions", []))[:160])
+    problems = []
+    if not any("by the SCP of iam-warden" in a for a in d.get("actions", [])):
+        problems.append(f"carol was not denied by the SCP: {d}")
+    if tool_scps(member):
+        problems.append("the SCP is still attached after warden restore")
+    if problems and strict:
+        print("demo check failed (SESSION_SCP): " + "; ".join(problems), file=sys.stderr)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "setup":
         setup()
+    elif sys.argv[1] == "scp-setup":
+        scp_setup()
+    elif sys.argv[1] == "scp-show":
+        scp_show()
+    elif sys.argv[1] == "scp-check":
+        scp_check(sys.argv[2], "--check" in sys.argv)
     else:
         check(sys.argv[2], "--check" in sys.argv)

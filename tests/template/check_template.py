@@ -25,10 +25,11 @@ template = cfn_yaml.load(str(ROOT / "template.yaml"))
 
 def central_view(node):
     """The template as deployed in central mode (MemberRoleName set): every
-    `Fn::If [Central, yes, no]` is `yes` (AWS::NoValue dropped from lists). Central mode
-    adds to the stand-alone stack; the checks hold both."""
+    `Fn::If [Central, yes, no]` is `yes` (AWS::NoValue dropped from lists), and so is
+    `SessionScpOn` (SessionScp=on). Central mode adds to the stand-alone stack; the checks
+    hold both."""
     if isinstance(node, dict):
-        if set(node) == {"Fn::If"} and node["Fn::If"][0] == "Central":
+        if set(node) == {"Fn::If"} and node["Fn::If"][0] in ("Central", "SessionScpOn"):
             return central_view(node["Fn::If"][1])
         return {k: central_view(v) for k, v in node.items()}
     if isinstance(node, list):
@@ -152,6 +153,8 @@ FUNCTIONS = {
             strip_fns(read("actions.rs"), CLI_ONLY),
             # Central mode: the member roles assumed.
             strip_fns(read("members.rs"), ["active_accounts"]),
+            # SESSION_SCP=on: the tool's SCPs on the organization's accounts.
+            read("scp.rs"),
         ],
     },
     "Pruner": {
@@ -216,6 +219,7 @@ for fn, spec in FUNCTIONS.items():
         if st.get("Resource") == "*" and st.get("Sid") not in (
             "QuotaHasNoResource", "Tracing", "InventoryHasNoResource", "BaselineHasNoResource",
             "LookupHasNoResource", "FindByIdHasNoResource", "ListAccountsHasNoResource",
+            "OrganizationHasNoResource",
         ):
             fail(f"{fn}Role statement {st.get('Sid')} allows Resource * where it could be scoped")
     counts[fn] = (len(read_vars), len(calls))

@@ -15,20 +15,21 @@ pub const SCP_TAG: (&str, &str) = ("iam-warden", "sessions");
 
 impl AwsAccount {
     fn organizations(&self) -> Result<&aws_sdk_organizations::Client, PortError> {
-        self.organizations.as_ref().ok_or_else(|| {
-            bad(
+        match &self.organizations {
+            Some(client) => Ok(client),
+            None => Err(bad(
                 "DescribeOrganization",
                 "SESSION_SCP=on but no Organizations client was configured".into(),
-            )
-        })
+            )),
+        }
     }
 
     /// The start-up check of SESSION_SCP=on: the organization has all features and
     /// SCPs enabled, and this account may read its policies (the management account or
     /// a delegated administrator). Returns the management account's id.
     pub async fn check_session_scp(&self) -> Result<String, PortError> {
-        let org = self.organizations()?;
-        let described = org
+        let organizations = self.organizations()?;
+        let described = organizations
             .describe_organization()
             .send()
             .await
@@ -45,7 +46,7 @@ impl AwsAccount {
                 "SESSION_SCP=on: the organization does not have all features enabled, so it has no SCPs".into(),
             ));
         }
-        let roots = org
+        let roots = organizations
             .list_roots()
             .send()
             .await
@@ -62,7 +63,8 @@ impl AwsAccount {
                 "SESSION_SCP=on: service control policies are not enabled on the organization's root (aws organizations enable-policy-type)".into(),
             ));
         }
-        org.list_policies()
+        organizations
+            .list_policies()
             .filter(PolicyType::ServiceControlPolicy)
             .send()
             .await
@@ -73,8 +75,8 @@ impl AwsAccount {
     /// The tool's SCPs attached to `account`, with the people each lists, and how many
     /// other SCPs are attached there.
     async fn tool_scps(&self, account: &str) -> Result<(Vec<ToolScp>, usize), PortError> {
-        let org = self.organizations()?;
-        let mut pages = org
+        let organizations = self.organizations()?;
+        let mut pages = organizations
             .list_policies_for_target()
             .target_id(account)
             .filter(PolicyType::ServiceControlPolicy)
@@ -91,7 +93,7 @@ impl AwsAccount {
                     others += 1;
                     continue;
                 }
-                let content = org
+                let content = organizations
                     .describe_policy()
                     .policy_id(id)
                     .send()
@@ -112,7 +114,8 @@ impl AwsAccount {
     }
 
     async fn update_scp(&self, id: &str, document: &str) -> Result<(), PortError> {
-        self.organizations()?
+        let organizations = self.organizations()?;
+        organizations
             .update_policy()
             .policy_id(id)
             .content(document)
@@ -124,8 +127,8 @@ impl AwsAccount {
 
     /// The SCP named `name` that a failed attempt created but did not attach.
     async fn unattached_scp(&self, name: &str) -> Result<Option<String>, PortError> {
-        let mut pages = self
-            .organizations()?
+        let organizations = self.organizations()?;
+        let mut pages = organizations
             .list_policies()
             .filter(PolicyType::ServiceControlPolicy)
             .into_paginator()
@@ -150,8 +153,8 @@ impl AwsAccount {
         account: &str,
         person: &Person,
     ) -> Result<(), PortError> {
-        let org = self.organizations()?;
-        let management = org
+        let organizations = self.organizations()?;
+        let management = organizations
             .describe_organization()
             .send()
             .await
@@ -177,7 +180,7 @@ impl AwsAccount {
                 ),
             }),
             AddPlan::Create { name, document } => {
-                let created = org
+                let created = organizations
                     .create_policy()
                     .name(&name)
                     .description(format!(
@@ -214,7 +217,7 @@ impl AwsAccount {
                     }
                     Err(e) => return Err(classify("CreatePolicy", e)),
                 };
-                org.attach_policy()
+                organizations.attach_policy()
                     .policy_id(id)
                     .target_id(account)
                     .send()
@@ -232,7 +235,7 @@ impl AwsAccount {
         account: &str,
         person: &Person,
     ) -> Result<Applied, PortError> {
-        let org = self.organizations()?;
+        let organizations = self.organizations()?;
         let (tool, _) = self.tool_scps(account).await?;
         match plan::plan_remove(&tool, person) {
             RemovePlan::NotThere => Ok(Applied::Gone),
@@ -241,13 +244,15 @@ impl AwsAccount {
                 Ok(Applied::Done)
             }
             RemovePlan::Lift(id) => {
-                org.detach_policy()
+                organizations
+                    .detach_policy()
                     .policy_id(&id)
                     .target_id(account)
                     .send()
                     .await
                     .map_err(|e| classify("DetachPolicy", e))?;
-                org.delete_policy()
+                organizations
+                    .delete_policy()
                     .policy_id(&id)
                     .send()
                     .await

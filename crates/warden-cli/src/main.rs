@@ -38,6 +38,9 @@ Configuration comes from the same environment variables as the Lambda functions:
                                 (--account ID acts through it; consume decides each event there)
   ACCOUNTS                      central mode: the accounts --all-accounts covers
                                 (unset: the organization's active accounts)
+  SESSION_SCP                   central mode: on, an Identity Center user who may not
+                                manage IAM is denied it by iam-warden's SCP (restore:
+                                --role AWSReservedSSO_... --session <user name>)
 AWS credentials, region and endpoint come from the standard AWS environment
 (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL, ...).";
 

@@ -209,9 +209,10 @@ pub fn plan_add(tool: &[ToolScp], others: usize, account: &str, person: &Person)
     if others + tool.len() >= SCPS_PER_TARGET {
         return AddPlan::Full;
     }
-    let n = (1..)
+    // Of tool.len() + 1 numbers one is free.
+    let n = (1..=tool.len() + 1)
         .find(|n| !tool.iter().any(|s| s.name == scp_name(account, *n)))
-        .unwrap_or(1);
+        .unwrap_or(tool.len() + 1);
     AddPlan::Create {
         name: scp_name(account, n),
         document: document(&BTreeSet::from([person.clone()])),
@@ -393,6 +394,12 @@ mod tests {
             },
             "a second SCP, the next free number"
         );
+        // One full SCP of the tool and four others: no slot left; three others: one.
+        assert_eq!(plan_add(&full, 4, acct, &over), AddPlan::Full);
+        assert!(matches!(
+            plan_add(&full, 3, acct, &over),
+            AddPlan::Create { .. }
+        ));
         // Slots: FullAWSAccess and two others, the tool's two full: the fifth is the last.
         people.insert(fits.clone());
         let two_full = [
@@ -485,6 +492,15 @@ mod tests {
             "no Identity Store id: by user name"
         );
         assert_eq!(person_to_stop(&dev, &caller, Decision::Ignored, &on), None);
+        let mut odd: serde_json::Value = serde_json::to_value(&no_id).unwrap();
+        odd["userIdentity"]["arn"] =
+            "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Dev_ab12/x".into();
+        let odd: CloudTrailRecord = serde_json::from_value(odd).unwrap();
+        assert_eq!(
+            person_to_stop(&odd, &Principal::classify(&odd), Decision::Alerted, &on),
+            None,
+            "a name no session has (one character) names no one"
+        );
         assert_eq!(
             person_to_stop(&dev, &caller, Decision::Alerted, &config(&[])),
             None,
