@@ -763,3 +763,111 @@ async fn a_caller_who_made_herself_admin_before_her_accounts_first_event_is_not_
         .groups;
     assert!(groups.is_empty(), "the escalation is undone: {groups:?}");
 }
+
+#[tokio::test]
+async fn a_caller_who_renamed_the_admin_group_away_before_her_accounts_first_event_does_not_become_it(
+) {
+    let central = Central::new().await;
+    let m1 = central.member().await;
+    let real_id = m1
+        .iam
+        .get_group()
+        .group_name("Administrators")
+        .send()
+        .await
+        .unwrap()
+        .group
+        .unwrap()
+        .group_id;
+    // Minutes after the member stack, before its first event is decided: dev1 renames the
+    // real admin group away and makes her own under its name, with herself in it.
+    m1.iam
+        .update_group()
+        .group_name("Administrators")
+        .new_group_name("Old")
+        .send()
+        .await
+        .unwrap();
+    m1.iam
+        .create_group()
+        .group_name("Administrators")
+        .send()
+        .await
+        .unwrap();
+    m1.iam
+        .add_user_to_group()
+        .group_name("Administrators")
+        .user_name("dev1")
+        .send()
+        .await
+        .unwrap();
+    let calls = [
+        iam_call(
+            &m1.id,
+            "r-1",
+            "dev1",
+            "UpdateGroup",
+            serde_json::json!({"groupName": "Administrators", "newGroupName": "Old"}),
+            5,
+        ),
+        iam_call(
+            &m1.id,
+            "r-2",
+            "dev1",
+            "CreateGroup",
+            serde_json::json!({"groupName": "Administrators"}),
+            4,
+        ),
+        iam_call(
+            &m1.id,
+            "r-3",
+            "dev1",
+            "AddUserToGroup",
+            serde_json::json!({"groupName": "Administrators", "userName": "dev1"}),
+            3,
+        ),
+    ];
+    m1.recorded(&calls).await;
+    let mut first = calls[0].clone();
+    m1.real_ids(&mut first).await;
+    let fleet = central.fleet().await;
+    let report = handle(
+        &fleet,
+        fleet.members().home(),
+        batch(&[eventbridge(&first)]),
+    )
+    .await;
+    assert!(report.response.batch_item_failures.is_empty());
+    assert_eq!(
+        report.outcomes[0].decision.to_string(),
+        "revoked",
+        "{:?}",
+        report.outcomes
+    );
+    // The real group has its name back, alice in it; dev1's group was moved aside.
+    let holder = m1
+        .iam
+        .get_group()
+        .group_name("Administrators")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(holder.group.unwrap().group_id, real_id);
+    let members: Vec<String> = holder.users.into_iter().map(|u| u.user_name).collect();
+    assert_eq!(members, ["alice"]);
+    // alice is a trusted admin: her next write stands; dev1's does not.
+    let report = handle(
+        &fleet,
+        fleet.members().home(),
+        batch(&[call(&m1, "a-1", "alice", "CreateUser", "newhire").await]),
+    )
+    .await;
+    assert_eq!(
+        report.outcomes[0].decision.to_string(),
+        "exempt",
+        "{:?}",
+        report.outcomes
+    );
+    assert!(m1.attached("alice").await.is_empty());
+    assert_eq!(m1.attached("dev1").await, vec![deny_in(&m1)]);
+}

@@ -134,13 +134,18 @@ impl TrustLedger for AwsAccount {
             .iter()
             .map(|(k, e)| Ok((k.clone(), to_json(e, "PutItem")?)))
             .collect::<Result<HashMap<_, _>, PortError>>()?;
-        let result = ddb
+        let mut put = ddb
             .put_item()
             .table_name(table)
             .item(KEY, s(trust_key(&set.account)))
             .item("account", s(set.account.clone()))
             .item("entries", AttributeValue::M(entries))
-            .item("baseline_at", s(Utc::now().to_rfc3339()))
+            .item("baseline_at", s(Utc::now().to_rfc3339()));
+        // The admin group, when the baseline names it (renamed away in flight).
+        if let Some(id) = &set.admin_group_id {
+            put = put.item(ADMIN_GROUP_ID, s(id.clone()));
+        }
+        let result = put
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", KEY)
             .send()

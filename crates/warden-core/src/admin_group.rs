@@ -85,11 +85,98 @@ pub fn renames_admin_group(record: &CloudTrailRecord, admin: &str) -> bool {
     }
 }
 
+/// The name the admin group has now if `records` (CloudTrail's recent UpdateGroup
+/// calls, any order) renamed it away from ADMIN_GROUP_NAME, following its later renames;
+/// `None` when none did. Taken before the trust baseline of an account opened on its
+/// first event: the group holding the name then may be a caller's, made after it moved
+/// the real one aside.
+pub fn renamed_away(records: &[CloudTrailRecord], admin: &str) -> Option<String> {
+    let renames: Vec<(&str, &str)> = records
+        .iter()
+        .filter(|r| !r.is_failed() && r.event_name.as_deref() == Some("UpdateGroup"))
+        .filter_map(|r| {
+            Some((
+                r.request_param("groupName")?,
+                r.request_param("newGroupName")?,
+            ))
+        })
+        .filter(|(old, new)| !same_name(old, new))
+        .collect();
+    let mut name = admin;
+    // Each rename is followed at most once: a cycle of renames ends.
+    for _ in 0..renames.len() {
+        match renames.iter().find(|(old, _)| same_name(old, name)) {
+            Some((_, new)) => name = new,
+            None => break,
+        }
+        if same_name(name, admin) {
+            return None;
+        }
+    }
+    (!same_name(name, admin)).then(|| name.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::json;
+
+    fn update(old: &str, new: &str, failed: bool) -> CloudTrailRecord {
+        serde_json::from_value(json!({
+            "eventName": "UpdateGroup",
+            "requestParameters": {"groupName": old, "newGroupName": new},
+            "errorCode": if failed { json!("AccessDenied") } else { json!(null) },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_admin_groups_name_now_is_followed_through_its_recent_renames() {
+        let admin = "Administrators";
+        assert_eq!(renamed_away(&[], admin), None);
+        assert_eq!(
+            renamed_away(&[update("administrators", "Old", false)], admin),
+            Some("Old".into()),
+            "as IAM compares names"
+        );
+        assert_eq!(
+            renamed_away(
+                &[update("Old", "Older", false), update(admin, "Old", false)],
+                admin
+            ),
+            Some("Older".into()),
+            "newest first, as CloudTrail lists them"
+        );
+        assert_eq!(
+            renamed_away(&[update(admin, "Old", true)], admin),
+            None,
+            "a refused rename renamed nothing"
+        );
+        assert_eq!(
+            renamed_away(
+                &[update(admin, "Old", false), update("Old", admin, false)],
+                admin
+            ),
+            None,
+            "renamed back"
+        );
+        assert_eq!(
+            renamed_away(&[update(admin, "ADMINISTRATORS", false)], admin),
+            None,
+            "a change of case is no rename"
+        );
+        assert_eq!(renamed_away(&[update("Other", "Old", false)], admin), None);
+        let cycle = [
+            update(admin, "A", false),
+            update("A", "B", false),
+            update("B", "A", false),
+        ];
+        assert!(
+            matches!(renamed_away(&cycle, admin).as_deref(), Some("A" | "B")),
+            "a cycle of renames ends"
+        );
+    }
 
     fn rename(from: &str, to: &str) -> Action {
         Action::Rename {

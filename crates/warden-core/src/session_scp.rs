@@ -492,6 +492,17 @@ mod tests {
             "no Identity Store id: by user name"
         );
         assert_eq!(person_to_stop(&dev, &caller, Decision::Ignored, &on), None);
+        let empty_id = record("AWSReservedSSO_Dev_ab12", Some(""));
+        assert_eq!(
+            Person::of(&empty_id),
+            Some(user("jane@example.com")),
+            "an empty id names no one: by user name"
+        );
+        assert_eq!(
+            store("9067-a").to_string(),
+            "the Identity Center user with Identity Store id 9067-a"
+        );
+        assert_eq!(user("jane").to_string(), "the Identity Center user `jane`");
         let mut odd: serde_json::Value = serde_json::to_value(&no_id).unwrap();
         odd["userIdentity"]["arn"] =
             "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Dev_ab12/x".into();

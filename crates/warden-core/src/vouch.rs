@@ -48,7 +48,9 @@ const GIVING_CALLS: [&str; 3] = ["AddUserToGroup", "TagUser", "TagRole"];
 /// trusted admin made it. Without this, a caller who made herself an admin minutes before
 /// her account's first event would be baselined as one. CloudTrail not answering takes
 /// no baseline (the event is retried).
-pub async fn ensure_baseline_in_flight<P: TrustLedger + Authorizations + Notifier + Trail>(
+pub async fn ensure_baseline_in_flight<
+    P: TrustLedger + Authorizations + Notifier + Trail + Directory,
+>(
     port: &P,
     account: &str,
     config: &Config,
@@ -70,14 +72,29 @@ pub async fn ensure_baseline_in_flight<P: TrustLedger + Authorizations + Notifie
     if !given.is_empty() {
         tracing::warn!(account, left_out = ?given, "baseline: principals given trust in the last hour are left out until their grant is decided");
     }
-    take_baseline(
+    // The admin group renamed away in the last hour: the group holding its name now may
+    // be the caller's. The baseline reads the group that had the name (under its name
+    // now) and records it by id; the start-up's admin-group check then puts its name
+    // back and moves the other group aside.
+    let renames = port.lookup("UpdateGroup", since).await?;
+    let real = match crate::admin_group::renamed_away(&renames, &config.admin_group) {
+        Some(name) => port.group_id(&name).await?.map(|id| (name, id)),
+        None => None,
+    };
+    if let Some((name, id)) = &real {
+        tracing::warn!(account, admin_group = %config.admin_group, now_named = %name, group_id = %id, "baseline: the admin group was renamed in the last hour; it is read by its id, and its name put back");
+    }
+    let mut set = baseline_of(
         port,
         account,
-        &config.admin_group,
+        real.as_ref()
+            .map_or(config.admin_group.as_str(), |(name, _)| name),
         &config.exempt_tag,
         &given,
     )
-    .await
+    .await?;
+    set.admin_group_id = real.map(|(_, id)| id);
+    put_baseline(port, account, set, &config.admin_group, &config.exempt_tag).await
 }
 
 async fn take_baseline<P: TrustLedger + Authorizations + Notifier>(
@@ -87,6 +104,19 @@ async fn take_baseline<P: TrustLedger + Authorizations + Notifier>(
     exempt_tag: &(String, String),
     left_out: &[(Status, EntityKind, String)],
 ) -> Result<(TrustSet, bool), PortError> {
+    let set = baseline_of(port, account, admin_group, exempt_tag, left_out).await?;
+    put_baseline(port, account, set, admin_group, exempt_tag).await
+}
+
+/// The baseline as IAM has it now: the members of `admin_group` and the holders of the
+/// exempt tag, but those `left_out`.
+async fn baseline_of<P: Authorizations>(
+    port: &P,
+    account: &str,
+    admin_group: &str,
+    exempt_tag: &(String, String),
+    left_out: &[(Status, EntityKind, String)],
+) -> Result<TrustSet, PortError> {
     let subjects = port.subjects(true).await?;
     let mut set = trust::baseline(
         account,
@@ -108,6 +138,18 @@ async fn take_baseline<P: TrustLedger + Authorizations + Notifier>(
             e.status == *status && e.kind == *kind && crate::principal::same_name(&e.name, name)
         })
     });
+    Ok(set)
+}
+
+/// Records `set` as the account's baseline (unless another process took one first: its
+/// stands) and notifies whom it trusts.
+async fn put_baseline<P: TrustLedger + Notifier>(
+    port: &P,
+    account: &str,
+    set: TrustSet,
+    admin_group: &str,
+    exempt_tag: &(String, String),
+) -> Result<(TrustSet, bool), PortError> {
     if !port.put_baseline(&set).await? {
         // Another process took it first: its baseline stands.
         let theirs = port.trust_set(account).await?.unwrap_or(set);
