@@ -209,10 +209,12 @@ pub fn plan_add(tool: &[ToolScp], others: usize, account: &str, person: &Person)
     if others + tool.len() >= SCPS_PER_TARGET {
         return AddPlan::Full;
     }
-    // Of tool.len() + 1 numbers one is free.
-    let n = (1..=tool.len() + 1)
+    // Fewer than SCPS_PER_TARGET SCPs of the tool here: one of as many numbers is free.
+    let Some(n) = (1..=SCPS_PER_TARGET)
         .find(|n| !tool.iter().any(|s| s.name == scp_name(account, *n)))
-        .unwrap_or(tool.len() + 1);
+    else {
+        return AddPlan::Full;
+    };
     AddPlan::Create {
         name: scp_name(account, n),
         document: document(&BTreeSet::from([person.clone()])),
