@@ -210,8 +210,8 @@ pub fn plan_add(tool: &[ToolScp], others: usize, account: &str, person: &Person)
         return AddPlan::Full;
     }
     // Fewer than SCPS_PER_TARGET SCPs of the tool here: one of as many numbers is free.
-    let Some(n) = (1..=SCPS_PER_TARGET)
-        .find(|n| !tool.iter().any(|s| s.name == scp_name(account, *n)))
+    let Some(n) =
+        (1..=SCPS_PER_TARGET).find(|n| !tool.iter().any(|s| s.name == scp_name(account, *n)))
     else {
         return AddPlan::Full;
     };
