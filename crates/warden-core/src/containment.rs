@@ -127,6 +127,25 @@ pub fn scope(
     }
 }
 
+/// The Identity Center user to deny IAM by the tool's SCP for this decided event
+/// (SESSION_SCP=on, [`crate::session_scp`]): an Identity Center session, alerted, whose
+/// permission set may not manage IAM. Stopping the caller: whatever CONTAIN says.
+pub fn person_to_stop(
+    record: &CloudTrailRecord,
+    caller: &Principal,
+    decision: Decision,
+    config: &Config,
+) -> Option<crate::session_scp::Person> {
+    let Principal::IdentityCenterRole { role, .. } = caller else {
+        return None;
+    };
+    let admin_set = crate::identity_center::permission_set(&role.name)
+        .is_some_and(|set| config.admin_permission_sets.contains(set));
+    (config.session_scp && decision == Decision::Alerted && !admin_set)
+        .then(|| crate::session_scp::Person::of(record))
+        .flatten()
+}
+
 /// Why a grant to an existing principal is reported, not undone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Guard {

@@ -20,10 +20,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::Config;
-use crate::decision::Decision;
 use crate::event::CloudTrailRecord;
-use crate::principal::Principal;
 
 /// The SCPs' name prefix; the account id follows.
 pub const SCP_PREFIX: &str = "iam-warden-sessions-";
@@ -249,27 +246,13 @@ pub fn plan_remove(tool: &[ToolScp], person: &Person) -> RemovePlan {
     }
 }
 
-/// The person to stop for this decided event (SESSION_SCP=on): an Identity Center
-/// session, alerted, whose permission set may not manage IAM.
-pub fn person_to_stop(
-    record: &CloudTrailRecord,
-    caller: &Principal,
-    decision: Decision,
-    config: &Config,
-) -> Option<Person> {
-    let Principal::IdentityCenterRole { role, .. } = caller else {
-        return None;
-    };
-    let admin_set = crate::identity_center::permission_set(&role.name)
-        .is_some_and(|set| config.admin_permission_sets.contains(set));
-    (config.session_scp && decision == Decision::Alerted && !admin_set)
-        .then(|| Person::of(record))
-        .flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::containment::person_to_stop;
+    use crate::decision::Decision;
+    use crate::principal::Principal;
 
     fn store(id: &str) -> Person {
         Person::StoreId(id.into())

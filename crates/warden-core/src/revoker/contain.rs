@@ -18,7 +18,6 @@ use crate::grant;
 use crate::ports::{PortError, RevokerPorts};
 use crate::principal::{same_name, EntityKind, Principal, Target};
 use crate::prior;
-use crate::session_scp;
 
 use super::keys::event_key;
 use super::state::Invocation;
@@ -98,7 +97,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         };
         // SESSION_SCP=on: an Identity Center user who may not manage IAM is denied IAM by
         // the tool's SCP on this account (stopping the caller: whatever CONTAIN says).
-        let stop_person = session_scp::person_to_stop(record, &caller, verdict.decision, &r.config)
+        let stop_person = containment::person_to_stop(record, &caller, verdict.decision, &r.config)
             .map(|person| Action::DenyPerson {
                 account: r.env.account_id.clone(),
                 person,
