@@ -126,12 +126,12 @@ async fn replay_in<L: Lanes>(
                     continue;
                 }
             };
-            let mut deferred = Vec::new();
+            let (mut first, mut deferred) = (Some(events), Vec::new());
             for patience in [Patience::EndOfRun, Patience::Done] {
                 let pass = if patience == Patience::Done {
                     std::mem::take(&mut deferred)
                 } else {
-                    events.clone()
+                    first.take().unwrap_or_default()
                 };
                 let mut batch = revoker.batch_with(patience);
                 for event in pass {

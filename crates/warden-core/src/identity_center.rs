@@ -62,15 +62,20 @@ pub fn deny_statement(session: Option<&str>, store_id: Option<&str>) -> Option<s
     }))
 }
 
+/// The user, for people: its session name and, where known, its Identity Store id.
+fn who(session: Option<&str>, store_id: Option<&str>) -> String {
+    match (session, store_id) {
+        (Some(s), Some(id)) => format!("the Identity Center user `{s}` (Identity Store id `{id}`)"),
+        (Some(s), None) => format!("the Identity Center user `{s}`"),
+        (None, _) => "an Identity Center user".to_owned(),
+    }
+}
+
 /// What the notice says when the tool applies the remedy itself (SESSION_SCP=on): the
 /// user is denied IAM by the tool's SCP on the account, and how that is lifted.
 pub fn applied(record: &CloudTrailRecord, role_name: &str) -> String {
     let (session, store_id) = user_of(record);
-    let who = match (&session, &store_id) {
-        (Some(s), Some(id)) => format!("the Identity Center user `{s}` (Identity Store id `{id}`)"),
-        (Some(s), None) => format!("the Identity Center user `{s}`"),
-        (None, _) => "an Identity Center user".to_owned(),
-    };
+    let who = who(session.as_deref(), store_id.as_deref());
     let set = permission_set(role_name).unwrap_or("?");
     format!(
         "{who} of the permission set `{set}`: Identity Center roles cannot be changed through IAM, so iam-warden denies this user IAM by its SCP on the account (SESSION_SCP=on); lifted by `warden restore --role {role_name} --session {}`",
@@ -82,11 +87,7 @@ pub fn applied(record: &CloudTrailRecord, role_name: &str) -> String {
 /// place (an SCP from the management account, or the permission set's inline policy).
 pub fn remedy(record: &CloudTrailRecord, role_name: &str) -> String {
     let (session, store_id) = user_of(record);
-    let who = match (&session, &store_id) {
-        (Some(s), Some(id)) => format!("the Identity Center user `{s}` (Identity Store id `{id}`)"),
-        (Some(s), None) => format!("the Identity Center user `{s}`"),
-        (None, _) => "an Identity Center user".to_owned(),
-    };
+    let who = who(session.as_deref(), store_id.as_deref());
     let Some(statement) = deny_statement(session.as_deref(), store_id.as_deref()) else {
         return format!("{who}: the record does not name the user; find it in Identity Center's sign-in records");
     };
