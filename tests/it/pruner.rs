@@ -589,3 +589,54 @@ async fn with_a_lost_ledger_the_deny_in_iam_is_adopted() {
         "{document}"
     );
 }
+
+// ---- Issue 21: the credential report --------------------------------------------------
+
+#[tokio::test]
+async fn the_credential_report_is_generated_then_read_with_each_users_keys_and_password() {
+    use warden_core::credentials::Used;
+    use warden_core::ports::{CredentialReports, ReportState};
+    let t = TestAccount::new().await;
+    t.user("dev1", &[], &[]).await;
+    t.iam
+        .create_access_key()
+        .user_name("dev1")
+        .send()
+        .await
+        .unwrap();
+    t.user("carol", &[], &[]).await;
+    t.iam
+        .create_login_profile()
+        .user_name("carol")
+        .password("A-long-password-1!")
+        .send()
+        .await
+        .unwrap();
+    let account = t.pruner(&cfg(&[])).await;
+    // The first request starts the report: nothing to read yet, nothing decided.
+    assert_eq!(
+        account.credential_report().await.unwrap(),
+        ReportState::Generating
+    );
+    let ReportState::Ready(report) = account.credential_report().await.unwrap() else {
+        panic!("the second request finds it complete");
+    };
+    let dev1 = report.users.iter().find(|u| u.name == "dev1").unwrap();
+    assert_eq!(dev1.keys.len(), 1);
+    assert!(dev1.keys[0].active);
+    assert_eq!(dev1.keys[0].last_used, Used::Never);
+    assert_eq!(dev1.password_enabled, Some(false));
+    let carol = report.users.iter().find(|u| u.name == "carol").unwrap();
+    assert_eq!(carol.password_enabled, Some(true));
+    assert_eq!(carol.password_last_used, Used::Never, "no_information");
+    assert!(carol.keys.is_empty());
+    // As if 100 days from now: dev1's key, never used, and carol's password are unused.
+    let later = Utc::now() + Duration::days(100);
+    let found = warden_core::credentials::unused(&report, later, 90, 90);
+    let mut who: Vec<(String, Option<u8>)> = found.into_iter().map(|u| (u.user, u.slot)).collect();
+    who.sort();
+    assert_eq!(
+        who,
+        [("carol".to_owned(), None), ("dev1".to_owned(), Some(1))]
+    );
+}

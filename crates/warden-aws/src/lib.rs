@@ -3,6 +3,7 @@
 mod actions;
 mod canary;
 mod chat;
+mod credentials;
 mod enforcer;
 mod error;
 mod iam;

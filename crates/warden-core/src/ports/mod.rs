@@ -21,6 +21,9 @@ use crate::trust::{LedgerChange, TrustSet};
 mod central;
 pub use central::{Members, PrunerMembers, Unreachable};
 
+mod credentials;
+pub use credentials::{CredentialReports, ReportState};
+
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
