@@ -131,6 +131,11 @@ fn batch(bodies: &[String]) -> SqsEvent {
     serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
 }
 
+/// One batch of `bodies` through the central revoker's handler, as the Lambda runs it.
+async fn decide(fleet: &Fleet<AwsMembers>, bodies: &[String]) -> revoker::handler::BatchReport {
+    handle(fleet, fleet.members().home(), batch(bodies)).await
+}
+
 fn deny_in(account: &TestAccount) -> String {
     format!(
         "arn:aws:iam::{}:policy/iam-warden/iam-warden-deny-iam",
@@ -153,7 +158,7 @@ async fn each_member_event_is_decided_in_its_own_account_and_a_stranger_is_repor
         call(&stranger, "s-1", "dev1", "CreateUser", "backdoor").await,
         call(&m1, "m1-2", "alice", "CreateUser", "newhire").await,
     ];
-    let report = handle(&fleet, fleet.members().home(), batch(&bodies)).await;
+    let report = decide(&fleet, &bodies).await;
     assert!(
         report.response.batch_item_failures.is_empty(),
         "{:?}",
@@ -215,7 +220,7 @@ async fn each_member_event_is_decided_in_its_own_account_and_a_stranger_is_repor
         call(&stranger, "s-2", "dev1", "CreateUser", "backdoor2").await,
         call(&m2, "m2-2", "alice", "CreateUser", "newhire2").await,
     ];
-    let report = handle(&fleet, fleet.members().home(), batch(&again)).await;
+    let report = decide(&fleet, &again).await;
     assert!(report.response.batch_item_failures.is_empty());
     assert!(central.account.notices(&central.inbox).await.is_empty());
     // The stranger is tried again (it may have been onboarded since), the members not.
@@ -244,7 +249,7 @@ async fn an_event_whose_envelope_and_record_name_different_accounts_changes_noth
     m2.real_ids(&mut record).await;
     let mut body: serde_json::Value = serde_json::from_str(&eventbridge(&record)).unwrap();
     body["account"] = serde_json::json!(m1.id);
-    let report = handle(&fleet, fleet.members().home(), batch(&[body.to_string()])).await;
+    let report = decide(&fleet, &[body.to_string()]).await;
     assert!(report.response.batch_item_failures.is_empty());
     assert_eq!(report.outcomes.len(), 1);
     assert_eq!(report.outcomes[0].decision.to_string(), "alerted");
@@ -308,7 +313,7 @@ async fn one_member_failing_for_good_does_not_hold_up_another() {
         call(&m2, "m2-1", "dev1", "CreateUser", "backdoor").await,
         call(&m1, "m1-1", "dev1", "CreateUser", "backdoor").await,
     ];
-    let report = handle(&fleet, fleet.members().home(), batch(&bodies)).await;
+    let report = decide(&fleet, &bodies).await;
     // m2's event is dead-lettered with the reason (to redrive once fixed); m1's decided.
     assert!(report.response.batch_item_failures.is_empty());
     assert_eq!(m1.attached("dev1").await, vec![deny_in(&m1)]);
@@ -351,7 +356,7 @@ async fn the_central_accounts_own_events_are_decided_by_its_own_stack_without_a_
         call(own, "c-1", "dev1", "CreateUser", "backdoor").await,
         call(&m1, "m1-1", "dev1", "CreateUser", "backdoor").await,
     ];
-    let report = handle(&fleet, fleet.members().home(), batch(&bodies)).await;
+    let report = decide(&fleet, &bodies).await;
     assert!(report.response.batch_item_failures.is_empty());
     assert_eq!(own.attached("dev1").await, vec![deny]);
     assert_eq!(m1.attached("dev1").await, vec![deny_in(&m1)]);
@@ -641,6 +646,19 @@ async fn a_central_run_keeps_one_canary_alarm_per_account_and_puts_back_a_change
     assert!(again.is_empty(), "{again:?}");
 }
 
+/// A new account of the organization (Organizations CreateAccount), by id.
+async fn org_account(org: &aws_sdk_organizations::Client) -> String {
+    org.create_account()
+        .email("member@example.com")
+        .account_name("member")
+        .send()
+        .await
+        .unwrap()
+        .create_account_status
+        .and_then(|s| s.account_id)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn without_accounts_the_pruner_takes_the_organizations_active_accounts() {
     let central = Central::new().await;
@@ -651,16 +669,7 @@ async fn without_accounts_the_pruner_takes_the_organizations_active_accounts() {
         .send()
         .await
         .unwrap();
-    let created = org
-        .create_account()
-        .email("member@example.com")
-        .account_name("member")
-        .send()
-        .await
-        .unwrap()
-        .create_account_status
-        .and_then(|s| s.account_id)
-        .unwrap();
+    let created = org_account(&org).await;
     let members = AwsMembers::new(&sdk, central.account.aws(&central.config), MEMBER_ROLE);
     let accounts = members.active_accounts().await.unwrap();
     assert!(accounts.contains(&created), "{accounts:?}");
@@ -688,12 +697,7 @@ async fn tampering_with_a_members_role_is_notified_as_that_accounts_and_its_call
         1,
     );
     m1.real_ids(&mut record).await;
-    let report = handle(
-        &fleet,
-        fleet.members().home(),
-        batch(&[eventbridge(&record)]),
-    )
-    .await;
+    let report = decide(&fleet, &[eventbridge(&record)]).await;
     assert!(report.response.batch_item_failures.is_empty());
     assert_eq!(report.outcomes[0].decision.to_string(), "revoked");
     assert_eq!(m1.attached("dev1").await, vec![deny_in(&m1)]);
@@ -738,12 +742,7 @@ async fn a_caller_who_made_herself_admin_before_her_accounts_first_event_is_not_
     let mut event = grant.clone();
     m1.real_ids(&mut event).await;
     let fleet = central.fleet().await;
-    let report = handle(
-        &fleet,
-        fleet.members().home(),
-        batch(&[eventbridge(&event)]),
-    )
-    .await;
+    let report = decide(&fleet, &[eventbridge(&event)]).await;
     assert!(report.response.batch_item_failures.is_empty());
     // The member's baseline trusts alice only: dev1's grant is hers, an escalation.
     assert_eq!(
@@ -831,12 +830,7 @@ async fn a_caller_who_renamed_the_admin_group_away_before_her_accounts_first_eve
     let mut first = calls[0].clone();
     m1.real_ids(&mut first).await;
     let fleet = central.fleet().await;
-    let report = handle(
-        &fleet,
-        fleet.members().home(),
-        batch(&[eventbridge(&first)]),
-    )
-    .await;
+    let report = decide(&fleet, &[eventbridge(&first)]).await;
     assert!(report.response.batch_item_failures.is_empty());
     assert_eq!(
         report.outcomes[0].decision.to_string(),
@@ -856,10 +850,9 @@ async fn a_caller_who_renamed_the_admin_group_away_before_her_accounts_first_eve
     let members: Vec<String> = holder.users.into_iter().map(|u| u.user_name).collect();
     assert_eq!(members, ["alice"]);
     // alice is a trusted admin: her next write stands; dev1's does not.
-    let report = handle(
+    let report = decide(
         &fleet,
-        fleet.members().home(),
-        batch(&[call(&m1, "a-1", "alice", "CreateUser", "newhire").await]),
+        &[call(&m1, "a-1", "alice", "CreateUser", "newhire").await],
     )
     .await;
     assert_eq!(

@@ -43,25 +43,10 @@ async fn enable_scps(org: &aws_sdk_organizations::Client, root: &str) {
 
 /// A member account of the organization, onboarded, with Identity Center's role.
 async fn org_member(central: &Central, org: &aws_sdk_organizations::Client) -> TestAccount {
-    let id = org
-        .create_account()
-        .email("member@example.com")
-        .account_name("member")
-        .send()
-        .await
-        .unwrap()
-        .create_account_status
-        .and_then(|s| s.account_id)
-        .unwrap();
-    let m = central.member_in(TestAccount::with_id(id).await).await;
-    m.iam
-        .create_role()
-        .role_name(SSO_ROLE)
-        .path("/aws-reserved/sso.amazonaws.com/")
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
-        .send()
-        .await
-        .unwrap();
+    let m = central
+        .member_in(TestAccount::with_id(org_account(org).await).await)
+        .await;
+    m.identity_center_role(SSO_ROLE).await;
     m
 }
 
@@ -160,7 +145,7 @@ async fn an_identity_center_user_is_denied_iam_by_the_tools_scp_and_restore_lift
         sso_event(&m, "sso-1", "carol@example.com", Some("9067-aaaa")).await,
         sso_event(&m, "sso-2", "dave@example.com", None).await,
     ];
-    let report = handle(&fleet, home, batch(&bodies)).await;
+    let report = decide(&fleet, &bodies).await;
     assert!(
         report.response.batch_item_failures.is_empty(),
         "{:?}",
@@ -333,7 +318,7 @@ async fn the_tools_scps_keep_within_organizations_quotas_and_a_full_account_is_s
     );
     // Through the revoker: the user's action is recorded as failed and notified.
     let body = sso_event(&m, "sso-full", "erin@example.com", Some("9067-ffff")).await;
-    let report = handle(&fleet, fleet.members().home(), batch(&[body])).await;
+    let report = decide(&fleet, &[body]).await;
     assert!(
         report.response.batch_item_failures.is_empty(),
         "{:?}",

@@ -2195,15 +2195,7 @@ async fn an_identity_center_users_write_is_contained_its_role_never_touched_and_
     for admin_sets in ["", "PowerUser"] {
         let f = Fixture::new(&[("ADMIN_PERMISSION_SETS", admin_sets)]).await;
         // Identity Center's role (the test support refuses IAM writes to it, as AWS does).
-        f.account
-            .iam
-            .create_role()
-            .role_name(SSO_ROLE)
-            .path("/aws-reserved/sso.amazonaws.com/")
-            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
-            .send()
-            .await
-            .unwrap();
+        f.account.identity_center_role(SSO_ROLE).await;
         f.role_with_id("app").await;
         let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
         f.account

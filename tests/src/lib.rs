@@ -161,6 +161,19 @@ impl TestAccount {
         }
     }
 
+    /// An IAM Identity Center role, as Identity Center makes it (at its reserved path; the
+    /// test support refuses IAM writes to it afterwards, as AWS does).
+    pub async fn identity_center_role(&self, name: &str) {
+        self.iam
+            .create_role()
+            .role_name(name)
+            .path("/aws-reserved/sso.amazonaws.com/")
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+            .send()
+            .await
+            .expect("CreateRole at Identity Center's path");
+    }
+
     /// A CloudWatch client of this account (moto answers it through
     /// tests/support/cbor_rpc.py).
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {

@@ -97,6 +97,9 @@ pub struct AwsAccount {
     /// AWS Organizations, with the central account's credentials (SESSION_SCP=on): kept
     /// as it is in a member's ports.
     organizations: Option<aws_sdk_organizations::Client>,
+    /// The organization's management account, read once (DescribeOrganization) and
+    /// shared with every member's ports.
+    management_account: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// The Slack webhook's secret, and its URL once read.
@@ -220,6 +223,7 @@ impl AwsAccount {
             metrics_per_account: false,
             cloudwatch: None,
             organizations: None,
+            management_account: Default::default(),
         }
     }
 

@@ -24,28 +24,40 @@ impl AwsAccount {
         }
     }
 
+    /// The organization's management account (DescribeOrganization, once per process),
+    /// and the organization as it was described then.
+    async fn management_account(&self) -> Result<String, PortError> {
+        let organizations = self.organizations()?;
+        self.management_account
+            .get_or_try_init(|| async {
+                organizations
+                    .describe_organization()
+                    .send()
+                    .await
+                    .map_err(|e| classify("DescribeOrganization", e))?
+                    .organization
+                    .and_then(|o| {
+                        (o.feature_set == Some(OrganizationFeatureSet::All))
+                            .then_some(o.master_account_id)
+                            .flatten()
+                    })
+                    .ok_or_else(|| {
+                        bad(
+                            "DescribeOrganization",
+                            "SESSION_SCP=on: this account is in no organization with all features enabled, so it has no SCPs".into(),
+                        )
+                    })
+            })
+            .await
+            .cloned()
+    }
+
     /// The start-up check of SESSION_SCP=on: the organization has all features and
     /// SCPs enabled, and this account may read its policies (the management account or
     /// a delegated administrator). Returns the management account's id.
     pub async fn check_session_scp(&self) -> Result<String, PortError> {
         let organizations = self.organizations()?;
-        let described = organizations
-            .describe_organization()
-            .send()
-            .await
-            .map_err(|e| classify("DescribeOrganization", e))?;
-        let organization = described.organization.ok_or_else(|| {
-            bad(
-                "DescribeOrganization",
-                "SESSION_SCP=on: this account is in no organization".into(),
-            )
-        })?;
-        if organization.feature_set != Some(OrganizationFeatureSet::All) {
-            return Err(bad(
-                "DescribeOrganization",
-                "SESSION_SCP=on: the organization does not have all features enabled, so it has no SCPs".into(),
-            ));
-        }
+        let management = self.management_account().await?;
         let roots = organizations
             .list_roots()
             .send()
@@ -69,7 +81,7 @@ impl AwsAccount {
             .send()
             .await
             .map_err(|e| classify("ListPolicies", e))?;
-        Ok(organization.master_account_id.unwrap_or_default())
+        Ok(management)
     }
 
     /// The tool's SCPs attached to `account`, with the people each lists, and how many
@@ -154,14 +166,8 @@ impl AwsAccount {
         person: &Person,
     ) -> Result<(), PortError> {
         let organizations = self.organizations()?;
-        let management = organizations
-            .describe_organization()
-            .send()
-            .await
-            .map_err(|e| classify("DescribeOrganization", e))?
-            .organization
-            .and_then(|o| o.master_account_id);
-        if management.as_deref() == Some(account) {
+        let management = self.management_account().await?;
+        if management == account {
             return Err(bad(
                 "AttachPolicy",
                 format!("account {account} is the organization's management account, which SCPs do not restrict: stop {person} in the permission set's inline policy instead"),
