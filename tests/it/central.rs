@@ -644,6 +644,37 @@ async fn a_central_run_keeps_one_canary_alarm_per_account_and_puts_back_a_change
     .await
     .unwrap();
     assert!(again.is_empty(), "{again:?}");
+
+    // Alarms that cannot be kept (here: no CloudWatch client) are a failed line of the
+    // digest; the accounts are pruned all the same.
+    let t = &central.account;
+    let without = warden_aws::AwsAccount::from_clients(
+        t.iam.clone(),
+        t.sns.clone(),
+        t.sqs.clone(),
+        t.sts.clone(),
+        Some(topic.clone()),
+        None,
+    )
+    .with_ledger(t.dynamodb.clone(), &cfg.ledger_table);
+    let members = AwsMembers::new(&sdk, without, MEMBER_ROLE);
+    let Started::Inline(outcomes) =
+        start_central(&members, &cfg, "run-alarms-2", run_time(), false)
+            .await
+            .unwrap()
+    else {
+        panic!("inline")
+    };
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.decision == PruneDecision::Failed)
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(failed, ["(canary alarms)"], "{outcomes:?}");
+    assert!(
+        outcomes.iter().any(|o| o.principal.contains(&m1.id)),
+        "the accounts pruned all the same: {outcomes:?}"
+    );
 }
 
 /// A new account of the organization (Organizations CreateAccount), by id.

@@ -246,6 +246,17 @@ async fn the_tools_scps_keep_within_organizations_quotas_and_a_full_account_is_s
     let (cfg, fleet) = scp_fleet(&central).await;
     let in_member = warden_core::central::in_account(&cfg, &m.id);
     let (port, _) = fleet.members().open(&m.id, &in_member).await.unwrap();
+    // The management account, which SCPs do not restrict: refused with that reason.
+    let refused = port
+        .apply(&Action::DenyPerson {
+            account: central.account.id.clone(),
+            person: Person::StoreId("9067-mgmt".into()),
+        })
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("management account"), "{refused}");
+    assert!(tool_scps(&org, &central.account.id).await.is_empty());
     // Sixty people with long ids: more than one SCP holds (moto refuses a document over
     // 5,120 characters, as AWS does).
     let people: Vec<Person> = (0..60)
