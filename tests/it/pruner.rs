@@ -613,12 +613,20 @@ async fn the_credential_report_is_generated_then_read_with_each_users_keys_and_p
         .await
         .unwrap();
     let account = t.pruner(&cfg(&[])).await;
-    // The first request starts the report: nothing to read yet, nothing decided.
+    // The first request starts the report: nothing to read yet, nothing decided (no
+    // wait asked for).
     assert_eq!(
-        account.credential_report().await.unwrap(),
+        account
+            .credential_report(std::time::Duration::ZERO)
+            .await
+            .unwrap(),
         ReportState::Generating
     );
-    let ReportState::Ready(report) = account.credential_report().await.unwrap() else {
+    let ReportState::Ready(report) = account
+        .credential_report(std::time::Duration::ZERO)
+        .await
+        .unwrap()
+    else {
         panic!("the second request finds it complete");
     };
     let dev1 = report.users.iter().find(|u| u.name == "dev1").unwrap();

@@ -1,14 +1,36 @@
 //! IAM's credential report (issue 21): GenerateCredentialReport, then GetCredentialReport
-//! once it is complete, read by [`warden_core::credentials::parse`].
+//! once it is complete, read by [`warden_core::credentials::parse`]; a user's access keys
+//! as IAM says they are now (ListAccessKeys, GetAccessKeyLastUsed).
 
-use aws_sdk_iam::types::ReportStateType;
-use warden_core::ports::{CredentialReports, PortError, ReportState};
+use std::time::Duration;
+
+use aws_sdk_iam::types::{ReportStateType, StatusType};
+use chrono::{DateTime, Utc};
+use warden_core::credential_plan::LiveKey;
+use warden_core::ports::{AccessKeys, CredentialReports, PortError, ReportState};
 
 use crate::error::{bad, classify};
 use crate::AwsAccount;
 
+/// How often to ask again while IAM generates the report (it takes seconds).
+const POLL: Duration = Duration::from_secs(2);
+
 impl CredentialReports for AwsAccount {
-    async fn credential_report(&self) -> Result<ReportState, PortError> {
+    async fn credential_report(&self, wait: Duration) -> Result<ReportState, PortError> {
+        let started = tokio::time::Instant::now();
+        loop {
+            match self.credential_report_once().await? {
+                ReportState::Generating if started.elapsed() + POLL <= wait => {
+                    tokio::time::sleep(POLL).await;
+                }
+                state => return Ok(state),
+            }
+        }
+    }
+}
+
+impl AwsAccount {
+    async fn credential_report_once(&self) -> Result<ReportState, PortError> {
         let iam = &self.iam;
         let state = iam
             .generate_credential_report()
@@ -38,4 +60,55 @@ impl CredentialReports for AwsAccount {
             .map(ReportState::Ready)
             .map_err(|e| bad("GetCredentialReport", e.to_string()))
     }
+}
+
+impl AccessKeys for AwsAccount {
+    async fn access_keys(&self, user: &str) -> Result<Option<Vec<LiveKey>>, PortError> {
+        let iam = &self.iam;
+        let mut pages = iam
+            .list_access_keys()
+            .user_name(user)
+            .into_paginator()
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = match page {
+                Ok(page) => page,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_no_such_entity_exception()) =>
+                {
+                    return Ok(None)
+                }
+                Err(e) => return Err(classify("ListAccessKeys", e)),
+            };
+            keys.extend(page.access_key_metadata);
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let (Some(id), Some(created)) = (key.access_key_id, key.create_date) else {
+                continue;
+            };
+            let used = iam
+                .get_access_key_last_used()
+                .access_key_id(&id)
+                .send()
+                .await
+                .map_err(|e| classify("GetAccessKeyLastUsed", e))?;
+            out.push(LiveKey {
+                active: key.status == Some(StatusType::Active),
+                created: time(&created),
+                last_used: used
+                    .access_key_last_used
+                    .and_then(|u| u.last_used_date)
+                    .map(|d| time(&d)),
+                id,
+            });
+        }
+        Ok(Some(out))
+    }
+}
+
+fn time(t: &aws_smithy_types::DateTime) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos()).unwrap_or_default()
 }

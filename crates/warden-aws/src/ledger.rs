@@ -64,6 +64,15 @@ pub(crate) fn to_item(e: &LedgerEntry) -> Item {
     if let Some(id) = &e.unique_id {
         item.insert("unique_id".to_owned(), s(id.clone()));
     }
+    if !e.credentials_taken.is_empty() {
+        item.insert("credentials_taken".to_owned(), dates(&e.credentials_taken));
+    }
+    if !e.credentials_lifted.is_empty() {
+        item.insert(
+            "credentials_lifted".to_owned(),
+            dates(&e.credentials_lifted),
+        );
+    }
     item
 }
 
@@ -147,6 +156,8 @@ pub(crate) fn from_item(item: &Item) -> Result<LedgerEntry, PortError> {
             Some(AttributeValue::S(id)) => Some(id.clone()),
             _ => None,
         },
+        credentials_taken: get_dates(item, "credentials_taken")?,
+        credentials_lifted: get_dates(item, "credentials_lifted")?,
     })
 }
 

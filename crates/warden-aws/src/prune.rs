@@ -63,6 +63,7 @@ impl Authorizations for AwsAccount {
                 out.push(Subject {
                     kind: EntityKind::User,
                     unique_id: u.user_id.clone(),
+                    credentials: None,
                     name,
                     arn,
                     created,
@@ -94,6 +95,7 @@ impl Authorizations for AwsAccount {
                 out.push(Subject {
                     kind: EntityKind::Role,
                     unique_id: r.role_id.clone(),
+                    credentials: None,
                     name,
                     arn,
                     created,

@@ -102,6 +102,7 @@ pub async fn pass_in(
         }
     }
     subjects.sort_by(|a, b| a.arn.cmp(&b.arn));
+    warden_core::pruner::read_report(account, cfg, &mut subjects).await;
     let run_id = format!("cli-{}", now.format("%Y%m%dT%H%M%SZ"));
     let writes = Writes::for_mode(cfg.mode, dry_run);
     let total = subjects.len();
@@ -128,6 +129,7 @@ pub async fn pass_in(
                     "newly_denied": o.newly_denied,
                     "policy_arns": o.policy_arns,
                     "reason": o.reason,
+                    "credentials": o.credentials,
                 })
             );
         }

@@ -118,6 +118,8 @@ pub mod tags {
     pub const PRUNED_AT: &str = "iam-warden:pruned-at";
     pub const PRUNED_RUN: &str = "iam-warden:pruned-run";
     pub const PRUNED: &[&str] = &[PRUNED_AT, PRUNED_RUN];
+    /// The credentials the pruner took away (key ids, `console-password`), space-separated.
+    pub const CREDENTIALS_TAKEN: &str = "iam-warden:credentials-taken";
 }
 
 /// The tool's own resources, by name (from TOOL_RULE_NAMES, TOOL_FUNCTION_NAMES,

@@ -15,12 +15,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// The root user's row name.
 pub const ROOT_USER: &str = "<root_account>";
 
 /// When a credential was last used, as the report says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Used {
     At(DateTime<Utc>),
     /// `N/A` or `no_information`: never used (or not since tracking began).
@@ -30,7 +32,7 @@ pub enum Used {
 }
 
 /// One of a user's two access key slots, when it holds a key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySlot {
     /// 1 or 2: the report's `access_key_<n>_*` columns.
     pub slot: u8,
@@ -41,7 +43,7 @@ pub struct KeySlot {
 }
 
 /// One row of the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRow {
     pub name: String,
     pub arn: String,
@@ -253,38 +255,49 @@ pub fn unused(
     key_days: i64,
     password_days: i64,
 ) -> Vec<Unused> {
+    report
+        .users
+        .iter()
+        .flat_map(|user| unused_of(user, now, key_days, password_days))
+        .collect()
+}
+
+/// [`unused`] for one user's row.
+pub fn unused_of(
+    user: &UserRow,
+    now: DateTime<Utc>,
+    key_days: i64,
+    password_days: i64,
+) -> Vec<Unused> {
     let mut out = Vec::new();
-    let mut judge =
-        |user: &UserRow, slot: Option<u8>, since: Option<DateTime<Utc>>, threshold: i64| {
-            if let Some(since) = since {
-                let days = (now - since).num_days();
-                if days >= threshold {
-                    out.push(Unused {
-                        user: user.name.clone(),
-                        slot,
-                        since,
-                        days,
-                    });
-                }
+    let mut judge = |slot: Option<u8>, since: Option<DateTime<Utc>>, threshold: i64| {
+        if let Some(since) = since {
+            let days = (now - since).num_days();
+            if days >= threshold {
+                out.push(Unused {
+                    user: user.name.clone(),
+                    slot,
+                    since,
+                    days,
+                });
             }
+        }
+    };
+    for key in user.keys.iter().filter(|k| k.active) {
+        let since = match key.last_used {
+            Used::At(t) => Some(t),
+            Used::Never => Some(key.created),
+            Used::Unknown => None,
         };
-    for user in &report.users {
-        for key in user.keys.iter().filter(|k| k.active) {
-            let since = match key.last_used {
-                Used::At(t) => Some(t),
-                Used::Never => Some(key.created),
-                Used::Unknown => None,
-            };
-            judge(user, Some(key.slot), since, key_days);
-        }
-        if user.password_enabled == Some(true) {
-            let since = match user.password_last_used {
-                Used::At(t) => Some(t),
-                Used::Never => user.created,
-                Used::Unknown => None,
-            };
-            judge(user, None, since, password_days);
-        }
+        judge(Some(key.slot), since, key_days);
+    }
+    if user.password_enabled == Some(true) {
+        let since = match user.password_last_used {
+            Used::At(t) => Some(t),
+            Used::Never => user.created,
+            Used::Unknown => None,
+        };
+        judge(None, since, password_days);
     }
     out
 }

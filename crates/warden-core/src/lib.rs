@@ -10,6 +10,7 @@ pub mod config;
 pub mod confirm;
 pub mod containment;
 pub mod containment_plan;
+pub mod credential_plan;
 pub mod credentials;
 pub mod decision;
 pub mod error;

@@ -41,6 +41,9 @@ pub struct Subject {
     /// IAM's unique id (binds the trust baseline to this very principal).
     #[serde(default)]
     pub unique_id: Option<String>,
+    /// A user's row of the credential report, as the run's start read it (users only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<crate::credential_plan::ReportFacts>,
 }
 
 impl Subject {
@@ -107,14 +110,23 @@ pub struct LedgerEntry {
     /// principal that had this ARN (deleted, its name given to a new one) is not its.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unique_id: Option<String>,
+    /// Credentials the pruner took away and not yet put back (a key's id, or
+    /// [`crate::credential_plan::PASSWORD`]), and when.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials_taken: BTreeMap<String, DateTime<Utc>>,
+    /// Credentials an operator put back, and when: they count as used that day.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub credentials_lifted: BTreeMap<String, DateTime<Utc>>,
 }
 
-/// One change of a principal's deny set, for audit and restore.
+/// One change of a principal's deny set or credentials, for audit and restore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     pub at: DateTime<Utc>,
-    /// `denied`, `lifted`
+    /// `denied`, `lifted`, `reset`; `key deactivated`, `key reactivated`, `password
+    /// removed`, `password restored`
     pub action: String,
+    /// The services, or the credential (a key's id, `console-password`).
     pub services: Vec<String>,
     /// The run (or `restore`) that made it.
     pub by: String,
@@ -482,6 +494,9 @@ pub struct Outcome {
     pub newly_denied: Vec<String>,
     pub policy_arns: Vec<String>,
     pub reason: Option<String>,
+    /// The user's credentials gone unused, and what became of each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<crate::credential_plan::CredentialOutcome>,
 }
 
 impl Outcome {
@@ -495,6 +510,7 @@ impl Outcome {
             newly_denied: Vec::new(),
             policy_arns: Vec::new(),
             reason,
+            credentials: Vec::new(),
         }
     }
 

@@ -7,6 +7,7 @@ use crate::config::{
     admin_group, exempt_tag, invalid, is_iam_name, ledger_table, list, mode, topic_arn, trimmed,
     ConfigError, Mode,
 };
+use crate::credential_plan::{CredentialConfig, KeysMode, PasswordsMode};
 
 /// The pruner's configuration, parsed once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +44,9 @@ pub struct PruneConfig {
     /// rate limit is per account: the principals of one account are `CONCURRENCY` at a
     /// time in a chunk, and the chunks of the accounts are interleaved).
     pub account_concurrency: usize,
+    /// Unused access keys and console passwords (`UNUSED_KEY_DAYS`, `UNUSED_KEYS`,
+    /// `UNUSED_PASSWORD_DAYS`, `UNUSED_PASSWORDS`).
+    pub credentials: CredentialConfig,
 }
 
 impl PruneConfig {
@@ -133,6 +137,34 @@ impl PruneConfig {
             ));
         }
 
+        let credentials = CredentialConfig {
+            key_days: u32::try_from(number("UNUSED_KEY_DAYS", 90, 1, 3650)?).unwrap_or(90),
+            password_days: u32::try_from(number("UNUSED_PASSWORD_DAYS", 90, 1, 3650)?)
+                .unwrap_or(90),
+            keys: match get("UNUSED_KEYS").as_deref() {
+                None | Some("deactivate") => KeysMode::Deactivate,
+                Some("report") => KeysMode::Report,
+                Some(v) => {
+                    return Err(invalid(
+                        "UNUSED_KEYS",
+                        v,
+                        "`deactivate` (the default) or `report`",
+                    ))
+                }
+            },
+            passwords: match get("UNUSED_PASSWORDS").as_deref() {
+                None | Some("report") => PasswordsMode::Report,
+                Some("remove") => PasswordsMode::Remove,
+                Some(v) => {
+                    return Err(invalid(
+                        "UNUSED_PASSWORDS",
+                        v,
+                        "`report` (the default) or `remove`",
+                    ))
+                }
+            },
+        };
+
         Ok(Self {
             unused_days,
             grant_grace_days,
@@ -160,6 +192,7 @@ impl PruneConfig {
             accounts,
             account_concurrency: usize::try_from(number("ACCOUNT_CONCURRENCY", 4, 1, 64)?)
                 .unwrap_or(4),
+            credentials,
         })
     }
 }
@@ -194,6 +227,10 @@ mod tests {
             ("EXEMPT_TAG", "=x"),
             ("MEMBER_ROLE_NAME", "bad name"),
             ("ACCOUNT_CONCURRENCY", "0"),
+            ("UNUSED_KEY_DAYS", "0"),
+            ("UNUSED_PASSWORD_DAYS", "3651"),
+            ("UNUSED_KEYS", "delete"),
+            ("UNUSED_PASSWORDS", "delete"),
             // Without MEMBER_ROLE_NAME, any ACCOUNTS is refused.
             ("ACCOUNTS", "111111111111"),
         ] {
@@ -219,6 +256,24 @@ mod tests {
         assert!(!c.prune_admins && !c.prune_roles);
         assert_eq!(c.mode, Mode::Enforce);
         assert_eq!(c.policy_prefix, "iam-warden-prune-");
+        assert_eq!(c.credentials, CredentialConfig::default());
+        let c = PruneConfig::from_lookup(|k| match k {
+            "UNUSED_KEY_DAYS" => Some("45".into()),
+            "UNUSED_PASSWORD_DAYS" => Some("60".into()),
+            "UNUSED_KEYS" => Some("report".into()),
+            "UNUSED_PASSWORDS" => Some("remove".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(
+            c.credentials,
+            CredentialConfig {
+                key_days: 45,
+                password_days: 60,
+                keys: KeysMode::Report,
+                passwords: PasswordsMode::Remove
+            }
+        );
     }
 
     #[test]

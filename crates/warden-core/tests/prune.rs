@@ -44,6 +44,7 @@ fn bob() -> Subject {
         attached: BTreeSet::new(),
         trusted: BTreeSet::new(),
         unique_id: None,
+        credentials: None,
     }
 }
 

@@ -170,6 +170,7 @@ fn with_subjects(port: &MemoryAccount, users: &[Listed<'_>]) {
             attached: Default::default(),
             trusted: Default::default(),
             unique_id: Some(format!("ID-{name}")),
+            credentials: None,
         });
     }
 }

@@ -17,7 +17,21 @@ pub enum ReportState {
 /// The account's credential report.
 pub trait CredentialReports: Send + Sync {
     /// Asks IAM for a report (a new one at most every 4 hours: IAM answers COMPLETE
-    /// with the last one until then) and reads it when it is complete. A report that
+    /// with the last one until then) and reads it when it is complete, asking again
+    /// for up to `wait` while IAM generates it (`Generating` after that). A report that
     /// cannot be read is a permanent error naming what is wrong, never an empty report.
-    fn credential_report(&self) -> impl Future<Output = Result<ReportState, PortError>> + Send;
+    fn credential_report(
+        &self,
+        wait: std::time::Duration,
+    ) -> impl Future<Output = Result<ReportState, PortError>> + Send;
+}
+
+/// A user's access keys as IAM says they are now.
+pub trait AccessKeys: Send + Sync {
+    /// The user's access keys (ListAccessKeys), each with its last use
+    /// (GetAccessKeyLastUsed); `None` when the user no longer exists.
+    fn access_keys(
+        &self,
+        user: &str,
+    ) -> impl Future<Output = Result<Option<Vec<crate::credential_plan::LiveKey>>, PortError>> + Send;
 }

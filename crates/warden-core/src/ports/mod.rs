@@ -22,7 +22,7 @@ mod central;
 pub use central::{Members, PrunerMembers, Unreachable};
 
 mod credentials;
-pub use credentials::{CredentialReports, ReportState};
+pub use credentials::{AccessKeys, CredentialReports, ReportState};
 
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -634,6 +634,9 @@ pub trait Chat: Send + Sync {
 /// share.
 pub trait PrunerPorts:
     TrustLedger
+    + CredentialReports
+    + AccessKeys
+    + Actions
     + Authorizations
     + AccessAdvisor
     + PrunePolicies
@@ -648,6 +651,9 @@ pub trait PrunerPorts:
 
 impl<T> PrunerPorts for T where
     T: TrustLedger
+        + CredentialReports
+        + AccessKeys
+        + Actions
         + Authorizations
         + AccessAdvisor
         + PrunePolicies

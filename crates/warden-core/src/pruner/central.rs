@@ -29,6 +29,7 @@ pub fn account_failed(account: &str, why: &str) -> Outcome {
         newly_denied: Vec::new(),
         policy_arns: Vec::new(),
         reason: Some(format!("account {account} not pruned: {why}")),
+        credentials: Vec::new(),
     }
 }
 
@@ -74,6 +75,7 @@ async fn take_stock<M: PrunerMembers>(
         .map_err(|e| e.to_string())?;
     subjects.sort_by(|a, b| a.arn.cmp(&b.arn));
     let quotas = port.quotas().await.map_err(|e| e.to_string())?;
+    super::credentials::read_report(&port, cfg, &mut subjects).await;
     Ok((port, subjects, quotas))
 }
 

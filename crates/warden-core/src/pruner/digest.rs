@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::credential_plan::{CredentialOutcome, CredentialStatus};
 use crate::notice::{restore_command, Notice};
 use crate::ports::{Chat, Notifier, PortError};
+use crate::principal::Target;
 use crate::prune::{summary, Outcome, PruneDecision};
 
 /// The account of a principal's ARN.
@@ -63,6 +65,7 @@ pub fn digest(account: &str, run_id: &str, outcomes: &[Outcome], dry: bool) -> N
     } else {
         section(&mut body, outcomes);
     }
+    json_block(&mut body, outcomes);
     let attributes = BTreeMap::from([
         ("decision".to_owned(), "pruned".to_owned()),
         (
@@ -90,16 +93,16 @@ fn section(body: &mut String, outcomes: &[Outcome]) {
     }
     let changed_list: Vec<&Outcome> = outcomes.iter().filter(|o| o.decision.writes()).collect();
     if !changed_list.is_empty() {
-        let _ = writeln!(body, "\nChanged:");
-        for o in changed_list {
+        let _ = writeln!(body, "\nChanged: {}", changed_list.len());
+        for o in changed_list.iter().take(FEW) {
             let target = o.target();
             let _ = writeln!(
                 body,
                 "- {} ({}): newly denied {}; denied now {}",
                 target,
                 o.decision.as_str(),
-                list_or_none(&o.newly_denied),
-                list_or_none(&o.denied_services),
+                first_few(&o.newly_denied),
+                first_few(&o.denied_services),
             );
             let _ = writeln!(body, "  restore all:     {}", restore_command(&target));
             if let Some(first) = o.newly_denied.first() {
@@ -113,7 +116,15 @@ fn section(body: &mut String, outcomes: &[Outcome]) {
                 let _ = writeln!(body, "  note: {r}");
             }
         }
+        if changed_list.len() > FEW {
+            let _ = writeln!(
+                body,
+                "- and {} more (every one is in the JSON block at the end)",
+                changed_list.len() - FEW
+            );
+        }
     }
+    credentials_section(body, outcomes);
     for (title, decision) in [
         ("Skipped (act on these)", PruneDecision::Skipped),
         (
@@ -123,8 +134,8 @@ fn section(body: &mut String, outcomes: &[Outcome]) {
     ] {
         let list: Vec<&Outcome> = outcomes.iter().filter(|o| o.decision == decision).collect();
         if !list.is_empty() {
-            let _ = writeln!(body, "\n{title}:");
-            for o in list {
+            let _ = writeln!(body, "\n{title}: {}", list.len());
+            for o in list.iter().take(FEW) {
                 let _ = writeln!(
                     body,
                     "- {}: {}",
@@ -132,15 +143,170 @@ fn section(body: &mut String, outcomes: &[Outcome]) {
                     o.reason.as_deref().unwrap_or("")
                 );
             }
+            if list.len() > FEW {
+                let _ = writeln!(
+                    body,
+                    "- and {} more (every one is in the JSON block at the end)",
+                    list.len() - FEW
+                );
+            }
         }
     }
 }
 
-fn list_or_none(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".into()
-    } else {
-        items.join(", ")
+/// The largest JSON block (SNS takes 256 KB a message; the text above it is short).
+const JSON_MAX: usize = 160 * 1024;
+
+/// Every principal the run changed, skipped, failed or found an unused credential of,
+/// as one JSON array: what the lists above summarise, for machines and for the long
+/// runs.
+fn json_block(body: &mut String, outcomes: &[Outcome]) {
+    let notable: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| {
+            o.decision.writes()
+                || matches!(o.decision, PruneDecision::Skipped | PruneDecision::Failed)
+                || !o.credentials.is_empty()
+        })
+        .collect();
+    if notable.is_empty() {
+        return;
+    }
+    let mut items = Vec::with_capacity(notable.len());
+    let mut size = 0;
+    for o in &notable {
+        let item = serde_json::json!({
+            "principal": o.principal,
+            "decision": o.decision.as_str(),
+            "newly_denied": o.newly_denied,
+            "denied_services": o.denied_services,
+            "reason": o.reason,
+            "credentials": o.credentials,
+        });
+        size += item.to_string().len() + 1;
+        if size > JSON_MAX {
+            break;
+        }
+        items.push(item);
+    }
+    let _ = writeln!(body, "\n-- every change, as JSON --");
+    let _ = writeln!(body, "{}", serde_json::Value::Array(items.clone()));
+    if items.len() < notable.len() {
+        let _ = writeln!(
+            body,
+            "({} more not listed here, for the size of a notice: the pruner's log has every one)",
+            notable.len() - items.len()
+        );
+    }
+}
+
+/// How many items of a long list, and of the lines of a long section, are written out.
+pub const FEW: usize = 10;
+
+/// A list, or its first [`FEW`] items and how many more: a principal that holds `*`
+/// has some 400 services.
+fn first_few(items: &[String]) -> String {
+    match items.len() {
+        0 => "none".into(),
+        n if n <= FEW => items.join(", "),
+        n => format!(
+            "{}, and {} more",
+            items
+                .iter()
+                .take(FEW)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            n - FEW
+        ),
+    }
+}
+
+/// The users' unused credentials, by what became of them: each list its count and its
+/// first [`FEW`] lines.
+fn credentials_section(body: &mut String, outcomes: &[Outcome]) {
+    let lines = |status: CredentialStatus| -> Vec<(Target, &CredentialOutcome)> {
+        outcomes
+            .iter()
+            .flat_map(|o| o.credentials.iter().map(move |c| (o.target(), c)))
+            .filter(|(_, c)| c.status == status)
+            .collect()
+    };
+    let what = |c: &CredentialOutcome| {
+        if c.credential.is_empty() {
+            "its credentials".to_owned()
+        } else if c.is_password() {
+            format!("console password unused {} days", c.days)
+        } else {
+            format!("access key {} unused {} days", c.credential, c.days)
+        }
+    };
+    for (title, status) in [
+        (
+            "Access keys deactivated (never deleted)",
+            CredentialStatus::Deactivated,
+        ),
+        (
+            "Console passwords removed (UNUSED_PASSWORDS=remove)",
+            CredentialStatus::Removed,
+        ),
+        (
+            "Unused credentials, reported only (UNUSED_KEYS=deactivate, UNUSED_PASSWORDS=remove act on them)",
+            CredentialStatus::Reported,
+        ),
+        (
+            "Unused credentials not taken away (nothing written)",
+            CredentialStatus::NotApplied,
+        ),
+        (
+            "Credentials gone since the report",
+            CredentialStatus::Gone,
+        ),
+        (
+            "Credentials not checked or not taken away (tried again next run)",
+            CredentialStatus::Failed,
+        ),
+    ] {
+        let list = lines(status);
+        if list.is_empty() {
+            continue;
+        }
+        let _ = writeln!(body, "\n{title}: {}", list.len());
+        // The same reason for many users (a report that could not be had) is one line.
+        let mut by_reason: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, c) in list.iter().filter(|(_, c)| c.credential.is_empty()) {
+            *by_reason.entry(c.reason.as_deref().unwrap_or("")).or_default() += 1;
+        }
+        for (reason, n) in &by_reason {
+            let _ = writeln!(body, "- {n} user(s): {reason}");
+        }
+        let named: Vec<&(Target, &CredentialOutcome)> =
+            list.iter().filter(|(_, c)| !c.credential.is_empty()).collect();
+        for (target, c) in named.iter().take(FEW) {
+            let _ = write!(body, "- {target}: {}", what(c));
+            if let Some(r) = &c.reason {
+                let _ = write!(body, " ({r})");
+            }
+            let _ = writeln!(body);
+            let restore = match (status, c.is_password()) {
+                (CredentialStatus::Deactivated, _) => {
+                    format!("{} --key {}", restore_command(target), c.credential)
+                }
+                (CredentialStatus::Removed, _) => format!(
+                    "{} --password   (a new password, shown once, to be changed at sign-in)",
+                    restore_command(target)
+                ),
+                _ => continue,
+            };
+            let _ = writeln!(body, "  restore: {restore}");
+        }
+        if named.len() > FEW {
+            let _ = writeln!(
+                body,
+                "- and {} more (every one is in the JSON block at the end)",
+                named.len() - FEW
+            );
+        }
     }
 }
 

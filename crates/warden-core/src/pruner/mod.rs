@@ -5,11 +5,13 @@
 //! accounts (`central`).
 
 mod central;
+mod credentials;
 mod digest;
 mod lift;
 mod run;
 
 pub use central::{account_failed, run_member_chunk, start_central};
+pub use credentials::{lift_credentials, read_report, CredentialsLifted};
 pub use digest::{digest, send_digest};
 pub use lift::lift;
 pub use run::{pack, run_chunk, start, write_canary, Chunk, Started, CHUNK_BYTES_MAX};
@@ -19,8 +21,8 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::config::{tags, Mode};
 use crate::ports::{
-    AccessAdvisor, Authorizations, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
-    TrustLedger,
+    AccessAdvisor, AccessKeys, Actions, Authorizations, Enforcer, Ledger, Notifier, PortError,
+    PrunePolicies, TrustLedger,
 };
 use crate::prune::{
     plan, triage, LedgerEntry, Outcome, PruneConfig, PruneDecision, Quotas, Report, Subject,
@@ -61,7 +63,15 @@ pub async fn prune<P>(
     writes: Writes,
 ) -> Result<Vec<Outcome>, PortError>
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + TrustLedger + Authorizations + Notifier,
+    P: AccessAdvisor
+        + PrunePolicies
+        + Ledger
+        + Enforcer
+        + TrustLedger
+        + Authorizations
+        + Notifier
+        + AccessKeys
+        + Actions,
 {
     let arns: Vec<String> = subjects.iter().map(|s| s.arn.clone()).collect();
     let ledger = ports.load(&arns).await?;
@@ -109,8 +119,46 @@ where
     Ok(outcomes)
 }
 
+/// One principal: its unused credentials (users), then its unused services.
 #[allow(clippy::too_many_arguments)]
 async fn prune_one<P>(
+    ports: &P,
+    cfg: &PruneConfig,
+    subject: &Subject,
+    previous: Option<&LedgerEntry>,
+    quotas: Quotas,
+    now: DateTime<Utc>,
+    run_id: &str,
+    writes: Writes,
+) -> Outcome
+where
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + AccessKeys + Actions,
+{
+    // The same guards as the services' (an exempt principal, an admin unless
+    // PRUNE_ADMINS); a young user has no old credential to judge.
+    let exempt = matches!(triage(subject, cfg, now), Some((PruneDecision::Exempt, _)));
+    let (credentials, written) = if exempt {
+        (Vec::new(), None)
+    } else {
+        credentials::keep_credentials(ports, cfg, subject, previous, now, run_id, writes).await
+    };
+    let mut out = prune_services(
+        ports,
+        cfg,
+        subject,
+        written.as_ref().or(previous),
+        quotas,
+        now,
+        run_id,
+        writes,
+    )
+    .await;
+    out.credentials = credentials;
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn prune_services<P>(
     ports: &P,
     cfg: &PruneConfig,
     subject: &Subject,

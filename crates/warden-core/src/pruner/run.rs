@@ -122,6 +122,7 @@ where
     let mut subjects = ports.subjects(cfg.prune_roles).await?;
     subjects.sort_by(|a, b| a.arn.cmp(&b.arn));
     let quotas = ports.quotas().await?;
+    super::credentials::read_report(ports, cfg, &mut subjects).await;
     tracing::info!(run_id, principals = subjects.len(), "pruning run started");
     if !fan_out || subjects.len() <= cfg.chunk_size {
         let outcomes = prune(ports, cfg, &subjects, quotas, now, run_id, writes).await?;

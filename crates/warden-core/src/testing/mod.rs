@@ -8,6 +8,7 @@
 mod actions;
 mod canary;
 mod chat;
+mod credentials;
 mod enforcer;
 mod fixtures;
 mod iam;
@@ -105,6 +106,16 @@ pub struct State {
     pub reserved_roles: std::collections::BTreeSet<String>,
     /// Notices being sent, by (caller, event id): when they were claimed.
     pub claims: BTreeMap<(String, String), chrono::DateTime<chrono::Utc>>,
+    /// IAM's credential report (`None`: still being generated).
+    pub credential_report: Option<crate::credentials::Report>,
+    /// Access keys' creation and last use, by key id (absent: made in 2020, never used).
+    pub key_dates: BTreeMap<
+        String,
+        (
+            chrono::DateTime<chrono::Utc>,
+            Option<chrono::DateTime<chrono::Utc>>,
+        ),
+    >,
 }
 
 impl State {
