@@ -11,6 +11,8 @@ use warden_core::prune::{Outcome, PruneConfig, PruneDecision, Quotas};
 use warden_core::pruner::{lift, prune, Writes};
 use warden_it::TestAccount;
 
+mod pruner_credentials;
+
 fn cfg(pairs: &[(&str, &str)]) -> PruneConfig {
     let map: BTreeMap<&str, &str> = pairs.iter().copied().collect();
     PruneConfig::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap()

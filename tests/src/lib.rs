@@ -9,6 +9,8 @@
 //! real AWS SDK clients. moto keeps one state per account id and reads the account from
 //! the `x-moto-account-id` header, so every test gets its own empty account on one server.
 
+mod credentials;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 

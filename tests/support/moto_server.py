@@ -54,6 +54,9 @@ trust policy does not admit, as AWS does; moto admits anyone into any ARN.
 CloudWatch, which the Rust SDK calls in the Smithy RPC v2 CBOR protocol, is answered
 through moto's JSON protocol (tests/support/cbor_rpc.py). Organizations enforces the SCP
 quotas: 5,120 characters a document, five SCPs a target (tests/support/scp_quotas.py).
+The dates IAM keeps about users' credentials (a key's creation and last use, a password's
+last use), which moto sets to "now", are seeded with `POST /_warden/credentials`
+(tests/support/credential_dates.py).
 """
 
 import base64
@@ -68,6 +71,7 @@ import uuid
 
 import botocore.session
 import cbor_rpc
+import credential_dates
 import scp_quotas
 import moto.server as server
 from moto.core.responses import ActionResult
@@ -855,6 +859,8 @@ class App(server.DomainDispatcherApplication):
             return trail_route(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/_warden/quota"):
             return quota_route(environ, start_response)
+        if environ.get("PATH_INFO", "").startswith("/_warden/credentials"):
+            return credential_dates.route(environ, start_response)
         return super().__call__(environ, start_response)
 
 

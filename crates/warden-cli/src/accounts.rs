@@ -13,7 +13,7 @@ use warden_core::principal::EntityKind;
 use warden_core::prune::PruneConfig;
 
 use crate::prune::{finish, parse_now, pass_in};
-use crate::restore::{restore_one, Absent};
+use crate::restore::{restore_one, Absent, Only};
 use crate::setup::{accounts_list, in_account};
 use crate::table::print_table;
 use crate::CliError;
@@ -242,7 +242,7 @@ pub async fn prune_all(dry_run: bool, now: Option<String>) -> Result<ExitCode, C
 pub async fn restore_all(
     kind: EntityKind,
     name: String,
-    services: &[String],
+    only: &Only,
     caller_only: bool,
 ) -> Result<ExitCode, CliError> {
     let cfg = PruneConfig::from_env()?;
@@ -255,7 +255,7 @@ pub async fn restore_all(
         println!("== account {account} ==");
         let restored = in_account(
             Some(account.clone()),
-            restore_one(kind, name.clone(), services, caller_only, Absent::Said),
+            restore_one(kind, name.clone(), only, caller_only, Absent::Said),
         )
         .await;
         if let Err(e) = restored {

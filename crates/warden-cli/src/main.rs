@@ -124,6 +124,11 @@ enum Command {
     /// deny stays). A lifted service counts as used today: the pruner denies it again
     /// only after UNUSED_DAYS without use.
     ///
+    /// With --key or --password (users), puts back only those credentials the pruner
+    /// took as unused: the access key reactivated; a console password made anew (a
+    /// random one, shown once on your terminal, to be changed at the next sign-in). A
+    /// credential put back counts as used today. A plain --user X puts back these too.
+    ///
     /// With --role R --session S, lifts the deny of that one session of R (ROLE_MODE=
     /// session) and puts back what was contained because of its calls; every other
     /// session of R stays as it is. A plain --role R lifts every session deny on R too.
@@ -138,9 +143,17 @@ enum Command {
         /// Lift only this service namespace from the pruner's deny (repeatable), e.g. s3
         #[arg(long, value_name = "SERVICE")]
         service: Vec<String>,
+        /// Reactivate only this access key, deactivated by the pruner as unused
+        /// (repeatable)
+        #[arg(long, value_name = "ACCESS_KEY_ID", requires = "user")]
+        key: Vec<String>,
+        /// Give back only the console password the pruner removed as unused
+        /// (UNUSED_PASSWORDS=remove): a new random one, shown once on your terminal
+        #[arg(long, requires = "user")]
+        password: bool,
         /// Lift the deny only (and a role's revoked sessions); leave contained what the
         /// principal's calls made
-        #[arg(long, conflicts_with = "service")]
+        #[arg(long, conflicts_with_all = ["service", "key", "password"])]
         caller_only: bool,
         /// The role session name whose deny to lift (the part after `:` in its
         /// aws:userid, after the role name in its ARN), e.g. gh-actions-1234
@@ -228,11 +241,18 @@ async fn main() -> ExitCode {
                 user,
                 role,
                 service,
+                key,
+                password,
                 caller_only,
                 session: None,
             } => match who(user, role) {
                 Ok((kind, name)) => {
-                    accounts::restore_all(kind, name, &service, caller_only).await
+                    let only = restore::Only {
+                        services: service,
+                        keys: key,
+                        password,
+                    };
+                    accounts::restore_all(kind, name, &only, caller_only).await
                 }
                 Err(e) => Err(e),
             },
@@ -262,14 +282,21 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             user,
             role,
             service,
+            key,
+            password,
             caller_only,
             session,
         } => {
             let (kind, name) = who(user, role)?;
+            let only = restore::Only {
+                services: service,
+                keys: key,
+                password,
+            };
             match session {
                 Some(session) => restore::restore_one_session(name, &session).await,
                 None => {
-                    restore::restore_one(kind, name, &service, caller_only, restore::Absent::Error)
+                    restore::restore_one(kind, name, &only, caller_only, restore::Absent::Error)
                         .await
                 }
             }

@@ -8,7 +8,7 @@ use warden_core::error::DomainError;
 use warden_core::ports::PortError;
 use warden_core::principal::{EntityKind, Target};
 use warden_core::prune::PruneConfig;
-use warden_core::pruner::lift;
+use warden_core::pruner::{lift, lift_credentials};
 use warden_core::revoker::{restore, restore_session};
 
 use crate::setup::{pruner_account, setup_if_configured};
@@ -22,13 +22,44 @@ pub enum Absent {
     Said,
 }
 
+/// What a restore is limited to (nothing: everything the tool did to the principal).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Only {
+    /// Services lifted from the pruner's deny.
+    pub services: Vec<String>,
+    /// Access keys the pruner deactivated.
+    pub keys: Vec<String>,
+    /// The console password the pruner removed.
+    pub password: bool,
+}
+
+impl Only {
+    fn whole(&self) -> bool {
+        self.services.is_empty() && self.keys.is_empty() && !self.password
+    }
+
+    /// The credentials asked for (`None`: all of them, in a whole restore); empty when
+    /// only services are.
+    fn credentials(&self) -> Option<BTreeSet<String>> {
+        if self.whole() {
+            return None;
+        }
+        let mut wanted: BTreeSet<String> = self.keys.iter().cloned().collect();
+        if self.password {
+            wanted.insert(warden_core::credential_plan::PASSWORD.to_owned());
+        }
+        Some(wanted)
+    }
+}
+
 pub async fn restore_one(
     kind: EntityKind,
     name: String,
-    services: &[String],
+    only: &Only,
     caller_only: bool,
     absent: Absent,
 ) -> Result<ExitCode, CliError> {
+    let services = only.services.as_slice();
     let target = Target {
         kind,
         arn: String::new(),
@@ -37,7 +68,7 @@ pub async fn restore_one(
     // The revoker's deny: only for a whole restore, and only where the revoker is
     // configured (DENY_POLICY_ARN).
     let mut did_something = false;
-    let revoker = if services.is_empty() {
+    let revoker = if only.whole() {
         setup_if_configured().await?
     } else {
         None
@@ -81,6 +112,21 @@ pub async fn restore_one(
         if !did_something {
             println!("{target} carries no iam-warden deny: nothing to do.");
         }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let credentials = only.credentials();
+    if kind == EntityKind::User && credentials.as_ref().is_none_or(|c| !c.is_empty()) {
+        match put_back_credentials(&target, credentials.as_ref()).await {
+            Err(CliError::Aws(PortError::NoSuchEntity { .. }))
+                if absent == Absent::Said && !did_something =>
+            {
+                println!("{target} does not exist here: nothing to do.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => did_something |= other?,
+        }
+    }
+    if !only.whole() && services.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
     let lifted = match lift_pruner_deny(&target, services).await {
@@ -160,6 +206,55 @@ fn show_once(user: &str, password: &str) {
             "  No terminal to show user/{user}'s new console password on: it was not shown. Set one: aws iam update-login-profile --user-name {user} --password <new> --password-reset-required"
         ),
     }
+}
+
+/// Puts back the credentials the pruner took from user `target` (`wanted`, or all of
+/// them). Whether it put back any; asking for one it did not take is an error.
+async fn put_back_credentials(
+    target: &Target,
+    wanted: Option<&BTreeSet<String>>,
+) -> Result<bool, CliError> {
+    let cfg = PruneConfig::from_env()?;
+    let account = pruner_account(&cfg).await?;
+    let arn = account.principal_arn(target.kind, &target.name).await?;
+    let target = Target {
+        arn,
+        ..target.clone()
+    };
+    let done = match lift_credentials(&account, &target, wanted, Utc::now()).await {
+        Ok(done) => done,
+        // No ledger table: the pruner is not in use.
+        Err(PortError::NoSuchEntity {
+            operation: "BatchGetItem",
+            ..
+        }) => Default::default(),
+        Err(e) => return Err(e.into()),
+    };
+    for c in &done.lifted {
+        if done.gone.contains(c) {
+            println!("{target}: {c} no longer exists; its record is closed.");
+        } else if c == warden_core::credential_plan::PASSWORD {
+            println!(
+                "Gave {target} a console password again (the pruner had removed it as unused)."
+            );
+        } else {
+            println!("Reactivated the access key {c} of {target} (the pruner had deactivated it as unused).");
+        }
+    }
+    if let Some(password) = &done.password {
+        show_once(&target.name, password);
+    }
+    if let Some(wanted) = wanted {
+        let missing: Vec<&String> = wanted.iter().filter(|w| !done.lifted.contains(w)).collect();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|m| m.as_str()).collect();
+            return Err(CliError::Failed(format!(
+                "{target}: the pruner did not take {} (nothing to put back)",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(!done.lifted.is_empty())
 }
 
 /// Lifts the pruner's deny of `target` (all of it, or `services`). `Ok(None)` when the

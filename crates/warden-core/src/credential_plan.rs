@@ -250,6 +250,30 @@ pub struct CredentialOutcome {
     pub reason: Option<String>,
 }
 
+impl CredentialStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialStatus::Deactivated => "deactivated",
+            CredentialStatus::Removed => "removed",
+            CredentialStatus::Reported => "reported",
+            CredentialStatus::NotApplied => "not-applied",
+            CredentialStatus::Gone => "gone",
+            CredentialStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Counts per status.
+pub fn summary<'a>(
+    outcomes: impl IntoIterator<Item = &'a CredentialOutcome>,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for o in outcomes {
+        *counts.entry(o.status.as_str()).or_insert(0) += 1;
+    }
+    counts
+}
+
 impl CredentialOutcome {
     pub fn of(finding: &Finding, status: CredentialStatus) -> Self {
         Self {

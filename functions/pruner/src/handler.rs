@@ -97,6 +97,9 @@ fn started_json(run_id: &str, started: &Started) -> Value {
         Started::Inline(outcomes) => json!({
             "run_id": run_id, "mode": "inline",
             "summary": warden_core::prune::summary(outcomes),
+            "credentials": warden_core::credential_plan::summary(
+                outcomes.iter().flat_map(|o| &o.credentials)
+            ),
         }),
         Started::Queued(chunks) => json!({"run_id": run_id, "mode": "queued", "chunks": chunks}),
         Started::AlreadyQueued => json!({"run_id": run_id, "mode": "already-queued"}),
