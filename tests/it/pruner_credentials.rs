@@ -142,7 +142,7 @@ async fn unused_keys_are_deactivated_as_iam_dates_them_and_restore_puts_one_back
     let lifted = lift_credentials(&account, &target, Some(&wanted), Utc::now())
         .await
         .unwrap();
-    assert_eq!(lifted.lifted, [old.clone()]);
+    assert_eq!(lifted.lifted, std::slice::from_ref(&old));
     assert!(t.key_active("old", &old).await);
     assert!(!t
         .tags("old")

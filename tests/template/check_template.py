@@ -130,6 +130,7 @@ read = lambda name: (AWS / name).read_text()
 CLI_ONLY = [
     "ensure_ledger_table", "principal_arn", "put_back", "new_password", "remove_boundary",
     "delete_boundary_policy", "remove_revocation", "caller_records", "revocations",
+    "give_password",
 ]
 FUNCTIONS = {
     "Revoker": {
@@ -174,6 +175,8 @@ FUNCTIONS = {
             # one canary alarm kept per account.
             read("members.rs"),
             only_fns(read("canary.rs"), ["keep_canary_alarms"]),
+            # Unused credentials (issue 21): the report, users' keys and passwords.
+            strip_fns(read("credentials.rs"), CLI_ONLY),
         ],
     },
 }
@@ -219,7 +222,7 @@ for fn, spec in FUNCTIONS.items():
         if st.get("Resource") == "*" and st.get("Sid") not in (
             "QuotaHasNoResource", "Tracing", "InventoryHasNoResource", "BaselineHasNoResource",
             "LookupHasNoResource", "FindByIdHasNoResource", "ListAccountsHasNoResource",
-            "OrganizationHasNoResource",
+            "OrganizationHasNoResource", "CredentialReportHasNoResource",
         ):
             fail(f"{fn}Role statement {st.get('Sid')} allows Resource * where it could be scoped")
     counts[fn] = (len(read_vars), len(calls))
@@ -243,7 +246,11 @@ for st in attaching:
     arns = arns if isinstance(arns, list) else [arns]
     if len(st.get("Condition", {})) != 1 or sorted(map(json.dumps, arns)) != sorted(map(json.dumps, tool_policies)):
         fail(f"RevokerRole statement {st.get('Sid')} may attach policies other than exactly the deny and the quarantine (iam:PolicyARN {arns})")
-pruner_statements = resources["PrunerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+pruner_statements = list(resources["PrunerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+# With its conditional policies (UnusedPasswords=remove's, the Slack secret's).
+pruner_statements += [st for res in resources.values()
+                      if res["Type"] == "AWS::IAM::RolePolicy" and res["Properties"].get("RoleName") == {"Ref": "PrunerRole"}
+                      for st in res["Properties"]["PolicyDocument"]["Statement"]]
 own = "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/iam-warden/${PrunePolicyPrefix}*"
 attach = next(st for st in pruner_statements if "iam:AttachUserPolicy" in st["Action"])
 if attach.get("Condition", {}).get("ArnLike", {}).get("iam:PolicyARN") != {"Fn::Sub": own}:
@@ -620,12 +627,17 @@ if "sqs:SendMessage" not in scp_actions:
 # forwarding rule leaves out the member role's own calls but the canary and puts events
 # only on the central bus; the central bus admits the organization alone and its rule
 # only AWS's sources; the functions may assume only the member role.
-member = cfn_yaml.load(str(ROOT / "member.yaml"))
+member = central_view(cfn_yaml.load(str(ROOT / "member.yaml")))
 mres = member["Resources"]
 CENTRAL = "444455556666"
 MPARAMS = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::Region": "us-east-1",
            "CentralAccountId": CENTRAL, "MemberRoleName": "iam-warden-member"}
 policies = {p["PolicyName"]: p["PolicyDocument"]["Statement"] for p in mres["MemberRole"]["Properties"]["Policies"]}
+# The member role's conditional policies (e.g. `pruner-unused-passwords`) are its function's.
+for res in mres.values():
+    props = res.get("Properties", {})
+    if res["Type"] == "AWS::IAM::RolePolicy" and props.get("RoleName") == {"Ref": "MemberRole"}:
+        policies[props["PolicyName"].split("-")[0]] += props["PolicyDocument"]["Statement"]
 local = lambda st: all(a.split(":")[0] in ("iam", "cloudtrail") for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))
 for fn, statements in (("revoker", revoker_statements), ("pruner", pruner_statements)):
     want = {st["Sid"]: st for st in statements if local(st)}

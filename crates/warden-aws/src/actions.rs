@@ -444,7 +444,7 @@ impl AwsAccount {
 
 /// A console password from the operating system's generator: 32 characters, each of
 /// the four classes IAM's password policy can require in turn.
-fn new_password() -> Result<String, PortError> {
+pub(crate) fn new_password() -> Result<String, PortError> {
     const CLASSES: [&[u8]; 4] = [
         b"ABCDEFGHJKLMNPQRSTUVWXYZ",
         b"abcdefghijkmnopqrstuvwxyz",

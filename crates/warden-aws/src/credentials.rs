@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_iam::types::{ReportStateType, StatusType};
 use chrono::{DateTime, Utc};
 use warden_core::credential_plan::LiveKey;
-use warden_core::ports::{AccessKeys, CredentialReports, PortError, ReportState};
+use warden_core::ports::{CredentialReports, PortError, ReportState, UserCredentials};
 
 use crate::error::{bad, classify};
 use crate::AwsAccount;
@@ -62,7 +62,7 @@ impl AwsAccount {
     }
 }
 
-impl AccessKeys for AwsAccount {
+impl UserCredentials for AwsAccount {
     async fn access_keys(&self, user: &str) -> Result<Option<Vec<LiveKey>>, PortError> {
         let iam = &self.iam;
         let mut pages = iam
@@ -106,6 +106,74 @@ impl AccessKeys for AwsAccount {
             });
         }
         Ok(Some(out))
+    }
+
+    async fn set_key_active(&self, user: &str, key: &str, active: bool) -> Result<bool, PortError> {
+        let status = if active {
+            StatusType::Active
+        } else {
+            StatusType::Inactive
+        };
+        gone_is_false(
+            "UpdateAccessKey",
+            self.iam
+                .update_access_key()
+                .user_name(user)
+                .access_key_id(key)
+                .status(status)
+                .send()
+                .await,
+        )
+    }
+
+    async fn remove_password(&self, user: &str) -> Result<bool, PortError> {
+        gone_is_false(
+            "DeleteLoginProfile",
+            self.iam.delete_login_profile().user_name(user).send().await,
+        )
+    }
+
+    async fn give_password(&self, user: &str) -> Result<Option<String>, PortError> {
+        let password = crate::actions::new_password()?;
+        match self
+            .iam
+            .create_login_profile()
+            .user_name(user)
+            .password(&password)
+            .password_reset_required(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(password)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(classify("CreateLoginProfile", e)),
+        }
+    }
+}
+
+/// `Ok(false)` for what no longer exists (NoSuchEntity).
+fn gone_is_false<T, E>(
+    operation: &'static str,
+    result: Result<T, aws_sdk_iam::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+) -> Result<bool, PortError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) => match classify(operation, e) {
+            PortError::NoSuchEntity { .. } => Ok(false),
+            other => Err(other),
+        },
     }
 }
 

@@ -234,7 +234,7 @@ async fn the_record_is_written_before_the_key_is_touched_and_a_failure_is_said()
     assert!(active(&a, "old"), "not recorded: not touched");
     // The action fails after the record: said, and the next run does it.
     a.fail(
-        "apply",
+        "set_key_active",
         PortError::Transient {
             operation: "UpdateAccessKey",
             message: "throttled".into(),

@@ -22,7 +22,7 @@ mod central;
 pub use central::{Members, PrunerMembers, Unreachable};
 
 mod credentials;
-pub use credentials::{AccessKeys, CredentialReports, ReportState};
+pub use credentials::{CredentialReports, ReportState, UserCredentials};
 
 /// A failed call to a port, classified for the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -635,8 +635,7 @@ pub trait Chat: Send + Sync {
 pub trait PrunerPorts:
     TrustLedger
     + CredentialReports
-    + AccessKeys
-    + Actions
+    + UserCredentials
     + Authorizations
     + AccessAdvisor
     + PrunePolicies
@@ -652,8 +651,7 @@ pub trait PrunerPorts:
 impl<T> PrunerPorts for T where
     T: TrustLedger
         + CredentialReports
-        + AccessKeys
-        + Actions
+        + UserCredentials
         + Authorizations
         + AccessAdvisor
         + PrunePolicies

@@ -8,15 +8,12 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::action::{Action, Credential};
 use crate::config::tags;
 use crate::credential_plan::{
     keys_nominated, plan, record_lifted, record_taken, CredentialOutcome, CredentialStatus,
     Finding, ReportFacts, PASSWORD,
 };
-use crate::ports::{
-    AccessKeys, Actions, Applied, CredentialReports, Enforcer, Ledger, PortError, ReportState,
-};
+use crate::ports::{CredentialReports, Enforcer, Ledger, PortError, ReportState, UserCredentials};
 use crate::principal::{EntityKind, Target};
 use crate::prune::{LedgerEntry, PruneConfig, Subject};
 
@@ -80,7 +77,7 @@ pub(super) async fn keep_credentials<P>(
     writes: Writes,
 ) -> (Vec<CredentialOutcome>, Option<LedgerEntry>)
 where
-    P: AccessKeys + Actions + Ledger + Enforcer,
+    P: UserCredentials + Ledger + Enforcer,
 {
     let row = match &subject.credentials {
         None => return (Vec::new(), None),
@@ -157,7 +154,7 @@ where
 }
 
 /// Takes one credential away: recorded first (a retry or a restore knows it), then done.
-async fn take<P: Actions + Ledger>(
+async fn take<P: UserCredentials + Ledger>(
     ports: &P,
     subject: &Subject,
     entry: &mut LedgerEntry,
@@ -182,30 +179,26 @@ async fn take<P: Actions + Ledger>(
     }
     *entry = recorded;
     *written = true;
-    let (action, done) = if f.credential == PASSWORD {
+    let (result, done) = if f.credential == PASSWORD {
         (
-            Action::DeleteLoginProfile {
-                user: subject.name.clone(),
-            },
+            ports.remove_password(&subject.name).await,
             CredentialStatus::Removed,
         )
     } else {
         (
-            Action::SetCredential {
-                user: subject.name.clone(),
-                credential: Credential::AccessKey(f.credential.clone()),
-                active: false,
-            },
+            ports
+                .set_key_active(&subject.name, &f.credential, false)
+                .await,
             CredentialStatus::Deactivated,
         )
     };
-    match ports.apply(&action).await {
-        Ok(Applied::Gone) => {
+    match result {
+        Ok(false) => {
             let mut out = CredentialOutcome::of(f, CredentialStatus::Gone);
             out.reason = Some("no longer exists".into());
             out
         }
-        Ok(_) => {
+        Ok(true) => {
             tracing::info!(principal = %subject.arn, credential = %f.credential, days = f.days, "unused credential taken away");
             CredentialOutcome::of(f, done)
         }
@@ -260,7 +253,7 @@ pub async fn lift_credentials<P>(
     now: DateTime<Utc>,
 ) -> Result<CredentialsLifted, PortError>
 where
-    P: Actions + Ledger + Enforcer,
+    P: UserCredentials + Ledger + Enforcer,
 {
     let mut out = CredentialsLifted::default();
     let Some(mut entry) = ports
@@ -277,25 +270,11 @@ where
         .cloned()
         .collect();
     for credential in &taken {
-        let action = if credential == PASSWORD {
-            Action::CreateLoginProfile {
-                user: target.name.clone(),
-            }
-        } else {
-            Action::SetCredential {
-                user: target.name.clone(),
-                credential: Credential::AccessKey(credential.clone()),
-                active: true,
-            }
-        };
-        match ports.apply(&action).await {
-            Ok(Applied::Password(p)) => out.password = Some(p),
-            Ok(Applied::Gone) => out.gone.push(credential.clone()),
-            Ok(Applied::Done) => {}
+        if credential == PASSWORD {
             // A restore run again after the login profile was made: it is there.
-            Err(PortError::Failed { message, .. })
-                if credential == PASSWORD && message.contains("EntityAlreadyExists") => {}
-            Err(e) => return Err(e),
+            out.password = ports.give_password(&target.name).await?;
+        } else if !ports.set_key_active(&target.name, credential, true).await? {
+            out.gone.push(credential.clone());
         }
     }
     let wanted: BTreeSet<String> = taken.into_iter().collect();

@@ -21,8 +21,8 @@ use futures_util::stream::{self, StreamExt};
 
 use crate::config::{tags, Mode};
 use crate::ports::{
-    AccessAdvisor, AccessKeys, Actions, Authorizations, Enforcer, Ledger, Notifier, PortError,
-    PrunePolicies, TrustLedger,
+    AccessAdvisor, Authorizations, Enforcer, Ledger, Notifier, PortError, PrunePolicies,
+    TrustLedger, UserCredentials,
 };
 use crate::prune::{
     plan, triage, LedgerEntry, Outcome, PruneConfig, PruneDecision, Quotas, Report, Subject,
@@ -70,8 +70,7 @@ where
         + TrustLedger
         + Authorizations
         + Notifier
-        + AccessKeys
-        + Actions,
+        + UserCredentials,
 {
     let arns: Vec<String> = subjects.iter().map(|s| s.arn.clone()).collect();
     let ledger = ports.load(&arns).await?;
@@ -132,7 +131,7 @@ async fn prune_one<P>(
     writes: Writes,
 ) -> Outcome
 where
-    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + AccessKeys + Actions,
+    P: AccessAdvisor + PrunePolicies + Ledger + Enforcer + UserCredentials,
 {
     // The same guards as the services' (an exempt principal, an admin unless
     // PRUNE_ADMINS); a young user has no old credential to judge.

@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 
 use crate::action::Credential;
 use crate::credential_plan::LiveKey;
-use crate::ports::{AccessKeys, CredentialReports, PortError, ReportState};
+use crate::ports::{CredentialReports, PortError, ReportState, UserCredentials};
 use crate::principal::EntityKind;
 
 use super::MemoryAccount;
@@ -21,7 +21,7 @@ impl CredentialReports for MemoryAccount {
     }
 }
 
-impl AccessKeys for MemoryAccount {
+impl UserCredentials for MemoryAccount {
     async fn access_keys(&self, user: &str) -> Result<Option<Vec<LiveKey>>, PortError> {
         let s = self.enter("access_keys")?;
         if !s
@@ -49,5 +49,31 @@ impl AccessKeys for MemoryAccount {
                 })
                 .collect(),
         ))
+    }
+
+    async fn set_key_active(&self, user: &str, key: &str, active: bool) -> Result<bool, PortError> {
+        let mut s = self.enter("set_key_active")?;
+        match s
+            .credentials
+            .get_mut(&(user.to_owned(), Credential::AccessKey(key.to_owned())))
+        {
+            Some(state) => {
+                *state = active;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn remove_password(&self, user: &str) -> Result<bool, PortError> {
+        let mut s = self.enter("remove_password")?;
+        Ok(s.login_profiles.remove(user))
+    }
+
+    async fn give_password(&self, user: &str) -> Result<Option<String>, PortError> {
+        let mut s = self.enter("give_password")?;
+        Ok(s.login_profiles
+            .insert(user.to_owned())
+            .then(|| "Memory-Password-1!".to_owned()))
     }
 }
