@@ -102,6 +102,47 @@ async fn init_prune_and_restore_as_an_operator() {
     assert_eq!(summary["principals"], 3, "operator, bob, alice: {summary}");
     assert_eq!(line_for(&per, "bob")["decision"], "unchanged");
     assert_eq!(line_for(&per, "alice")["decision"], "exempt");
+    // As of 120 days from now, the operator's access key (made and last used today) is
+    // unused: deactivated (moto does not refuse an inactive key, so the test goes on as
+    // the operator).
+    let key = op
+        .env
+        .iter()
+        .find(|(k, _)| *k == "AWS_ACCESS_KEY_ID")
+        .unwrap()
+        .1
+        .clone();
+    let operator = line_for(&per, "operator");
+    let taken = &operator["credentials"][0];
+    assert_eq!(
+        (&taken["credential"], &taken["status"]),
+        (&serde_json::json!(key), &serde_json::json!("deactivated")),
+        "{operator}"
+    );
+    // Used a moment after `--now` was taken: 119 whole days.
+    assert!(
+        (119..=120).contains(&taken["days"].as_i64().unwrap()),
+        "{operator}"
+    );
+    assert!(!t.key_active("operator", &key).await);
+    let wrong = op.warden(
+        &["restore", "--user", "operator", "--key", "AKIANOTTHATONE"],
+        &[],
+    );
+    assert!(!wrong.status.success());
+    assert!(
+        stderr(&wrong).contains("the pruner did not take AKIANOTTHATONE"),
+        "{}",
+        stderr(&wrong)
+    );
+    let back = op.warden(&["restore", "--user", "operator", "--key", &key], &[]);
+    assert!(back.status.success(), "{}", stderr(&back));
+    assert!(
+        stdout(&back).contains(&format!("Reactivated the access key {key}")),
+        "{}",
+        stdout(&back)
+    );
+    assert!(t.key_active("operator", &key).await);
 
     let dry = op.warden(&["prune", "--dry-run", "--now", &later], &[]);
     assert!(dry.status.success(), "{}", stderr(&dry));
