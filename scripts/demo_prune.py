@@ -1,7 +1,9 @@
-"""The demo's pruning pass: seeds Access Advisor (dev2 used S3 recently), runs
-`warden prune` as if 120 days later (it records what is granted) and 135 days later (it
-denies what was not used), prints the decisions and the policies, and lifts one service.
-With --check, fails unless the pruner decided what the plan says."""
+"""The demo's pruning pass: seeds Access Advisor (dev2 used S3 recently) and gives dev2
+and dev3 an access key each (dev2's used recently), runs `warden prune` as if 120 days
+later (it records what is granted) and 135 days later (it denies what was not used and
+deactivates the key nobody used), prints the decisions and the policies, lifts one
+service and reactivates the key. With --check, fails unless the pruner decided what the
+plan says."""
 import datetime
 import json
 import os
@@ -22,6 +24,13 @@ dev2 = iam.get_user(UserName="dev2")["User"]["Arn"]
 seed = {"account": account, "principal": dev2, "services": {"s3": (later - datetime.timedelta(days=3)).isoformat()}}
 urllib.request.urlopen(urllib.request.Request(
     os.environ["AWS_ENDPOINT_URL"] + "/_warden/access-advisor", data=json.dumps(seed).encode(), method="POST"))
+# An access key each: dev2 signed with its key 3 days before the second run (as IAM
+# would date it); dev3 never used its key.
+keys = {name: iam.create_access_key(UserName=name)["AccessKey"]["AccessKeyId"] for name in ("dev2", "dev3")}
+used = {"account": account, "user": "dev2",
+        "keys": {keys["dev2"]: {"last_used": (later - datetime.timedelta(days=3)).isoformat()}}}
+urllib.request.urlopen(urllib.request.Request(
+    os.environ["AWS_ENDPOINT_URL"] + "/_warden/credentials", data=json.dumps(used).encode(), method="POST"))
 
 
 def run(*args):
@@ -34,13 +43,24 @@ def run(*args):
 
 
 print(run("init").strip())
-run("prune", "--now", first.isoformat())
+first_lines = [json.loads(l) for l in run("prune", "--now", first.isoformat()).splitlines() if l.strip()][:-1]
 lines = [json.loads(l) for l in run("prune", "--now", later.isoformat()).splitlines() if l.strip()]
 summary = lines.pop()
+
+
+def few(items, n=6):
+    return ", ".join(items[:n]) + (f", and {len(items) - n} more" if len(items) > n else "")
+
+
+print("\n=== Unused credentials (as if 120 days from now) ===")
+for l in first_lines:
+    who = l["principal"].split(":")[-1]
+    for c in l.get("credentials", []):
+        print(f"  {c['status']:<12} {who:<22} {c['credential'] or 'credentials'} (unused {c['days']} days)")
 print("\n=== Pruning decisions (as if 135 days from now) ===")
 for l in lines:
     who = l["principal"].split(":")[-1]
-    print(f"  {l['decision']:<10} {who:<22} denied: {', '.join(l['denied_services']) or '-':<24} {l['reason'] or ''}")
+    print(f"  {l['decision']:<10} {who:<22} denied: {few(l['denied_services']) or '-':<24} {l['reason'] or ''}")
 print(f"  {summary['summary']}")
 decided = {l["principal"].split("/")[-1]: l for l in lines}
 for name in ("dev2", "dev3"):
@@ -63,8 +83,14 @@ while True:
 if digests:
     print("\n--- the second run's digest, as an e-mail subscriber reads it ---")
     print(digests[-1]["Subject"])
-    print(digests[-1]["Message"])
+    text, _, block = digests[-1]["Message"].partition("-- every change, as JSON --")
+    print(text.rstrip())
+    if block:
+        print(f"-- every change, as JSON -- ({len(block.strip())} characters, for machines: not shown)")
 print(run("restore", "--user", "dev3", "--service", "lambda").strip())
+print(run("restore", "--user", "dev3", "--key", keys["dev3"]).strip())
+status = {name: iam.list_access_keys(UserName=name)["AccessKeyMetadata"][0]["Status"] for name in keys}
+print(f"  access keys now: dev2 {status['dev2']}, dev3 {status['dev3']}")
 
 if CHECK:
     problems = []
@@ -77,8 +103,15 @@ if CHECK:
     # mallory is back in the admin group (restored) but not trusted: never exempt.
     if decided.get("mallory", {}).get("decision") == "exempt":
         problems.append("mallory, an untrusted member of the admin group, was exempt from pruning")
+    first_decided = {l["principal"].split("/")[-1]: l for l in first_lines}
+    taken = {name: [(c["credential"], c["status"]) for c in first_decided.get(name, {}).get("credentials", [])]
+             for name in ("dev2", "dev3")}
+    if taken != {"dev2": [], "dev3": [(keys["dev3"], "deactivated")]}:
+        problems.append(f"unused keys: {taken} (dev3's unused key deactivated, dev2's used one kept)")
+    if status != {"dev2": "Active", "dev3": "Active"}:
+        problems.append(f"after restore --key: {status}")
     if len(digests) != 2:
         problems.append(f"{len(digests)} digests for two runs")
     if problems:
         sys.exit("demo pruning check failed: " + "; ".join(problems))
-    print("\ndemo check: the pruner denied exactly the unused services, and kept admins and exempt users")
+    print("\ndemo check: the pruner denied exactly the unused services and deactivated the unused key, kept admins and exempt users, and restore put the key back")
