@@ -4,6 +4,8 @@
 
 pub mod action;
 pub mod admin_group;
+pub mod assess;
+pub mod assess_report;
 pub mod canary;
 pub mod central;
 pub mod config;
