@@ -11,13 +11,28 @@ credential report all say the same:
      "password_last_used": "2026-01-01T00:00:00Z",   # (optional)
      "keys": {"<access key id>": {"created": "...", "last_used": "..." | null}}}
 
-A key's `last_used` of null means never used.
+A key's `last_used` of null means never used. `{"account", "role": name, "created": ...}`
+dates a role's creation.
+
+It also adds the root user's row to the credential report, which AWS always writes first
+and moto leaves out, as AWS writes it (`<root_account>`, password columns
+`not_supported` but its last use); seeded with
+
+    POST /_warden/credentials
+    {"account": "123456789012", "user": "<root_account>", "mfa": true,
+     "password_last_used": "..." | null, "keys": [{"active": true, "created": "...",
+     "last_used": "..." | null}]}
+
+(unseeded: made with the account, no MFA, never used, no key).
 """
 
 import datetime
 import json
 
-from moto.iam.models import AccessKeyLastUsed, iam_backends
+from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
+
+ROOT = "<root_account>"
+ROOTS = {}  # account -> {"mfa", "password_last_used", "keys": [...], "created"}
 
 
 def _time(value):
@@ -28,6 +43,13 @@ def _time(value):
 
 def seed(body):
     backend = iam_backends[body["account"]]["aws"]
+    if body.get("user") == ROOT:
+        root = ROOTS.setdefault(body["account"], {"mfa": False, "password_last_used": None, "keys": []})
+        root.update({k: v for k, v in body.items() if k in ("mfa", "password_last_used", "keys")})
+        return
+    if "role" in body:
+        backend.get_role(body["role"]).create_date = _time(body["created"])
+        return
     user = backend.get_user(body["user"])
     if "created" in body:
         user.create_date = _time(body["created"])
@@ -54,3 +76,60 @@ def route(environ, start_response):
         return [f"no such user or key: {e}".encode()]
     start_response("200 OK", [("Content-Type", "application/json")])
     return [b'{"ok":true}']
+
+
+def _date(value):
+    return value.replace("+00:00", "Z") if value else "N/A"
+
+
+def _root_row(account):
+    root = ROOTS.get(account, {"mfa": False, "password_last_used": None, "keys": []})
+    created = root.get("created", "2020-01-01T00:00:00+00:00")
+    keys = list(root["keys"]) + [None, None]
+    cells = []
+    for key in keys[:2]:
+        if key is None:
+            cells += ["false", "N/A", "N/A", "N/A", "N/A"]
+        else:
+            used = key.get("last_used")
+            cells += ["true" if key.get("active", True) else "false", _date(key["created"]),
+                      _date(used), "us-east-1" if used else "N/A", "s3" if used else "N/A"]
+    password = root.get("password_last_used")
+    return ",".join([ROOT, f"arn:aws:iam::{account}:root", created, "not_supported",
+                     _date(password) if password else "no_information", "not_supported",
+                     "not_supported", "true" if root.get("mfa") else "false", *cells,
+                     "false", "N/A", "false", "N/A"]) + "\n"
+
+
+_get_credential_report = IAMBackend.get_credential_report
+
+
+def get_credential_report(self):
+    report = _get_credential_report(self)
+    header, _, rows = report.partition("\n")
+    return header + "\n" + _root_row(self.account_id) + rows
+
+
+IAMBackend.get_credential_report = get_credential_report
+
+
+# AWS's managed policies exist in every account; moto loads them only with
+# MOTO_IAM_LOAD_MANAGED_POLICIES (over a thousand per account: slow). The ones the tests
+# attach are loaded, as AWS has them.
+KEPT_AWS_POLICIES = ("AdministratorAccess",)
+_init_aws_policies = IAMBackend._init_aws_policies
+
+
+def _aws_policies(self):
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+    from moto.iam.models import AWSManagedPolicy
+
+    loaded = _init_aws_policies(self)
+    if loaded:
+        return loaded
+    data = json.loads(aws_managed_policies_data)
+    return [AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data[name])
+            for name in KEPT_AWS_POLICIES if name in data]
+
+
+IAMBackend._init_aws_policies = _aws_policies

@@ -1,6 +1,7 @@
 //! warden-core's ports over the AWS SDK: every AWS call of iam-warden is in this crate.
 
 mod actions;
+mod assess;
 mod canary;
 mod chat;
 mod credentials;

@@ -2,6 +2,7 @@
 //! configured by the same environment variables.
 
 mod accounts;
+mod assess;
 mod canary;
 mod consume;
 mod init;
@@ -200,6 +201,27 @@ enum Command {
         #[arg(long, value_name = "TIMESTAMP")]
         now: Option<String>,
     },
+    /// Write the account's IAM assessment: findings by severity, each with its resource,
+    /// evidence, remediation, CIS AWS Foundations Benchmark v3.0.0 id and Security Hub
+    /// control; a summary with counts per severity and the share of checks passed.
+    ///
+    /// Checks: the root user (access keys, MFA, use in 90 days), console users without
+    /// MFA, credentials unused 45 days, two active keys, keys older than 90 days,
+    /// AdministratorAccess attached directly, policies allowing `*` or `iam:*` on `*`,
+    /// principals inactive for 90 days (Access Advisor), and what iam-warden did. Reads
+    /// only; the pruner's settings (LEDGER_TABLE, CONCURRENCY, REPORT_TIMEOUT_SECONDS)
+    /// apply.
+    Assess {
+        /// text (people), json (machines), html (one self-contained page for an audit)
+        #[arg(long, value_enum, default_value = "text")]
+        format: assess::Format,
+        /// Shorthand for --format json
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+        /// Write to this file instead of standard output
+        #[arg(long, value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
     /// Write the daily canary by hand: the tag `iam-warden:canary` on the canary role
     /// (CANARY_ROLE_NAME). The pruner writes it each day; `warden status` shows when the
     /// revoker last saw it and the delay it took.
@@ -320,6 +342,14 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
         } => prune::run_prune(dry_run, principal, now).await,
         Command::Init => init::init().await,
         Command::Canary => canary::canary().await,
+        Command::Assess {
+            format,
+            json,
+            output,
+        } => {
+            let format = if json { assess::Format::Json } else { format };
+            assess::run_assess(format, output).await
+        }
     }
 }
 

@@ -12,6 +12,9 @@ use std::process::{Command, Output};
 use chrono::{Duration, Utc};
 use warden_it::TestAccount;
 
+#[path = "prune/assess.rs"]
+mod assess;
+
 struct Operator {
     account: TestAccount,
     env: Vec<(&'static str, String)>,

@@ -33,10 +33,9 @@ fn ids(f: &Finding) -> String {
 }
 
 fn percent(part: usize, whole: usize) -> String {
-    if whole == 0 {
-        "-".into()
-    } else {
-        format!("{}%", part * 100 / whole)
+    match (part * 100).checked_div(whole) {
+        Some(p) => format!("{p}%"),
+        None => "-".into(),
     }
 }
 

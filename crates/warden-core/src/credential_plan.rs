@@ -499,4 +499,31 @@ mod tests {
         no_password.password_last_used = Used::At(at("2020-01-01T00:00:00Z"));
         assert!(plan(&no_password, &[], None, &remove, now).is_empty());
     }
+
+    #[test]
+    fn statuses_are_named_as_serialised_and_counted() {
+        use CredentialStatus::*;
+        for status in [Deactivated, Removed, Reported, NotApplied, Gone, Failed] {
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::Value::String(status.as_str().to_owned())
+            );
+        }
+        let o = |credential: &str, status| CredentialOutcome {
+            credential: credential.into(),
+            days: 100,
+            status,
+            reason: None,
+        };
+        let outs = [
+            o("AKIA1", Deactivated),
+            o("AKIA2", Deactivated),
+            o(PASSWORD, Reported),
+        ];
+        assert_eq!(
+            summary(&outs),
+            std::collections::BTreeMap::from([("deactivated", 2), ("reported", 1)])
+        );
+        assert!(outs[2].is_password() && !outs[0].is_password());
+    }
 }

@@ -6,6 +6,7 @@ pub mod action;
 pub mod admin_group;
 pub mod assess;
 pub mod assess_report;
+pub mod assessor;
 pub mod canary;
 pub mod central;
 pub mod config;

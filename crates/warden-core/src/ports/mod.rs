@@ -18,10 +18,12 @@ use crate::revocation::Method;
 use crate::revocation::RevocationRecord;
 use crate::trust::{LedgerChange, TrustSet};
 
+mod assess;
 mod central;
 pub use central::{Members, PrunerMembers, Unreachable};
 
 mod credentials;
+pub use assess::PolicyInventory;
 pub use credentials::{CredentialReports, ReportState, UserCredentials};
 
 /// A failed call to a port, classified for the caller.
