@@ -178,6 +178,15 @@ impl TestAccount {
 
     /// A CloudWatch client of this account (moto answers it through
     /// tests/support/cbor_rpc.py).
+    /// Security Hub in this account.
+    pub fn security_hub(&self) -> aws_sdk_securityhub::Client {
+        aws_sdk_securityhub::Client::from_conf(
+            aws_sdk_securityhub::config::Builder::from(&self.sdk)
+                .interceptor(MotoAccount(self.id.clone()))
+                .build(),
+        )
+    }
+
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
         aws_sdk_cloudwatch::Client::from_conf(
             aws_sdk_cloudwatch::config::Builder::from(&self.sdk)
@@ -234,7 +243,8 @@ impl TestAccount {
             config.topic_arn.clone(),
             None,
         )
-        .with_ledger(self.dynamodb.clone(), &config.ledger_table);
+        .with_ledger(self.dynamodb.clone(), &config.ledger_table)
+        .with_security_hub(self.security_hub());
         // Central mode keeps the canary alarms, as `AwsAccount::for_pruner`.
         let account = match config.member_role {
             Some(_) => account.with_alarms(self.cloudwatch()),

@@ -101,8 +101,8 @@ def operations(sources):
         # which the method's name does not (`UpdateSshPublicKey`).
         spelled = {op.lower(): op for op in re.findall(r'send!\(\s*"([A-Za-z]+)"', src)}
         found = set()
-        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail|organizations|cw)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
-            service = {"ddb": "dynamodb", "secrets": "secretsmanager", "cw": "cloudwatch"}.get(service, service)
+        for service, op in re.findall(r"\b(iam|sns|sqs|sts|ddb|dynamodb|secrets|cloudtrail|organizations|cw|hub)\s*\.\s*([a-z][a-z0-9_]*)\(\)", src):
+            service = {"ddb": "dynamodb", "secrets": "secretsmanager", "cw": "cloudwatch", "hub": "securityhub"}.get(service, service)
             name = pascal(op)
             if service == "iam":
                 found.add(name.lower())
@@ -177,6 +177,9 @@ FUNCTIONS = {
             only_fns(read("canary.rs"), ["keep_canary_alarms"]),
             # Unused credentials (issue 21): the report, users' keys and passwords.
             strip_fns(read("credentials.rs"), CLI_ONLY),
+            # SECURITY_HUB=true: the assessment's inventory, and Security Hub.
+            read("assess.rs"),
+            read("security_hub.rs"),
         ],
     },
 }

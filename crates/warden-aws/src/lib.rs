@@ -17,6 +17,7 @@ mod records;
 mod revocation;
 mod runs;
 mod scp;
+mod security_hub;
 mod startup;
 mod trail;
 mod trust;
@@ -95,6 +96,9 @@ pub struct AwsAccount {
     metrics_per_account: bool,
     /// CloudWatch, where central mode's per-account canary alarms are kept.
     cloudwatch: Option<aws_sdk_cloudwatch::Client>,
+    /// AWS Security Hub, where the assessment's findings go (`warden assess
+    /// --security-hub`, SECURITY_HUB=true).
+    securityhub: Option<aws_sdk_securityhub::Client>,
     /// AWS Organizations, with the central account's credentials (SESSION_SCP=on): kept
     /// as it is in a member's ports.
     organizations: Option<aws_sdk_organizations::Client>,
@@ -160,12 +164,19 @@ impl AwsAccount {
     /// Slack.
     pub fn for_pruner(sdk: &SdkConfig, config: &warden_core::prune::PruneConfig) -> Self {
         let account = Self::new(sdk, config.topic_arn.clone(), None)
-            .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table);
+            .with_ledger(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table)
+            .with_security_hub(aws_sdk_securityhub::Client::new(sdk));
         match config.member_role {
             // Central mode keeps one canary alarm per account.
             Some(_) => account.with_alarms(aws_sdk_cloudwatch::Client::new(sdk)),
             None => account,
         }
+    }
+
+    /// AWS Security Hub, for the assessment's findings.
+    pub fn with_security_hub(mut self, securityhub: aws_sdk_securityhub::Client) -> Self {
+        self.securityhub = Some(securityhub);
+        self
     }
 
     /// CloudWatch, for central mode's per-account canary alarms.
@@ -223,6 +234,7 @@ impl AwsAccount {
             metrics_on_stdout: false,
             metrics_per_account: false,
             cloudwatch: None,
+            securityhub: None,
             organizations: None,
             management_account: Default::default(),
         }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 use warden_core::assess::assess as check_all;
 use warden_core::assess_report::{html, json, text};
-use warden_core::assessor::{gather, pruner_state, revoker_state};
+use warden_core::assessor::{gather, pruner_state, revoker_state, to_security_hub};
 use warden_core::ports::PortError;
 use warden_core::prune::PruneConfig;
 
@@ -25,6 +25,7 @@ pub enum Format {
 pub async fn run_assess(
     format: Format,
     output: Option<std::path::PathBuf>,
+    security_hub: bool,
 ) -> Result<ExitCode, CliError> {
     let cfg = PruneConfig::from_env()?;
     let account = pruner_account(&cfg).await?;
@@ -62,6 +63,13 @@ pub async fn run_assess(
             eprintln!("warden: written to {}", path.display());
         }
         None => print!("{written}"),
+    }
+    if security_hub {
+        let done = to_security_hub(&account, &assessment, Utc::now()).await?;
+        eprintln!(
+            "warden: Security Hub: {} finding(s) imported, {} archived (no longer true)",
+            done.imported, done.archived
+        );
     }
     let s = assessment.summary();
     eprintln!(

@@ -221,6 +221,11 @@ enum Command {
         /// Write to this file instead of standard output
         #[arg(long, value_name = "FILE")]
         output: Option<std::path::PathBuf>,
+        /// Also import the failed findings into AWS Security Hub (ASFF, in AWS_REGION; a
+        /// finding already there is updated, not duplicated; the tool's findings no
+        /// longer true are archived)
+        #[arg(long)]
+        security_hub: bool,
     },
     /// Write the daily canary by hand: the tag `iam-warden:canary` on the canary role
     /// (CANARY_ROLE_NAME). The pruner writes it each day; `warden status` shows when the
@@ -346,9 +351,10 @@ async fn run(command: Command) -> Result<ExitCode, CliError> {
             format,
             json,
             output,
+            security_hub,
         } => {
             let format = if json { assess::Format::Json } else { format };
-            assess::run_assess(format, output).await
+            assess::run_assess(format, output, security_hub).await
         }
     }
 }

@@ -10,13 +10,15 @@ use futures_util::stream::{self, StreamExt};
 use crate::assess::{Facts, WardenState};
 use crate::ports::{
     AccessAdvisor, ActionRecords, CredentialReports, Inventory, Ledger, PolicyInventory, PortError,
-    ReportState,
+    ReportState, SecurityHub,
 };
 use crate::prune::Report;
 
 /// The account's facts: every principal's policies, the credential report (waiting up to
 /// `wait` while IAM generates it) and each principal's last activity (Access Advisor,
-/// `concurrency` jobs at once; a principal whose job fails is not judged inactive).
+/// `concurrency` jobs at once; a principal whose job fails is not judged inactive; with
+/// a `concurrency` of 0, none is asked and no principal is judged inactive: the pruner's
+/// run, which asked Access Advisor already).
 pub async fn gather<P>(
     ports: &P,
     account: &str,
@@ -39,8 +41,13 @@ where
             })
         }
     };
+    let asked = if concurrency == 0 {
+        &[][..]
+    } else {
+        &principals[..]
+    };
     let last_activity: BTreeMap<String, Option<chrono::DateTime<chrono::Utc>>> =
-        stream::iter(&principals)
+        stream::iter(asked)
             .map(|p| async move {
                 match ports.report(&p.arn, wait).await {
                     Report::Complete(services) => Some((
@@ -107,4 +114,32 @@ pub async fn revoker_state<P: Inventory + ActionRecords>(
         }
     }
     Ok(())
+}
+
+/// What an import into Security Hub did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Imported {
+    /// Failed findings imported (new or updated).
+    pub imported: usize,
+    /// The tool's findings no longer true, archived.
+    pub archived: usize,
+}
+
+/// Imports `a`'s failed findings into Security Hub (a finding already there is updated,
+/// keeping when it was first found) and archives the tool's findings no longer true.
+pub async fn to_security_hub<P: SecurityHub>(
+    ports: &P,
+    a: &crate::assess::Assessment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Imported, PortError> {
+    let active = ports.active_findings(&a.account).await?;
+    let plan = crate::security_hub::plan(a, &ports.hub_region(), &active, now);
+    ports.import_findings(&plan.import).await?;
+    ports
+        .archive_findings(&a.account, &plan.archive, now)
+        .await?;
+    Ok(Imported {
+        imported: plan.import.len(),
+        archived: plan.archive.len(),
+    })
 }

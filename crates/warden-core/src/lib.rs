@@ -32,6 +32,7 @@ pub mod prune_policy;
 pub mod pruner;
 pub mod revocation;
 pub mod revoker;
+pub mod security_hub;
 pub mod session;
 pub mod session_scp;
 pub mod source;

@@ -47,6 +47,9 @@ pub struct PruneConfig {
     /// Unused access keys and console passwords (`UNUSED_KEY_DAYS`, `UNUSED_KEYS`,
     /// `UNUSED_PASSWORD_DAYS`, `UNUSED_PASSWORDS`).
     pub credentials: CredentialConfig,
+    /// `SECURITY_HUB`: each scheduled run imports the account's IAM assessment into AWS
+    /// Security Hub.
+    pub security_hub: bool,
 }
 
 impl PruneConfig {
@@ -137,6 +140,14 @@ impl PruneConfig {
             ));
         }
 
+        let security_hub = flag("SECURITY_HUB")?;
+        if security_hub && member_role.is_some() {
+            return Err(invalid(
+                "SECURITY_HUB",
+                "true",
+                "false in central mode (MEMBER_ROLE_NAME): a stand-alone pruner imports its own account's findings",
+            ));
+        }
         let credentials = CredentialConfig {
             key_days: u32::try_from(number("UNUSED_KEY_DAYS", 90, 1, 3650)?).unwrap_or(90),
             password_days: u32::try_from(number("UNUSED_PASSWORD_DAYS", 90, 1, 3650)?)
@@ -193,6 +204,7 @@ impl PruneConfig {
             account_concurrency: usize::try_from(number("ACCOUNT_CONCURRENCY", 4, 1, 64)?)
                 .unwrap_or(4),
             credentials,
+            security_hub,
         })
     }
 }
@@ -231,6 +243,7 @@ mod tests {
             ("UNUSED_PASSWORD_DAYS", "3651"),
             ("UNUSED_KEYS", "delete"),
             ("UNUSED_PASSWORDS", "delete"),
+            ("SECURITY_HUB", "yes"),
             // Without MEMBER_ROLE_NAME, any ACCOUNTS is refused.
             ("ACCOUNTS", "111111111111"),
         ] {

@@ -486,3 +486,45 @@ fn a_long_digest_is_summarised_and_every_line_is_in_its_json_block() {
     assert_eq!(items.len(), 30);
     assert_eq!(items[29]["principal"], arn("u29"));
 }
+
+#[tokio::test]
+async fn with_security_hub_a_run_imports_the_assessment_and_archives_what_was_fixed() {
+    use warden_core::security_hub::RecordState;
+    let a = account(
+        &[("old", Some(120), None), ("recent", Some(3), None)],
+        &[],
+        &[],
+    );
+    let c = cfg(&[("SECURITY_HUB", "true")]);
+    run(&a, &c).await;
+    let id = format!("iam-warden/123456789012/unused-credentials/{}", arn("old"));
+    let hub = a.lock().hub.clone();
+    assert_eq!(hub[&id].record_state, RecordState::Active, "{hub:?}");
+    assert!(
+        !hub.contains_key(&format!(
+            "iam-warden/123456789012/unused-credentials/{}",
+            arn("recent")
+        )),
+        "a key used 3 days ago"
+    );
+    // Made 400 days ago: not rotated, a finding of its own.
+    assert!(hub.contains_key(&format!(
+        "iam-warden/123456789012/key-rotation/{}",
+        arn("recent")
+    )));
+    // The next report says the key is inactive: the finding is archived.
+    a.lock().credential_report.as_mut().unwrap().users[0].keys[0].active = false;
+    run(&a, &c).await;
+    assert_eq!(a.lock().hub[&id].record_state, RecordState::Archived);
+    // Without SECURITY_HUB, nothing is imported; and central mode refuses it.
+    let quiet = account(&[("old", Some(120), None)], &[], &[]);
+    run(&quiet, &cfg(&[])).await;
+    assert!(quiet.lock().hub.is_empty());
+    let err = PruneConfig::from_lookup(|k| match k {
+        "SECURITY_HUB" => Some("true".into()),
+        "MEMBER_ROLE_NAME" => Some("iam-warden-member".into()),
+        _ => None,
+    })
+    .unwrap_err();
+    assert!(err.to_string().starts_with("SECURITY_HUB"), "{err}");
+}

@@ -265,3 +265,129 @@ async fn a_root_user_kept_aside_passes_its_checks() {
         );
     }
 }
+
+/// Every finding Security Hub holds in the account (moto's GetFindings applies no filter).
+async fn hub_findings(
+    t: &warden_it::TestAccount,
+) -> Vec<aws_sdk_securityhub::types::AwsSecurityFinding> {
+    let mut out = Vec::new();
+    let mut pages = t.security_hub().get_findings().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        out.extend(page.unwrap().findings.unwrap_or_default());
+    }
+    out
+}
+
+#[tokio::test]
+async fn assess_imports_into_security_hub_once_per_finding_and_archives_what_was_fixed() {
+    use aws_sdk_securityhub::types::RecordState;
+    let op = Operator::new().await;
+    let t = &op.account;
+    t.user_with_key("stale", &[], 100, Some(50)).await;
+    t.user("admin", &[], &[]).await;
+    t.iam
+        .attach_user_policy()
+        .user_name("admin")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+
+    let first = op.warden(&["assess", "--security-hub"], &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let said = stderr(&first);
+    let imported = hub_findings(t).await;
+    assert!(
+        said.contains(&format!(
+            "{} finding(s) imported, 0 archived",
+            imported.len()
+        )),
+        "{said}"
+    );
+    let admin_id = format!(
+        "iam-warden/{0}/administrator-access-attached/arn:aws:iam::{0}:user/admin",
+        t.id
+    );
+    let stale_id = format!(
+        "iam-warden/{0}/unused-credentials/arn:aws:iam::{0}:user/stale",
+        t.id
+    );
+    let admin = imported
+        .iter()
+        .find(|f| f.id.as_deref() == Some(admin_id.as_str()))
+        .unwrap_or_else(|| panic!("{admin_id} in {imported:?}"));
+    assert_eq!(
+        admin.product_arn.as_deref(),
+        Some(
+            format!(
+                "arn:aws:securityhub:us-east-1:{0}:product/{0}/default",
+                t.id
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(admin.schema_version.as_deref(), Some("2018-10-08"));
+    assert_eq!(
+        admin
+            .severity
+            .as_ref()
+            .and_then(|s| s.label.as_ref())
+            .map(|l| l.as_str()),
+        Some("HIGH")
+    );
+    let stale = imported
+        .iter()
+        .find(|f| f.id.as_deref() == Some(stale_id.as_str()))
+        .unwrap();
+    assert_eq!(
+        stale
+            .compliance
+            .as_ref()
+            .and_then(|c| c.related_requirements.clone())
+            .unwrap_or_default(),
+        [
+            "CIS AWS Foundations Benchmark v3.0.0/1.12",
+            "AWS Security Hub control IAM.22"
+        ]
+    );
+    assert!(imported
+        .iter()
+        .all(|f| f.record_state == Some(RecordState::Active)));
+
+    // Imported again: the same findings, updated, none added; first found kept.
+    let second = op.warden(&["assess", "--security-hub"], &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    let again = hub_findings(t).await;
+    assert_eq!(again.len(), imported.len(), "no duplicate");
+    let admin_again = again
+        .iter()
+        .find(|f| f.id.as_deref() == Some(admin_id.as_str()))
+        .unwrap();
+    assert_eq!(admin_again.created_at, admin.created_at);
+    assert!(admin_again.updated_at >= admin.updated_at);
+
+    // Fixed: the finding is archived, the others stay active.
+    t.iam
+        .detach_user_policy()
+        .user_name("admin")
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+    let third = op.warden(&["assess", "--security-hub"], &[]);
+    assert!(
+        stderr(&third).contains(", 1 archived"),
+        "{}",
+        stderr(&third)
+    );
+    let after = hub_findings(t).await;
+    assert_eq!(after.len(), imported.len());
+    let state = |id: &str| {
+        after
+            .iter()
+            .find(|f| f.id.as_deref() == Some(id))
+            .and_then(|f| f.record_state.clone())
+    };
+    assert_eq!(state(&admin_id), Some(RecordState::Archived));
+    assert_eq!(state(&stale_id), Some(RecordState::Active));
+}

@@ -23,7 +23,7 @@ mod central;
 pub use central::{Members, PrunerMembers, Unreachable};
 
 mod credentials;
-pub use assess::PolicyInventory;
+pub use assess::{PolicyInventory, SecurityHub};
 pub use credentials::{CredentialReports, ReportState, UserCredentials};
 
 /// A failed call to a port, classified for the caller.
@@ -638,6 +638,8 @@ pub trait PrunerPorts:
     TrustLedger
     + CredentialReports
     + UserCredentials
+    + PolicyInventory
+    + SecurityHub
     + Authorizations
     + AccessAdvisor
     + PrunePolicies
@@ -654,6 +656,8 @@ impl<T> PrunerPorts for T where
     T: TrustLedger
         + CredentialReports
         + UserCredentials
+        + PolicyInventory
+        + SecurityHub
         + Authorizations
         + AccessAdvisor
         + PrunePolicies

@@ -9,12 +9,14 @@ mod credentials;
 mod digest;
 mod lift;
 mod run;
+mod security_hub;
 
 pub use central::{account_failed, run_member_chunk, start_central};
 pub use credentials::{lift_credentials, read_report, CredentialsLifted};
 pub use digest::{digest, send_digest};
 pub use lift::lift;
 pub use run::{pack, run_chunk, start, write_canary, Chunk, Started, CHUNK_BYTES_MAX};
+pub use security_hub::import_assessment;
 
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt};

@@ -131,6 +131,7 @@ where
             &digest(account, run_id, &outcomes, writes != Writes::All),
         )
         .await?;
+        super::security_hub::import_assessment(ports, cfg, account, now).await;
         return Ok(Started::Inline(outcomes));
     }
     let chunks = pack(run_id, now, quotas, subjects, cfg.chunk_size);
@@ -205,6 +206,7 @@ where
             }
         }
         tracing::info!(run_id = %chunk.run_id, principals = all.len(), summary = ?summary(&all), "pruning run complete: digest sent");
+        super::security_hub::import_assessment(ports, cfg, account, chunk.now).await;
     }
     Ok(outcomes)
 }

@@ -6,6 +6,7 @@
 //! in-memory `Trail` is in `trail.rs` here, as the real one is there.
 
 mod actions;
+mod assess;
 mod canary;
 mod chat;
 mod credentials;
@@ -106,6 +107,8 @@ pub struct State {
     pub reserved_roles: std::collections::BTreeSet<String>,
     /// Notices being sent, by (caller, event id): when they were claimed.
     pub claims: BTreeMap<(String, String), chrono::DateTime<chrono::Utc>>,
+    /// Security Hub's findings by id.
+    pub hub: BTreeMap<String, crate::security_hub::HubFinding>,
     /// IAM's credential report (`None`: still being generated).
     pub credential_report: Option<crate::credentials::Report>,
     /// Access keys' creation and last use, by key id (absent: made in 2020, never used).
