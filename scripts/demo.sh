@@ -61,7 +61,7 @@ if [ "${1:-}" = "--check" ] && ! grep -q "lifted the inline deny of IAM from the
   exit 1
 fi
 echo
-echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now (unused services denied, unused access keys deactivated)" >&2
+echo "==> the pruner: warden init, then warden prune as if 120 and 135 days from now (unused services denied, unused access keys deactivated); warden assess" >&2
 WARDEN_BIN="$WARDEN_BIN" "$VENV/bin/python" scripts/demo_prune.py "$@"
 echo
 echo "==> central mode: this account decides for two member accounts, through their member role" >&2

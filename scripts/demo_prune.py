@@ -92,6 +92,17 @@ print(run("restore", "--user", "dev3", "--key", keys["dev3"]).strip())
 status = {name: iam.list_access_keys(UserName=name)["AccessKeyMetadata"][0]["Status"] for name in keys}
 print(f"  access keys now: dev2 {status['dev2']}, dev3 {status['dev3']}")
 
+# The account's IAM assessment: text (the summary and the failed findings), an HTML page
+# for an audit, and the findings imported into Security Hub.
+assessed = run("assess", "--security-hub")
+head, _, rest = assessed.partition("== Passed ==")
+print("\n".join(head.strip().splitlines()[:14]))
+print(f"  ... ({len(head.strip().splitlines())} lines of failed findings, then the passed and iam-warden's own)")
+page = os.path.join(os.environ.get("TMPDIR", "/tmp"), "iam-warden-assessment.html")
+run("assess", "--format", "html", "--output", page)
+print(f"  the same as one HTML page: {page}")
+assessment = json.loads(run("assess", "--json"))
+
 if CHECK:
     problems = []
     expect = {"dev2": ("denied", ["ec2", "lambda"]), "dev3": ("denied", ["ec2", "lambda", "s3"]),
@@ -110,8 +121,14 @@ if CHECK:
         problems.append(f"unused keys: {taken} (dev3's unused key deactivated, dev2's used one kept)")
     if status != {"dev2": "Active", "dev3": "Active"}:
         problems.append(f"after restore --key: {status}")
+    failed_checks = {f["check"] for f in assessment["findings"] if not f["passed"]}
+    for check in ("root-mfa", "console-mfa", "full-admin-policy", "iam-admin-policy"):
+        if check not in failed_checks:
+            problems.append(f"warden assess did not find {check} failing: {sorted(failed_checks)}")
+    if not any(f["check"] == "iam-warden" for f in assessment["findings"]):
+        problems.append("warden assess did not report iam-warden's own state")
     if len(digests) != 2:
         problems.append(f"{len(digests)} digests for two runs")
     if problems:
         sys.exit("demo pruning check failed: " + "; ".join(problems))
-    print("\ndemo check: the pruner denied exactly the unused services and deactivated the unused key, kept admins and exempt users, and restore put the key back")
+    print("\ndemo check: the pruner denied exactly the unused services and deactivated the unused key, kept admins and exempt users, restore put the key back, and warden assess found what the account lacks")

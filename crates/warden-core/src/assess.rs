@@ -393,7 +393,7 @@ pub fn allows_on_everything(document: &str, action: &str) -> bool {
     })
 }
 
-/// One principal's policy checks.
+/// One principal's own checks: AdministratorAccess, and its inline policies.
 fn principal(p: &Principal, out: &mut Vec<Finding>) {
     let admin = p.attached.iter().any(|a| a == ADMINISTRATOR_ACCESS);
     out.push(finding(
@@ -406,26 +406,47 @@ fn principal(p: &Principal, out: &mut Vec<Finding>) {
             "not attached".into()
         },
     ));
-    for policy in &p.policies {
-        // A managed policy is its own resource; an inline one is its principal's.
-        let resource = if policy.managed { &policy.name } else { &p.arn };
-        let what = if policy.managed {
-            format!("managed policy {} attached to {}", policy.name, p.arn)
-        } else {
-            format!("inline policy `{}`", policy.name)
-        };
-        for (check, action) in [(&FULL_ADMIN_POLICY, "*"), (&IAM_ADMIN_POLICY, "iam:*")] {
-            let allows = allows_on_everything(&policy.document, action);
-            out.push(finding(
-                check,
-                resource,
-                !allows,
-                format!(
-                    "{what} {} \"{action}\" on \"*\"",
-                    if allows { "allows" } else { "does not allow" }
-                ),
-            ));
+    for policy in p.policies.iter().filter(|x| !x.managed) {
+        policy_checks(
+            &p.arn,
+            &format!("inline policy `{}`", policy.name),
+            &policy.document,
+            out,
+        );
+    }
+}
+
+/// The customer managed policies attached to the principals, each checked once (its
+/// own resource), naming whom it is attached to.
+fn managed(principals: &[Principal], out: &mut Vec<Finding>) {
+    let mut by_arn: BTreeMap<&str, (&str, Vec<&str>)> = BTreeMap::new();
+    for p in principals {
+        for policy in p.policies.iter().filter(|x| x.managed) {
+            by_arn
+                .entry(&policy.name)
+                .or_insert((&policy.document, Vec::new()))
+                .1
+                .push(&p.arn);
         }
+    }
+    for (arn, (document, holders)) in by_arn {
+        let what = format!("managed policy {arn} attached to {}", holders.join(", "));
+        policy_checks(arn, &what, document, out);
+    }
+}
+
+fn policy_checks(resource: &str, what: &str, document: &str, out: &mut Vec<Finding>) {
+    for (check, action) in [(&FULL_ADMIN_POLICY, "*"), (&IAM_ADMIN_POLICY, "iam:*")] {
+        let allows = allows_on_everything(document, action);
+        out.push(finding(
+            check,
+            resource,
+            !allows,
+            format!(
+                "{what} {} \"{action}\" on \"*\"",
+                if allows { "allows" } else { "does not allow" }
+            ),
+        ));
     }
 }
 
@@ -500,6 +521,7 @@ pub fn assess(facts: &Facts, now: DateTime<Utc>) -> Assessment {
         principal(p, &mut findings);
         activity(p, facts, now, &mut findings);
     }
+    managed(&facts.principals, &mut findings);
     warden(&facts.warden, &mut findings);
     Assessment {
         account: facts.account.clone(),

@@ -227,7 +227,15 @@ fn policies_granting_everything_or_all_of_iam_are_found() {
     let f = facts(
         &[],
         vec![
-            principal("admin", EntityKind::User, &[ADMINISTRATOR_ACCESS], vec![]),
+            principal(
+                "admin",
+                EntityKind::User,
+                &[
+                    ADMINISTRATOR_ACCESS,
+                    "arn:aws:iam::123456789012:policy/ops-all",
+                ],
+                vec![managed.clone()],
+            ),
             principal(
                 "deployer",
                 EntityKind::Role,
@@ -264,16 +272,26 @@ fn policies_granting_everything_or_all_of_iam_are_found() {
     assert_eq!(
         by("full-admin-policy"),
         [
-            ("arn:aws:iam::123456789012:policy/ops-all".to_owned(), false),
             ("arn:aws:iam::123456789012:role/deployer".to_owned(), true),
             ("arn:aws:iam::123456789012:user/scoped".to_owned(), true),
             ("arn:aws:iam::123456789012:user/scoped".to_owned(), true),
+            // once, however many hold it
+            ("arn:aws:iam::123456789012:policy/ops-all".to_owned(), false),
         ]
     );
     assert_eq!(
         by("iam-admin-policy").iter().filter(|(_, p)| !p).count(),
         2,
         "the managed `*:*` and the inline iam:*"
+    );
+    let ops = a
+        .findings
+        .iter()
+        .find(|x| x.check.id == "full-admin-policy" && x.resource.ends_with("/ops-all"))
+        .unwrap();
+    assert_eq!(
+        ops.evidence,
+        "managed policy arn:aws:iam::123456789012:policy/ops-all attached to arn:aws:iam::123456789012:user/admin, arn:aws:iam::123456789012:role/deployer allows \"*\" on \"*\""
     );
     // Deny, conditions of no import, other shapes.
     assert!(!allows_on_everything(
