@@ -650,3 +650,39 @@ async fn the_credential_report_is_generated_then_read_with_each_users_keys_and_p
         [("carol".to_owned(), None), ("dev1".to_owned(), Some(1))]
     );
 }
+
+#[tokio::test]
+async fn an_unused_principal_is_denied_everything_in_one_policy_iam_takes() {
+    let t = TestAccount::new().await;
+    let c = cfg(&[("UNUSED_PRINCIPALS", "deny")]);
+    let account = t.pruner(&c).await;
+    let idle = t
+        .user_with_access("idle", &[], &["ec2:*", "s3:GetObject", "lambda:*"])
+        .await;
+    let busy = t
+        .user_with_access("busy", &[], &["ec2:*", "s3:GetObject"])
+        .await;
+    t.seed_access(&busy, &[("s3", iso(later_run() - Duration::days(3)))], None);
+    pass(&account, &c, first_run(), Writes::All).await;
+    let out = pass(&account, &c, later_run(), Writes::All).await;
+    assert_eq!(out["idle"].unused_for, Some(135), "{:?}", out["idle"]);
+    assert_eq!(out["busy"].unused_for, None);
+    let policy = prune_policy(&t, "idle");
+    assert_eq!(t.attached("idle").await, vec![policy.clone()]);
+    let (document, _) = t.policy_document(&policy).await.unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(
+        doc["Statement"][0]["NotAction"],
+        serde_json::json!(["iam:*", "sts:*"]),
+        "{doc}"
+    );
+    let target = warden_core::principal::Target {
+        kind: warden_core::principal::EntityKind::User,
+        name: "idle".into(),
+        arn: idle,
+    };
+    lift(&account, &c, &target, None, later_run())
+        .await
+        .unwrap();
+    assert!(t.attached("idle").await.is_empty());
+}

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::principal::{has_name, EntityKind, Target};
 pub use crate::prune_config::PruneConfig;
-use crate::prune_policy::{documents, is_prune_policy, policy_arn, policy_name};
+use crate::prune_policy::{deny_documents, is_prune_policy, policy_arn, policy_name, EVERYTHING};
 
 /// History entries kept per principal in the ledger (the oldest are dropped).
 pub const HISTORY_MAX: usize = 100;
@@ -277,6 +277,8 @@ pub struct Plan {
     pub remove: Vec<String>,
     /// The ledger entry after this run; `None` when it does not change.
     pub ledger: Option<LedgerEntry>,
+    /// The principal used nothing (no service, no credential) for this many days.
+    pub unused_for: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -325,6 +327,7 @@ pub fn plan(
         policies: Vec::new(),
         remove: Vec::new(),
         ledger: None,
+        unused_for: None,
     };
     if let Some((decision, reason)) = triage(subject, cfg, now) {
         return unchanged(decision, Some(reason));
@@ -386,10 +389,14 @@ pub fn plan(
         .cloned()
         .collect();
     deny.extend(unused);
+    let unused_for = unused_principal(subject, services, &entry, cfg, now);
+    if unused_for.is_some() && cfg.unused_principals == crate::prune_config::PrincipalsMode::Deny {
+        deny.insert(EVERYTHING.to_owned());
+    }
     let newly_denied: BTreeSet<String> = deny.difference(&before.denied).cloned().collect();
     let dropped: BTreeSet<String> = before.denied.difference(&deny).cloned().collect();
 
-    let policies = documents(&deny)
+    let policies = deny_documents(&deny, &cfg.never_deny)
         .into_iter()
         .enumerate()
         .map(|(i, document)| {
@@ -441,6 +448,7 @@ pub fn plan(
             policies: Vec::new(),
             remove: Vec::new(),
             ledger,
+            unused_for,
         };
     }
 
@@ -458,6 +466,7 @@ pub fn plan(
             remove: Vec::new(),
             // Keep what was observed (first-seen dates), not a deny that is not in place.
             ledger: before.observations_of(ledger.as_ref()),
+            unused_for,
         };
     }
 
@@ -479,6 +488,55 @@ pub fn plan(
         policies,
         remove,
         ledger,
+        unused_for,
+    }
+}
+
+/// How long the principal has used nothing, when it has used nothing in UNUSED_DAYS: no
+/// service (Access Advisor; a service an operator lifted counts as used that day), no
+/// credential (the credential report, for a user), older than UNUSED_DAYS, granted
+/// something, and nothing granted within GRANT_GRACE_DAYS (it may be about to start).
+fn unused_principal(
+    subject: &Subject,
+    services: &[ServiceUse],
+    entry: &LedgerEntry,
+    cfg: &PruneConfig,
+    now: DateTime<Utc>,
+) -> Option<i64> {
+    let window = now - days(cfg.unused_days);
+    let granted_before = now - days(cfg.grant_grace_days);
+    if services.is_empty()
+        || subject.created > window
+        || services.iter().any(|s| {
+            entry
+                .first_seen
+                .get(&s.namespace)
+                .is_none_or(|first| *first > granted_before)
+        })
+    {
+        return None;
+    }
+    let credential = match &subject.credentials {
+        Some(crate::credential_plan::ReportFacts::Row(row)) => {
+            std::iter::once(row.password_last_used)
+                .chain(row.keys.iter().map(|k| k.last_used))
+                .filter_map(|u| match u {
+                    crate::credentials::Used::At(t) => Some(t),
+                    _ => None,
+                })
+                .max()
+        }
+        _ => None,
+    };
+    let last = services
+        .iter()
+        .filter_map(|s| s.last_authenticated)
+        .chain(entry.lifted.values().copied())
+        .chain(credential)
+        .max();
+    match last {
+        Some(t) if t >= window => None,
+        other => Some((now - other.unwrap_or(subject.created)).num_days()),
     }
 }
 
@@ -497,6 +555,9 @@ pub struct Outcome {
     /// The user's credentials gone unused, and what became of each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<crate::credential_plan::CredentialOutcome>,
+    /// The principal used nothing for this many days (UNUSED_PRINCIPALS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unused_for: Option<i64>,
 }
 
 impl Outcome {
@@ -511,6 +572,7 @@ impl Outcome {
             policy_arns: Vec::new(),
             reason,
             credentials: Vec::new(),
+            unused_for: None,
         }
     }
 

@@ -9,6 +9,13 @@ use crate::config::{
 };
 use crate::credential_plan::{CredentialConfig, KeysMode, PasswordsMode};
 
+/// What the pruner does with a principal that used nothing in UNUSED_DAYS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrincipalsMode {
+    Report,
+    Deny,
+}
+
 /// The pruner's configuration, parsed once at start-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PruneConfig {
@@ -47,6 +54,10 @@ pub struct PruneConfig {
     /// Unused access keys and console passwords (`UNUSED_KEY_DAYS`, `UNUSED_KEYS`,
     /// `UNUSED_PASSWORD_DAYS`, `UNUSED_PASSWORDS`).
     pub credentials: CredentialConfig,
+    /// `UNUSED_PRINCIPALS`: a principal that used nothing in UNUSED_DAYS is said (`report`,
+    /// and its services pruned one by one) or denied everything but NEVER_DENY_SERVICES
+    /// in one policy (`deny`).
+    pub unused_principals: PrincipalsMode,
     /// `SECURITY_HUB`: each scheduled run imports the account's IAM assessment into AWS
     /// Security Hub.
     pub security_hub: bool,
@@ -205,6 +216,17 @@ impl PruneConfig {
                 .unwrap_or(4),
             credentials,
             security_hub,
+            unused_principals: match get("UNUSED_PRINCIPALS").as_deref() {
+                None | Some("report") => PrincipalsMode::Report,
+                Some("deny") => PrincipalsMode::Deny,
+                Some(v) => {
+                    return Err(invalid(
+                        "UNUSED_PRINCIPALS",
+                        v,
+                        "`report` (the default) or `deny`",
+                    ))
+                }
+            },
         })
     }
 }
@@ -244,6 +266,7 @@ mod tests {
             ("UNUSED_KEYS", "delete"),
             ("UNUSED_PASSWORDS", "delete"),
             ("SECURITY_HUB", "yes"),
+            ("UNUSED_PRINCIPALS", "delete"),
             // Without MEMBER_ROLE_NAME, any ACCOUNTS is refused.
             ("ACCOUNTS", "111111111111"),
         ] {

@@ -56,6 +56,35 @@ pub fn is_prune_policy(arn: &str, prefix: &str) -> bool {
     })
 }
 
+/// The deny set's mark of an unused principal (UNUSED_PRINCIPALS=deny): everything is
+/// denied but NEVER_DENY_SERVICES.
+pub const EVERYTHING: &str = "*";
+
+/// The deny documents for a deny set: everything but `never_deny` (one statement,
+/// `NotAction`) when the set holds [`EVERYTHING`], else [`documents`].
+pub fn deny_documents(deny: &BTreeSet<String>, never_deny: &BTreeSet<String>) -> Vec<String> {
+    if !deny.contains(EVERYTHING) {
+        return documents(deny);
+    }
+    let statement = if never_deny.is_empty() {
+        serde_json::json!({
+            "Sid": "IamWardenUnusedPrincipal",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+        })
+    } else {
+        let kept: Vec<String> = never_deny.iter().map(|s| format!("{s}:*")).collect();
+        serde_json::json!({
+            "Sid": "IamWardenUnusedPrincipal",
+            "Effect": "Deny",
+            "NotAction": kept,
+            "Resource": "*",
+        })
+    };
+    vec![serde_json::json!({"Version": "2012-10-17", "Statement": [statement]}).to_string()]
+}
+
 /// The deny documents for `services`, split so that each stays within
 /// [`POLICY_SIZE_MAX`]. No whitespace is written, so the length is the size IAM counts.
 pub fn documents(services: &BTreeSet<String>) -> Vec<String> {
@@ -88,7 +117,8 @@ pub fn documents(services: &BTreeSet<String>) -> Vec<String> {
     out
 }
 
-/// The services a pruner policy document denies (`<service>:*` of its Deny statements).
+/// The services a pruner policy document denies (`<service>:*` of its Deny statements;
+/// [`EVERYTHING`] for a Deny of `*` or of everything but a few).
 pub fn services_of(document: &str) -> Option<BTreeSet<String>> {
     let doc: serde_json::Value = serde_json::from_str(document).ok()?;
     let statements = match doc.get("Statement")? {
@@ -100,6 +130,11 @@ pub fn services_of(document: &str) -> Option<BTreeSet<String>> {
         .iter()
         .filter(|s| s.get("Effect").and_then(|e| e.as_str()) == Some("Deny"))
     {
+        // Everything but a few (an unused principal's deny), or everything.
+        if st.get("NotAction").is_some() || st.get("Action").and_then(|a| a.as_str()) == Some("*") {
+            out.insert(EVERYTHING.to_owned());
+            continue;
+        }
         let actions = match st.get("Action").unwrap_or(&serde_json::Value::Null) {
             serde_json::Value::String(a) => vec![a.clone()],
             serde_json::Value::Array(a) => a
@@ -174,5 +209,25 @@ mod tests {
             "arn:aws:iam::123456789012:policy/p-bob",
             "p-"
         ));
+    }
+
+    #[test]
+    fn everything_is_one_statement_that_reads_back_as_everything() {
+        let never: BTreeSet<String> = ["iam".to_owned(), "sts".to_owned()].into();
+        let deny: BTreeSet<String> = [EVERYTHING.to_owned(), "ec2".to_owned()].into();
+        let docs = deny_documents(&deny, &never);
+        assert_eq!(docs.len(), 1);
+        assert!(
+            docs[0].contains(r#""NotAction":["iam:*","sts:*"]"#),
+            "{}",
+            docs[0]
+        );
+        assert_eq!(services_of(&docs[0]), Some([EVERYTHING.to_owned()].into()));
+        let all = deny_documents(&deny, &BTreeSet::new());
+        assert!(all[0].contains(r#""Action":"*""#), "{}", all[0]);
+        assert_eq!(services_of(&all[0]), Some([EVERYTHING.to_owned()].into()));
+        // Without it, the services' documents.
+        let some: BTreeSet<String> = ["ec2".to_owned()].into();
+        assert_eq!(deny_documents(&some, &never), documents(&some));
     }
 }

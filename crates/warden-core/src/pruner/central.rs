@@ -30,6 +30,7 @@ pub fn account_failed(account: &str, why: &str) -> Outcome {
         policy_arns: Vec::new(),
         reason: Some(format!("account {account} not pruned: {why}")),
         credentials: Vec::new(),
+        unused_for: None,
     }
 }
 

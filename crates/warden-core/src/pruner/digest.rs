@@ -9,6 +9,7 @@ use crate::notice::{restore_command, Notice};
 use crate::ports::{Chat, Notifier, PortError};
 use crate::principal::Target;
 use crate::prune::{summary, Outcome, PruneDecision};
+use crate::prune_policy::EVERYTHING;
 
 /// The account of a principal's ARN.
 fn account_of(arn: &str) -> &str {
@@ -101,8 +102,8 @@ fn section(body: &mut String, outcomes: &[Outcome]) {
                 "- {} ({}): newly denied {}; denied now {}",
                 target,
                 o.decision.as_str(),
-                first_few(&o.newly_denied),
-                first_few(&o.denied_services),
+                denied_text(&o.newly_denied),
+                denied_text(&o.denied_services),
             );
             let _ = writeln!(body, "  restore all:     {}", restore_command(&target));
             if let Some(first) = o.newly_denied.first() {
@@ -124,6 +125,7 @@ fn section(body: &mut String, outcomes: &[Outcome]) {
             );
         }
     }
+    unused_section(body, outcomes);
     credentials_section(body, outcomes);
     for (title, decision) in [
         ("Skipped (act on these)", PruneDecision::Skipped),
@@ -167,6 +169,7 @@ fn json_block(body: &mut String, outcomes: &[Outcome]) {
             o.decision.writes()
                 || matches!(o.decision, PruneDecision::Skipped | PruneDecision::Failed)
                 || !o.credentials.is_empty()
+                || o.unused_for.is_some()
         })
         .collect();
     if notable.is_empty() {
@@ -182,6 +185,7 @@ fn json_block(body: &mut String, outcomes: &[Outcome]) {
             "denied_services": o.denied_services,
             "reason": o.reason,
             "credentials": o.credentials,
+            "unused_for_days": o.unused_for,
         });
         size += item.to_string().len() + 1;
         if size > JSON_MAX {
@@ -202,6 +206,52 @@ fn json_block(body: &mut String, outcomes: &[Outcome]) {
 
 /// How many items of a long list, and of the lines of a long section, are written out.
 pub const FEW: usize = 10;
+
+/// A deny set as people read it: everything (an unused principal's), or its services.
+fn denied_text(items: &[String]) -> String {
+    if items.iter().any(|s| s == EVERYTHING) {
+        "everything but NEVER_DENY_SERVICES".into()
+    } else {
+        first_few(items)
+    }
+}
+
+/// The principals that used nothing in UNUSED_DAYS: one line each, not their services.
+fn unused_section(body: &mut String, outcomes: &[Outcome]) {
+    let unused: Vec<&Outcome> = outcomes.iter().filter(|o| o.unused_for.is_some()).collect();
+    if unused.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        body,
+        "\nUnused principals (used nothing, no service, no credential): {}",
+        unused.len()
+    );
+    for o in unused.iter().take(FEW) {
+        let denied = o.denied_services.iter().any(|s| s == EVERYTHING);
+        let _ = writeln!(
+            body,
+            "- {}: unused for {} days; {}",
+            o.target(),
+            o.unused_for.unwrap_or_default(),
+            if denied {
+                format!(
+                    "denied everything but NEVER_DENY_SERVICES (restore: {})",
+                    restore_command(&o.target())
+                )
+            } else {
+                "reported (UNUSED_PRINCIPALS=deny denies it everything in one policy)".to_owned()
+            }
+        );
+    }
+    if unused.len() > FEW {
+        let _ = writeln!(
+            body,
+            "- and {} more (every one is in the JSON block at the end)",
+            unused.len() - FEW
+        );
+    }
+}
 
 /// A list, or its first [`FEW`] items and how many more: a principal that holds `*`
 /// has some 400 services.

@@ -8,7 +8,7 @@ use crate::config::tags;
 use crate::ports::{Enforcer, Ledger, PortError, PrunePolicies};
 use crate::principal::Target;
 use crate::prune::{LedgerEntry, PolicyDoc, PruneConfig};
-use crate::prune_policy::{documents, is_own_policy, policy_arn, policy_name};
+use crate::prune_policy::{deny_documents, is_own_policy, policy_arn, policy_name};
 
 /// The operator's restore: lifts `services` (all when `None`) from the pruner's deny
 /// of `target`, rewriting or deleting its policies. Returns the services lifted.
@@ -35,7 +35,7 @@ where
     ));
     let lifted = entry.lift(services, now, "warden restore");
 
-    let keep: Vec<PolicyDoc> = documents(&entry.denied)
+    let keep: Vec<PolicyDoc> = deny_documents(&entry.denied, &cfg.never_deny)
         .into_iter()
         .enumerate()
         .map(|(i, document)| {

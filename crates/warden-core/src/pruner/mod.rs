@@ -226,6 +226,7 @@ where
         planned.ledger = adopted.clone();
     }
     let mut out = Outcome::new(subject, planned.decision, planned.reason.clone());
+    out.unused_for = planned.unused_for;
     out.denied_services = planned.deny.iter().cloned().collect();
     out.newly_denied = planned.newly_denied.iter().cloned().collect();
     out.policy_arns = match &planned.ledger {

@@ -1,6 +1,6 @@
-//! Unused credentials through the pruner's run, on the in-memory ports: the guards, the
-//! record before the action, MODE=report, a report not to be had, the faults, the digest
-//! and the restore.
+//! Unused credentials and unused principals through the pruner's run, on the in-memory
+//! ports: the guards, the record before the action, MODE=report, a report not to be had,
+//! the faults, the digest and the restore; and the Security Hub import of a run.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -527,4 +527,163 @@ async fn with_security_hub_a_run_imports_the_assessment_and_archives_what_was_fi
     })
     .unwrap_err();
     assert!(err.to_string().starts_with("SECURITY_HUB"), "{err}");
+}
+
+// ---- Unused principals (UNUSED_PRINCIPALS) ------------------------------------------
+
+/// Gives `user` Access Advisor's report: each service last used `days` ago (or never),
+/// first seen granted 365 days ago.
+fn advisor(a: &MemoryAccount, user: &str, uses: &[(&str, Option<i64>)]) {
+    use warden_core::prune::{LedgerEntry, ServiceUse};
+    let mut s = a.lock();
+    s.reports.insert(
+        arn(user),
+        Advisor::Complete(
+            uses.iter()
+                .map(|(n, d)| ServiceUse {
+                    namespace: (*n).to_owned(),
+                    last_authenticated: d.map(days_ago),
+                })
+                .collect(),
+        ),
+    );
+    let mut entry = s
+        .ledger
+        .remove(&arn(user))
+        .unwrap_or_else(|| LedgerEntry::new(&arn(user)));
+    for (n, _) in uses {
+        entry.first_seen.insert((*n).to_owned(), days_ago(365));
+    }
+    s.ledger.insert(arn(user), entry);
+}
+
+#[tokio::test]
+async fn a_principal_that_used_nothing_is_one_finding_reported_or_denied_everything() {
+    // idle: keys unused 200 days, services never or 150 days ago; busy: one service
+    // used 10 days ago; keyed: services unused, but its key signed 5 days ago.
+    let a = account(
+        &[
+            ("idle", Some(200), None),
+            ("busy", Some(200), None),
+            ("keyed", Some(5), None),
+        ],
+        &[],
+        &[],
+    );
+    advisor(&a, "idle", &[("ec2", None), ("s3", Some(150))]);
+    advisor(&a, "busy", &[("ec2", None), ("s3", Some(10))]);
+    advisor(&a, "keyed", &[("ec2", None), ("s3", Some(150))]);
+    let report = run(&a, &cfg(&[("UNUSED_KEYS", "report")])).await;
+    let by = |out: &[Outcome], n: &str| out.iter().find(|o| o.name == n).unwrap().clone();
+    assert_eq!(by(&report, "idle").unused_for, Some(150));
+    assert_eq!(by(&report, "busy").unused_for, None);
+    assert_eq!(by(&report, "keyed").unused_for, None, "its key was used");
+    // Reported: its services pruned one by one, said once.
+    assert_eq!(by(&report, "idle").denied_services, ["ec2", "s3"]);
+    let body = &a.notices()[0].body;
+    assert!(
+        body.contains("- user/idle: unused for 150 days; reported (UNUSED_PRINCIPALS=deny"),
+        "{body}"
+    );
+
+    // UNUSED_PRINCIPALS=deny: one policy, everything but NEVER_DENY_SERVICES.
+    let deny = cfg(&[("UNUSED_KEYS", "report"), ("UNUSED_PRINCIPALS", "deny")]);
+    let out = run(&a, &deny).await;
+    let idle = by(&out, "idle");
+    assert_eq!(idle.denied_services, ["*", "ec2", "s3"]);
+    let document = {
+        let s = a.lock();
+        let arn = &idle.policy_arns[0];
+        s.policies[arn].1.last().unwrap().clone()
+    };
+    let doc: serde_json::Value = serde_json::from_str(&document).unwrap();
+    assert_eq!(doc["Statement"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+    assert_eq!(
+        doc["Statement"][0]["NotAction"],
+        serde_json::json!(["iam:*", "sts:*"])
+    );
+    assert_eq!(doc["Statement"][0]["Resource"], "*");
+    let body = &a.notices()[1].body;
+    assert!(
+        body.contains("newly denied everything but NEVER_DENY_SERVICES"),
+        "{body}"
+    );
+    assert!(
+        body.contains("unused for 150 days; denied everything"),
+        "{body}"
+    );
+    assert!(!by(&out, "busy").denied_services.contains(&"*".to_owned()));
+
+    // Restore lifts it, and the principal counts as used today.
+    let target = Target {
+        kind: EntityKind::User,
+        name: "idle".into(),
+        arn: arn("idle"),
+    };
+    let lifted = warden_core::pruner::lift(&a, &deny, &target, None, now())
+        .await
+        .unwrap();
+    assert!(lifted.contains("*"));
+    let out = run(&a, &deny).await;
+    assert_eq!(by(&out, "idle").unused_for, None);
+    assert!(!by(&out, "idle").denied_services.contains(&"*".to_owned()));
+}
+
+#[test]
+fn a_principal_granted_something_lately_or_granted_nothing_is_not_unused() {
+    use warden_core::prune::{plan, LedgerEntry, ServiceUse};
+    let c = cfg(&[("UNUSED_PRINCIPALS", "deny")]);
+    let subject = Subject {
+        kind: EntityKind::User,
+        name: "u".into(),
+        arn: arn("u"),
+        created: days_ago(400),
+        tags: BTreeMap::new(),
+        groups: BTreeSet::new(),
+        attached: BTreeSet::new(),
+        trusted: BTreeSet::new(),
+        unique_id: None,
+        credentials: None,
+    };
+    let never = |n: &str| ServiceUse {
+        namespace: n.into(),
+        last_authenticated: None,
+    };
+    let mut entry = LedgerEntry::new(&arn("u"));
+    entry.first_seen.insert("ec2".into(), days_ago(365));
+    entry.first_seen.insert("s3".into(), days_ago(13));
+    let report = Advisor::Complete(vec![never("ec2"), never("s3")]);
+    // s3 granted 13 days ago (GRANT_GRACE_DAYS 14): it may be about to start.
+    assert_eq!(
+        plan(&subject, &report, Some(&entry), &c, 10, now(), "r").unused_for,
+        None
+    );
+    entry.first_seen.insert("s3".into(), days_ago(14));
+    let p = plan(&subject, &report, Some(&entry), &c, 10, now(), "r");
+    assert_eq!(p.unused_for, Some(400), "never used: since it was made");
+    assert!(p.deny.contains("*"));
+    // Granted nothing: nothing to deny.
+    let none = Advisor::Complete(vec![]);
+    assert_eq!(
+        plan(&subject, &none, Some(&entry), &c, 10, now(), "r").unused_for,
+        None
+    );
+    // Used 90 days ago: not older than UNUSED_DAYS (as for a service), not unused.
+    let used = Advisor::Complete(vec![ServiceUse {
+        namespace: "ec2".into(),
+        last_authenticated: Some(days_ago(90)),
+    }]);
+    assert_eq!(
+        plan(&subject, &used, Some(&entry), &c, 10, now(), "r").unused_for,
+        None
+    );
+    let used = Advisor::Complete(vec![ServiceUse {
+        namespace: "ec2".into(),
+        last_authenticated: Some(days_ago(91)),
+    }]);
+    assert_eq!(
+        plan(&subject, &used, Some(&entry), &c, 10, now(), "r").unused_for,
+        Some(91)
+    );
 }
