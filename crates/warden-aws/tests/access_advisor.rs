@@ -5,7 +5,8 @@
     clippy::indexing_slicing
 )] // test code
 //! The pruner's adapters against SDK-level faults, with aws-smithy-mocks on the real
-//! IAM client: FAILED jobs, truncated pages, throttling, the five-version limit.
+//! IAM client: FAILED jobs, truncated pages, throttling, the five-version limit; the
+//! credential report and users' keys (throttled, 5xx, unreadable, gone).
 
 use std::time::Duration;
 
@@ -303,4 +304,162 @@ async fn a_policy_tagged_for_another_principal_is_not_taken_over() {
     assert!(matches!(err, PortError::Failed { .. }), "{err}");
     assert!(err.to_string().contains("not taken over"), "{err}");
     assert_eq!(create.num_calls(), 0);
+}
+
+// ---- The credential report and users' keys (issue 21) ----------------------------------
+
+mod credentials {
+    use super::*;
+    use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput;
+    use aws_sdk_iam::operation::get_access_key_last_used::GetAccessKeyLastUsedOutput;
+    use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput;
+    use aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput;
+    use aws_sdk_iam::operation::update_access_key::UpdateAccessKeyOutput;
+    use aws_sdk_iam::types::{AccessKeyLastUsed, AccessKeyMetadata, ReportStateType, StatusType};
+    use warden_core::ports::{CredentialReports, ReportState, UserCredentials};
+
+    const CSV: &str = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\nbob,arn:aws:iam::123456789012:user/bob,2025-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,true,2025-01-02T00:00:00+00:00,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n";
+    const NO_SUCH_ENTITY: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>The user with name bob cannot be found.</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+
+    fn complete() -> Rule {
+        mock!(Iam::generate_credential_report).then_output(|| {
+            GenerateCredentialReportOutput::builder()
+                .state(ReportStateType::Complete)
+                .build()
+        })
+    }
+
+    fn content(csv: &'static str) -> Rule {
+        mock!(Iam::get_credential_report).then_output(move || {
+            GetCredentialReportOutput::builder()
+                .content(aws_smithy_types::Blob::new(csv))
+                .build()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_throttled_report_is_retried_and_a_lasting_5xx_is_an_error_never_an_empty_report() {
+        let generate = mock!(Iam::generate_credential_report)
+            .sequence()
+            .http_status(400, Some(THROTTLING.into()))
+            .times(2)
+            .output(|| {
+                GenerateCredentialReportOutput::builder()
+                    .state(ReportStateType::Complete)
+                    .build()
+            })
+            .build();
+        let get = content(CSV);
+        let a = account(&[&generate, &get]);
+        let ReportState::Ready(report) = a.credential_report(Duration::ZERO).await.unwrap() else {
+            panic!("complete");
+        };
+        assert_eq!(generate.num_calls(), 3);
+        assert_eq!(report.users[0].name, "bob");
+
+        let failing = mock!(Iam::get_credential_report)
+            .sequence()
+            .http_status(500, Some(SERVICE_FAILURE.into()))
+            .repeatedly()
+            .build();
+        let a = account(&[&complete(), &failing]);
+        let err = a.credential_report(Duration::ZERO).await.unwrap_err();
+        assert!(err.is_transient(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_report_that_cannot_be_read_is_a_permanent_error_naming_what() {
+        let odd = content("user,arn\nbob,arn:aws:iam::123456789012:user/bob\n");
+        let a = account(&[&complete(), &odd]);
+        let err = a.credential_report(Duration::ZERO).await.unwrap_err();
+        assert!(!err.is_transient(), "{err}");
+        assert!(err.to_string().contains("user_creation_time"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn keys_are_read_with_their_last_use_through_throttling() {
+        let list = mock!(Iam::list_access_keys).then_output(|| {
+            ListAccessKeysOutput::builder()
+                .access_key_metadata(
+                    AccessKeyMetadata::builder()
+                        .access_key_id("AKIABOB1")
+                        .status(StatusType::Active)
+                        .create_date(DateTime::from_secs(1_700_000_000))
+                        .build(),
+                )
+                .set_is_truncated(Some(false))
+                .build()
+                .unwrap()
+        });
+        let used = mock!(Iam::get_access_key_last_used)
+            .sequence()
+            .http_status(400, Some(THROTTLING.into()))
+            .times(1)
+            .output(|| {
+                GetAccessKeyLastUsedOutput::builder()
+                    .access_key_last_used(
+                        AccessKeyLastUsed::builder()
+                            .last_used_date(DateTime::from_secs(1_710_000_000))
+                            .service_name("s3")
+                            .region("us-east-1")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .build();
+        let a = account(&[&list, &used]);
+        let keys = a.access_keys("bob").await.unwrap().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].id, "AKIABOB1");
+        assert!(keys[0].active);
+        assert_eq!(
+            keys[0].last_used.map(|t| t.timestamp()),
+            Some(1_710_000_000)
+        );
+        assert_eq!(used.num_calls(), 2);
+
+        let gone = mock!(Iam::list_access_keys)
+            .sequence()
+            .http_status(404, Some(NO_SUCH_ENTITY.into()))
+            .build();
+        let a = account(&[&gone]);
+        assert_eq!(
+            a.access_keys("bob").await.unwrap(),
+            None,
+            "a user deleted since the report"
+        );
+    }
+
+    #[tokio::test]
+    async fn deactivating_is_retried_a_gone_key_is_said_and_a_lasting_5xx_is_an_error() {
+        let update = mock!(Iam::update_access_key)
+            .sequence()
+            .http_status(500, Some(SERVICE_FAILURE.into()))
+            .times(1)
+            .output(|| UpdateAccessKeyOutput::builder().build())
+            .build();
+        let a = account(&[&update]);
+        assert!(a.set_key_active("bob", "AKIABOB1", false).await.unwrap());
+        assert_eq!(update.num_calls(), 2);
+
+        let gone = mock!(Iam::update_access_key)
+            .sequence()
+            .http_status(404, Some(NO_SUCH_ENTITY.into()))
+            .build();
+        let a = account(&[&gone]);
+        assert!(!a.set_key_active("bob", "AKIABOB1", false).await.unwrap());
+
+        let failing = mock!(Iam::update_access_key)
+            .sequence()
+            .http_status(500, Some(SERVICE_FAILURE.into()))
+            .repeatedly()
+            .build();
+        let a = account(&[&failing]);
+        let err = a
+            .set_key_active("bob", "AKIABOB1", false)
+            .await
+            .unwrap_err();
+        assert!(err.is_transient(), "{err}");
+    }
 }
