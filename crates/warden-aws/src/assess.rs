@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_iam::types::EntityType;
+use aws_sdk_iam::types::{AttachedPolicy, EntityType, PolicyDetail};
 use warden_core::assess::{PolicyOf, Principal};
 use warden_core::ports::{PolicyInventory, PortError};
 use warden_core::principal::EntityKind;
 
 use crate::error::classify;
-use crate::prune::chrono_time;
+use crate::prune::{attached_arns, chrono_time, is_aws_managed_role};
 use crate::AwsAccount;
 
 /// IAM returns documents URL-encoded.
@@ -18,6 +18,41 @@ fn decoded(document: &str) -> String {
     percent_encoding::percent_decode_str(document)
         .decode_utf8_lossy()
         .into_owned()
+}
+
+/// A user's or role's name, ARN and creation, as the inventory gives them.
+type Named = (
+    Option<String>,
+    Option<String>,
+    Option<aws_smithy_types::DateTime>,
+);
+
+/// A user or role of the inventory with its inline policies; `None` when its name, ARN
+/// or creation is missing.
+fn principal(
+    kind: EntityKind,
+    (name, arn, created): Named,
+    attached: Option<Vec<AttachedPolicy>>,
+    inline: Option<Vec<PolicyDetail>>,
+) -> Option<Principal> {
+    Some(Principal {
+        kind,
+        name: name?,
+        arn: arn?,
+        created: created.as_ref().and_then(chrono_time)?,
+        attached: attached_arns(attached),
+        policies: inline
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| {
+                Some(PolicyOf {
+                    name: p.policy_name?,
+                    managed: false,
+                    document: decoded(&p.policy_document?),
+                })
+            })
+            .collect(),
+    })
 }
 
 impl PolicyInventory for AwsAccount {
@@ -30,59 +65,29 @@ impl PolicyInventory for AwsAccount {
             .filter(EntityType::LocalManagedPolicy)
             .into_paginator()
             .send();
-        // (kind, name, arn, created, attached, inline documents)
-        let mut found = Vec::new();
+        let mut found: Vec<Principal> = Vec::new();
         // Customer managed policies' default documents, by ARN.
         let mut managed: BTreeMap<String, String> = BTreeMap::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| classify("GetAccountAuthorizationDetails", e))?;
             for u in page.user_detail_list.unwrap_or_default() {
-                let (Some(name), Some(arn), Some(created)) = (
-                    u.user_name,
-                    u.arn,
-                    u.create_date.as_ref().and_then(chrono_time),
-                ) else {
-                    continue;
-                };
-                let inline = u
-                    .user_policy_list
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| Some((p.policy_name?, decoded(&p.policy_document?))))
-                    .collect::<Vec<_>>();
-                let attached = u
-                    .attached_managed_policies
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.policy_arn)
-                    .collect::<Vec<_>>();
-                found.push((EntityKind::User, name, arn, created, attached, inline));
+                found.extend(principal(
+                    EntityKind::User,
+                    (u.user_name, u.arn, u.create_date),
+                    u.attached_managed_policies,
+                    u.user_policy_list,
+                ));
             }
             for r in page.role_detail_list.unwrap_or_default() {
-                let path = r.path.as_deref().unwrap_or("/");
-                if path.starts_with("/aws-service-role/") || path.starts_with("/aws-reserved/") {
+                if is_aws_managed_role(r.path.as_deref().unwrap_or("/")) {
                     continue;
                 }
-                let (Some(name), Some(arn), Some(created)) = (
-                    r.role_name,
-                    r.arn,
-                    r.create_date.as_ref().and_then(chrono_time),
-                ) else {
-                    continue;
-                };
-                let inline = r
-                    .role_policy_list
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| Some((p.policy_name?, decoded(&p.policy_document?))))
-                    .collect::<Vec<_>>();
-                let attached = r
-                    .attached_managed_policies
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|p| p.policy_arn)
-                    .collect::<Vec<_>>();
-                found.push((EntityKind::Role, name, arn, created, attached, inline));
+                found.extend(principal(
+                    EntityKind::Role,
+                    (r.role_name, r.arn, r.create_date),
+                    r.attached_managed_policies,
+                    r.role_policy_list,
+                ));
             }
             for p in page.policies.unwrap_or_default() {
                 let Some(arn) = p.arn else { continue };
@@ -97,33 +102,21 @@ impl PolicyInventory for AwsAccount {
                 }
             }
         }
-        Ok(found
-            .into_iter()
-            .map(|(kind, name, arn, created, attached, inline)| {
-                let mut policies: Vec<PolicyOf> = inline
-                    .into_iter()
-                    .map(|(name, document)| PolicyOf {
-                        name,
-                        managed: false,
-                        document,
-                    })
-                    .collect();
-                policies.extend(attached.iter().filter_map(|a| {
+        // The customer managed policies' documents, with each principal that holds one.
+        for p in &mut found {
+            let held: Vec<PolicyOf> = p
+                .attached
+                .iter()
+                .filter_map(|a| {
                     managed.get(a).map(|document| PolicyOf {
                         name: a.clone(),
                         managed: true,
                         document: document.clone(),
                     })
-                }));
-                Principal {
-                    kind,
-                    name,
-                    arn,
-                    created,
-                    attached,
-                    policies,
-                }
-            })
-            .collect())
+                })
+                .collect();
+            p.policies.extend(held);
+        }
+        Ok(found)
     }
 }

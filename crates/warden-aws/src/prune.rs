@@ -33,9 +33,20 @@ fn tag_map(tags: Option<Vec<Tag>>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The ARNs of a principal's attached managed policies.
+pub(crate) fn attached_arns(
+    attached: Option<Vec<aws_sdk_iam::types::AttachedPolicy>>,
+) -> Vec<String> {
+    attached
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.policy_arn)
+        .collect()
+}
+
 /// Roles that are not the account's own to prune: service-linked and IAM Identity
 /// Center roles are managed by AWS.
-fn is_aws_managed_role(path: &str) -> bool {
+pub(crate) fn is_aws_managed_role(path: &str) -> bool {
     path.starts_with("/aws-service-role/") || path.starts_with("/aws-reserved/")
 }
 
@@ -69,11 +80,8 @@ impl Authorizations for AwsAccount {
                     created,
                     tags: tag_map(u.tags),
                     groups: u.group_list.unwrap_or_default().into_iter().collect(),
-                    attached: u
-                        .attached_managed_policies
-                        .unwrap_or_default()
+                    attached: attached_arns(u.attached_managed_policies)
                         .into_iter()
-                        .filter_map(|p| p.policy_arn)
                         .collect(),
                     trusted: Default::default(),
                 });
@@ -101,11 +109,8 @@ impl Authorizations for AwsAccount {
                     created,
                     tags: tag_map(r.tags),
                     groups: Default::default(),
-                    attached: r
-                        .attached_managed_policies
-                        .unwrap_or_default()
+                    attached: attached_arns(r.attached_managed_policies)
                         .into_iter()
-                        .filter_map(|p| p.policy_arn)
                         .collect(),
                     trusted: Default::default(),
                 });

@@ -208,12 +208,10 @@ fn show_once(user: &str, password: &str) {
     }
 }
 
-/// Puts back the credentials the pruner took from user `target` (`wanted`, or all of
-/// them). Whether it put back any; asking for one it did not take is an error.
-async fn put_back_credentials(
+/// The pruner's configuration and ports, and `target` with its ARN in the account.
+async fn in_pruner(
     target: &Target,
-    wanted: Option<&BTreeSet<String>>,
-) -> Result<bool, CliError> {
+) -> Result<(PruneConfig, warden_aws::AwsAccount, Target), CliError> {
     let cfg = PruneConfig::from_env()?;
     let account = pruner_account(&cfg).await?;
     let arn = account.principal_arn(target.kind, &target.name).await?;
@@ -221,6 +219,16 @@ async fn put_back_credentials(
         arn,
         ..target.clone()
     };
+    Ok((cfg, account, target))
+}
+
+/// Puts back the credentials the pruner took from user `target` (`wanted`, or all of
+/// them). Whether it put back any; asking for one it did not take is an error.
+async fn put_back_credentials(
+    target: &Target,
+    wanted: Option<&BTreeSet<String>>,
+) -> Result<bool, CliError> {
+    let (_, account, target) = in_pruner(target).await?;
     let done = match lift_credentials(&account, &target, wanted, Utc::now()).await {
         Ok(done) => done,
         // No ledger table: the pruner is not in use.
@@ -263,13 +271,7 @@ async fn lift_pruner_deny(
     target: &Target,
     services: &[String],
 ) -> Result<Option<BTreeSet<String>>, CliError> {
-    let cfg = PruneConfig::from_env()?;
-    let account = pruner_account(&cfg).await?;
-    let arn = account.principal_arn(target.kind, &target.name).await?;
-    let target = Target {
-        arn,
-        ..target.clone()
-    };
+    let (cfg, account, target) = in_pruner(target).await?;
     let wanted: Option<BTreeSet<String>> =
         (!services.is_empty()).then(|| services.iter().map(|s| s.to_lowercase()).collect());
     match lift(&account, &cfg, &target, wanted.as_ref(), Utc::now()).await {

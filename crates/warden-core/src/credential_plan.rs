@@ -155,7 +155,7 @@ pub fn plan(
 }
 
 /// The history's word for taking `credential` away.
-fn taken(credential: &str) -> &'static str {
+fn taken_word(credential: &str) -> &'static str {
     if credential == PASSWORD {
         "password removed"
     } else {
@@ -173,10 +173,20 @@ pub fn record_taken(entry: &mut LedgerEntry, finding: &Finding, now: DateTime<Ut
     push(
         entry,
         now,
-        taken(&finding.credential),
+        taken_word(&finding.credential),
         &finding.credential,
         &format!("{by} (unused {} days)", finding.days),
     );
+}
+
+/// The credentials of `wanted` (all when `None`) that the tool took and did not put back.
+pub fn taken(entry: &LedgerEntry, wanted: Option<&BTreeSet<String>>) -> Vec<String> {
+    entry
+        .credentials_taken
+        .keys()
+        .filter(|c| wanted.is_none_or(|w| w.contains(*c)))
+        .cloned()
+        .collect()
 }
 
 /// Puts back `wanted` (every credential the tool took when `None`) in the ledger: they
@@ -187,12 +197,7 @@ pub fn record_lifted(
     now: DateTime<Utc>,
     by: &str,
 ) -> Vec<String> {
-    let lifted: Vec<String> = entry
-        .credentials_taken
-        .keys()
-        .filter(|c| wanted.is_none_or(|w| w.contains(*c)))
-        .cloned()
-        .collect();
+    let lifted = taken(entry, wanted);
     for c in &lifted {
         entry.credentials_taken.remove(c);
         entry.credentials_lifted.insert(c.clone(), now);

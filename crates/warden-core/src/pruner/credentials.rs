@@ -263,12 +263,7 @@ where
     else {
         return Ok(out);
     };
-    let taken: Vec<String> = entry
-        .credentials_taken
-        .keys()
-        .filter(|c| wanted.is_none_or(|w| w.contains(*c)))
-        .cloned()
-        .collect();
+    let taken = crate::credential_plan::taken(&entry, wanted);
     for credential in &taken {
         if credential == PASSWORD {
             // A restore run again after the login profile was made: it is there.
