@@ -146,6 +146,15 @@ fn the_root_users_checks_fail_and_pass() {
         )],
         vec![],
     );
+    let evidence = |f: &Facts| {
+        assess(f, now())
+            .findings
+            .into_iter()
+            .find(|x| x.check.id == "root-used")
+            .unwrap()
+            .evidence
+    };
+    assert_eq!(evidence(&bad), "last used 2026-09-07");
     for (check, b, g) in [
         ("root-access-key", false, true),
         ("root-mfa", false, true),
@@ -316,15 +325,18 @@ fn a_principal_inactive_for_90_days_is_found_and_a_young_or_unknown_one_is_not()
             principal("keyuser", EntityKind::User, &[], vec![]),
             principal("unknown", EntityKind::Role, &[], vec![]),
             principal("young", EntityKind::Role, &[], vec![]),
+            principal("ninety", EntityKind::Role, &[], vec![]),
         ],
     );
     f.principals[4].created = now() - Duration::days(89);
+    f.principals[5].created = now() - Duration::days(90);
     let arn = |k: &str, n: &str| format!("arn:aws:iam::123456789012:{k}/{n}");
     f.last_activity = BTreeMap::from([
         (arn("role", "idle"), Some(now() - Duration::days(90))),
         (arn("role", "busy"), Some(now() - Duration::days(89))),
         (arn("user", "keyuser"), None),
         (arn("role", "young"), None),
+        (arn("role", "ninety"), None),
     ]);
     assert_eq!(
         results(&f, "inactive-principal"),
@@ -333,6 +345,8 @@ fn a_principal_inactive_for_90_days_is_found_and_a_young_or_unknown_one_is_not()
             ("idle".into(), false),
             // Access Advisor: never; its key was used 10 days ago
             ("keyuser".into(), true),
+            // made 90 days ago and never active: judged
+            ("ninety".into(), false),
         ])
     );
 }
@@ -343,6 +357,8 @@ fn the_summary_counts_failed_by_severity_and_the_share_of_checks_passed() {
         &[
             row("<root_account>", None, false, &[]),
             row("nomfa", Some(Some(1)), false, &[]),
+            row("nomfa2", Some(Some(2)), false, &[]),
+            row("keyed", None, false, &[(true, 10, Some(1))]),
         ],
         vec![principal(
             "admin",
@@ -363,18 +379,19 @@ fn the_summary_counts_failed_by_severity_and_the_share_of_checks_passed() {
         BTreeMap::from([
             (Severity::Critical, 1),
             (Severity::High, 1),
-            (Severity::Medium, 1)
+            (Severity::Medium, 2)
         ])
     );
     // root-access-key, root-mfa, root-used, console-mfa, unused-credentials,
-    // administrator-access-attached: three passed.
-    assert_eq!((s.checks_passed, s.checks_evaluated), (3, 6));
-    assert_eq!((s.passed, s.evaluations), (3, 6));
+    // one-active-key, key-rotation, administrator-access-attached: five passed
+    // (root-mfa, console-mfa and administrator-access-attached fail).
+    assert_eq!((s.checks_passed, s.checks_evaluated), (5, 8));
+    assert_eq!((s.passed, s.evaluations), (7, 11));
 
     let t = text(&a);
-    assert!(t.contains("Checks passed: 3/6 (50%)"), "{t}");
+    assert!(t.contains("Checks passed: 5/8 (62%)"), "{t}");
     assert!(
-        t.contains("Failed by severity: CRITICAL 1, HIGH 1, MEDIUM 1, LOW 0"),
+        t.contains("Failed by severity: CRITICAL 1, HIGH 1, MEDIUM 2, LOW 0"),
         "{t}"
     );
     let failed = t.find("== FAILED ==").unwrap();
@@ -388,7 +405,7 @@ fn the_summary_counts_failed_by_severity_and_the_share_of_checks_passed() {
     assert!(t.contains("revoked (carries the deny of IAM)"), "{t}");
 
     let j = json(&a);
-    assert_eq!(j["summary"]["checks_passed"], 3);
+    assert_eq!(j["summary"]["checks_passed"], 5);
     assert_eq!(j["benchmark"], "CIS AWS Foundations Benchmark v3.0.0");
     let mfa = j["findings"]
         .as_array()
@@ -405,8 +422,8 @@ fn the_summary_counts_failed_by_severity_and_the_share_of_checks_passed() {
     let h = html(&a);
     assert!(h.starts_with("<!DOCTYPE html>"));
     assert!(!h.contains("<script"), "self-contained, no script");
-    assert!(h.contains("<td>3/6 (50%)</td>"));
-    assert_eq!(h.matches("<td>FAILED</td>").count(), 3);
+    assert!(h.contains("<td>5/8 (62%)</td>"));
+    assert_eq!(h.matches("<td>FAILED</td>").count(), 4);
 }
 
 #[test]
