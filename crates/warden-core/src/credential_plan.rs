@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::{self, Used, UserRow};
-use crate::prune::{Change, LedgerEntry};
+use crate::prune_ledger::LedgerEntry;
 
 /// The ledger's and the outcomes' name of a user's console password (key ids are
 /// `AKIA…`/`ASIA…`, never this).
@@ -211,18 +211,9 @@ pub fn record_lifted(
     lifted
 }
 
+/// One credential's change in the entry's history.
 fn push(entry: &mut LedgerEntry, at: DateTime<Utc>, action: &str, credential: &str, by: &str) {
-    entry.history.push(Change {
-        at,
-        action: action.to_owned(),
-        services: vec![credential.to_owned()],
-        by: by.to_owned(),
-    });
-    let excess = entry
-        .history
-        .len()
-        .saturating_sub(crate::prune::HISTORY_MAX);
-    entry.history.drain(..excess);
+    entry.record(at, action, &BTreeSet::from([credential.to_owned()]), by);
 }
 
 /// What became of one unused credential in a run.

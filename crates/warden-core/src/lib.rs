@@ -28,6 +28,7 @@ pub mod principal;
 pub mod prior;
 pub mod prune;
 pub mod prune_config;
+pub mod prune_ledger;
 pub mod prune_policy;
 pub mod pruner;
 pub mod revocation;
