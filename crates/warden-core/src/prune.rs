@@ -404,8 +404,8 @@ fn unused_principal(
 ) -> Option<i64> {
     let window = now - days(cfg.unused_days);
     let granted_before = now - days(cfg.grant_grace_days);
+    // Older than UNUSED_DAYS: the plan's triage put a younger principal in grace.
     if services.is_empty()
-        || subject.created > window
         || services.iter().any(|s| {
             entry
                 .first_seen
