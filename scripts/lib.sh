@@ -41,6 +41,24 @@ ensure_venv() {
   fi
 }
 
+# ensure_chromium: a headless browser for the check of `warden assess --format html`
+# (Debian's chromium), installed with apt when missing.
+ensure_chromium() {
+  if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then
+    return 0
+  fi
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      echo "==> a headless Chromium is needed (the HTML assessment's test): install Debian's chromium (apt-get install chromium)" >&2
+      return 1
+    fi
+  fi
+  echo "==> installing chromium (apt)" >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
 free_port() {
   "$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -214,6 +214,7 @@ async fn assess_finds_each_check_failing_once_and_passing_once() {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            "--disable-dev-shm-usage",
             "--enable-logging=stderr",
             "--v=0",
             "--dump-dom",
