@@ -29,7 +29,7 @@ fn filter(value: &str, comparison: StringFilterComparison) -> StringFilter {
         .build()
 }
 
-fn asff(f: &HubFinding) -> Result<AwsSecurityFinding, PortError> {
+fn asff(f: &HubFinding) -> AwsSecurityFinding {
     let resource = Resource::builder()
         .r#type(f.resource_type)
         .id(&f.resource_id)
@@ -40,7 +40,7 @@ fn asff(f: &HubFinding) -> Result<AwsSecurityFinding, PortError> {
     for r in &f.related_requirements {
         compliance = compliance.related_requirements(r);
     }
-    Ok(AwsSecurityFinding::builder()
+    AwsSecurityFinding::builder()
         .schema_version(SCHEMA_VERSION)
         .id(&f.id)
         .product_arn(&f.product_arn)
@@ -71,7 +71,7 @@ fn asff(f: &HubFinding) -> Result<AwsSecurityFinding, PortError> {
             RecordState::Active => SdkRecordState::Active,
             RecordState::Archived => SdkRecordState::Archived,
         })
-        .build())
+        .build()
 }
 
 impl AwsAccount {
@@ -182,8 +182,7 @@ impl SecurityHub for AwsAccount {
     }
 
     async fn import_findings(&self, findings: &[HubFinding]) -> Result<(), PortError> {
-        let findings = findings.iter().map(asff).collect::<Result<Vec<_>, _>>()?;
-        self.import(findings).await
+        self.import(findings.iter().map(asff).collect()).await
     }
 
     async fn archive_findings(

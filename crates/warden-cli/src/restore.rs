@@ -114,22 +114,8 @@ pub async fn restore_one(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let credentials = only.credentials();
-    if kind == EntityKind::User && credentials.as_ref().is_none_or(|c| !c.is_empty()) {
-        match put_back_credentials(&target, credentials.as_ref()).await {
-            Err(CliError::Aws(PortError::NoSuchEntity { .. }))
-                if absent == Absent::Said && !did_something =>
-            {
-                println!("{target} does not exist here: nothing to do.");
-                return Ok(ExitCode::SUCCESS);
-            }
-            other => did_something |= other?,
-        }
-    }
-    if !only.whole() && services.is_empty() {
-        return Ok(ExitCode::SUCCESS);
-    }
-    let lifted = match lift_pruner_deny(&target, services).await {
+    // The pruner's ports and the principal's ARN, once for its credentials and its deny.
+    let pruner = match in_pruner(&target).await {
         Err(CliError::Aws(PortError::NoSuchEntity { .. }))
             if absent == Absent::Said && !did_something =>
         {
@@ -138,6 +124,14 @@ pub async fn restore_one(
         }
         other => other?,
     };
+    let credentials = only.credentials();
+    if kind == EntityKind::User && credentials.as_ref().is_none_or(|c| !c.is_empty()) {
+        did_something |= put_back_credentials(&pruner, credentials.as_ref()).await?;
+    }
+    if !only.whole() && services.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let lifted = lift_pruner_deny(&pruner, services).await?;
     match lifted {
         Some(lifted) if !lifted.is_empty() => {
             did_something = true;
@@ -208,10 +202,11 @@ fn show_once(user: &str, password: &str) {
     }
 }
 
+/// The pruner's configuration and ports, and the principal with its ARN in the account.
+type Pruner = (PruneConfig, warden_aws::AwsAccount, Target);
+
 /// The pruner's configuration and ports, and `target` with its ARN in the account.
-async fn in_pruner(
-    target: &Target,
-) -> Result<(PruneConfig, warden_aws::AwsAccount, Target), CliError> {
+async fn in_pruner(target: &Target) -> Result<Pruner, CliError> {
     let cfg = PruneConfig::from_env()?;
     let account = pruner_account(&cfg).await?;
     let arn = account.principal_arn(target.kind, &target.name).await?;
@@ -225,11 +220,10 @@ async fn in_pruner(
 /// Puts back the credentials the pruner took from user `target` (`wanted`, or all of
 /// them). Whether it put back any; asking for one it did not take is an error.
 async fn put_back_credentials(
-    target: &Target,
+    (_, account, target): &Pruner,
     wanted: Option<&BTreeSet<String>>,
 ) -> Result<bool, CliError> {
-    let (_, account, target) = in_pruner(target).await?;
-    let done = match lift_credentials(&account, &target, wanted, Utc::now()).await {
+    let done = match lift_credentials(account, target, wanted, Utc::now()).await {
         Ok(done) => done,
         // No ledger table: the pruner is not in use.
         Err(PortError::NoSuchEntity {
@@ -268,13 +262,12 @@ async fn put_back_credentials(
 /// Lifts the pruner's deny of `target` (all of it, or `services`). `Ok(None)` when the
 /// pruner is not in use (no ledger table) or never denied anything to `target`.
 async fn lift_pruner_deny(
-    target: &Target,
+    (cfg, account, target): &Pruner,
     services: &[String],
 ) -> Result<Option<BTreeSet<String>>, CliError> {
-    let (cfg, account, target) = in_pruner(target).await?;
     let wanted: Option<BTreeSet<String>> =
         (!services.is_empty()).then(|| services.iter().map(|s| s.to_lowercase()).collect());
-    match lift(&account, &cfg, &target, wanted.as_ref(), Utc::now()).await {
+    match lift(account, cfg, target, wanted.as_ref(), Utc::now()).await {
         Ok(lifted) => Ok(Some(lifted)),
         Err(PortError::NoSuchEntity {
             operation: "BatchGetItem",

@@ -193,13 +193,14 @@ fn json_block(body: &mut String, outcomes: &[Outcome]) {
         }
         items.push(item);
     }
+    let listed = items.len();
     let _ = writeln!(body, "\n-- every change, as JSON --");
-    let _ = writeln!(body, "{}", serde_json::Value::Array(items.clone()));
-    if items.len() < notable.len() {
+    let _ = writeln!(body, "{}", serde_json::Value::Array(items));
+    if listed < notable.len() {
         let _ = writeln!(
             body,
             "({} more not listed here, for the size of a notice: the pruner's log has every one)",
-            notable.len() - items.len()
+            notable.len() - listed
         );
     }
 }
