@@ -12,7 +12,10 @@ echo "==> cargo clippy -D warnings" >&2
 cargo clippy --workspace --all-targets --locked -- -D warnings
 start_moto
 export WARDEN_TEST_ENDPOINT="$AWS_ENDPOINT_URL"
-echo "==> cargo test" >&2
+# The property tests (crates/*/tests/properties_*.rs) draw their inputs from this seed:
+# the same inputs on every run, another seed to explore (PROPTEST_RNG_SEED=$RANDOM).
+export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261205}"
+echo "==> cargo test (property tests' seed: $PROPTEST_RNG_SEED)" >&2
 log="$ROOT/target/test-output.log"
 set +e
 cargo test --workspace --locked 2>&1 | tee "$log"
