@@ -10,6 +10,8 @@
 //! the `x-moto-account-id` header, so every test gets its own empty account on one server.
 
 mod credentials;
+pub mod event_source;
+pub mod fault_proxy;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -114,6 +116,29 @@ impl TestAccount {
             .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
             .load()
             .await;
+        Self::with_sdk(id, sdk)
+    }
+
+    /// This account's clients through another endpoint (a proxy in front of moto), with
+    /// the given retries and timeouts.
+    pub async fn via(
+        &self,
+        url: &str,
+        retry: aws_config::retry::RetryConfig,
+        timeout: aws_config::timeout::TimeoutConfig,
+    ) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .retry_config(retry)
+            .timeout_config(timeout)
+            .load()
+            .await;
+        Self::with_sdk(self.id.clone(), sdk)
+    }
+
+    fn with_sdk(id: String, sdk: SdkConfig) -> Self {
         let header = || MotoAccount(id.clone());
         let iam = aws_sdk_iam::Client::from_conf(
             aws_sdk_iam::config::Builder::from(&sdk)

@@ -66,6 +66,25 @@ fn notice_item(
     ])
 }
 
+/// The attribute of a notice's claim that names who holds it.
+const CLAIM: &str = "claim";
+
+/// A token no other claim has: 128 random bits from the operating system (or, were it
+/// to fail, the process, the time and a counter).
+fn claim_token() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::getrandom(&mut bytes).is_ok() {
+        return bytes.iter().map(|b| format!("{b:02x}")).collect();
+    }
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "{}-{}-{n}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    )
+}
+
 fn legacy_key(account: &str, caller: &str) -> String {
     format!("actions#{account}#{caller}")
 }
@@ -241,10 +260,16 @@ impl ActionRecords for AwsAccount {
         let now = Utc::now();
         let expired = now - chrono::TimeDelta::from_std(lease).unwrap_or_default();
         let key = notice_key(account, caller, event_id);
+        // This claim's own token: when the put went through and its answer was lost (a
+        // reset, an attempt timed out), the SDK's retry finds the claim already there and
+        // the token tells that it is this one's, not another invocation's.
+        let token = claim_token();
+        let mut item = notice_item(account, caller, event_id, SENDING, now);
+        item.insert(CLAIM.to_owned(), s(&token));
         let put = ddb
             .put_item()
             .table_name(table)
-            .set_item(Some(notice_item(account, caller, event_id, SENDING, now)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#k) OR (#st = :sending AND #at < :expired)")
             .expression_attribute_names("#k", KEY)
             .expression_attribute_names("#st", STATE)
@@ -257,7 +282,12 @@ impl ActionRecords for AwsAccount {
             Ok(_) => Ok(Claim::Mine),
             Err(e) if is_conditional_failure(&e) => {
                 let item = self.get_item(key, "GetItem").await?;
+                let ours = item
+                    .as_ref()
+                    .and_then(|i| i.get(CLAIM))
+                    .is_some_and(|t| matches!(t, AttributeValue::S(t) if *t == token));
                 Ok(match item.as_ref().and_then(|i| i.get(STATE)) {
+                    Some(AttributeValue::S(state)) if state == SENDING && ours => Claim::Mine,
                     Some(AttributeValue::S(state)) if state == SENDING => Claim::Held,
                     // Sent (or marked by a version without claims); gone since: ask again.
                     _ if item.is_some() => Claim::Sent,

@@ -406,3 +406,54 @@ async fn a_revocation_recorded_before_keeps_its_first_record() {
     );
     assert_eq!(get.num_calls(), 1);
 }
+
+/// The claim on a notice went through and its answer was lost (a reset, a timed-out
+/// attempt): the SDK's retry meets the claim already there. It is this invocation's own
+/// (its token), so the notice goes out now, not after the claim's lease of 2 minutes
+/// (found through the fault proxy: `tests/it/faults.rs`). Another invocation's claim
+/// still holds.
+#[tokio::test]
+async fn a_notice_claim_whose_answer_was_lost_is_recognised_as_its_own() {
+    use std::sync::{Arc, Mutex};
+    use warden_core::ports::Claim;
+    for (ours, expected) in [(true, Claim::Mine), (false, Claim::Held)] {
+        let token: Arc<Mutex<String>> = Arc::default();
+        let seen = token.clone();
+        let put = mock!(aws_sdk_dynamodb::Client::put_item)
+            .match_requests(move |r| {
+                let claim = r
+                    .item()
+                    .and_then(|i| i.get("claim"))
+                    .and_then(|v| v.as_s().ok());
+                *seen.lock().unwrap() = claim.cloned().unwrap_or_default();
+                true
+            })
+            .sequence()
+            .http_status(400, Some(CONDITIONAL.into()))
+            .build();
+        let held = token.clone();
+        let get = mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+            let claim = if ours {
+                held.lock().unwrap().clone()
+            } else {
+                "another".into()
+            };
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder()
+                .item("state", AttributeValue::S("sending".into()))
+                .item("claim", AttributeValue::S(claim))
+                .build()
+        });
+        let a = ddb(&[&put, &get]);
+        let claim = a
+            .claim_notice(
+                "123456789012",
+                "user/mallory",
+                "e1",
+                Duration::from_secs(120),
+            )
+            .await
+            .unwrap();
+        assert_eq!(claim, expected);
+        assert_eq!(token.lock().unwrap().len(), 32, "a 128-bit token");
+    }
+}

@@ -61,6 +61,11 @@ where
                 .event_source_arn
                 .as_deref()
                 .is_none_or(|arn| arn.ends_with(".fifo")),
+            receives: message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
             body,
             parsed,
             unrouted: route.err(),
@@ -89,10 +94,21 @@ where
     BatchReport { response, outcomes }
 }
 
+/// The events queue's and the deferral queue's `maxReceiveCount` (template.yaml): a
+/// message still failing on its last delivery is dead-lettered by the handler, with its
+/// reason.
+pub const MAX_RECEIVES: u32 = 5;
+
+/// How soon a message that failed on the FIFO queue is decided again, from the deferral
+/// queue.
+pub const RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// One message of a batch, parsed, with its lane's verdict.
 struct Message {
     id: String,
     fifo: bool,
+    /// How many times the queue has delivered it (this delivery included).
+    receives: u32,
     body: String,
     parsed: Result<Event, ParseError>,
     /// Central mode: why the event names no usable account.
@@ -217,9 +233,41 @@ where
                     outcomes.push(outcome);
                     true
                 }
+                // Still failing after the SDK's own retries (six attempts, bounded backoff).
                 Err(e) if e.is_transient() => {
-                    error!(error = %e, "not decided: will retry");
-                    false
+                    if message.receives >= MAX_RECEIVES {
+                        // The queue's redrive policy would dead-letter it on its next
+                        // delivery, without a reason: now, with it, notified once.
+                        let why = format!("still failing after {} deliveries: {e}", message.receives);
+                        error!(reason = %why, "dead-lettering it now");
+                        return match give_up(revoker, queues, event, body, &message_id, &why).await {
+                            Ok(()) => true,
+                            Err(e) => {
+                                error!(error = %e, "could not dead-letter the message: will retry");
+                                false
+                            }
+                        };
+                    }
+                    if !message.fifo {
+                        error!(error = %e, "not decided: will retry");
+                        return false;
+                    }
+                    // On the FIFO queue a failed message holds its whole group for the
+                    // visibility timeout (6 minutes): to the deferral queue instead, to
+                    // be decided again in RETRY_DELAY, while the group goes on. Its later
+                    // events are decided meanwhile, each on its own facts (a grant that
+                    // arrives later is looked up in CloudTrail, as when CloudTrail
+                    // delivers out of order).
+                    match queues.defer(body, RETRY_DELAY).await {
+                        Ok(()) => {
+                            warn!(error = %e, delay_seconds = RETRY_DELAY.as_secs(), "not decided: deferred, the queue goes on");
+                            true
+                        }
+                        Err(d) => {
+                            error!(error = %e, deferral = %d, "not decided and not deferred: will retry");
+                            false
+                        }
+                    }
                 }
                 // Retrying cannot help: to the dead-letter queue at once, with the
                 // reason, notified once; the batch goes on.

@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
 
     let config = revoker::config::load()?;
-    let sdk = warden_aws::load_sdk_config().await;
+    let sdk = warden_aws::load_revoker_sdk_config().await;
     let mut account = AwsAccount::for_revoker(&sdk, &config).with_metrics_on_stdout();
     if config.member_role.is_some() {
         // Central mode: each account's canary is also its own metric, which its alarm

@@ -80,17 +80,63 @@ async fn invariant_5_malformed_bodies_go_to_the_dead_letter_queue_and_do_not_blo
         .contains(DENY));
 }
 
+fn throttled() -> PortError {
+    PortError::Transient {
+        operation: "ListGroupsForUser",
+        message: "Throttling".into(),
+    }
+}
+
 #[tokio::test]
-async fn a_transient_failure_fails_that_message_and_every_later_one() {
+async fn a_message_still_failing_after_the_sdks_retries_is_deferred_and_the_fifo_group_goes_on() {
     let r = revoker();
-    r.port().fail(
-        "facts",
-        PortError::Transient {
-            operation: "ListGroupsForUser",
-            message: "Throttling".into(),
-        },
-        1,
+    r.port().fail("facts", throttled(), 1);
+    let bodies = [
+        fixture("09-root.json"),
+        fixture("01-iam-user-create-user.json"),
+        fixture("12-admin-create-user.json"),
+        "garbage".to_owned(),
+    ];
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    // Nothing holds the group for the visibility timeout: m1 is on the deferral queue,
+    // back in RETRY_DELAY; the later messages were decided (the garbage dead-lettered).
+    assert!(failed_ids(&response).is_empty());
+    let deferred = r.port().lock().deferred.clone();
+    assert_eq!(
+        deferred,
+        [(bodies[1].clone(), revoker::handler::RETRY_DELAY)]
     );
+    assert_eq!(r.port().lock().dead_letters.len(), 1);
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+
+    // From the deferral queue (a standard queue): decided.
+    let mut again = batch_of(&deferred_bodies(&deferred));
+    again.records[0].event_source_arn =
+        Some("arn:aws:sqs:us-east-1:123456789012:iam-warden-deferrals".into());
+    let response = handle_batch(&r, r.port(), again).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+}
+
+fn deferred_bodies(deferred: &[(String, std::time::Duration)]) -> Vec<String> {
+    deferred.iter().map(|(b, _)| b.clone()).collect()
+}
+
+#[tokio::test]
+async fn when_it_cannot_be_deferred_a_failed_message_fails_with_every_later_one() {
+    let r = revoker();
+    r.port().fail("facts", throttled(), 1);
+    r.port().fail("defer", throttled(), 1);
     let bodies = [
         fixture("09-root.json"),
         fixture("01-iam-user-create-user.json"),
@@ -117,6 +163,50 @@ async fn a_transient_failure_fails_that_message_and_every_later_one() {
         .unwrap()
         .attached_policies
         .contains(DENY));
+}
+
+#[tokio::test]
+async fn on_its_last_delivery_a_failing_message_is_dead_lettered_with_its_reason_not_redriven_without_one(
+) {
+    let r = revoker();
+    let bodies = [fixture("01-iam-user-create-user.json")];
+    for (receives, standard) in [(4, true), (5, true), (5, false)] {
+        r.port().fail("facts", throttled(), 1);
+        let mut batch = batch_of(&bodies);
+        batch.records[0]
+            .attributes
+            .insert("ApproximateReceiveCount".into(), receives.to_string());
+        if standard {
+            batch.records[0].event_source_arn =
+                Some("arn:aws:sqs:us-east-1:123456789012:iam-warden-deferrals".into());
+        }
+        let response = handle_batch(&r, r.port(), batch).await;
+        if receives < revoker::handler::MAX_RECEIVES {
+            // A standard queue's message fails for a retry (it holds nothing up).
+            assert_eq!(failed_ids(&response), ["m0"]);
+            assert!(r.port().lock().dead_letters.is_empty());
+            continue;
+        }
+        assert!(failed_ids(&response).is_empty());
+        let dead = r.port().lock().dead_letters.clone();
+        let last = dead.last().unwrap();
+        assert!(
+            last.1.contains("still failing after 5 deliveries"),
+            "{}",
+            last.1
+        );
+        assert!(last.1.contains("Throttling"), "{}", last.1);
+    }
+    // Dead-lettered twice (two messages), notified once: the failure's record remembers it.
+    assert_eq!(r.port().lock().dead_letters.len(), 2);
+    let failures = r
+        .port()
+        .notices()
+        .iter()
+        .filter(|n| n.attributes["decision"] == "failed")
+        .count();
+    assert_eq!(failures, 1);
+    assert!(r.port().lock().deferred.is_empty());
 }
 
 #[tokio::test]
@@ -386,6 +476,8 @@ async fn central_mode_a_failure_in_one_account_holds_only_that_accounts_later_ev
         create_user_in(a).replace("\"eventID\": \"", "\"eventID\": \"again-"),
         fixture("12-admin-create-user.json").replace("123456789012", b),
     ];
+    // The deferral queue unreachable too: a's lane holds.
+    fleet.members().home().fail("defer", throttled(), 1);
     let response = handle_batch(&fleet, fleet.members().home(), batch_of(&bodies)).await;
     // a's first event failed (throttled) and holds a's later one; b's two went through.
     assert_eq!(failed_ids(&response), ["m0", "m2"]);
