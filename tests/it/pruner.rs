@@ -12,6 +12,7 @@ use warden_core::pruner::{lift, prune, Writes};
 use warden_it::TestAccount;
 
 mod pruner_credentials;
+mod pruner_faults;
 
 fn cfg(pairs: &[(&str, &str)]) -> PruneConfig {
     let map: BTreeMap<&str, &str> = pairs.iter().copied().collect();

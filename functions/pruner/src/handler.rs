@@ -97,6 +97,12 @@ fn started_json(run_id: &str, started: &Started) -> Value {
         Started::Inline(outcomes) => json!({
             "run_id": run_id, "mode": "inline",
             "summary": warden_core::prune::summary(outcomes),
+            // Who the run could not finish (the next run tries again), by name.
+            "failed": outcomes
+                .iter()
+                .filter(|o| o.decision == warden_core::prune::PruneDecision::Failed)
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>(),
             "credentials": warden_core::credential_plan::summary(
                 outcomes.iter().flat_map(|o| &o.credentials)
             ),
