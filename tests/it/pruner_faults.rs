@@ -92,7 +92,7 @@ async fn state(t: &TestAccount, a: &AwsAccount) -> BTreeMap<String, String> {
         .map(|i| format!("arn:aws:iam::{}:user/u{i:02}", t.id))
         .collect();
     let ledger = a.load(&arns).await.unwrap();
-    for i in 0..USERS {
+    for (i, arn) in arns.iter().enumerate() {
         let user = format!("u{i:02}");
         let mut policies = Vec::new();
         for arn in t.attached(&user).await {
@@ -100,7 +100,7 @@ async fn state(t: &TestAccount, a: &AwsAccount) -> BTreeMap<String, String> {
             assert!(versions <= 5, "{arn}: {versions} versions");
             policies.push(format!("{}={document}", arn.replace(&t.id, "ACCOUNT")));
         }
-        let entry = ledger.get(&arns[i]);
+        let entry = ledger.get(arn);
         let denied = entry.map(|e| e.denied.clone()).unwrap_or_default();
         let policy_arns: Vec<String> = entry
             .map(|e| {
