@@ -10,6 +10,7 @@
 mod central;
 mod contain;
 mod counted;
+mod faults;
 mod measure;
 mod pruner;
 mod revoker;
@@ -71,6 +72,21 @@ enum Command {
         #[arg(long, default_value_t = 20.0)]
         rate: f64,
     },
+    /// The revoker's reliability scenario through the fault proxy, at each RATE (0 to 1),
+    /// with its production retries; `--delay-ms 20-40` adds AWS's latency to every call.
+    Faults {
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+        #[arg(long, num_args = 1.., default_values_t = [0.0, 0.1, 0.3])]
+        rates: Vec<f64>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        delay_ms: Option<String>,
+        /// Give up draining after this many minutes
+        #[arg(long, default_value_t = 30)]
+        limit_minutes: u64,
+    },
     /// Pruning passes over a fresh account of N users.
     Pruner {
         #[arg(long)]
@@ -101,6 +117,13 @@ async fn main() {
             via,
             rate,
         } => central::central(accounts, principals, via, rate).await,
+        Command::Faults {
+            events,
+            rates,
+            seed,
+            delay_ms,
+            limit_minutes,
+        } => faults::faults(events, &rates, seed, delay_ms, limit_minutes).await,
         Command::Pruner {
             principals,
             concurrency,

@@ -12,6 +12,7 @@
 mod credentials;
 pub mod event_source;
 pub mod fault_proxy;
+pub mod reliability;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -13,12 +13,13 @@ answers in AWS's manner instead:
 
     python fault_proxy.py UPSTREAM_URL --seed N --rate R [--mix kind=weight,...]
         [--services iam,sns,...] [--rates Service.Operation=R,...] [--slow S]
-        [--delay-ms LO-HI]
+        [--delay-ms LO-HI] [--log Service.Operation,...]
 
 Whether a request is faulted depends only on the seed, the operation and how many
 requests of that operation came before it: the same run gets the same faults whatever
 the threads' timing. `--delay-ms` delays every forwarded request (AWS's round trip, for
-the latency benchmark). Prints its URL, then serves until killed. `GET /_faults` answers
+the latency benchmark). `--log` records when each answer of those operations was
+written, with its user, role and policy (for when a deny was in place). Prints its URL, then serves until killed. `GET /_faults` answers
 what was injected so far (per kind and per operation) as JSON.
 """
 import argparse
@@ -39,7 +40,7 @@ JSON_SERVICES = {"dynamodb", "sqs", "cloudtrail", "securityhub", "organizations"
 
 LOCK = threading.Lock()
 COUNTERS = {}  # operation -> requests seen
-STATS = {"requests": 0, "faults": {}, "by_operation": {}, "requests_by_operation": {}}
+STATS = {"requests": 0, "faults": {}, "by_operation": {}, "requests_by_operation": {}, "log": []}
 
 
 def parse_args():
@@ -52,6 +53,7 @@ def parse_args():
     p.add_argument("--rates", default="")
     p.add_argument("--slow", type=float, default=3.0)
     p.add_argument("--delay-ms", default="")
+    p.add_argument("--log", default="iam.AttachUserPolicy,iam.PutUserPolicy,iam.AttachRolePolicy,iam.PutRolePolicy")
     return p.parse_args()
 
 
@@ -68,6 +70,7 @@ for part in filter(None, ARGS.rates.split(",")):
     op, rate = part.split("=")
     RATES[op] = float(rate)
 DELAY = tuple(int(x) for x in ARGS.delay_ms.split("-")) if ARGS.delay_ms else None
+LOG = set(filter(None, ARGS.log.split(",")))
 
 
 def service_of(headers):
@@ -202,6 +205,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.answer(status, headers, data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+            return
+        key = f"{service}.{operation}"
+        if key in LOG and status == 200:
+            form = urllib.parse.parse_qs(body.decode(errors="replace"))
+            entry = {"op": key, "at": time.time()}
+            for name in ("UserName", "RoleName", "PolicyArn", "PolicyName"):
+                if name in form:
+                    entry[name] = form[name][0]
+            with LOCK:
+                STATS["log"].append(entry)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
 

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
 use tracing::{error, info, info_span, warn, Instrument};
 use warden_core::decision::Decision;
 
@@ -27,6 +28,27 @@ where
     handle(lanes, dead_letters, event).await.response
 }
 
+/// [`handle_batch`] within the invocation's `deadline` (Lambda's): a message not started
+/// [`BUDGET_MARGIN`] before it is not started at all (on the FIFO queue, deferred; on the
+/// deferral queue, failed for a retry), so that the invocation never times out with
+/// messages half done and the whole batch failed.
+pub async fn handle_batch_until<L, Q>(
+    lanes: &L,
+    queues: &Q,
+    event: SqsEvent,
+    deadline: Option<SystemTime>,
+) -> SqsBatchResponse
+where
+    L: Lanes,
+    Q: DeadLetters + Deferrals,
+{
+    handle_until(lanes, queues, event, deadline).await.response
+}
+
+/// How long before the invocation's deadline the handler stops starting messages: a
+/// message's calls, each retried within the SDK's bounded backoff, fit in it.
+pub const BUDGET_MARGIN: Duration = Duration::from_secs(30);
+
 /// [`handle_batch`], keeping the outcomes. A `deferred` event (an unverified admin or
 /// exempt principal whose grant may still arrive) is sent to the deferral queue, to come
 /// back after its delay, and acknowledged here: it never holds up the FIFO group.
@@ -39,6 +61,21 @@ where
     L: Lanes,
     Q: DeadLetters + Deferrals,
 {
+    handle_until(lanes, queues, event, None).await
+}
+
+/// [`handle`] within a deadline: see [`handle_batch_until`].
+pub async fn handle_until<L, Q>(
+    lanes: &L,
+    queues: &Q,
+    event: SqsEvent,
+    deadline: Option<SystemTime>,
+) -> BatchReport
+where
+    L: Lanes,
+    Q: DeadLetters + Deferrals,
+{
+    let start_by = deadline.and_then(|d| d.checked_sub(BUDGET_MARGIN));
     // Each message to its lane, in the batch's order.
     let mut order: Vec<String> = Vec::new();
     let mut by_lane: HashMap<String, Vec<Message>> = HashMap::new();
@@ -73,7 +110,7 @@ where
     }
     let runs = order.into_iter().map(|key| {
         let messages = by_lane.remove(&key).unwrap_or_default();
-        lane(lanes, queues, key, messages)
+        lane(lanes, queues, key, messages, start_by)
     });
     let mut failures = Vec::new();
     let mut outcomes = Vec::new();
@@ -101,7 +138,7 @@ pub const MAX_RECEIVES: u32 = 5;
 
 /// How soon a message that failed on the FIFO queue is decided again, from the deferral
 /// queue.
-pub const RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
+pub const RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// One message of a batch, parsed, with its lane's verdict.
 struct Message {
@@ -121,6 +158,7 @@ async fn lane<L, Q>(
     queues: &Q,
     key: String,
     messages: Vec<Message>,
+    start_by: Option<SystemTime>,
 ) -> (Vec<String>, Vec<Outcome>)
 where
     L: Lanes,
@@ -149,6 +187,23 @@ where
         let message_id = message.id.clone();
         if stopped && message.fifo {
             // Later messages of a FIFO group must not overtake the failed one.
+            failures.push(message_id);
+            continue;
+        }
+        if start_by.is_some_and(|t| SystemTime::now() >= t) {
+            // Too close to the invocation's deadline to start it.
+            if message.fifo {
+                match queues.defer(&message.body, Duration::ZERO).await {
+                    Ok(()) => {
+                        warn!(message_id = %message_id, "not started before the invocation's deadline: deferred");
+                        continue;
+                    }
+                    Err(e) => {
+                        error!(message_id = %message_id, error = %e, "not started before the deadline and not deferred: will retry")
+                    }
+                }
+                stopped = true;
+            }
             failures.push(message_id);
             continue;
         }
@@ -209,7 +264,7 @@ where
                     if outcome.decision == Decision::Deferred
                         || outcome.defer_seconds.is_some() =>
                 {
-                    let delay = std::time::Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
+                    let delay = Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
                     match queues.defer(body, delay).await {
                         Ok(()) => {
                             info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");

@@ -49,8 +49,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let fleet = &fleet;
             async move {
                 Ok::<_, std::convert::Infallible>(
-                    revoker::handler::handle_batch(fleet, fleet.members().home(), event.payload)
-                        .await,
+                    revoker::handler::handle_batch_until(
+                        fleet,
+                        fleet.members().home(),
+                        event.payload,
+                        Some(deadline(&event.context)),
+                    )
+                    .await,
                 )
             }
         }))
@@ -62,9 +67,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let revoker = &revoker;
         async move {
             Ok::<_, std::convert::Infallible>(
-                revoker::handler::handle_batch(revoker, revoker.port(), event.payload).await,
+                revoker::handler::handle_batch_until(
+                    revoker,
+                    revoker.port(),
+                    event.payload,
+                    Some(deadline(&event.context)),
+                )
+                .await,
             )
         }
     }))
     .await
+}
+
+/// The invocation's deadline, as Lambda gives it (milliseconds since the epoch).
+fn deadline(context: &lambda_runtime::Context) -> std::time::SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_millis(context.deadline)
 }

@@ -516,3 +516,45 @@ async fn central_mode_a_failure_in_one_account_holds_only_that_accounts_later_ev
         .attached_policies
         .contains(&DENY.replace("123456789012", a)));
 }
+
+#[tokio::test]
+async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
+    let r = revoker();
+    let bodies = [
+        fixture("01-iam-user-create-user.json"),
+        fixture("12-admin-create-user.json"),
+    ];
+    // Less than BUDGET_MARGIN left: nothing is started; the FIFO queue's are deferred.
+    let soon = std::time::SystemTime::now() + revoker::handler::BUDGET_MARGIN / 2;
+    let response =
+        revoker::handler::handle_batch_until(&r, r.port(), batch_of(&bodies), Some(soon)).await;
+    assert!(failed_ids(&response).is_empty());
+    let deferred = deferred_bodies(&r.port().lock().deferred);
+    assert_eq!(deferred, bodies);
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .is_empty());
+    // On the deferral queue, too late to start: failed for a retry, not deferred again.
+    let mut again = batch_of(&deferred);
+    for record in &mut again.records {
+        record.event_source_arn =
+            Some("arn:aws:sqs:us-east-1:123456789012:iam-warden-deferrals".into());
+    }
+    let response = revoker::handler::handle_batch_until(&r, r.port(), again, Some(soon)).await;
+    assert_eq!(failed_ids(&response), ["m0", "m1"]);
+    assert_eq!(r.port().lock().deferred.len(), 2);
+    // With time left: decided.
+    let later = std::time::SystemTime::now() + revoker::handler::BUDGET_MARGIN * 2;
+    let response =
+        revoker::handler::handle_batch_until(&r, r.port(), batch_of(&bodies), Some(later)).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(r
+        .port()
+        .facts_of(EntityKind::User, "dev1")
+        .unwrap()
+        .attached_policies
+        .contains(DENY));
+}
