@@ -721,6 +721,29 @@ for fn, statements in (("Revoker", revoker_statements), ("Pruner", pruner_statem
 if revoker_env.get("MEMBER_ROLE_NAME") != {"Ref": "MemberRoleName"}:
     fail("the revoker's MEMBER_ROLE_NAME is not the MemberRoleName parameter")
 
+# The revoker's metrics (crates/warden-core/src/metrics.rs, canary.rs): the lag alarm and
+# the dashboard watch metrics the code emits; the handler's last delivery is the queues'.
+emitted = set(re.findall(r'"(\w+)"', (ROOT / "crates/warden-core/src/metrics.rs").read_text()))
+emitted |= {"CanaryArrived", "CanaryDelaySeconds"}
+lag = resources["LagAlarm"]["Properties"]
+if (lag["Namespace"], lag["MetricName"]) != ("iam-warden", "LagSeconds") or "LagSeconds" not in emitted:
+    fail("the lag alarm does not watch the revoker's LagSeconds")
+if lag.get("Threshold") != {"Ref": "LagAlarmSeconds"}:
+    fail("the lag alarm's threshold is not the LagAlarmSeconds parameter")
+dashboard = resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+for name in re.findall(r'\["iam-warden", "(\w+)"', dashboard) + re.findall(r'\[".", "(\w+)"', dashboard):
+    if name not in emitted and not name.startswith("Approximate"):
+        fail(f"the dashboard shows iam-warden/{name}, which the code does not emit")
+handler = (ROOT / "functions/revoker/src/handler.rs").read_text()
+receives = int(re.search(r"pub const MAX_RECEIVES: u32 = (\d+);", handler).group(1))
+for queue in ("EventsQueue", "DeferralQueue"):
+    if resources[queue]["Properties"]["RedrivePolicy"]["maxReceiveCount"] != receives:
+        fail(f"{queue}'s maxReceiveCount is not the handler's MAX_RECEIVES ({receives}): a last delivery would be redriven without its reason")
+timeout = resources["RevokerFunction"]["Properties"].get("Timeout")
+reliability = (ROOT / "tests/src/reliability.rs").read_text()
+if f"Duration::from_secs({timeout})" not in reliability.split("LAMBDA_TIMEOUT: Duration = ", 1)[1].split(";", 1)[0]:
+    fail(f"the reliability scenario's LAMBDA_TIMEOUT is not the revoker's Timeout ({timeout})")
+
 if failures:
     print("template.yaml does not match the code:", file=sys.stderr)
     for f in failures:

@@ -549,3 +549,41 @@ async fn bad_input_and_bad_configuration_are_clear_errors() {
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
 }
+
+/// `-vv` logs to standard error; in a pipe (a file, CI's log) without a terminal's
+/// colour codes.
+#[test]
+fn the_clis_logs_in_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(["-vv", "status"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("WARDEN_LOG", "debug")
+        .env(
+            "DENY_POLICY_ARN",
+            "arn:aws:iam::123456789012:policy/iam-warden/iam-warden-deny-iam",
+        )
+        // Nothing listens there: the SDK logs as it sets up and tries.
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .take(5)
+        .map(Result::unwrap)
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("DEBUG")), "{lines:?}");
+    for line in &lines {
+        assert!(!line.contains('\u{1b}'), "a colour code: {line:?}");
+    }
+}

@@ -21,6 +21,7 @@ pub mod event;
 pub mod facts;
 pub mod grant;
 pub mod identity_center;
+pub mod metrics;
 pub mod minted;
 pub mod notice;
 pub mod ports;

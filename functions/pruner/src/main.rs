@@ -6,8 +6,11 @@ use warden_aws::AwsAccount;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    // One JSON object a line, for CloudWatch Logs: never a terminal's colour codes
+    // (functions/revoker/tests/logs.rs).
     tracing_subscriber::fmt()
         .json()
+        .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

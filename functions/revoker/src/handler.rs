@@ -9,6 +9,7 @@ use warden_core::decision::Decision;
 
 use warden_core::central::Unrouted;
 use warden_core::event::{parse_eventbridge, Event, ParseError};
+use warden_core::metrics::BatchMetrics;
 use warden_core::ports::{DeadLetters, Deferrals, RevokerPorts};
 use warden_core::principal::Principal;
 use warden_core::revoker::{Blocked, Lanes, Outcome, Revoker};
@@ -18,6 +19,8 @@ use warden_core::revoker::{Blocked, Lanes, Outcome, Revoker};
 pub struct BatchReport {
     pub response: SqsBatchResponse,
     pub outcomes: Vec<Outcome>,
+    /// The batch's metrics (the Lambda prints them as one EMF line).
+    pub metrics: BatchMetrics,
 }
 
 pub async fn handle_batch<L, Q>(lanes: &L, dead_letters: &Q, event: SqsEvent) -> SqsBatchResponse
@@ -98,6 +101,11 @@ where
                 .event_source_arn
                 .as_deref()
                 .is_none_or(|arn| arn.ends_with(".fifo")),
+            sent: message
+                .attributes
+                .get("SentTimestamp")
+                .and_then(|ms| ms.parse::<i64>().ok())
+                .and_then(chrono::DateTime::from_timestamp_millis),
             receives: message
                 .attributes
                 .get("ApproximateReceiveCount")
@@ -114,9 +122,11 @@ where
     });
     let mut failures = Vec::new();
     let mut outcomes = Vec::new();
-    for (failed, decided) in futures_util::future::join_all(runs).await {
+    let mut metrics = BatchMetrics::default();
+    for (failed, decided, measured) in futures_util::future::join_all(runs).await {
         failures.extend(failed);
         outcomes.extend(decided);
+        metrics.merge(measured);
     }
 
     let mut response = SqsBatchResponse::default();
@@ -128,7 +138,11 @@ where
             failure
         })
         .collect();
-    BatchReport { response, outcomes }
+    BatchReport {
+        response,
+        outcomes,
+        metrics,
+    }
 }
 
 /// The events queue's and the deferral queue's `maxReceiveCount` (template.yaml): a
@@ -146,6 +160,8 @@ struct Message {
     fifo: bool,
     /// How many times the queue has delivered it (this delivery included).
     receives: u32,
+    /// When it was sent to the queue (SQS's `SentTimestamp`).
+    sent: Option<chrono::DateTime<chrono::Utc>>,
     body: String,
     parsed: Result<Event, ParseError>,
     /// Central mode: why the event names no usable account.
@@ -159,7 +175,7 @@ async fn lane<L, Q>(
     key: String,
     messages: Vec<Message>,
     start_by: Option<SystemTime>,
-) -> (Vec<String>, Vec<Outcome>)
+) -> (Vec<String>, Vec<Outcome>, BatchMetrics)
 where
     L: Lanes,
     Q: DeadLetters + Deferrals,
@@ -181,6 +197,7 @@ where
     };
     let mut failures: Vec<String> = Vec::new();
     let mut outcomes = Vec::new();
+    let mut metrics = BatchMetrics::default();
     let mut stopped = false;
 
     for message in messages {
@@ -257,6 +274,7 @@ where
                     _ => false,
                 };
             };
+            let event_time = event.record().and_then(|r| r.event_time.as_deref());
             match batch.process(event, false).await {
                 // Deferred, or decided with a follow-up that waits (a revoked
                 // session's source not in CloudTrail yet).
@@ -268,6 +286,7 @@ where
                     match queues.defer(body, delay).await {
                         Ok(()) => {
                             info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");
+                            metrics.decided(&outcome, event_time, message.sent, chrono::Utc::now());
                             outcomes.push(outcome);
                             true
                         }
@@ -285,6 +304,7 @@ where
                         reason = %outcome.reason,
                         "decided"
                     );
+                    metrics.decided(&outcome, event_time, message.sent, chrono::Utc::now());
                     outcomes.push(outcome);
                     true
                 }
@@ -345,7 +365,7 @@ where
             failures.push(message_id);
         }
     }
-    (failures, outcomes)
+    (failures, outcomes, metrics)
 }
 
 /// An event no account can decide: told once per account and window, acknowledged, an

@@ -8,8 +8,11 @@ use warden_core::revoker::{start_up, Fleet, Revoker};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    // One JSON object a line, for CloudWatch Logs: never a terminal's colour codes
+    // (functions/revoker/tests/logs.rs).
     tracing_subscriber::fmt()
         .json()
+        .with_ansi(false)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -48,15 +51,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         return lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
             let fleet = &fleet;
             async move {
-                Ok::<_, std::convert::Infallible>(
-                    revoker::handler::handle_batch_until(
+                Ok::<_, std::convert::Infallible>(measured(
+                    revoker::handler::handle_until(
                         fleet,
                         fleet.members().home(),
                         event.payload,
                         Some(deadline(&event.context)),
                     )
                     .await,
-                )
+                ))
             }
         }))
         .await;
@@ -66,15 +69,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let revoker = &revoker;
         async move {
-            Ok::<_, std::convert::Infallible>(
-                revoker::handler::handle_batch_until(
+            Ok::<_, std::convert::Infallible>(measured(
+                revoker::handler::handle_until(
                     revoker,
                     revoker.port(),
                     event.payload,
                     Some(deadline(&event.context)),
                 )
                 .await,
-            )
+            ))
         }
     }))
     .await
@@ -83,4 +86,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 /// The invocation's deadline, as Lambda gives it (milliseconds since the epoch).
 fn deadline(context: &lambda_runtime::Context) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_millis(context.deadline)
+}
+
+/// The batch's metrics, as one embedded-metric line on stdout; its response for Lambda.
+fn measured(
+    report: revoker::handler::BatchReport,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    if let Some(line) = report.metrics.emf(chrono::Utc::now()) {
+        println!("{line}");
+    }
+    report.response
 }

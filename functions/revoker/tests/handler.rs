@@ -558,3 +558,34 @@ async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
         .attached_policies
         .contains(DENY));
 }
+
+#[tokio::test]
+async fn a_batch_reports_its_decisions_and_their_lags_for_one_emf_line() {
+    let r = revoker();
+    let bodies = [
+        fixture("01-iam-user-create-user.json"),
+        fixture("12-admin-create-user.json"),
+        fixture("04-read-only-list-users.json"),
+    ];
+    let mut batch = batch_of(&bodies);
+    let sent = chrono::Utc::now() - chrono::Duration::seconds(2);
+    batch.records[0]
+        .attributes
+        .insert("SentTimestamp".into(), sent.timestamp_millis().to_string());
+    let report = revoker::handler::handle(&r, r.port(), batch).await;
+    let line = report.metrics.emf(chrono::Utc::now()).unwrap();
+    assert_eq!(line["Decided"], 3, "{line}");
+    assert_eq!(line["Revoked"], 1, "{line}");
+    assert_eq!(line["Exempt"], 1, "{line}");
+    assert_eq!(line["Ignored"], 1, "{line}");
+    // From the sample's eventTime (2026-11) and from the message's arrival (2 s ago).
+    let lags = line["LagSeconds"].as_array().unwrap();
+    assert_eq!(lags.len(), 3);
+    assert!(lags.iter().all(|l| l.as_f64().unwrap() > 3600.0), "{line}");
+    let handling = line["HandlingSeconds"].as_array().unwrap();
+    assert_eq!(handling.len(), 1, "{line}");
+    assert!(
+        (2.0..60.0).contains(&handling[0].as_f64().unwrap()),
+        "{line}"
+    );
+}
