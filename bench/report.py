@@ -129,6 +129,11 @@ if os.path.exists(os.path.join(out, "contain.json")):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from contain_report import section  # noqa: E402
     lines.extend(section(load("contain.json")))
+if os.path.exists(os.path.join(out, "faults.json")):
+    from reliability_report import section as reliability  # noqa: E402
+    lat = os.path.join(out, "latency.json")
+    lines.extend(reliability(load("faults.json"), load("latency.json") if os.path.exists(lat) else None,
+                             "in this run"))
 if os.path.exists(os.path.join(out, "central.json")):
     c = load("central.json")
     pr, rv = c["pruner"], c["revoker"]

@@ -3,7 +3,8 @@
 # bench/RESULTS.md: revoker throughput and API calls (Rust vs Python/boto3), cold start
 # and peak RSS, pruner calls per principal and wall time (and under a 20 req/s IAM
 # limit), containment's calls per artifact and the attack chain's wall time, central mode
-# (a pruning run over member accounts each behind its own rate limit), and the zipped
+# (a pruning run over member accounts each behind its own rate limit), the revoker
+# through the fault-injecting proxy (tests/support/fault_proxy.py), and the zipped
 # arm64 bootstraps. Not a test: nothing here fails on a figure.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
@@ -54,6 +55,11 @@ coproc PROXY { "$PY" bench/python/ratelimit_proxy.py "$AWS_ENDPOINT_URL" 20 per-
 read -r PROXY_URL <&"${PROXY[0]}"
 "$BIN" central --accounts 5 --principals 60 --via "$PROXY_URL" >"$OUT/central.json"
 kill "$PROXY_PID" 2>/dev/null || true
+
+echo "==> 7. reliability: the revoker through the fault proxy at 0, 10 and 30 %, then with AWS's latency" >&2
+EVENTS="${BENCH_FAULT_EVENTS:-1000}"
+"$BIN" faults --events "$EVENTS" --rates 0 0.1 0.3 --seed 42 >"$OUT/faults.json"
+"$BIN" faults --events "$EVENTS" --rates 0 --seed 42 --delay-ms 20-40 >"$OUT/latency.json"
 
 echo "==> 4. zipped arm64 bootstraps" >&2
 "$ROOT/scripts/package.sh" >"$OUT/package.txt"
