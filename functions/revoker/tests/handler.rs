@@ -29,6 +29,24 @@ fn revoker() -> Revoker<MemoryAccount> {
     Revoker::new(account, config, environment())
 }
 
+/// The user has the deny attached.
+fn is_denied(r: &Revoker<MemoryAccount>, user: &str) -> bool {
+    r.port()
+        .facts_of(EntityKind::User, user)
+        .unwrap()
+        .attached_policies
+        .contains(DENY)
+}
+
+/// The user has no managed policy attached.
+fn is_untouched(r: &Revoker<MemoryAccount>, user: &str) -> bool {
+    r.port()
+        .facts_of(EntityKind::User, user)
+        .unwrap()
+        .attached_policies
+        .is_empty()
+}
+
 fn batch_of(bodies: &[String]) -> SqsEvent {
     let records: Vec<serde_json::Value> = bodies
         .iter()
@@ -72,12 +90,7 @@ async fn invariant_5_malformed_bodies_go_to_the_dead_letter_queue_and_do_not_blo
         "the body is kept as it was"
     );
     // The good messages around them were decided: dev2 created a key for dev1.
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev2")
-        .unwrap()
-        .attached_policies
-        .contains(DENY));
+    assert!(is_denied(&r, "dev2"));
 }
 
 fn throttled() -> PortError {
@@ -107,12 +120,7 @@ async fn a_message_still_failing_after_the_sdks_retries_is_deferred_and_the_fifo
         [(bodies[1].clone(), revoker::handler::RETRY_DELAY)]
     );
     assert_eq!(r.port().lock().dead_letters.len(), 1);
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev1")
-        .unwrap()
-        .attached_policies
-        .is_empty());
+    assert!(is_untouched(&r, "dev1"));
 
     // From the deferral queue (a standard queue): decided.
     let mut again = batch_of(&deferred_bodies(&deferred));
@@ -120,12 +128,7 @@ async fn a_message_still_failing_after_the_sdks_retries_is_deferred_and_the_fifo
         Some("arn:aws:sqs:us-east-1:123456789012:iam-warden-deferrals".into());
     let response = handle_batch(&r, r.port(), again).await;
     assert!(failed_ids(&response).is_empty());
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev1")
-        .unwrap()
-        .attached_policies
-        .contains(DENY));
+    assert!(is_denied(&r, "dev1"));
 }
 
 fn deferred_bodies(deferred: &[(String, std::time::Duration)]) -> Vec<String> {
@@ -147,22 +150,12 @@ async fn when_it_cannot_be_deferred_a_failed_message_fails_with_every_later_one(
     assert_eq!(failed_ids(&response), ["m1", "m2", "m3"]);
     // Nothing after the failure was processed, not even the malformed body.
     assert!(r.port().lock().dead_letters.is_empty());
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev1")
-        .unwrap()
-        .attached_policies
-        .is_empty());
+    assert!(is_untouched(&r, "dev1"));
 
     // SQS redelivers m1..m3: now they go through.
     let response = handle_batch(&r, r.port(), batch_of(&bodies[1..])).await;
     assert!(failed_ids(&response).is_empty());
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev1")
-        .unwrap()
-        .attached_policies
-        .contains(DENY));
+    assert!(is_denied(&r, "dev1"));
 }
 
 #[tokio::test]
@@ -335,12 +328,7 @@ async fn a_permanent_failure_is_dead_lettered_at_once_notified_once_and_the_batc
     assert_eq!(dead[0].2, "m0");
     assert!(dead[0].1.contains("AccessDenied"), "{}", dead[0].1);
     // The next event of the batch was decided in the same invocation.
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev2")
-        .unwrap()
-        .attached_policies
-        .contains(DENY));
+    assert!(is_denied(&r, "dev2"));
     let notices = r.port().notices();
     let failures: Vec<_> = notices
         .iter()
@@ -397,12 +385,7 @@ async fn on_the_deferral_queue_a_failed_message_does_not_hold_up_the_others() {
         ["m0"],
         "a standard queue has no order to keep"
     );
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev2")
-        .unwrap()
-        .attached_policies
-        .contains(DENY));
+    assert!(is_denied(&r, "dev2"));
 }
 
 /// Central mode over the in-memory ports: each member account its own MemoryAccount,
@@ -531,12 +514,7 @@ async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
     assert!(failed_ids(&response).is_empty());
     let deferred = deferred_bodies(&r.port().lock().deferred);
     assert_eq!(deferred, bodies);
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev1")
-        .unwrap()
-        .attached_policies
-        .is_empty());
+    assert!(is_untouched(&r, "dev1"));
     // On the deferral queue, too late to start: failed for a retry, not deferred again.
     let mut again = batch_of(&deferred);
     for record in &mut again.records {
@@ -551,12 +529,7 @@ async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
     let response =
         revoker::handler::handle_batch_until(&r, r.port(), batch_of(&bodies), Some(later)).await;
     assert!(failed_ids(&response).is_empty());
-    assert!(r
-        .port()
-        .facts_of(EntityKind::User, "dev1")
-        .unwrap()
-        .attached_policies
-        .contains(DENY));
+    assert!(is_denied(&r, "dev1"));
 }
 
 #[tokio::test]
