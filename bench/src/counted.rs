@@ -116,7 +116,13 @@ pub async fn counted_revoker(
                 .build(),
         ),
         &config.ledger_table,
-    );
+    )
+    // Who made a caller's access key is read from CloudTrail (minted keys).
+    .with_trail(aws_sdk_cloudtrail::Client::from_conf(
+        aws_sdk_cloudtrail::config::Builder::from(sdk)
+            .interceptor(calls.clone())
+            .build(),
+    ));
     account.ensure_ledger_table().await.unwrap();
     let env = account.discover(&config).await.unwrap();
     warden_core::vouch::ensure_baseline(

@@ -134,6 +134,9 @@ pub fn revoker_config(s: &Value) -> warden_core::config::Config {
         ("TOPIC_ARN", s["topic_arn"].as_str().unwrap()),
         ("DEAD_LETTER_QUEUE_URL", s["dlq_url"].as_str().unwrap()),
         ("ADMIN_GROUP_NAME", s["admin_group"].as_str().unwrap()),
+        // The Python revoker contains nothing: the comparison is of the same job
+        // (containment is measured on its own, `warden-bench contain`).
+        ("CONTAIN", "off"),
     ])
 }
 
