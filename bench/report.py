@@ -134,6 +134,9 @@ if os.path.exists(os.path.join(out, "faults.json")):
     lat = os.path.join(out, "latency.json")
     lines.extend(reliability(load("faults.json"), load("latency.json") if os.path.exists(lat) else None,
                              "in this run"))
+if os.path.exists(os.path.join(out, "cost-rust.json")) and os.path.exists(os.path.join(out, "cost-python.json")):
+    from cost_report import section as cost  # noqa: E402
+    lines.extend(cost(load("cost-rust.json"), load("cost-python.json"), cold, "in this run"))
 if os.path.exists(os.path.join(out, "central.json")):
     c = load("central.json")
     pr, rv = c["pruner"], c["revoker"]

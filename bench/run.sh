@@ -34,6 +34,18 @@ echo "==> 2. cold start and peak RSS (5 processes each)" >&2
   rust -- "$BIN" cold --setup "$OUT/setup-cold-rust.json" --- \
   python -- "$PY" bench/python/revoker.py cold "$OUT/setup-cold-python.json" >"$OUT/cold.json"
 
+echo "==> 8. Lambda cost: both revokers again, every call held 20-40 ms as AWS's are" >&2
+coproc LAT { "$PY" tests/support/fault_proxy.py "$AWS_ENDPOINT_URL" --delay-ms 20-40 --seed 42; }
+read -r LAT_URL <&"${LAT[0]}"
+for impl in rust python; do
+  "$BIN" setup --out "$OUT/setup-cost-$impl.json" >/dev/null
+  "$PY" -c 'import json, sys; s = json.load(open(sys.argv[1])); s["endpoint"] = sys.argv[2]; json.dump(s, open(sys.argv[1], "w"))' \
+    "$OUT/setup-cost-$impl.json" "$LAT_URL"
+done
+"$BIN" revoker --setup "$OUT/setup-cost-rust.json" >"$OUT/cost-rust.json"
+"$PY" bench/python/revoker.py bench "$OUT/setup-cost-python.json" >"$OUT/cost-python.json"
+kill "$LAT_PID" 2>/dev/null || true
+
 echo "==> 3. pruner: $PRINCIPALS principals at concurrency 8 and 32" >&2
 for n in $PRINCIPALS; do
   "$BIN" pruner --principals "$n" --concurrency 8 32 >"$OUT/pruner-$n.json"

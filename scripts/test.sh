@@ -15,6 +15,11 @@ export WARDEN_TEST_ENDPOINT="$AWS_ENDPOINT_URL"
 # The property tests (crates/*/tests/properties_*.rs) draw their inputs from this seed:
 # the same inputs on every run, another seed to explore (PROPTEST_RNG_SEED=$RANDOM).
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261205}"
+# Test threads get 8 MiB of stack, as Lambda's main thread has: a debug build's async
+# frames are several times a release build's (the SDK's builders, one slot per match
+# arm), and a central-mode batch nests them 60 deep (1.5 MiB overflowed, 2 MiB is the
+# default).
+export RUST_MIN_STACK="${RUST_MIN_STACK:-8388608}"
 echo "==> cargo test (property tests' seed: $PROPTEST_RNG_SEED)" >&2
 log="$ROOT/target/test-output.log"
 set +e

@@ -32,4 +32,6 @@ for spec in specs:
     out[spec["name"]] = {"runs": runs, "cold_start_ms_median": statistics.median(starts),
                          "cold_start_ms_min": min(starts), "cold_start_ms_max": max(starts),
                          "peak_rss_kib_median": statistics.median(rss)}
+    if "memory" in line:  # what holds it, from the last run
+        out[spec["name"]]["memory"] = line["memory"]
 print(json.dumps(out))

@@ -10,7 +10,7 @@ use warden_core::event::parse_eventbridge;
 use warden_core::revoker::Revoker;
 
 use crate::counted::{counted_revoker, sdk, Calls};
-use crate::measure::{cpu_seconds, peak_rss_kib, percentile};
+use crate::measure::{cpu_seconds, memory_by_mapping, memory_now, peak_rss_kib, percentile};
 use crate::setup::revoker_config;
 
 pub async fn revoker(s: &Value) -> Value {
@@ -68,16 +68,23 @@ pub async fn revoker(s: &Value) -> Value {
 
 /// The Lambda's cold path: SDK config and clients, start-up checks, one decision.
 pub async fn cold(s: &Value) -> Value {
+    // What holds the memory: the resident set after each step of the cold path.
+    let mut stages = vec![memory_now("process and runtime started")];
     let sdk = sdk(
         s["endpoint"].as_str().unwrap(),
         s["key"].as_str().unwrap(),
         s["secret"].as_str().unwrap(),
     )
     .await;
+    stages.push(memory_now("SDK configuration loaded"));
     let config = revoker_config(s);
     let account = AwsAccount::for_revoker(&sdk, &config);
+    stages.push(memory_now("clients built"));
     account.ensure_ledger_table().await.unwrap();
     let env = account.discover(&config).await.unwrap();
+    stages.push(memory_now(
+        "start-up checks answered (the first connections)",
+    ));
     let revoker = Revoker::new(account, config, env);
     let body = s["events"][0].to_string();
     let outcome = revoker
@@ -89,5 +96,17 @@ pub async fn cold(s: &Value) -> Value {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_nanos();
-    json!({"impl": "rust", "first_decision_unix_ns": at.to_string(), "decision": outcome.decision.to_string(), "peak_rss_kib": peak_rss_kib()})
+    stages.push(memory_now("first decision"));
+    let mappings: Vec<Value> = memory_by_mapping()
+        .into_iter()
+        .take(6)
+        .map(|(name, kib)| json!({"mapping": name, "rss_kib": kib}))
+        .collect();
+    json!({
+        "impl": "rust",
+        "first_decision_unix_ns": at.to_string(),
+        "decision": outcome.decision.to_string(),
+        "peak_rss_kib": peak_rss_kib(),
+        "memory": {"stages": stages, "mappings": mappings},
+    })
 }

@@ -199,6 +199,19 @@ where
     let mut outcomes = Vec::new();
     let mut metrics = BatchMetrics::default();
     let mut stopped = false;
+    // The lane's denies first, in order, before any message is carried out in full
+    // (records, notices, tags, containment): the last revocation of a batch does not
+    // wait for everything done because of the ones before it. Whatever stops it (an
+    // event that could change a later decision, a failure, the deadline) is met again
+    // below, in order. Boxed, as each message's work is: their futures nest deep, and
+    // Lambda polls them on one stack.
+    if let Some(batch) = batch.as_mut() {
+        let events = messages
+            .iter()
+            .filter(|m| m.unrouted.is_none())
+            .filter_map(|m| m.parsed.as_ref().ok());
+        Box::pin(batch.deny_ahead(events, start_by)).await;
+    }
 
     for message in messages {
         let message_id = message.id.clone();
@@ -275,7 +288,8 @@ where
                 };
             };
             let event_time = event.record().and_then(|r| r.event_time.as_deref());
-            match batch.process(event, false).await {
+            // Boxed: its futures nest deep, and Lambda polls them on one stack.
+            match Box::pin(batch.process(event, false)).await {
                 // Deferred, or decided with a follow-up that waits (a revoked
                 // session's source not in CloudTrail yet).
                 Ok(outcome)

@@ -562,3 +562,38 @@ async fn a_batch_reports_its_decisions_and_their_lags_for_one_emf_line() {
         "{line}"
     );
 }
+
+/// dev1's CreateUser (events/01) as `user`'s, with its own event id.
+fn create_user_by(user: &str, n: u32) -> String {
+    fixture("01-iam-user-create-user.json")
+        .replace("dev1", user)
+        .replace("DEV1", &user.to_uppercase())
+        .replace(
+            "7c1e4a3b-0000-4000-8000-000000000001",
+            &format!("7c1e4a3b-0000-4000-8000-{n:012}"),
+        )
+}
+
+#[tokio::test]
+async fn a_batchs_denies_are_all_in_place_before_its_first_notice() {
+    let r = revoker();
+    let bodies = [
+        fixture("01-iam-user-create-user.json"),
+        fixture("12-admin-create-user.json"),
+        create_user_by("dev2", 901),
+    ];
+    let response = handle_batch(&r, r.port(), batch_of(&bodies)).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(is_denied(&r, "dev1") && is_denied(&r, "dev2"));
+    let calls = r.port().lock().calls.clone();
+    let first_notice = calls.iter().position(|c| *c == "publish").unwrap();
+    let denies: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == "record_revocation")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(denies.len(), 2, "{calls:?}");
+    assert!(denies.iter().all(|i| *i < first_notice), "{calls:?}");
+    assert_eq!(r.port().notices().len(), 2);
+}

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use tracing::{info, warn};
 
-use crate::config::{tags, Config};
+use crate::config::Config;
 use crate::decision::Verdict;
 use crate::event::Event;
 use crate::facts::{CallerFacts, Facts};
@@ -33,8 +33,8 @@ fn facts_show_deny(facts: &Facts, config: &Config, method: Method) -> bool {
 }
 
 impl<P: RevokerPorts> Invocation<'_, P> {
-    /// Deny first, then record, notify, mark notified: the deny never waits on anything
-    /// the caller can block (its 50 tags, its quotas). A failure at any step leaves a
+    /// Deny first, then record, notify, mark notified (and tag, once): the deny never
+    /// waits on anything the caller can block (its 50 tags, its quotas). A failure at any step leaves a
     /// state from which a retry of the message finishes the job and notifies exactly
     /// once (the ledger's record says whether the notice went out).
     pub(super) async fn revoke(
@@ -96,16 +96,6 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     .await?
                     .unwrap_or(record);
                 self.update_facts(&target, |f| f.revocation = Some(record.clone()));
-                // The tags on the principal: a convenience, written when there is room.
-                let tags = [
-                    (
-                        tags::REVOKED_AT,
-                        record.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                    ),
-                    (tags::EVENT_ID, record.event_id.clone()),
-                    (tags::EVENT_NAME, record.event_name.clone()),
-                ];
-                self.convenience_tags(&target, &tags).await?;
                 record
             }
         };
@@ -299,27 +289,20 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(arn)
     }
 
-    /// The record tags, when there is room: a full tag set (50, the caller's doing) or
-    /// any refusal never blocks a revocation.
-    pub(super) async fn convenience_tags(
-        &mut self,
-        target: &Target,
-        tags: &[(&str, String)],
-    ) -> Result<(), PortError> {
+    /// The record's tags, written once the revocation is notified, in one call, when
+    /// there is room: a convenience for people (the ledger is the record), so a full tag
+    /// set (50, the caller's doing) or any failure, even a transient one, is only logged:
+    /// the revocation is done, and a retry of its message would not write them either.
+    pub(super) async fn convenience_tags(&mut self, target: &Target, tags: &[(&str, String)]) {
         let r = self.revoker;
         match r.port.tag(target, tags).await {
-            Ok(()) => {
-                self.update_facts(target, |f| {
-                    for (k, v) in tags {
-                        f.tags.insert((*k).to_owned(), v.clone());
-                    }
-                });
-                Ok(())
-            }
-            Err(e) if e.is_transient() => Err(e),
+            Ok(()) => self.update_facts(target, |f| {
+                for (k, v) in tags {
+                    f.tags.insert((*k).to_owned(), v.clone());
+                }
+            }),
             Err(e) => {
                 warn!(principal = %target.arn, error = %e, "record tags not written (the ledger holds the record)");
-                Ok(())
             }
         }
     }

@@ -4,6 +4,7 @@
 //! the verdict out in its order: tampering, trust, the deny, containment, one notice.
 //!
 //! One file per idea, each with its own `impl` block of [`Invocation`]:
+//! - `ahead`: a batch's denies put in place first, before any event is carried out;
 //! - `fleet`: where each event is decided (this account, or its member account);
 //! - `state`: what the process and one invocation remember;
 //! - `keys`: how events and notices are keyed in the records;
@@ -18,6 +19,7 @@
 //! - `notify`: the notices, each sent once;
 //! - `restore`: `warden restore`.
 
+mod ahead;
 mod contain;
 mod deny;
 mod facts;
@@ -32,6 +34,7 @@ mod source;
 mod state;
 mod tamper;
 
+pub use ahead::{Ahead, AheadStop};
 pub use fleet::{start_up, Blocked, Fleet, Held, Lanes};
 pub use restore::{restore, restore_session, RestoreReport};
 pub use state::{Invocation, Outcome, Patience, Revoker};
@@ -39,7 +42,6 @@ pub use state::{Invocation, Outcome, Patience, Revoker};
 use chrono::Utc;
 use tracing::warn;
 
-use crate::config::tags;
 use crate::containment::Contained;
 use crate::containment_plan;
 use crate::decision::{confirmed, decide, Decision, Step, Verdict};
@@ -76,8 +78,13 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     pub async fn process(&mut self, event: &Event, dry_run: bool) -> Result<Outcome, DomainError> {
         if !dry_run {
             self.put_back_admin_group(event).await?;
+            // Its caller denied ahead of its turn: carried out on that decision (or
+            // failed as it failed ahead).
+            if let Some(ahead) = self.take_ahead(event) {
+                return self.finish_own(event, ahead?).await;
+            }
         }
-        match self.attribution(event).await? {
+        match self.attribution_with_facts(event).await? {
             Attribution::Own => {}
             Attribution::Wait(wait, why) => {
                 // Only a trusted or self-service call waits for its maker: stopping its
@@ -109,11 +116,22 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             }
         }
         let verdict = self.verdict(event).await?;
-        let mut out = self.finish(event, verdict, dry_run).await?;
-        if !dry_run {
-            self.stop_source(event, &mut out).await?;
-            self.trusted_session_source(event, &mut out).await?;
+        if dry_run {
+            return self.finish(event, verdict, dry_run).await;
         }
+        self.finish_own(event, verdict).await
+    }
+
+    /// Carries out the decision on the caller's own call, then follows a revoked or
+    /// trusted session to its source.
+    async fn finish_own(
+        &mut self,
+        event: &Event,
+        verdict: Verdict,
+    ) -> Result<Outcome, DomainError> {
+        let mut out = self.finish(event, verdict, false).await?;
+        self.stop_source(event, &mut out).await?;
+        self.trusted_session_source(event, &mut out).await?;
         Ok(out)
     }
 
@@ -256,7 +274,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         target: &Target,
     ) -> Result<Verdict, DomainError> {
         let r = self.revoker;
-        let mut facts = self.facts_of(target).await?;
+        let caller_id = event.record().and_then(keys::caller_id);
+        let mut facts = self.facts_for(target, caller_id.as_deref()).await?;
         loop {
             self.with_session(event, &mut facts).await?;
             match decide(event, Some(&facts), &r.config, &r.env) {
@@ -311,8 +330,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     fn note_confirmed(&self, target: &Target, verdict: &Verdict, facts: &CallerFacts) {
         let r = self.revoker;
         if let (Decision::AlreadyRevoked, CallerFacts::Found(f)) = (verdict.decision, facts) {
-            let notified = f.tags.contains_key(tags::EVENT_ID)
-                && f.tags.get(tags::NOTIFIED) == f.tags.get(tags::EVENT_ID);
+            // The ledger's record, never the tags (the caller's to write).
+            let notified = f.revocation.as_ref().is_some_and(|r| r.notified);
             if notified && f.attached_policies.contains(&r.config.deny_policy_arn) {
                 r.set_confirmed(target, Some(Method::Managed), f.unique_id.as_deref());
             } else if notified && f.inline_policies.contains(&r.config.inline_policy_name) {

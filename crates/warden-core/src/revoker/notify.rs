@@ -54,8 +54,16 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                     rec.notified = true;
                 }
             });
-            self.convenience_tags(&target, &[(tags::NOTIFIED, record.event_id.clone())])
-                .await?;
+            let tags = [
+                (
+                    tags::REVOKED_AT,
+                    record.at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                ),
+                (tags::EVENT_ID, record.event_id.clone()),
+                (tags::EVENT_NAME, record.event_name.clone()),
+                (tags::NOTIFIED, record.event_id.clone()),
+            ];
+            self.convenience_tags(&target, &tags).await;
         }
         // A session's: the role itself is not revoked (its other sessions must still be
         // decided, each on its own).

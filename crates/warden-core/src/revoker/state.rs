@@ -85,6 +85,9 @@ pub struct Invocation<'a, P> {
     /// The action records this invocation wrote, by caller and key: read with the
     /// ledger's index, which may not show them yet.
     pub(super) written: std::collections::BTreeMap<(String, String), crate::action::ActionRecord>,
+    /// What was met ahead of events' turn, by event key ([`Invocation::deny_ahead`]):
+    /// the decision a deny was put in place on, or the failure the event fails with.
+    pub(super) ahead: HashMap<String, Result<crate::decision::Verdict, crate::error::DomainError>>,
 }
 
 impl<P: RevokerPorts> Revoker<P> {
@@ -127,6 +130,7 @@ impl<P: RevokerPorts> Revoker<P> {
             deny_verified: false,
             quarantine_verified: false,
             written: std::collections::BTreeMap::new(),
+            ahead: HashMap::new(),
         }
     }
 
