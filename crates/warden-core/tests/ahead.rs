@@ -394,6 +394,63 @@ async fn a_record_read_by_another_principals_id_is_read_again_by_iams() {
     assert_eq!(s.revocations.get("AIDADEV1XXXXXXXXXXXXX"), Some(&old));
 }
 
+/// A caller this process revoked: one call per batch confirms its deny is still there,
+/// however many of its events the batch holds, with the denies put ahead or not; the
+/// next batch asks again (an operator's restore in between is seen).
+#[tokio::test]
+async fn a_confirmed_deny_is_checked_once_a_batch() {
+    let r = Revoker::new(account(), config(&[]), env());
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".to_owned()))
+        .unwrap()
+        .unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
+    let first = event("01-iam-user-create-user.json");
+    r.batch().process(&first, false).await.unwrap();
+    let duplicates: Vec<Event> = (0..3)
+        .map(|n| {
+            let text = sample_text("02-iam-user-duplicate-attach-policy.json").replace(
+                "7c1e4a3b-0000-4000-8000-000000000002",
+                &format!("7c1e4a3b-0000-4000-8000-{:012}", 800 + n),
+            );
+            parse_eventbridge(&text).unwrap()
+        })
+        .collect();
+    let count = |r: &Revoker<MemoryAccount>| {
+        r.port()
+            .lock()
+            .calls
+            .iter()
+            .filter(|c| **c == "deny_present")
+            .count()
+    };
+    for ahead in [false, true] {
+        let before = count(&r);
+        let mut batch = r.batch();
+        if ahead {
+            batch.deny_ahead(&duplicates, None).await;
+        }
+        for e in &duplicates {
+            assert_eq!(
+                batch.process(e, false).await.unwrap().decision,
+                Decision::AlreadyRevoked
+            );
+        }
+        assert_eq!(count(&r) - before, 1, "ahead: {ahead}");
+    }
+    // Restored between two batches: the next one sees it and revokes again.
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, "dev1".to_owned()))
+        .unwrap()
+        .attached_policies
+        .remove(DENY);
+    let out = r.batch().process(&duplicates[0], false).await.unwrap();
+    assert_ne!(out.decision, Decision::AlreadyRevoked, "{}", out.reason);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 96,

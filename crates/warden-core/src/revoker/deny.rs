@@ -291,11 +291,16 @@ impl<P: RevokerPorts> Invocation<'_, P> {
 
     /// The record's tags, written once the revocation is notified, in one call, when
     /// there is room: a convenience for people (the ledger is the record), so a full tag
-    /// set (50, the caller's doing) or any failure, even a transient one, is only logged:
-    /// the revocation is done, and a retry of its message would not write them either.
-    pub(super) async fn convenience_tags(&mut self, target: &Target, tags: &[(&str, String)]) {
-        let r = self.revoker;
-        match r.port.tag(target, tags).await {
+    /// set (50, the caller's doing) or any failure (`written`), even a transient one, is
+    /// only logged: the revocation is done, and a retry of its message would not write
+    /// them either.
+    pub(super) fn convenience_tags(
+        &mut self,
+        target: &Target,
+        tags: &[(&str, String)],
+        written: Result<(), PortError>,
+    ) {
+        match written {
             Ok(()) => self.update_facts(target, |f| {
                 for (k, v) in tags {
                     f.tags.insert((*k).to_owned(), v.clone());

@@ -142,12 +142,16 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         Ok(match decide(event, None, &r.config, &r.env) {
             Step::Done(v) => v,
             Step::LookUp(target) | Step::Verify(target, _) | Step::Resolve(target, _) => {
-                // Revoked by this process before: one call to confirm the deny is
-                // still there, instead of reading the facts.
+                // Revoked by this process before: one call per batch to confirm the
+                // deny is still there, instead of reading the facts (a restore is seen
+                // by the next batch).
                 if !self.facts.contains_key(&target) {
                     let caller_id = event.record().and_then(keys::caller_id);
                     if let Some(method) = r.confirmed(&target, caller_id.as_deref()) {
-                        if r.port.deny_present(&target, method, &r.config).await? {
+                        if self.present.contains(&target)
+                            || r.port.deny_present(&target, method, &r.config).await?
+                        {
+                            self.present.insert(target.clone());
                             return Ok(confirmed(event, &target, method, &r.config, &r.env));
                         }
                         r.set_confirmed(&target, None, None);

@@ -44,16 +44,11 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 r.verdict_notice(event, verdict, escalation, containment)
             })
             .await?;
-            r.port.revocation_notified(&account, &key).await?;
             // A session's: the role itself is not revoked, nothing to remember of it.
             if record.session.is_some() {
+                r.port.revocation_notified(&account, &key).await?;
                 return Ok(());
             }
-            self.update_facts(&target, |f| {
-                if let Some(rec) = f.revocation.as_mut() {
-                    rec.notified = true;
-                }
-            });
             let tags = [
                 (
                     tags::REVOKED_AT,
@@ -63,7 +58,20 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 (tags::EVENT_NAME, record.event_name.clone()),
                 (tags::NOTIFIED, record.event_id.clone()),
             ];
-            self.convenience_tags(&target, &tags).await;
+            // The record marked and the tags written together: two independent writes
+            // after the notice (a retry finds the notice sent by its claim's mark).
+            let (marked, tagged) = futures_util::future::join(
+                Box::pin(r.port.revocation_notified(&account, &key)),
+                Box::pin(r.port.tag(&target, &tags)),
+            )
+            .await;
+            self.convenience_tags(&target, &tags, tagged);
+            marked?;
+            self.update_facts(&target, |f| {
+                if let Some(rec) = f.revocation.as_mut() {
+                    rec.notified = true;
+                }
+            });
         }
         // A session's: the role itself is not revoked (its other sessions must still be
         // decided, each on its own).

@@ -88,6 +88,9 @@ pub struct Invocation<'a, P> {
     /// What was met ahead of events' turn, by event key ([`Invocation::deny_ahead`]):
     /// the decision a deny was put in place on, or the failure the event fails with.
     pub(super) ahead: HashMap<String, Result<crate::decision::Verdict, crate::error::DomainError>>,
+    /// Principals whose confirmed deny this invocation found still in place: their later
+    /// events in the batch cost no call.
+    pub(super) present: std::collections::HashSet<Target>,
 }
 
 impl<P: RevokerPorts> Revoker<P> {
@@ -131,6 +134,7 @@ impl<P: RevokerPorts> Revoker<P> {
             quarantine_verified: false,
             written: std::collections::BTreeMap::new(),
             ahead: HashMap::new(),
+            present: std::collections::HashSet::new(),
         }
     }
 
