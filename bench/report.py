@@ -84,6 +84,22 @@ w("|---|---|---|---|---|")
 for name, c in cold.items():
     w(f"| {name} | {c['cold_start_ms_median']:.0f} ms | {c['cold_start_ms_min']:.0f} ms | {c['cold_start_ms_max']:.0f} ms | {c['peak_rss_kib_median'] / 1024:.1f} MiB |")
 w("")
+memory = cold["rust"].get("memory")
+if memory:
+    w("What holds the Rust process's memory: its resident set after each step of the cold path "
+      "(/proc/self/status: anonymous pages are the heap and the threads' stacks; file-backed ones are the "
+      "executable's and the libraries' code pages touched so far), then by mapping at the end (/proc/self/smaps).")
+    w("")
+    w("| after | anonymous | file-backed | threads |")
+    w("|---|---|---|---|")
+    for st in memory["stages"]:
+        w(f"| {st['stage']} | {st['rss_anon_kib'] / 1024:.1f} MiB | {st['rss_file_kib'] / 1024:.1f} MiB | {st['threads']} |")
+    w("")
+    w("| mapping | resident |")
+    w("|---|---|")
+    for m in memory["mappings"]:
+        w(f"| {m['mapping']} | {m['rss_kib'] / 1024:.1f} MiB |")
+    w("")
 
 w("## 3. Pruner")
 w("")

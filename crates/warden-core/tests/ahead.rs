@@ -226,6 +226,32 @@ async fn every_deny_of_a_batch_is_in_place_before_its_first_notice() {
     assert_eq!(f.tags[tags::EVENT_NAME], "CreateUser");
 }
 
+/// The reads that decide a batch are made together, before its first deny: each caller's
+/// facts once, whatever the number of its events.
+#[tokio::test]
+async fn a_batchs_reads_are_made_together_before_its_first_deny() {
+    let r = Revoker::new(account(), config(&[]), env());
+    let events = [
+        create_user_by("dev2", 901),
+        event("12-admin-create-user.json"),
+        create_user_by("dev3", 902),
+        create_user_by("dev2", 903),
+    ];
+    let ahead = r.batch().deny_ahead(&events, None).await;
+    // dev2 and dev3 (dev2's second event finds its deny in place).
+    assert_eq!(ahead.denied, 2, "{ahead:?}");
+    let calls = r.port().lock().calls.clone();
+    let reads: Vec<usize> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c == "facts")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(reads.len(), 3, "dev2, alice, dev3 once each: {calls:?}");
+    let first_deny = calls.iter().position(|c| *c == "attach_policy").unwrap();
+    assert!(reads.iter().all(|i| *i < first_deny), "{calls:?}");
+}
+
 #[tokio::test]
 async fn a_grant_stops_the_denies_ahead_and_what_follows_waits_for_its_turn() {
     let r = Revoker::new(account(), config(&[]), env());

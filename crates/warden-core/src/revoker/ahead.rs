@@ -15,12 +15,13 @@ use std::time::SystemTime;
 
 use tracing::{info, warn};
 
-use crate::decision::{Decision, Verdict};
+use crate::decision::{decide, Decision, Step, Verdict};
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::ports::RevokerPorts;
+use crate::principal::Target;
 
-use super::keys::event_key;
+use super::keys::{self, event_key};
 use super::minted::Attribution;
 use super::state::Invocation;
 
@@ -87,6 +88,10 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             looked_at: 0,
             stopped: AheadStop::End,
         };
+        let events: Vec<&Event> = events.into_iter().collect();
+        if start_by.is_none_or(|t| SystemTime::now() < t) {
+            self.read_together(&events).await;
+        }
         for event in events {
             if start_by.is_some_and(|t| SystemTime::now() >= t) {
                 ahead.stopped = AheadStop::Deadline;
@@ -117,10 +122,81 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         ahead
     }
 
+    /// The reads that decide the batch's events, made together in one round instead of
+    /// one event after the other: the trust ledger, each caller's facts and revocation
+    /// record, and who made each access key they called with. What is read is kept for
+    /// the decisions (each read once per batch, as before); a failed read is the failure
+    /// of the first event that asked for it, met in its turn (the SDK's retries are not
+    /// spent twice).
+    async fn read_together(&mut self, events: &[&Event]) {
+        let r = self.revoker;
+        // Each caller once, with the first event that asks for it.
+        let mut wanted: Vec<(Target, Option<String>, &Event)> = Vec::new();
+        for event in events {
+            let caller_id = event.record().and_then(keys::caller_id);
+            if let Step::LookUp(t) | Step::Verify(t, _) | Step::Resolve(t, _) =
+                decide(event, None, &r.config, &r.env)
+            {
+                if !self.facts.contains_key(&t)
+                    && r.confirmed(&t, caller_id.as_deref()).is_none()
+                    && !wanted.iter().any(|(w, _, _)| *w == t)
+                {
+                    wanted.push((t, caller_id, event));
+                }
+            }
+        }
+        let trust = Box::pin(async {
+            match self.trust {
+                Some(_) => None,
+                None => Some(r.port.trust_set(&r.env.account_id).await),
+            }
+        });
+        let facts = futures_util::future::join_all(
+            wanted
+                .iter()
+                .map(|(t, id, _)| Box::pin(r.read_facts(t, id.as_deref()))),
+        );
+        // Settled makers are kept by the process: the loop below finds them.
+        let makers =
+            futures_util::future::join_all(events.iter().map(|e| Box::pin(self.attribution(e))));
+        let (trust, facts, makers) = futures_util::future::join3(trust, facts, makers).await;
+        if let Some(Ok(set)) = trust {
+            self.trust = Some(set.unwrap_or_else(|| crate::trust::TrustSet {
+                account: r.env.account_id.clone(),
+                ..crate::trust::TrustSet::default()
+            }));
+        }
+        for ((target, _, event), read) in wanted.into_iter().zip(facts) {
+            match read {
+                Ok(f) => {
+                    self.facts.insert(target, f);
+                }
+                Err(e) => self.failed_together(event, e),
+            }
+        }
+        for (event, made) in events.iter().zip(makers) {
+            if let Err(e) = made {
+                self.failed_together(event, e);
+            }
+        }
+    }
+
+    /// A read failed for `event` (the first that asked for it): the event's own failure,
+    /// met in its turn without being made again.
+    fn failed_together(&mut self, event: &Event, error: crate::ports::PortError) {
+        warn!(%error, "a read that decides failed: the event fails with it in its turn");
+        self.ahead
+            .entry(event_key(event))
+            .or_insert(Err(DomainError::Port(error)));
+    }
+
     /// One event: `Some(true)` its caller denied ahead, `Some(false)` nothing to do
     /// ahead (the next event may go on), `None` an event that stops the denies ahead.
     async fn deny_one_ahead(&mut self, event: &Event) -> Result<Option<bool>, AheadStop> {
         let r = self.revoker;
+        if matches!(self.ahead.get(&event_key(event)), Some(Err(_))) {
+            return Err(AheadStop::Failed);
+        }
         if event
             .record()
             .is_some_and(|rec| crate::admin_group::renames_admin_group(rec, &r.config.admin_group))
