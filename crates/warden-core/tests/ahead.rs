@@ -19,7 +19,7 @@ use warden_core::revocation::{Method, RevocationRecord};
 use warden_core::revoker::{AheadStop, Outcome, Revoker};
 use warden_core::testing::{
     config, environment as env, sample_event as event, sample_text, MemoryAccount,
-    DENY_POLICY_ARN as DENY,
+    DENY_POLICY_ARN as DENY, SAMPLE_EVENTS,
 };
 
 fn account() -> MemoryAccount {
@@ -34,6 +34,16 @@ fn account() -> MemoryAccount {
         .with_baseline()
 }
 
+/// Gives `user` the unique id IAM would answer.
+fn give_id(r: &Revoker<MemoryAccount>, user: &str, id: &str) {
+    r.port()
+        .lock()
+        .principals
+        .get_mut(&(EntityKind::User, user.to_owned()))
+        .unwrap()
+        .unique_id = Some(id.into());
+}
+
 /// dev1's CreateUser (events/01) as `user`'s, with its own event id.
 fn create_user_by(user: &str, n: u32) -> Event {
     let text = sample_text("01-iam-user-create-user.json")
@@ -45,27 +55,6 @@ fn create_user_by(user: &str, n: u32) -> Event {
         );
     parse_eventbridge(&text).unwrap()
 }
-
-const SAMPLES: &[&str] = &[
-    "01-iam-user-create-user.json",
-    "02-iam-user-duplicate-attach-policy.json",
-    "03-failed-call-access-denied.json",
-    "04-read-only-list-users.json",
-    "05-self-service-change-password.json",
-    "06-assumed-role.json",
-    "07-identity-center-role.json",
-    "08-federated-user.json",
-    "09-root.json",
-    "10-aws-service.json",
-    "11-cross-account.json",
-    "12-admin-create-user.json",
-    "13-exempt-tag.json",
-    "14-quota-reached-inline.json",
-    "15-service-linked-role.json",
-    "16-escalation-join-admin-group.json",
-    "17-escalation-tag-self-exempt.json",
-    "18-tampering-disable-rule.json",
-];
 
 /// alice (a trusted admin) adds dev3 to `Administrators`: trust given to dev3.
 fn alice_adds_dev3() -> Event {
@@ -88,7 +77,7 @@ fn alice_adds_dev3() -> Event {
 /// The events a generated batch picks from: the samples, CreateUser by each user, and
 /// alice's grant to dev3.
 fn pool() -> Vec<Event> {
-    let mut events: Vec<Event> = SAMPLES.iter().map(|name| event(name)).collect();
+    let mut events: Vec<Event> = SAMPLE_EVENTS.iter().map(|name| event(name)).collect();
     events.push(alice_adds_dev3());
     for (n, user) in ["dev2", "dev3", "mallory", "alice", "ci-bot"]
         .iter()
@@ -348,12 +337,7 @@ async fn another_invocations_unfinished_revocation_is_left_to_its_events_turn() 
 #[tokio::test]
 async fn the_record_is_read_with_the_facts_by_the_events_id_once_when_the_ids_agree() {
     let r = Revoker::new(account(), config(&[]), env());
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".to_owned()))
-        .unwrap()
-        .unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
+    give_id(&r, "dev1", "AIDADEV1XXXXXXXXXXXXX");
     let out = r
         .batch()
         .process(&event("01-iam-user-create-user.json"), false)
@@ -426,12 +410,7 @@ async fn a_record_read_by_another_principals_id_is_read_again_by_iams() {
 #[tokio::test]
 async fn a_confirmed_deny_is_checked_once_a_batch() {
     let r = Revoker::new(account(), config(&[]), env());
-    r.port()
-        .lock()
-        .principals
-        .get_mut(&(EntityKind::User, "dev1".to_owned()))
-        .unwrap()
-        .unique_id = Some("AIDADEV1XXXXXXXXXXXXX".into());
+    give_id(&r, "dev1", "AIDADEV1XXXXXXXXXXXXX");
     let first = event("01-iam-user-create-user.json");
     r.batch().process(&first, false).await.unwrap();
     let duplicates: Vec<Event> = (0..3)

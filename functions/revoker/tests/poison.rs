@@ -16,30 +16,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use warden_core::revoker::Revoker;
-use warden_core::testing::{config, environment, sample_text, MemoryAccount};
+use warden_core::testing::{config, environment, sample_text, MemoryAccount, SAMPLE_EVENTS};
 
 use revoker::handler::handle;
-
-const SAMPLES: &[&str] = &[
-    "01-iam-user-create-user.json",
-    "02-iam-user-duplicate-attach-policy.json",
-    "03-failed-call-access-denied.json",
-    "04-read-only-list-users.json",
-    "05-self-service-change-password.json",
-    "06-assumed-role.json",
-    "07-identity-center-role.json",
-    "08-federated-user.json",
-    "09-root.json",
-    "10-aws-service.json",
-    "11-cross-account.json",
-    "12-admin-create-user.json",
-    "13-exempt-tag.json",
-    "14-quota-reached-inline.json",
-    "15-service-linked-role.json",
-    "16-escalation-join-admin-group.json",
-    "17-escalation-tag-self-exempt.json",
-    "18-tampering-disable-rule.json",
-];
 
 fn revoker() -> Revoker<MemoryAccount> {
     let config = config(&[
@@ -65,7 +44,7 @@ fn revoker() -> Revoker<MemoryAccount> {
 /// A sample event with up to three of its nodes removed, nulled or retyped.
 fn mutated_sample() -> impl Strategy<Value = String> {
     (
-        prop::sample::select(SAMPLES),
+        prop::sample::select(SAMPLE_EVENTS),
         prop::collection::vec((any::<prop::sample::Index>(), 0u8..5), 0..4),
     )
         .prop_map(|(name, mutations)| {

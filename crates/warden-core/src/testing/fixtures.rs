@@ -55,3 +55,25 @@ pub fn sample_text(name: &str) -> String {
 pub fn sample_event(name: &str) -> Event {
     parse_eventbridge(&sample_text(name)).expect("a sample EventBridge event")
 }
+
+/// Every sample event of `events/` (one per row of the decision table's kinds of caller).
+pub const SAMPLE_EVENTS: &[&str] = &[
+    "01-iam-user-create-user.json",
+    "02-iam-user-duplicate-attach-policy.json",
+    "03-failed-call-access-denied.json",
+    "04-read-only-list-users.json",
+    "05-self-service-change-password.json",
+    "06-assumed-role.json",
+    "07-identity-center-role.json",
+    "08-federated-user.json",
+    "09-root.json",
+    "10-aws-service.json",
+    "11-cross-account.json",
+    "12-admin-create-user.json",
+    "13-exempt-tag.json",
+    "14-quota-reached-inline.json",
+    "15-service-linked-role.json",
+    "16-escalation-join-admin-group.json",
+    "17-escalation-tag-self-exempt.json",
+    "18-tampering-disable-rule.json",
+];

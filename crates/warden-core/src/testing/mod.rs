@@ -36,7 +36,7 @@ use crate::trust::TrustSet;
 
 pub use fixtures::{
     config, config_from, environment, sample_event, sample_text, DENY_POLICY_ARN,
-    QUARANTINE_POLICY_ARN,
+    QUARANTINE_POLICY_ARN, SAMPLE_EVENTS,
 };
 
 #[derive(Debug, Default)]
