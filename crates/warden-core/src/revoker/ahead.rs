@@ -156,9 +156,20 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 .iter()
                 .map(|(t, id, _)| Box::pin(r.read_facts(t, id.as_deref()))),
         );
-        // Settled makers are kept by the process: the loop below finds them.
+        // Who made each credential, once per credential (settled makers are kept by the
+        // process: the loop below finds them).
+        let mut credentials = std::collections::HashSet::new();
+        let making: Vec<&Event> = events
+            .iter()
+            .copied()
+            .filter(|e| {
+                e.record()
+                    .and_then(crate::minted::credential_of)
+                    .is_some_and(|c| credentials.insert(c))
+            })
+            .collect();
         let makers =
-            futures_util::future::join_all(events.iter().map(|e| Box::pin(self.attribution(e))));
+            futures_util::future::join_all(making.iter().map(|e| Box::pin(self.attribution(e))));
         let (trust, facts, makers) = futures_util::future::join3(trust, facts, makers).await;
         if let Some(Ok(set)) = trust {
             self.trust = Some(set.unwrap_or_else(|| crate::trust::TrustSet {
@@ -174,7 +185,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
                 Err(e) => self.failed_together(event, e),
             }
         }
-        for (event, made) in events.iter().zip(makers) {
+        for (event, made) in making.iter().zip(makers) {
             if let Err(e) = made {
                 self.failed_together(event, e);
             }
