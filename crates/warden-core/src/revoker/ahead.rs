@@ -15,13 +15,13 @@ use std::time::SystemTime;
 
 use tracing::{info, warn};
 
-use crate::decision::{decide, Decision, Step, Verdict};
+use crate::decision::{Decision, Verdict};
 use crate::error::DomainError;
 use crate::event::Event;
 use crate::ports::RevokerPorts;
 use crate::principal::Target;
 
-use super::keys::{self, event_key};
+use super::keys::event_key;
 use super::minted::Attribution;
 use super::state::Invocation;
 
@@ -133,14 +133,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         // Each caller once, with the first event that asks for it.
         let mut wanted: Vec<(Target, Option<String>, &Event)> = Vec::new();
         for event in events {
-            let caller_id = event.record().and_then(keys::caller_id);
-            if let Step::LookUp(t) | Step::Verify(t, _) | Step::Resolve(t, _) =
-                decide(event, None, &r.config, &r.env)
-            {
-                if !self.facts.contains_key(&t)
-                    && r.confirmed(&t, caller_id.as_deref()).is_none()
-                    && !wanted.iter().any(|(w, _, _)| *w == t)
-                {
+            if let Some((t, caller_id)) = self.facts_wanted(event) {
+                if !wanted.iter().any(|(w, _, _)| *w == t) {
                     wanted.push((t, caller_id, event));
                 }
             }
@@ -172,10 +166,7 @@ impl<P: RevokerPorts> Invocation<'_, P> {
             futures_util::future::join_all(making.iter().map(|e| Box::pin(self.attribution(e))));
         let (trust, facts, makers) = futures_util::future::join3(trust, facts, makers).await;
         if let Some(Ok(set)) = trust {
-            self.trust = Some(set.unwrap_or_else(|| crate::trust::TrustSet {
-                account: r.env.account_id.clone(),
-                ..crate::trust::TrustSet::default()
-            }));
+            self.trust = Some(r.trust_or_empty(set));
         }
         for ((target, _, event), read) in wanted.into_iter().zip(facts) {
             match read {

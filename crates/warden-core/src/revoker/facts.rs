@@ -17,6 +17,14 @@ use crate::decision::{decide, Step};
 use crate::event::Event;
 
 impl<P: RevokerPorts> Revoker<P> {
+    /// The account's trust ledger as read, or an empty one when no baseline exists.
+    pub(super) fn trust_or_empty(&self, set: Option<TrustSet>) -> TrustSet {
+        set.unwrap_or_else(|| TrustSet {
+            account: self.env.account_id.clone(),
+            ..TrustSet::default()
+        })
+    }
+
     /// IAM's facts about `target`, with its revocation record. The record is keyed by the
     /// principal's unique id: when the event gives it (`id`), the record is read alongside
     /// IAM's facts, one round trip instead of two, and kept only if IAM answers the same
@@ -66,15 +74,8 @@ impl<P: RevokerPorts> Invocation<'_, P> {
     pub(super) async fn trust_set(&mut self) -> Result<&TrustSet, PortError> {
         let r = self.revoker;
         if self.trust.is_none() {
-            let set = r
-                .port
-                .trust_set(&r.env.account_id)
-                .await?
-                .unwrap_or_else(|| TrustSet {
-                    account: r.env.account_id.clone(),
-                    ..TrustSet::default()
-                });
-            self.trust = Some(set);
+            let set = r.port.trust_set(&r.env.account_id).await?;
+            self.trust = Some(r.trust_or_empty(set));
         }
         Ok(self.trust.get_or_insert_with(TrustSet::default))
     }
@@ -112,6 +113,23 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         })
     }
 
+    /// The principal whose facts `event`'s decision will ask for, with the unique id the
+    /// event gives it: none when this invocation has them or this process confirmed its
+    /// revocation (one call then, not the facts).
+    pub(super) fn facts_wanted(&self, event: &Event) -> Option<(Target, Option<String>)> {
+        let r = self.revoker;
+        let caller_id = event.record().and_then(keys::caller_id);
+        match decide(event, None, &r.config, &r.env) {
+            Step::LookUp(t) | Step::Verify(t, _) | Step::Resolve(t, _)
+                if !self.facts.contains_key(&t)
+                    && r.confirmed(&t, caller_id.as_deref()).is_none() =>
+            {
+                Some((t, caller_id))
+            }
+            _ => None,
+        }
+    }
+
     /// The facts the event's decision will ask for, read while its credential's maker is
     /// looked up (the two are independent): the caller's, unless this invocation has them
     /// or this process confirmed its revocation (one call then, not the facts). What it
@@ -122,15 +140,9 @@ impl<P: RevokerPorts> Invocation<'_, P> {
         event: &Event,
     ) -> Result<Attribution, PortError> {
         let r = self.revoker;
-        let caller_id = event.record().and_then(keys::caller_id);
-        let wanted = match decide(event, None, &r.config, &r.env) {
-            Step::LookUp(t) | Step::Verify(t, _) | Step::Resolve(t, _)
-                if !self.facts.contains_key(&t)
-                    && r.confirmed(&t, caller_id.as_deref()).is_none() =>
-            {
-                Some(t)
-            }
-            _ => None,
+        let (wanted, caller_id) = match self.facts_wanted(event) {
+            Some((t, id)) => (Some(t), id),
+            None => (None, None),
         };
         let read = Box::pin(async {
             match &wanted {
