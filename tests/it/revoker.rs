@@ -858,6 +858,65 @@ async fn an_unverified_admins_fresh_event_waits_in_the_deferral_queue_without_ho
 }
 
 #[tokio::test]
+async fn a_deferred_events_failed_deliveries_come_back_with_it_through_sqs_as_lambda_gives_them() {
+    use warden_core::ports::Deferrals as _;
+    let mut f = Fixture::new(&[]).await;
+    let queue = f.account.queue("iam-warden-deferred", false).await;
+    f.config.deferral_queue_url = Some(queue.clone());
+    let r = f.revoker().await;
+    let mut bodies = Vec::new();
+    for (id, failed) in [("fd-1", 3), ("fd-2", 0)] {
+        let mut call = f.call(
+            id,
+            "dev2",
+            "CreateUser",
+            serde_json::json!({"userName": id}),
+        );
+        f.account.real_ids(&mut call).await;
+        let body = eventbridge(&call);
+        r.port()
+            .defer(&body, std::time::Duration::ZERO, failed)
+            .await
+            .unwrap();
+        bodies.push(body);
+    }
+    // SQS's shortest delay is one second.
+    let source = warden_it::event_source::EventSource::new(&f.account.sqs, &queue).await;
+    let mut records = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if let Some(batch) = source.receive().await {
+            records.extend(batch.event.records);
+        }
+        if records.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(records.len(), 2);
+    let carried = |body: &str| {
+        let record = records
+            .iter()
+            .find(|m| m.body.as_deref() == Some(body))
+            .unwrap();
+        record
+            .message_attributes
+            .get("failed-deliveries")
+            .map(|a| (a.string_value.clone(), a.data_type.clone()))
+    };
+    assert_eq!(
+        carried(&bodies[0]),
+        Some((Some("3".into()), Some("Number".into())))
+    );
+    assert_eq!(carried(&bodies[1]), None, "nothing failed: nothing carried");
+    // Decided from there as from the events queue.
+    let mut event = SqsEvent::default();
+    event.records = records;
+    let response = revoker::handler::handle_batch(&r, r.port(), event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(f.account.attached("dev2").await, [f.deny()]);
+}
+
+#[tokio::test]
 async fn restore_puts_an_escalation_back_and_warden_trust_makes_it_count() {
     let f = Fixture::new(&[]).await;
     f.account.user("mallory", &[], &[]).await;

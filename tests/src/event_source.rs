@@ -1,7 +1,8 @@
 //! Lambda's SQS event source, as AWS runs it for the revoker: batches of up to ten
 //! messages, the function's partial batch response (the failed ones stay in the queue
 //! and come back after the visibility timeout; the others are deleted), the queue's
-//! redrive policy dead-lettering a message received `maxReceiveCount` times. A FIFO
+//! redrive policy dead-lettering a message received `maxReceiveCount` times, and the
+//! messages' attributes as Lambda gives them. A FIFO
 //! queue holds a message group while one of its messages is in flight (moto does too).
 //! The poller reads the queues directly, never through the proxy under test.
 
@@ -39,6 +40,7 @@ impl EventSource {
             .queue_url(&self.url)
             .max_number_of_messages(10)
             .message_system_attribute_names(MessageSystemAttributeName::All)
+            .message_attribute_names("All")
             .send()
             .await
             .expect("ReceiveMessage")
@@ -59,11 +61,25 @@ impl EventSource {
                     .flatten()
                     .map(|(k, v)| (k.as_str().to_owned(), serde_json::json!(v)))
                     .collect();
+                // As Lambda gives them: {"stringValue", "dataType"} by name.
+                let message_attributes: serde_json::Map<String, serde_json::Value> = m
+                    .message_attributes
+                    .iter()
+                    .flatten()
+                    .map(|(k, v)| {
+                        let value = serde_json::json!({
+                            "stringValue": v.string_value,
+                            "dataType": v.data_type,
+                        });
+                        (k.clone(), value)
+                    })
+                    .collect();
                 serde_json::json!({
                     "messageId": id,
                     "receiptHandle": m.receipt_handle,
                     "body": m.body,
                     "attributes": attributes,
+                    "messageAttributes": message_attributes,
                     "eventSource": "aws:sqs",
                     "eventSourceARN": self.arn,
                     "awsRegion": "us-east-1",

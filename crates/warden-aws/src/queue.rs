@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue as SqsAttribute;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
-use warden_core::ports::{DeadLetters, Deferrals, PortError, WorkQueue};
+use warden_core::ports::{DeadLetters, Deferrals, PortError, WorkQueue, FAILED_DELIVERIES};
 
 use crate::error::{bad, classify};
 use crate::AwsAccount;
@@ -24,6 +24,8 @@ pub struct QueuedMessage {
     pub message_id: String,
     pub receipt_handle: String,
     pub body: String,
+    /// The failed deliveries it carries from earlier queues ([`FAILED_DELIVERIES`]).
+    pub failed_deliveries: Option<String>,
 }
 
 impl AwsAccount {
@@ -40,6 +42,7 @@ impl AwsAccount {
             .queue_url(queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(wait_seconds)
+            .message_attribute_names(FAILED_DELIVERIES)
             .customize()
             .config_override(
                 // The long poll holds the request for up to its wait: the attempt's
@@ -62,6 +65,10 @@ impl AwsAccount {
                 message_id: m.message_id.unwrap_or_default(),
                 receipt_handle: m.receipt_handle.unwrap_or_default(),
                 body: m.body.unwrap_or_default(),
+                failed_deliveries: m
+                    .message_attributes
+                    .and_then(|mut a| a.remove(FAILED_DELIVERIES))
+                    .and_then(|a| a.string_value),
             })
             .collect())
     }
@@ -80,7 +87,7 @@ impl AwsAccount {
 }
 
 impl Deferrals for AwsAccount {
-    async fn defer(&self, body: &str, delay: Duration) -> Result<(), PortError> {
+    async fn defer(&self, body: &str, delay: Duration, failed: u32) -> Result<(), PortError> {
         let Some(url) = &self.deferral_queue_url else {
             return Err(bad(
                 "SendMessage",
@@ -88,11 +95,21 @@ impl Deferrals for AwsAccount {
             ));
         };
         let seconds = delay.min(MAX_DELAY).as_secs().max(1);
-        self.sqs
+        let mut request = self
+            .sqs
             .send_message()
             .queue_url(url)
             .message_body(body)
-            .delay_seconds(i32::try_from(seconds).unwrap_or(900))
+            .delay_seconds(i32::try_from(seconds).unwrap_or(900));
+        if failed > 0 {
+            let count = SqsAttribute::builder()
+                .data_type("Number")
+                .string_value(failed.to_string())
+                .build()
+                .map_err(|e| bad("SendMessage", e.to_string()))?;
+            request = request.message_attributes(FAILED_DELIVERIES, count);
+        }
+        request
             .send()
             .await
             .map(|_| ())

@@ -273,7 +273,13 @@ async fn deferral_is_retried_with_its_delay_and_transient_on_lasting_5xx() {
             .build()
     };
     let rule = mock!(aws_sdk_sqs::Client::send_message)
-        .match_requests(|r| r.delay_seconds() == Some(900) && r.message_group_id().is_none())
+        .match_requests(|r| {
+            r.delay_seconds() == Some(900)
+                && r.message_group_id().is_none()
+                && r.message_attributes()
+                    .and_then(|a| a.get("failed-deliveries"))
+                    .is_some_and(|a| a.data_type() == "Number" && a.string_value() == Some("2"))
+        })
         .sequence()
         .http_status(503, None)
         .times(2)
@@ -290,8 +296,9 @@ async fn deferral_is_retried_with_its_delay_and_transient_on_lasting_5xx() {
         )
     };
     let a = queue(&[&rule]);
-    // Longer than SQS allows: capped at its 900 seconds (the event comes back and waits again).
-    assert!(a.defer("{}", Duration::from_secs(3000)).await.is_ok());
+    // Longer than SQS allows: capped at its 900 seconds (the event comes back and waits
+    // again); its two failed deliveries carried with it.
+    assert!(a.defer("{}", Duration::from_secs(3000), 2).await.is_ok());
     assert_eq!(rule.num_calls(), 3);
 
     let rule = mock!(aws_sdk_sqs::Client::send_message)
@@ -301,7 +308,7 @@ async fn deferral_is_retried_with_its_delay_and_transient_on_lasting_5xx() {
         .build();
     let a = queue(&[&rule]);
     assert!(a
-        .defer("{}", Duration::from_secs(10))
+        .defer("{}", Duration::from_secs(10), 0)
         .await
         .unwrap_err()
         .is_transient());

@@ -40,9 +40,16 @@ async fn drain<L: Lanes>(
         let records: Vec<serde_json::Value> = messages
             .iter()
             .map(|m| {
+                // The failed deliveries it carries, as Lambda gives message attributes.
+                let carried = m.failed_deliveries.as_ref().map(|n| {
+                    serde_json::json!({
+                        warden_core::ports::FAILED_DELIVERIES: {"stringValue": n, "dataType": "Number"}
+                    })
+                });
                 serde_json::json!({
                     "messageId": m.message_id, "receiptHandle": m.receipt_handle,
                     "body": m.body, "eventSource": "aws:sqs",
+                    "messageAttributes": carried.unwrap_or_else(|| serde_json::json!({})),
                 })
             })
             .collect();

@@ -10,7 +10,7 @@ use warden_core::decision::Decision;
 use warden_core::central::Unrouted;
 use warden_core::event::{parse_eventbridge, Event, ParseError};
 use warden_core::metrics::BatchMetrics;
-use warden_core::ports::{DeadLetters, Deferrals, RevokerPorts};
+use warden_core::ports::{DeadLetters, Deferrals, RevokerPorts, FAILED_DELIVERIES};
 use warden_core::principal::Principal;
 use warden_core::revoker::{Blocked, Lanes, Outcome, Revoker};
 
@@ -32,9 +32,9 @@ where
 }
 
 /// [`handle_batch`] within the invocation's `deadline` (Lambda's): a message not started
-/// [`BUDGET_MARGIN`] before it is not started at all (on the FIFO queue, deferred; on the
-/// deferral queue, failed for a retry), so that the invocation never times out with
-/// messages half done and the whole batch failed.
+/// [`BUDGET_MARGIN`] before it is not started at all (deferred, to come back at once),
+/// so that the invocation never times out with messages half done and the whole batch
+/// failed.
 pub async fn handle_batch_until<L, Q>(
     lanes: &L,
     queues: &Q,
@@ -111,6 +111,14 @@ where
                 .get("ApproximateReceiveCount")
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1),
+            failed_before: message
+                .message_attributes
+                .get(FAILED_DELIVERIES)
+                .and_then(|a| a.string_value.as_deref())
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .map_or(0, |n| {
+                    u32::try_from(n.min(u64::from(MAX_DELIVERIES))).unwrap_or(MAX_DELIVERIES)
+                }),
             body,
             parsed,
             unrouted: route.err(),
@@ -150,9 +158,26 @@ where
 /// reason.
 pub const MAX_RECEIVES: u32 = 5;
 
-/// How soon a message that failed on the FIFO queue is decided again, from the deferral
-/// queue.
+/// How many deliveries a failing event gets in all, counting those carried by its
+/// deferrals: on the last, still failing, it is dead-lettered with its reason. With
+/// [`retry_delay`]'s backoff, about half an hour of failures.
+pub const MAX_DELIVERIES: u32 = 7;
+
+/// How soon a message that failed for the first time is decided again, from the deferral
+/// queue; each later failure doubles it ([`retry_delay`]).
 pub const RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// SQS's longest per-message delay.
+const LONGEST_DELAY: Duration = Duration::from_secs(900);
+
+/// How long an event whose `deliveries`-th delivery failed waits on the deferral queue:
+/// [`RETRY_DELAY`], doubled at each failure after the first, at most SQS's 900 s.
+pub fn retry_delay(deliveries: u32) -> Duration {
+    let doublings = deliveries.saturating_sub(1).min(16);
+    RETRY_DELAY
+        .saturating_mul(1 << doublings)
+        .min(LONGEST_DELAY)
+}
 
 /// One message of a batch, parsed, with its lane's verdict.
 struct Message {
@@ -160,6 +185,9 @@ struct Message {
     fifo: bool,
     /// How many times the queue has delivered it (this delivery included).
     receives: u32,
+    /// How many deliveries failed before it came to this queue (carried by the handler
+    /// that deferred it, [`FAILED_DELIVERIES`]).
+    failed_before: u32,
     /// When it was sent to the queue (SQS's `SentTimestamp`).
     sent: Option<chrono::DateTime<chrono::Utc>>,
     body: String,
@@ -221,19 +249,21 @@ where
             continue;
         }
         if start_by.is_some_and(|t| SystemTime::now() >= t) {
-            // Too close to the invocation's deadline to start it.
-            if message.fifo {
-                match queues.defer(&message.body, Duration::ZERO).await {
-                    Ok(()) => {
-                        warn!(message_id = %message_id, "not started before the invocation's deadline: deferred");
-                        continue;
-                    }
-                    Err(e) => {
-                        error!(message_id = %message_id, error = %e, "not started before the deadline and not deferred: will retry")
-                    }
+            // Too close to the invocation's deadline to start it: back at once, from the
+            // deferral queue (not after the visibility timeout); nothing failed.
+            match queues
+                .defer(&message.body, Duration::ZERO, message.failed_before)
+                .await
+            {
+                Ok(()) => {
+                    warn!(message_id = %message_id, "not started before the invocation's deadline: deferred");
+                    continue;
                 }
-                stopped = true;
+                Err(e) => {
+                    error!(message_id = %message_id, error = %e, "not started before the deadline and not deferred: will retry")
+                }
             }
+            stopped |= message.fifo;
             failures.push(message_id);
             continue;
         }
@@ -297,7 +327,7 @@ where
                         || outcome.defer_seconds.is_some() =>
                 {
                     let delay = Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
-                    match queues.defer(body, delay).await {
+                    match queues.defer(body, delay, message.failed_before).await {
                         Ok(()) => {
                             info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");
                             metrics.decided(&outcome, event_time, message.sent, chrono::Utc::now());
@@ -324,10 +354,11 @@ where
                 }
                 // Still failing after the SDK's own retries (six attempts, bounded backoff).
                 Err(e) if e.is_transient() => {
-                    if message.receives >= MAX_RECEIVES {
-                        // The queue's redrive policy would dead-letter it on its next
-                        // delivery, without a reason: now, with it, notified once.
-                        let why = format!("still failing after {} deliveries: {e}", message.receives);
+                    let deliveries = message.failed_before.saturating_add(message.receives);
+                    if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
+                        // Its last delivery: the queue's redrive policy would dead-letter
+                        // it on its next, without a reason. Now, with it, notified once.
+                        let why = format!("still failing after {deliveries} deliveries: {e}");
                         error!(reason = %why, "dead-lettering it now");
                         return match give_up(revoker, queues, event, body, &message_id, &why).await {
                             Ok(()) => true,
@@ -337,19 +368,17 @@ where
                             }
                         };
                     }
-                    if !message.fifo {
-                        error!(error = %e, "not decided: will retry");
-                        return false;
-                    }
-                    // On the FIFO queue a failed message holds its whole group for the
-                    // visibility timeout (6 minutes): to the deferral queue instead, to
-                    // be decided again in RETRY_DELAY, while the group goes on. Its later
-                    // events are decided meanwhile, each on its own facts (a grant that
-                    // arrives later is looked up in CloudTrail, as when CloudTrail
+                    // Failed back to its queue, it would wait out the visibility timeout (6
+                    // minutes), and on the FIFO queue hold its whole group meanwhile: to
+                    // the deferral queue instead, back in retry_delay (30 s, doubled at
+                    // each failure), its failed deliveries carried with it. A FIFO group's
+                    // later events are decided meanwhile, each on its own facts (a grant
+                    // that arrives later is looked up in CloudTrail, as when CloudTrail
                     // delivers out of order).
-                    match queues.defer(body, RETRY_DELAY).await {
+                    let delay = retry_delay(deliveries);
+                    match queues.defer(body, delay, deliveries).await {
                         Ok(()) => {
-                            warn!(error = %e, delay_seconds = RETRY_DELAY.as_secs(), "not decided: deferred, the queue goes on");
+                            warn!(error = %e, deliveries, delay_seconds = delay.as_secs(), "not decided: deferred, the queue goes on");
                             true
                         }
                         Err(d) => {

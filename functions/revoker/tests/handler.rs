@@ -117,7 +117,8 @@ async fn a_message_still_failing_after_the_sdks_retries_is_deferred_and_the_fifo
     let deferred = r.port().lock().deferred.clone();
     assert_eq!(
         deferred,
-        [(bodies[1].clone(), revoker::handler::RETRY_DELAY)]
+        [(bodies[1].clone(), revoker::handler::RETRY_DELAY, 1)],
+        "back in 30 s, its one failed delivery carried"
     );
     assert_eq!(r.port().lock().dead_letters.len(), 1);
     assert!(is_untouched(&r, "dev1"));
@@ -131,8 +132,107 @@ async fn a_message_still_failing_after_the_sdks_retries_is_deferred_and_the_fifo
     assert!(is_denied(&r, "dev1"));
 }
 
-fn deferred_bodies(deferred: &[(String, std::time::Duration)]) -> Vec<String> {
-    deferred.iter().map(|(b, _)| b.clone()).collect()
+fn deferred_bodies(deferred: &[(String, std::time::Duration, u32)]) -> Vec<String> {
+    deferred.iter().map(|(b, _, _)| b.clone()).collect()
+}
+
+/// A batch of the deferral queue (a standard queue), each message carrying its failed
+/// deliveries as the handler that deferred it sent them.
+fn from_deferral_queue(deferred: &[(String, std::time::Duration, u32)]) -> SqsEvent {
+    let records: Vec<serde_json::Value> = deferred
+        .iter()
+        .enumerate()
+        .map(|(i, (body, _, failed))| {
+            let mut record = serde_json::json!({"messageId": format!("d{i}"), "body": body,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:iam-warden-deferred",
+                "attributes": {"ApproximateReceiveCount": "1"}});
+            if *failed > 0 {
+                record["messageAttributes"] = serde_json::json!({
+                    "failed-deliveries": {"stringValue": failed.to_string(), "dataType": "Number"}
+                });
+            }
+            record
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_event_is_deferred_with_backoff_never_failed_back_to_wait_out_the_visibility_timeout_and_dead_lettered_on_its_last_delivery(
+) {
+    use revoker::handler::{retry_delay, MAX_DELIVERIES};
+    let r = revoker();
+    let body = fixture("01-iam-user-create-user.json");
+    let mut batch = batch_of(std::slice::from_ref(&body));
+    let mut delays = Vec::new();
+    for delivery in 1..=MAX_DELIVERIES {
+        r.port().fail("facts", throttled(), 1);
+        let response = handle_batch(&r, r.port(), batch).await;
+        // Never failed back to SQS: nothing waits out the six-minute visibility timeout.
+        assert!(failed_ids(&response).is_empty(), "delivery {delivery}");
+        let deferred = std::mem::take(&mut r.port().lock().deferred);
+        if delivery == MAX_DELIVERIES {
+            assert!(deferred.is_empty());
+            break;
+        }
+        assert_eq!(deferred.len(), 1, "delivery {delivery}");
+        assert_eq!(deferred[0].2, delivery, "its failed deliveries, carried");
+        delays.push(deferred[0].1.as_secs());
+        assert!(r.port().lock().dead_letters.is_empty());
+        batch = from_deferral_queue(&deferred);
+    }
+    // 30 s, doubled at each failure, at most SQS's 900 s: about half an hour in all.
+    assert_eq!(delays, [30, 60, 120, 240, 480, 900]);
+    assert_eq!(retry_delay(40), std::time::Duration::from_secs(900));
+    let dead = r.port().lock().dead_letters.clone();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0].1.contains("still failing after 7 deliveries") && dead[0].1.contains("Throttling"),
+        "{}",
+        dead[0].1
+    );
+    assert!(is_untouched(&r, "dev1"));
+    let failures = r
+        .port()
+        .notices()
+        .iter()
+        .filter(|n| n.attributes["decision"] == "failed")
+        .count();
+    assert_eq!(failures, 1, "notified once");
+
+    // A count that is not a number counts for nothing; one beyond the bound, as the bound.
+    for (carried, dead_lettered) in [
+        ("x", false),
+        ("-1", false),
+        ("6", true),
+        ("99999999999", true),
+    ] {
+        r.port().fail("facts", throttled(), 1);
+        let mut batch = from_deferral_queue(&[(body.clone(), std::time::Duration::ZERO, 1)]);
+        batch.records[0]
+            .message_attributes
+            .get_mut("failed-deliveries")
+            .unwrap()
+            .string_value = Some(carried.into());
+        let before = r.port().lock().dead_letters.len();
+        let response = handle_batch(&r, r.port(), batch).await;
+        assert!(failed_ids(&response).is_empty());
+        let deferred = std::mem::take(&mut r.port().lock().deferred);
+        assert_eq!(
+            r.port().lock().dead_letters.len() - before,
+            usize::from(dead_lettered),
+            "{carried}"
+        );
+        assert_eq!(deferred.len(), usize::from(!dead_lettered), "{carried}");
+        if !dead_lettered {
+            assert_eq!(deferred[0].2, 1, "{carried}");
+        }
+    }
+    // Once it goes through, it is decided.
+    let response = handle_batch(&r, r.port(), batch_of(&[body])).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(is_denied(&r, "dev1"));
 }
 
 #[tokio::test]
@@ -175,8 +275,11 @@ async fn on_its_last_delivery_a_failing_message_is_dead_lettered_with_its_reason
         }
         let response = handle_batch(&r, r.port(), batch).await;
         if receives < revoker::handler::MAX_RECEIVES {
-            // A standard queue's message fails for a retry (it holds nothing up).
-            assert_eq!(failed_ids(&response), ["m0"]);
+            // Deferred, its failed deliveries carried (4: back in 30 s × 2³).
+            assert!(failed_ids(&response).is_empty());
+            let deferred = std::mem::take(&mut r.port().lock().deferred);
+            assert_eq!(deferred.len(), 1);
+            assert_eq!((deferred[0].1.as_secs(), deferred[0].2), (240, 4));
             assert!(r.port().lock().dead_letters.is_empty());
             continue;
         }
@@ -380,10 +483,13 @@ async fn on_the_deferral_queue_a_failed_message_does_not_hold_up_the_others() {
     let event: SqsEvent =
         serde_json::from_value(serde_json::json!({ "Records": records })).unwrap();
     let response = handle_batch(&r, r.port(), event).await;
+    assert!(failed_ids(&response).is_empty());
+    // Deferred again (not failed back to wait out the visibility timeout), and the next
+    // message decided.
+    let deferred = r.port().lock().deferred.clone();
     assert_eq!(
-        failed_ids(&response),
-        ["m0"],
-        "a standard queue has no order to keep"
+        deferred,
+        [(bodies[0].clone(), revoker::handler::RETRY_DELAY, 1)]
     );
     assert!(is_denied(&r, "dev2"));
 }
@@ -515,15 +621,23 @@ async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
     let deferred = deferred_bodies(&r.port().lock().deferred);
     assert_eq!(deferred, bodies);
     assert!(is_untouched(&r, "dev1"));
-    // On the deferral queue, too late to start: failed for a retry, not deferred again.
-    let mut again = batch_of(&deferred);
-    for record in &mut again.records {
-        record.event_source_arn =
-            Some("arn:aws:sqs:us-east-1:123456789012:iam-warden-deferrals".into());
-    }
+    // On the deferral queue, too late to start: deferred again (back at once, not after
+    // the visibility timeout), the failed deliveries they carry kept, none added.
+    let carried: Vec<_> = bodies
+        .iter()
+        .zip([0, 3])
+        .map(|(b, n)| (b.clone(), std::time::Duration::ZERO, n))
+        .collect();
+    r.port().lock().deferred.clear();
+    let again = from_deferral_queue(&carried);
     let response = revoker::handler::handle_batch_until(&r, r.port(), again, Some(soon)).await;
-    assert_eq!(failed_ids(&response), ["m0", "m1"]);
-    assert_eq!(r.port().lock().deferred.len(), 2);
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(r.port().lock().deferred, carried);
+    // The deferral queue failing too: failed for SQS's retry.
+    r.port().fail("defer", throttled(), 2);
+    let again = from_deferral_queue(&carried);
+    let response = revoker::handler::handle_batch_until(&r, r.port(), again, Some(soon)).await;
+    assert_eq!(failed_ids(&response), ["d0", "d1"]);
     // With time left: decided.
     let later = std::time::SystemTime::now() + revoker::handler::BUDGET_MARGIN * 2;
     let response =

@@ -476,12 +476,19 @@ pub trait Canaries: Send + Sync {
 
 /// Where an event waits to be decided again (a queue with a delay).
 pub trait Deferrals: Send + Sync {
+    /// `body` back after `delay`, carrying `failed`: how many of its deliveries failed so
+    /// far (a deferred message is a new message, whose queue counts its receives afresh).
     fn defer(
         &self,
         body: &str,
         delay: Duration,
+        failed: u32,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
+
+/// The message attribute (a Number) in which a deferred message carries its failed
+/// deliveries ([`Deferrals::defer`]).
+pub const FAILED_DELIVERIES: &str = "failed-deliveries";
 
 /// Every port the revoker uses.
 pub trait RevokerPorts:

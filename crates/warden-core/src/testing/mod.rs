@@ -68,8 +68,8 @@ pub struct State {
     pub records: BTreeMap<String, CallerRecord>,
     /// What CloudTrail's LookupEvents finds.
     pub trail: Vec<CloudTrailRecord>,
-    /// Bodies sent to the deferral queue, with their delay.
-    pub deferred: Vec<(String, std::time::Duration)>,
+    /// Bodies sent to the deferral queue, with their delay and their failed deliveries.
+    pub deferred: Vec<(String, std::time::Duration, u32)>,
     /// Revocation records by key.
     pub revocations: BTreeMap<String, crate::revocation::RevocationRecord>,
     /// The tool's policies' default documents by ARN (absent: deleted), and how many

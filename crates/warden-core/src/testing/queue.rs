@@ -14,9 +14,14 @@ impl DeadLetters for MemoryAccount {
 }
 
 impl Deferrals for MemoryAccount {
-    async fn defer(&self, body: &str, delay: std::time::Duration) -> Result<(), PortError> {
+    async fn defer(
+        &self,
+        body: &str,
+        delay: std::time::Duration,
+        failed: u32,
+    ) -> Result<(), PortError> {
         let mut s = self.enter("defer")?;
-        s.deferred.push((body.to_owned(), delay));
+        s.deferred.push((body.to_owned(), delay, failed));
         Ok(())
     }
 }
