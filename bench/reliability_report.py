@@ -22,8 +22,8 @@ def section(faults, latency, measured):
     w(f"Measured {measured} with `warden-bench faults` (`./bench/run.sh` runs it). The scenario of "
       "`tests/src/reliability.rs`: non-admins' IAM writes with duplicates, admins', an exempt bot's, read-only "
       "calls, root, a service-linked role, and an attack chain to contain, through the Lambda handler with SQS's "
-      "semantics (FIFO group, visibility timeout, redrive after 5 deliveries, the deferral queue, Lambda's 60 s "
-      "deadline), every AWS call of the revoker through `tests/support/fault_proxy.py` (throttling, 429, 500, "
+      "semantics (FIFO group, visibility timeout, redrive after 5 deliveries, the deferral queue and its "
+      "per-message delays, Lambda's 60 s deadline), every AWS call of the revoker through `tests/support/fault_proxy.py` (throttling, 429, 500, "
       "503, connection resets before and after moto carried the request out, answers held 6 s: longer than "
       "the revoker's 5 s attempt timeout), with the revoker's production retries (standard, six attempts, "
       "backoff capped at 2 s). Checked afterwards from moto's state, not from the tool's logs.")
