@@ -858,14 +858,14 @@ async fn an_unverified_admins_fresh_event_waits_in_the_deferral_queue_without_ho
 }
 
 #[tokio::test]
-async fn a_deferred_events_failed_deliveries_come_back_with_it_through_sqs_as_lambda_gives_them() {
+async fn a_deferred_events_failed_deliveries_come_back_with_it_through_sqs_and_bound_its_retries() {
     use warden_core::ports::Deferrals as _;
     let mut f = Fixture::new(&[]).await;
     let queue = f.account.queue("iam-warden-deferred", false).await;
     f.config.deferral_queue_url = Some(queue.clone());
     let r = f.revoker().await;
     let mut bodies = Vec::new();
-    for (id, failed) in [("fd-1", 3), ("fd-2", 0)] {
+    for (id, failed) in [("fd-1", 6), ("fd-2", 0)] {
         let mut call = f.call(
             id,
             "dev2",
@@ -880,7 +880,8 @@ async fn a_deferred_events_failed_deliveries_come_back_with_it_through_sqs_as_la
             .unwrap();
         bodies.push(body);
     }
-    // SQS's shortest delay is one second.
+    // Through SQS (its shortest delay is one second) and the event source, as Lambda
+    // gives message attributes.
     let source = warden_it::event_source::EventSource::new(&f.account.sqs, &queue).await;
     let mut records = Vec::new();
     for _ in 0..20 {
@@ -905,13 +906,40 @@ async fn a_deferred_events_failed_deliveries_come_back_with_it_through_sqs_as_la
     };
     assert_eq!(
         carried(&bodies[0]),
-        Some((Some("3".into()), Some("Number".into())))
+        Some((Some("6".into()), Some("Number".into())))
     );
     assert_eq!(carried(&bodies[1]), None, "nothing failed: nothing carried");
-    // Decided from there as from the events queue.
+
+    // An invocation past its time to start messages: the one that carried six is on
+    // its seventh delivery, dead-lettered with its reason; the other deferred again,
+    // its delivery counted.
     let mut event = SqsEvent::default();
     event.records = records;
-    let response = revoker::handler::handle_batch(&r, r.port(), event).await;
+    let now = std::time::SystemTime::now();
+    let response = revoker::handler::handle_batch_until(&r, r.port(), event, Some(now)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let dead = f.account.drain(&f.dlq).await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body.as_deref(), Some(bodies[0].as_str()));
+    let reason = dead[0].message_attributes.as_ref().unwrap()["reason"]
+        .string_value
+        .clone()
+        .unwrap();
+    assert!(reason.contains("after 7 deliveries"), "{reason}");
+
+    // Read back as `warden consume` reads a queue: the count it carries now.
+    let mut again = Vec::new();
+    for _ in 0..5 {
+        again = r.port().receive(&queue, 1).await.unwrap();
+        if !again.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].body, bodies[1]);
+    assert_eq!(again[0].failed_deliveries.as_deref(), Some("1"));
+    // And decided from there as from the events queue.
+    let response = handle_batch(&r, r.port(), f.batch(&[again[0].body.clone()])).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_eq!(f.account.attached("dev2").await, [f.deny()]);
 }

@@ -301,7 +301,9 @@ async fn deferral_is_retried_with_its_delay_and_transient_on_lasting_5xx() {
     assert!(a.defer("{}", Duration::from_secs(3000), 2).await.is_ok());
     assert_eq!(rule.num_calls(), 3);
 
+    // Nothing failed: nothing carried.
     let rule = mock!(aws_sdk_sqs::Client::send_message)
+        .match_requests(|r| r.delay_seconds() == Some(10) && r.message_attributes().is_none())
         .sequence()
         .http_status(500, None)
         .repeatedly()

@@ -249,18 +249,43 @@ where
             continue;
         }
         if start_by.is_some_and(|t| SystemTime::now() >= t) {
-            // Too close to the invocation's deadline to start it: back at once, from the
-            // deferral queue (not after the visibility timeout); nothing failed.
-            match queues
-                .defer(&message.body, Duration::ZERO, message.failed_before)
-                .await
-            {
-                Ok(()) => {
-                    warn!(message_id = %message_id, "not started before the invocation's deadline: deferred");
-                    continue;
+            // Too close to the invocation's deadline to start it: back from the deferral
+            // queue (not after the visibility timeout), at once the first time, then
+            // with the backoff of a failure. A delivery not carried out counts as a
+            // failed one: when every invocation reaches its deadline first (answers
+            // that hang), the message is dead-lettered with its reason, never deferred
+            // for ever.
+            let deliveries = message.failed_before.saturating_add(message.receives);
+            if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
+                let why = format!(
+                    "not carried out after {deliveries} deliveries: each invocation reached its deadline before it"
+                );
+                error!(message_id = %message_id, reason = %why, "dead-lettering it now");
+                let sent = match (&held, &message.parsed) {
+                    (Some(Ok(revoker)), Ok(event)) => {
+                        give_up(revoker, queues, event, &message.body, &message_id, &why).await
+                    }
+                    _ => dead_letters.send(&message.body, &why, &message_id).await,
+                };
+                match sent {
+                    Ok(()) => continue,
+                    Err(e) => {
+                        error!(message_id = %message_id, error = %e, "could not dead-letter the message: will retry")
+                    }
                 }
-                Err(e) => {
-                    error!(message_id = %message_id, error = %e, "not started before the deadline and not deferred: will retry")
+            } else {
+                let delay = match deliveries {
+                    0 | 1 => Duration::ZERO,
+                    n => retry_delay(n - 1),
+                };
+                match queues.defer(&message.body, delay, deliveries).await {
+                    Ok(()) => {
+                        warn!(message_id = %message_id, deliveries, delay_seconds = delay.as_secs(), "not started before the invocation's deadline: deferred");
+                        continue;
+                    }
+                    Err(e) => {
+                        error!(message_id = %message_id, error = %e, "not started before the deadline and not deferred: will retry")
+                    }
                 }
             }
             stopped |= message.fifo;
@@ -310,9 +335,33 @@ where
                             }
                         }
                     }
+                    // As a failed delivery: deferred with backoff, dead-lettered (and
+                    // reported) on the last.
                     Some(Err(Blocked::Retry(why))) => {
-                        error!(reason = %why, "the account cannot be reached now: will retry");
-                        false
+                        let deliveries = message.failed_before.saturating_add(message.receives);
+                        if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
+                            let why = format!("account {key} still unreachable after {deliveries} deliveries: {why}");
+                            error!(reason = %why, "dead-lettering it now");
+                            let _ = lanes.report(event, Some(&key), &why).await;
+                            return match dead_letters.send(body, &why, &message_id).await {
+                                Ok(()) => true,
+                                Err(e) => {
+                                    error!(error = %e, "could not dead-letter the message: will retry");
+                                    false
+                                }
+                            };
+                        }
+                        let delay = retry_delay(deliveries);
+                        match queues.defer(body, delay, deliveries).await {
+                            Ok(()) => {
+                                warn!(reason = %why, deliveries, delay_seconds = delay.as_secs(), "the account cannot be reached now: deferred");
+                                true
+                            }
+                            Err(e) => {
+                                error!(reason = %why, error = %e, "the account cannot be reached now and the event not deferred: will retry");
+                                false
+                            }
+                        }
                     }
                     _ => false,
                 };
@@ -327,7 +376,12 @@ where
                         || outcome.defer_seconds.is_some() =>
                 {
                     let delay = Duration::from_secs(outcome.defer_seconds.unwrap_or(0));
-                    match queues.defer(body, delay, message.failed_before).await {
+                    // Decided: this delivery did not fail (earlier ones failed back to
+                    // this queue did).
+                    let failed = message
+                        .failed_before
+                        .saturating_add(message.receives.saturating_sub(1));
+                    match queues.defer(body, delay, failed).await {
                         Ok(()) => {
                             info!(principal = %outcome.principal, delay_seconds = delay.as_secs(), reason = %outcome.reason, "deferred");
                             metrics.decided(&outcome, event_time, message.sent, chrono::Utc::now());
@@ -356,8 +410,8 @@ where
                 Err(e) if e.is_transient() => {
                     let deliveries = message.failed_before.saturating_add(message.receives);
                     if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
-                        // Its last delivery: the queue's redrive policy would dead-letter
-                        // it on its next, without a reason. Now, with it, notified once.
+                        // Its last delivery (the queue's redrive policy would dead-letter
+                        // it, without a reason, on its next): now, with it, notified once.
                         let why = format!("still failing after {deliveries} deliveries: {e}");
                         error!(reason = %why, "dead-lettering it now");
                         return match give_up(revoker, queues, event, body, &message_id, &why).await {

@@ -386,6 +386,18 @@ async fn a_deferred_event_goes_to_the_deferral_queue_and_the_batch_goes_on() {
     assert_eq!(deferred.len(), 1);
     assert_eq!(deferred[0].0, fresh);
     assert!(deferred[0].1.as_secs() > 800, "{:?}", deferred[0].1);
+    assert_eq!(deferred[0].2, 0, "decided: no delivery failed");
+    // Decided (deferred) on its third receive from the deferral queue, after two failed
+    // back to it, and carrying two more: four failed deliveries carried on.
+    r.port().lock().deferred.clear();
+    let mut again = from_deferral_queue(&[(fresh.clone(), std::time::Duration::ZERO, 2)]);
+    again.records[0]
+        .attributes
+        .insert("ApproximateReceiveCount".into(), "3".into());
+    let response = handle_batch(&r, r.port(), again).await;
+    assert!(failed_ids(&response).is_empty());
+    let deferred = r.port().lock().deferred.clone();
+    assert_eq!((deferred.len(), deferred[0].2), (1, 4), "{deferred:?}");
 
     // A deferral queue that fails: the message is retried, and the later ones wait.
     let r = revoker();
@@ -618,24 +630,59 @@ async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
     let response =
         revoker::handler::handle_batch_until(&r, r.port(), batch_of(&bodies), Some(soon)).await;
     assert!(failed_ids(&response).is_empty());
-    let deferred = deferred_bodies(&r.port().lock().deferred);
-    assert_eq!(deferred, bodies);
+    let deferred = r.port().lock().deferred.clone();
+    assert_eq!(deferred_bodies(&deferred), bodies);
+    assert!(
+        deferred
+            .iter()
+            .all(|(_, delay, n)| delay.is_zero() && *n == 1),
+        "back at once, the delivery counted: {deferred:?}"
+    );
     assert!(is_untouched(&r, "dev1"));
-    // On the deferral queue, too late to start: deferred again (back at once, not after
-    // the visibility timeout), the failed deliveries they carry kept, none added.
+    // On the deferral queue, too late to start: deferred again (not failed back to wait
+    // out the visibility timeout), each delivery not carried out counted, and backed off
+    // after the first; on the seventh, dead-lettered with its reason and notified.
     let carried: Vec<_> = bodies
         .iter()
-        .zip([0, 3])
+        .chain(&bodies[..1])
+        .zip([0, 3, 6])
         .map(|(b, n)| (b.clone(), std::time::Duration::ZERO, n))
         .collect();
     r.port().lock().deferred.clear();
     let again = from_deferral_queue(&carried);
     let response = revoker::handler::handle_batch_until(&r, r.port(), again, Some(soon)).await;
     assert!(failed_ids(&response).is_empty());
-    assert_eq!(r.port().lock().deferred, carried);
+    let secs = std::time::Duration::from_secs;
+    assert_eq!(
+        r.port().lock().deferred,
+        [
+            (bodies[0].clone(), secs(0), 1),
+            (bodies[1].clone(), secs(120), 4)
+        ]
+    );
+    let dead = r.port().lock().dead_letters.clone();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(
+        (dead[0].0.as_str(), dead[0].2.as_str()),
+        (bodies[0].as_str(), "d2")
+    );
+    assert!(
+        dead[0].1.contains("not carried out after 7 deliveries"),
+        "{}",
+        dead[0].1
+    );
+    assert_eq!(
+        r.port()
+            .notices()
+            .iter()
+            .filter(|n| n.attributes["decision"] == "failed")
+            .count(),
+        1
+    );
+    let carried = &carried[..2];
     // The deferral queue failing too: failed for SQS's retry.
     r.port().fail("defer", throttled(), 2);
-    let again = from_deferral_queue(&carried);
+    let again = from_deferral_queue(carried);
     let response = revoker::handler::handle_batch_until(&r, r.port(), again, Some(soon)).await;
     assert_eq!(failed_ids(&response), ["d0", "d1"]);
     // With time left: decided.
@@ -710,4 +757,70 @@ async fn a_batchs_denies_are_all_in_place_before_its_first_notice() {
     assert_eq!(denies.len(), 2, "{calls:?}");
     assert!(denies.iter().all(|i| *i < first_notice), "{calls:?}");
     assert_eq!(r.port().notices().len(), 2);
+}
+
+/// Central mode with every member account out of reach for now (STS throttling).
+struct OutOfReach(MemoryAccount);
+
+impl warden_core::ports::Members for OutOfReach {
+    type Port = MemoryAccount;
+    type Home = MemoryAccount;
+
+    fn home(&self) -> &MemoryAccount {
+        &self.0
+    }
+
+    async fn open(
+        &self,
+        _account: &str,
+        _config: &warden_core::config::Config,
+    ) -> Result<(MemoryAccount, warden_core::config::Environment), warden_core::ports::Unreachable>
+    {
+        Err(warden_core::ports::Unreachable::Transient(throttled()))
+    }
+}
+
+#[tokio::test]
+async fn central_mode_an_account_out_of_reach_for_now_is_deferred_with_backoff_and_on_its_last_delivery_dead_lettered_and_reported(
+) {
+    let config = config(&[
+        (
+            "DEAD_LETTER_QUEUE_URL",
+            "http://localhost/123456789012/dlq.fifo",
+        ),
+        ("MEMBER_ROLE_NAME", "iam-warden-member"),
+    ]);
+    let fleet = warden_core::revoker::Fleet::new(OutOfReach(MemoryAccount::new()), config);
+    let home = fleet.members().home();
+    let body = create_user_in("111111111111");
+    // Not failed back: the FIFO group goes on, the event comes back in 30 s.
+    let response = handle_batch(&fleet, home, batch_of(std::slice::from_ref(&body))).await;
+    assert!(failed_ids(&response).is_empty());
+    assert_eq!(
+        std::mem::take(&mut home.lock().deferred),
+        [(body.clone(), revoker::handler::RETRY_DELAY, 1)]
+    );
+    assert!(home.lock().dead_letters.is_empty());
+    // Its seventh delivery: dead-lettered with the reason, and reported.
+    let last = from_deferral_queue(&[(body.clone(), std::time::Duration::ZERO, 6)]);
+    let response = handle_batch(&fleet, home, last).await;
+    assert!(failed_ids(&response).is_empty());
+    assert!(home.lock().deferred.is_empty());
+    let dead = home.lock().dead_letters.clone();
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0]
+            .1
+            .contains("111111111111 still unreachable after 7 deliveries")
+            && dead[0].1.contains("Throttling"),
+        "{}",
+        dead[0].1
+    );
+    let notices = home.notices();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.body.contains("still unreachable after 7 deliveries")),
+        "{notices:?}"
+    );
 }

@@ -245,9 +245,9 @@ impl<P: RevokerPorts> Revoker<P> {
     }
 }
 
-/// How long a claim on a notice holds: longer than the revoker's run (60 s), shorter
-/// than its queue's visibility timeout (360 s), after which a failed run's message comes
-/// back and may take the claim over.
+/// How long a claim on a notice holds: longer than the revoker's run (60 s), after which
+/// a failed run's message, back from the deferral queue (in 30 s, then 60, 120: the
+/// handler's backoff) or its queue's visibility timeout (360 s), may take the claim over.
 pub(super) const NOTICE_LEASE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The marks of the escalation and the containment a notice tells of, each under its own
