@@ -196,6 +196,26 @@ struct Message {
     unrouted: Option<Unrouted>,
 }
 
+impl Message {
+    /// Its deliveries so far, this one included: those its deferrals carry and its
+    /// queue's.
+    fn deliveries(&self) -> u32 {
+        self.failed_before.saturating_add(self.receives)
+    }
+
+    /// Whether this delivery is its last: a failure now dead-letters it, with the reason
+    /// (the queue's redrive policy would, without one, on its next).
+    fn is_last(&self) -> bool {
+        self.receives >= MAX_RECEIVES || self.deliveries() >= MAX_DELIVERIES
+    }
+}
+
+/// A dead-lettering's result: the message settled (`true`), or failed for a retry.
+fn dead_lettered(sent: Result<(), warden_core::ports::PortError>) -> bool {
+    sent.inspect_err(|e| error!(error = %e, "could not dead-letter the message: will retry"))
+        .is_ok()
+}
+
 /// One lane's messages, in order: the failed messages' ids and the outcomes.
 async fn lane<L, Q>(
     lanes: &L,
@@ -255,8 +275,8 @@ where
             // failed one: when every invocation reaches its deadline first (answers
             // that hang), the message is dead-lettered with its reason, never deferred
             // for ever.
-            let deliveries = message.failed_before.saturating_add(message.receives);
-            if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
+            let deliveries = message.deliveries();
+            if message.is_last() {
                 let why = format!(
                     "not carried out after {deliveries} deliveries: each invocation reached its deadline before it"
                 );
@@ -267,11 +287,8 @@ where
                     }
                     _ => dead_letters.send(&message.body, &why, &message_id).await,
                 };
-                match sent {
-                    Ok(()) => continue,
-                    Err(e) => {
-                        error!(message_id = %message_id, error = %e, "could not dead-letter the message: will retry")
-                    }
+                if dead_lettered(sent) {
+                    continue;
                 }
             } else {
                 let delay = match deliveries {
@@ -298,13 +315,9 @@ where
             let event = match &message.parsed {
                 Err(reason) => {
                     warn!(%reason, "malformed message: sending it to the dead-letter queue");
-                    return match dead_letters.send(body, &reason.to_string(), &message_id).await {
-                        Ok(()) => true,
-                        Err(e) => {
-                            error!(error = %e, "could not dead-letter the message: will retry");
-                            false
-                        }
-                    };
+                    return dead_lettered(
+                        dead_letters.send(body, &reason.to_string(), &message_id).await,
+                    );
                 }
                 Ok(event) => event,
             };
@@ -327,29 +340,17 @@ where
                         error!(reason = %why, "the account cannot be decided in: dead-lettering the event");
                         let why = format!("account {key} unusable: {why}");
                         let _ = lanes.report(event, Some(&key), &why).await;
-                        match dead_letters.send(body, &why, &message_id).await {
-                            Ok(()) => true,
-                            Err(e) => {
-                                error!(error = %e, "could not dead-letter the message: will retry");
-                                false
-                            }
-                        }
+                        dead_lettered(dead_letters.send(body, &why, &message_id).await)
                     }
                     // As a failed delivery: deferred with backoff, dead-lettered (and
                     // reported) on the last.
                     Some(Err(Blocked::Retry(why))) => {
-                        let deliveries = message.failed_before.saturating_add(message.receives);
-                        if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
+                        let deliveries = message.deliveries();
+                        if message.is_last() {
                             let why = format!("account {key} still unreachable after {deliveries} deliveries: {why}");
                             error!(reason = %why, "dead-lettering it now");
                             let _ = lanes.report(event, Some(&key), &why).await;
-                            return match dead_letters.send(body, &why, &message_id).await {
-                                Ok(()) => true,
-                                Err(e) => {
-                                    error!(error = %e, "could not dead-letter the message: will retry");
-                                    false
-                                }
-                            };
+                            return dead_lettered(dead_letters.send(body, &why, &message_id).await);
                         }
                         let delay = retry_delay(deliveries);
                         match queues.defer(body, delay, deliveries).await {
@@ -408,19 +409,14 @@ where
                 }
                 // Still failing after the SDK's own retries (six attempts, bounded backoff).
                 Err(e) if e.is_transient() => {
-                    let deliveries = message.failed_before.saturating_add(message.receives);
-                    if message.receives >= MAX_RECEIVES || deliveries >= MAX_DELIVERIES {
-                        // Its last delivery (the queue's redrive policy would dead-letter
-                        // it, without a reason, on its next): now, with it, notified once.
+                    let deliveries = message.deliveries();
+                    if message.is_last() {
+                        // Now, with its reason, notified once.
                         let why = format!("still failing after {deliveries} deliveries: {e}");
                         error!(reason = %why, "dead-lettering it now");
-                        return match give_up(revoker, queues, event, body, &message_id, &why).await {
-                            Ok(()) => true,
-                            Err(e) => {
-                                error!(error = %e, "could not dead-letter the message: will retry");
-                                false
-                            }
-                        };
+                        return dead_lettered(
+                            give_up(revoker, queues, event, body, &message_id, &why).await,
+                        );
                     }
                     // Failed back to its queue, it would wait out the visibility timeout (6
                     // minutes), and on the FIFO queue hold its whole group meanwhile: to
@@ -445,13 +441,9 @@ where
                 // reason, notified once; the batch goes on.
                 Err(e) => {
                     error!(error = %e, "cannot be processed: dead-lettering it now");
-                    match give_up(revoker, queues, event, body, &message_id, &e.to_string()).await {
-                        Ok(()) => true,
-                        Err(e) => {
-                            error!(error = %e, "could not dead-letter the message: will retry");
-                            false
-                        }
-                    }
+                    dead_lettered(
+                        give_up(revoker, queues, event, body, &message_id, &e.to_string()).await,
+                    )
                 }
             }
         }
