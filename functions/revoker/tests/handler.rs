@@ -38,6 +38,15 @@ fn is_denied(r: &Revoker<MemoryAccount>, user: &str) -> bool {
         .contains(DENY)
 }
 
+/// How many failure notices (`decision` = `failed`) the account was sent.
+fn failure_notices(r: &Revoker<MemoryAccount>) -> usize {
+    r.port()
+        .notices()
+        .iter()
+        .filter(|n| n.attributes["decision"] == "failed")
+        .count()
+}
+
 /// The user has no managed policy attached.
 fn is_untouched(r: &Revoker<MemoryAccount>, user: &str) -> bool {
     r.port()
@@ -193,12 +202,7 @@ async fn a_failing_event_is_deferred_with_backoff_never_failed_back_to_wait_out_
         dead[0].1
     );
     assert!(is_untouched(&r, "dev1"));
-    let failures = r
-        .port()
-        .notices()
-        .iter()
-        .filter(|n| n.attributes["decision"] == "failed")
-        .count();
+    let failures = failure_notices(&r);
     assert_eq!(failures, 1, "notified once");
 
     // A count that is not a number counts for nothing; one beyond the bound, as the bound.
@@ -295,12 +299,7 @@ async fn on_its_last_delivery_a_failing_message_is_dead_lettered_with_its_reason
     }
     // Dead-lettered twice (two messages), notified once: the failure's record remembers it.
     assert_eq!(r.port().lock().dead_letters.len(), 2);
-    let failures = r
-        .port()
-        .notices()
-        .iter()
-        .filter(|n| n.attributes["decision"] == "failed")
-        .count();
+    let failures = failure_notices(&r);
     assert_eq!(failures, 1);
     assert!(r.port().lock().deferred.is_empty());
 }
@@ -460,12 +459,7 @@ async fn a_permanent_failure_is_dead_lettered_at_once_notified_once_and_the_batc
     r.port().fail("attach_policy", denied, 1);
     let response = handle_batch(&r, r.port(), batch_of(&bodies[..1])).await;
     assert!(failed_ids(&response).is_empty());
-    let failures = r
-        .port()
-        .notices()
-        .iter()
-        .filter(|n| n.attributes["decision"] == "failed")
-        .count();
+    let failures = failure_notices(&r);
     assert_eq!(failures, 1);
 }
 
@@ -671,14 +665,7 @@ async fn messages_not_started_before_the_deadline_are_deferred_not_timed_out() {
         "{}",
         dead[0].1
     );
-    assert_eq!(
-        r.port()
-            .notices()
-            .iter()
-            .filter(|n| n.attributes["decision"] == "failed")
-            .count(),
-        1
-    );
+    assert_eq!(failure_notices(&r), 1);
     let carried = &carried[..2];
     // The deferral queue failing too: failed for SQS's retry.
     r.port().fail("defer", throttled(), 2);
