@@ -32,9 +32,9 @@ where
 }
 
 /// [`handle_batch`] within the invocation's `deadline` (Lambda's): a message not started
-/// [`BUDGET_MARGIN`] before it is not started at all (deferred, to come back at once),
-/// so that the invocation never times out with messages half done and the whole batch
-/// failed.
+/// [`BUDGET_MARGIN`] before it is not started at all (deferred: back at once the first
+/// time, then with a failure's backoff), so that the invocation never times out with
+/// messages half done and the whole batch failed.
 pub async fn handle_batch_until<L, Q>(
     lanes: &L,
     queues: &Q,
